@@ -1,0 +1,133 @@
+# Vireo: a bare-metal RISC-V hypervisor.
+#
+#   make            build build/vireo.elf and build/vireo.bin
+#   make run        boot Vireo on QEMU (4 harts)
+#   make check      unit tests (plain and ASan/UBSan) and QEMU system tests
+#   make clean      remove build/
+#
+# Every target that needs Debian packages installs the missing ones first
+# (tools/install-deps; root or sudo).
+
+CROSS     ?= riscv64-linux-gnu-
+BUILD     ?= build
+HOST_CC   ?= gcc
+SAN_CC    ?= clang
+QEMU      ?= qemu-system-riscv64
+
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
+
+TARGET_CC := $(CROSS)gcc
+OBJCOPY   := $(CROSS)objcopy
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter
+COMMON    := -std=c11 $(WARN) -I. -MMD -MP
+
+# The hypervisor: freestanding, no FP registers (they hold guest state),
+# medany so it runs at any address, no PIE, no linker relaxation (gp is a
+# guest register like any other).
+TARGET_CFLAGS := $(COMMON) -O2 -g -ffreestanding -fno-builtin -nostdlib -nostdinc \
+                 -isystem $(shell $(TARGET_CC) -print-file-name=include 2>/dev/null) \
+                 -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+                 -mno-relax -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+                 -fno-common -ffunction-sections
+TARGET_ASFLAGS := $(COMMON) -nostdinc -march=rv64imac_zicsr_zifencei -mabi=lp64 -mno-relax -D__ASSEMBLER__
+TARGET_LDFLAGS := -nostdlib -no-pie -Wl,--build-id=none -Wl,-T,arch/riscv/vireo.ld \
+                  -Wl,--no-relax -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
+
+HOST_CFLAGS := $(COMMON) -O1 -g -DVIREO_HOST
+SAN_CFLAGS  := $(COMMON) -O1 -g -DVIREO_HOST -fsanitize=address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Portable code: built into the hypervisor and, for tests, on the host.
+PORTABLE_SRC := $(sort $(wildcard core/*.c devices/*.c lib/*.c))
+ARCH_SRC     := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S))
+# The host's C library provides these.
+HOST_SRC     := $(filter-out lib/string.c,$(PORTABLE_SRC))
+
+VIREO_OBJ := $(patsubst %,$(BUILD)/target/%.o,$(ARCH_SRC) $(PORTABLE_SRC))
+
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
+FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
+
+.PHONY: all deps run check unit unit-build system clean format
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/target/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
+
+$(BUILD)/target/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)$(TARGET_CC) $(TARGET_ASFLAGS) -c $< -o $@
+
+$(BUILD)/vireo.elf: $(VIREO_OBJ) arch/riscv/vireo.ld
+	$(call say,LD,$@)$(TARGET_CC) $(TARGET_LDFLAGS) $(VIREO_OBJ) -lgcc -o $@
+
+$(BUILD)/vireo.bin: $(BUILD)/vireo.elf
+	$(call say,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
+
+# Host builds: one library per flavour, tests link what they use.
+$(BUILD)/host/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$<)$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/host-san/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,SANCC,$<)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+HOST_LIB_SRC := $(HOST_SRC) tests/unit/fake_arch.c
+$(BUILD)/host/libvireo.a: $(patsubst %,$(BUILD)/host/%.o,$(HOST_LIB_SRC))
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(BUILD)/host-san/libvireo.a: $(patsubst %,$(BUILD)/host-san/%.o,$(HOST_LIB_SRC))
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(BUILD)/host/test_%: $(BUILD)/host/tests/unit/test_%.c.o $(BUILD)/host/libvireo.a
+	$(call say,HOSTLD,$@)$(HOST_CC) $(HOST_CFLAGS) $^ -lcmocka -lpthread -o $@
+
+$(BUILD)/host-san/test_%: $(BUILD)/host-san/tests/unit/test_%.c.o $(BUILD)/host-san/libvireo.a
+	$(call say,SANLD,$@)$(SAN_CC) $(SAN_CFLAGS) $^ -lcmocka -lpthread -o $@
+
+$(BUILD)/fixtures/%.dtb: tests/unit/data/%.dts
+	@mkdir -p $(dir $@)
+	$(call say,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
+
+unit-build: $(UNIT_BINS) $(FIXTURES)
+
+unit: deps unit-build
+	@tests/unit/run $(BUILD)
+
+system: deps all
+	@tests/system/run $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-build
+	@tests/check $(BUILD)
+
+run: deps all
+	@tools/run-qemu $(BUILD)/vireo.elf
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

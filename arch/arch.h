@@ -1,0 +1,63 @@
+/* The contract between portable code (core/, devices/, lib/) and the
+ * architecture layer.  arch/riscv implements it on the hardware; the host
+ * build (unit tests, fuzzers) implements it in tests/unit/fake_arch.c.
+ * Nothing outside arch/ touches CSRs, fences or assembly: it calls these. */
+#ifndef VIREO_ARCH_ARCH_H
+#define VIREO_ARCH_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hart;
+struct trap_frame;
+
+/* Entry from the firmware (arch/riscv/entry.S) into portable code: the boot
+ * hart's, with its hart id and the firmware's FDT. */
+void vireo_main(unsigned long hartid, uintptr_t fdt_pa);
+
+/* The calling hart's per-hart state (kept in tp on RISC-V). */
+struct hart *arch_this_hart(void);
+
+/* Free-running platform time in timebase ticks. */
+uint64_t arch_time(void);
+
+/* Hint inside spin-wait loops. */
+void arch_cpu_relax(void);
+
+/* True when the hypervisor CSRs are really there (a guarded CSR read). */
+bool arch_probe_h(void);
+
+/* Asks the firmware to start a hart at the secondary entry point with its
+ * per-hart state.  Returns 0 or the firmware's (negative SBI) error. */
+long arch_hart_start(unsigned long hartid, struct hart *h);
+
+/* Park this hart for good, with interrupts off. */
+_Noreturn void arch_halt(void);
+
+/* Power the whole machine off; failure selects the "system failure" reason. */
+_Noreturn void arch_poweroff(bool failure);
+
+/* Console output through the firmware (SBI DBCN, else the legacy call):
+ * usable before Vireo has found a UART, and as the fallback without one. */
+void arch_firmware_console_write(const char *s, size_t n);
+
+/* Where Vireo's own image (code, data, bss, boot stack) lies in RAM. */
+void arch_image_range(uintptr_t *start, uintptr_t *end);
+
+/* Executes an illegal instruction (self-test of the trap path). */
+void arch_selftest_illegal_insn(void);
+
+/* Prints this hart's trap CSRs and caller registers for panic(). */
+void arch_dump_state(void);
+
+/* Turns interrupts off on this hart; returns whether they were on. */
+bool arch_irq_disable(void);
+
+/* Device register access with the ordering rules of the RISC-V I/O model. */
+uint8_t mmio_read8(uintptr_t addr);
+void mmio_write8(uintptr_t addr, uint8_t v);
+uint32_t mmio_read32(uintptr_t addr);
+void mmio_write32(uintptr_t addr, uint32_t v);
+
+#endif

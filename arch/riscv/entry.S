@@ -1,0 +1,66 @@
+/* Entry points from the firmware.
+ *
+ * The boot hart arrives at _start with a0 = hartid and a1 = the FDT, in
+ * HS-mode with translation off.  Other harts arrive at hart_entry when the
+ * boot hart starts them through SBI HSM, with a1 = their struct hart (the
+ * HSM "opaque" argument), whose first word is the top of their stack. */
+
+    .section .text.entry, "ax"
+    .globl _start
+_start:
+    csrw    sie, zero
+    csrci   sstatus, 2              /* SIE off until the hart is ready */
+    mv      s0, a0
+    mv      s1, a1
+
+    la      t0, __bss_start
+    la      t1, __bss_end
+1:  bgeu    t0, t1, 2f
+    sd      zero, 0(t0)
+    addi    t0, t0, 8
+    j       1b
+2:
+    la      sp, boot_stack_top
+    la      tp, harts               /* harts[0] is the boot hart */
+    la      t0, trap_vector
+    csrw    stvec, t0
+    mv      a0, s0
+    mv      a1, s1
+    call    vireo_main
+    j       arch_halt
+
+    .text
+    .globl hart_entry
+    .align 2
+hart_entry:
+    csrw    sie, zero
+    csrci   sstatus, 2
+    ld      sp, 0(a1)
+    mv      tp, a1
+    la      t0, trap_vector
+    csrw    stvec, t0
+    call    hart_secondary_main
+    j       arch_halt
+
+/* bool arch_probe_h(void): reads hstatus with stvec pointing just past the
+ * read.  Without the H extension the read raises an illegal-instruction
+ * exception, which lands on label 1 with a0 still 0. */
+    .globl arch_probe_h
+    .align 2
+arch_probe_h:
+    csrr    t1, stvec
+    la      t0, 1f
+    csrw    stvec, t0
+    li      a0, 0
+    csrr    t2, hstatus
+    li      a0, 1
+    .align 2
+1:  csrw    stvec, t1
+    ret
+
+    .bss
+    .align 12
+boot_stack:
+    .space  16384
+    .globl boot_stack_top
+boot_stack_top:

@@ -1,0 +1,40 @@
+/* Per-physical-hart state.  harts[0] is the boot hart; the others are
+ * numbered in device-tree order.  Each hart finds its own entry through
+ * arch_this_hart(). */
+#ifndef VIREO_CORE_HART_H
+#define VIREO_CORE_HART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/platform.h"
+
+#define HART_MAX        PLAT_MAX_HARTS
+#define HART_STACK_SIZE (16 * 1024)
+#define HART_CANARY     0x5669726556697265ULL /* "VireVire" */
+
+struct hart {
+    uintptr_t stack_top; /* must stay first: entry.S loads it */
+    uintptr_t stack_base;
+    unsigned index;
+    unsigned long hartid;
+    bool online;
+};
+
+extern struct hart harts[HART_MAX];
+extern unsigned hart_count; /* entries of harts[] in use */
+
+/* Starts every other hart the platform lists and waits for each to come
+ * up.  Returns how many harts are online, the boot hart included. */
+unsigned harts_start(const struct platform *p, unsigned long boot_hartid);
+
+/* Number of harts that reached Vireo's code. */
+unsigned harts_online(void);
+
+/* False when the guard word at the bottom of the hart's stack was overwritten. */
+bool hart_stack_intact(const struct hart *h);
+
+/* C entry of a secondary hart (from entry.S). */
+void hart_secondary_main(unsigned long hartid, struct hart *h);
+
+#endif

@@ -1,0 +1,149 @@
+/* Boot: from the firmware's hand-off to a hypervisor with every hart up. */
+#include "arch/arch.h"
+#include "core/bootargs.h"
+#include "core/console.h"
+#include "core/hart.h"
+#include "core/panic.h"
+#include "core/platform.h"
+#include "core/pmem.h"
+#include "core/selftest.h"
+#include "core/version.h"
+#include "devices/ns16550.h"
+#include "lib/fdt.h"
+
+/* The firmware's FDT is trusted, but a sane upper bound keeps a corrupt
+ * header from making Vireo reserve (or read) half of memory. */
+#define HOST_FDT_MAX (16u << 20)
+
+static struct platform plat;
+static struct ns16550 host_uart;
+
+static void uart_console_write(const char *s, size_t n)
+{
+    ns16550_write(&host_uart, s, n);
+}
+
+static _Noreturn void boot_fail(const char *what)
+{
+    console_printf("Vireo " VIREO_VERSION ": cannot start: %s\n", what);
+    arch_poweroff(true);
+}
+
+static void add_range(struct pmem_range *r, int *n, int max, uint64_t base, uint64_t size)
+{
+    if (*n >= max)
+        panic("too many reserved memory ranges (%d)", max);
+    r[(*n)++] = (struct pmem_range){base, size};
+}
+
+static void memory_init(uintptr_t fdt_pa, uint32_t fdt_size)
+{
+    struct pmem_range ram[PLAT_MAX_MEM], resv[PLAT_MAX_RESV + 4];
+    int nres = 0;
+    uintptr_t img_start, img_end;
+
+    for (int i = 0; i < plat.nmem; i++)
+        ram[i] = (struct pmem_range){plat.mem[i].base, plat.mem[i].size};
+    for (int i = 0; i < plat.nresv; i++)
+        add_range(resv, &nres, PLAT_MAX_RESV + 4, plat.resv[i].base, plat.resv[i].size);
+    arch_image_range(&img_start, &img_end);
+    add_range(resv, &nres, PLAT_MAX_RESV + 4, img_start, img_end - img_start);
+    add_range(resv, &nres, PLAT_MAX_RESV + 4, fdt_pa, fdt_size);
+    if (plat.has_initrd) {
+        add_range(resv, &nres, PLAT_MAX_RESV + 4, plat.initrd_start,
+                  plat.initrd_end - plat.initrd_start);
+    }
+    /* A firmware that describes no memory of its own still sits below
+     * Vireo's load address: never hand that out. */
+    if (!plat.nresv) {
+        for (int i = 0; i < plat.nmem; i++) {
+            if (img_start > plat.mem[i].base && img_start - plat.mem[i].base < plat.mem[i].size)
+                add_range(resv, &nres, PLAT_MAX_RESV + 4, plat.mem[i].base,
+                          img_start - plat.mem[i].base);
+        }
+    }
+    if (pmem_init(ram, plat.nmem, resv, nres) < 0)
+        boot_fail("no usable RAM left after the firmware, Vireo, the FDT and the initrd");
+}
+
+static void print_platform(void)
+{
+    for (int i = 0; i < plat.nmem; i++) {
+        console_printf("vireo: RAM %#lx-%#lx (%lu MiB)\n", (unsigned long)plat.mem[i].base,
+                       (unsigned long)(plat.mem[i].base + plat.mem[i].size - 1),
+                       (unsigned long)(plat.mem[i].size >> 20));
+    }
+    if (plat.uart.present)
+        console_printf("vireo: uart ns16550a at %#lx irq %u\n", (unsigned long)plat.uart.dev.base,
+                       plat.uart.dev.irq);
+    if (plat.plic.present)
+        console_printf("vireo: plic at %#lx, %u sources\n", (unsigned long)plat.plic.dev.base,
+                       plat.plic.ndev);
+    if (plat.imsic.present)
+        console_printf("vireo: imsic (S-level) at %#lx\n", (unsigned long)plat.imsic.dev.base);
+    if (plat.clint.present)
+        console_printf("vireo: clint at %#lx\n", (unsigned long)plat.clint.dev.base);
+    if (plat.nvirtio)
+        console_printf("vireo: %d virtio-mmio slots at %#lx..%#lx\n", plat.nvirtio,
+                       (unsigned long)plat.virtio[0].base,
+                       (unsigned long)plat.virtio[plat.nvirtio - 1].base);
+    if (plat.has_initrd)
+        console_printf("vireo: initrd %#lx-%#lx\n", (unsigned long)plat.initrd_start,
+                       (unsigned long)plat.initrd_end);
+    if (plat.satp_max)
+        console_printf("vireo: MMU up to sv%d\n", plat.satp_max);
+}
+
+void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
+{
+    struct fdt fdt;
+    static char err[160];
+
+    console_set_output(arch_firmware_console_write);
+
+    if (!fdt_pa || fdt_open(&fdt, (const void *)fdt_pa, HOST_FDT_MAX) < 0)
+        boot_fail("the firmware passed no valid device tree in a1");
+    if (platform_parse(&fdt, &plat, err, sizeof(err)) < 0)
+        boot_fail(err);
+
+    /* Vireo needs the hypervisor extension on the hart it runs on: the FDT
+     * must say so and the hypervisor CSRs must really be there. */
+    int self = platform_hart_index(&plat, hartid);
+    bool fdt_h = self >= 0 && (plat.harts[self].isa & ISA_H);
+    bool csr_h = arch_probe_h();
+    if (!fdt_h || !csr_h) {
+        boot_fail(!fdt_h && !csr_h ? "this CPU lacks the RISC-V H (hypervisor) extension"
+                  : !fdt_h         ? "the device tree does not list the RISC-V H (hypervisor) "
+                                     "extension for this hart"
+                                   : "the hypervisor CSRs of the RISC-V H extension trap");
+    }
+
+    if (plat.uart.present) {
+        ns16550_init(&host_uart, (uintptr_t)plat.uart.dev.base, plat.uart.reg_shift,
+                     plat.uart.io_width);
+        console_set_output(uart_console_write);
+    }
+
+    memory_init(fdt_pa, fdt.size);
+    selftest_configure(plat.bootargs, plat.timebase_hz);
+
+    unsigned online = harts_start(&plat, hartid);
+
+    char isa[64];
+    isa_format(plat.isa, isa, sizeof(isa));
+    console_printf("Vireo " VIREO_VERSION ": %u harts, %lu MiB free, isa %s, timebase %u Hz\n",
+                   online, (unsigned long)(pmem_free_bytes() >> 20), isa, plat.timebase_hz);
+    if (plat.harts_ignored)
+        console_printf("vireo: %d harts beyond the first %d are not used\n", plat.harts_ignored,
+                       PLAT_MAX_HARTS);
+    print_platform();
+
+    selftest_run_boot_hart(&harts[0]);
+
+    if (bootargs_flag(plat.bootargs, "vireo.poweroff")) {
+        console_printf("vireo: powering off (vireo.poweroff)\n");
+        arch_poweroff(false);
+    }
+    console_printf("vireo: no VMs configured; harts idle\n");
+    arch_halt();
+}

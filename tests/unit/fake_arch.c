@@ -1,0 +1,108 @@
+/* The host build's arch layer: enough of arch/arch.h for unit tests and
+ * fuzzers.  Memory-mapped I/O goes to a byte array so device drivers can be
+ * exercised; halting and powering off abort the test. */
+#include "arch/arch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/hart.h"
+
+struct hart *arch_this_hart(void)
+{
+    return &harts[0];
+}
+
+uint64_t arch_time(void)
+{
+    static uint64_t t;
+    return t += 1000;
+}
+
+void arch_cpu_relax(void)
+{
+}
+
+bool arch_probe_h(void)
+{
+    return true;
+}
+
+long arch_hart_start(unsigned long hartid, struct hart *h)
+{
+    (void)hartid;
+    (void)h;
+    return -2; /* SBI_ERR_NOT_SUPPORTED */
+}
+
+void arch_halt(void)
+{
+    fprintf(stderr, "fake_arch: arch_halt called\n");
+    abort();
+}
+
+void arch_poweroff(bool failure)
+{
+    fprintf(stderr, "fake_arch: arch_poweroff(%d) called\n", failure);
+    abort();
+}
+
+void arch_firmware_console_write(const char *s, size_t n)
+{
+    fwrite(s, 1, n, stdout);
+}
+
+void arch_dump_state(void)
+{
+}
+
+bool arch_irq_disable(void)
+{
+    return false;
+}
+
+void arch_image_range(uintptr_t *start, uintptr_t *end)
+{
+    *start = *end = 0;
+}
+
+void arch_selftest_illegal_insn(void)
+{
+}
+
+/* Fake device space: addresses are offsets into this array. */
+uint8_t fake_mmio[0x10000];
+
+static uint8_t *fake_reg(uintptr_t addr, size_t n)
+{
+    if (addr + n > sizeof(fake_mmio)) {
+        fprintf(stderr, "fake_arch: MMIO access at %#lx out of range\n", (unsigned long)addr);
+        abort();
+    }
+    return &fake_mmio[addr];
+}
+
+uint8_t mmio_read8(uintptr_t addr)
+{
+    return *fake_reg(addr, 1);
+}
+
+void mmio_write8(uintptr_t addr, uint8_t v)
+{
+    *fake_reg(addr, 1) = v;
+}
+
+uint32_t mmio_read32(uintptr_t addr)
+{
+    uint8_t *p = fake_reg(addr, 4);
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void mmio_write32(uintptr_t addr, uint32_t v)
+{
+    uint8_t *p = fake_reg(addr, 4);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
