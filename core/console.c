@@ -89,3 +89,11 @@ void console_enter_panic(void)
 {
     __atomic_store_n(&console_panicking, true, __ATOMIC_RELEASE);
 }
+
+#ifdef VIREO_HOST
+/* Host tests only: leave the lock held, as a hart interrupted mid-print would. */
+void console_test_hold_lock(void)
+{
+    spin_lock(&console_lock);
+}
+#endif

@@ -22,4 +22,8 @@ int console_vprintf(const char *fmt, va_list ap);
  * already hold it, and nothing else matters any more. */
 void console_enter_panic(void);
 
+#ifdef VIREO_HOST
+void console_test_hold_lock(void);
+#endif
+
 #endif

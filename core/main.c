@@ -73,6 +73,10 @@ static void print_platform(void)
                        (unsigned long)(plat.mem[i].base + plat.mem[i].size - 1),
                        (unsigned long)(plat.mem[i].size >> 20));
     }
+    for (int i = 0; i < plat.nresv; i++) {
+        console_printf("vireo: reserved %#lx-%#lx (firmware)\n", (unsigned long)plat.resv[i].base,
+                       (unsigned long)(plat.resv[i].base + plat.resv[i].size - 1));
+    }
     if (plat.uart.present)
         console_printf("vireo: uart ns16550a at %#lx irq %u\n", (unsigned long)plat.uart.dev.base,
                        plat.uart.dev.irq);

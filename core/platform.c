@@ -12,11 +12,21 @@ static const struct {
     const char *name;
     uint32_t bit;
 } isa_names[] = {
-    {"f", ISA_F},           {"d", ISA_D},           {"c", ISA_C},
-    {"v", ISA_V},           {"h", ISA_H},           {"sstc", ISA_SSTC},
-    {"ssaia", ISA_AIA},     {"svadu", ISA_SVADU},   {"zicbom", ISA_ZICBOM},
-    {"zicboz", ISA_ZICBOZ}, {"zkr", ISA_ZKR},       {"svnapot", ISA_SVNAPOT},
-    {"svpbmt", ISA_SVPBMT}, {"zawrs", ISA_ZAWRS},   {"sscofpmf", ISA_SSCOFPMF},
+    {"f", ISA_F},
+    {"d", ISA_D},
+    {"c", ISA_C},
+    {"v", ISA_V},
+    {"h", ISA_H},
+    {"sstc", ISA_SSTC},
+    {"ssaia", ISA_AIA},
+    {"svadu", ISA_SVADU},
+    {"zicbom", ISA_ZICBOM},
+    {"zicboz", ISA_ZICBOZ},
+    {"zkr", ISA_ZKR},
+    {"svnapot", ISA_SVNAPOT},
+    {"svpbmt", ISA_SVPBMT},
+    {"zawrs", ISA_ZAWRS},
+    {"sscofpmf", ISA_SSCOFPMF},
     {"zihintpause", ISA_ZIHINTPAUSE},
 };
 
@@ -157,8 +167,8 @@ static int translate(const struct fdt *fdt, int node, uint64_t *addr)
             for (int off = 0; off + entry <= len; off += entry) {
                 uint64_t c = ca == 2 ? fdt_be64(r + off) : fdt_be32(r + off);
                 uint64_t pr = pa == 2 ? fdt_be64(r + off + ca * 4) : fdt_be32(r + off + ca * 4);
-                uint64_t s = sc == 2 ? fdt_be64(r + off + (ca + pa) * 4)
-                                     : fdt_be32(r + off + (ca + pa) * 4);
+                uint64_t s =
+                    sc == 2 ? fdt_be64(r + off + (ca + pa) * 4) : fdt_be32(r + off + (ca + pa) * 4);
                 if (*addr >= c && *addr - c < s) {
                     *addr = *addr - c + pr;
                     hit = true;
@@ -208,8 +218,7 @@ static int for_each_irq_ext(struct parse *ps, int node,
         uint32_t cells = 1;
         if (target < 0)
             return fail(ps, node, "interrupts-extended names an unknown phandle");
-        if (!fdt_prop_u32(ps->fdt, target, "#interrupt-cells", &cells) || cells < 1 ||
-            cells > 4)
+        if (!fdt_prop_u32(ps->fdt, target, "#interrupt-cells", &cells) || cells < 1 || cells > 4)
             return fail(ps, node, "interrupts-extended target has bad #interrupt-cells");
         if (off + 4 + (int)cells * 4 > len)
             return fail(ps, node, "property interrupts-extended is truncated");

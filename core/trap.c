@@ -29,16 +29,11 @@ static const char *const exception_names[] = {
 };
 
 static const char *const interrupt_names[] = {
-    [1] = "supervisor software interrupt",
-    [2] = "virtual supervisor software interrupt",
-    [3] = "machine software interrupt",
-    [5] = "supervisor timer interrupt",
-    [6] = "virtual supervisor timer interrupt",
-    [7] = "machine timer interrupt",
-    [9] = "supervisor external interrupt",
-    [10] = "virtual supervisor external interrupt",
-    [11] = "machine external interrupt",
-    [12] = "supervisor guest external interrupt",
+    [1] = "supervisor software interrupt",      [2] = "virtual supervisor software interrupt",
+    [3] = "machine software interrupt",         [5] = "supervisor timer interrupt",
+    [6] = "virtual supervisor timer interrupt", [7] = "machine timer interrupt",
+    [9] = "supervisor external interrupt",      [10] = "virtual supervisor external interrupt",
+    [11] = "machine external interrupt",        [12] = "supervisor guest external interrupt",
     [13] = "counter overflow interrupt",
 };
 
@@ -65,13 +60,12 @@ void trap_dump_frame(const struct trap_frame *tf)
     };
 
     console_printf("  sepc    %016lx  sstatus %016lx\n  scause  %016lx  stval   %016lx\n",
-                   (unsigned long)tf->sepc, (unsigned long)tf->sstatus,
-                   (unsigned long)tf->scause, (unsigned long)tf->stval);
+                   (unsigned long)tf->sepc, (unsigned long)tf->sstatus, (unsigned long)tf->scause,
+                   (unsigned long)tf->stval);
     for (int i = 0; i < 32; i += 4) {
         console_printf("  %-4s %016lx  %-4s %016lx  %-4s %016lx  %-4s %016lx\n", abi[i],
-                       (unsigned long)tf->x[i], abi[i + 1], (unsigned long)tf->x[i + 1],
-                       abi[i + 2], (unsigned long)tf->x[i + 2], abi[i + 3],
-                       (unsigned long)tf->x[i + 3]);
+                       (unsigned long)tf->x[i], abi[i + 1], (unsigned long)tf->x[i + 1], abi[i + 2],
+                       (unsigned long)tf->x[i + 2], abi[i + 3], (unsigned long)tf->x[i + 3]);
     }
 }
 
@@ -85,6 +79,5 @@ void trap_fatal(const struct trap_frame *tf)
 void trap_report_unexpected_irq(const struct trap_frame *tf)
 {
     console_printf("vireo: unexpected %s (scause 0x%lx) at sepc 0x%lx; masked it\n",
-                   trap_cause_name(tf->scause), (unsigned long)tf->scause,
-                   (unsigned long)tf->sepc);
+                   trap_cause_name(tf->scause), (unsigned long)tf->scause, (unsigned long)tf->sepc);
 }

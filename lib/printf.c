@@ -65,7 +65,7 @@ static int put_number(fmt_out_fn out, void *ctx, const struct spec *sp, uint64_t
     out(ctx, buf + sizeof(buf) - n, (size_t)n);
     if (sp->left)
         pad(out, ctx, ' ', fill);
-    return body + fill;
+    return plen + zeros + n + fill;
 }
 
 static int put_str(fmt_out_fn out, void *ctx, const struct spec *sp, const char *s)

@@ -13,7 +13,10 @@ struct spinlock {
     uint32_t owner; /* ticket now served */
 };
 
-#define SPINLOCK_INIT {0, 0}
+#define SPINLOCK_INIT                                                                              \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
 
 static inline void spin_init(struct spinlock *l)
 {

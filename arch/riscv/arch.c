@@ -37,6 +37,12 @@ long arch_hart_start(unsigned long hartid, struct hart *h)
     return r.error;
 }
 
+void arch_hart_nudge(unsigned long hartid)
+{
+    /* hart_mask 1 with hart_mask_base = hartid names exactly that hart. */
+    sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1, hartid, 0);
+}
+
 _Noreturn void arch_halt(void)
 {
     csr_clear(sstatus, SSTATUS_SIE);
@@ -76,8 +82,9 @@ void arch_dump_state(void)
     console_printf("  sstatus %016lx  sepc   %016lx  scause %016lx\n",
                    (unsigned long)csr_read(sstatus), (unsigned long)csr_read(sepc),
                    (unsigned long)csr_read(scause));
-    console_printf("  stval   %016lx  stvec  %016lx  satp   %016lx\n", (unsigned long)csr_read(stval),
-                   (unsigned long)csr_read(stvec), (unsigned long)csr_read(satp));
+    console_printf("  stval   %016lx  stvec  %016lx  satp   %016lx\n",
+                   (unsigned long)csr_read(stval), (unsigned long)csr_read(stvec),
+                   (unsigned long)csr_read(satp));
     console_printf("  ra      %016lx  sp     %016lx  tp     %016lx\n",
                    (unsigned long)(uintptr_t)__builtin_return_address(0),
                    (unsigned long)(uintptr_t)__builtin_frame_address(0),

@@ -13,16 +13,16 @@ _start:
     mv      s0, a0
     mv      s1, a1
 
-    la      t0, __bss_start
-    la      t1, __bss_end
+    lla     t0, __bss_start
+    lla     t1, __bss_end
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)
     addi    t0, t0, 8
     j       1b
 2:
-    la      sp, boot_stack_top
-    la      tp, harts               /* harts[0] is the boot hart */
-    la      t0, trap_vector
+    lla     sp, boot_stack_top
+    lla     tp, harts               /* harts[0] is the boot hart */
+    lla     t0, trap_vector
     csrw    stvec, t0
     mv      a0, s0
     mv      a1, s1
@@ -37,7 +37,7 @@ hart_entry:
     csrci   sstatus, 2
     ld      sp, 0(a1)
     mv      tp, a1
-    la      t0, trap_vector
+    lla     t0, trap_vector
     csrw    stvec, t0
     call    hart_secondary_main
     j       arch_halt
@@ -49,7 +49,7 @@ hart_entry:
     .align 2
 arch_probe_h:
     csrr    t1, stvec
-    la      t0, 1f
+    lla     t0, 1f
     csrw    stvec, t0
     li      a0, 0
     csrr    t2, hstatus

@@ -20,6 +20,8 @@
 #define SBI_BASE_GET_IMPL_VERSION 2
 #define SBI_BASE_PROBE_EXT        3
 
+#define SBI_IPI_SEND_IPI 0
+
 #define SBI_HSM_HART_START      0
 #define SBI_HSM_HART_STOP       1
 #define SBI_HSM_HART_GET_STATUS 2

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/hart.h"
+#include "tests/unit/fake_arch.h"
 
 struct hart *arch_this_hart(void)
 {
@@ -19,9 +20,7 @@ uint64_t arch_time(void)
     return t += 1000;
 }
 
-void arch_cpu_relax(void)
-{
-}
+void arch_cpu_relax(void) {}
 
 bool arch_probe_h(void)
 {
@@ -33,6 +32,11 @@ long arch_hart_start(unsigned long hartid, struct hart *h)
     (void)hartid;
     (void)h;
     return -2; /* SBI_ERR_NOT_SUPPORTED */
+}
+
+void arch_hart_nudge(unsigned long hartid)
+{
+    (void)hartid;
 }
 
 void arch_halt(void)
@@ -52,9 +56,7 @@ void arch_firmware_console_write(const char *s, size_t n)
     fwrite(s, 1, n, stdout);
 }
 
-void arch_dump_state(void)
-{
-}
+void arch_dump_state(void) {}
 
 bool arch_irq_disable(void)
 {
@@ -66,12 +68,19 @@ void arch_image_range(uintptr_t *start, uintptr_t *end)
     *start = *end = 0;
 }
 
-void arch_selftest_illegal_insn(void)
-{
-}
+void arch_selftest_illegal_insn(void) {}
 
-/* Fake device space: addresses are offsets into this array. */
+/* Fake device space: addresses are offsets into this array, and every
+ * write is also logged so a test can check the sequence a driver made. */
 uint8_t fake_mmio[0x10000];
+struct fake_mmio_write fake_mmio_log[4096];
+size_t fake_mmio_nlog;
+
+static void fake_log(uintptr_t addr, uint32_t v, unsigned width)
+{
+    if (fake_mmio_nlog < sizeof(fake_mmio_log) / sizeof(fake_mmio_log[0]))
+        fake_mmio_log[fake_mmio_nlog++] = (struct fake_mmio_write){addr, v, width};
+}
 
 static uint8_t *fake_reg(uintptr_t addr, size_t n)
 {
@@ -89,6 +98,7 @@ uint8_t mmio_read8(uintptr_t addr)
 
 void mmio_write8(uintptr_t addr, uint8_t v)
 {
+    fake_log(addr, v, 1);
     *fake_reg(addr, 1) = v;
 }
 
@@ -100,6 +110,7 @@ uint32_t mmio_read32(uintptr_t addr)
 
 void mmio_write32(uintptr_t addr, uint32_t v)
 {
+    fake_log(addr, v, 4);
     uint8_t *p = fake_reg(addr, 4);
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
