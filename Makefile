@@ -59,7 +59,7 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
-.PHONY: all deps run check unit unit-build system clean format
+.PHONY: all deps run check unit unit-build system clean format format-check
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -118,14 +118,19 @@ system: deps all
 	@tests/system/run $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory all unit-build
+	@$(MAKE) --no-print-directory format-check all unit-build
 	@tests/check $(BUILD)
 
 run: deps all
 	@tools/run-qemu $(BUILD)/vireo.elf
 
+FORMATTED = $$(git ls-files '*.c' '*.h')
+
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(FORMATTED)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMATTED) && echo "format: clean" 
 
 clean:
 	rm -rf $(BUILD)
