@@ -47,7 +47,7 @@ SAN_CFLAGS  := $(COMMON) -O1 -g -DVIREO_HOST -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Portable code: built into the hypervisor and, for tests, on the host.
-PORTABLE_SRC := $(sort $(wildcard core/*.c devices/*.c lib/*.c))
+PORTABLE_SRC := $(sort $(wildcard core/*.c core/sbi/*.c devices/*.c lib/*.c))
 ARCH_SRC     := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S))
 # The host's C library provides these.
 HOST_SRC     := $(filter-out lib/string.c,$(PORTABLE_SRC))
@@ -134,5 +134,7 @@ format-check:
 
 clean:
 	rm -rf $(BUILD)
+
+include guests/guests.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

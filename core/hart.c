@@ -3,7 +3,9 @@
 #include "arch/arch.h"
 #include "core/console.h"
 #include "core/pmem.h"
+#include "core/sched.h"
 #include "core/selftest.h"
+#include "arch/riscv/vcpu_arch.h"
 
 struct hart harts[HART_MAX];
 unsigned hart_count = 1;
@@ -91,12 +93,23 @@ unsigned harts_start(const struct platform *p, unsigned long boot_hartid)
     return harts_online();
 }
 
+static int harts_go; /* set once VMs exist: secondaries join the scheduler */
+static bool harts_sstc;
+
+void harts_release(bool host_sstc)
+{
+    harts_sstc = host_sstc;
+    __atomic_store_n(&harts_go, 1, __ATOMIC_RELEASE);
+}
+
 void hart_secondary_main(unsigned long hartid, struct hart *h)
 {
     (void)hartid;
     hart_set_online(h);
     console_printf("vireo: hart %u (hartid %lu) online\n", h->index, h->hartid);
     selftest_run_secondary(h);
-    /* Nothing to run yet: wait here until a later stage hands this hart work. */
-    arch_halt();
+    while (!__atomic_load_n(&harts_go, __ATOMIC_ACQUIRE))
+        arch_cpu_relax();
+    arch_hart_irq_init(harts_sstc);
+    sched_hart_loop();
 }

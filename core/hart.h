@@ -13,12 +13,24 @@
 #define HART_STACK_SIZE (16 * 1024)
 #define HART_CANARY     0x5669726556697265ULL /* "VireVire" */
 
+#define HART_VMID_SLOTS 64
+
+struct vcpu;
+
 struct hart {
     uintptr_t stack_top; /* must stay first: entry.S loads it */
     uintptr_t stack_base;
     unsigned index;
     unsigned long hartid;
     bool online;
+    bool idle;            /* waiting for work in wfi (scheduler lock) */
+    struct vcpu *current; /* vCPU on this hart, if any */
+    uint64_t fp_token;    /* whose FP state is in this hart's registers (vcpu_arch) */
+    uint64_t timer;       /* deadline programmed in the host timer */
+    /* Which VM (by uid) and vCPU last used each VMID here: decides when this
+     * hart's TLB must be flushed for a VMID (see vcpu_arch_load). */
+    uint64_t vmid_uid[HART_VMID_SLOTS];
+    const struct vcpu *vmid_vcpu[HART_VMID_SLOTS];
 };
 
 extern struct hart harts[HART_MAX];
@@ -33,6 +45,9 @@ unsigned harts_online(void);
 
 /* False when the guard word at the bottom of the hart's stack was overwritten. */
 bool hart_stack_intact(const struct hart *h);
+
+/* Lets the secondary harts, waiting since boot, into the scheduler. */
+void harts_release(bool host_sstc);
 
 /* C entry of a secondary hart (from entry.S). */
 void hart_secondary_main(unsigned long hartid, struct hart *h);

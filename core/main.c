@@ -6,7 +6,10 @@
 #include "core/panic.h"
 #include "core/platform.h"
 #include "core/pmem.h"
+#include "core/sched.h"
 #include "core/selftest.h"
+#include "core/vmm.h"
+#include "arch/riscv/vcpu_arch.h"
 #include "core/version.h"
 #include "devices/ns16550.h"
 #include "lib/fdt.h"
@@ -16,6 +19,7 @@
 #define HOST_FDT_MAX (16u << 20)
 
 static struct platform plat;
+static struct config config;
 static struct ns16550 host_uart;
 
 static void uart_console_write(const char *s, size_t n)
@@ -98,6 +102,8 @@ static void print_platform(void)
         console_printf("vireo: MMU up to sv%d\n", plat.satp_max);
 }
 
+static _Noreturn void start_vms(void);
+
 void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
 {
     struct fdt fdt;
@@ -148,6 +154,41 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
         console_printf("vireo: powering off (vireo.poweroff)\n");
         arch_poweroff(false);
     }
-    console_printf("vireo: no VMs configured; harts idle\n");
-    arch_halt();
+    start_vms();
+}
+
+/* The boot bundle arrives as the initrd: the configuration and the guest
+ * images it names.  Every error is reported before any VM starts. */
+static _Noreturn void start_vms(void)
+{
+    static char err[256];
+    bool when_done = bootargs_flag(plat.bootargs, "vireo.poweroff-when-done");
+    struct gstage_caps caps;
+
+    if (!plat.has_initrd) {
+        console_printf("vireo: no boot bundle (initrd): no VMs to run\n");
+        if (when_done) {
+            console_printf("vireo: all VMs done\n");
+            arch_poweroff(false);
+        }
+        arch_halt();
+    }
+    arch_gstage_probe(&caps);
+    if (vmm_init(&plat, &caps, err, sizeof(err)) < 0)
+        boot_fail(err);
+    if (config_load((const void *)(uintptr_t)plat.initrd_start,
+                    (size_t)(plat.initrd_end - plat.initrd_start), hart_count, &config, err,
+                    sizeof(err)) < 0) {
+        console_printf("vireo: %s\n", err);
+        console_printf("vireo: no VM started\n");
+        if (when_done)
+            arch_poweroff(true);
+        arch_halt();
+    }
+    sched_init(plat.timebase_hz);
+    sched_set_poweroff_when_done(when_done);
+    arch_hart_irq_init((plat.isa & ISA_SSTC) != 0);
+    vmm_start(&config);
+    harts_release((plat.isa & ISA_SSTC) != 0);
+    sched_hart_loop();
 }

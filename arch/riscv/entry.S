@@ -9,6 +9,7 @@
     .globl _start
 _start:
     csrw    sie, zero
+    csrw    sscratch, zero          /* 0: traps come from Vireo, not a guest */
     csrci   sstatus, 2              /* SIE off until the hart is ready */
     mv      s0, a0
     mv      s1, a1
@@ -34,6 +35,7 @@ _start:
     .align 2
 hart_entry:
     csrw    sie, zero
+    csrw    sscratch, zero
     csrci   sstatus, 2
     ld      sp, 0(a1)
     mv      tp, a1

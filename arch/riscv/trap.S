@@ -1,12 +1,16 @@
-/* Trap entry for traps taken in HS-mode while Vireo itself runs.  Saves
- * every GPR and the trap CSRs into a struct trap_frame on the current
- * stack, calls trap_handle(frame) and returns with sret. */
+/* The one trap vector.  sscratch tells where the trap came from: a guest
+ * (sscratch = its vcpu_ctx, see switch.S) or Vireo itself (sscratch = 0).
+ * Vireo's own traps save every GPR and the trap CSRs into a struct
+ * trap_frame on the current stack, call trap_handle(frame) and sret. */
 #include "arch/riscv/trap.h"
 
     .text
     .globl trap_vector
     .align 2
 trap_vector:
+    csrrw   t6, sscratch, t6
+    bnez    t6, vcpu_ctx_exit
+    csrrw   t6, sscratch, t6        /* Vireo's own trap: t6 back, sscratch 0 */
     addi    sp, sp, -(TRAP_FRAME_WORDS * 8)
     sd      x1, 1*8(sp)
     sd      x3, 3*8(sp)

@@ -15,4 +15,15 @@ extern uint8_t fake_mmio[0x10000];
 extern struct fake_mmio_write fake_mmio_log[4096];
 extern size_t fake_mmio_nlog;
 
+/* What the fake vCPU arch layer was asked to do, for tests to check. */
+struct fake_arch_log {
+    uint64_t injected_cause, injected_tval;
+    unsigned injections;
+    uint32_t guest_insn; /* what vcpu_arch_read_insn "reads" (0: fault) */
+    uint64_t timer;
+    unsigned ipis;
+};
+
+extern struct fake_arch_log fake_arch;
+
 #endif

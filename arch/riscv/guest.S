@@ -1,0 +1,43 @@
+/* Reading guest memory through the guest's own (VS-stage) translation, as
+ * the vCPU loaded on this hart sees it.  A fault must not become a trap in
+ * Vireo: stvec points just past the access while it runs, exactly as in
+ * arch_probe_h. */
+    .option push
+    .option arch, +h
+
+/* uint64_t arch_hlvx_hu(uint64_t va, int *fault) */
+    .text
+    .globl arch_hlvx_hu
+    .align 2
+arch_hlvx_hu:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    li      t2, 1
+    hlvx.hu a0, (a0)
+    li      t2, 0
+    .align 2
+1:  csrw    stvec, t1
+    sw      t2, 0(a1)
+    ret
+
+    .globl arch_hfence_gvma_vmid
+    .align 2
+arch_hfence_gvma_vmid:
+    hfence.gvma zero, a0
+    ret
+
+    .globl arch_hfence_gvma_all
+    .align 2
+arch_hfence_gvma_all:
+    hfence.gvma zero, zero
+    ret
+
+    .globl arch_hfence_vvma_vmid
+    .align 2
+arch_hfence_vvma_vmid:
+    /* hfence.vvma acts on the VMID in hgatp: the caller has loaded it. */
+    hfence.vvma zero, zero
+    ret
+
+    .option pop

@@ -1,0 +1,222 @@
+/* The world switch.  vcpu_ctx_enter() saves Vireo's callee-saved registers
+ * in the context, loads the guest's and srets into it.  While the guest
+ * runs, sscratch holds the context; the trap vector (trap.S) sees that and
+ * comes back through vcpu_ctx_exit, which stores the guest's registers and
+ * the exit CSRs and returns from vcpu_ctx_enter as from a call. */
+#include "arch/riscv/vcpu_ctx.h"
+
+    .text
+    .globl vcpu_ctx_enter
+    .align 2
+vcpu_ctx_enter:
+    sd      ra, CTX_HOST(0)*8(a0)
+    sd      sp, CTX_HOST(1)*8(a0)
+    sd      gp, CTX_HOST(2)*8(a0)
+    sd      tp, CTX_HOST(3)*8(a0)
+    sd      s0, CTX_HOST(4)*8(a0)
+    sd      s1, CTX_HOST(5)*8(a0)
+    sd      s2, CTX_HOST(6)*8(a0)
+    sd      s3, CTX_HOST(7)*8(a0)
+    sd      s4, CTX_HOST(8)*8(a0)
+    sd      s5, CTX_HOST(9)*8(a0)
+    sd      s6, CTX_HOST(10)*8(a0)
+    sd      s7, CTX_HOST(11)*8(a0)
+    sd      s8, CTX_HOST(12)*8(a0)
+    sd      s9, CTX_HOST(13)*8(a0)
+    sd      s10, CTX_HOST(14)*8(a0)
+    sd      s11, CTX_HOST(15)*8(a0)
+
+    ld      t0, CTX_SEPC*8(a0)
+    csrw    sepc, t0
+    ld      t0, CTX_SSTATUS*8(a0)
+    csrw    sstatus, t0
+    ld      t0, CTX_HSTATUS*8(a0)
+    csrw    hstatus, t0
+    csrw    sscratch, a0
+
+    ld      x1, 1*8(a0)
+    ld      x2, 2*8(a0)
+    ld      x3, 3*8(a0)
+    ld      x4, 4*8(a0)
+    ld      x5, 5*8(a0)
+    ld      x6, 6*8(a0)
+    ld      x7, 7*8(a0)
+    ld      x8, 8*8(a0)
+    ld      x9, 9*8(a0)
+    ld      x11, 11*8(a0)
+    ld      x12, 12*8(a0)
+    ld      x13, 13*8(a0)
+    ld      x14, 14*8(a0)
+    ld      x15, 15*8(a0)
+    ld      x16, 16*8(a0)
+    ld      x17, 17*8(a0)
+    ld      x18, 18*8(a0)
+    ld      x19, 19*8(a0)
+    ld      x20, 20*8(a0)
+    ld      x21, 21*8(a0)
+    ld      x22, 22*8(a0)
+    ld      x23, 23*8(a0)
+    ld      x24, 24*8(a0)
+    ld      x25, 25*8(a0)
+    ld      x26, 26*8(a0)
+    ld      x27, 27*8(a0)
+    ld      x28, 28*8(a0)
+    ld      x29, 29*8(a0)
+    ld      x30, 30*8(a0)
+    ld      x31, 31*8(a0)
+    ld      x10, 10*8(a0)
+    sret
+
+/* Entered from trap_vector with t6 = the context and the guest's t6 in
+ * sscratch. */
+    .globl vcpu_ctx_exit
+    .align 2
+vcpu_ctx_exit:
+    sd      x1, 1*8(t6)
+    sd      x2, 2*8(t6)
+    sd      x3, 3*8(t6)
+    sd      x4, 4*8(t6)
+    sd      x5, 5*8(t6)
+    sd      x6, 6*8(t6)
+    sd      x7, 7*8(t6)
+    sd      x8, 8*8(t6)
+    sd      x9, 9*8(t6)
+    sd      x10, 10*8(t6)
+    sd      x11, 11*8(t6)
+    sd      x12, 12*8(t6)
+    sd      x13, 13*8(t6)
+    sd      x14, 14*8(t6)
+    sd      x15, 15*8(t6)
+    sd      x16, 16*8(t6)
+    sd      x17, 17*8(t6)
+    sd      x18, 18*8(t6)
+    sd      x19, 19*8(t6)
+    sd      x20, 20*8(t6)
+    sd      x21, 21*8(t6)
+    sd      x22, 22*8(t6)
+    sd      x23, 23*8(t6)
+    sd      x24, 24*8(t6)
+    sd      x25, 25*8(t6)
+    sd      x26, 26*8(t6)
+    sd      x27, 27*8(t6)
+    sd      x28, 28*8(t6)
+    sd      x29, 29*8(t6)
+    sd      x30, 30*8(t6)
+    csrrw   t5, sscratch, zero
+    sd      t5, 31*8(t6)
+
+    csrr    t5, sepc
+    sd      t5, CTX_SEPC*8(t6)
+    csrr    t5, sstatus
+    sd      t5, CTX_SSTATUS*8(t6)
+    csrr    t5, hstatus
+    sd      t5, CTX_HSTATUS*8(t6)
+    csrr    t5, scause
+    sd      t5, CTX_SCAUSE*8(t6)
+    csrr    t5, stval
+    sd      t5, CTX_STVAL*8(t6)
+    csrr    t5, htval
+    sd      t5, CTX_HTVAL*8(t6)
+    csrr    t5, htinst
+    sd      t5, CTX_HTINST*8(t6)
+
+    ld      ra, CTX_HOST(0)*8(t6)
+    ld      sp, CTX_HOST(1)*8(t6)
+    ld      gp, CTX_HOST(2)*8(t6)
+    ld      tp, CTX_HOST(3)*8(t6)
+    ld      s0, CTX_HOST(4)*8(t6)
+    ld      s1, CTX_HOST(5)*8(t6)
+    ld      s2, CTX_HOST(6)*8(t6)
+    ld      s3, CTX_HOST(7)*8(t6)
+    ld      s4, CTX_HOST(8)*8(t6)
+    ld      s5, CTX_HOST(9)*8(t6)
+    ld      s6, CTX_HOST(10)*8(t6)
+    ld      s7, CTX_HOST(11)*8(t6)
+    ld      s8, CTX_HOST(12)*8(t6)
+    ld      s9, CTX_HOST(13)*8(t6)
+    ld      s10, CTX_HOST(14)*8(t6)
+    ld      s11, CTX_HOST(15)*8(t6)
+    ret
+
+/* Lazy FP switching: only called when the sstatus.FS bits say it is
+ * needed; FS must be on (not Off) in HS-mode while they run. */
+    .option push
+    .option arch, +d
+    .globl fp_save
+    .align 2
+fp_save:
+    fsd     f0, 0*8(a0)
+    fsd     f1, 1*8(a0)
+    fsd     f2, 2*8(a0)
+    fsd     f3, 3*8(a0)
+    fsd     f4, 4*8(a0)
+    fsd     f5, 5*8(a0)
+    fsd     f6, 6*8(a0)
+    fsd     f7, 7*8(a0)
+    fsd     f8, 8*8(a0)
+    fsd     f9, 9*8(a0)
+    fsd     f10, 10*8(a0)
+    fsd     f11, 11*8(a0)
+    fsd     f12, 12*8(a0)
+    fsd     f13, 13*8(a0)
+    fsd     f14, 14*8(a0)
+    fsd     f15, 15*8(a0)
+    fsd     f16, 16*8(a0)
+    fsd     f17, 17*8(a0)
+    fsd     f18, 18*8(a0)
+    fsd     f19, 19*8(a0)
+    fsd     f20, 20*8(a0)
+    fsd     f21, 21*8(a0)
+    fsd     f22, 22*8(a0)
+    fsd     f23, 23*8(a0)
+    fsd     f24, 24*8(a0)
+    fsd     f25, 25*8(a0)
+    fsd     f26, 26*8(a0)
+    fsd     f27, 27*8(a0)
+    fsd     f28, 28*8(a0)
+    fsd     f29, 29*8(a0)
+    fsd     f30, 30*8(a0)
+    fsd     f31, 31*8(a0)
+    frcsr   t0
+    sd      t0, 32*8(a0)
+    ret
+
+    .globl fp_restore
+    .align 2
+fp_restore:
+    fld     f0, 0*8(a0)
+    fld     f1, 1*8(a0)
+    fld     f2, 2*8(a0)
+    fld     f3, 3*8(a0)
+    fld     f4, 4*8(a0)
+    fld     f5, 5*8(a0)
+    fld     f6, 6*8(a0)
+    fld     f7, 7*8(a0)
+    fld     f8, 8*8(a0)
+    fld     f9, 9*8(a0)
+    fld     f10, 10*8(a0)
+    fld     f11, 11*8(a0)
+    fld     f12, 12*8(a0)
+    fld     f13, 13*8(a0)
+    fld     f14, 14*8(a0)
+    fld     f15, 15*8(a0)
+    fld     f16, 16*8(a0)
+    fld     f17, 17*8(a0)
+    fld     f18, 18*8(a0)
+    fld     f19, 19*8(a0)
+    fld     f20, 20*8(a0)
+    fld     f21, 21*8(a0)
+    fld     f22, 22*8(a0)
+    fld     f23, 23*8(a0)
+    fld     f24, 24*8(a0)
+    fld     f25, 25*8(a0)
+    fld     f26, 26*8(a0)
+    fld     f27, 27*8(a0)
+    fld     f28, 28*8(a0)
+    fld     f29, 29*8(a0)
+    fld     f30, 30*8(a0)
+    fld     f31, 31*8(a0)
+    ld      t0, 32*8(a0)
+    fscsr   t0
+    ret
+    .option pop

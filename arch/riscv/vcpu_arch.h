@@ -1,0 +1,88 @@
+/* The architectural state of a vCPU that lives outside the world switch:
+ * the VS-level CSRs, the virtual interrupt lines and the FP registers.
+ * Plain data, so portable code may read and set it (hvip in particular);
+ * only arch/riscv/vcpu_arch.c moves it in and out of the CSRs. */
+#ifndef VIREO_ARCH_RISCV_VCPU_ARCH_H
+#define VIREO_ARCH_RISCV_VCPU_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/riscv/vcpu_ctx.h"
+
+/* hvip bits: the VS-level interrupts Vireo asserts for the guest. */
+#define HVIP_VSSIP (1ULL << 2)
+#define HVIP_VSTIP (1ULL << 6)
+#define HVIP_VSEIP (1ULL << 10)
+
+struct vcpu_arch {
+    struct vcpu_ctx ctx; /* must stay first */
+    uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
+    uint64_t hvip;         /* owned by the hart running the vCPU */
+    uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
+    uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */
+    struct fp_state fp;
+    uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
+    int last_hart;     /* hart it last ran on (-1: none), for VS-stage TLB flushes */
+    uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
+};
+
+#define VCPU_FENCE_I    1u /* FENCE.I */
+#define VCPU_FENCE_VVMA 2u /* all VS-stage translations of the VM */
+
+static inline void vcpu_arch_request_fence(struct vcpu_arch *a, uint32_t fences)
+{
+    __atomic_fetch_or(&a->fences, fences, __ATOMIC_RELEASE);
+}
+
+/* Asserts VS-level interrupt bits (HVIP_*) from any hart. */
+static inline void vcpu_arch_raise(struct vcpu_arch *a, uint64_t bits)
+{
+    __atomic_fetch_or(&a->hvip_pending, bits, __ATOMIC_RELEASE);
+}
+
+struct vcpu;
+struct vm;
+
+/* One-time setup of a vCPU about to start at pc with a0/a1 (guest boot or
+ * HSM hart_start): everything else architectural is reset. */
+void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
+
+/* Puts the vCPU's state into this hart's CSRs (after a different vCPU, or
+ * none, ran here), runs it until its next exit, and keeps its CSRs loaded. */
+void vcpu_arch_load(struct vcpu *v);
+void vcpu_arch_run(struct vcpu *v);
+/* Takes the vCPU's state out of the CSRs: it is about to leave this hart. */
+void vcpu_arch_put(struct vcpu *v);
+
+/* Makes the guest take an exception (cause, tval) at its current pc, as the
+ * hardware would have: used for what VS-mode may not do (hypervisor CSRs). */
+void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval);
+
+/* Reads the 16- or 32-bit instruction at guest virtual address pc, through
+ * the guest's own translation (HLVX).  False if that faults. */
+bool vcpu_arch_read_insn(struct vcpu *v, uint64_t pc, uint32_t *insn);
+
+/* Host facts the VM code needs. */
+struct gstage_caps {
+    bool sv39x4, sv48x4, sv57x4;
+    unsigned vmid_bits;
+};
+void arch_gstage_probe(struct gstage_caps *caps);
+
+/* TLB maintenance for G-stage (all guest mappings of a VMID) and VS-stage. */
+void arch_hfence_gvma_vmid(unsigned vmid);
+void arch_hfence_gvma_all(void);
+/* Flushes VS-stage entries of the VMID now in hgatp (the loaded vCPU's). */
+void arch_hfence_vvma_vmid(unsigned vmid);
+void arch_fence_i(void);
+
+/* Host timer (stimecmp with Sstc, else SBI TIME) and host IPIs. */
+void arch_timer_set(uint64_t deadline);
+void arch_ipi_send(unsigned long hartid);
+void arch_ipi_clear(void);
+/* Interrupts Vireo takes (timer, IPI) as wake-ups for wfi; SIE stays 0. */
+void arch_hart_irq_init(bool host_sstc);
+void arch_wait_for_interrupt(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* The part of a vCPU that the world switch (switch.S) reads and writes.
+ * Offsets are word indexes shared with the assembly. */
+#ifndef VIREO_ARCH_RISCV_VCPU_CTX_H
+#define VIREO_ARCH_RISCV_VCPU_CTX_H
+
+#define CTX_GPR(n)   (n)  /* guest x1..x31; slot 0 unused */
+#define CTX_SEPC     32   /* guest pc */
+#define CTX_SSTATUS  33   /* HS sstatus for sret into the guest; the exit's afterwards */
+#define CTX_HSTATUS  34   /* hstatus for sret; the exit's afterwards */
+#define CTX_HOST(n)  (35 + (n)) /* Vireo's ra sp gp tp s0..s11 while the guest runs */
+#define CTX_SCAUSE   51
+#define CTX_STVAL    52
+#define CTX_HTVAL    53
+#define CTX_HTINST   54
+#define CTX_WORDS    55
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct vcpu_ctx {
+    uint64_t gpr[32];
+    uint64_t sepc;
+    uint64_t sstatus;
+    uint64_t hstatus;
+    uint64_t host[16];
+    uint64_t scause, stval, htval, htinst;
+};
+
+_Static_assert(sizeof(struct vcpu_ctx) == CTX_WORDS * 8, "switch.S layout");
+
+/* Runs the guest until its next trap into HS-mode, which returns here with
+ * the exit recorded in ctx (scause, stval, htval, htinst, sepc, status). */
+void vcpu_ctx_enter(struct vcpu_ctx *ctx);
+
+/* Guest FP state, saved and restored lazily (see vcpu_arch.c). */
+struct fp_state {
+    uint64_t f[32];
+    uint64_t fcsr;
+};
+
+void fp_save(struct fp_state *fp);
+void fp_restore(const struct fp_state *fp);
+#endif
+
+#endif

@@ -1,0 +1,512 @@
+/* Boot bundle and VM configuration parsing; see config.h and docs/config.md.
+ *
+ * Everything in the bundle is untrusted. The cpio layer and fdt_open() check the
+ * containers; this file checks the meaning, strictly: an unknown or repeated
+ * property, an unknown node or a value of the wrong size is an error, because a
+ * typo that silently falls back to a default is worse than a refusal to boot. */
+#include "core/config.h"
+#include "lib/cpio.h"
+#include "lib/fdt.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+#define SHOW_MAX       40 /* characters of an untrusted string echoed in a message */
+#define SHOW_SIZE      (SHOW_MAX + 4)
+#define PATH_SIZE      (sizeof("/vms/") + SHOW_SIZE)
+#define PIN_FLOAT_CELL 0xffffffffu
+
+struct loader {
+    const void *bundle;
+    size_t bundle_size;
+    unsigned nharts;
+    struct fdt fdt;
+    char *err;
+    size_t errlen;
+};
+
+/* A VM node's properties, in the order they are checked (so that which error is
+ * reported does not depend on the order they were written in). */
+enum vm_prop {
+    VM_PROP_MEMORY,
+    VM_PROP_VCPUS,
+    VM_PROP_PIN,
+    VM_PROP_KERNEL,
+    VM_PROP_INITRD,
+    VM_PROP_BOOTARGS,
+    VM_PROP_AUTOSTART,
+    VM_PROP_COUNT,
+};
+
+static const char *const vm_prop_names[VM_PROP_COUNT] = {
+    "memory", "vcpus", "pin", "kernel", "initrd", "bootargs", "autostart",
+};
+
+#define VM_PROP_LIST "memory, vcpus, pin, kernel, initrd, bootargs or autostart"
+
+struct vm_props {
+    bool present[VM_PROP_COUNT];
+    const uint8_t *val[VM_PROP_COUNT];
+    int len[VM_PROP_COUNT];
+};
+
+enum bundle_lookup {
+    BUNDLE_FILE_OK,
+    BUNDLE_FILE_MISSING,
+    BUNDLE_FILE_DUPLICATE,
+    BUNDLE_FILE_NOT_REGULAR,
+};
+
+static int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
+    FMT_PRINTF(4, 5);
+
+/* Formats "config: PATH: property PROP: MESSAGE" (without the property part when
+ * prop is NULL) and returns -1, so callers can `return loader_fail(...)`. */
+static int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!ld->err || ld->errlen == 0)
+        return -1;
+    if (prop)
+        n = fmt_snprintf(ld->err, ld->errlen, "config: %s: property %s: ", path, prop);
+    else
+        n = fmt_snprintf(ld->err, ld->errlen, "config: %s: ", path);
+    if (n < 0 || (size_t)n >= ld->errlen)
+        return -1;
+    va_start(ap, fmt);
+    fmt_vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A bundle string made safe to print: a hostile name could otherwise carry
+ * terminal escape sequences or flood the console. */
+static const char *show(char buf[SHOW_SIZE], const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < SHOW_MAX && s[i] != '\0'; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (i == SHOW_MAX && s[i] != '\0') {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Exactly one NUL-terminated string, with no NUL before the end: a string list
+ * ("a", "b") where one name is expected is a mistake, not a name. */
+static bool prop_is_string(const uint8_t *val, int len)
+{
+    return len >= 1 && val[len - 1] == '\0' && memchr(val, '\0', (size_t)len - 1) == NULL;
+}
+
+/* Looks `name` up among the bundle's files. Every entry is visited so that a name
+ * stored twice is reported instead of one copy silently winning. */
+static enum bundle_lookup bundle_file(const struct loader *ld, const char *name, const void **data,
+                                      size_t *size)
+{
+    struct cpio_iter it;
+    const char *n;
+    size_t nlen, fsize;
+    const void *fdata;
+    int found = 0;
+    bool other = false;
+
+    cpio_iter_init(&it, ld->bundle, ld->bundle_size);
+    /* The whole archive was checked by bundle_check(), so the walk ends cleanly. */
+    while (cpio_next(&it, &n, &nlen, &fdata, &fsize) > 0) {
+        if (!cpio_name_matches(n, nlen, name))
+            continue;
+        if ((it.mode & CPIO_MODE_TYPE) != CPIO_MODE_REG) {
+            other = true;
+            continue;
+        }
+        if (found++ == 0) {
+            *data = fdata;
+            *size = fsize;
+        }
+    }
+    if (found > 1)
+        return BUNDLE_FILE_DUPLICATE;
+    if (found == 1)
+        return BUNDLE_FILE_OK;
+    return other ? BUNDLE_FILE_NOT_REGULAR : BUNDLE_FILE_MISSING;
+}
+
+/* One full walk up front: a bundle cut short (say, by a size limit on the way to
+ * the machine) is refused as a whole rather than half used. */
+static int bundle_check(struct loader *ld)
+{
+    struct cpio_iter it;
+    int r;
+
+    cpio_iter_init(&it, ld->bundle, ld->bundle_size);
+    while ((r = cpio_next(&it, NULL, NULL, NULL, NULL)) > 0)
+        ;
+    if (r < 0)
+        return loader_fail(ld, "bundle", NULL,
+                           "not a valid cpio newc archive: %s (entry at offset %#zx)", it.why,
+                           it.off);
+    return 0;
+}
+
+/* The file a kernel/initrd property names: present once, a regular file, and not
+ * empty (an empty image is always a packing mistake). */
+static int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
+                   const void **data, size_t *size)
+{
+    char shown[SHOW_SIZE];
+
+    switch (bundle_file(ld, fname, data, size)) {
+    case BUNDLE_FILE_OK:
+        break;
+    case BUNDLE_FILE_MISSING:
+        return loader_fail(ld, path, prop, "file \"%s\" is not in the bundle", show(shown, fname));
+    case BUNDLE_FILE_DUPLICATE:
+        return loader_fail(ld, path, prop, "file \"%s\" appears more than once in the bundle",
+                           show(shown, fname));
+    case BUNDLE_FILE_NOT_REGULAR:
+        return loader_fail(ld, path, prop, "\"%s\" in the bundle is not a regular file",
+                           show(shown, fname));
+    }
+    if (*size == 0)
+        return loader_fail(ld, path, prop, "file \"%s\" in the bundle is empty",
+                           show(shown, fname));
+    return 0;
+}
+
+static int vm_name_check(struct loader *ld, const char *name, char *path)
+{
+    char shown[SHOW_SIZE];
+    size_t len = strnlen(name, CONFIG_NAME_MAX + 1);
+    bool ok = len >= 1 && len <= CONFIG_NAME_MAX;
+
+    fmt_snprintf(path, PATH_SIZE, "/vms/%s", show(shown, name));
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = name[i];
+
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    }
+    if (!ok)
+        return loader_fail(ld, path, NULL,
+                           "bad VM name: must be 1..%d characters from a-z, 0-9, '_' and '-'",
+                           CONFIG_NAME_MAX);
+    return 0;
+}
+
+/* Gathers the node's properties, refusing unknown and repeated ones. */
+static int vm_props_collect(struct loader *ld, int node, const char *path, struct vm_props *p)
+{
+    char shown[SHOW_SIZE];
+    int prop, child;
+
+    memset(p, 0, sizeof(*p));
+    for (prop = fdt_first_prop(&ld->fdt, node); prop >= 0; prop = fdt_next_prop(&ld->fdt, prop)) {
+        const char *name;
+        const void *val;
+        int len, i;
+
+        if (fdt_prop_at(&ld->fdt, prop, &name, &val, &len) < 0)
+            return loader_fail(ld, path, NULL, "malformed property in vireo.dtb");
+        for (i = 0; i < VM_PROP_COUNT; i++) {
+            if (strcmp(name, vm_prop_names[i]) == 0)
+                break;
+        }
+        if (i == VM_PROP_COUNT)
+            return loader_fail(ld, path, show(shown, name), "unknown (expected " VM_PROP_LIST ")");
+        if (p->present[i])
+            return loader_fail(ld, path, vm_prop_names[i], "given more than once");
+        p->present[i] = true;
+        p->val[i] = val;
+        p->len[i] = len;
+    }
+    if (prop != FDT_ERR_NOTFOUND)
+        return loader_fail(ld, path, NULL, "malformed properties in vireo.dtb (%s)",
+                           fdt_strerror(prop));
+    child = fdt_first_child(&ld->fdt, node);
+    if (child >= 0)
+        return loader_fail(ld, path, NULL,
+                           "unknown child node \"%s\" (a VM node has only properties: " VM_PROP_LIST
+                           ")",
+                           show(shown, fdt_node_name(&ld->fdt, child)));
+    return 0;
+}
+
+static int vm_memory(struct loader *ld, const char *path, const struct vm_props *p,
+                     struct vm_config *vm)
+{
+    const char *prop = vm_prop_names[VM_PROP_MEMORY];
+    const uint8_t *val = p->val[VM_PROP_MEMORY];
+    int len = p->len[VM_PROP_MEMORY];
+    uint64_t mem;
+
+    if (!p->present[VM_PROP_MEMORY])
+        return loader_fail(ld, path, prop,
+                           "missing (required: the VM's RAM size in bytes, e.g. <0x0 0x8000000>)");
+    if (len == 4)
+        mem = fdt_be32(val);
+    else if (len == 8)
+        mem = fdt_be64(val);
+    else
+        return loader_fail(ld, path, prop, "must be 1 or 2 cells (got %d bytes)", len);
+    if (mem % CONFIG_MEM_ALIGN != 0)
+        return loader_fail(ld, path, prop, "must be a multiple of 2 MiB (got %#llx)",
+                           (unsigned long long)mem);
+    if (mem == 0)
+        return loader_fail(ld, path, prop, "must be at least 2 MiB (got 0)");
+    if (mem > CONFIG_MEM_MAX)
+        return loader_fail(ld, path, prop, "must be at most 64 GiB (got %#llx)",
+                           (unsigned long long)mem);
+    vm->mem_size = mem;
+    return 0;
+}
+
+/* A one-cell property; *out is untouched when the property is absent. */
+static int vm_u32(struct loader *ld, const char *path, const struct vm_props *p, enum vm_prop which,
+                  uint32_t *out)
+{
+    if (!p->present[which])
+        return 0;
+    if (p->len[which] != 4)
+        return loader_fail(ld, path, vm_prop_names[which], "must be one cell (got %d bytes)",
+                           p->len[which]);
+    *out = fdt_be32(p->val[which]);
+    return 0;
+}
+
+static int vm_vcpus_and_pins(struct loader *ld, const char *path, const struct vm_props *p,
+                             struct vm_config *vm)
+{
+    const char *prop = vm_prop_names[VM_PROP_PIN];
+    uint32_t vcpus = 1;
+    int len = p->len[VM_PROP_PIN];
+    unsigned i;
+
+    if (vm_u32(ld, path, p, VM_PROP_VCPUS, &vcpus) < 0)
+        return -1;
+    if (vcpus < 1 || vcpus > CONFIG_MAX_VCPUS)
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_VCPUS], "must be 1..%d (got %u)",
+                           CONFIG_MAX_VCPUS, vcpus);
+    vm->vcpus = vcpus;
+    for (i = 0; i < CONFIG_MAX_VCPUS; i++)
+        vm->pin[i] = CONFIG_PIN_FLOAT;
+    if (!p->present[VM_PROP_PIN])
+        return 0;
+    if (len % 4 != 0 || (unsigned)len / 4 != vcpus)
+        return loader_fail(ld, path, prop,
+                           "needs one cell per vCPU (vcpus is %u; got %d bytes): a host hart "
+                           "index, or -1 to float",
+                           vcpus, len);
+    for (i = 0; i < vcpus; i++) {
+        uint32_t hart = fdt_be32(p->val[VM_PROP_PIN] + 4 * i);
+
+        if (hart == PIN_FLOAT_CELL)
+            continue;
+        if (hart >= ld->nharts)
+            return loader_fail(ld, path, prop,
+                               "vCPU %u: host hart %u does not exist (the machine has %u harts; "
+                               "-1 floats)",
+                               i, hart, ld->nharts);
+        vm->pin[i] = (int)hart;
+    }
+    return 0;
+}
+
+/* kernel (required) or initrd (optional): a file name, resolved in the bundle. */
+static int vm_image(struct loader *ld, const char *path, const struct vm_props *p,
+                    enum vm_prop which, const void **data, size_t *size)
+{
+    const char *prop = vm_prop_names[which];
+    const uint8_t *val = p->val[which];
+
+    if (!p->present[which]) {
+        if (which == VM_PROP_KERNEL)
+            return loader_fail(ld, path, prop,
+                               "missing (required: the guest kernel's file name in the bundle)");
+        return 0;
+    }
+    if (!prop_is_string(val, p->len[which]))
+        return loader_fail(ld, path, prop, "must be one string (a file name in the bundle)");
+    if (val[0] == '\0')
+        return loader_fail(ld, path, prop, "must not be empty (a file name in the bundle)");
+    return vm_file(ld, path, prop, (const char *)val, data, size);
+}
+
+static int vm_bootargs_autostart(struct loader *ld, const char *path, const struct vm_props *p,
+                                 struct vm_config *vm)
+{
+    const char *prop = vm_prop_names[VM_PROP_BOOTARGS];
+    uint32_t autostart = 1;
+
+    vm->bootargs = "";
+    if (p->present[VM_PROP_BOOTARGS]) {
+        if (!prop_is_string(p->val[VM_PROP_BOOTARGS], p->len[VM_PROP_BOOTARGS]))
+            return loader_fail(ld, path, prop, "must be one string (the guest's command line)");
+        if (p->len[VM_PROP_BOOTARGS] > CONFIG_BOOTARGS_MAX)
+            return loader_fail(ld, path, prop, "must be at most %d characters (got %d)",
+                               CONFIG_BOOTARGS_MAX - 1, p->len[VM_PROP_BOOTARGS] - 1);
+        vm->bootargs = (const char *)p->val[VM_PROP_BOOTARGS];
+    }
+    if (vm_u32(ld, path, p, VM_PROP_AUTOSTART, &autostart) < 0)
+        return -1;
+    if (autostart > 1)
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_AUTOSTART],
+                           "must be <0> or <1> (got %u)", autostart);
+    vm->autostart = autostart == 1;
+    return 0;
+}
+
+static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
+{
+    char path[PATH_SIZE];
+    struct vm_props p;
+    const char *name = fdt_node_name(&ld->fdt, node);
+
+    if (!name)
+        return loader_fail(ld, "/vms", NULL, "malformed VM node in vireo.dtb");
+    if (vm_name_check(ld, name, path) < 0 || vm_props_collect(ld, node, path, &p) < 0)
+        return -1;
+    memcpy(vm->name, name, strlen(name) + 1); /* length checked above */
+    if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||
+        vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
+        vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
+        vm_bootargs_autostart(ld, path, &p, vm) < 0)
+        return -1;
+    return 0;
+}
+
+static int vms_parse(struct loader *ld, int vms, struct config *cfg)
+{
+    char shown[SHOW_SIZE];
+    const char *name;
+    int prop, node;
+
+    prop = fdt_first_prop(&ld->fdt, vms);
+    if (prop >= 0) {
+        if (fdt_prop_at(&ld->fdt, prop, &name, NULL, NULL) < 0)
+            return loader_fail(ld, "/vms", NULL, "malformed property in vireo.dtb");
+        return loader_fail(ld, "/vms", show(shown, name),
+                           "unknown (/vms has no properties, only one child node per VM)");
+    }
+    for (node = fdt_first_child(&ld->fdt, vms); node >= 0;
+         node = fdt_next_sibling(&ld->fdt, node)) {
+        struct vm_config *vm;
+
+        if (cfg->nvms == CONFIG_MAX_VMS)
+            return loader_fail(ld, "/vms", NULL, "too many VMs (at most %d)", CONFIG_MAX_VMS);
+        vm = &cfg->vms[cfg->nvms];
+        if (vm_parse(ld, node, vm) < 0)
+            return -1;
+        /* dtc refuses duplicate node names, but a hand-made blob need not. */
+        for (int i = 0; i < cfg->nvms; i++) {
+            if (strcmp(cfg->vms[i].name, vm->name) == 0)
+                return loader_fail(ld, "/vms", NULL, "VM name \"%s\" used more than once",
+                                   vm->name);
+        }
+        cfg->nvms++;
+    }
+    if (node != FDT_ERR_NOTFOUND)
+        return loader_fail(ld, "/vms", NULL, "malformed vireo.dtb (%s)", fdt_strerror(node));
+    if (cfg->nvms == 0)
+        return loader_fail(ld, "/vms", NULL, "no VM defined (expected one child node per VM)");
+    return 0;
+}
+
+/* The root: compatible = "vireo,config" (so that a guest's own DTB packed by
+ * mistake is refused with a clear message) and the /vms node, nothing else. */
+static int root_parse(struct loader *ld, int *vms)
+{
+    char shown[SHOW_SIZE];
+    bool compatible = false;
+    int prop, node;
+
+    for (prop = fdt_first_prop(&ld->fdt, 0); prop >= 0; prop = fdt_next_prop(&ld->fdt, prop)) {
+        const char *name;
+        const void *val;
+        int len;
+
+        if (fdt_prop_at(&ld->fdt, prop, &name, &val, &len) < 0)
+            return loader_fail(ld, "/", NULL, "malformed property in vireo.dtb");
+        if (strcmp(name, "compatible") != 0)
+            return loader_fail(ld, "/", show(shown, name),
+                               "unknown (the root has only compatible and the vms node)");
+        if (!fdt_stringlist_contains((const char *)val, len, CONFIG_COMPATIBLE))
+            return loader_fail(ld, "/", "compatible", "must be \"" CONFIG_COMPATIBLE "\"");
+        compatible = true;
+    }
+    if (!compatible)
+        return loader_fail(ld, "/", "compatible",
+                           "missing (required: \"" CONFIG_COMPATIBLE
+                           "\"; is this a Vireo config?)");
+    *vms = -1;
+    for (node = fdt_first_child(&ld->fdt, 0); node >= 0; node = fdt_next_sibling(&ld->fdt, node)) {
+        const char *name = fdt_node_name(&ld->fdt, node);
+
+        if (!name || strcmp(name, "vms") != 0) {
+            char path[PATH_SIZE];
+
+            fmt_snprintf(path, sizeof(path), "/%s", show(shown, name ? name : "?"));
+            return loader_fail(ld, path, NULL, "unknown node (the root has only the vms node)");
+        }
+        if (*vms >= 0)
+            return loader_fail(ld, "/vms", NULL, "node given more than once");
+        *vms = node;
+    }
+    if (*vms < 0)
+        return loader_fail(ld, "/", NULL, "no vms node (expected /vms with one child node per VM)");
+    return 0;
+}
+
+int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct config *cfg,
+                char *err, size_t errlen)
+{
+    struct loader ld = {
+        .bundle = bundle,
+        .bundle_size = bundle_size,
+        .nharts = nharts,
+        .err = err,
+        .errlen = errlen,
+    };
+    const void *dtb;
+    size_t dtb_size;
+    int r, vms = -1;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!cfg)
+        return loader_fail(&ld, "config_load", NULL, "no config to fill in");
+    memset(cfg, 0, sizeof(*cfg));
+    if (bundle_check(&ld) < 0)
+        goto fail;
+    switch (bundle_file(&ld, CONFIG_DTB_NAME, &dtb, &dtb_size)) {
+    case BUNDLE_FILE_OK:
+        break;
+    case BUNDLE_FILE_MISSING:
+        loader_fail(&ld, "bundle", NULL,
+                    "no " CONFIG_DTB_NAME " (the VM configuration; make bundles with tools/vireo "
+                    "pack)");
+        goto fail;
+    case BUNDLE_FILE_DUPLICATE:
+        loader_fail(&ld, "bundle", NULL, CONFIG_DTB_NAME " appears more than once");
+        goto fail;
+    case BUNDLE_FILE_NOT_REGULAR:
+        loader_fail(&ld, "bundle", NULL, CONFIG_DTB_NAME " is not a regular file");
+        goto fail;
+    }
+    r = fdt_open(&ld.fdt, dtb, dtb_size);
+    if (r < 0) {
+        loader_fail(&ld, CONFIG_DTB_NAME, NULL, "not a valid device tree blob (%s)",
+                    fdt_strerror(r));
+        goto fail;
+    }
+    if (root_parse(&ld, &vms) < 0 || vms_parse(&ld, vms, cfg) < 0)
+        goto fail;
+    return 0;
+
+fail:
+    memset(cfg, 0, sizeof(*cfg));
+    return -1;
+}

@@ -1,0 +1,54 @@
+/* Vireo's VM configuration: which VMs to run, with what memory, vCPUs and images.
+ *
+ * The configuration arrives as a boot bundle: a cpio newc archive (QEMU -initrd)
+ * holding "vireo.dtb", a device tree compiled from a .dts (format in
+ * docs/config.md), and the guest images it names. The bundle is untrusted input:
+ * config_load() checks every byte it uses, and rejects anything it does not
+ * understand (unknown properties and nodes included) with one message that names
+ * the node path, the property and what was expected. */
+#ifndef VIREO_CORE_CONFIG_H
+#define VIREO_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_VMS      16
+#define CONFIG_MAX_VCPUS    8
+#define CONFIG_NAME_MAX     31 /* characters in a VM name */
+#define CONFIG_MEM_ALIGN    (2ull << 20)
+#define CONFIG_MEM_MAX      (64ull << 30)
+#define CONFIG_BOOTARGS_MAX 1024 /* bytes, NUL included (Linux's COMMAND_LINE_SIZE) */
+#define CONFIG_PIN_FLOAT    (-1) /* vCPU runs on any hart */
+#define CONFIG_DTB_NAME     "vireo.dtb"
+#define CONFIG_COMPATIBLE   "vireo,config"
+
+struct vm_config {
+    char name[CONFIG_NAME_MAX + 1];
+    uint64_t mem_size; /* bytes */
+    unsigned vcpus;
+    int pin[CONFIG_MAX_VCPUS]; /* host hart index, or CONFIG_PIN_FLOAT; [vcpus..] unused */
+    /* Point into the bundle; initrd is NULL when the VM has none. */
+    const void *kernel;
+    size_t kernel_size;
+    const void *initrd;
+    size_t initrd_size;
+    const char *bootargs; /* "" if none; points into the bundle */
+    bool autostart;
+};
+
+struct config {
+    struct vm_config vms[CONFIG_MAX_VMS];
+    int nvms;
+};
+
+/* Parse and validate the bundle. nharts is the number of host harts: pins must be
+ * below it. 0 on success. On failure -1, *cfg is zeroed, and err (if errlen > 0)
+ * holds one line without a newline, such as
+ *   config: /vms/vm1: property memory: must be a multiple of 2 MiB (got 0x100000)
+ * Strings taken from the bundle are shown with unprintable bytes as '?' and cut
+ * at 40 characters. The bundle must stay in place while cfg is used. */
+int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct config *cfg,
+                char *err, size_t errlen);
+
+#endif

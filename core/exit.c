@@ -1,0 +1,112 @@
+/* Every exit from a guest comes through vcpu_exit(): one table by cause. */
+#include "arch/arch.h"
+#include "core/hart.h"
+#include "core/sbi/sbi.h"
+#include "core/trap.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+
+#define INSN_WFI 0x10500073u
+
+#define CAUSE_ILLEGAL_INSN 2
+
+typedef enum exit_action (*exit_handler)(struct vcpu *v);
+
+static const char *guest_mode(const struct vcpu *v)
+{
+    return (v->arch.ctx.sstatus & (1ULL << 8)) ? "VS" : "VU";
+}
+
+static enum exit_action exit_ecall(struct vcpu *v)
+{
+    v->exits[EXIT_SBI]++;
+    v->arch.ctx.sepc += 4;
+    return sbi_dispatch(v);
+}
+
+static enum exit_action exit_guest_page_fault(struct vcpu *v)
+{
+    const struct vcpu_ctx *c = &v->arch.ctx;
+    /* htval holds the guest physical address shifted right by 2; stval
+     * supplies the low bits (with a guest virtual address in it). */
+    uint64_t gpa = (c->htval << 2) | (c->stval & 3);
+
+    v->exits[EXIT_GUEST_FAULT]++;
+    vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx (outside RAM and devices), pc %#lx in %s-mode",
+           trap_cause_name(c->scause), (unsigned long)gpa, (unsigned long)c->sepc, guest_mode(v));
+    return EXIT_LEAVE;
+}
+
+static enum exit_action exit_virtual_insn(struct vcpu *v)
+{
+    struct vcpu_ctx *c = &v->arch.ctx;
+    uint32_t insn = (uint32_t)c->stval;
+
+    v->exits[EXIT_VIRTUAL_INSN]++;
+    if (!insn && !vcpu_arch_read_insn(v, c->sepc, &insn))
+        insn = 0;
+    if (insn == INSN_WFI) {
+        v->exits[EXIT_WFI]++;
+        c->sepc += 4;
+        return EXIT_BLOCK;
+    }
+    /* Anything else VS-mode may not do (hypervisor CSRs, HFENCE, ...) is,
+     * for the guest, an instruction that does not exist. */
+    vcpu_arch_inject_exception(v, CAUSE_ILLEGAL_INSN, insn);
+    return EXIT_RESUME;
+}
+
+static enum exit_action exit_timer(struct vcpu *v)
+{
+    v->exits[EXIT_TIMER]++;
+    /* The host timer served either this vCPU's SBI deadline or the end of
+     * its slice; the scheduler looks at both.  Force a reprogram. */
+    arch_this_hart()->timer = 0;
+    return EXIT_RESUME;
+}
+
+static enum exit_action exit_ipi(struct vcpu *v)
+{
+    v->exits[EXIT_IPI]++;
+    arch_ipi_clear();
+    return EXIT_RESUME;
+}
+
+static enum exit_action exit_unexpected(struct vcpu *v)
+{
+    const struct vcpu_ctx *c = &v->arch.ctx;
+
+    v->exits[EXIT_OTHER]++;
+    vm_end(v->vm, VM_END_STOPPED, "unexpected %s (scause %#lx) at pc %#lx, stval %#lx in %s-mode",
+           trap_cause_name(c->scause), (unsigned long)c->scause, (unsigned long)c->sepc,
+           (unsigned long)c->stval, guest_mode(v));
+    return EXIT_LEAVE;
+}
+
+static const exit_handler exception_table[24] = {
+    [10] = exit_ecall,            /* environment call from VS-mode */
+    [20] = exit_guest_page_fault, /* instruction guest-page fault */
+    [21] = exit_guest_page_fault, /* load guest-page fault */
+    [22] = exit_virtual_insn,     /* virtual instruction */
+    [23] = exit_guest_page_fault, /* store/AMO guest-page fault */
+};
+
+static const exit_handler interrupt_table[16] = {
+    [1] = exit_ipi,   /* supervisor software: a kick from another hart */
+    [5] = exit_timer, /* supervisor timer */
+};
+
+enum exit_action vcpu_exit(struct vcpu *v)
+{
+    uint64_t cause = v->arch.ctx.scause;
+    uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;
+    exit_handler fn = NULL;
+
+    if (cause & TRAP_CAUSE_INTERRUPT) {
+        if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
+            fn = interrupt_table[code];
+    } else if (code < sizeof(exception_table) / sizeof(exception_table[0])) {
+        fn = exception_table[code];
+    }
+    return (fn ? fn : exit_unexpected)(v);
+}

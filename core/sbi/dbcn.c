@@ -1,0 +1,57 @@
+/* DBCN (EID "DBCN"): the debug console.  Buffers named by the guest are
+ * read through the checked guest-memory accessor and must lie in its RAM. */
+#include "core/sbi/sbi.h"
+
+#include "core/vm.h"
+
+#define DBCN_CHUNK 256
+
+static enum exit_action dbcn_call(struct vcpu *v, struct sbi_call *c)
+{
+    struct vm *vm = v->vm;
+    unsigned long n = c->a[0], lo = c->a[1], hi = c->a[2];
+
+    switch (c->fid) {
+    case SBI_DBCN_WRITE: {
+        /* On RV64 the whole address is in base_addr_lo. */
+        if (hi || !gpa_is_ram(vm, lo, n)) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        /* Partial writes are allowed: take a bounded piece per call so one
+         * guest cannot hold the console for long. */
+        char buf[DBCN_CHUNK];
+        unsigned long done = n < DBCN_CHUNK ? n : DBCN_CHUNK;
+        if (gpa_read(vm, lo, buf, done) < 0) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        vm_console_write(vm, buf, done);
+        c->error = SBI_SUCCESS;
+        c->value = (long)done;
+        break;
+    }
+    case SBI_DBCN_READ:
+        if (hi || !gpa_is_ram(vm, lo, n)) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        /* No console input reaches guests yet. */
+        c->error = SBI_SUCCESS;
+        c->value = 0;
+        break;
+    case SBI_DBCN_WRITE_BYTE: {
+        char ch = (char)(c->a[0] & 0xff);
+        vm_console_write(vm, &ch, 1);
+        c->error = SBI_SUCCESS;
+        c->value = 0;
+        break;
+    }
+    default:
+        c->error = SBI_ERR_NOT_SUPPORTED;
+        break;
+    }
+    return EXIT_RESUME;
+}
+
+const struct sbi_ext sbi_ext_dbcn = {SBI_EXT_DBCN, SBI_EXT_DBCN, "dbcn", dbcn_call};

@@ -1,0 +1,58 @@
+/* HSM (EID "HSM"): starting and stopping the guest's harts (vCPUs). */
+#include "core/sbi/sbi.h"
+
+#include "core/sched.h"
+#include "core/vm.h"
+
+static long hsm_status(const struct vcpu *t)
+{
+    switch (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) {
+    case VCPU_OFFLINE:
+        return SBI_HSM_STATE_STOPPED;
+    case VCPU_RUNNABLE:
+    case VCPU_RUNNING:
+    case VCPU_BLOCKED:
+        break;
+    }
+    return SBI_HSM_STATE_STARTED;
+}
+
+static enum exit_action hsm_call(struct vcpu *v, struct sbi_call *c)
+{
+    struct vm *vm = v->vm;
+
+    switch (c->fid) {
+    case SBI_HSM_HART_START: {
+        unsigned long id = c->a[0], pc = c->a[1], opaque = c->a[2];
+        if (id >= vm->nvcpus) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        if (!gpa_is_ram(vm, pc, 4)) {
+            c->error = SBI_ERR_INVALID_ADDRESS;
+            break;
+        }
+        c->error = sched_hsm_start(&vm->vcpus[id], pc, opaque) ? SBI_SUCCESS
+                                                               : SBI_ERR_ALREADY_AVAILABLE;
+        break;
+    }
+    case SBI_HSM_HART_STOP:
+        sched_stop_vcpu(v);
+        c->error = SBI_SUCCESS;
+        return EXIT_LEAVE;
+    case SBI_HSM_HART_GET_STATUS:
+        if (c->a[0] >= vm->nvcpus) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        c->error = SBI_SUCCESS;
+        c->value = hsm_status(&vm->vcpus[c->a[0]]);
+        break;
+    default:
+        c->error = SBI_ERR_NOT_SUPPORTED;
+        break;
+    }
+    return EXIT_RESUME;
+}
+
+const struct sbi_ext sbi_ext_hsm = {SBI_EXT_HSM, SBI_EXT_HSM, "hsm", hsm_call};

@@ -1,0 +1,58 @@
+/* Legacy v0.1 calls (EIDs 0x00-0x0F) that older kernels and early consoles
+ * still use.  Only a0 is returned. */
+#include "core/sbi/sbi.h"
+
+#include "core/vm.h"
+
+enum exit_action sbi_time_set(struct vcpu *v, uint64_t deadline);
+void sbi_ipi_raise(struct vcpu *target, void *arg);
+
+static void all_harts(struct vcpu *v, void (*fn)(struct vcpu *, void *), void *arg)
+{
+    sbi_for_each_hart(v, 0, (unsigned long)-1, fn, arg);
+}
+
+void sbi_rfence_request(struct vcpu *target, void *arg);
+
+static enum exit_action legacy_call(struct vcpu *v, struct sbi_call *c)
+{
+    c->legacy = true;
+    c->error = SBI_SUCCESS;
+    switch (c->eid) {
+    case SBI_LEGACY_SET_TIMER:
+        return sbi_time_set(v, c->a[0]);
+    case SBI_LEGACY_CONSOLE_PUTCHAR: {
+        char ch = (char)(c->a[0] & 0xff);
+        vm_console_write(v->vm, &ch, 1);
+        break;
+    }
+    case SBI_LEGACY_CONSOLE_GETCHAR:
+        c->error = -1; /* no input waiting */
+        break;
+    case SBI_LEGACY_CLEAR_IPI:
+        v->arch.hvip &= ~HVIP_VSSIP;
+        break;
+    /* The v0.1 mask is a pointer into the guest's virtual memory; rather
+     * than walk its page tables, these act on every hart of the VM, which
+     * the specification allows (spurious IPIs and extra fences are safe). */
+    case SBI_LEGACY_SEND_IPI:
+        all_harts(v, sbi_ipi_raise, NULL);
+        break;
+    case SBI_LEGACY_REMOTE_FENCE_I:
+        all_harts(v, sbi_rfence_request, (void *)1);
+        break;
+    case SBI_LEGACY_REMOTE_SFENCE_VMA:
+    case SBI_LEGACY_REMOTE_SFENCE_VMA_ASID:
+        all_harts(v, sbi_rfence_request, NULL);
+        break;
+    case SBI_LEGACY_SHUTDOWN:
+        vm_end(v->vm, VM_END_SHUTDOWN, NULL);
+        return EXIT_LEAVE;
+    default:
+        c->error = SBI_ERR_NOT_SUPPORTED;
+        break;
+    }
+    return EXIT_RESUME;
+}
+
+const struct sbi_ext sbi_ext_legacy = {0x00, 0x0F, "legacy", legacy_call};

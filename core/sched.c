@@ -1,0 +1,361 @@
+#include "core/sched.h"
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/hart.h"
+#include "core/panic.h"
+#include "core/vmm.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+
+static struct spinlock sched_lock = SPINLOCK_INIT;
+static struct vcpu *rq_head, *rq_tail;
+static uint64_t slice_ticks;
+static bool poweroff_when_done;
+
+void sched_init(uint32_t timebase_hz)
+{
+    slice_ticks = (uint64_t)timebase_hz * SCHED_SLICE_US / 1000000;
+    if (!slice_ticks)
+        slice_ticks = 1;
+}
+
+void sched_set_poweroff_when_done(bool on)
+{
+    poweroff_when_done = on;
+}
+
+static unsigned this_hart_index(void)
+{
+    return arch_this_hart()->index;
+}
+
+static bool eligible(const struct vcpu *v, unsigned hart)
+{
+    return v->pin < 0 || (unsigned)v->pin == hart;
+}
+
+/* Lock held. */
+static void rq_push(struct vcpu *v)
+{
+    v->state = VCPU_RUNNABLE;
+    v->next = NULL;
+    if (rq_tail)
+        rq_tail->next = v;
+    else
+        rq_head = v;
+    rq_tail = v;
+}
+
+/* Lock held.  Takes the first vCPU this hart may run. */
+static struct vcpu *rq_take(unsigned hart)
+{
+    struct vcpu *prev = NULL;
+
+    for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
+        if (!eligible(v, hart))
+            continue;
+        if (prev)
+            prev->next = v->next;
+        else
+            rq_head = v->next;
+        if (rq_tail == v)
+            rq_tail = prev;
+        v->next = NULL;
+        return v;
+    }
+    return NULL;
+}
+
+/* Lock held. */
+static bool rq_has_work_for(unsigned hart)
+{
+    for (struct vcpu *v = rq_head; v; v = v->next) {
+        if (eligible(v, hart))
+            return true;
+    }
+    return false;
+}
+
+/* Lock held. */
+static void rq_remove(struct vcpu *target)
+{
+    struct vcpu *prev = NULL;
+
+    for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
+        if (v != target)
+            continue;
+        if (prev)
+            prev->next = v->next;
+        else
+            rq_head = v->next;
+        if (rq_tail == v)
+            rq_tail = prev;
+        v->next = NULL;
+        return;
+    }
+}
+
+/* Lock held: wake harts that sleep for lack of work, so new work is taken
+ * at once rather than at their next timer. */
+static void kick_idle_harts(const struct vcpu *v)
+{
+    unsigned me = this_hart_index();
+
+    for (unsigned i = 0; i < hart_count; i++) {
+        if (i != me && harts[i].idle && eligible(v, i)) {
+            harts[i].idle = false;
+            arch_ipi_send(harts[i].hartid);
+        }
+    }
+}
+
+void sched_start_vcpu(struct vcpu *v)
+{
+    spin_lock(&sched_lock);
+    if (v->state == VCPU_OFFLINE && v->vm->state == VM_RUNNING) {
+        v->stop_requested = false;
+        rq_push(v);
+        kick_idle_harts(v);
+    }
+    spin_unlock(&sched_lock);
+}
+
+bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
+{
+    bool started = false;
+
+    spin_lock(&sched_lock);
+    if (v->state == VCPU_OFFLINE && v->vm->state == VM_RUNNING) {
+        vcpu_arch_reset(v, pc, v->id, opaque);
+        v->timer_deadline = UINT64_MAX;
+        v->stop_requested = false;
+        rq_push(v);
+        kick_idle_harts(v);
+        started = true;
+    }
+    spin_unlock(&sched_lock);
+    return started;
+}
+
+void sched_notify(struct vcpu *v)
+{
+    spin_lock(&sched_lock);
+    if (v->state == VCPU_BLOCKED) {
+        rq_push(v);
+        kick_idle_harts(v);
+    } else if (v->state == VCPU_RUNNING && v->hart >= 0 && (unsigned)v->hart != this_hart_index()) {
+        arch_ipi_send(harts[v->hart].hartid);
+    }
+    spin_unlock(&sched_lock);
+}
+
+void sched_stop_vcpu(struct vcpu *v)
+{
+    v->stop_requested = true;
+}
+
+static const char *end_word(enum vm_end how)
+{
+    switch (how) {
+    case VM_END_SHUTDOWN:
+        return "exited: shutdown";
+    case VM_END_FAILURE:
+        return "exited: system failure";
+    case VM_END_REBOOT:
+        return "rebooting";
+    case VM_END_STOPPED:
+        return "stopped:";
+    case VM_END_NONE:
+        break;
+    }
+    return "ended";
+}
+
+static void check_all_done(void)
+{
+    for (unsigned i = 0; i < vm_count; i++) {
+        if (vms[i].state != VM_DONE && vms[i].state != VM_EMPTY)
+            return;
+    }
+    if (poweroff_when_done) {
+        console_printf("vireo: all VMs done\n");
+        arch_poweroff(false);
+    }
+}
+
+/* The VM's last vCPU has left its hart: free it, or boot it again. */
+static void vm_finish(struct vm *vm)
+{
+    spin_lock(&vm->out_lock);
+    if (vm->outlen) {
+        console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
+        vm->outlen = 0;
+    }
+    spin_unlock(&vm->out_lock);
+    console_printf("vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
+                   vm->end == VM_END_STOPPED ? " " : "",
+                   vm->end == VM_END_STOPPED ? vm->reason : "");
+    vm_destroy(vm);
+    if (vm->end == VM_END_REBOOT) {
+        char err[160];
+        vm->boots++;
+        if (vmm_boot_vm(vm, err, sizeof(err)) == 0)
+            return;
+        console_printf("vireo: vm %s stopped: reboot failed: %s\n", vm->name, err);
+    }
+    __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
+    check_all_done();
+}
+
+void sched_end_vm(struct vm *vm, enum vm_end how, const char *reason)
+{
+    bool finish;
+
+    spin_lock(&sched_lock);
+    if (vm->state != VM_RUNNING) {
+        spin_unlock(&sched_lock);
+        return;
+    }
+    vm->state = VM_STOPPING;
+    vm->end = how;
+    memcpy(vm->reason, reason, sizeof(vm->reason));
+    vm->reason[sizeof(vm->reason) - 1] = '\0';
+    unsigned me = this_hart_index();
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (v->state == VCPU_RUNNABLE)
+            rq_remove(v);
+        if (v->state == VCPU_RUNNING) {
+            if ((unsigned)v->hart != me)
+                arch_ipi_send(harts[v->hart].hartid);
+        } else {
+            v->state = VCPU_OFFLINE;
+        }
+    }
+    finish = vm->running == 0;
+    spin_unlock(&sched_lock);
+    if (finish)
+        vm_finish(vm);
+}
+
+/* Lock held: blocked vCPUs whose wake-up has come go back to the queue;
+ * returns the earliest deadline among those still blocked. */
+static uint64_t wake_blocked(uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (unsigned i = 0; i < vm_count; i++) {
+        struct vm *vm = &vms[i];
+        if (vm->state != VM_RUNNING)
+            continue;
+        for (unsigned j = 0; j < vm->nvcpus; j++) {
+            struct vcpu *v = &vm->vcpus[j];
+            if (v->state != VCPU_BLOCKED)
+                continue;
+            if (vcpu_has_wakeup(v, now)) {
+                rq_push(v);
+                continue;
+            }
+            uint64_t d = vcpu_wake_deadline(v);
+            if (d < next)
+                next = d;
+        }
+    }
+    return next;
+}
+
+static void timer_program(struct hart *h, uint64_t deadline)
+{
+    if (h->timer != deadline) {
+        h->timer = deadline;
+        arch_timer_set(deadline);
+    }
+}
+
+/* Runs v on this hart until it blocks, stops, or its slice ends with
+ * someone else waiting. */
+static enum exit_action run_vcpu(struct hart *h, struct vcpu *v)
+{
+    enum exit_action act;
+    uint64_t slice_end = arch_time() + slice_ticks;
+
+    vcpu_arch_load(v);
+    for (;;) {
+        if (v->timer_deadline <= arch_time()) {
+            v->arch.hvip |= HVIP_VSTIP;
+            v->timer_deadline = UINT64_MAX;
+        }
+        uint64_t deadline = v->timer_deadline < slice_end ? v->timer_deadline : slice_end;
+        timer_program(h, deadline);
+        vcpu_arch_run(v);
+        act = vcpu_exit(v);
+        if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
+            act = EXIT_LEAVE;
+        if (act != EXIT_RESUME)
+            break;
+        uint64_t now = arch_time();
+        if (now >= slice_end) {
+            spin_lock(&sched_lock);
+            bool others = rq_has_work_for(h->index);
+            spin_unlock(&sched_lock);
+            if (others) {
+                act = EXIT_YIELD;
+                break;
+            }
+            slice_end = now + slice_ticks;
+        }
+    }
+    vcpu_arch_put(v);
+    return act;
+}
+
+void sched_hart_loop(void)
+{
+    struct hart *h = arch_this_hart();
+
+    h->timer = 0;
+    for (;;) {
+        arch_ipi_clear();
+        spin_lock(&sched_lock);
+        uint64_t next = wake_blocked(arch_time());
+        struct vcpu *v = rq_take(h->index);
+        if (!v) {
+            h->idle = true;
+            spin_unlock(&sched_lock);
+            timer_program(h, next);
+            arch_wait_for_interrupt();
+            spin_lock(&sched_lock);
+            h->idle = false;
+            spin_unlock(&sched_lock);
+            continue;
+        }
+        v->state = VCPU_RUNNING;
+        v->hart = (int)h->index;
+        v->vm->running++;
+        h->current = v;
+        spin_unlock(&sched_lock);
+
+        enum exit_action act = run_vcpu(h, v);
+
+        bool finish = false;
+        spin_lock(&sched_lock);
+        h->current = NULL;
+        struct vm *vm = v->vm;
+        vm->running--;
+        if (vm->state != VM_RUNNING) {
+            v->state = VCPU_OFFLINE;
+            finish = vm->state == VM_STOPPING && vm->running == 0;
+        } else if (v->stop_requested) {
+            v->stop_requested = false;
+            v->state = VCPU_OFFLINE;
+        } else if (act == EXIT_BLOCK && !vcpu_has_wakeup(v, arch_time())) {
+            v->state = VCPU_BLOCKED;
+        } else {
+            rq_push(v);
+        }
+        spin_unlock(&sched_lock);
+        if (finish)
+            vm_finish(vm);
+    }
+}

@@ -1,0 +1,30 @@
+#include "core/vcpu.h"
+
+#include "core/vmm.h"
+
+/* vsie holds the guest's S-level enables (SSIE bit 1, STIE 5, SEIE 9);
+ * hvip holds the matching VS-level lines one bit higher (2, 6, 10). */
+static uint64_t pending_vs(const struct vcpu *v, uint64_t now)
+{
+    uint64_t p = v->arch.hvip | __atomic_load_n(&v->arch.hvip_pending, __ATOMIC_ACQUIRE);
+
+    if (v->timer_deadline <= now)
+        p |= HVIP_VSTIP;
+    if (vmm_guest_sstc() && v->arch.vstimecmp <= now)
+        p |= HVIP_VSTIP;
+    return p;
+}
+
+bool vcpu_has_wakeup(const struct vcpu *v, uint64_t now)
+{
+    return ((pending_vs(v, now) >> 1) & v->arch.vsie) != 0;
+}
+
+uint64_t vcpu_wake_deadline(const struct vcpu *v)
+{
+    uint64_t d = v->timer_deadline;
+
+    if (vmm_guest_sstc() && v->arch.vstimecmp < d)
+        d = v->arch.vstimecmp;
+    return d;
+}

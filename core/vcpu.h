@@ -1,0 +1,64 @@
+/* A virtual CPU: one guest hart.  Its architectural state is in
+ * struct vcpu_arch; the rest is scheduling and bookkeeping. */
+#ifndef VIREO_CORE_VCPU_H
+#define VIREO_CORE_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/riscv/vcpu_arch.h"
+
+enum vcpu_state {
+    VCPU_OFFLINE,  /* SBI HSM stopped (or the VM is not running) */
+    VCPU_RUNNABLE, /* in the run queue */
+    VCPU_RUNNING,  /* on a hart */
+    VCPU_BLOCKED,  /* in WFI (or HSM suspend) until an interrupt or its timer */
+};
+
+/* Exit reasons counted per vCPU (shown by the management layer). */
+enum exit_kind {
+    EXIT_SBI,
+    EXIT_WFI,
+    EXIT_GUEST_FAULT,
+    EXIT_VIRTUAL_INSN,
+    EXIT_TIMER,
+    EXIT_IPI,
+    EXIT_EXTERNAL,
+    EXIT_OTHER,
+    EXIT_KINDS
+};
+
+struct vm;
+
+struct vcpu {
+    struct vcpu_arch arch; /* must stay first */
+    struct vm *vm;
+    unsigned id;             /* the guest's hart id */
+    enum vcpu_state state;   /* changed under the scheduler lock */
+    int pin;                 /* host hart index, or -1 to float */
+    int hart;                /* hart it runs on, or last ran on; -1: never ran */
+    uint64_t timer_deadline; /* SBI set_timer deadline in host time; UINT64_MAX: none */
+    bool stop_requested;     /* HSM hart_stop: go offline on leaving the hart */
+    struct vcpu *next;       /* run queue */
+    uint64_t exits[EXIT_KINDS];
+};
+
+/* What an exit handler wants next. */
+enum exit_action {
+    EXIT_RESUME, /* re-enter the guest */
+    EXIT_BLOCK,  /* wait for an interrupt (WFI) */
+    EXIT_YIELD,  /* give the hart to someone else */
+    EXIT_LEAVE,  /* the vCPU stopped or its VM ended: leave the hart */
+};
+
+/* Handles the exit recorded in v->arch.ctx (the one dispatch table). */
+enum exit_action vcpu_exit(struct vcpu *v);
+
+/* True when the vCPU has an interrupt pending that it has enabled in vsie:
+ * what ends a WFI. now is the host time. */
+bool vcpu_has_wakeup(const struct vcpu *v, uint64_t now);
+
+/* The deadline at which a blocked vCPU must wake for its timer. */
+uint64_t vcpu_wake_deadline(const struct vcpu *v);
+
+#endif

@@ -1,0 +1,258 @@
+/* VM lifecycle and the single way into guest memory. */
+#include "core/vm.h"
+
+#include <stdarg.h>
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/loader.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "core/vm_fdt.h"
+#include "core/vmm.h"
+#include "lib/string.h"
+
+#define GIB (1ULL << 30)
+#define MIB (1ULL << 20)
+
+struct vm vms[VM_MAX];
+unsigned vm_count;
+
+bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n)
+{
+    return gpa >= vm->ram_base && n <= vm->ram_size && gpa - vm->ram_base <= vm->ram_size - n;
+}
+
+/* Walks the G-stage table for each page touched: the table is the single
+ * truth of what the guest owns. */
+static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t n, bool write)
+{
+    uint8_t *p = buf;
+
+    if (!gpa_is_ram(vm, gpa, n))
+        return -1;
+    while (n) {
+        uint64_t hpa, psz;
+        unsigned perm;
+        if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz))
+            return -1;
+        size_t chunk = (size_t)(psz - (gpa & (psz - 1)));
+        if (chunk > n)
+            chunk = n;
+        if (write)
+            memcpy((void *)(uintptr_t)hpa, p, chunk);
+        else
+            memcpy(p, (const void *)(uintptr_t)hpa, chunk);
+        gpa += chunk;
+        p += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n)
+{
+    return gpa_copy(vm, gpa, dst, n, false);
+}
+
+int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n)
+{
+    return gpa_copy(vm, gpa, (void *)(uintptr_t)src, n, true);
+}
+
+/* Frees guest RAM by walking the table, so nothing else has to remember
+ * where each piece of it came from. */
+static void vm_free_ram(struct vm *vm)
+{
+    uint64_t gpa = vm->ram_base, end = vm->ram_base + vm->ram_size;
+
+    while (gpa < end) {
+        uint64_t hpa, psz;
+        unsigned perm;
+        if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz)) {
+            gpa += 4096;
+            continue;
+        }
+        pmem_free((void *)(uintptr_t)hpa, psz);
+        gpa += psz;
+    }
+}
+
+static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
+{
+    uint64_t gpa = vm->ram_base, end = vm->ram_base + vm->ram_size;
+
+    while (gpa < end) {
+        uint64_t size = 0;
+        void *p = NULL;
+        /* Largest piece first: a 1 GiB piece becomes one G-stage leaf. */
+        if (end - gpa >= GIB && !(gpa & (GIB - 1))) {
+            p = pmem_alloc(GIB, GIB);
+            size = GIB;
+        }
+        if (!p && end - gpa >= 2 * MIB) {
+            p = pmem_alloc_block();
+            size = 2 * MIB;
+        }
+        if (!p) {
+            /* Fragmented memory still works, in 4 KiB pages. */
+            p = pmem_alloc_page();
+            size = 4096;
+        }
+        if (!p) {
+            fmt_snprintf(err, errlen, "not enough memory for %lu MiB of RAM (%lu MiB free)",
+                         (unsigned long)(vm->ram_size / MIB),
+                         (unsigned long)(pmem_free_bytes() / MIB));
+            return -1;
+        }
+        /* Never hand a guest another guest's leftovers. */
+        memset(p, 0, size);
+        int r = gstage_map(&vm->gs, gpa, (uintptr_t)p, size, GSTAGE_RWX);
+        if (r < 0) {
+            pmem_free(p, size);
+            fmt_snprintf(err, errlen, "cannot map guest RAM at %#lx (error %d)", (unsigned long)gpa,
+                         r);
+            return -1;
+        }
+        gpa += size;
+    }
+    return 0;
+}
+
+static int vm_load(struct vm *vm, char *err, size_t errlen)
+{
+    const struct vm_config *cfg = vm->cfg;
+    struct load_plan plan;
+    char why[160];
+
+    if (loader_plan(cfg->kernel, cfg->kernel_size, vm->ram_base, vm->ram_size, &plan, why,
+                    sizeof(why)) < 0) {
+        fmt_snprintf(err, errlen, "kernel: %s", why);
+        return -1;
+    }
+    for (int i = 0; i < plan.nsegs; i++) {
+        const struct load_seg *s = &plan.segs[i];
+        if (gpa_write(vm, s->gpa, (const uint8_t *)cfg->kernel + s->file_off, s->file_size) < 0) {
+            fmt_snprintf(err, errlen, "kernel segment %d does not fit guest RAM", i);
+            return -1;
+        }
+    }
+
+    struct loader_range avoid[2] = {{plan.image_start, plan.image_end}, {0, 0}};
+    uint64_t initrd_gpa = 0;
+    if (cfg->initrd) {
+        if (loader_place(vm->ram_base, vm->ram_size, avoid, 1, cfg->initrd_size,
+                         LOADER_INITRD_ALIGN, &initrd_gpa) < 0 ||
+            gpa_write(vm, initrd_gpa, cfg->initrd, cfg->initrd_size) < 0) {
+            fmt_snprintf(err, errlen, "initrd of %lu bytes does not fit beside the kernel",
+                         (unsigned long)cfg->initrd_size);
+            return -1;
+        }
+        avoid[1] = (struct loader_range){initrd_gpa, initrd_gpa + cfg->initrd_size};
+    }
+
+    const size_t fdt_cap = 64 * 1024;
+    void *fdt = pmem_alloc(fdt_cap, 4096);
+    if (!fdt) {
+        fmt_snprintf(err, errlen, "no memory to build the guest device tree");
+        return -1;
+    }
+    struct vm_fdt_params fp;
+    vmm_fdt_params(vm, &fp, initrd_gpa, cfg->initrd ? initrd_gpa + cfg->initrd_size : 0);
+    int size = vm_fdt_build(fdt, fdt_cap, &fp, why, sizeof(why));
+    int r = -1;
+    if (size < 0)
+        fmt_snprintf(err, errlen, "guest device tree: %s", why);
+    else if (loader_place(vm->ram_base, vm->ram_size, avoid, cfg->initrd ? 2 : 1, (uint64_t)size,
+                          LOADER_FDT_ALIGN, &vm->fdt_gpa) < 0 ||
+             gpa_write(vm, vm->fdt_gpa, fdt, (size_t)size) < 0)
+        fmt_snprintf(err, errlen, "no room in guest RAM for the device tree");
+    else
+        r = 0;
+    pmem_free(fdt, fdt_cap);
+    if (r < 0)
+        return r;
+
+    struct vcpu *v0 = &vm->vcpus[0];
+    vcpu_arch_reset(v0, plan.entry, 0, vm->fdt_gpa);
+    return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+    memset(&vm->gs, 0, sizeof(vm->gs));
+    memset(vm->vcpus, 0, sizeof(vm->vcpus));
+    vm->cfg = cfg;
+    memcpy(vm->name, cfg->name, sizeof(vm->name));
+    vm->name[sizeof(vm->name) - 1] = '\0';
+    vm->ram_base = VM_RAM_BASE;
+    vm->ram_size = cfg->mem_size;
+    vm->nvcpus = cfg->vcpus;
+    vm->end = VM_END_NONE;
+    vm->reason[0] = '\0';
+    vm->outlen = 0;
+    vm->running = 0;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        v->pin = cfg->pin[i];
+        v->hart = -1;
+        v->state = VCPU_OFFLINE;
+        v->timer_deadline = UINT64_MAX;
+    }
+
+    int r = gstage_init(&vm->gs, vmm_gstage_mode());
+    if (r < 0) {
+        fmt_snprintf(err, errlen, "no memory for the G-stage root table");
+        return -1;
+    }
+    if (vm_alloc_ram(vm, err, errlen) < 0 || vm_load(vm, err, errlen) < 0) {
+        vm_free_ram(vm);
+        gstage_destroy(&vm->gs);
+        return -1;
+    }
+    vm->uid = vmm_next_uid();
+    vm->vmid = vmm_vmid_alloc(vm);
+    vm->state = VM_RUNNING;
+    return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    vm_free_ram(vm);
+    gstage_destroy(&vm->gs);
+    vmm_vmid_free(vm->vmid);
+}
+
+void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...)
+{
+    char reason[sizeof(vm->reason)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    fmt_vsnprintf(reason, sizeof(reason), fmt ? fmt : "", ap);
+    va_end(ap);
+    sched_end_vm(vm, how, reason);
+}
+
+void vm_console_write(struct vm *vm, const char *s, size_t n)
+{
+    /* One VM: its output is the console, byte for byte.  Several: whole
+     * lines, each tagged with the VM's name, so they stay readable. */
+    if (vm_count <= 1) {
+        console_write(s, n);
+        return;
+    }
+    spin_lock(&vm->out_lock);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c != '\n')
+            vm->out[vm->outlen++] = c;
+        if (c == '\n' || vm->outlen == sizeof(vm->out)) {
+            console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
+            vm->outlen = 0;
+        }
+    }
+    spin_unlock(&vm->out_lock);
+}

@@ -1,0 +1,79 @@
+/* A virtual machine: guest RAM behind a G-stage table, vCPUs, and how it
+ * ended.  Guest memory is reached only through gpa_read()/gpa_write(). */
+#ifndef VIREO_CORE_VM_H
+#define VIREO_CORE_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/gstage.h"
+#include "core/vcpu.h"
+#include "lib/printf.h"
+#include "lib/spinlock.h"
+
+#define VM_RAM_BASE 0x80000000ULL /* as on QEMU virt */
+#define VM_MAX      CONFIG_MAX_VMS
+
+enum vm_state {
+    VM_EMPTY,    /* slot unused */
+    VM_RUNNING,  /* vCPUs may run */
+    VM_STOPPING, /* ending: waiting for its vCPUs to leave their harts */
+    VM_DONE,     /* ended; memory freed; end and reason say how */
+};
+
+enum vm_end {
+    VM_END_NONE,
+    VM_END_SHUTDOWN, /* SBI shutdown, no failure */
+    VM_END_FAILURE,  /* SBI shutdown with reason "system failure" */
+    VM_END_STOPPED,  /* Vireo stopped it: reason says why */
+    VM_END_REBOOT,   /* SBI reboot: Vireo recreates it */
+};
+
+struct vm {
+    char name[32];
+    unsigned index;
+    enum vm_state state;
+    enum vm_end end;
+    char reason[192];
+    const struct vm_config *cfg;
+    struct gstage gs;
+    unsigned vmid;
+    uint64_t uid; /* never reused: tells harts when a VMID changed owner */
+    uint64_t ram_base, ram_size;
+    uint64_t fdt_gpa;
+    unsigned nvcpus;
+    unsigned running; /* vCPUs on a hart right now */
+    unsigned boots;   /* 1 + reboots so far */
+    struct vcpu vcpus[CONFIG_MAX_VCPUS];
+    /* Console output not yet printed (a line at a time when VMs share the console). */
+    struct spinlock out_lock;
+    char out[160];
+    size_t outlen;
+};
+
+extern struct vm vms[VM_MAX];
+extern unsigned vm_count;
+
+/* Builds a VM from its configuration: RAM, G-stage, kernel, initrd, FDT,
+ * vCPU 0 ready to run.  On error nothing is left allocated. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+
+/* Frees everything vm_create() took.  No vCPU may be on a hart. */
+void vm_destroy(struct vm *vm);
+
+/* Ends a VM: a guest's request (shutdown, reboot) or Vireo's decision
+ * (stopped, with a reason).  Its vCPUs leave their harts at their next
+ * exit; the last one out frees the VM (and recreates it on reboot). */
+void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...) FMT_PRINTF(3, 4);
+
+/* The only way into guest memory: the whole range must be guest RAM. */
+int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n);
+int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n);
+bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n);
+
+/* Guest console bytes (SBI DBCN / legacy putchar). */
+void vm_console_write(struct vm *vm, const char *s, size_t n);
+
+#endif

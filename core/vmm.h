@@ -1,0 +1,37 @@
+/* The VM manager: what all VMs share (G-stage mode, VMIDs, the ISA guests
+ * see) and starting VMs from the configuration. */
+#ifndef VIREO_CORE_VMM_H
+#define VIREO_CORE_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/gstage.h"
+#include "core/platform.h"
+#include "core/vm_fdt.h"
+
+struct vm;
+struct gstage_caps;
+
+/* Decides what guests get from the host's capabilities.  Returns 0, or -1
+ * with a reason when the host cannot run guests at all. */
+int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err, size_t errlen);
+
+enum gstage_mode vmm_gstage_mode(void);
+bool vmm_guest_sstc(void);
+uint64_t vmm_next_uid(void);
+unsigned vmm_vmid_alloc(struct vm *vm);
+void vmm_vmid_free(unsigned vmid);
+void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,
+                    uint64_t initrd_end);
+
+/* Creates the VM from vm->cfg and makes vCPU 0 runnable. */
+int vmm_boot_vm(struct vm *vm, char *err, size_t errlen);
+
+/* Boots every VM of the configuration marked autostart.  Returns how many
+ * VMs exist (booted or not). */
+unsigned vmm_start(const struct config *cfg);
+
+#endif

@@ -1,0 +1,93 @@
+/* ticks: timer interrupts through SBI set_timer, as a guest kernel's tick.
+ * Arms a deadline every 10 ms (each one 10 ms after the previous deadline,
+ * so lateness does not accumulate), counts 50 interrupts and checks that
+ * none arrived before its deadline (a hypervisor that fires a guest timer
+ * early, or forgets to clear a pending one, shows up here) and that the 50th
+ * came within 500 ms +-20% of the start. */
+#include "guests/rt/rt.h"
+#include "guests/rt/sbi.h"
+
+const char guest_name[] = "ticks";
+
+#define TICKS      50
+#define PERIOD_MS  10
+#define TOTAL_MS   (TICKS * PERIOD_MS)
+#define GIVE_UP_MS 5000
+
+static uint64_t period, deadline;
+static volatile uint32_t ticks;
+static uint32_t early;
+static uint64_t early_at, early_deadline, max_late, last_tick;
+
+static void on_irq(uint64_t cause)
+{
+    uint64_t now = guest_time();
+
+    if (cause != IRQ_S_TIMER)
+        guest_fail("expected only timer interrupts (cause %d), got cause %lu", IRQ_S_TIMER,
+                   (unsigned long)cause);
+    if (now < deadline) {
+        if (!early++) {
+            early_at = now;
+            early_deadline = deadline;
+        }
+        /* Not a tick: wait for the real deadline without re-arming it
+         * earlier.  Setting the same deadline again clears the pending bit. */
+        sbi_set_timer(deadline);
+        return;
+    }
+    if (now - deadline > max_late)
+        max_late = now - deadline;
+    last_tick = now;
+    if (ticks + 1 < TICKS) {
+        deadline += period;
+        sbi_set_timer(deadline);
+    } else {
+        /* Done: no further interrupt; set_timer also clears the pending one. */
+        csr_clear(sie, SIE_STIE);
+        sbi_set_timer(UINT64_MAX);
+    }
+    ticks = ticks + 1;
+}
+
+void guest_main(uint64_t hartid)
+{
+    uint64_t start, limit, total_us;
+
+    (void)hartid;
+    period = guest_ms_to_ticks(PERIOD_MS);
+    if (period == 0)
+        guest_fail("timebase %lu Hz is too slow for a %d ms tick", (unsigned long)guest_timebase(),
+                   PERIOD_MS);
+    guest_set_irq_handler(on_irq);
+
+    start = guest_time();
+    limit = start + guest_ms_to_ticks(GIVE_UP_MS);
+    deadline = start + period;
+    sbi_set_timer(deadline);
+    csr_set(sie, SIE_STIE);
+    csr_set(sstatus, SSTATUS_SIE);
+    /* Poll rather than wfi: if ticks stop coming, the time limit still ends
+     * the test with a message instead of a hang. */
+    while (ticks < TICKS && guest_time() < limit)
+        ;
+    csr_clear(sstatus, SSTATUS_SIE);
+    csr_clear(sie, SIE_STIE);
+
+    if (ticks < TICKS)
+        guest_fail("expected %d timer interrupts, got %u in %d ms", TICKS, ticks, GIVE_UP_MS);
+    if (early)
+        guest_fail("%u timer interrupt(s) before their deadline; first at time 0x%lx, %lu us "
+                   "before deadline 0x%lx",
+                   early, (unsigned long)early_at,
+                   (unsigned long)guest_ticks_to_us(early_deadline - early_at),
+                   (unsigned long)early_deadline);
+    total_us = guest_ticks_to_us(last_tick - start);
+    if (total_us < TOTAL_MS * 800 || total_us > TOTAL_MS * 1200)
+        guest_fail("%d ticks took %lu us, expected %d ms +-20%%", TICKS, (unsigned long)total_us,
+                   TOTAL_MS);
+    guest_pass("%d ticks of %d ms in %lu us (expected %d ms +-20%%), none early, worst %lu us "
+               "late",
+               TICKS, PERIOD_MS, (unsigned long)total_us, TOTAL_MS,
+               (unsigned long)guest_ticks_to_us(max_late));
+}

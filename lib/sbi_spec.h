@@ -1,0 +1,76 @@
+/* Numbers from the RISC-V SBI specification (v2.0): extension and
+ * function IDs, error codes, HSM states.  Shared by Vireo's calls to its
+ * firmware (arch/riscv/sbi.c) and its SBI implementation for guests
+ * (core/sbi/). */
+#ifndef VIREO_LIB_SBI_SPEC_H
+#define VIREO_LIB_SBI_SPEC_H
+
+#define SBI_SPEC_VERSION_2_0 0x02000000UL /* major 2 in bits 30:24, minor 0 */
+
+/* Legacy (v0.1) extensions: the EID is the function. */
+#define SBI_LEGACY_SET_TIMER             0x00
+#define SBI_LEGACY_CONSOLE_PUTCHAR       0x01
+#define SBI_LEGACY_CONSOLE_GETCHAR       0x02
+#define SBI_LEGACY_CLEAR_IPI             0x03
+#define SBI_LEGACY_SEND_IPI              0x04
+#define SBI_LEGACY_REMOTE_FENCE_I        0x05
+#define SBI_LEGACY_REMOTE_SFENCE_VMA     0x06
+#define SBI_LEGACY_REMOTE_SFENCE_VMA_ASID 0x07
+#define SBI_LEGACY_SHUTDOWN              0x08
+
+#define SBI_EXT_BASE  0x10
+#define SBI_EXT_TIME  0x54494D45
+#define SBI_EXT_IPI   0x735049
+#define SBI_EXT_RFENCE 0x52464E43
+#define SBI_EXT_HSM   0x48534D
+#define SBI_EXT_SRST  0x53525354
+#define SBI_EXT_DBCN  0x4442434E
+
+#define SBI_BASE_GET_SPEC_VERSION 0
+#define SBI_BASE_GET_IMPL_ID      1
+#define SBI_BASE_GET_IMPL_VERSION 2
+#define SBI_BASE_PROBE_EXT        3
+#define SBI_BASE_GET_MVENDORID    4
+#define SBI_BASE_GET_MARCHID      5
+#define SBI_BASE_GET_MIMPID       6
+
+#define SBI_TIME_SET_TIMER 0
+#define SBI_IPI_SEND_IPI   0
+
+#define SBI_RFENCE_REMOTE_FENCE_I         0
+#define SBI_RFENCE_REMOTE_SFENCE_VMA      1
+#define SBI_RFENCE_REMOTE_SFENCE_VMA_ASID 2
+
+#define SBI_HSM_HART_START      0
+#define SBI_HSM_HART_STOP       1
+#define SBI_HSM_HART_GET_STATUS 2
+#define SBI_HSM_HART_SUSPEND    3
+
+#define SBI_HSM_STATE_STARTED         0
+#define SBI_HSM_STATE_STOPPED         1
+#define SBI_HSM_STATE_START_PENDING   2
+#define SBI_HSM_STATE_STOP_PENDING    3
+#define SBI_HSM_STATE_SUSPENDED       4
+
+#define SBI_SRST_RESET             0
+#define SBI_SRST_TYPE_SHUTDOWN     0
+#define SBI_SRST_TYPE_COLD_REBOOT  1
+#define SBI_SRST_TYPE_WARM_REBOOT  2
+#define SBI_SRST_REASON_NONE       0
+#define SBI_SRST_REASON_SYSFAILURE 1
+
+#define SBI_DBCN_WRITE      0
+#define SBI_DBCN_READ       1
+#define SBI_DBCN_WRITE_BYTE 2
+
+#define SBI_SUCCESS               0
+#define SBI_ERR_FAILED            (-1)
+#define SBI_ERR_NOT_SUPPORTED     (-2)
+#define SBI_ERR_INVALID_PARAM     (-3)
+#define SBI_ERR_DENIED            (-4)
+#define SBI_ERR_INVALID_ADDRESS   (-5)
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
+#define SBI_ERR_ALREADY_STARTED   (-7)
+#define SBI_ERR_ALREADY_STOPPED   (-8)
+
+#endif
