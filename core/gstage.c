@@ -42,8 +42,8 @@
 #define ROOT_PAGES   (ROOT_SIZE / PAGE_SIZE)
 /* Sv39/48/57 physical addresses are 56 bits (a 44-bit PPN). */
 #define PA_BITS 56
-/* 1 GiB. Sv48x4 and Sv57x4 would allow 512 GiB and larger leaves too; nothing
- * maps that much at once, and small leaves keep split costs bounded. */
+/* 1 GiB. Sv48x4 and Sv57x4 also allow 512 GiB (and larger) leaves; no guest
+ * needs them, and the cap keeps the split log of an unmap small. */
 #define LEAF_LEVEL_MAX 2
 
 #define HGATP_MODE_SHIFT 60

@@ -14,7 +14,8 @@
  *    real address, and guessing would hide a broken link. The entry is e_entry
  *    (a virtual address) translated through the PT_LOAD that contains it, so an
  *    image linked with vaddr != paddr still starts at the physical copy of its
- *    entry. Segments stay in program-header order.
+ *    entry. Segments stay in program-header order; errors name a segment by its
+ *    program header index, as readelf -l numbers them.
  *  - "linux-image": the Linux RISC-V boot image header
  *    (Documentation/arch/riscv/boot-image-header.rst): "RISCV\0\0\0" at offset 48
  *    or "RSC\x05" at 56 (either one: the first is deprecated, the second is

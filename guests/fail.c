@@ -9,5 +9,6 @@ void guest_main(uint64_t hartid)
 {
     (void)hartid;
     glog("shutting down with reason \"system failure\" on purpose");
-    guest_fail("deliberate failure (this guest never passes; expect exit status 1)");
+    guest_fail(
+        "deliberate failure (this guest never passes: it shows that a failing guest is reported)");
 }

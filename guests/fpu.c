@@ -99,7 +99,7 @@ void guest_main(uint64_t boot)
     if (failed)
         guest_fail("%u of %u harts saw their FP/vector registers change (see above)", failed,
                    harts);
-    guest_pass("%u harts kept their FP registers intact for %d ms; vector tested on %u of "
+    guest_pass("%u hart(s) kept their FP registers intact for %d ms; vector tested on %u of "
                "them%s",
                harts, SOAK_MS, vector_harts, vector_harts ? "" : " (no V in the FDT)");
 }
