@@ -114,11 +114,11 @@ unit-build: $(UNIT_BINS) $(FIXTURES)
 unit: deps unit-build
 	@tests/unit/run $(BUILD)
 
-system: deps all
+system: deps all guests
 	@tests/system/run $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory format-check all unit-build
+	@$(MAKE) --no-print-directory format-check all guests unit-build
 	@tests/check $(BUILD)
 
 run: deps all

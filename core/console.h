@@ -9,6 +9,11 @@
 
 #include "lib/printf.h"
 
+/* Lines that tell tools how VMs ended (tools/vireo run reads them) start
+ * with this byte.  Guest output never carries it (vm_console_write drops
+ * it), so a guest cannot forge them. */
+#define CONSOLE_STATUS "\x1e"
+
 typedef void (*console_write_fn)(const char *s, size_t n);
 
 /* Selects where output goes (the firmware console early, the UART later). */

@@ -94,11 +94,12 @@ unsigned harts_start(const struct platform *p, unsigned long boot_hartid)
 }
 
 static int harts_go; /* set once VMs exist: secondaries join the scheduler */
-static bool harts_sstc;
+static bool harts_sstc, harts_vector;
 
-void harts_release(bool host_sstc)
+void harts_release(bool host_sstc, bool host_vector)
 {
     harts_sstc = host_sstc;
+    harts_vector = host_vector;
     __atomic_store_n(&harts_go, 1, __ATOMIC_RELEASE);
 }
 
@@ -110,6 +111,6 @@ void hart_secondary_main(unsigned long hartid, struct hart *h)
     selftest_run_secondary(h);
     while (!__atomic_load_n(&harts_go, __ATOMIC_ACQUIRE))
         arch_cpu_relax();
-    arch_hart_irq_init(harts_sstc);
+    arch_hart_irq_init(harts_sstc, harts_vector);
     sched_hart_loop();
 }

@@ -47,7 +47,7 @@ unsigned harts_online(void);
 bool hart_stack_intact(const struct hart *h);
 
 /* Lets the secondary harts, waiting since boot, into the scheduler. */
-void harts_release(bool host_sstc);
+void harts_release(bool host_sstc, bool host_vector);
 
 /* C entry of a secondary hart (from entry.S). */
 void hart_secondary_main(unsigned long hartid, struct hart *h);

@@ -168,7 +168,7 @@ static _Noreturn void start_vms(void)
     if (!plat.has_initrd) {
         console_printf("vireo: no boot bundle (initrd): no VMs to run\n");
         if (when_done) {
-            console_printf("vireo: all VMs done\n");
+            console_printf(CONSOLE_STATUS "vireo: all VMs done\n");
             arch_poweroff(false);
         }
         arch_halt();
@@ -179,7 +179,7 @@ static _Noreturn void start_vms(void)
     if (config_load((const void *)(uintptr_t)plat.initrd_start,
                     (size_t)(plat.initrd_end - plat.initrd_start), hart_count, &config, err,
                     sizeof(err)) < 0) {
-        console_printf("vireo: %s\n", err);
+        console_printf(CONSOLE_STATUS "vireo: %s\n", err);
         console_printf("vireo: no VM started\n");
         if (when_done)
             arch_poweroff(true);
@@ -187,8 +187,9 @@ static _Noreturn void start_vms(void)
     }
     sched_init(plat.timebase_hz);
     sched_set_poweroff_when_done(when_done);
-    arch_hart_irq_init((plat.isa & ISA_SSTC) != 0);
+    bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
+    arch_hart_irq_init(sstc, vector);
     vmm_start(&config);
-    harts_release((plat.isa & ISA_SSTC) != 0);
+    harts_release(sstc, vector);
     sched_hart_loop();
 }

@@ -4,6 +4,7 @@
 #include "core/console.h"
 #include "core/hart.h"
 #include "core/panic.h"
+#include "core/pmem.h"
 #include "core/vmm.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
@@ -179,7 +180,7 @@ static void check_all_done(void)
             return;
     }
     if (poweroff_when_done) {
-        console_printf("vireo: all VMs done\n");
+        console_printf(CONSOLE_STATUS "vireo: all VMs done\n");
         arch_poweroff(false);
     }
 }
@@ -193,16 +194,19 @@ static void vm_finish(struct vm *vm)
         vm->outlen = 0;
     }
     spin_unlock(&vm->out_lock);
-    console_printf("vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
+    console_printf(CONSOLE_STATUS "vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
                    vm->end == VM_END_STOPPED ? " " : "",
                    vm->end == VM_END_STOPPED ? vm->reason : "");
     vm_destroy(vm);
     if (vm->end == VM_END_REBOOT) {
         char err[160];
+        /* Free memory is shown so tests can see a reboot leaks nothing. */
+        console_printf("vireo: vm %s boot %u; %lu KiB free\n", vm->name, vm->boots + 1,
+                       (unsigned long)(pmem_free_bytes() >> 10));
         vm->boots++;
         if (vmm_boot_vm(vm, err, sizeof(err)) == 0)
             return;
-        console_printf("vireo: vm %s stopped: reboot failed: %s\n", vm->name, err);
+        console_printf(CONSOLE_STATUS "vireo: vm %s stopped: reboot failed: %s\n", vm->name, err);
     }
     __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
     check_all_done();

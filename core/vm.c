@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "arch/arch.h"
+#include "arch/riscv/vcpu_arch.h"
 #include "core/console.h"
 #include "core/loader.h"
 #include "core/pmem.h"
@@ -78,10 +79,22 @@ static void vm_free_ram(struct vm *vm)
     }
 }
 
+static void vm_free_vcpus(struct vm *vm)
+{
+    size_t vec_size = arch_vector_state_size();
+
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        if (vm->vcpus[i].arch.vec)
+            pmem_free(vm->vcpus[i].arch.vec, vec_size);
+        vm->vcpus[i].arch.vec = NULL;
+    }
+}
+
 static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
 {
     uint64_t gpa = vm->ram_base, end = vm->ram_base + vm->ram_size;
 
+    memset(vm->pieces, 0, sizeof(vm->pieces));
     while (gpa < end) {
         uint64_t size = 0;
         void *p = NULL;
@@ -114,6 +127,7 @@ static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
                          r);
             return -1;
         }
+        vm->pieces[size == GIB ? 2 : size == 2 * MIB ? 1 : 0]++;
         gpa += size;
     }
     return 0;
@@ -202,14 +216,25 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         v->timer_deadline = UINT64_MAX;
     }
 
+    size_t vec_size = arch_vector_state_size();
+    for (unsigned i = 0; vec_size && i < vm->nvcpus; i++) {
+        vm->vcpus[i].arch.vec = pmem_zalloc(vec_size, 4096);
+        if (!vm->vcpus[i].arch.vec) {
+            vm_free_vcpus(vm);
+            fmt_snprintf(err, errlen, "no memory for vector state");
+            return -1;
+        }
+    }
     int r = gstage_init(&vm->gs, vmm_gstage_mode());
     if (r < 0) {
+        vm_free_vcpus(vm);
         fmt_snprintf(err, errlen, "no memory for the G-stage root table");
         return -1;
     }
     if (vm_alloc_ram(vm, err, errlen) < 0 || vm_load(vm, err, errlen) < 0) {
         vm_free_ram(vm);
         gstage_destroy(&vm->gs);
+        vm_free_vcpus(vm);
         return -1;
     }
     vm->uid = vmm_next_uid();
@@ -222,6 +247,7 @@ void vm_destroy(struct vm *vm)
 {
     vm_free_ram(vm);
     gstage_destroy(&vm->gs);
+    vm_free_vcpus(vm);
     vmm_vmid_free(vm->vmid);
 }
 
@@ -238,15 +264,24 @@ void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...)
 
 void vm_console_write(struct vm *vm, const char *s, size_t n)
 {
-    /* One VM: its output is the console, byte for byte.  Several: whole
-     * lines, each tagged with the VM's name, so they stay readable. */
+    /* One VM: its output is the console, byte for byte (but for the byte
+     * that marks Vireo's status lines).  Several: whole lines, each tagged
+     * with the VM's name, so they stay readable. */
     if (vm_count <= 1) {
-        console_write(s, n);
+        char buf[64];
+        while (n) {
+            size_t k = n < sizeof(buf) ? n : sizeof(buf);
+            for (size_t i = 0; i < k; i++)
+                buf[i] = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
+            console_write(buf, k);
+            s += k;
+            n -= k;
+        }
         return;
     }
     spin_lock(&vm->out_lock);
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
+        char c = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
         if (c != '\n')
             vm->out[vm->outlen++] = c;
         if (c == '\n' || vm->outlen == sizeof(vm->out)) {

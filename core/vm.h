@@ -43,6 +43,7 @@ struct vm {
     uint64_t uid; /* never reused: tells harts when a VMID changed owner */
     uint64_t ram_base, ram_size;
     uint64_t fdt_gpa;
+    unsigned pieces[3]; /* guest RAM in 4 KiB, 2 MiB and 1 GiB pieces (and G-stage leaves) */
     unsigned nvcpus;
     unsigned running; /* vCPUs on a hart right now */
     unsigned boots;   /* 1 + reboots so far */

@@ -321,6 +321,8 @@ int vm_fdt_build(void *buf, size_t cap, const struct vm_fdt_params *p, char *err
     }
     if (p->uart_base)
         fdtw_prop_str(&w, "stdout-path", uart_path);
+    if (p->boot_count)
+        fdtw_prop_u32(&w, "vireo,boot-count", p->boot_count);
     fdtw_end_node(&w);
 
     if (p->uart_base) {

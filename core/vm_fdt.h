@@ -54,6 +54,9 @@ struct vm_fdt_params {
     uint64_t mem_base, mem_size;
     const char *bootargs;              /* NULL or "": no bootargs property */
     uint64_t initrd_start, initrd_end; /* 0, 0: none; else inside RAM, start < end */
+    /* Times this VM has booted, 1 for the first (0: property left out): a
+     * guest can tell a reboot from a first boot by /chosen/vireo,boot-count. */
+    uint32_t boot_count;
     /* Optional devices, present when their base is non-zero. An interrupt
      * number is a PLIC source, 1..plic_ndev. */
     uint64_t uart_base;

@@ -39,9 +39,9 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err
     timebase = p->timebase_hz;
     guest_mmu = p->satp_max >= 57 ? "riscv,sv57" : p->satp_max >= 48 ? "riscv,sv48" : "riscv,sv39";
 
-    /* The guest's ISA: the host's, minus H (no nested virtualization yet)
-     * and V (vector state is not switched yet). */
+    /* The guest's ISA: the host's, minus H (no nested virtualization yet). */
     bool fd = (p->isa & (ISA_F | ISA_D)) == (ISA_F | ISA_D);
+    bool vec = fd && (p->isa & ISA_V);
     int n = 0;
     static const char *const base[] = {"i", "m", "a"};
     for (int i = 0; i < 3; i++)
@@ -52,14 +52,17 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err
     }
     if (p->isa & ISA_C)
         guest_exts[n++] = "c";
+    if (vec)
+        guest_exts[n++] = "v";
     guest_exts[n++] = "zicntr";
     guest_exts[n++] = "zicsr";
     guest_exts[n++] = "zifencei";
     if (guest_sstc)
         guest_exts[n++] = "sstc";
     guest_exts[n] = NULL;
-    fmt_snprintf(guest_isa, sizeof(guest_isa), "rv64ima%s%s_zicntr_zicsr_zifencei%s",
-                 fd ? "fd" : "", (p->isa & ISA_C) ? "c" : "", guest_sstc ? "_sstc" : "");
+    fmt_snprintf(guest_isa, sizeof(guest_isa), "rv64ima%s%s%s_zicntr_zicsr_zifencei%s",
+                 fd ? "fd" : "", (p->isa & ISA_C) ? "c" : "", vec ? "v" : "",
+                 guest_sstc ? "_sstc" : "");
     return 0;
 }
 
@@ -119,6 +122,7 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
     fp->bootargs = vm->cfg->bootargs;
     fp->initrd_start = initrd_start;
     fp->initrd_end = initrd_end;
+    fp->boot_count = vm->boots;
 }
 
 int vmm_boot_vm(struct vm *vm, char *err, size_t errlen)
@@ -145,11 +149,15 @@ unsigned vmm_start(const struct config *cfg)
             continue;
         vm->boots = 1;
         if (vmm_boot_vm(vm, err, sizeof(err)) < 0) {
-            console_printf("vireo: vm %s stopped: cannot start: %s\n", vm->name, err);
+            console_printf(CONSOLE_STATUS "vireo: vm %s stopped: cannot start: %s\n", vm->name,
+                           err);
+            __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
             continue;
         }
-        console_printf("vireo: vm %s started: %u vCPUs, %lu MiB\n", vm->name, vm->nvcpus,
-                       (unsigned long)(vm->ram_size >> 20));
+        console_printf("vireo: vm %s started: %u vCPUs, %lu MiB RAM in %u x 1 GiB, %u x 2 MiB, "
+                       "%u x 4 KiB pages\n",
+                       vm->name, vm->nvcpus, (unsigned long)(vm->ram_size >> 20), vm->pieces[2],
+                       vm->pieces[1], vm->pieces[0]);
     }
     return vm_count;
 }

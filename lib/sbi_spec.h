@@ -8,23 +8,23 @@
 #define SBI_SPEC_VERSION_2_0 0x02000000UL /* major 2 in bits 30:24, minor 0 */
 
 /* Legacy (v0.1) extensions: the EID is the function. */
-#define SBI_LEGACY_SET_TIMER             0x00
-#define SBI_LEGACY_CONSOLE_PUTCHAR       0x01
-#define SBI_LEGACY_CONSOLE_GETCHAR       0x02
-#define SBI_LEGACY_CLEAR_IPI             0x03
-#define SBI_LEGACY_SEND_IPI              0x04
-#define SBI_LEGACY_REMOTE_FENCE_I        0x05
-#define SBI_LEGACY_REMOTE_SFENCE_VMA     0x06
+#define SBI_LEGACY_SET_TIMER              0x00
+#define SBI_LEGACY_CONSOLE_PUTCHAR        0x01
+#define SBI_LEGACY_CONSOLE_GETCHAR        0x02
+#define SBI_LEGACY_CLEAR_IPI              0x03
+#define SBI_LEGACY_SEND_IPI               0x04
+#define SBI_LEGACY_REMOTE_FENCE_I         0x05
+#define SBI_LEGACY_REMOTE_SFENCE_VMA      0x06
 #define SBI_LEGACY_REMOTE_SFENCE_VMA_ASID 0x07
-#define SBI_LEGACY_SHUTDOWN              0x08
+#define SBI_LEGACY_SHUTDOWN               0x08
 
-#define SBI_EXT_BASE  0x10
-#define SBI_EXT_TIME  0x54494D45
-#define SBI_EXT_IPI   0x735049
+#define SBI_EXT_BASE   0x10
+#define SBI_EXT_TIME   0x54494D45
+#define SBI_EXT_IPI    0x735049
 #define SBI_EXT_RFENCE 0x52464E43
-#define SBI_EXT_HSM   0x48534D
-#define SBI_EXT_SRST  0x53525354
-#define SBI_EXT_DBCN  0x4442434E
+#define SBI_EXT_HSM    0x48534D
+#define SBI_EXT_SRST   0x53525354
+#define SBI_EXT_DBCN   0x4442434E
 
 #define SBI_BASE_GET_SPEC_VERSION 0
 #define SBI_BASE_GET_IMPL_ID      1
@@ -46,11 +46,11 @@
 #define SBI_HSM_HART_GET_STATUS 2
 #define SBI_HSM_HART_SUSPEND    3
 
-#define SBI_HSM_STATE_STARTED         0
-#define SBI_HSM_STATE_STOPPED         1
-#define SBI_HSM_STATE_START_PENDING   2
-#define SBI_HSM_STATE_STOP_PENDING    3
-#define SBI_HSM_STATE_SUSPENDED       4
+#define SBI_HSM_STATE_STARTED       0
+#define SBI_HSM_STATE_STOPPED       1
+#define SBI_HSM_STATE_START_PENDING 2
+#define SBI_HSM_STATE_STOP_PENDING  3
+#define SBI_HSM_STATE_SUSPENDED     4
 
 #define SBI_SRST_RESET             0
 #define SBI_SRST_TYPE_SHUTDOWN     0

@@ -220,3 +220,61 @@ fp_restore:
     fscsr   t0
     ret
     .option pop
+
+/* Lazy vector switching, the same way as FP (see vcpu_arch.c): a0 = the
+ * save area (vl, vtype, vstart, vcsr, then v0-v31 of vlenb bytes each).
+ * sstatus.VS must be on while they run. */
+    .option push
+    .option arch, +v
+    .globl vec_save
+    .align 2
+vec_save:
+    csrr    t0, vl
+    sd      t0, 0(a0)
+    csrr    t0, vtype
+    sd      t0, 8(a0)
+    csrr    t0, vstart
+    sd      t0, 16(a0)
+    csrr    t0, vcsr
+    sd      t0, 24(a0)
+    addi    a0, a0, 32
+    csrr    t1, vlenb
+    slli    t1, t1, 3               /* 8 registers per group */
+    vs8r.v  v0, (a0)
+    add     a0, a0, t1
+    vs8r.v  v8, (a0)
+    add     a0, a0, t1
+    vs8r.v  v16, (a0)
+    add     a0, a0, t1
+    vs8r.v  v24, (a0)
+    ret
+
+    .globl vec_restore
+    .align 2
+vec_restore:
+    addi    t2, a0, 32
+    csrr    t1, vlenb
+    slli    t1, t1, 3
+    vl8re8.v v0, (t2)
+    add     t2, t2, t1
+    vl8re8.v v8, (t2)
+    add     t2, t2, t1
+    vl8re8.v v16, (t2)
+    add     t2, t2, t1
+    vl8re8.v v24, (t2)
+    /* vl and vtype come back through vsetvl; vstart and vcsr directly. */
+    ld      t0, 0(a0)
+    ld      t1, 8(a0)
+    vsetvl  zero, t0, t1
+    ld      t0, 16(a0)
+    csrw    vstart, t0
+    ld      t0, 24(a0)
+    csrw    vcsr, t0
+    ret
+
+    .globl vec_vlenb
+    .align 2
+vec_vlenb:
+    csrr    a0, vlenb
+    ret
+    .option pop

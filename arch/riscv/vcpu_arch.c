@@ -1,5 +1,12 @@
 /* Moving a vCPU's state in and out of the hart: the H-extension CSRs,
- * lazy FP switching, TLB maintenance, host timer and IPIs. */
+ * lazy FP and vector switching, TLB maintenance, host timer and IPIs.
+ *
+ * Lazy FP/vector: Vireo itself never uses these registers, so they keep
+ * a vCPU's values across its exits.  They are saved only when the guest
+ * dirtied them (sstatus.FS/VS = Dirty) and the vCPU leaves the hart, and
+ * restored only when a different vCPU used them since (a per-hart token).
+ * The HS-level FS/VS stay on while a guest runs, so the guest's own
+ * vsstatus alone decides whether it may use them. */
 #include "arch/riscv/vcpu_arch.h"
 
 #include "arch/arch.h"
@@ -15,29 +22,44 @@
 #define HSTATUS_VTW  (1ULL << 21)
 #define HSTATUS_VSXL (2ULL << 32) /* 64-bit VS-mode */
 /* vsstatus.UXL: 64-bit VU-mode */
-#define VSSTATUS_UXL (2ULL << 32)
+#define VSSTATUS_UXL       (2ULL << 32)
 #define SSTATUS_FS_INITIAL (1ULL << 13)
 #define SSTATUS_FS_CLEAN   (2ULL << 13)
 #define SSTATUS_FS_DIRTY   (3ULL << 13)
+#define SSTATUS_VS_INITIAL (1ULL << 9)
+#define SSTATUS_VS_CLEAN   (2ULL << 9)
+#define SSTATUS_VS_DIRTY   (3ULL << 9)
 /* henvcfg */
 #define HENVCFG_STCE (1ULL << 63)
 
 /* Exceptions the guest handles itself (hedeleg) and its own interrupts
  * (hideleg): everything a real S-mode kernel expects to see directly. */
 #define HEDELEG_GUEST                                                                              \
-    ((1ULL << 0) | (1ULL << 2) | (1ULL << 3) | (1ULL << 4) | (1ULL << 6) | (1ULL << 8) |          \
+    ((1ULL << 0) | (1ULL << 2) | (1ULL << 3) | (1ULL << 4) | (1ULL << 6) | (1ULL << 8) |           \
      (1ULL << 12) | (1ULL << 13) | (1ULL << 15))
 #define HIDELEG_GUEST (HVIP_VSSIP | HVIP_VSTIP | HVIP_VSEIP)
 
 static bool host_sstc;
+static bool host_vector;
 static uint64_t guest_henvcfg;
 static uint64_t fp_tokens;
 
 uint64_t arch_hlvx_hu(uint64_t va, int *fault);
 
-void arch_hart_irq_init(bool use_sstc)
+size_t arch_vector_state_size(void)
+{
+    if (!host_vector)
+        return 0;
+    csr_set(sstatus, SSTATUS_VS_INITIAL);
+    size_t n = VEC_HEADER + 32 * vec_vlenb();
+    csr_clear(sstatus, SSTATUS_VS);
+    return n;
+}
+
+void arch_hart_irq_init(bool use_sstc, bool use_vector)
 {
     host_sstc = use_sstc;
+    host_vector = use_vector;
     guest_henvcfg = use_sstc ? HENVCFG_STCE : 0;
     csr_write(hedeleg, HEDELEG_GUEST);
     csr_write(hideleg, HIDELEG_GUEST);
@@ -75,14 +97,18 @@ void arch_gstage_probe(struct gstage_caps *caps)
 void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
 {
     struct vcpu_arch *a = &v->arch;
+    void *vec = a->vec;
 
     memset(a, 0, sizeof(*a));
+    a->vec = vec;
+    if (vec)
+        memset(vec, 0, arch_vector_state_size());
     a->ctx.sepc = pc;
     a->ctx.gpr[10] = a0;
     a->ctx.gpr[11] = a1;
     /* sret goes to VS-mode (SPV, SPP); FP is on at the HS level so the
      * guest alone decides, through its vsstatus.FS. */
-    a->ctx.sstatus = SSTATUS_SPP | SSTATUS_FS_CLEAN;
+    a->ctx.sstatus = SSTATUS_SPP | SSTATUS_FS_CLEAN | (vec ? SSTATUS_VS_CLEAN : 0);
     a->ctx.hstatus = HSTATUS_VSXL | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW;
     a->vsstatus = VSSTATUS_UXL;
     a->vstimecmp = UINT64_MAX;
@@ -128,9 +154,15 @@ void vcpu_arch_load(struct vcpu *v)
     if (h->fp_token != a->fp_token) {
         csr_set(sstatus, SSTATUS_FS_INITIAL);
         fp_restore(&a->fp);
+        if (a->vec) {
+            csr_set(sstatus, SSTATUS_VS_INITIAL);
+            vec_restore(a->vec);
+        }
         h->fp_token = a->fp_token;
     }
     a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+    if (a->vec)
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
 }
 
 void vcpu_arch_run(struct vcpu *v)
@@ -173,7 +205,12 @@ void vcpu_arch_put(struct vcpu *v)
         fp_save(&a->fp);
         a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
     }
-    csr_clear(sstatus, SSTATUS_FS);
+    if (a->vec && (a->ctx.sstatus & SSTATUS_VS) == SSTATUS_VS_DIRTY) {
+        csr_set(sstatus, SSTATUS_VS_INITIAL);
+        vec_save(a->vec);
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+    }
+    csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
     a->last_hart = (int)h->index;
 }
 

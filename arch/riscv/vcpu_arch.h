@@ -6,6 +6,7 @@
 #define VIREO_ARCH_RISCV_VCPU_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/riscv/vcpu_ctx.h"
@@ -22,6 +23,7 @@ struct vcpu_arch {
     uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
     uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */
     struct fp_state fp;
+    void *vec;         /* vector save area (VEC_HEADER + 32 * vlenb bytes), NULL without V */
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
     int last_hart;     /* hart it last ran on (-1: none), for VS-stage TLB flushes */
     uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
@@ -81,8 +83,13 @@ void arch_fence_i(void);
 void arch_timer_set(uint64_t deadline);
 void arch_ipi_send(unsigned long hartid);
 void arch_ipi_clear(void);
-/* Interrupts Vireo takes (timer, IPI) as wake-ups for wfi; SIE stays 0. */
-void arch_hart_irq_init(bool host_sstc);
+/* Per-hart setup for running guests: delegation, counters, the host
+ * interrupts Vireo takes (timer, IPI: they end a guest's run and wake wfi;
+ * SIE stays 0), and whether guests get Sstc and the vector unit. */
+void arch_hart_irq_init(bool host_sstc, bool host_vector);
+
+/* Bytes of a vCPU's vector save area on this host (0 without V). */
+size_t arch_vector_state_size(void);
 void arch_wait_for_interrupt(void);
 
 #endif

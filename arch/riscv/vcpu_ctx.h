@@ -3,16 +3,16 @@
 #ifndef VIREO_ARCH_RISCV_VCPU_CTX_H
 #define VIREO_ARCH_RISCV_VCPU_CTX_H
 
-#define CTX_GPR(n)   (n)  /* guest x1..x31; slot 0 unused */
-#define CTX_SEPC     32   /* guest pc */
-#define CTX_SSTATUS  33   /* HS sstatus for sret into the guest; the exit's afterwards */
-#define CTX_HSTATUS  34   /* hstatus for sret; the exit's afterwards */
-#define CTX_HOST(n)  (35 + (n)) /* Vireo's ra sp gp tp s0..s11 while the guest runs */
-#define CTX_SCAUSE   51
-#define CTX_STVAL    52
-#define CTX_HTVAL    53
-#define CTX_HTINST   54
-#define CTX_WORDS    55
+#define CTX_GPR(n)  (n)        /* guest x1..x31; slot 0 unused */
+#define CTX_SEPC    32         /* guest pc */
+#define CTX_SSTATUS 33         /* HS sstatus for sret into the guest; the exit's afterwards */
+#define CTX_HSTATUS 34         /* hstatus for sret; the exit's afterwards */
+#define CTX_HOST(n) (35 + (n)) /* Vireo's ra sp gp tp s0..s11 while the guest runs */
+#define CTX_SCAUSE  51
+#define CTX_STVAL   52
+#define CTX_HTVAL   53
+#define CTX_HTINST  54
+#define CTX_WORDS   55
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -40,6 +40,13 @@ struct fp_state {
 
 void fp_save(struct fp_state *fp);
 void fp_restore(const struct fp_state *fp);
+
+/* Guest vector state: VEC_HEADER bytes of vl, vtype, vstart, vcsr, then
+ * the 32 registers, vlenb bytes each. */
+#define VEC_HEADER 32
+void vec_save(void *area);
+void vec_restore(const void *area);
+unsigned long vec_vlenb(void);
 #endif
 
 #endif

@@ -32,8 +32,8 @@ static enum exit_action hsm_call(struct vcpu *v, struct sbi_call *c)
             c->error = SBI_ERR_INVALID_ADDRESS;
             break;
         }
-        c->error = sched_hsm_start(&vm->vcpus[id], pc, opaque) ? SBI_SUCCESS
-                                                               : SBI_ERR_ALREADY_AVAILABLE;
+        c->error =
+            sched_hsm_start(&vm->vcpus[id], pc, opaque) ? SBI_SUCCESS : SBI_ERR_ALREADY_AVAILABLE;
         break;
     }
     case SBI_HSM_HART_STOP:

@@ -11,9 +11,10 @@ static enum exit_action srst_call(struct vcpu *v, struct sbi_call *c)
         return EXIT_RESUME;
     /* Reserved types and reasons are invalid; vendor/platform-specific
      * ones (0xF0000000 and up) are allowed and treated like "none". */
-    bool type_ok = type <= SBI_SRST_TYPE_WARM_REBOOT || (type >= 0xF0000000UL && type <= 0xFFFFFFFFUL);
-    bool reason_ok = reason <= SBI_SRST_REASON_SYSFAILURE ||
-                     (reason >= 0xE0000000UL && reason <= 0xFFFFFFFFUL);
+    bool type_ok =
+        type <= SBI_SRST_TYPE_WARM_REBOOT || (type >= 0xF0000000UL && type <= 0xFFFFFFFFUL);
+    bool reason_ok =
+        reason <= SBI_SRST_REASON_SYSFAILURE || (reason >= 0xE0000000UL && reason <= 0xFFFFFFFFUL);
     if (!type_ok || !reason_ok) {
         c->error = SBI_ERR_INVALID_PARAM;
         return EXIT_RESUME;

@@ -202,9 +202,15 @@ void arch_ipi_send(unsigned long hartid)
 
 void arch_ipi_clear(void) {}
 
-void arch_hart_irq_init(bool host_sstc)
+void arch_hart_irq_init(bool host_sstc, bool host_vector)
 {
     (void)host_sstc;
+    (void)host_vector;
+}
+
+size_t arch_vector_state_size(void)
+{
+    return 0;
 }
 
 void arch_wait_for_interrupt(void) {}
