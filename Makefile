@@ -50,7 +50,7 @@ SAN_CFLAGS  := $(COMMON) -O1 -g -DVIREO_HOST -fsanitize=address,undefined \
 PORTABLE_SRC := $(sort $(wildcard core/*.c core/sbi/*.c devices/*.c lib/*.c))
 ARCH_SRC     := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S))
 # The host's C library provides these.
-HOST_SRC     := $(filter-out lib/string.c,$(PORTABLE_SRC))
+HOST_SRC     := $(filter-out lib/string.c lib/compiler_rt.c,$(PORTABLE_SRC))
 
 VIREO_OBJ := $(patsubst %,$(BUILD)/target/%.o,$(ARCH_SRC) $(PORTABLE_SRC))
 
@@ -76,7 +76,7 @@ $(BUILD)/target/%.S.o: %.S
 	$(call say,AS,$<)$(TARGET_CC) $(TARGET_ASFLAGS) -c $< -o $@
 
 $(BUILD)/vireo.elf: $(VIREO_OBJ) arch/riscv/vireo.ld
-	$(call say,LD,$@)$(TARGET_CC) $(TARGET_LDFLAGS) $(VIREO_OBJ) -lgcc -o $@
+	$(call say,LD,$@)$(TARGET_CC) $(TARGET_LDFLAGS) $(VIREO_OBJ) -o $@
 
 $(BUILD)/vireo.bin: $(BUILD)/vireo.elf
 	$(call say,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@

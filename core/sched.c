@@ -12,10 +12,12 @@
 static struct spinlock sched_lock = SPINLOCK_INIT;
 static struct vcpu *rq_head, *rq_tail;
 static uint64_t slice_ticks;
+static uint32_t sched_timebase;
 static bool poweroff_when_done;
 
 void sched_init(uint32_t timebase_hz)
 {
+    sched_timebase = timebase_hz;
     slice_ticks = (uint64_t)timebase_hz * SCHED_SLICE_US / 1000000;
     if (!slice_ticks)
         slice_ticks = 1;
@@ -39,6 +41,7 @@ static bool eligible(const struct vcpu *v, unsigned hart)
 /* Lock held. */
 static void rq_push(struct vcpu *v)
 {
+    v->runnable_since = arch_time();
     v->state = VCPU_RUNNABLE;
     v->next = NULL;
     if (rq_tail)
@@ -130,7 +133,9 @@ bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
     if (v->state == VCPU_OFFLINE && v->vm->state == VM_RUNNING) {
         vcpu_arch_reset(v, pc, v->id, opaque);
         v->timer_deadline = UINT64_MAX;
+        v->sta_gpa = UINT64_MAX;
         v->stop_requested = false;
+        v->suspend = VCPU_AWAKE;
         rq_push(v);
         kick_idle_harts(v);
         started = true;
@@ -149,6 +154,24 @@ void sched_notify(struct vcpu *v)
         arch_ipi_send(harts[v->hart].hartid);
     }
     spin_unlock(&sched_lock);
+}
+
+void sched_sync_vcpu(struct vcpu *v)
+{
+    struct hart *me = arch_this_hart();
+
+    if (me->current == v || !__atomic_load_n(&v->arch.in_guest, __ATOMIC_SEQ_CST))
+        return;
+    uint64_t seen = __atomic_load_n(&v->arch.entries, __ATOMIC_ACQUIRE);
+    int hart = v->hart;
+    if (hart >= 0)
+        arch_ipi_send(harts[hart].hartid);
+    /* The IPI makes it exit within a few instructions; a vCPU waiting in
+     * Vireo (in_guest 0) is not waited for, so two vCPUs fencing each other
+     * cannot deadlock. */
+    while (__atomic_load_n(&v->arch.in_guest, __ATOMIC_SEQ_CST) &&
+           __atomic_load_n(&v->arch.entries, __ATOMIC_ACQUIRE) == seen)
+        arch_cpu_relax();
 }
 
 void sched_stop_vcpu(struct vcpu *v)
@@ -277,16 +300,49 @@ static void timer_program(struct hart *h, uint64_t deadline)
     }
 }
 
+/* SBI STA: adds the time v waited in the run queue to its record, with
+ * the sequence protocol of the specification (odd while updating). */
+static void sta_update(struct vcpu *v, uint64_t now, uint32_t timebase_hz)
+{
+    uint64_t ticks = now - v->runnable_since;
+    struct {
+        uint32_t sequence, flags;
+        uint64_t steal;
+        uint8_t preempted;
+    } rec;
+
+    if (v->sta_gpa == UINT64_MAX || !timebase_hz)
+        return;
+    v->steal_ns +=
+        ticks / timebase_hz * 1000000000ULL + ticks % timebase_hz * 1000000000ULL / timebase_hz;
+    if (gpa_read(v->vm, v->sta_gpa, &rec.sequence, 4) < 0)
+        return;
+    uint32_t seq = rec.sequence | 1; /* odd: update in progress */
+    uint64_t steal = v->steal_ns;
+    uint8_t running = 0;
+    gpa_write(v->vm, v->sta_gpa, &seq, 4);
+    gpa_write(v->vm, v->sta_gpa + 8, &steal, 8);
+    gpa_write(v->vm, v->sta_gpa + 16, &running, 1);
+    seq++;
+    gpa_write(v->vm, v->sta_gpa, &seq, 4);
+}
+
 /* Runs v on this hart until it blocks, stops, or its slice ends with
  * someone else waiting. */
 static enum exit_action run_vcpu(struct hart *h, struct vcpu *v)
 {
     enum exit_action act;
-    uint64_t slice_end = arch_time() + slice_ticks;
+    uint64_t now = arch_time();
+    uint64_t slice_end = now + slice_ticks;
 
+    if (v->suspend == VCPU_SUSPENDED_NONRET)
+        vcpu_arch_resume(v, v->resume_pc, v->id, v->resume_opaque);
+    v->suspend = VCPU_AWAKE;
+    sta_update(v, now, sched_timebase);
     vcpu_arch_load(v);
     for (;;) {
-        if (v->timer_deadline <= arch_time()) {
+        now = arch_time();
+        if (v->timer_deadline <= now) {
             v->arch.hvip |= HVIP_VSTIP;
             v->timer_deadline = UINT64_MAX;
         }
@@ -298,7 +354,7 @@ static enum exit_action run_vcpu(struct hart *h, struct vcpu *v)
             act = EXIT_LEAVE;
         if (act != EXIT_RESUME)
             break;
-        uint64_t now = arch_time();
+        now = arch_time();
         if (now >= slice_end) {
             spin_lock(&sched_lock);
             bool others = rq_has_work_for(h->index);

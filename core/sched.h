@@ -29,6 +29,12 @@ bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque);
  * notice at once if it runs on another hart. */
 void sched_notify(struct vcpu *v);
 
+/* Returns once v is not executing guest code with what it had before the
+ * call: if it is in guest mode on another hart it is kicked out (and the
+ * caller waits for it); requests made before this call (fences) are then
+ * seen before it runs again. */
+void sched_sync_vcpu(struct vcpu *v);
+
 /* HSM hart_stop: the calling vCPU goes offline when it leaves the hart. */
 void sched_stop_vcpu(struct vcpu *v);
 

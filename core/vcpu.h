@@ -39,6 +39,14 @@ struct vcpu {
     int hart;                /* hart it runs on, or last ran on; -1: never ran */
     uint64_t timer_deadline; /* SBI set_timer deadline in host time; UINT64_MAX: none */
     bool stop_requested;     /* HSM hart_stop: go offline on leaving the hart */
+    /* HSM hart_suspend / SUSP: blocked until an interrupt; a non-retentive
+     * suspend resumes at resume_pc with a0 = hart id, a1 = resume_opaque. */
+    enum { VCPU_AWAKE, VCPU_SUSPENDED, VCPU_SUSPENDED_NONRET } suspend;
+    uint64_t resume_pc, resume_opaque;
+    /* SBI STA: steal-time record in guest RAM (UINT64_MAX: none). */
+    uint64_t sta_gpa;
+    uint64_t steal_ns;
+    uint64_t runnable_since; /* host time it last became runnable */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
 };

@@ -214,6 +214,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         v->hart = -1;
         v->state = VCPU_OFFLINE;
         v->timer_deadline = UINT64_MAX;
+        v->sta_gpa = UINT64_MAX;
     }
 
     size_t vec_size = arch_vector_state_size();

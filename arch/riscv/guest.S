@@ -21,6 +21,22 @@ arch_hlvx_hu:
     sw      t2, 0(a1)
     ret
 
+/* uint64_t arch_hlv_d(uint64_t va, int *fault): a doubleword the guest
+ * can read at va with its own translation and privilege (hstatus.SPVP). */
+    .globl arch_hlv_d
+    .align 2
+arch_hlv_d:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    li      t2, 1
+    hlv.d   a0, (a0)
+    li      t2, 0
+    .align 2
+1:  csrw    stvec, t1
+    sw      t2, 0(a1)
+    ret
+
     .globl arch_hfence_gvma_vmid
     .align 2
 arch_hfence_gvma_vmid:

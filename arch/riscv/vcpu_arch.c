@@ -45,6 +45,7 @@ static uint64_t guest_henvcfg;
 static uint64_t fp_tokens;
 
 uint64_t arch_hlvx_hu(uint64_t va, int *fault);
+uint64_t arch_hlv_d(uint64_t va, int *fault);
 
 size_t arch_vector_state_size(void)
 {
@@ -116,6 +117,18 @@ void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
     a->last_hart = -1;
 }
 
+void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
+{
+    struct vcpu_arch *a = &v->arch;
+
+    a->ctx.sepc = pc;
+    a->ctx.gpr[10] = a0;
+    a->ctx.gpr[11] = a1;
+    a->ctx.sstatus |= SSTATUS_SPP;
+    a->vsatp = 0;
+    a->vsstatus &= ~SSTATUS_SIE;
+}
+
 void vcpu_arch_load(struct vcpu *v)
 {
     struct hart *h = arch_this_hart();
@@ -168,9 +181,12 @@ void vcpu_arch_load(struct vcpu *v)
 void vcpu_arch_run(struct vcpu *v)
 {
     struct vcpu_arch *a = &v->arch;
+    /* in_guest goes up before the fence check: a requester that sees it
+     * down knows its fence will be checked before the next entry. */
+    __atomic_store_n(&a->in_guest, 1, __ATOMIC_SEQ_CST);
     uint64_t pending = __atomic_exchange_n(&a->hvip_pending, 0, __ATOMIC_ACQUIRE);
 
-    if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED)) {
+    if (__atomic_load_n(&a->fences, __ATOMIC_SEQ_CST)) {
         uint32_t f = __atomic_exchange_n(&a->fences, 0, __ATOMIC_ACQUIRE);
         if (f & VCPU_FENCE_VVMA)
             arch_hfence_vvma_vmid(v->vm->vmid);
@@ -180,7 +196,9 @@ void vcpu_arch_run(struct vcpu *v)
 
     a->hvip |= pending;
     csr_write(hvip, a->hvip);
+    __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
     vcpu_ctx_enter(&a->ctx);
+    __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
     /* The guest clears its own VSSIP through sip, which is hvip's bit. */
     a->hvip = csr_read(hvip);
 }
@@ -233,6 +251,19 @@ void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval)
     csr_write(vsstatus, vss);
     a->ctx.sepc = csr_read(vstvec) & ~3ULL;
     a->ctx.sstatus |= SSTATUS_SPP; /* the handler runs in VS-mode */
+}
+
+bool vcpu_arch_read_guest_u64(struct vcpu *v, uint64_t va, uint64_t *value)
+{
+    int fault;
+    (void)v;
+    /* SPVP says which privilege the access uses: the guest's current one. */
+    uint64_t hs = csr_read(hstatus);
+    csr_write(hstatus,
+              (hs & ~HSTATUS_SPVP) | ((v->arch.ctx.sstatus & SSTATUS_SPP) ? HSTATUS_SPVP : 0));
+    *value = arch_hlv_d(va, &fault);
+    csr_write(hstatus, hs);
+    return !fault;
 }
 
 bool vcpu_arch_read_insn(struct vcpu *v, uint64_t pc, uint32_t *insn)

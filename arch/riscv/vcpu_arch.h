@@ -27,6 +27,8 @@ struct vcpu_arch {
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
     int last_hart;     /* hart it last ran on (-1: none), for VS-stage TLB flushes */
     uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
+    uint32_t in_guest; /* 1 from just before the fence check to the exit */
+    uint64_t entries;  /* times entered: lets a requester see an exit happened */
 };
 
 #define VCPU_FENCE_I    1u /* FENCE.I */
@@ -50,6 +52,11 @@ struct vm;
  * HSM hart_start): everything else architectural is reset. */
 void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
 
+/* Resumption after a non-retentive suspend: pc, a0, a1, translation off,
+ * supervisor interrupts off, in VS-mode; the rest is left as it was (the
+ * specification leaves it undefined).  The vCPU must not be loaded. */
+void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
+
 /* Puts the vCPU's state into this hart's CSRs (after a different vCPU, or
  * none, ran here), runs it until its next exit, and keeps its CSRs loaded. */
 void vcpu_arch_load(struct vcpu *v);
@@ -60,6 +67,10 @@ void vcpu_arch_put(struct vcpu *v);
 /* Makes the guest take an exception (cause, tval) at its current pc, as the
  * hardware would have: used for what VS-mode may not do (hypervisor CSRs). */
 void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval);
+
+/* Reads a doubleword at a guest virtual address as the guest would (its
+ * translation, its privilege).  False if that faults. */
+bool vcpu_arch_read_guest_u64(struct vcpu *v, uint64_t va, uint64_t *value);
 
 /* Reads the 16- or 32-bit instruction at guest virtual address pc, through
  * the guest's own translation (HLVX).  False if that faults. */

@@ -9,12 +9,28 @@ static long hsm_status(const struct vcpu *t)
     switch (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) {
     case VCPU_OFFLINE:
         return SBI_HSM_STATE_STOPPED;
+    case VCPU_BLOCKED:
+        if (t->suspend != VCPU_AWAKE)
+            return SBI_HSM_STATE_SUSPENDED;
+        break;
     case VCPU_RUNNABLE:
     case VCPU_RUNNING:
-    case VCPU_BLOCKED:
         break;
     }
     return SBI_HSM_STATE_STARTED;
+}
+
+enum exit_action sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t opaque);
+
+/* Blocks the caller until an interrupt it has enabled is pending (the WFI
+ * rule).  Retentive: the call then returns SBI_SUCCESS.  Non-retentive:
+ * the vCPU resumes at pc instead (see sched.c). */
+enum exit_action sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t opaque)
+{
+    v->suspend = retentive ? VCPU_SUSPENDED : VCPU_SUSPENDED_NONRET;
+    v->resume_pc = pc;
+    v->resume_opaque = opaque;
+    return EXIT_BLOCK;
 }
 
 static enum exit_action hsm_call(struct vcpu *v, struct sbi_call *c)
@@ -40,6 +56,24 @@ static enum exit_action hsm_call(struct vcpu *v, struct sbi_call *c)
         sched_stop_vcpu(v);
         c->error = SBI_SUCCESS;
         return EXIT_LEAVE;
+    case SBI_HSM_HART_SUSPEND: {
+        unsigned long type = c->a[0];
+        if (type == SBI_HSM_SUSPEND_RET_DEFAULT) {
+            c->error = SBI_SUCCESS;
+            return sbi_suspend(v, true, 0, 0);
+        }
+        /* Reserved and platform-specific types: none is implemented. */
+        if (type != SBI_HSM_SUSPEND_NONRET_DEFAULT) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
+        if (!gpa_is_ram(vm, c->a[1], 4)) {
+            c->error = SBI_ERR_INVALID_ADDRESS;
+            break;
+        }
+        c->error = SBI_SUCCESS;
+        return sbi_suspend(v, false, c->a[1], c->a[2]);
+    }
     case SBI_HSM_HART_GET_STATUS:
         if (c->a[0] >= vm->nvcpus) {
             c->error = SBI_ERR_INVALID_PARAM;

@@ -7,9 +7,18 @@
 enum exit_action sbi_time_set(struct vcpu *v, uint64_t deadline);
 void sbi_ipi_raise(struct vcpu *target, void *arg);
 
-static void all_harts(struct vcpu *v, void (*fn)(struct vcpu *, void *), void *arg)
+/* v0.1 calls name harts with a pointer to a mask in the guest's virtual
+ * memory (NULL: all harts).  It is read as the guest would read it. */
+static long legacy_harts(struct vcpu *v, unsigned long mask_va, void (*fn)(struct vcpu *, void *),
+                         void *arg)
 {
-    sbi_for_each_hart(v, 0, (unsigned long)-1, fn, arg);
+    uint64_t mask;
+
+    if (!mask_va)
+        return sbi_for_each_hart(v, 0, (unsigned long)-1, fn, arg);
+    if (!vcpu_arch_read_guest_u64(v, mask_va, &mask))
+        return SBI_ERR_INVALID_ADDRESS;
+    return sbi_for_each_hart(v, mask, 0, fn, arg);
 }
 
 void sbi_rfence_request(struct vcpu *target, void *arg);
@@ -32,18 +41,15 @@ static enum exit_action legacy_call(struct vcpu *v, struct sbi_call *c)
     case SBI_LEGACY_CLEAR_IPI:
         v->arch.hvip &= ~HVIP_VSSIP;
         break;
-    /* The v0.1 mask is a pointer into the guest's virtual memory; rather
-     * than walk its page tables, these act on every hart of the VM, which
-     * the specification allows (spurious IPIs and extra fences are safe). */
     case SBI_LEGACY_SEND_IPI:
-        all_harts(v, sbi_ipi_raise, NULL);
+        c->error = legacy_harts(v, c->a[0], sbi_ipi_raise, NULL);
         break;
     case SBI_LEGACY_REMOTE_FENCE_I:
-        all_harts(v, sbi_rfence_request, (void *)1);
+        c->error = legacy_harts(v, c->a[0], sbi_rfence_request, (void *)1);
         break;
     case SBI_LEGACY_REMOTE_SFENCE_VMA:
     case SBI_LEGACY_REMOTE_SFENCE_VMA_ASID:
-        all_harts(v, sbi_rfence_request, NULL);
+        c->error = legacy_harts(v, c->a[0], sbi_rfence_request, NULL);
         break;
     case SBI_LEGACY_SHUTDOWN:
         vm_end(v->vm, VM_END_SHUTDOWN, NULL);

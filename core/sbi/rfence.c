@@ -1,7 +1,9 @@
 /* RFENCE (EID "RFNC"): remote FENCE.I and SFENCE.VMA for the guest.  A
  * target vCPU gets the fence (as HFENCE.VVMA of its VMID, which covers any
- * address range and ASID) before it next runs guest code: running targets
- * are kicked off their harts' guest mode at once. */
+ * address range and ASID) before it next runs guest code; a target in guest
+ * mode on another hart is kicked out and the call returns only once it has
+ * left, so the fence is done, as the specification requires, when the
+ * caller continues. */
 #include "core/sbi/sbi.h"
 
 #include "core/sched.h"
@@ -11,7 +13,7 @@ void sbi_rfence_request(struct vcpu *target, void *arg);
 void sbi_rfence_request(struct vcpu *target, void *arg)
 {
     vcpu_arch_request_fence(&target->arch, arg ? VCPU_FENCE_I : VCPU_FENCE_VVMA);
-    sched_notify(target);
+    sched_sync_vcpu(target);
 }
 
 static enum exit_action rfence_call(struct vcpu *v, struct sbi_call *c)

@@ -136,6 +136,15 @@ void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
     a->last_hart = -1;
 }
 
+void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
+{
+    struct vcpu_arch *a = (struct vcpu_arch *)v;
+    a->ctx.sepc = pc;
+    a->ctx.gpr[10] = a0;
+    a->ctx.gpr[11] = a1;
+    a->vsatp = 0;
+}
+
 void vcpu_arch_load(struct vcpu *v)
 {
     (void)v;
@@ -159,6 +168,15 @@ void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval)
     fake_arch.injected_cause = cause;
     fake_arch.injected_tval = tval;
     fake_arch.injections++;
+}
+
+bool vcpu_arch_read_guest_u64(struct vcpu *v, uint64_t va, uint64_t *value)
+{
+    (void)v;
+    if (va != fake_arch.guest_va)
+        return false;
+    *value = fake_arch.guest_u64;
+    return true;
 }
 
 bool vcpu_arch_read_insn(struct vcpu *v, uint64_t pc, uint32_t *insn)

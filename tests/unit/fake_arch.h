@@ -19,7 +19,8 @@ extern size_t fake_mmio_nlog;
 struct fake_arch_log {
     uint64_t injected_cause, injected_tval;
     unsigned injections;
-    uint32_t guest_insn; /* what vcpu_arch_read_insn "reads" (0: fault) */
+    uint32_t guest_insn;          /* what vcpu_arch_read_insn "reads" (0: fault) */
+    uint64_t guest_va, guest_u64; /* the one guest virtual doubleword readable */
     uint64_t timer;
     unsigned ipis;
 };
