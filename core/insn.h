@@ -1,0 +1,68 @@
+/* Decoding the guest load or store behind a guest-page fault, so that an MMIO
+ * access can be emulated.
+ *
+ * Encodings are those of the RISC-V unprivileged specification: RV64I loads
+ * and stores, the compressed loads and stores of Zca (C.LW, C.LD, C.SW, C.SD
+ * and their stack-pointer forms) and of Zcb (C.LBU, C.LHU, C.LH, C.SB, C.SH,
+ * which RVA23 guests use). The values found in htinst are those of the
+ * privileged specification's hypervisor chapter ("Transformed Instruction or
+ * Pseudoinstruction for mtinst or htinst").
+ *
+ * Only integer loads and stores are accepted. Floating-point and vector
+ * accesses, atomics (LR/SC/AMO) and hypervisor loads/stores (HLV/HSV) are
+ * rejected: a guest that points them at MMIO is stopped rather than emulated
+ * half-right.
+ *
+ * The caller still checks that the kind matches the fault (INSN_LOAD for a
+ * load guest-page fault, INSN_STORE for a store/AMO one), and discards the
+ * result of a load whose reg is 0 (x0). */
+#ifndef VIREO_CORE_INSN_H
+#define VIREO_CORE_INSN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum insn_kind { INSN_LOAD, INSN_STORE };
+
+struct mmio_insn {
+    enum insn_kind kind;
+    unsigned width;   /* bytes accessed: 1, 2, 4 or 8 */
+    bool sign_extend; /* loads: LB/LH/LW, C.LH, C.LW/C.LWSP; false for LD and stores */
+    unsigned reg;     /* rd for loads, rs2 for stores (0..31) */
+    unsigned length;  /* 2 or 4: bytes to add to sepc after emulation */
+};
+
+/* insn_decode_htinst() found no usable information: htinst was zero, or a
+ * value the specification says software may treat as zero. The caller reads
+ * the instruction itself (HLVX) and uses insn_decode(). */
+#define INSN_HTINST_NO_INFO 1
+
+/* Decodes an instruction as read from guest memory: a compressed instruction
+ * (bits 1:0 not 11) is the low 16 bits, and bits 31:16 are then ignored, so the
+ * caller may pass a whole 32-bit read. Returns 0 and fills *out, or -1 (and
+ * leaves *out alone) for anything that is not a supported integer load or
+ * store, including reserved encodings. */
+int insn_decode(uint32_t insn, struct mmio_insn *out);
+
+/* Decodes htinst as the hardware wrote it on a guest-page fault. Returns
+ *  0                    a transformed integer load/store: *out is filled, with
+ *                       length 2 when the trapping instruction was compressed;
+ *  INSN_HTINST_NO_INFO  zero or an unrecognised value: fetch the instruction;
+ *  -1                   not emulable as MMIO: a pseudoinstruction (the fault
+ *                       was on an implicit VS-stage page-table access, so the
+ *                       guest's page tables are not in RAM), a transformed
+ *                       FP/vector/atomic/hypervisor access, or an access that
+ *                       started below the faulting address (nonzero Addr.
+ *                       Offset: a misaligned access straddling into the page).
+ * *out is written only when 0 is returned. */
+int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out);
+
+/* The value a load writes to rd, given the device's `width` bytes in the low
+ * bits of data (higher bits are ignored): sign- or zero-extended to 64 bits. */
+uint64_t insn_load_result(const struct mmio_insn *in, uint64_t data);
+
+/* The bytes a store sends to the device: the low `width` bytes of rs2. */
+uint64_t insn_store_value(const struct mmio_insn *in, uint64_t reg_value);
+
+#endif

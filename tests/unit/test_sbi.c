@@ -1,0 +1,476 @@
+/* SBI for guests and the exit table, driven through vcpu_exit() on a real
+ * VM built on the host (fake RAM, fake arch): every argument check returns
+ * the specification's error code, and nothing a guest passes reaches
+ * memory outside its RAM. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/console.h"
+#include "core/hart.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "core/vm.h"
+#include "core/vmm.h"
+#include "lib/sbi_spec.h"
+#include "tests/unit/fake_arch.h"
+
+#define RAM_SIZE  (64u << 20)
+#define GUEST_MEM (4u << 20)
+#define NVCPUS    4
+
+static uint8_t *ram;
+static uint8_t kernel[8192];
+static struct vm_config cfg;
+static struct vm *vm;
+static char out[8192];
+static size_t outlen;
+
+static void capture(const char *s, size_t n)
+{
+    if (outlen + n < sizeof(out)) {
+        memcpy(out + outlen, s, n);
+        outlen += n;
+        out[outlen] = '\0';
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[160];
+    struct platform p;
+    struct gstage_caps caps;
+
+    ram = aligned_alloc(2u << 20, RAM_SIZE);
+    struct pmem_range r = {(uintptr_t)ram, RAM_SIZE};
+    pmem_reset();
+    assert_int_equal(pmem_init(&r, 1, NULL, 0), 0);
+
+    memset(&p, 0, sizeof(p));
+    p.isa = ISA_F | ISA_D | ISA_C | ISA_H;
+    p.satp_max = 48;
+    p.timebase_hz = 10000000;
+    arch_gstage_probe(&caps);
+    assert_int_equal(vmm_init(&p, &caps, err, sizeof(err)), 0);
+    sched_init(p.timebase_hz);
+
+    memset(&cfg, 0, sizeof(cfg));
+    strcpy(cfg.name, "t");
+    cfg.mem_size = GUEST_MEM;
+    cfg.vcpus = NVCPUS;
+    for (int i = 0; i < NVCPUS; i++)
+        cfg.pin[i] = -1;
+    memset(kernel, 0x13, sizeof(kernel)); /* a raw image of nops */
+    cfg.kernel = kernel;
+    cfg.kernel_size = sizeof(kernel);
+    cfg.bootargs = "";
+    cfg.autostart = true;
+    vm = &vms[0];
+    memset(vm, 0, sizeof(*vm));
+    vm_count = 1;
+    vm->cfg = &cfg;
+    vm->boots = 1;
+    assert_int_equal(vm_create(vm, &cfg, err, sizeof(err)), 0);
+    outlen = 0;
+    out[0] = '\0';
+    console_set_output(capture);
+    memset(&fake_arch, 0, sizeof(fake_arch));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (vm->state == VM_RUNNING)
+        vm_destroy(vm);
+    pmem_reset();
+    free(ram);
+    return 0;
+}
+
+struct ret {
+    long error, value;
+    enum exit_action act;
+};
+
+static struct ret call(struct vcpu *v, unsigned long eid, unsigned long fid, unsigned long a0,
+                       unsigned long a1, unsigned long a2)
+{
+    uint64_t *x = v->arch.ctx.gpr;
+    uint64_t pc = v->arch.ctx.sepc;
+
+    x[17] = eid;
+    x[16] = fid;
+    x[10] = a0;
+    x[11] = a1;
+    x[12] = a2;
+    v->arch.ctx.scause = 10; /* environment call from VS-mode */
+    struct ret r;
+    r.act = vcpu_exit(v);
+    r.error = (long)x[10];
+    r.value = (long)x[11];
+    if (r.act != EXIT_LEAVE) /* a VM that ended (or rebooted) has no next instruction */
+        assert_int_equal(v->arch.ctx.sepc, pc + 4);
+    return r;
+}
+
+static struct vcpu *vc(unsigned i)
+{
+    return &vm->vcpus[i];
+}
+
+static void test_base(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0x02000000);
+    r = call(vc(0), SBI_EXT_BASE, SBI_BASE_GET_IMPL_ID, 0, 0, 0);
+    assert_true(r.value > 11); /* not one of the specification's assigned IDs */
+    const unsigned long present[] = {SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI,  SBI_EXT_RFENCE,
+                                     SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN, SBI_EXT_SUSP,
+                                     SBI_EXT_STA,  0x01,         0x08};
+    for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++) {
+        r = call(vc(0), SBI_EXT_BASE, SBI_BASE_PROBE_EXT, present[i], 0, 0);
+        assert_int_equal(r.error, SBI_SUCCESS);
+        if (r.value != 1)
+            fail_msg("probe of %#lx: expected 1, got %ld", present[i], r.value);
+    }
+    /* PMU (0x504D55) and FWFT (0x46574654) are not implemented: probe says so. */
+    const unsigned long absent[] = {0x504D55, 0x46574654, 0x12345678, 0x11, 0x20};
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        r = call(vc(0), SBI_EXT_BASE, SBI_BASE_PROBE_EXT, absent[i], 0, 0);
+        assert_int_equal(r.error, SBI_SUCCESS);
+        assert_int_equal(r.value, 0);
+    }
+    r = call(vc(0), SBI_EXT_BASE, 7, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    r = call(vc(0), 0x12345678, 0, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    r = call(vc(0), SBI_EXT_HSM, 99, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+}
+
+static void test_hsm(void **state)
+{
+    (void)state;
+    uint64_t ram0 = VM_RAM_BASE, end = VM_RAM_BASE + GUEST_MEM;
+
+    struct ret r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, SBI_HSM_STATE_STOPPED);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, NVCPUS, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, NVCPUS, ram0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, (unsigned long)-1, ram0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x1000, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, end, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, end - 4, 0x1234);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(1)->arch.ctx.sepc, end - 4);
+    assert_int_equal(vc(1)->arch.ctx.gpr[10], 1);
+    assert_int_equal(vc(1)->arch.ctx.gpr[11], 0x1234);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1, 0, 0);
+    assert_int_equal(r.value, SBI_HSM_STATE_STARTED);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, ram0, 0);
+    assert_int_equal(r.error, SBI_ERR_ALREADY_AVAILABLE);
+
+    /* Suspend: only the default types exist. */
+    const unsigned long bad_types[] = {1,          0x0FFFFFFF, 0x10000000, 0x7FFFFFFF,
+                                       0x80000001, 0x90000000, 0xFFFFFFFF, 0x100000000UL};
+    for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
+        r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, bad_types[i], ram0, 0);
+        if (r.error != SBI_ERR_INVALID_PARAM)
+            fail_msg("suspend type %#lx: expected INVALID_PARAM, got %ld", bad_types[i], r.error);
+    }
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NONRET_DEFAULT, 0x10, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RET_DEFAULT, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.act, EXIT_BLOCK);
+    assert_int_equal(vc(0)->suspend, VCPU_SUSPENDED);
+    r = call(vc(2), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NONRET_DEFAULT, ram0, 77);
+    assert_int_equal(r.act, EXIT_BLOCK);
+    assert_int_equal(vc(2)->suspend, VCPU_SUSPENDED_NONRET);
+    assert_int_equal(vc(2)->resume_pc, ram0);
+    assert_int_equal(vc(2)->resume_opaque, 77);
+
+    r = call(vc(1), SBI_EXT_HSM, SBI_HSM_HART_STOP, 0, 0, 0);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    assert_true(vc(1)->stop_requested);
+}
+
+static void test_ipi_masks(void **state)
+{
+    (void)state;
+    /* A mask naming a hart the VM lacks is refused whole. */
+    struct ret r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 0x3, 3, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1UL << 63, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1, NVCPUS, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    for (int i = 0; i < NVCPUS; i++)
+        assert_int_equal(vc(i)->arch.hvip_pending, 0);
+
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 0x3, 2, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(1)->arch.hvip_pending, 0);
+    assert_int_equal(vc(2)->arch.hvip_pending, HVIP_VSSIP);
+    assert_int_equal(vc(3)->arch.hvip_pending, HVIP_VSSIP);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 0, (unsigned long)-1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    for (int i = 0; i < NVCPUS; i++)
+        assert_int_equal(vc(i)->arch.hvip_pending, HVIP_VSSIP);
+    /* An empty mask with a valid base names nobody and is fine. */
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 0, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+}
+
+static void test_rfence(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_EXT_RFENCE, SBI_RFENCE_REMOTE_FENCE_I, 0x2, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(1)->arch.fences, VCPU_FENCE_I);
+    r = call(vc(0), SBI_EXT_RFENCE, SBI_RFENCE_REMOTE_SFENCE_VMA, 0, (unsigned long)-1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(3)->arch.fences, VCPU_FENCE_VVMA);
+    r = call(vc(0), SBI_EXT_RFENCE, SBI_RFENCE_REMOTE_SFENCE_VMA_ASID, 0x10, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    /* The HFENCE functions (3..6) are for hypervisors, not for guests. */
+    for (unsigned long fid = 3; fid <= 6; fid++) {
+        r = call(vc(0), SBI_EXT_RFENCE, fid, 1, 0, 0);
+        assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    }
+}
+
+static void test_dbcn(void **state)
+{
+    (void)state;
+    const char msg[] = "hello, console";
+    uint64_t at = VM_RAM_BASE + 0x1000;
+
+    assert_int_equal(gpa_write(vm, at, msg, sizeof(msg) - 1), 0);
+    struct ret r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, sizeof(msg) - 1, at, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, sizeof(msg) - 1);
+    assert_string_equal(out, msg);
+
+    /* Outside RAM, straddling its end, or with high bits: refused. */
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, 16, (unsigned long)ram, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, 16, VM_RAM_BASE + GUEST_MEM - 8, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, 4, at, 1);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, (unsigned long)-1, at, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_READ, 8, 0x1000, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+
+    /* A long write is taken in part: the return value says how much. */
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, 100000, VM_RAM_BASE, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_true(r.value > 0 && r.value < 100000);
+
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_READ, 8, at, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+    outlen = 0;
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE_BYTE, 0x141, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_string_equal(out, "A");
+    /* A guest cannot forge Vireo's status lines: the marker byte is replaced. */
+    outlen = 0;
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE_BYTE, 0x1e, 0, 0);
+    assert_string_equal(out, "?");
+}
+
+static void test_srst(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 3, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_SHUTDOWN, 2, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0x100000000UL, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(vm->state, VM_RUNNING);
+
+    uint64_t free_before = pmem_free_bytes();
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_COLD_REBOOT, 0, 0);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    /* No vCPU was on a hart, so the VM was recreated at once. */
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_int_equal(vm->boots, 2);
+    assert_int_equal(pmem_free_bytes(), free_before);
+    assert_non_null(strstr(out, "vm t rebooting"));
+
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_SHUTDOWN,
+             SBI_SRST_REASON_SYSFAILURE, 0);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    assert_int_equal(vm->state, VM_DONE);
+    assert_int_equal(vm->end, VM_END_FAILURE);
+    assert_non_null(strstr(out, "vm t exited: system failure"));
+}
+
+static void test_time_and_sta(void **state)
+{
+    (void)state;
+    vc(0)->arch.hvip = HVIP_VSTIP;
+    struct ret r = call(vc(0), SBI_EXT_TIME, SBI_TIME_SET_TIMER, 123456, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->timer_deadline, 123456);
+    assert_int_equal(vc(0)->arch.hvip & HVIP_VSTIP, 0);
+
+    uint64_t at = VM_RAM_BASE + 0x2000;
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 0, 1);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, at + 8, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, VM_RAM_BASE + GUEST_MEM, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, VM_RAM_BASE + GUEST_MEM - 64, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS); /* the last 64 bytes of RAM are fine */
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, 0x40, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    uint8_t junk[64];
+    memset(junk, 0xff, sizeof(junk));
+    gpa_write(vm, at, junk, sizeof(junk));
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    uint8_t rec[64], zero[64] = {0};
+    gpa_read(vm, at, rec, sizeof(rec));
+    assert_memory_equal(rec, zero, sizeof(rec)); /* zeroed before returning */
+    assert_int_equal(vc(0)->sta_gpa, at);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, (unsigned long)-1, (unsigned long)-1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->sta_gpa, UINT64_MAX);
+}
+
+static void test_susp(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 1, VM_RAM_BASE, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0x80000000UL, VM_RAM_BASE, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x10, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    /* Every other hart must be stopped first. */
+    call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 2, VM_RAM_BASE, 0);
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, VM_RAM_BASE, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED);
+    vc(2)->state = VCPU_OFFLINE; /* as if it had called hart_stop */
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, VM_RAM_BASE + 0x40, 9);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.act, EXIT_BLOCK);
+    assert_int_equal(vc(0)->suspend, VCPU_SUSPENDED_NONRET);
+}
+
+static void test_legacy(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_LEGACY_CONSOLE_PUTCHAR, 0, 'x', 0xabcd, 0);
+    assert_int_equal(r.error, 0);
+    assert_int_equal(r.value, 0xabcd); /* a v0.1 call leaves a1 alone */
+    assert_string_equal(out, "x");
+    r = call(vc(0), SBI_LEGACY_CONSOLE_GETCHAR, 0, 0, 0, 0);
+    assert_int_equal(r.error, -1);
+
+    /* The hart mask is read through the guest's own translation. */
+    r = call(vc(0), SBI_LEGACY_SEND_IPI, 0, 0xffffffc000001000UL, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    fake_arch.guest_va = 0xffffffc000001000UL;
+    fake_arch.guest_u64 = 0x4;
+    r = call(vc(0), SBI_LEGACY_SEND_IPI, 0, 0xffffffc000001000UL, 0, 0);
+    assert_int_equal(r.error, 0);
+    assert_int_equal(vc(2)->arch.hvip_pending, HVIP_VSSIP);
+    assert_int_equal(vc(1)->arch.hvip_pending, 0);
+    fake_arch.guest_u64 = 0x10; /* hart 4: the VM has four */
+    r = call(vc(0), SBI_LEGACY_SEND_IPI, 0, 0xffffffc000001000UL, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+
+    vc(0)->arch.hvip = HVIP_VSSIP;
+    call(vc(0), SBI_LEGACY_CLEAR_IPI, 0, 0, 0, 0);
+    assert_int_equal(vc(0)->arch.hvip, 0);
+    r = call(vc(0), 0x0F, 0, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    r = call(vc(0), SBI_LEGACY_SHUTDOWN, 0, 0, 0, 0);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    assert_int_equal(vm->end, VM_END_SHUTDOWN);
+}
+
+static enum exit_action exit_with(struct vcpu *v, uint64_t scause, uint64_t stval, uint64_t htval)
+{
+    v->arch.ctx.scause = scause;
+    v->arch.ctx.stval = stval;
+    v->arch.ctx.htval = htval;
+    return vcpu_exit(v);
+}
+
+static void test_exits(void **state)
+{
+    (void)state;
+    struct vcpu *v = vc(0);
+    v->arch.ctx.sepc = 0x80200000;
+
+    /* WFI blocks and steps over the instruction. */
+    assert_int_equal(exit_with(v, 22, 0x10500073, 0), EXIT_BLOCK);
+    assert_int_equal(v->arch.ctx.sepc, 0x80200004);
+    /* WFI with stval 0: the instruction is read from the guest. */
+    fake_arch.guest_insn = 0x10500073;
+    assert_int_equal(exit_with(v, 22, 0, 0), EXIT_BLOCK);
+    /* A hypervisor CSR from VS-mode: the guest gets an illegal instruction. */
+    uint32_t csrr_hgatp = 0x68002573; /* csrr a0, hgatp */
+    assert_int_equal(exit_with(v, 22, csrr_hgatp, 0), EXIT_RESUME);
+    assert_int_equal(fake_arch.injections, 1);
+    assert_int_equal(fake_arch.injected_cause, 2);
+    assert_int_equal(fake_arch.injected_tval, csrr_hgatp);
+    assert_int_equal(vm->state, VM_RUNNING);
+
+    /* A load outside RAM stops the VM, naming the guest physical address. */
+    assert_int_equal(exit_with(v, 21, 0x40000000, 0x100000000ULL >> 2), EXIT_LEAVE);
+    assert_int_equal(vm->end, VM_END_STOPPED);
+    if (!strstr(out, "vm t stopped: load guest-page fault at gpa 0x100000000 (outside RAM and "
+                     "devices)"))
+        fail_msg("expected the stop reason to name the gpa, console has: %s", out);
+}
+
+static void test_unexpected_exit(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_with(vc(0), 7, 0x1234, 0), EXIT_LEAVE);
+    assert_non_null(strstr(out, "vm t stopped: unexpected store/AMO access fault"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_base, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hsm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipi_masks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rfence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dbcn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_srst, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_and_sta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_susp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unexpected_exit, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("sbi", tests, NULL, NULL);
+}
