@@ -30,8 +30,13 @@ static enum exit_action exit_guest_page_fault(struct vcpu *v)
     /* htval holds the guest physical address shifted right by 2; stval
      * supplies the low bits (with a guest virtual address in it). */
     uint64_t gpa = (c->htval << 2) | (c->stval & 3);
+    uint64_t code = c->scause & ~TRAP_CAUSE_INTERRUPT;
 
     v->exits[EXIT_GUEST_FAULT]++;
+    if (code != 20 && vm_find_device(v->vm, gpa, 1)) {
+        v->exits[EXIT_MMIO]++;
+        return mmio_emulate(v, gpa, code == 23);
+    }
     vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx (outside RAM and devices), pc %#lx in %s-mode",
            trap_cause_name(c->scause), (unsigned long)gpa, (unsigned long)c->sepc, guest_mode(v));
     return EXIT_LEAVE;

@@ -10,6 +10,8 @@ static uint64_t pending_vs(const struct vcpu *v, uint64_t now)
 
     if (v->timer_deadline <= now)
         p |= HVIP_VSTIP;
+    if (__atomic_load_n(&v->eip, __ATOMIC_ACQUIRE))
+        p |= HVIP_VSEIP;
     if (vmm_guest_sstc() && v->arch.vstimecmp <= now)
         p |= HVIP_VSTIP;
     return p;

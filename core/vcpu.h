@@ -20,6 +20,7 @@ enum exit_kind {
     EXIT_SBI,
     EXIT_WFI,
     EXIT_GUEST_FAULT,
+    EXIT_MMIO,
     EXIT_VIRTUAL_INSN,
     EXIT_TIMER,
     EXIT_IPI,
@@ -47,6 +48,7 @@ struct vcpu {
     uint64_t sta_gpa;
     uint64_t steal_ns;
     uint64_t runnable_since; /* host time it last became runnable */
+    uint32_t eip;            /* external interrupt line from the virtual PLIC (VSEIP) */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
 };

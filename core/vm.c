@@ -192,6 +192,39 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
+/* The virtual PLIC's context i is vCPU i's S-mode external interrupt. */
+static void vm_plic_notify(void *opaque, unsigned context, bool eip)
+{
+    struct vm *vm = opaque;
+
+    if (context >= vm->nvcpus)
+        return;
+    struct vcpu *v = &vm->vcpus[context];
+    __atomic_store_n(&v->eip, eip ? 1u : 0u, __ATOMIC_RELEASE);
+    if (eip)
+        sched_notify(v);
+}
+
+static void vm_uart_output(void *ctx, char c)
+{
+    vm_console_write(ctx, &c, 1);
+}
+
+static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
+{
+    vm->ndevs = 0;
+    vplic_init(&vm->plic, VM_PLIC_NDEV, vm->nvcpus, vm_plic_notify, vm);
+    vm->plic_dev = (struct mmio_dev){&vplic_ops, "plic", VM_PLIC_BASE, VM_PLIC_SIZE, &vm->plic};
+    struct irq_line uart_irq = {vplic_set_level, &vm->plic, VM_UART_IRQ};
+    vuart_init(&vm->uart, &uart_irq, vm_uart_output, vm);
+    vm->uart_dev = (struct mmio_dev){&vuart_ops, "uart", VM_UART_BASE, VUART_SIZE, &vm->uart};
+    if (vm_add_device(vm, &vm->plic_dev) < 0 || vm_add_device(vm, &vm->uart_dev) < 0) {
+        fmt_snprintf(err, errlen, "devices overlap guest RAM (RAM too large?)");
+        return -1;
+    }
+    return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
     memset(&vm->gs, 0, sizeof(vm->gs));
@@ -232,7 +265,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         fmt_snprintf(err, errlen, "no memory for the G-stage root table");
         return -1;
     }
-    if (vm_alloc_ram(vm, err, errlen) < 0 || vm_load(vm, err, errlen) < 0) {
+    if (vm_add_devices(vm, err, errlen) < 0 || vm_alloc_ram(vm, err, errlen) < 0 ||
+        vm_load(vm, err, errlen) < 0) {
         vm_free_ram(vm);
         gstage_destroy(&vm->gs);
         vm_free_vcpus(vm);

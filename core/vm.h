@@ -10,11 +10,23 @@
 #include "core/config.h"
 #include "core/gstage.h"
 #include "core/vcpu.h"
+#include "devices/mmio.h"
+#include "devices/vplic.h"
+#include "devices/vuart.h"
 #include "lib/printf.h"
 #include "lib/spinlock.h"
 
 #define VM_RAM_BASE 0x80000000ULL /* as on QEMU virt */
 #define VM_MAX      CONFIG_MAX_VMS
+#define VM_MAX_DEVS 16
+
+/* The guest's devices sit where QEMU's virt board has them, so a kernel
+ * built for QEMU virt finds them where it expects (the FDT says so too). */
+#define VM_PLIC_BASE 0x0c000000ULL
+#define VM_PLIC_SIZE 0x600000ULL
+#define VM_PLIC_NDEV 95
+#define VM_UART_BASE 0x10000000ULL
+#define VM_UART_IRQ  10
 
 enum vm_state {
     VM_EMPTY,    /* slot unused */
@@ -48,6 +60,13 @@ struct vm {
     unsigned running; /* vCPUs on a hart right now */
     unsigned boots;   /* 1 + reboots so far */
     struct vcpu vcpus[CONFIG_MAX_VCPUS];
+    /* The device bus: sorted by base, never overlapping RAM or each other. */
+    struct mmio_dev *devs[VM_MAX_DEVS];
+    unsigned ndevs;
+    struct vplic plic;
+    struct mmio_dev plic_dev;
+    struct vuart uart;
+    struct mmio_dev uart_dev;
     /* Console output not yet printed (a line at a time when VMs share the console). */
     struct spinlock out_lock;
     char out[160];
@@ -73,6 +92,14 @@ void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...) FMT_PRINTF(3, 
 int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n);
 int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n);
 bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n);
+
+/* Adds a device to the VM's bus.  -1 if it overlaps RAM or another. */
+int vm_add_device(struct vm *vm, struct mmio_dev *dev);
+/* The device covering [gpa, gpa + n), or NULL. */
+struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n);
+
+/* Emulates the access behind a guest-page fault at gpa on a device. */
+enum exit_action mmio_emulate(struct vcpu *v, uint64_t gpa, bool store);
 
 /* Guest console bytes (SBI DBCN / legacy putchar). */
 void vm_console_write(struct vm *vm, const char *s, size_t n);

@@ -123,6 +123,11 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
     fp->initrd_start = initrd_start;
     fp->initrd_end = initrd_end;
     fp->boot_count = vm->boots;
+    fp->uart_base = VM_UART_BASE;
+    fp->uart_irq = VM_UART_IRQ;
+    fp->plic_base = VM_PLIC_BASE;
+    fp->plic_size = VM_PLIC_SIZE;
+    fp->plic_ndev = VM_PLIC_NDEV;
 }
 
 int vmm_boot_vm(struct vm *vm, char *err, size_t errlen)

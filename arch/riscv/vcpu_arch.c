@@ -195,6 +195,11 @@ void vcpu_arch_run(struct vcpu *v)
     }
 
     a->hvip |= pending;
+    /* VSEIP follows the virtual PLIC's output for this vCPU: a level. */
+    if (__atomic_load_n(&v->eip, __ATOMIC_ACQUIRE))
+        a->hvip |= HVIP_VSEIP;
+    else
+        a->hvip &= ~HVIP_VSEIP;
     csr_write(hvip, a->hvip);
     __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
     vcpu_ctx_enter(&a->ctx);

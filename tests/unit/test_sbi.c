@@ -450,6 +450,80 @@ static void test_exits(void **state)
         fail_msg("expected the stop reason to name the gpa, console has: %s", out);
 }
 
+/* Transformed-instruction encodings (htinst) of plain loads and stores:
+ * rs1 and the offset are zero, as the hypervisor chapter specifies. */
+static uint64_t htinst_store(unsigned funct3, unsigned rs2)
+{
+    return 0x23 | (funct3 << 12) | (rs2 << 20);
+}
+
+static uint64_t htinst_load(unsigned funct3, unsigned rd)
+{
+    return 0x03 | (funct3 << 12) | (rd << 7);
+}
+
+static enum exit_action mmio_exit(struct vcpu *v, bool store, uint64_t gpa, uint64_t htinst)
+{
+    v->arch.ctx.htinst = htinst;
+    return exit_with(v, store ? 23 : 21, gpa, gpa >> 2);
+}
+
+static void test_mmio(void **state)
+{
+    (void)state;
+    struct vcpu *v = vc(0);
+    uint64_t pc = v->arch.ctx.sepc;
+
+    /* sb a1, 0(a0) to the UART's THR: the byte reaches the console. */
+    v->arch.ctx.gpr[11] = 0x5a;
+    assert_int_equal(mmio_exit(v, true, VM_UART_BASE, htinst_store(0, 11)), EXIT_RESUME);
+    assert_string_equal(out, "Z");
+    assert_int_equal(v->arch.ctx.sepc, pc + 4);
+    /* lbu a0, 5(a0): LSR of an idle UART reads 0x60 (THR and transmitter empty). */
+    assert_int_equal(mmio_exit(v, false, VM_UART_BASE + 5, htinst_load(4, 10)), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[10], 0x60);
+    /* A compressed original (bit 1 clear in htinst) advances pc by 2. */
+    pc = v->arch.ctx.sepc;
+    assert_int_equal(mmio_exit(v, false, VM_UART_BASE + 5, htinst_load(4, 10) & ~2ULL),
+                     EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.sepc, pc + 2);
+    /* sw to a PLIC priority register, read it back with lw (sign-extended). */
+    v->arch.ctx.gpr[12] = 5;
+    assert_int_equal(mmio_exit(v, true, VM_PLIC_BASE + 4 * 10, htinst_store(2, 12)), EXIT_RESUME);
+    assert_int_equal(mmio_exit(v, false, VM_PLIC_BASE + 4 * 10, htinst_load(2, 13)), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[13], 5);
+    /* A load into x0 changes nothing. */
+    assert_int_equal(mmio_exit(v, false, VM_PLIC_BASE + 4 * 10, htinst_load(2, 0)), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[0], 0);
+    assert_int_equal(vm->state, VM_RUNNING);
+}
+
+static void test_mmio_bad(void **state)
+{
+    (void)state;
+    struct vcpu *v = vc(0);
+
+    /* A halfword to the PLIC: the model takes 32-bit accesses only. */
+    assert_int_equal(mmio_exit(v, true, VM_PLIC_BASE + 8, htinst_store(1, 5)), EXIT_LEAVE);
+    assert_non_null(strstr(out, "vm t stopped: MMIO store the device does not support at gpa "
+                                "0xc000008"));
+}
+
+static void test_mmio_misaligned(void **state)
+{
+    (void)state;
+    assert_int_equal(mmio_exit(vc(0), false, VM_PLIC_BASE + 2, htinst_load(2, 5)), EXIT_LEAVE);
+    assert_non_null(strstr(out, "misaligned MMIO access at gpa 0xc000002"));
+}
+
+static void test_mmio_wrong_kind(void **state)
+{
+    (void)state;
+    /* A store fault whose instruction says load: stop, do not guess. */
+    assert_int_equal(mmio_exit(vc(0), true, VM_UART_BASE, htinst_load(0, 5)), EXIT_LEAVE);
+    assert_non_null(strstr(out, "does not match its fault"));
+}
+
 static void test_unexpected_exit(void **state)
 {
     (void)state;
@@ -471,6 +545,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmio_bad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmio_misaligned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmio_wrong_kind, setup, teardown),
     };
     return cmocka_run_group_tests_name("sbi", tests, NULL, NULL);
 }

@@ -1,0 +1,85 @@
+/* Trap-and-emulate MMIO: a guest access to a device address faults in the
+ * G-stage (devices are never mapped), and is carried out here on the
+ * device model named by the VM's bus. */
+#include "arch/riscv/vcpu_arch.h"
+#include "core/insn.h"
+#include "core/trap.h"
+#include "core/vm.h"
+
+int vm_add_device(struct vm *vm, struct mmio_dev *dev)
+{
+    if (vm->ndevs == VM_MAX_DEVS || !dev->size || dev->base + dev->size < dev->base)
+        return -1;
+    /* Devices may not shadow RAM: RAM accesses never fault. */
+    if (dev->base < vm->ram_base + vm->ram_size && vm->ram_base < dev->base + dev->size)
+        return -1;
+    unsigned i = vm->ndevs;
+    for (unsigned j = 0; j < vm->ndevs; j++) {
+        const struct mmio_dev *d = vm->devs[j];
+        if (dev->base < d->base + d->size && d->base < dev->base + dev->size)
+            return -1;
+    }
+    while (i > 0 && vm->devs[i - 1]->base > dev->base) {
+        vm->devs[i] = vm->devs[i - 1];
+        i--;
+    }
+    vm->devs[i] = dev;
+    vm->ndevs++;
+    return 0;
+}
+
+struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n)
+{
+    for (unsigned i = 0; i < vm->ndevs; i++) {
+        struct mmio_dev *d = vm->devs[i];
+        if (gpa >= d->base && gpa - d->base < d->size && n <= d->size - (gpa - d->base))
+            return d;
+    }
+    return NULL;
+}
+
+static enum exit_action mmio_stop(struct vcpu *v, uint64_t gpa, const char *what)
+{
+    vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx, pc %#lx", what, (unsigned long)gpa,
+           (unsigned long)v->arch.ctx.sepc);
+    return EXIT_LEAVE;
+}
+
+enum exit_action mmio_emulate(struct vcpu *v, uint64_t gpa, bool store)
+{
+    struct vcpu_ctx *c = &v->arch.ctx;
+    struct mmio_insn in;
+    uint32_t raw;
+
+    /* htinst, when the hardware supplies it, already says which access it
+     * was; otherwise read the instruction the guest executed. */
+    int r = insn_decode_htinst(c->htinst, &in);
+    if (r == INSN_HTINST_NO_INFO) {
+        if (!vcpu_arch_read_insn(v, c->sepc, &raw))
+            return mmio_stop(v, gpa, "MMIO access whose instruction cannot be read");
+        r = insn_decode(raw, &in);
+    }
+    if (r != 0)
+        return mmio_stop(v, gpa, "unsupported MMIO instruction (atomic, FP, vector or unknown)");
+    if ((in.kind == INSN_STORE) != store)
+        return mmio_stop(v, gpa, "MMIO access that does not match its fault");
+    if (gpa & (in.width - 1))
+        return mmio_stop(v, gpa, "misaligned MMIO access");
+    struct mmio_dev *d = vm_find_device(v->vm, gpa, in.width);
+    if (!d)
+        return mmio_stop(v, gpa, "MMIO access across a device's end");
+
+    uint64_t off = gpa - d->base;
+    if (store) {
+        if (d->ops->write(d, off, in.width, insn_store_value(&in, c->gpr[in.reg])) < 0)
+            return mmio_stop(v, gpa, "MMIO store the device does not support");
+    } else {
+        uint64_t val = 0;
+        if (d->ops->read(d, off, in.width, &val) < 0)
+            return mmio_stop(v, gpa, "MMIO load the device does not support");
+        if (in.reg)
+            c->gpr[in.reg] = insn_load_result(&in, val);
+    }
+    c->sepc += in.length;
+    return EXIT_RESUME;
+}

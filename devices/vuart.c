@@ -1,0 +1,347 @@
+/* Emulated 16550A UART (see vuart.h for what is modelled and why).
+ * Register behaviour follows the PC16550D data sheet. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "devices/vuart.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+
+/* Register offsets (reg-shift 0). */
+enum {
+    VUART_RBR_THR = 0, /* DLL while LCR.DLAB */
+    VUART_IER = 1,     /* DLM while LCR.DLAB */
+    VUART_IIR_FCR = 2, /* IIR when read, FCR when written */
+    VUART_LCR = 3,
+    VUART_MCR = 4,
+    VUART_LSR = 5,
+    VUART_MSR = 6,
+    VUART_SCR = 7,
+};
+
+#define IER_ERBFI 0x01 /* received data available */
+#define IER_ETBEI 0x02 /* transmitter holding register empty */
+#define IER_ELSI  0x04 /* receiver line status */
+#define IER_EDSSI 0x08 /* modem status */
+#define IER_MASK  0x0f /* bits 7:4 read 0 on a 16550A; Linux checks (XScale UUE probe) */
+
+#define IIR_NO_INT  0x01
+#define IIR_MSR     0x00
+#define IIR_THRE    0x02
+#define IIR_RDA     0x04
+#define IIR_RLS     0x06
+#define IIR_TIMEOUT 0x0c
+#define IIR_FIFO_ON 0xc0
+
+#define FCR_ENABLE       0x01
+#define FCR_CLEAR_RX     0x02
+#define FCR_TRIGGER_SHFT 6
+
+#define LCR_DLAB 0x80
+
+#define MCR_DTR  0x01
+#define MCR_RTS  0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+#define MCR_MASK 0x1f /* bits 7:5 read 0 */
+
+#define LSR_DR   0x01
+#define LSR_OE   0x02
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+#define MSR_DCTS 0x01
+#define MSR_DDSR 0x02
+#define MSR_TERI 0x04
+#define MSR_DDCD 0x08
+#define MSR_CTS  0x10
+#define MSR_DSR  0x20
+#define MSR_RI   0x40
+#define MSR_DCD  0x80
+#define MSR_IDLE (MSR_CTS | MSR_DSR | MSR_DCD) /* a ready peer on a null-modem cable */
+
+/* FCR bits 7:6 select the receive trigger level. */
+static const uint8_t vuart_trigger_levels[4] = {1, 4, 8, 14};
+
+static unsigned vuart_rx_capacity(const struct vuart *u)
+{
+    return u->fifo_enabled ? VUART_FIFO_SIZE : 1;
+}
+
+static void vuart_rx_clear(struct vuart *u)
+{
+    u->rx_head = 0;
+    u->rx_count = 0;
+}
+
+/* The receiver got byte c (from the host or, in loopback, the transmitter). */
+static bool vuart_rx_push(struct vuart *u, uint8_t c)
+{
+    if (u->rx_count < vuart_rx_capacity(u)) {
+        u->rx[(u->rx_head + u->rx_count) % VUART_FIFO_SIZE] = c;
+        u->rx_count++;
+        return true;
+    }
+    u->lsr_errors |= LSR_OE;
+    /* In FIFO mode the byte in the shift register is the one overwritten;
+     * without FIFOs the data sheet has the new byte replace the unread one. */
+    if (!u->fifo_enabled)
+        u->rx[u->rx_head] = c;
+    return false;
+}
+
+static uint8_t vuart_rx_pop(struct vuart *u)
+{
+    if (u->rx_count == 0)
+        return 0;
+    uint8_t c = u->rx[u->rx_head];
+    u->rx_head = (uint8_t)((u->rx_head + 1) % VUART_FIFO_SIZE);
+    u->rx_count--;
+    return c;
+}
+
+/* MSR bits 7:4, the modem status inputs. */
+static uint8_t vuart_msr_lines(const struct vuart *u)
+{
+    if (!(u->mcr & MCR_LOOP))
+        return MSR_IDLE;
+    /* Loopback wires the modem outputs back to the inputs. */
+    uint8_t lines = 0;
+    if (u->mcr & MCR_RTS)
+        lines |= MSR_CTS;
+    if (u->mcr & MCR_DTR)
+        lines |= MSR_DSR;
+    if (u->mcr & MCR_OUT1)
+        lines |= MSR_RI;
+    if (u->mcr & MCR_OUT2)
+        lines |= MSR_DCD;
+    return lines;
+}
+
+/* The highest-priority pending interrupt, as IIR bits 3:0 (data sheet
+ * table: line status, then received data or timeout, then THRE, then modem
+ * status). */
+static uint8_t vuart_iir_id(const struct vuart *u)
+{
+    if ((u->ier & IER_ELSI) && u->lsr_errors)
+        return IIR_RLS;
+    if ((u->ier & IER_ERBFI) && u->rx_count) {
+        if (!u->fifo_enabled || u->rx_count >= u->rx_trigger)
+            return IIR_RDA;
+        return IIR_TIMEOUT; /* zero-length timeout: see vuart.h */
+    }
+    if ((u->ier & IER_ETBEI) && u->thre_pending)
+        return IIR_THRE;
+    if ((u->ier & IER_EDSSI) && u->msr_delta)
+        return IIR_MSR;
+    return IIR_NO_INT;
+}
+
+static unsigned vuart_room(const struct vuart *u)
+{
+    if (u->mcr & MCR_LOOP)
+        return 0;
+    return vuart_rx_capacity(u) - u->rx_count;
+}
+
+/* End of every locked section: drive the line if the pending state changed
+ * and publish the input room.  Called with the lock held (why: vuart.h). */
+static void vuart_settle(struct vuart *u)
+{
+    bool level = vuart_iir_id(u) != IIR_NO_INT;
+
+    if (level != u->irq_level) {
+        u->irq_level = level;
+        irq_line_set(&u->irq, level);
+    }
+    __atomic_store_n(&u->input_room, vuart_room(u), __ATOMIC_RELAXED);
+}
+
+static uint8_t vuart_reg_read(struct vuart *u, uint64_t offset)
+{
+    uint8_t v;
+
+    switch (offset) {
+    case VUART_RBR_THR:
+        return (u->lcr & LCR_DLAB) ? u->dll : vuart_rx_pop(u);
+    case VUART_IER:
+        return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+    case VUART_IIR_FCR:
+        v = vuart_iir_id(u);
+        /* Reading IIR is how the guest acknowledges THRE; it comes back
+         * with the next THR write or the next enable of ETBEI. */
+        if (v == IIR_THRE)
+            u->thre_pending = false;
+        return (uint8_t)(v | (u->fifo_enabled ? IIR_FIFO_ON : 0));
+    case VUART_LCR:
+        return u->lcr;
+    case VUART_MCR:
+        return u->mcr;
+    case VUART_LSR:
+        v = (uint8_t)(LSR_THRE | LSR_TEMT | u->lsr_errors | (u->rx_count ? LSR_DR : 0));
+        u->lsr_errors = 0;
+        return v;
+    case VUART_MSR:
+        v = (uint8_t)(vuart_msr_lines(u) | u->msr_delta);
+        u->msr_delta = 0;
+        return v;
+    case VUART_SCR:
+        return u->scr;
+    default:
+        return 0; /* the rest of the window: nothing there */
+    }
+}
+
+static void vuart_fcr_write(struct vuart *u, uint8_t v)
+{
+    bool enable = v & FCR_ENABLE;
+
+    /* Switching between FIFO and 16450 mode empties the FIFOs. */
+    if (enable != u->fifo_enabled) {
+        vuart_rx_clear(u);
+        u->fifo_enabled = enable;
+    }
+    /* The other bits are only written together with FCR bit 0.  Clearing
+     * the transmit FIFO (bit 2) has nothing to do: it is always empty. */
+    if (!enable)
+        return;
+    if (v & FCR_CLEAR_RX)
+        vuart_rx_clear(u);
+    u->rx_trigger = vuart_trigger_levels[v >> FCR_TRIGGER_SHFT];
+}
+
+static void vuart_mcr_write(struct vuart *u, uint8_t v)
+{
+    uint8_t before = vuart_msr_lines(u);
+    u->mcr = v & MCR_MASK;
+    uint8_t after = vuart_msr_lines(u);
+    uint8_t changed = before ^ after;
+
+    if (changed & MSR_CTS)
+        u->msr_delta |= MSR_DCTS;
+    if (changed & MSR_DSR)
+        u->msr_delta |= MSR_DDSR;
+    if (changed & MSR_DCD)
+        u->msr_delta |= MSR_DDCD;
+    if ((before & MSR_RI) && !(after & MSR_RI)) /* trailing edge only */
+        u->msr_delta |= MSR_TERI;
+}
+
+/* Returns the byte to hand to the output callback, or -1 for none. */
+static int vuart_reg_write(struct vuart *u, uint64_t offset, uint8_t v)
+{
+    switch (offset) {
+    case VUART_RBR_THR:
+        if (u->lcr & LCR_DLAB) {
+            u->dll = v;
+            return -1;
+        }
+        /* Sent at once: the THR is empty again and says so. */
+        u->thre_pending = true;
+        if (u->mcr & MCR_LOOP) {
+            vuart_rx_push(u, v);
+            return -1;
+        }
+        return v;
+    case VUART_IER:
+        if (u->lcr & LCR_DLAB) {
+            u->dlm = v;
+        } else {
+            /* Enabling ETBEI while the THR is empty (always, here) raises
+             * THRE: drivers start transmitting this way, and Linux checks
+             * for it at startup. */
+            if (!(u->ier & IER_ETBEI) && (v & IER_ETBEI))
+                u->thre_pending = true;
+            u->ier = v & IER_MASK;
+        }
+        return -1;
+    case VUART_IIR_FCR:
+        vuart_fcr_write(u, v);
+        return -1;
+    case VUART_LCR:
+        u->lcr = v; /* framing and break have no meaning without a wire */
+        return -1;
+    case VUART_MCR:
+        vuart_mcr_write(u, v);
+        return -1;
+    case VUART_SCR:
+        u->scr = v;
+        return -1;
+    default:
+        return -1; /* LSR and MSR are read-only; the rest is empty */
+    }
+}
+
+static int vuart_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t *value)
+{
+    struct vuart *u = dev->priv;
+
+    if (width != 1)
+        return -1;
+    spin_lock(&u->lock);
+    *value = vuart_reg_read(u, offset);
+    vuart_settle(u);
+    spin_unlock(&u->lock);
+    return 0;
+}
+
+static int vuart_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t value)
+{
+    struct vuart *u = dev->priv;
+
+    if (width != 1)
+        return -1;
+    spin_lock(&u->lock);
+    int out = vuart_reg_write(u, offset, (uint8_t)value);
+    uint32_t turn = out >= 0 ? u->tx_next++ : 0;
+    vuart_settle(u);
+    spin_unlock(&u->lock);
+    if (out < 0)
+        return 0;
+    /* The byte goes out after the lock is released (see vuart.h), but in
+     * the order the THR writes took the lock: the THRE interrupt is already
+     * raised, and a vCPU answering it must not overtake this byte. */
+    while (__atomic_load_n(&u->tx_done, __ATOMIC_ACQUIRE) != turn)
+        ;
+    if (u->output)
+        u->output(u->ctx, (char)out);
+    __atomic_store_n(&u->tx_done, turn + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+const struct mmio_ops vuart_ops = {
+    .read = vuart_mmio_read,
+    .write = vuart_mmio_write,
+};
+
+void vuart_init(struct vuart *u, const struct irq_line *irq, void (*output)(void *ctx, char c),
+                void *ctx)
+{
+    memset(u, 0, sizeof(*u));
+    spin_init(&u->lock);
+    if (irq)
+        u->irq = *irq;
+    u->output = output;
+    u->ctx = ctx;
+    u->rx_trigger = 1;
+    u->input_room = vuart_room(u);
+}
+
+bool vuart_input(struct vuart *u, char c)
+{
+    bool kept;
+
+    spin_lock(&u->lock);
+    kept = !(u->mcr & MCR_LOOP) && vuart_rx_push(u, (uint8_t)c);
+    vuart_settle(u);
+    spin_unlock(&u->lock);
+    return kept;
+}
+
+unsigned vuart_input_room(const struct vuart *u)
+{
+    return __atomic_load_n(&u->input_room, __ATOMIC_RELAXED);
+}

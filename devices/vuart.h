@@ -1,0 +1,101 @@
+/* The guest's console: an emulated 16550A UART, one per VM.
+ *
+ * Enough of the PC16550D for Linux's 8250 driver (which identifies it as a
+ * 16550A) and for earlycon=uart8250,mmio,<base>: reg-shift 0, byte
+ * accesses only (any other width fails the access, so the VM stops with the
+ * device and offset named).  Registers 0-7 as in the data sheet; offsets 8
+ * up to VUART_SIZE read 0 and ignore writes, so a guest probing the rest of
+ * the window described in its device tree is harmless.
+ *
+ * Transmit is instantaneous: a THR write hands the byte to the output
+ * callback, THR and the transmitter are empty again at once (LSR.THRE and
+ * LSR.TEMT always read 1), and the THRE interrupt follows 16550 rules.
+ * Receive keeps a 16-byte FIFO (1-byte holding register while FIFOs are
+ * disabled) filled by the host through vuart_input().  The model has no
+ * clock, so the character timeout (IIR 0x0C) has zero length: whenever the
+ * FIFO holds fewer bytes than the trigger level, the timeout is already
+ * pending.  The guest therefore sees every byte at once, whatever trigger
+ * level it chose, and still gets the IIR codes a real 16550A would give once
+ * the line went idle.
+ *
+ * Modem lines: outside loopback the model reports CTS, DSR and DCD asserted
+ * and RI clear (MSR 0xB0), as a null-modem cable to a ready terminal would;
+ * in loopback (MCR bit 4) they follow RTS, DTR, OUT2 and OUT1 as on the
+ * chip, with the delta bits and the modem status interrupt.
+ *
+ * The interrupt line is level-style: high exactly while IIR bit 0 is 0.
+ *
+ * Locking: register accesses (from the harts running the VM's vCPUs) and
+ * vuart_input() (from whichever hart reads the host UART) serialise on the
+ * vuart's lock.  The output callback runs after the lock is released, so it
+ * may take its own locks, block on a slow device or even call vuart_input()
+ * on this vuart; calls are still made one at a time, in the order of the
+ * guest's THR writes (a turn taken under the lock).  The irq line's set_level runs with the lock
+ * held, so the interrupt controller sees level changes in the order the state changed (released
+ * first, a high from one hart and a low from another could reach the controller swapped and leave
+ * the line stuck high with nothing pending).  set_level must therefore not call back into this
+ * vuart nor wait for another hart; taking the interrupt controller's own lock is fine (the order is
+ * always vuart, then controller). */
+#ifndef VIREO_DEVICES_VUART_H
+#define VIREO_DEVICES_VUART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "lib/spinlock.h"
+
+#define VUART_SIZE      0x100 /* the MMIO window, as QEMU's virt machine gives its UART */
+#define VUART_FIFO_SIZE 16
+
+/* Defined here so a VM can embed it; only vuart.c touches the fields. */
+struct vuart {
+    struct spinlock lock;
+    struct irq_line irq; /* a copy: the caller's struct need not outlive init */
+    void (*output)(void *ctx, char c);
+    void *ctx;
+
+    uint8_t rx[VUART_FIFO_SIZE]; /* ring: rx_count bytes from rx_head */
+    uint8_t rx_head, rx_count;
+    uint8_t rx_trigger; /* bytes for "received data available", from FCR bits 7:6 */
+    bool fifo_enabled;  /* FCR bit 0 */
+
+    uint8_t ier, lcr, mcr, scr, dll, dlm;
+    uint8_t lsr_errors; /* LSR.OE: sticky until the guest reads LSR */
+    uint8_t msr_delta;  /* MSR bits 3:0: sticky until the guest reads MSR */
+    bool thre_pending;  /* the THRE interrupt source, before IER masks it */
+    bool irq_level;     /* the level last driven onto the line */
+
+    /* Output order: a THR write takes turn tx_next under the lock and calls
+     * the output callback once tx_done reaches it. */
+    uint32_t tx_next, tx_done;
+
+    /* vuart_input_room()'s answer, stored atomically whenever the lock is
+     * released, so that it can read it without taking the lock. */
+    unsigned input_room;
+};
+
+/* Resets every register (IER 0, IIR 0x01, LSR 0x60, MSR 0xB0, FIFOs off).
+ * irq may be NULL (no interrupt line), output may be NULL (bytes the guest
+ * sends are dropped).  The line is assumed low and is not driven here. */
+void vuart_init(struct vuart *u, const struct irq_line *irq, void (*output)(void *ctx, char c),
+                void *ctx);
+
+extern const struct mmio_ops vuart_ops; /* dev->priv = struct vuart * */
+
+/* Host side: a byte typed for this VM.  Returns false if it was lost: the
+ * FIFO was full (c dropped, LSR.OE set; with FIFOs disabled the 16550 keeps
+ * the newest byte, so the unread one is lost instead), or the UART is in
+ * loopback, where the receiver listens only to the transmitter (c dropped,
+ * no OE: the receiver never saw it). */
+bool vuart_input(struct vuart *u, char c);
+
+/* Bytes vuart_input() would accept now without loss (0 in loopback), so the
+ * host can leave input in its own UART instead of dropping it.  A snapshot:
+ * the guest changes it at any time (reading RBR, switching FIFOs or
+ * loopback), so a byte pushed within it can still, rarely, be lost, exactly
+ * as on a real line. */
+unsigned vuart_input_room(const struct vuart *u);
+
+#endif
