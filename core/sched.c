@@ -383,8 +383,13 @@ void sched_hart_loop(void)
         if (!v) {
             h->idle = true;
             spin_unlock(&sched_lock);
+            /* A deadline already past belongs to a vCPU that was just woken
+             * and will run elsewhere: do not leave a firing timer behind. */
+            if (next <= arch_time())
+                next = UINT64_MAX;
             timer_program(h, next);
             arch_wait_for_interrupt();
+            h->timer = 0; /* whatever woke us, program afresh next time */
             spin_lock(&sched_lock);
             h->idle = false;
             spin_unlock(&sched_lock);

@@ -24,8 +24,12 @@ bool vcpu_has_wakeup(const struct vcpu *v, uint64_t now)
 
 uint64_t vcpu_wake_deadline(const struct vcpu *v)
 {
+    /* A timer the guest has not enabled (vsie.STIE) wakes nobody: counting
+     * it would leave the hart with a deadline already past, and a timer
+     * interrupt that never clears. */
+    if (!(v->arch.vsie & (HVIP_VSTIP >> 1)))
+        return UINT64_MAX;
     uint64_t d = v->timer_deadline;
-
     if (vmm_guest_sstc() && v->arch.vstimecmp < d)
         d = v->arch.vstimecmp;
     return d;

@@ -221,8 +221,13 @@ void vcpu_arch_put(struct vcpu *v)
     a->vscause = csr_read(vscause);
     a->vstval = csr_read(vstval);
     a->vsatp = csr_read(vsatp);
-    if (host_sstc)
+    if (host_sstc) {
         a->vstimecmp = csr_read(vstimecmp);
+        csr_write(vstimecmp, UINT64_MAX);
+    }
+    /* A VS-level interrupt left pending in the CSRs (a stale vstimecmp, an
+     * hvip bit) would keep waking this hart's wfi once it idles. */
+    csr_write(hvip, 0);
     if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
         csr_set(sstatus, SSTATUS_FS_INITIAL);
         fp_save(&a->fp);
