@@ -74,7 +74,7 @@ unsigned harts_start(const struct platform *p, unsigned long boot_hartid)
      * through the wake-up of hart_start; another IPI wakes it.  So nudge
      * late harts every 50 ms, for up to a second of platform time. */
     uint64_t now = arch_time();
-    uint64_t deadline = now + p->timebase_hz;
+    uint64_t deadline = now + 5ull * p->timebase_hz;
     uint64_t next_nudge = now + p->timebase_hz / 20;
     while (harts_online() < hart_count && (now = arch_time()) < deadline) {
         if (now >= next_nudge) {
