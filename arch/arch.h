@@ -32,10 +32,6 @@ bool arch_probe_h(void);
  * per-hart state.  Returns 0 or the firmware's (negative SBI) error. */
 long arch_hart_start(unsigned long hartid, struct hart *h);
 
-/* Sends a hart an IPI through the firmware, to wake one that a firmware
- * start request left sleeping. */
-void arch_hart_nudge(unsigned long hartid);
-
 /* Park this hart for good, with interrupts off. */
 _Noreturn void arch_halt(void);
 

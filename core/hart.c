@@ -69,23 +69,12 @@ unsigned harts_start(const struct platform *p, unsigned long boot_hartid)
         hart_count++;
     }
 
-    /* A started hart normally arrives within microseconds.  Some firmware
-     * (OpenSBI 1.5 fw_jump on QEMU, seen here) can leave a hart asleep
-     * through the wake-up of hart_start; another IPI wakes it.  So nudge
-     * late harts every 50 ms, for up to a second of platform time. */
-    uint64_t now = arch_time();
-    uint64_t deadline = now + 5ull * p->timebase_hz;
-    uint64_t next_nudge = now + p->timebase_hz / 20;
-    while (harts_online() < hart_count && (now = arch_time()) < deadline) {
-        if (now >= next_nudge) {
-            for (unsigned i = 1; i < hart_count; i++) {
-                if (!__atomic_load_n(&harts[i].online, __ATOMIC_ACQUIRE))
-                    arch_hart_nudge(harts[i].hartid);
-            }
-            next_nudge = now + p->timebase_hz / 20;
-        }
+    /* A started hart normally arrives within microseconds; a loaded host
+     * running QEMU can take much longer.  Give up after five seconds of
+     * platform time and name the harts that never came. */
+    uint64_t deadline = arch_time() + 5ull * p->timebase_hz;
+    while (harts_online() < hart_count && arch_time() < deadline)
         arch_cpu_relax();
-    }
     for (unsigned i = 1; i < hart_count; i++) {
         if (!__atomic_load_n(&harts[i].online, __ATOMIC_ACQUIRE))
             console_printf("vireo: hart %lu was started but never arrived\n", harts[i].hartid);

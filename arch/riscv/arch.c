@@ -37,12 +37,6 @@ long arch_hart_start(unsigned long hartid, struct hart *h)
     return r.error;
 }
 
-void arch_hart_nudge(unsigned long hartid)
-{
-    /* hart_mask 1 with hart_mask_base = hartid names exactly that hart. */
-    sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1, hartid, 0);
-}
-
 _Noreturn void arch_halt(void)
 {
     csr_clear(sstatus, SSTATUS_SIE);

@@ -34,11 +34,6 @@ long arch_hart_start(unsigned long hartid, struct hart *h)
     return -2; /* SBI_ERR_NOT_SUPPORTED */
 }
 
-void arch_hart_nudge(unsigned long hartid)
-{
-    (void)hartid;
-}
-
 void arch_halt(void)
 {
     fprintf(stderr, "fake_arch: arch_halt called\n");
