@@ -49,6 +49,7 @@ struct vcpu {
     uint64_t steal_ns;
     uint64_t runnable_since; /* host time it last became runnable */
     uint32_t eip;            /* external interrupt line from the virtual PLIC (VSEIP) */
+    uint32_t fwft_locked;    /* SBI FWFT: features locked by the guest (bit = feature) */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
 };

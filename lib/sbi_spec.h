@@ -27,6 +27,7 @@
 #define SBI_EXT_DBCN   0x4442434E
 #define SBI_EXT_SUSP   0x53555350
 #define SBI_EXT_STA    0x535441
+#define SBI_EXT_FWFT   0x46574654
 
 #define SBI_BASE_GET_SPEC_VERSION 0
 #define SBI_BASE_GET_IMPL_ID      1
@@ -69,6 +70,12 @@
 
 #define SBI_STA_SET_SHMEM  0
 #define SBI_STA_SHMEM_SIZE 64
+
+#define SBI_FWFT_SET                   0
+#define SBI_FWFT_GET                   1
+#define SBI_FWFT_MISALIGNED_EXC_DELEG  0
+#define SBI_FWFT_POINTER_MASKING_PMLEN 5
+#define SBI_FWFT_SET_FLAG_LOCK         1UL
 
 #define SBI_DBCN_WRITE      0
 #define SBI_DBCN_READ       1

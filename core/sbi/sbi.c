@@ -3,8 +3,8 @@
 #include "core/vm.h"
 
 static const struct sbi_ext *const sbi_exts[] = {
-    &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi,  &sbi_ext_rfence,
-    &sbi_ext_hsm,  &sbi_ext_srst,   &sbi_ext_dbcn, &sbi_ext_susp, &sbi_ext_sta,
+    &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi, &sbi_ext_rfence, &sbi_ext_hsm,
+    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft,
 };
 
 #define SBI_NEXTS (sizeof(sbi_exts) / sizeof(sbi_exts[0]))

@@ -28,7 +28,7 @@ struct sbi_ext {
 };
 
 extern const struct sbi_ext sbi_ext_base, sbi_ext_legacy, sbi_ext_time, sbi_ext_ipi, sbi_ext_rfence,
-    sbi_ext_hsm, sbi_ext_srst, sbi_ext_dbcn, sbi_ext_susp, sbi_ext_sta;
+    sbi_ext_hsm, sbi_ext_srst, sbi_ext_dbcn, sbi_ext_susp, sbi_ext_sta, sbi_ext_fwft;
 
 /* The ecall exit: decode a7/a6/a0..a5, run the extension, write a0/a1. */
 enum exit_action sbi_dispatch(struct vcpu *v);

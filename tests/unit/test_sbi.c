@@ -142,8 +142,8 @@ static void test_base(void **state)
         if (r.value != 1)
             fail_msg("probe of %#lx: expected 1, got %ld", present[i], r.value);
     }
-    /* PMU (0x504D55) and FWFT (0x46574654) are not implemented: probe says so. */
-    const unsigned long absent[] = {0x504D55, 0x46574654, 0x12345678, 0x11, 0x20};
+    /* PMU (0x504D55) is not implemented: probe says so. */
+    const unsigned long absent[] = {0x504D55, 0x12345678, 0x11, 0x20};
     for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
         r = call(vc(0), SBI_EXT_BASE, SBI_BASE_PROBE_EXT, absent[i], 0, 0);
         assert_int_equal(r.error, SBI_SUCCESS);
@@ -381,6 +381,43 @@ static void test_susp(void **state)
     assert_int_equal(vc(0)->suspend, VCPU_SUSPENDED_NONRET);
 }
 
+static void test_fwft(void **state)
+{
+    (void)state;
+    struct ret r = call(vc(0), SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_FWFT, 0, 0);
+    assert_int_equal(r.value, 1);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 1);
+    for (unsigned long f = 1; f <= 5; f++) {
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, f, 0, 0);
+        assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, f, 1, 0);
+        assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    }
+    const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000,
+                                      0x80000000, 0xc0000000, 0xffffffff};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, reserved[i], 0, 0);
+        assert_int_equal(r.error, SBI_ERR_DENIED);
+        assert_int_equal(r.value, 0);
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, reserved[i], 0, 0);
+        assert_int_equal(r.error, SBI_ERR_DENIED);
+    }
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 2, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 2);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED); /* delegation stays on */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, SBI_FWFT_SET_FLAG_LOCK);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED); /* locked */
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS); /* local scope: hart 1 is not locked */
+}
+
 static void test_legacy(void **state)
 {
     (void)state;
@@ -543,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_and_sta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_susp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fwft, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmio, setup, teardown),

@@ -1,0 +1,53 @@
+/* FWFT (EID "FWFT"): firmware features.  Of the features the
+ * specification defines, one applies to Vireo's guests: misaligned access
+ * exceptions are always delegated to them (hedeleg), so that feature reads
+ * 1 and may be set (and locked) to 1, while turning it off is denied, as
+ * the specification's note allows for a hypervisor that passes delegation
+ * through.  The others need ISA extensions Vireo does not give guests
+ * (Zicfilp, Zicfiss, Ssdbltrp, Svadu, Ssnpm): NOT_SUPPORTED. */
+#include "core/sbi/sbi.h"
+
+static bool fwft_defined(unsigned long feature)
+{
+    return feature <= SBI_FWFT_POINTER_MASKING_PMLEN;
+}
+
+static enum exit_action fwft_call(struct vcpu *v, struct sbi_call *c)
+{
+    unsigned long feature = c->a[0], value = c->a[1], flags = c->a[2];
+
+    c->value = 0;
+    switch (c->fid) {
+    case SBI_FWFT_GET:
+        if (!fwft_defined(feature))
+            c->error = SBI_ERR_DENIED; /* reserved or platform-specific */
+        else if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
+            c->error = SBI_ERR_NOT_SUPPORTED;
+        else {
+            c->error = SBI_SUCCESS;
+            c->value = 1;
+        }
+        break;
+    case SBI_FWFT_SET:
+        if (!fwft_defined(feature))
+            c->error = SBI_ERR_DENIED;
+        else if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
+            c->error = SBI_ERR_NOT_SUPPORTED;
+        else if ((flags & ~SBI_FWFT_SET_FLAG_LOCK) || value > 1)
+            c->error = SBI_ERR_INVALID_PARAM;
+        else if ((v->fwft_locked >> feature) & 1 || value == 0)
+            c->error = SBI_ERR_DENIED;
+        else {
+            if (flags & SBI_FWFT_SET_FLAG_LOCK)
+                v->fwft_locked |= 1u << feature;
+            c->error = SBI_SUCCESS;
+        }
+        break;
+    default:
+        c->error = SBI_ERR_NOT_SUPPORTED;
+        break;
+    }
+    return EXIT_RESUME;
+}
+
+const struct sbi_ext sbi_ext_fwft = {SBI_EXT_FWFT, SBI_EXT_FWFT, "fwft", fwft_call};
