@@ -185,6 +185,7 @@ static _Noreturn void start_vms(void)
             arch_poweroff(true);
         arch_halt();
     }
+    vmm_set_max_page(plat.bootargs);
     sched_init(plat.timebase_hz);
     sched_set_poweroff_when_done(when_done);
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;

@@ -99,11 +99,12 @@ static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
         uint64_t size = 0;
         void *p = NULL;
         /* Largest piece first: a 1 GiB piece becomes one G-stage leaf. */
-        if (end - gpa >= GIB && !(gpa & (GIB - 1))) {
+        uint64_t max = vmm_max_page();
+        if (max >= GIB && end - gpa >= GIB && !(gpa & (GIB - 1))) {
             p = pmem_alloc(GIB, GIB);
             size = GIB;
         }
-        if (!p && end - gpa >= 2 * MIB) {
+        if (!p && max >= 2 * MIB && end - gpa >= 2 * MIB) {
             p = pmem_alloc_block();
             size = 2 * MIB;
         }

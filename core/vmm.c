@@ -1,6 +1,7 @@
 #include "core/vmm.h"
 
 #include "arch/riscv/vcpu_arch.h"
+#include "core/bootargs.h"
 #include "core/console.h"
 #include "core/sched.h"
 #include "core/vm.h"
@@ -69,6 +70,23 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err
 enum gstage_mode vmm_gstage_mode(void)
 {
     return gmode;
+}
+
+static uint64_t max_page = 1ULL << 30;
+
+uint64_t vmm_max_page(void)
+{
+    return max_page;
+}
+
+void vmm_set_max_page(const char *bootargs)
+{
+    if (bootargs_is(bootargs, "vireo.max-page", "4K"))
+        max_page = 4096;
+    else if (bootargs_is(bootargs, "vireo.max-page", "2M"))
+        max_page = 2ULL << 20;
+    else if (bootargs_is(bootargs, "vireo.max-page", "1G"))
+        max_page = 1ULL << 30;
 }
 
 bool vmm_guest_sstc(void)

@@ -20,6 +20,12 @@ struct gstage_caps;
 int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err, size_t errlen);
 
 enum gstage_mode vmm_gstage_mode(void);
+
+/* Largest piece of guest RAM (and G-stage leaf): 1 GiB normally; the
+ * command line's vireo.max-page=4K|2M|1G lowers it (to measure TLB
+ * effects, or to exercise the small-page paths). */
+uint64_t vmm_max_page(void);
+void vmm_set_max_page(const char *bootargs);
 bool vmm_guest_sstc(void);
 uint64_t vmm_next_uid(void);
 unsigned vmm_vmid_alloc(struct vm *vm);
