@@ -61,4 +61,5 @@ static enum exit_action legacy_call(struct vcpu *v, struct sbi_call *c)
     return EXIT_RESUME;
 }
 
-const struct sbi_ext sbi_ext_legacy = {0x00, 0x0F, "legacy", legacy_call};
+const struct sbi_ext sbi_ext_legacy = {SBI_LEGACY_SET_TIMER, SBI_LEGACY_SHUTDOWN, "legacy",
+                                       legacy_call};
