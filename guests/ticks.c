@@ -1,10 +1,15 @@
-/* ticks: timer interrupts through SBI set_timer, as a guest kernel's tick.
+/* ticks: timer interrupts, as a guest kernel's tick, through SBI set_timer
+ * or (bootargs timer=sstc) the Sstc stimecmp CSR directly, waiting for
+ * them by polling or (wait=wfi) in WFI, which under a hypervisor blocks the
+ * vCPU until its timer wakes it.
  * Arms a deadline every 10 ms (each one 10 ms after the previous deadline,
  * so lateness does not accumulate), counts 50 interrupts and checks that
  * none arrived before its deadline (a hypervisor that fires a guest timer
  * early, or forgets to clear a pending one, shows up here) and that the 50th
  * came within 500 ms +-20% of the start. */
+#include "guests/rt/gfdt.h"
 #include "guests/rt/rt.h"
+#include "lib/string.h"
 #include "guests/rt/sbi.h"
 
 const char guest_name[] = "ticks";
@@ -15,6 +20,17 @@ const char guest_name[] = "ticks";
 #define GIVE_UP_MS 5000
 
 static uint64_t period, deadline;
+static bool use_sstc;
+
+#define CSR_STIMECMP 0x14d
+
+static void set_timer(uint64_t when)
+{
+    if (use_sstc)
+        __asm__ volatile("csrw 0x14d, %0" ::"r"(when) : "memory");
+    else
+        sbi_set_timer(when);
+}
 static volatile uint32_t ticks;
 static uint32_t early;
 static uint64_t early_at, early_deadline, max_late, last_tick;
@@ -33,7 +49,7 @@ static void on_irq(uint64_t cause)
         }
         /* Not a tick: wait for the real deadline without re-arming it
          * earlier.  Setting the same deadline again clears the pending bit. */
-        sbi_set_timer(deadline);
+        set_timer(deadline);
         return;
     }
     if (now - deadline > max_late)
@@ -41,11 +57,11 @@ static void on_irq(uint64_t cause)
     last_tick = now;
     if (ticks + 1 < TICKS) {
         deadline += period;
-        sbi_set_timer(deadline);
+        set_timer(deadline);
     } else {
         /* Done: no further interrupt; set_timer also clears the pending one. */
         csr_clear(sie, SIE_STIE);
-        sbi_set_timer(UINT64_MAX);
+        set_timer(UINT64_MAX);
     }
     ticks = ticks + 1;
 }
@@ -54,7 +70,18 @@ void guest_main(uint64_t hartid)
 {
     uint64_t start, limit, total_us;
 
-    (void)hartid;
+    size_t len;
+    const char *v = guest_bootarg("timer", &len);
+    bool wfi = false;
+
+    use_sstc = v && len == 4 && !memcmp(v, "sstc", 4);
+    if (use_sstc && !gfdt_hart_has_ext(hartid, "sstc"))
+        guest_fail("timer=sstc asked for, but the FDT does not list sstc for hart %lu",
+                   (unsigned long)hartid);
+    v = guest_bootarg("wait", &len);
+    wfi = v && len == 3 && !memcmp(v, "wfi", 3);
+    glog("timer through %s, waiting by %s", use_sstc ? "stimecmp (Sstc)" : "SBI set_timer",
+         wfi ? "wfi" : "polling");
     period = guest_ms_to_ticks(PERIOD_MS);
     if (period == 0)
         guest_fail("timebase %lu Hz is too slow for a %d ms tick", (unsigned long)guest_timebase(),
@@ -64,13 +91,16 @@ void guest_main(uint64_t hartid)
     start = guest_time();
     limit = start + guest_ms_to_ticks(GIVE_UP_MS);
     deadline = start + period;
-    sbi_set_timer(deadline);
+    set_timer(deadline);
     csr_set(sie, SIE_STIE);
     csr_set(sstatus, SSTATUS_SIE);
-    /* Poll rather than wfi: if ticks stop coming, the time limit still ends
-     * the test with a message instead of a hang. */
-    while (ticks < TICKS && guest_time() < limit)
-        ;
+    /* Polling by default: if ticks stop coming, the time limit still ends
+     * the test with a message instead of a hang.  With wfi, only the next
+     * tick ends each wait (and an outer timeout a lost one). */
+    while (ticks < TICKS && guest_time() < limit) {
+        if (wfi)
+            __asm__ volatile("wfi" ::: "memory");
+    }
     csr_clear(sstatus, SSTATUS_SIE);
     csr_clear(sie, SIE_STIE);
 
