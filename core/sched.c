@@ -51,13 +51,16 @@ static void rq_push(struct vcpu *v)
     rq_tail = v;
 }
 
-/* Lock held.  Takes the first vCPU this hart may run. */
-static struct vcpu *rq_take(unsigned hart)
+/* Lock held.  Unlinks and returns the first queued vCPU that match()
+ * accepts (hart: the hart asking; target: a specific vCPU), or NULL. */
+static struct vcpu *rq_unlink(bool (*match)(const struct vcpu *v, unsigned hart,
+                                            const struct vcpu *target),
+                              unsigned hart, const struct vcpu *target)
 {
     struct vcpu *prev = NULL;
 
     for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
-        if (!eligible(v, hart))
+        if (!match(v, hart, target))
             continue;
         if (prev)
             prev->next = v->next;
@@ -69,6 +72,24 @@ static struct vcpu *rq_take(unsigned hart)
         return v;
     }
     return NULL;
+}
+
+static bool match_eligible(const struct vcpu *v, unsigned hart, const struct vcpu *target)
+{
+    (void)target;
+    return eligible(v, hart);
+}
+
+static bool match_target(const struct vcpu *v, unsigned hart, const struct vcpu *target)
+{
+    (void)hart;
+    return v == target;
+}
+
+/* Lock held.  Takes the first vCPU this hart may run. */
+static struct vcpu *rq_take(unsigned hart)
+{
+    return rq_unlink(match_eligible, hart, NULL);
 }
 
 /* Lock held. */
@@ -84,20 +105,7 @@ static bool rq_has_work_for(unsigned hart)
 /* Lock held. */
 static void rq_remove(struct vcpu *target)
 {
-    struct vcpu *prev = NULL;
-
-    for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
-        if (v != target)
-            continue;
-        if (prev)
-            prev->next = v->next;
-        else
-            rq_head = v->next;
-        if (rq_tail == v)
-            rq_tail = prev;
-        v->next = NULL;
-        return;
-    }
+    rq_unlink(match_target, 0, target);
 }
 
 /* Lock held: wake harts that sleep for lack of work, so new work is taken
