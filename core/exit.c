@@ -1,6 +1,7 @@
 /* Every exit from a guest comes through vcpu_exit(): one table by cause. */
 #include "arch/arch.h"
 #include "core/hart.h"
+#include "core/irq.h"
 #include "core/sbi/sbi.h"
 #include "core/trap.h"
 #include "core/vcpu.h"
@@ -77,6 +78,13 @@ static enum exit_action exit_ipi(struct vcpu *v)
     return EXIT_RESUME;
 }
 
+static enum exit_action exit_external(struct vcpu *v)
+{
+    v->exits[EXIT_EXTERNAL]++;
+    irq_dispatch();
+    return EXIT_RESUME;
+}
+
 static enum exit_action exit_unexpected(struct vcpu *v)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
@@ -97,8 +105,9 @@ static const exit_handler exception_table[24] = {
 };
 
 static const exit_handler interrupt_table[16] = {
-    [1] = exit_ipi,   /* supervisor software: a kick from another hart */
-    [5] = exit_timer, /* supervisor timer */
+    [1] = exit_ipi,      /* supervisor software: a kick from another hart */
+    [5] = exit_timer,    /* supervisor timer */
+    [9] = exit_external, /* the host's own devices, through its PLIC */
 };
 
 enum exit_action vcpu_exit(struct vcpu *v)

@@ -3,6 +3,7 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/hart.h"
+#include "core/irq.h"
 #include "core/panic.h"
 #include "core/platform.h"
 #include "core/pmem.h"
@@ -25,6 +26,16 @@ static struct ns16550 host_uart;
 static void uart_console_write(const char *s, size_t n)
 {
     ns16550_write(&host_uart, s, n);
+}
+
+/* The host UART's receive interrupt: typed bytes go to a guest. */
+static void uart_console_rx(void *ctx)
+{
+    int c;
+
+    (void)ctx;
+    while ((c = ns16550_getc(&host_uart)) >= 0)
+        vmm_console_input((char)c);
 }
 
 static _Noreturn void boot_fail(const char *what)
@@ -191,6 +202,11 @@ static _Noreturn void start_vms(void)
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
     arch_hart_irq_init(sstc, vector);
     vmm_start(&config);
+    if (plat.uart.present && plat.uart.dev.irq && irq_init(&plat) &&
+        irq_register(plat.uart.dev.irq, uart_console_rx, NULL))
+        ns16550_enable_rx_irq(&host_uart);
+    else
+        console_printf("vireo: no host interrupt for the console UART: no console input\n");
     harts_release(sstc, vector);
     sched_hart_loop();
 }

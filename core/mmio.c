@@ -5,6 +5,7 @@
 #include "core/insn.h"
 #include "core/trap.h"
 #include "core/vm.h"
+#include "core/vmm.h"
 
 int vm_add_device(struct vm *vm, struct mmio_dev *dev)
 {
@@ -79,6 +80,8 @@ enum exit_action mmio_emulate(struct vcpu *v, uint64_t gpa, bool store)
             return mmio_stop(v, gpa, "MMIO load the device does not support");
         if (in.reg)
             c->gpr[in.reg] = insn_load_result(&in, val);
+        if (d == &v->vm->uart_dev)
+            vmm_console_pump(); /* the guest may have made room for input */
     }
     c->sepc += in.length;
     return EXIT_RESUME;

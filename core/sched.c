@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "core/console.h"
 #include "core/hart.h"
+#include "core/irq.h"
 #include "core/panic.h"
 #include "core/pmem.h"
 #include "core/vmm.h"
@@ -399,6 +400,7 @@ void sched_hart_loop(void)
             timer_program(h, next);
             arch_wait_for_interrupt();
             h->timer = 0; /* whatever woke us, program afresh next time */
+            irq_dispatch();
             spin_lock(&sched_lock);
             h->idle = false;
             spin_unlock(&sched_lock);

@@ -239,6 +239,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->end = VM_END_NONE;
     vm->reason[0] = '\0';
     vm->outlen = 0;
+    vm->in_head = vm->in_count = 0;
     vm->running = 0;
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
@@ -326,4 +327,42 @@ void vm_console_write(struct vm *vm, const char *s, size_t n)
         }
     }
     spin_unlock(&vm->out_lock);
+}
+
+static bool vm_uart_reads(struct vm *vm)
+{
+    return (__atomic_load_n(&vm->uart.ier, __ATOMIC_RELAXED) & 0x01) != 0; /* IER.ERBFI */
+}
+
+unsigned vm_console_room(struct vm *vm)
+{
+    if (vm_uart_reads(vm))
+        return vuart_input_room(&vm->uart);
+    return (unsigned)(sizeof(vm->in) - __atomic_load_n(&vm->in_count, __ATOMIC_RELAXED));
+}
+
+void vm_console_input(struct vm *vm, char c)
+{
+    if (vm_uart_reads(vm)) {
+        vuart_input(&vm->uart, c);
+        return;
+    }
+    spin_lock(&vm->out_lock);
+    if (vm->in_count < sizeof(vm->in))
+        vm->in[(vm->in_head + vm->in_count++) % sizeof(vm->in)] = c;
+    spin_unlock(&vm->out_lock);
+}
+
+size_t vm_console_read(struct vm *vm, char *buf, size_t n)
+{
+    size_t k = 0;
+
+    spin_lock(&vm->out_lock);
+    while (k < n && vm->in_count) {
+        buf[k++] = vm->in[vm->in_head];
+        vm->in_head = (vm->in_head + 1) % sizeof(vm->in);
+        vm->in_count--;
+    }
+    spin_unlock(&vm->out_lock);
+    return k;
 }

@@ -71,6 +71,9 @@ struct vm {
     struct spinlock out_lock;
     char out[160];
     size_t outlen;
+    /* Console input for a guest that reads through SBI (DBCN, getchar). */
+    char in[64];
+    unsigned in_head, in_count;
 };
 
 extern struct vm vms[VM_MAX];
@@ -100,6 +103,14 @@ struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n);
 
 /* Emulates the access behind a guest-page fault at gpa on a device. */
 enum exit_action mmio_emulate(struct vcpu *v, uint64_t gpa, bool store);
+
+/* A byte typed on the console for this VM: to its UART once the guest has
+ * enabled receive interrupts there, else to the SBI console input. */
+void vm_console_input(struct vm *vm, char c);
+/* Room for console input where vm_console_input would put it. */
+unsigned vm_console_room(struct vm *vm);
+/* Takes up to n bytes of SBI console input; returns how many. */
+size_t vm_console_read(struct vm *vm, char *buf, size_t n);
 
 /* Guest console bytes (SBI DBCN / legacy putchar). */
 void vm_console_write(struct vm *vm, const char *s, size_t n);

@@ -184,3 +184,37 @@ unsigned vmm_start(const struct config *cfg)
     }
     return vm_count;
 }
+
+/* Typed bytes wait here until the guest has room for them: a guest UART
+ * holds 16, and pasted text arrives faster than a guest reads. */
+static struct spinlock input_lock = SPINLOCK_INIT;
+static char input[1024];
+static unsigned input_head, input_count;
+
+void vmm_console_input(char c)
+{
+    spin_lock(&input_lock);
+    if (input_count < sizeof(input))
+        input[(input_head + input_count++) % sizeof(input)] = c;
+    spin_unlock(&input_lock);
+    vmm_console_pump();
+}
+
+void vmm_console_pump(void)
+{
+    struct vm *vm = NULL;
+
+    for (unsigned i = 0; i < vm_count && !vm; i++) {
+        if (__atomic_load_n(&vms[i].state, __ATOMIC_ACQUIRE) == VM_RUNNING)
+            vm = &vms[i];
+    }
+    if (!vm)
+        return;
+    spin_lock(&input_lock);
+    while (input_count && vm_console_room(vm)) {
+        vm_console_input(vm, input[input_head]);
+        input_head = (input_head + 1) % sizeof(input);
+        input_count--;
+    }
+    spin_unlock(&input_lock);
+}

@@ -4,7 +4,12 @@
 
 #define UART_RBR 0 /* receive buffer (read) */
 #define UART_THR 0 /* transmit holding (write) */
+#define UART_IER 1 /* interrupt enable */
+#define UART_MCR 4 /* modem control */
 #define UART_LSR 5 /* line status */
+
+#define IER_ERBFI 0x01 /* received data available */
+#define MCR_OUT2  0x08 /* gates the interrupt output on PC-style UARTs */
 
 #define LSR_DR   0x01 /* data ready */
 #define LSR_THRE 0x20 /* transmit holding register empty */
@@ -47,6 +52,12 @@ void ns16550_write(struct ns16550 *u, const char *s, size_t n)
             ns16550_putc(u, '\r');
         ns16550_putc(u, s[i]);
     }
+}
+
+void ns16550_enable_rx_irq(struct ns16550 *u)
+{
+    reg_write(u, UART_MCR, (uint8_t)(reg_read(u, UART_MCR) | MCR_OUT2));
+    reg_write(u, UART_IER, IER_ERBFI);
 }
 
 int ns16550_getc(struct ns16550 *u)

@@ -17,6 +17,8 @@ void ns16550_init(struct ns16550 *u, uintptr_t base, unsigned reg_shift, unsigne
 void ns16550_putc(struct ns16550 *u, char c);
 /* Writes s, turning "\n" into "\r\n" for terminals. */
 void ns16550_write(struct ns16550 *u, const char *s, size_t n);
+/* Interrupt when a byte arrives (IER.ERBFI). */
+void ns16550_enable_rx_irq(struct ns16550 *u);
 /* Next received byte, or -1 when none is waiting. */
 int ns16550_getc(struct ns16550 *u);
 

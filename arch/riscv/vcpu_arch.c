@@ -70,9 +70,10 @@ void arch_hart_irq_init(bool use_sstc, bool use_vector)
     csr_write(henvcfg, guest_henvcfg);
     if (use_sstc)
         csr_write(stimecmp, UINT64_MAX);
-    /* Timer and IPIs end a guest's run (HS interrupts are always taken
-     * while V=1) and wake wfi; in Vireo itself SIE stays 0. */
-    csr_write(sie, (1ULL << IRQ_S_SOFT) | (1ULL << IRQ_S_TIMER));
+    /* Timer, IPIs and the host's own device interrupts end a guest's run
+     * (HS interrupts are always taken while V=1) and wake wfi; in Vireo
+     * itself SIE stays 0. */
+    csr_write(sie, (1ULL << IRQ_S_SOFT) | (1ULL << IRQ_S_TIMER) | (1ULL << IRQ_S_EXT));
 }
 
 void arch_gstage_probe(struct gstage_caps *caps)

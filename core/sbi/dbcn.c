@@ -3,6 +3,7 @@
 #include "core/sbi/sbi.h"
 
 #include "core/vm.h"
+#include "core/vmm.h"
 
 #define DBCN_CHUNK 256
 
@@ -31,15 +32,22 @@ static enum exit_action dbcn_call(struct vcpu *v, struct sbi_call *c)
         c->value = (long)done;
         break;
     }
-    case SBI_DBCN_READ:
+    case SBI_DBCN_READ: {
         if (hi || !gpa_is_ram(vm, lo, n)) {
             c->error = SBI_ERR_INVALID_PARAM;
             break;
         }
-        /* No console input reaches guests yet. */
+        char in[DBCN_CHUNK];
+        size_t got = vm_console_read(vm, in, n < DBCN_CHUNK ? n : DBCN_CHUNK);
+        vmm_console_pump();
+        if (got && gpa_write(vm, lo, in, got) < 0) {
+            c->error = SBI_ERR_INVALID_PARAM;
+            break;
+        }
         c->error = SBI_SUCCESS;
-        c->value = 0;
+        c->value = (long)got;
         break;
+    }
     case SBI_DBCN_WRITE_BYTE: {
         char ch = (char)(c->a[0] & 0xff);
         vm_console_write(vm, &ch, 1);

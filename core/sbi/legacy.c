@@ -3,6 +3,7 @@
 #include "core/sbi/sbi.h"
 
 #include "core/vm.h"
+#include "core/vmm.h"
 
 enum exit_action sbi_time_set(struct vcpu *v, uint64_t deadline);
 void sbi_ipi_raise(struct vcpu *target, void *arg);
@@ -35,9 +36,12 @@ static enum exit_action legacy_call(struct vcpu *v, struct sbi_call *c)
         vm_console_write(v->vm, &ch, 1);
         break;
     }
-    case SBI_LEGACY_CONSOLE_GETCHAR:
-        c->error = -1; /* no input waiting */
+    case SBI_LEGACY_CONSOLE_GETCHAR: {
+        char ch;
+        c->error = vm_console_read(v->vm, &ch, 1) ? (unsigned char)ch : -1;
+        vmm_console_pump();
         break;
+    }
     case SBI_LEGACY_CLEAR_IPI:
         v->arch.hvip &= ~HVIP_VSSIP;
         break;
