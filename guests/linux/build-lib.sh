@@ -123,6 +123,7 @@ vb_key() {
 # vb_lock FILE: holds an exclusive lock on FILE until the script exits, so two
 # builds of the same thing wait for each other instead of racing.
 vb_lock() {
+    mkdir -p "$(dirname "$1")"
     exec 9>"$1"
     if ! flock -n 9; then
         vb_note "waiting for another build holding $1"

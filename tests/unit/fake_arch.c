@@ -67,7 +67,7 @@ void arch_selftest_illegal_insn(void) {}
 
 /* Fake device space: addresses are offsets into this array, and every
  * write is also logged so a test can check the sequence a driver made. */
-uint8_t fake_mmio[0x10000];
+uint8_t fake_mmio[0x400000]; /* room for a PLIC's context registers */
 struct fake_mmio_write fake_mmio_log[4096];
 size_t fake_mmio_nlog;
 

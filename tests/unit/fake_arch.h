@@ -11,7 +11,7 @@ struct fake_mmio_write {
     unsigned width;
 };
 
-extern uint8_t fake_mmio[0x10000];
+extern uint8_t fake_mmio[0x400000];
 extern struct fake_mmio_write fake_mmio_log[4096];
 extern size_t fake_mmio_nlog;
 
