@@ -89,7 +89,8 @@ static void print_platform(void)
                        (unsigned long)(plat.mem[i].size >> 20));
     }
     for (int i = 0; i < plat.nresv; i++) {
-        console_printf("vireo: reserved %#lx-%#lx (firmware)\n", (unsigned long)plat.resv[i].base,
+        console_printf("vireo: reserved %#lx-%#lx (firmware, boot loader)\n",
+                       (unsigned long)plat.resv[i].base,
                        (unsigned long)(plat.resv[i].base + plat.resv[i].size - 1));
     }
     if (plat.uart.present)

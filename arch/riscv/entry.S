@@ -8,6 +8,21 @@
     .section .text.entry, "ax"
     .globl _start
 _start:
+    /* A RISC-V Linux image header (Documentation/arch/riscv/boot-image-
+     * header.rst), so boot loaders that start Linux (U-Boot's booti) start
+     * Vireo the same way: a0 = hartid, a1 = FDT, the bundle as initrd. */
+    j       _start_real             /* code0, code1 */
+    .balign 8
+    .dword  0x200000                /* text_offset: 2 MiB above RAM */
+    .dword  __image_end - _start    /* image_size */
+    .dword  0                       /* flags: little-endian */
+    .word   2                       /* version 0.2 */
+    .word   0
+    .dword  0
+    .ascii  "RISCV\0\0\0"           /* magic (deprecated) */
+    .ascii  "RSC\x05"              /* magic2 */
+    .word   0
+_start_real:
     csrw    sie, zero
     csrw    sscratch, zero          /* 0: traps come from Vireo, not a guest */
     csrci   sstatus, 2              /* SIE off until the hart is ready */
