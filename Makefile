@@ -2,7 +2,9 @@
 #
 #   make            build build/vireo.elf and build/vireo.bin
 #   make run        boot Vireo on QEMU (4 harts)
-#   make check      unit tests (plain and ASan/UBSan) and QEMU system tests
+#   make check      unit tests (plain and ASan/UBSan), fuzz smoke, QEMU system
+#                   tests and Linux guest tests
+#   make fuzz       every libFuzzer target for 60 s (docs/fuzzing.md)
 #   make clean      remove build/
 #
 # Every target that needs Debian packages installs the missing ones first
@@ -118,7 +120,7 @@ system: deps all guests
 	@tests/system/run $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory format-check all guests unit-build
+	@$(MAKE) --no-print-directory format-check all guests unit-build fuzz-build
 	@tests/check $(BUILD)
 
 run: deps all
@@ -136,5 +138,6 @@ clean:
 	rm -rf $(BUILD)
 
 include guests/guests.mk
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
