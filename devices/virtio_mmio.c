@@ -1,0 +1,360 @@
+/* virtio-mmio transport, version 2 (see virtio_mmio.h). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtqueue.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+
+#define TRANSPORT_FEATURES                                                                         \
+    ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |                        \
+     (1ull << VIRTIO_RING_F_EVENT_IDX))
+
+uint64_t virtio_mmio_offered(const struct virtio_mmio *t)
+{
+    return t->ops->features | TRANSPORT_FEATURES;
+}
+
+/* Lock held.  The line follows InterruptStatus (level-triggered). */
+static void vm_settle(struct virtio_mmio *t)
+{
+    bool level = t->int_status != 0;
+
+    if (level != t->irq_level) {
+        t->irq_level = level;
+        irq_line_set(&t->irq, level);
+    }
+}
+
+void virtio_mmio_needs_reset(struct virtio_mmio *t)
+{
+    if (!(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+        t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+        t->int_status |= VIRTIO_MMIO_INT_CONFIG;
+    }
+    vm_settle(t);
+}
+
+static void vm_reset(struct virtio_mmio *t)
+{
+    t->status = 0;
+    t->dev_features_sel = 0;
+    t->drv_features_sel = 0;
+    t->drv_features = 0;
+    t->features = 0;
+    t->queue_sel = 0;
+    t->int_status = 0;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+        vq_reset(&t->queues[i]);
+        t->signalled[i] = 0;
+    }
+    if (t->ops->reset)
+        t->ops->reset(t->dev);
+    vm_settle(t);
+}
+
+void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev,
+                      const struct guest_mem *mem, const struct irq_line *irq)
+{
+    memset(t, 0, sizeof(*t));
+    spin_init(&t->lock);
+    t->ops = ops;
+    t->dev = dev;
+    if (mem)
+        t->mem = *mem;
+    if (irq)
+        t->irq = *irq;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+        t->queues[i].max_bytes = ops->max_chain_bytes;
+    vm_reset(t);
+}
+
+/* The selected queue, or NULL if QueueSel names none. */
+static struct virtqueue *vm_queue(struct virtio_mmio *t)
+{
+    if (t->queue_sel >= t->ops->nqueues || t->queue_sel >= VIRTIO_MMIO_MAX_QUEUES)
+        return NULL;
+    return &t->queues[t->queue_sel];
+}
+
+static bool vm_usable(const struct virtio_mmio *t)
+{
+    return t->mem.read && t->mem.write && (t->status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, unsigned max,
+                    unsigned *count)
+{
+    *count = 0;
+    if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !vm_usable(t))
+        return VQ_EMPTY;
+    int r = vq_pop(&t->queues[queue], &t->mem, bufs, max, count);
+    if (r == VQ_BROKEN)
+        virtio_mmio_needs_reset(t);
+    return r;
+}
+
+int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint32_t written)
+{
+    if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !vm_usable(t))
+        return VQ_BROKEN;
+    int r = vq_push(&t->queues[queue], &t->mem, head, written);
+    if (r == VQ_BROKEN)
+        virtio_mmio_needs_reset(t);
+    return r;
+}
+
+void virtio_mmio_used(struct virtio_mmio *t, unsigned queue)
+{
+    if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !t->mem.read)
+        return;
+    struct virtqueue *q = &t->queues[queue];
+    uint16_t old = t->signalled[queue];
+
+    if (old == q->used_idx)
+        return; /* nothing new */
+    t->signalled[queue] = q->used_idx;
+    if (vq_should_notify(q, &t->mem, old)) {
+        t->int_status |= VIRTIO_MMIO_INT_VRING;
+        vm_settle(t);
+    }
+}
+
+/* Driver wrote Status: v is not 0 (that is a reset). */
+static void vm_status_write(struct virtio_mmio *t, uint32_t v)
+{
+    uint32_t old = t->status;
+
+    /* NEEDS_RESET belongs to the device: the driver can neither set nor
+     * clear it (other than by resetting). */
+    v = (v & 0xff & ~(uint32_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET) |
+        (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+        uint64_t offered = virtio_mmio_offered(t);
+        bool ok = (t->drv_features & (1ull << VIRTIO_F_VERSION_1)) && !(t->drv_features & ~offered);
+        if (ok) {
+            t->features = t->drv_features;
+        } else {
+            v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK; /* read back: not accepted */
+        }
+    }
+    t->status = v;
+}
+
+static void vm_queue_ready(struct virtio_mmio *t, struct virtqueue *q, uint32_t v)
+{
+    if (!(v & 1)) {
+        q->ready = false;
+        return;
+    }
+    if (q->ready)
+        return;
+    if (vq_check(q, t->ops->queue_max) != 0) {
+        virtio_mmio_needs_reset(t);
+        return;
+    }
+    q->event_idx = t->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+    q->indirect = t->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+    q->broken = false;
+    q->last_avail = 0;
+    q->used_idx = 0;
+    t->signalled[q - t->queues] = 0;
+    q->ready = true;
+}
+
+static void set_lo(uint64_t *a, uint32_t v)
+{
+    *a = (*a & ~0xffffffffull) | v;
+}
+
+static void set_hi(uint64_t *a, uint32_t v)
+{
+    *a = (*a & 0xffffffffull) | (uint64_t)v << 32;
+}
+
+static uint32_t vm_reg_read(struct virtio_mmio *t, uint64_t off)
+{
+    struct virtqueue *q = vm_queue(t);
+
+    switch (off) {
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        return VIRTIO_MMIO_MAGIC;
+    case VIRTIO_MMIO_VERSION:
+        return 2;
+    case VIRTIO_MMIO_DEVICE_ID:
+        return t->ops->device_id;
+    case VIRTIO_MMIO_VENDOR_ID:
+        return VIRTIO_MMIO_VENDOR;
+    case VIRTIO_MMIO_DEVICE_FEATURES:
+        if (t->dev_features_sel > 1)
+            return 0;
+        return (uint32_t)(virtio_mmio_offered(t) >> (32 * t->dev_features_sel));
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
+        return q ? t->ops->queue_max : 0;
+    case VIRTIO_MMIO_QUEUE_NUM:
+        return q ? q->num : 0;
+    case VIRTIO_MMIO_QUEUE_READY:
+        return q && q->ready;
+    case VIRTIO_MMIO_INTERRUPT_STATUS:
+        return t->int_status;
+    case VIRTIO_MMIO_STATUS:
+        return t->status;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+        return q ? (uint32_t)q->desc : 0;
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        return q ? (uint32_t)(q->desc >> 32) : 0;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+        return q ? (uint32_t)q->driver : 0;
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        return q ? (uint32_t)(q->driver >> 32) : 0;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+        return q ? (uint32_t)q->device : 0;
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        return q ? (uint32_t)(q->device >> 32) : 0;
+    case VIRTIO_MMIO_CONFIG_GENERATION:
+        return t->config_generation;
+    default:
+        return 0;
+    }
+}
+
+static void vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+    struct virtqueue *q = vm_queue(t);
+    /* Queue layout is frozen while the queue is ready (4.2.3.2). */
+    struct virtqueue *setup = q && !q->ready ? q : NULL;
+
+    switch (off) {
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+        t->dev_features_sel = v;
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+        if (t->status & VIRTIO_STATUS_FEATURES_OK)
+            break; /* negotiation is over */
+        if (t->drv_features_sel == 0)
+            set_lo(&t->drv_features, v);
+        else if (t->drv_features_sel == 1)
+            set_hi(&t->drv_features, v);
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+        t->drv_features_sel = v;
+        break;
+    case VIRTIO_MMIO_QUEUE_SEL:
+        t->queue_sel = v;
+        break;
+    case VIRTIO_MMIO_QUEUE_NUM:
+        if (setup)
+            setup->num = v > 0xffff ? 0 : (uint16_t)v; /* 0: refused at QueueReady */
+        break;
+    case VIRTIO_MMIO_QUEUE_READY:
+        if (q)
+            vm_queue_ready(t, q, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_NOTIFY:
+        /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
+        if (v < t->ops->nqueues && v < VIRTIO_MMIO_MAX_QUEUES && t->queues[v].ready &&
+            vm_usable(t) && t->ops->notify)
+            t->ops->notify(t->dev, v);
+        break;
+    case VIRTIO_MMIO_INTERRUPT_ACK:
+        t->int_status &= ~v;
+        break;
+    case VIRTIO_MMIO_STATUS:
+        if (v == 0)
+            vm_reset(t);
+        else
+            vm_status_write(t, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+        if (setup)
+            set_lo(&setup->desc, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        if (setup)
+            set_hi(&setup->desc, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+        if (setup)
+            set_lo(&setup->driver, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        if (setup)
+            set_hi(&setup->driver, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+        if (setup)
+            set_lo(&setup->device, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        if (setup)
+            set_hi(&setup->device, v);
+        break;
+    default:
+        break; /* read-only or unknown */
+    }
+}
+
+static bool config_width_ok(unsigned width)
+{
+    return width == 1 || width == 2 || width == 4;
+}
+
+static int vm_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t *value)
+{
+    struct virtio_mmio *t = dev->priv;
+
+    if (offset >= VIRTIO_MMIO_CONFIG) {
+        uint64_t off = offset - VIRTIO_MMIO_CONFIG;
+        uint8_t b[4] = {0, 0, 0, 0};
+
+        if (!config_width_ok(width))
+            return -1;
+        spin_lock(&t->lock);
+        if (off + width <= t->ops->config_size && t->ops->config_read)
+            t->ops->config_read(t->dev, (uint32_t)off, b, width);
+        spin_unlock(&t->lock);
+        *value = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24;
+        return 0;
+    }
+    if (width != 4 || (offset & 3))
+        return -1;
+    spin_lock(&t->lock);
+    *value = vm_reg_read(t, offset);
+    spin_unlock(&t->lock);
+    return 0;
+}
+
+static int vm_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t value)
+{
+    struct virtio_mmio *t = dev->priv;
+
+    if (offset >= VIRTIO_MMIO_CONFIG) {
+        uint64_t off = offset - VIRTIO_MMIO_CONFIG;
+        uint8_t b[4] = {(uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
+                        (uint8_t)(value >> 24)};
+
+        if (!config_width_ok(width))
+            return -1;
+        spin_lock(&t->lock);
+        if (off + width <= t->ops->config_size && t->ops->config_write)
+            t->ops->config_write(t->dev, (uint32_t)off, b, width);
+        spin_unlock(&t->lock);
+        return 0;
+    }
+    if (width != 4 || (offset & 3))
+        return -1;
+    spin_lock(&t->lock);
+    vm_reg_write(t, offset, (uint32_t)value);
+    vm_settle(t);
+    spin_unlock(&t->lock);
+    return 0;
+}
+
+const struct mmio_ops virtio_mmio_ops = {
+    .read = vm_mmio_read,
+    .write = vm_mmio_write,
+};

@@ -1,0 +1,230 @@
+/* Split virtqueues, device side (see virtqueue.h). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "devices/virtqueue.h"
+#include "lib/string.h"
+
+/* Rings are little-endian (virtio 1.x); decode bytes so the host's byte
+ * order does not matter. */
+static int rd16(const struct guest_mem *m, uint64_t gpa, uint16_t *v)
+{
+    uint8_t b[2];
+
+    if (m->read(m->ctx, gpa, b, sizeof(b)) != 0)
+        return -1;
+    *v = (uint16_t)(b[0] | b[1] << 8);
+    return 0;
+}
+
+static int wr16(const struct guest_mem *m, uint64_t gpa, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+
+    return m->write(m->ctx, gpa, b, sizeof(b));
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
+struct vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+static int rd_desc(const struct guest_mem *m, uint64_t gpa, struct vring_desc *d)
+{
+    uint8_t b[16];
+
+    if (m->read(m->ctx, gpa, b, sizeof(b)) != 0)
+        return -1;
+    d->addr = (uint64_t)le32(b) | (uint64_t)le32(b + 4) << 32;
+    d->len = le32(b + 8);
+    d->flags = (uint16_t)(b[12] | b[13] << 8);
+    d->next = (uint16_t)(b[14] | b[15] << 8);
+    return 0;
+}
+
+/* Ring layout offsets for a queue of size num. */
+#define AVAIL_IDX           2
+#define AVAIL_RING(i)       (4 + 2 * (uint64_t)(i))
+#define AVAIL_USED_EVENT(n) (4 + 2 * (uint64_t)(n))
+#define AVAIL_SIZE(n)       (6 + 2 * (uint64_t)(n))
+#define USED_IDX            2
+#define USED_RING(i)        (4 + 8 * (uint64_t)(i))
+#define USED_AVAIL_EVENT(n) (4 + 8 * (uint64_t)(n))
+#define USED_SIZE(n)        (6 + 8 * (uint64_t)(n))
+
+void vq_reset(struct virtqueue *q)
+{
+    uint32_t max_bytes = q->max_bytes;
+
+    memset(q, 0, sizeof(*q));
+    q->max_bytes = max_bytes;
+}
+
+/* [base, base + size) does not wrap around the address space. */
+static bool range_ok(uint64_t base, uint64_t size)
+{
+    return base + size >= base;
+}
+
+int vq_check(const struct virtqueue *q, uint16_t num_max)
+{
+    if (q->num == 0 || q->num > num_max || q->num > VQ_MAX_SIZE || (q->num & (q->num - 1)))
+        return VQ_BROKEN;
+    if ((q->desc & 15) || (q->driver & 1) || (q->device & 3))
+        return VQ_BROKEN;
+    if (!range_ok(q->desc, 16 * (uint64_t)q->num) || !range_ok(q->driver, AVAIL_SIZE(q->num)) ||
+        !range_ok(q->device, USED_SIZE(q->num)))
+        return VQ_BROKEN;
+    return 0;
+}
+
+static int vq_break(struct virtqueue *q)
+{
+    q->broken = true;
+    return VQ_BROKEN;
+}
+
+/* Walks the chain starting at head into bufs. */
+static int vq_walk(struct virtqueue *q, const struct guest_mem *m, uint16_t head,
+                   struct vq_buf *bufs, unsigned max, unsigned *count)
+{
+    uint64_t table = q->desc;
+    uint32_t size = q->num; /* entries in the current table */
+    uint32_t idx = head;
+    uint32_t seen = 0; /* descriptors walked in the current table */
+    bool in_indirect = false, writable = false;
+    uint64_t total = 0;
+    unsigned n = 0;
+
+    for (;;) {
+        struct vring_desc d;
+
+        if (idx >= size || ++seen > size)
+            return VQ_BROKEN; /* out of the table, or a loop */
+        if (rd_desc(m, table + 16 * (uint64_t)idx, &d) != 0)
+            return VQ_BROKEN;
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            /* One indirect table, in place of the whole rest of the chain. */
+            if (!q->indirect || in_indirect || (d.flags & VRING_DESC_F_NEXT))
+                return VQ_BROKEN;
+            if (d.len == 0 || d.len % 16 != 0 || d.len / 16 > VQ_MAX_SIZE ||
+                !range_ok(d.addr, d.len))
+                return VQ_BROKEN;
+            in_indirect = true;
+            table = d.addr;
+            size = d.len / 16;
+            idx = 0;
+            seen = 0;
+            continue;
+        }
+        if (!range_ok(d.addr, d.len))
+            return VQ_BROKEN;
+        total += d.len;
+        if (q->max_bytes && total > q->max_bytes)
+            return VQ_BROKEN;
+        bool w = d.flags & VRING_DESC_F_WRITE;
+        if (writable && !w)
+            return VQ_BROKEN; /* readable after writable (2.7.4.2) */
+        writable = w;
+        if (n >= max)
+            return VQ_BROKEN;
+        bufs[n++] = (struct vq_buf){d.addr, d.len, w};
+        if (!(d.flags & VRING_DESC_F_NEXT))
+            break;
+        idx = d.next;
+    }
+    *count = n;
+    return 0;
+}
+
+int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, unsigned max,
+           unsigned *count)
+{
+    uint16_t avail_idx, head;
+
+    *count = 0;
+    if (q->broken)
+        return VQ_BROKEN;
+    if (!q->ready || q->num == 0)
+        return VQ_EMPTY;
+    if (rd16(m, q->driver + AVAIL_IDX, &avail_idx) != 0)
+        return vq_break(q);
+    uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+    if (pending > q->num)
+        return vq_break(q); /* more than the ring holds */
+    if (pending == 0) {
+        if (q->event_idx && wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
+            return vq_break(q);
+        return VQ_EMPTY;
+    }
+    /* Read the ring entry only after the index that published it. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (rd16(m, q->driver + AVAIL_RING(q->last_avail & (q->num - 1)), &head) != 0)
+        return vq_break(q);
+    if (head >= q->num)
+        return vq_break(q);
+    if (vq_walk(q, m, head, bufs, max, count) != 0) {
+        *count = 0;
+        return vq_break(q);
+    }
+    q->last_avail++;
+    if (q->event_idx && wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
+        return vq_break(q);
+    return head;
+}
+
+int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint32_t written)
+{
+    uint8_t elem[8];
+
+    if (q->broken)
+        return VQ_BROKEN;
+    if (!q->ready || q->num == 0 || head >= q->num)
+        return vq_break(q);
+    put_le32(elem, head);
+    put_le32(elem + 4, written);
+    if (m->write(m->ctx, q->device + USED_RING(q->used_idx & (q->num - 1)), elem, sizeof(elem)))
+        return vq_break(q);
+    /* The element must be visible before the index that publishes it. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    q->used_idx++;
+    if (wr16(m, q->device + USED_IDX, q->used_idx) != 0)
+        return vq_break(q);
+    return 0;
+}
+
+bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint16_t old_used)
+{
+    uint16_t v;
+
+    if (!q->ready || q->num == 0)
+        return false;
+    /* The used index store must be ordered before reading the driver's
+     * wishes (2.7.10 / the "mb" in vring_need_event's callers). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (q->event_idx) {
+        if (rd16(m, q->driver + AVAIL_USED_EVENT(q->num), &v) != 0)
+            return true;
+        /* vring_need_event(): did used_idx cross used_event + 1? */
+        return (uint16_t)(q->used_idx - v - 1) < (uint16_t)(q->used_idx - old_used);
+    }
+    if (rd16(m, q->driver, &v) != 0)
+        return true;
+    return !(v & VRING_AVAIL_F_NO_INTERRUPT);
+}

@@ -1,0 +1,79 @@
+/* Split virtqueues (virtio 1.2, 2.7 "Split Virtqueues"), device side.
+ *
+ * Every ring and buffer lives in guest memory and is reached only through
+ * struct guest_mem; nothing here holds a pointer into the guest.  The rings
+ * are treated as hostile: chains are bounded by the queue size (or by the
+ * indirect table's length), every index and length is checked, and any
+ * violation makes vq_pop/vq_push return VQ_BROKEN and leaves the queue
+ * "broken" (every later call fails the same way) until vq_reset().  The
+ * transport turns that into DEVICE_NEEDS_RESET.
+ *
+ * Not thread-safe: the transport serialises calls with its lock. */
+#ifndef VIREO_DEVICES_VIRTQUEUE_H
+#define VIREO_DEVICES_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+
+#define VRING_DESC_F_NEXT     1
+#define VRING_DESC_F_WRITE    2
+#define VRING_DESC_F_INDIRECT 4
+
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VRING_USED_F_NO_NOTIFY     1
+
+#define VQ_MAX_SIZE 32768 /* the largest split queue size */
+
+#define VQ_EMPTY  (-1) /* nothing available */
+#define VQ_BROKEN (-2) /* the driver broke the ring: needs reset */
+
+struct virtqueue {
+    uint16_t num;        /* queue size: a power of 2, set by the transport */
+    bool ready;          /* QueueReady */
+    bool broken;         /* a malformed ring was seen; cleared by vq_reset */
+    bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
+    bool indirect;       /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+    uint64_t desc;       /* descriptor table (16-byte aligned) */
+    uint64_t driver;     /* available ring (2-byte aligned) */
+    uint64_t device;     /* used ring (4-byte aligned) */
+    uint16_t last_avail; /* next available ring entry to consume */
+    uint16_t used_idx;   /* next used ring entry to fill */
+    uint32_t max_bytes;  /* cap on a chain's total length, 0 = none */
+};
+
+/* One buffer of a chain, in guest physical addresses: addr + len does not
+ * overflow, but whether it is RAM is found out when it is accessed. */
+struct vq_buf {
+    uint64_t addr;
+    uint32_t len;
+    bool write; /* device-writable */
+};
+
+/* Back to the state after reset (not ready, no rings, indices 0). */
+void vq_reset(struct virtqueue *q);
+
+/* Checks the queue's size and ring addresses (alignment, no wrap-around)
+ * before the transport marks it ready.  Returns 0 or VQ_BROKEN. */
+int vq_check(const struct virtqueue *q, uint16_t num_max);
+
+/* Pops the next available chain into bufs[0..*count) (at most max entries;
+ * a longer chain is VQ_BROKEN, so pass max >= the queue size to accept all
+ * legal chains).  Device-readable buffers come first, then writable ones.
+ * Returns the head id (>= 0, to give back to vq_push), VQ_EMPTY or
+ * VQ_BROKEN.  With event_idx it also publishes avail_event. */
+int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, unsigned max,
+           unsigned *count);
+
+/* Returns a chain: writes the used element {head, written} and then the
+ * used index.  Returns 0 or VQ_BROKEN. */
+int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint32_t written);
+
+/* After pushing, with the used index at old_used before: does the driver
+ * want an interrupt?  Honours used_event (event_idx) or
+ * VRING_AVAIL_F_NO_INTERRUPT.  Unreadable rings answer true. */
+bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint16_t old_used);
+
+#endif
