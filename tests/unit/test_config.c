@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,20 +696,6 @@ static void test_error_buffer(void **state)
     assert_int_equal(config_load(bundle, bundle_len, 4, NULL, err, sizeof(err)), -1);
     assert_int_equal(config_load(NULL, 0, 4, &cfg, err, sizeof(err)), -1);
     assert_zeroed(&cfg);
-}
-
-static uint64_t rng_state;
-
-/* xorshift64: a fixed seed keeps failures reproducible. */
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
 }
 
 /* Random damage to a valid bundle: never a crash; either a config whose every

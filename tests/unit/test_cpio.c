@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,20 +502,6 @@ static void test_names_without_nul(void **state)
     ar_raw(&a, "070701", 0, CPIO_TRAILER, 10, 10, NULL, 0, 0);
     cpio_iter_init(&it, a.buf, a.len);
     assert_int_equal(cpio_next(&it, NULL, NULL, NULL, NULL), CPIO_EBADFORMAT);
-}
-
-static uint64_t rng_state;
-
-/* xorshift64: a fixed seed keeps failures reproducible. */
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
 }
 
 static void test_fuzz_mutations(void **state)

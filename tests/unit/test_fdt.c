@@ -15,6 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,20 +26,6 @@
 #define SAMPLE_CAP 4096
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-/* xorshift64: fixed seeds keep failures reproducible. */
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {

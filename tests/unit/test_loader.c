@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/testutil.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +30,6 @@ static char err[256];
 static struct load_plan plan;
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-/* xorshift64: fixed seeds keep failures reproducible. */
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
