@@ -5,24 +5,13 @@
  * property, an unknown node or a value of the wrong size is an error, because a
  * typo that silently falls back to a default is worse than a refusal to boot. */
 #include "core/config.h"
+#include "core/config_int.h"
 #include "lib/cpio.h"
 #include "lib/fdt.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
-#define SHOW_MAX       40 /* characters of an untrusted string echoed in a message */
-#define SHOW_SIZE      (SHOW_MAX + 4)
-#define PATH_SIZE      (sizeof("/vms/") + SHOW_SIZE)
 #define PIN_FLOAT_CELL 0xffffffffu
-
-struct loader {
-    const void *bundle;
-    size_t bundle_size;
-    unsigned nharts;
-    struct fdt fdt;
-    char *err;
-    size_t errlen;
-};
 
 /* A VM node's properties, in the order they are checked (so that which error is
  * reported does not depend on the order they were written in). */
@@ -56,12 +45,9 @@ enum bundle_lookup {
     BUNDLE_FILE_NOT_REGULAR,
 };
 
-static int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
-    FMT_PRINTF(4, 5);
-
 /* Formats "config: PATH: property PROP: MESSAGE" (without the property part when
  * prop is NULL) and returns -1, so callers can `return loader_fail(...)`. */
-static int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
+int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -82,7 +68,7 @@ static int loader_fail(struct loader *ld, const char *path, const char *prop, co
 
 /* A bundle string made safe to print: a hostile name could otherwise carry
  * terminal escape sequences or flood the console. */
-static const char *show(char buf[SHOW_SIZE], const char *s)
+const char *show(char buf[SHOW_SIZE], const char *s)
 {
     size_t i;
 
@@ -98,7 +84,7 @@ static const char *show(char buf[SHOW_SIZE], const char *s)
 
 /* Exactly one NUL-terminated string, with no NUL before the end: a string list
  * ("a", "b") where one name is expected is a mistake, not a name. */
-static bool prop_is_string(const uint8_t *val, int len)
+bool prop_is_string(const uint8_t *val, int len)
 {
     return len >= 1 && val[len - 1] == '\0' && memchr(val, '\0', (size_t)len - 1) == NULL;
 }
@@ -155,8 +141,8 @@ static int bundle_check(struct loader *ld)
 
 /* The file a kernel/initrd property names: present once, a regular file, and not
  * empty (an empty image is always a packing mistake). */
-static int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
-                   const void **data, size_t *size)
+int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
+            const void **data, size_t *size)
 {
     char shown[SHOW_SIZE];
 
@@ -201,7 +187,7 @@ static int vm_name_check(struct loader *ld, const char *name, char *path)
 static int vm_props_collect(struct loader *ld, int node, const char *path, struct vm_props *p)
 {
     char shown[SHOW_SIZE];
-    int prop, child;
+    int prop;
 
     memset(p, 0, sizeof(*p));
     for (prop = fdt_first_prop(&ld->fdt, node); prop >= 0; prop = fdt_next_prop(&ld->fdt, prop)) {
@@ -226,12 +212,6 @@ static int vm_props_collect(struct loader *ld, int node, const char *path, struc
     if (prop != FDT_ERR_NOTFOUND)
         return loader_fail(ld, path, NULL, "malformed properties in vireo.dtb (%s)",
                            fdt_strerror(prop));
-    child = fdt_first_child(&ld->fdt, node);
-    if (child >= 0)
-        return loader_fail(ld, path, NULL,
-                           "unknown child node \"%s\" (a VM node has only properties: " VM_PROP_LIST
-                           ")",
-                           show(shown, fdt_node_name(&ld->fdt, child)));
     return 0;
 }
 
@@ -373,7 +353,7 @@ static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
     if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||
         vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
         vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
-        vm_bootargs_autostart(ld, path, &p, vm) < 0)
+        vm_bootargs_autostart(ld, path, &p, vm) < 0 || config_devices(ld, node, path, vm) < 0)
         return -1;
     return 0;
 }
@@ -502,7 +482,8 @@ int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct 
                     fdt_strerror(r));
         goto fail;
     }
-    if (root_parse(&ld, &vms) < 0 || vms_parse(&ld, vms, cfg) < 0)
+    if (root_parse(&ld, &vms) < 0 || vms_parse(&ld, vms, cfg) < 0 ||
+        config_devices_check(&ld, cfg) < 0)
         goto fail;
     return 0;
 

@@ -23,6 +23,35 @@
 #define CONFIG_DTB_NAME     "vireo.dtb"
 #define CONFIG_COMPATIBLE   "vireo,config"
 
+#define CONFIG_MAX_DEVS     8  /* virtio devices per VM (the guest's virtio-mmio slots) */
+#define CONFIG_DEV_NAME_MAX 15 /* characters in a device node's name */
+
+enum dev_kind {
+    DEV_NONE,
+    DEV_RNG,     /* node "rng": virtio-rng */
+    DEV_CONSOLE, /* node "console": virtio-console (the guest's hvc0) */
+    DEV_DISK,    /* node "disk" or "diskN": virtio-blk */
+    DEV_NET,     /* node "net" or "netN": virtio-net on the virtual switch */
+};
+
+#define CONFIG_HOST_DISK_NONE (-1)
+#define CONFIG_SIZE_REST      0 /* a host-disk region up to the disk's end */
+
+struct dev_config {
+    enum dev_kind kind;
+    char name[CONFIG_DEV_NAME_MAX + 1]; /* the node's name: "disk0", "net0", "rng" */
+    /* DEV_DISK: a bundle image (written in place: data survives a VM reset,
+     * not a Vireo restart), or a region of a host disk (persistent). */
+    const void *image;
+    size_t image_size;
+    int host_disk; /* index of the host's virtio-blk disk, or CONFIG_HOST_DISK_NONE */
+    uint64_t offset,
+        size; /* region in bytes, multiples of 512; size CONFIG_SIZE_REST: to the end */
+    bool read_only;
+    /* DEV_NET */
+    uint8_t mac[6]; /* from the config, or derived from the VM and node names */
+};
+
 struct vm_config {
     char name[CONFIG_NAME_MAX + 1];
     uint64_t mem_size; /* bytes */
@@ -35,6 +64,8 @@ struct vm_config {
     size_t initrd_size;
     const char *bootargs; /* "" if none; points into the bundle */
     bool autostart;
+    struct dev_config devs[CONFIG_MAX_DEVS]; /* in node order: virtio slot i is devs[i] */
+    unsigned ndevs;
 };
 
 struct config {

@@ -47,6 +47,12 @@ struct tprop {
         n, s, sizeof(s)                                                                            \
     }
 
+/* A device child node of a VM, with up to 4 raw properties. */
+struct tdev {
+    const char *name;
+    struct tprop props[4];
+};
+
 /* Zero fields mean the usual: 2-cell memory of 128 MiB, vcpus and pin absent,
  * kernel "k0", no initrd, bootargs or autostart. */
 struct tvm {
@@ -62,6 +68,8 @@ struct tvm {
     const char *initrd, *bootargs;
     struct tprop raw[3]; /* written after the above */
     const char *child;
+    const struct tdev *devs; /* device child nodes */
+    int ndevs;
 };
 
 struct tcfg {
@@ -80,6 +88,10 @@ struct tcfg {
     size_t dtb_override_len;
 };
 
+#define D8      "DDDDDDDD"
+#define D64     D8 D8 D8 D8 D8 D8 D8 D8
+#define DISK512 D64 D64 D64 D64 D64 D64 D64 D64
+
 /* The files every bundle holds besides vireo.dtb. */
 static const struct {
     const char *name;
@@ -91,7 +103,8 @@ static const struct {
     {"empty", "", 0100644},          {"dir", "", 0040755},
     {"dup", "first", 0100644},       {"dup", "second", 0100644},
     {"vm0/kernel", "VM0K", 0100644}, {"vm0/initrd", "VM0I", 0100644},
-    {"vm1/kernel", "VM1K", 0100644},
+    {"vm1/kernel", "VM1K", 0100644}, {"disk.img", DISK512, 0100644},
+    {"odd.img", "ODD", 0100644},
 };
 
 /* ---- building bundles ---------------------------------------------------------- */
@@ -132,6 +145,12 @@ static void vm_write(struct fdt_writer *w, const struct tvm *vm)
         put(w, &vm->raw[i]);
     if (vm->child) {
         fdtw_begin_node(w, vm->child);
+        fdtw_end_node(w);
+    }
+    for (int i = 0; i < vm->ndevs; i++) {
+        fdtw_begin_node(w, vm->devs[i].name);
+        for (int k = 0; k < 4; k++)
+            put(w, &vm->devs[i].props[k]);
         fdtw_end_node(w);
     }
     fdtw_end_node(w);
@@ -533,8 +552,9 @@ static const struct err_case err_cases[] = {
      .msg = "config: /vms/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...: bad VM name: must be 1..31 "
             "characters from a-z, 0-9, '_' and '-'"},
     /* structure of a VM node */
-    {.tc = {VM0(.child = "disk")},
-     .msg = P_VM0 "unknown child node \"disk\" (a VM node has only properties: " PROPS ")"},
+    {.tc = {VM0(.child = "gpu")},
+     .msg = "config: /vms/vm0/gpu: unknown device node (expected rng, console, disk or diskN, net "
+            "or netN)"},
     {.tc = {VM0(.raw = {RAW("memroy", 0, 0, 0, 0)})},
      .msg = P_VM0 "property memroy: unknown (expected " PROPS ")"},
     {.tc = {VM0(.raw = {RAW_STR("compatible", "x")})},
@@ -662,6 +682,176 @@ static void test_errors(void **state)
     }
 }
 
+/* ---- devices ------------------------------------------------------------------------ */
+
+#define DEVS(...)                                                                                  \
+    .devs = (const struct tdev[]){__VA_ARGS__},                                                    \
+    .ndevs = sizeof((const struct tdev[]){__VA_ARGS__}) / sizeof(struct tdev)
+#define U64(n, v) U64_((n), (uint64_t)(v))
+#define U64_(n, v)                                                                                 \
+    RAW(n, (uint8_t)((v) >> 56), (uint8_t)((v) >> 48), (uint8_t)((v) >> 40), (uint8_t)((v) >> 32), \
+        (uint8_t)((v) >> 24), (uint8_t)((v) >> 16), (uint8_t)((v) >> 8), (uint8_t)(v))
+#define U32(n, v)                                                                                  \
+    RAW(n, (uint8_t)((v) >> 24), (uint8_t)((v) >> 16), (uint8_t)((v) >> 8), (uint8_t)(v))
+#define FLAG(n)                                                                                    \
+    {                                                                                              \
+        n, "", 0                                                                                   \
+    }
+
+static void test_devices(void **state)
+{
+    (void)state;
+    const struct tvm vms[] = {
+        {.name = "vm0",
+         DEVS({.name = "rng"}, {.name = "console"},
+              {.name = "disk0", .props = {RAW_STR("image", "disk.img")}},
+              {"disk1",
+               {U32("host-disk", 1), U64("offset", 0x100000), U32("size", 0x200000),
+                FLAG("read-only")}},
+              {.name = "net0", .props = {RAW("mac", 0x02, 0, 0, 0, 0, 0x01)}}, {.name = "net1"})},
+        {.name = "vm1",
+         DEVS({.name = "disk", .props = {U32("host-disk", 1), U64("offset", 0x300000)}},
+              {.name = "net"})},
+    };
+    const struct tcfg tc = {.vms = vms, .nvms = 2};
+    struct config cfg;
+    uint8_t mac1[6];
+
+    load_ok(&tc, 4, &cfg);
+    const struct vm_config *v = &cfg.vms[0];
+    assert_int_equal(v->ndevs, 6);
+    assert_int_equal(v->devs[0].kind, DEV_RNG);
+    assert_string_equal(v->devs[0].name, "rng");
+    assert_int_equal(v->devs[1].kind, DEV_CONSOLE);
+    assert_int_equal(v->devs[2].kind, DEV_DISK);
+    assert_int_equal(v->devs[2].host_disk, CONFIG_HOST_DISK_NONE);
+    assert_true(in_bundle(v->devs[2].image, v->devs[2].image_size));
+    assert_int_equal(v->devs[2].image_size, 512);
+    assert_false(v->devs[2].read_only);
+    assert_int_equal(v->devs[3].host_disk, 1);
+    assert_int_equal(v->devs[3].offset, 0x100000);
+    assert_int_equal(v->devs[3].size, 0x200000);
+    assert_true(v->devs[3].read_only);
+    assert_null(v->devs[3].image);
+    assert_int_equal(v->devs[4].kind, DEV_NET);
+    assert_memory_equal(v->devs[4].mac, ((const uint8_t[]){2, 0, 0, 0, 0, 1}), 6);
+    /* Generated: locally administered unicast, stable, distinct per node and VM. */
+    assert_int_equal(v->devs[5].mac[0], 0x02);
+    assert_int_equal(v->devs[5].mac[1], 0x56);
+    memcpy(mac1, v->devs[5].mac, 6);
+    assert_memory_not_equal(mac1, cfg.vms[1].devs[1].mac, 6);
+    assert_int_equal(cfg.vms[1].devs[0].size, CONFIG_SIZE_REST);
+    assert_int_equal(cfg.vms[1].devs[0].offset, 0x300000);
+    load_ok(&tc, 4, &cfg);
+    assert_memory_equal(mac1, cfg.vms[0].devs[5].mac, 6);
+    /* No device nodes: no devices. */
+    const struct tcfg plain = {VM0(.kernel = "k0")};
+    load_ok(&plain, 4, &cfg);
+    assert_int_equal(cfg.vms[0].ndevs, 0);
+}
+
+#define P_DEV "config: /vms/vm0/"
+#define DISK_ONE_OF                                                                                \
+    "a disk needs exactly one of image (a file in the bundle) or host-disk (a disk of the host)"
+
+static const struct err_case dev_err_cases[] = {
+    {.tc = {VM0(DEVS({.name = "disk@0"}))},
+     .msg =
+         P_DEV "disk@0: unknown device node (expected rng, console, disk or diskN, net or netN)"},
+    {.tc = {VM0(DEVS({.name = "disk123"}))},
+     .msg = P_DEV "disk123: unknown device node (expected rng, console, disk or diskN, net or "
+                  "netN)"},
+    {.tc = {VM0(DEVS({.name = "rng0"}))},
+     .msg = P_DEV "rng0: unknown device node (expected rng, console, disk or diskN, net or netN)"},
+    {.tc = {VM0(DEVS({.name = "net0"}, {.name = "net1"}, {.name = "net2"}, {.name = "net3"},
+                     {.name = "net4"}, {.name = "net5"}, {.name = "net6"}, {.name = "net7"},
+                     {.name = "net8"}))},
+     .msg = P_DEV "net8: too many devices (at most 8 per VM)"},
+    {.tc = {VM0(DEVS({.name = "rng", .props = {RAW_STR("image", "disk.img")}}))},
+     .msg = P_DEV "rng: property image: unknown (a rng node takes: none)"},
+    {.tc = {VM0(DEVS({.name = "net0", .props = {RAW_STR("image", "disk.img")}}))},
+     .msg = P_DEV "net0: property image: unknown (a net node takes: mac)"},
+    {.tc = {VM0(DEVS({.name = "disk0"}))}, .msg = P_DEV "disk0: " DISK_ONE_OF},
+    {.tc = {VM0(
+         DEVS({.name = "disk0", .props = {RAW_STR("image", "disk.img"), U32("host-disk", 0)}}))},
+     .msg = P_DEV "disk0: " DISK_ONE_OF},
+    {.tc = {VM0(
+         DEVS({.name = "disk0", .props = {RAW_STR("image", "disk.img"), U32("offset", 512)}}))},
+     .msg = P_DEV "disk0: property offset: only for host-disk (an image is used whole)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {RAW_STR("image", "odd.img")}}))},
+     .msg = P_DEV "disk0: property image: the image must be a multiple of 512 bytes (it has 3)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {RAW_STR("image", "nope.img")}}))},
+     .msg = P_DEV "disk0: property image: file \"nope.img\" is not in the bundle"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {RAW("image", 0, 0, 0, 1)}}))},
+     .msg = P_DEV "disk0: property image: must be one string (a file name in the bundle)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U64("host-disk", 0)}}))},
+     .msg = P_DEV "disk0: property host-disk: must be one cell (got 8 bytes)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 8)}}))},
+     .msg = P_DEV "disk0: property host-disk: must be 0..7, the index of one of the host's "
+                  "virtio-blk disks (got 8)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("offset", 100)}}))},
+     .msg = P_DEV "disk0: property offset: must be a multiple of 512 bytes (got 0x64)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 0), RAW("size", 0, 0, 2)}}))},
+     .msg = P_DEV "disk0: property size: must be 1 or 2 cells (got 3 bytes)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("size", 0)}}))},
+     .msg = P_DEV "disk0: property size: must not be 0 (leave it out for the rest of the disk)"},
+    {.tc = {VM0(DEVS({.name = "disk0",
+                      .props = {U32("host-disk", 0), U64("offset", 0xfffffffffffffe00ull),
+                                U32("size", 0x400)}}))},
+     .msg = P_DEV "disk0: property size: offset + size overflows"},
+    {.tc = {VM0(
+         DEVS({.name = "disk0", .props = {U32("host-disk", 0), RAW("read-only", 0, 0, 0, 1)}}))},
+     .msg = P_DEV "disk0: property read-only: takes no value (write `read-only;`)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("host-disk", 1)}}))},
+     .msg = P_DEV "disk0: property host-disk: given more than once"},
+    {.tc = {VM0(DEVS({.name = "net0", .props = {RAW("mac", 2, 0, 0, 0, 1)}}))},
+     .msg = P_DEV "net0: property mac: must be 6 bytes, e.g. [02 00 00 00 00 01] (got 5)"},
+    {.tc = {VM0(DEVS({.name = "net0", .props = {RAW("mac", 3, 0, 0, 0, 0, 1)}}))},
+     .msg = P_DEV "net0: property mac: must be a unicast address (the first byte's low bit clear)"},
+    {.tc = {VM0(DEVS({.name = "net0", .props = {RAW("mac", 0, 0, 0, 0, 0, 0)}}))},
+     .msg = P_DEV "net0: property mac: must not be all zeros"},
+    /* between devices and VMs */
+    {.tc = {VMS({.name = "a", DEVS({.name = "disk0", .props = {RAW_STR("image", "disk.img")}})},
+                {.name = "b", DEVS({.name = "disk0", .props = {RAW_STR("image", "./disk.img")}})})},
+     .msg = "config: /vms/b/disk0: overlaps /vms/a/disk0 (the same image file)"},
+    {.tc = {VMS({.name = "a",
+                 DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("size", 0x100000)}})},
+                {.name = "b",
+                 DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("offset", 0xffe00)}})})},
+     .msg = "config: /vms/b/disk0: overlaps /vms/a/disk0 (the same region of a host disk)"},
+    {.tc = {VM0(DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("offset", 0x100000)}},
+                     {.name = "disk1", .props = {U32("host-disk", 0), U32("offset", 0x200000)}}))},
+     .msg = P_DEV "disk1: overlaps /vms/vm0/disk0 (the same region of a host disk)"},
+    {.tc = {VMS({.name = "a", DEVS({.name = "net0", .props = {RAW("mac", 2, 0, 0, 0, 0, 9)}})},
+                {.name = "b", DEVS({.name = "net0", .props = {RAW("mac", 2, 0, 0, 0, 0, 9)}})})},
+     .msg = "config: /vms/b/net0: property mac: same address as /vms/a/net0"},
+};
+
+static void test_device_errors(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[512];
+
+    for (size_t i = 0; i < sizeof(dev_err_cases) / sizeof(dev_err_cases[0]); i++) {
+        const struct err_case *c = &dev_err_cases[i];
+
+        if (load(&c->tc, 4, &cfg, err, sizeof(err)) != -1)
+            fail_msg("case %zu: loaded, expected \"%s\"", i, c->msg);
+        if (strcmp(err, c->msg) != 0)
+            fail_msg("case %zu:\n  got      \"%s\"\n  expected \"%s\"", i, err, c->msg);
+        assert_zeroed(&cfg);
+    }
+    /* Regions side by side on one disk, and the same region on two disks, are fine. */
+    const struct tcfg ok = {
+        VMS({.name = "a",
+             DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("size", 0x100000)}},
+                  {.name = "disk1", .props = {U32("host-disk", 1), U32("size", 0x100000)}})},
+            {.name = "b",
+             DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("offset", 0x100000)}})})};
+    load_ok(&ok, 4, &cfg);
+}
+
 static void test_bootargs_too_long(void **state)
 {
     (void)state;
@@ -772,7 +962,8 @@ int main(void)
         cmocka_unit_test(test_memory_forms),      cmocka_unit_test(test_max_vms_and_bootargs_limit),
         cmocka_unit_test(test_dtc_fixture),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bootargs_too_long), cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_fuzz_bundle),
+        cmocka_unit_test(test_fuzz_bundle),       cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_device_errors),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, teardown);

@@ -1,0 +1,44 @@
+/* Shared between the parts of the configuration parser (config.c: the
+ * bundle, the root and the VM nodes; config_dev.c: a VM's devices). */
+#ifndef VIREO_CORE_CONFIG_INT_H
+#define VIREO_CORE_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "lib/fdt.h"
+#include "lib/printf.h"
+
+#define SHOW_MAX  40 /* characters of an untrusted string echoed in a message */
+#define SHOW_SIZE (SHOW_MAX + 4)
+#define PATH_SIZE (sizeof("/vms//") + 2 * SHOW_SIZE)
+
+struct loader {
+    const void *bundle;
+    size_t bundle_size;
+    unsigned nharts;
+    struct fdt fdt;
+    char *err;
+    size_t errlen;
+};
+
+/* Formats "config: PATH: property PROP: MESSAGE" (without the property part
+ * when prop is NULL) and returns -1. */
+int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
+    FMT_PRINTF(4, 5);
+/* An untrusted string made printable and cut at SHOW_MAX characters. */
+const char *show(char buf[SHOW_SIZE], const char *s);
+/* Exactly one NUL-terminated string. */
+bool prop_is_string(const uint8_t *val, int len);
+/* The bundle file a property names: present once, regular, not empty. */
+int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
+            const void **data, size_t *size);
+
+/* Parses the device nodes (children) of the VM node at `node` into vm->devs. */
+int config_devices(struct loader *ld, int node, const char *path, struct vm_config *vm);
+/* Checks what VMs' devices must not share: disk images, host disk regions, MACs. */
+int config_devices_check(struct loader *ld, const struct config *cfg);
+
+#endif
