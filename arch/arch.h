@@ -28,6 +28,11 @@ void arch_cpu_relax(void);
 /* True when the hypervisor CSRs are really there (a guarded CSR read). */
 bool arch_probe_h(void);
 
+/* One read of the Zkr seed CSR into *out (OPST in bits 31:30, 16 bits of
+ * entropy in 15:0 when OPST is ES16).  False when the CSR is not there or
+ * not accessible in S-mode. */
+bool arch_seed_read(uint32_t *out);
+
 /* Asks the firmware to start a hart at the secondary entry point with its
  * per-hart state.  Returns 0 or the firmware's (negative SBI) error. */
 long arch_hart_start(unsigned long hartid, struct hart *h);
@@ -59,5 +64,9 @@ uint8_t mmio_read8(uintptr_t addr);
 void mmio_write8(uintptr_t addr, uint8_t v);
 uint32_t mmio_read32(uintptr_t addr);
 void mmio_write32(uintptr_t addr, uint32_t v);
+
+/* Orders memory accesses shared with a device's DMA (ring entries before
+ * the index that publishes them; an index before the entries it covers). */
+void arch_dma_fence(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/hart.h"
+#include "core/hostdev.h"
 #include "core/irq.h"
 #include "core/panic.h"
 #include "core/platform.h"
@@ -202,12 +203,15 @@ static _Noreturn void start_vms(void)
     sched_set_poweroff_when_done(when_done);
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
     arch_hart_irq_init(sstc, vector);
+    hostdev_init(&plat);
     vmm_start(&config);
-    if (plat.uart.present && plat.uart.dev.irq && irq_init(&plat) &&
+    bool irqs = irq_init(&plat);
+    if (irqs && plat.uart.present && plat.uart.dev.irq &&
         irq_register(plat.uart.dev.irq, uart_console_rx, NULL))
         ns16550_enable_rx_irq(&host_uart);
     else
         console_printf("vireo: no host interrupt for the console UART: no console input\n");
+    hostdev_irq_init(irqs);
     harts_release(sstc, vector);
     sched_hart_loop();
 }

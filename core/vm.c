@@ -9,8 +9,10 @@
 #include "core/loader.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/vm_dev.h"
 #include "core/vm_fdt.h"
 #include "core/vmm.h"
+#include "devices/virtio_console.h"
 #include "lib/string.h"
 
 #define GIB (1ULL << 30)
@@ -223,7 +225,7 @@ static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
         fmt_snprintf(err, errlen, "devices overlap guest RAM (RAM too large?)");
         return -1;
     }
-    return 0;
+    return vm_devices_create(vm, err, errlen);
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
@@ -269,6 +271,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     }
     if (vm_add_devices(vm, err, errlen) < 0 || vm_alloc_ram(vm, err, errlen) < 0 ||
         vm_load(vm, err, errlen) < 0) {
+        vm_devices_destroy(vm);
         vm_free_ram(vm);
         gstage_destroy(&vm->gs);
         vm_free_vcpus(vm);
@@ -282,6 +285,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 void vm_destroy(struct vm *vm)
 {
+    vm_devices_destroy(vm);
     vm_free_ram(vm);
     gstage_destroy(&vm->gs);
     vm_free_vcpus(vm);
@@ -329,6 +333,14 @@ void vm_console_write(struct vm *vm, const char *s, size_t n)
     spin_unlock(&vm->out_lock);
 }
 
+/* Input goes to the virtio console once its driver is up, else to the
+ * UART once the guest takes receive interrupts there, else to SBI. */
+static bool vm_vcon_reads(struct vm *vm)
+{
+    return vm->vcon &&
+           (__atomic_load_n(&vm->vcon->t.status, __ATOMIC_RELAXED) & VIRTIO_STATUS_DRIVER_OK);
+}
+
 static bool vm_uart_reads(struct vm *vm)
 {
     return (__atomic_load_n(&vm->uart.ier, __ATOMIC_RELAXED) & 0x01) != 0; /* IER.ERBFI */
@@ -336,6 +348,8 @@ static bool vm_uart_reads(struct vm *vm)
 
 unsigned vm_console_room(struct vm *vm)
 {
+    if (vm_vcon_reads(vm))
+        return virtio_console_room(vm->vcon);
     if (vm_uart_reads(vm))
         return vuart_input_room(&vm->uart);
     return (unsigned)(sizeof(vm->in) - __atomic_load_n(&vm->in_count, __ATOMIC_RELAXED));
@@ -343,6 +357,10 @@ unsigned vm_console_room(struct vm *vm)
 
 void vm_console_input(struct vm *vm, char c)
 {
+    if (vm_vcon_reads(vm)) {
+        virtio_console_input(vm->vcon, &c, 1);
+        return;
+    }
     if (vm_uart_reads(vm)) {
         vuart_input(&vm->uart, c);
         return;

@@ -27,6 +27,11 @@
 #define VM_PLIC_NDEV 95
 #define VM_UART_BASE 0x10000000ULL
 #define VM_UART_IRQ  10
+/* virtio-mmio slots, as QEMU virt has them: slot i at BASE + i * STRIDE,
+ * PLIC source IRQ0 + i. */
+#define VM_VIRTIO_BASE   0x10001000ULL
+#define VM_VIRTIO_STRIDE 0x1000ULL
+#define VM_VIRTIO_IRQ0   1
 
 enum vm_state {
     VM_EMPTY,    /* slot unused */
@@ -42,6 +47,9 @@ enum vm_end {
     VM_END_STOPPED,  /* Vireo stopped it: reason says why */
     VM_END_REBOOT,   /* SBI reboot: Vireo recreates it */
 };
+
+struct vm_vdev;
+struct virtio_console;
 
 struct vm {
     char name[32];
@@ -67,6 +75,10 @@ struct vm {
     struct mmio_dev plic_dev;
     struct vuart uart;
     struct mmio_dev uart_dev;
+    /* virtio devices (core/vm_dev.c), in slot order */
+    struct vm_vdev *vdevs[CONFIG_MAX_DEVS];
+    unsigned nvdevs;
+    struct virtio_console *vcon; /* the virtio console, if any */
     /* Console output not yet printed (a line at a time when VMs share the console). */
     struct spinlock out_lock;
     char out[160];

@@ -5,6 +5,7 @@
 #include "core/console.h"
 #include "core/sched.h"
 #include "core/vm.h"
+#include "core/vm_dev.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -146,6 +147,7 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
     fp->plic_base = VM_PLIC_BASE;
     fp->plic_size = VM_PLIC_SIZE;
     fp->plic_ndev = VM_PLIC_NDEV;
+    fp->nvirtio = vm_devices_fdt(vm, fp->virtio_base, fp->virtio_irq, VM_FDT_MAX_VIRTIO);
 }
 
 int vmm_boot_vm(struct vm *vm, char *err, size_t errlen)

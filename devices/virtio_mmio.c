@@ -222,8 +222,12 @@ static uint32_t vm_reg_read(struct virtio_mmio *t, uint64_t off)
     }
 }
 
-static void vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
+/* Returns the queue to kick (ops->kick, after the lock is released), or
+ * -1. */
+static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
+    int kick = -1;
+
     struct virtqueue *q = vm_queue(t);
     /* Queue layout is frozen while the queue is ready (4.2.3.2). */
     struct virtqueue *setup = q && !q->ready ? q : NULL;
@@ -257,8 +261,12 @@ static void vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
     case VIRTIO_MMIO_QUEUE_NOTIFY:
         /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
         if (v < t->ops->nqueues && v < VIRTIO_MMIO_MAX_QUEUES && t->queues[v].ready &&
-            vm_usable(t) && t->ops->notify)
-            t->ops->notify(t->dev, v);
+            vm_usable(t)) {
+            if (t->ops->notify)
+                t->ops->notify(t->dev, v);
+            if (t->ops->kick)
+                kick = (int)v;
+        }
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:
         t->int_status &= ~v;
@@ -296,6 +304,7 @@ static void vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
     default:
         break; /* read-only or unknown */
     }
+    return kick;
 }
 
 static bool config_width_ok(unsigned width)
@@ -348,9 +357,13 @@ static int vm_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, 
     if (width != 4 || (offset & 3))
         return -1;
     spin_lock(&t->lock);
-    vm_reg_write(t, offset, (uint32_t)value);
+    int kick = vm_reg_write(t, offset, (uint32_t)value);
     vm_settle(t);
     spin_unlock(&t->lock);
+    /* Unlocked: the device may now take other devices' locks (see the
+     * locking rule in virtio_mmio.h). */
+    if (kick >= 0)
+        t->ops->kick(t->dev, (unsigned)kick);
     return 0;
 }
 

@@ -15,12 +15,26 @@
  * configuration-change interrupt (InterruptStatus bit 1); the device then
  * ignores notifications until the driver writes 0 to Status (reset).
  *
- * Locking: one spinlock per transport serialises MMIO accesses from any
- * hart.  The device's callbacks (config_read, config_write, notify, reset)
- * run with it held, so they must not access this transport's registers;
- * virtio_mmio_pop/push/used expect it held (call them only from those
- * callbacks).  The irq line's set_level is called with the lock held, like
- * the vuart's: it must not call back into this device. */
+ * Locking: one spinlock per transport (t->lock) serialises MMIO accesses
+ * from any hart.  The device's callbacks (config_read, config_write,
+ * notify, reset) run with it held, so they must not access this
+ * transport's registers; virtio_mmio_pop/push/used/needs_reset expect it
+ * held (call them from those callbacks, or from device code that took
+ * t->lock itself: the kick callback, host-side input paths).  The irq
+ * line's set_level is called with the lock held, like the vuart's: it must
+ * not call back into this device.
+ *
+ * The system-wide rule: a transport lock is never held while taking
+ * another device's lock (the interrupt controller behind set_level is the
+ * one exception, and it takes no device lock itself).  Work that must
+ * reach another device (virtio-net transmit: the switch, then another
+ * VM's virtio-net) runs in the optional kick callback, which the transport
+ * calls after a valid QueueNotify write (queue exists and is ready,
+ * DRIVER_OK, not NEEDS_RESET) with the lock RELEASED, after notify (if
+ * any) ran under it.  kick takes t->lock itself around ring accesses, and
+ * may run on several harts at once (the device serialises what it
+ * needs); by the time it runs the device may already have been reset, so
+ * it re-checks under the lock (virtio_mmio_pop does). */
 #ifndef VIREO_DEVICES_VIRTIO_MMIO_H
 #define VIREO_DEVICES_VIRTIO_MMIO_H
 
@@ -95,6 +109,9 @@ struct virtio_dev_ops {
     /* The driver notified queue (ready, DRIVER_OK, not NEEDS_RESET). */
     void (*notify)(void *dev, unsigned queue);
     void (*reset)(void *dev); /* optional */
+    /* Optional: the driver notified queue; called after notify with the
+     * transport lock released (see Locking above). */
+    void (*kick)(void *dev, unsigned queue);
 };
 
 struct virtio_mmio {

@@ -122,6 +122,11 @@ void mmio_write32(uintptr_t addr, uint32_t v)
     *(volatile uint32_t *)addr = v;
 }
 
+void arch_dma_fence(void)
+{
+    __asm__ volatile("fence rw,rw" ::: "memory");
+}
+
 void arch_image_range(uintptr_t *start, uintptr_t *end)
 {
     extern char __image_start[], __image_end[];

@@ -75,6 +75,25 @@ arch_probe_h:
 1:  csrw    stvec, t1
     ret
 
+/* bool arch_seed_read(uint32_t *out): one read of the Zkr seed CSR
+ * (0x015, which only csrrw may access), guarded like arch_probe_h: without
+ * Zkr, or when the firmware did not grant S-mode access (mseccfg.SSEED),
+ * the access traps to label 1 and the result is false. */
+    .globl arch_seed_read
+    .align 2
+arch_seed_read:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    mv      t2, a0
+    li      a0, 0
+    csrrw   t3, 0x015, zero
+    sw      t3, 0(t2)
+    li      a0, 1
+    .align 2
+1:  csrw    stvec, t1
+    ret
+
     .bss
     .align 12
 boot_stack:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/hart.h"
+#include "devices/mmio.h"
 #include "tests/unit/fake_arch.h"
 
 struct hart *arch_this_hart(void)
@@ -77,6 +78,36 @@ static void fake_log(uintptr_t addr, uint32_t v, unsigned width)
         fake_mmio_log[fake_mmio_nlog++] = (struct fake_mmio_write){addr, v, width};
 }
 
+/* Routes [base, base + size) of the fake device space to a device model,
+ * so a driver can be tested against Vireo's own models. */
+static struct mmio_dev *routes[4];
+
+void fake_mmio_route(struct mmio_dev *dev)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!routes[i] || routes[i]->base == dev->base) {
+            routes[i] = dev;
+            return;
+        }
+    }
+    abort();
+}
+
+void fake_mmio_unroute(void)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        routes[i] = NULL;
+}
+
+static struct mmio_dev *route(uintptr_t addr)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (routes[i] && addr >= routes[i]->base && addr - routes[i]->base < routes[i]->size)
+            return routes[i];
+    }
+    return NULL;
+}
+
 static uint8_t *fake_reg(uintptr_t addr, size_t n)
 {
     if (addr + n > sizeof(fake_mmio)) {
@@ -88,6 +119,11 @@ static uint8_t *fake_reg(uintptr_t addr, size_t n)
 
 uint8_t mmio_read8(uintptr_t addr)
 {
+    struct mmio_dev *d = route(addr);
+    uint64_t v = 0;
+
+    if (d)
+        return d->ops->read(d, addr - d->base, 1, &v) == 0 ? (uint8_t)v : 0xff;
     return *fake_reg(addr, 1);
 }
 
@@ -97,14 +133,36 @@ void mmio_write8(uintptr_t addr, uint8_t v)
     *fake_reg(addr, 1) = v;
 }
 
+bool arch_seed_read(uint32_t *out)
+{
+    (void)out;
+    return false;
+}
+
+void arch_dma_fence(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 uint32_t mmio_read32(uintptr_t addr)
 {
+    struct mmio_dev *d = route(addr);
+    uint64_t v = 0;
+
+    if (d)
+        return d->ops->read(d, addr - d->base, 4, &v) == 0 ? (uint32_t)v : 0xffffffffu;
     uint8_t *p = fake_reg(addr, 4);
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 void mmio_write32(uintptr_t addr, uint32_t v)
 {
+    struct mmio_dev *d = route(addr);
+
+    if (d) {
+        d->ops->write(d, addr - d->base, 4, v);
+        return;
+    }
     fake_log(addr, v, 4);
     uint8_t *p = fake_reg(addr, 4);
     p[0] = (uint8_t)v;

@@ -15,6 +15,12 @@ extern uint8_t fake_mmio[0x400000];
 extern struct fake_mmio_write fake_mmio_log[4096];
 extern size_t fake_mmio_nlog;
 
+/* Sends MMIO accesses in [dev->base, dev->base + dev->size) of the fake
+ * device space to a device model instead of the byte array (up to 4). */
+struct mmio_dev;
+void fake_mmio_route(struct mmio_dev *dev);
+void fake_mmio_unroute(void);
+
 /* What the fake vCPU arch layer was asked to do, for tests to check. */
 struct fake_arch_log {
     uint64_t injected_cause, injected_tval;

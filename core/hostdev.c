@@ -1,0 +1,191 @@
+/* The host's virtio devices and the virtual switch (see hostdev.h). */
+#include "core/hostdev.h"
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/irq.h"
+#include "core/pmem.h"
+#include "devices/hvirtio_net.h"
+#include "devices/hvirtio_rng.h"
+#include "lib/string.h"
+
+#define SEED_OPST_ES16 2u
+#define SEED_TRIES     1000 /* reads per 16 bits before the source counts as dry */
+
+static struct hvblk *disks[HOSTDEV_MAX_DISKS];
+static unsigned ndisks;
+static struct hvrng *rng;
+static struct hvnet *uplink;
+static uint32_t uplink_irq;
+static struct vswitch sw;
+static struct vswitch_port uplink_port;
+static bool zkr;
+static uint64_t timeout; /* ticks a host device may take for one request */
+
+static void *alloc(size_t n)
+{
+    return pmem_zalloc((n + 4095) & ~(size_t)4095, 4096);
+}
+
+static bool seed16(uint16_t *out)
+{
+    for (int i = 0; i < SEED_TRIES; i++) {
+        uint32_t s;
+        if (!arch_seed_read(&s))
+            return false;
+        if (s >> 30 == SEED_OPST_ES16) {
+            *out = (uint16_t)s;
+            return true;
+        }
+        if (s >> 30 == 3) /* DEAD */
+            return false;
+    }
+    return false;
+}
+
+static int uplink_deliver(void *ctx, const void *frame, size_t len)
+{
+    return hvnet_send(ctx, frame, len);
+}
+
+static void uplink_rx(void *ctx, const void *frame, size_t len)
+{
+    (void)ctx;
+    vswitch_send(&sw, &uplink_port, frame, len);
+}
+
+static void uplink_irq_handler(void *ctx)
+{
+    hvnet_poll(ctx, uplink_rx, NULL);
+}
+
+static void take_blk(uintptr_t base)
+{
+    char err[160];
+    struct hvblk *b = alloc(sizeof(*b));
+    void *ring = alloc(hvirtio_ring_bytes(HVBLK_QUEUE));
+
+    if (!b || !ring || ndisks == HOSTDEV_MAX_DISKS) {
+        console_printf("vireo: host disk at %#lx not used (%s)\n", (unsigned long)base,
+                       ndisks == HOSTDEV_MAX_DISKS ? "too many disks" : "no memory");
+        return;
+    }
+    if (hvblk_init(b, base, ring, timeout, err, sizeof(err)) < 0) {
+        console_printf("vireo: host disk at %#lx not used: %s\n", (unsigned long)base, err);
+        return;
+    }
+    console_printf("vireo: host disk %u: virtio-blk at %#lx, %lu MiB%s%s\n", ndisks,
+                   (unsigned long)base, (unsigned long)(b->sectors >> 11),
+                   b->read_only ? ", read-only" : "", b->can_flush ? ", flush" : "");
+    disks[ndisks++] = b;
+}
+
+static void take_rng(uintptr_t base)
+{
+    char err[160];
+    struct hvrng *r = alloc(sizeof(*r));
+    void *ring = alloc(hvirtio_ring_bytes(HVRNG_QUEUE));
+
+    if (rng || !r || !ring)
+        return;
+    if (hvrng_init(r, base, ring, timeout, err, sizeof(err)) < 0) {
+        console_printf("vireo: host virtio-rng at %#lx not used: %s\n", (unsigned long)base, err);
+        return;
+    }
+    rng = r;
+}
+
+static void take_net(uintptr_t base, uint32_t irq)
+{
+    char err[160];
+    struct hvnet *n = alloc(sizeof(*n));
+    void *rings = alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
+    void *bufs = alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
+
+    if (uplink || !n || !rings || !bufs)
+        return;
+    if (hvnet_init(n, base, rings, bufs, timeout, err, sizeof(err)) < 0) {
+        console_printf("vireo: host virtio-net at %#lx not used: %s\n", (unsigned long)base, err);
+        return;
+    }
+    uplink = n;
+    uplink_irq = irq;
+    uplink_port = (struct vswitch_port){.name = "uplink", .deliver = uplink_deliver, .ctx = n};
+    vswitch_attach(&sw, &uplink_port);
+    console_printf("vireo: uplink: virtio-net at %#lx joins the virtual switch\n",
+                   (unsigned long)base);
+}
+
+void hostdev_init(const struct platform *p)
+{
+    timeout = (uint64_t)p->timebase_hz * 5;
+    vswitch_init(&sw);
+    for (int i = 0; i < p->nvirtio; i++) {
+        uintptr_t base = (uintptr_t)p->virtio[i].base;
+        uint32_t id, version;
+
+        if (hvirtio_probe(base, &id, &version) < 0 || id == 0)
+            continue;
+        switch (id) {
+        case 1:
+            take_net(base, p->virtio[i].irq);
+            break;
+        case 2:
+            take_blk(base);
+            break;
+        case 4:
+            take_rng(base);
+            break;
+        default:
+            console_printf("vireo: host virtio device %u at %#lx not used\n", id,
+                           (unsigned long)base);
+        }
+    }
+    uint16_t s;
+    zkr = (p->isa & ISA_ZKR) && seed16(&s);
+    console_printf("vireo: entropy for guests: %s\n", hostdev_entropy_source());
+}
+
+void hostdev_irq_init(bool have_irqs)
+{
+    if (!uplink)
+        return;
+    if (!have_irqs || !uplink_irq || !irq_register(uplink_irq, uplink_irq_handler, uplink))
+        console_printf("vireo: uplink: no host interrupt: frames from the host are not received\n");
+}
+
+struct hvblk *hostdev_disk(unsigned index)
+{
+    return index < ndisks ? disks[index] : NULL;
+}
+
+bool hostdev_has_entropy(void)
+{
+    return zkr || rng;
+}
+
+const char *hostdev_entropy_source(void)
+{
+    return zkr ? "Zkr seed CSR" : rng ? "host virtio-rng" : "none (no virtio-rng for guests)";
+}
+
+size_t hostdev_entropy(void *ctx, void *buf, size_t n)
+{
+    (void)ctx;
+    if (!zkr)
+        return rng ? hvrng_read(rng, buf, n) : 0;
+    uint8_t *p = buf;
+    size_t done = 0;
+    uint16_t s;
+    while (done < n && seed16(&s)) {
+        p[done++] = (uint8_t)s;
+        if (done < n)
+            p[done++] = (uint8_t)(s >> 8);
+    }
+    return done;
+}
+
+struct vswitch *hostdev_switch(void)
+{
+    return &sw;
+}

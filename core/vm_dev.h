@@ -1,0 +1,27 @@
+/* A VM's virtio devices (see vm_dev.c and docs/devices.md). */
+#ifndef VIREO_CORE_VM_DEV_H
+#define VIREO_CORE_VM_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+
+struct vm;
+
+/* Creates the devices of vm->cfg and puts them on the VM's bus.  On error
+ * (a missing host disk, a region beyond its end, no memory) nothing is
+ * left and err says which device and why. */
+int vm_devices_create(struct vm *vm, char *err, size_t errlen);
+/* Detaches (from the switch) and frees them; no vCPU may be running. */
+void vm_devices_destroy(struct vm *vm);
+
+/* The slots for the guest's device tree: bases and PLIC sources. */
+unsigned vm_devices_fdt(const struct vm *vm, uint64_t *base, uint32_t *irq, unsigned max);
+
+/* Device i's "vm.node" label and kind ("virtio-blk", ...), NULL past the end. */
+const char *vm_device_label(const struct vm *vm, unsigned i);
+const char *vm_device_kind(const struct vm *vm, unsigned i);
+const struct mmio_dev *vm_device_mmio(const struct vm *vm, unsigned i);
+
+#endif

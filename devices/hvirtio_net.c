@@ -1,0 +1,110 @@
+/* Host virtio-net driver (see hvirtio_net.h; virtio 1.2 5.1). */
+#include "devices/hvirtio_net.h"
+
+#include "arch/arch.h"
+#include "devices/virtio_mmio.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+#define F_MAC 5
+
+static int rx_post(struct hvnet *n, unsigned i)
+{
+    struct hv_buf b = {n->rx[i], HVNET_BUF, true};
+    int head = hvirtio_post(&n->v, HVNET_RXQ, &b, 1);
+
+    if (head < 0)
+        return -1;
+    n->rx_head_buf[head] = (int)i;
+    return 0;
+}
+
+int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_t timeout_ticks,
+               char *err, size_t errlen)
+{
+    memset(n, 0, sizeof(*n));
+    n->timeout_ticks = timeout_ticks;
+    n->rx = bufs;
+    if (hvirtio_open(&n->v, base, 1ull << F_MAC, err, errlen) < 0)
+        return -1;
+    if (n->v.device_id != 1) {
+        fmt_snprintf(err, errlen, "device at %#lx is not virtio-net", (unsigned long)base);
+        return -1;
+    }
+    if ((n->v.features >> F_MAC) & 1) {
+        for (unsigned i = 0; i < 6; i++)
+            n->mac[i] = mmio_read8(base + VIRTIO_MMIO_CONFIG + i);
+    }
+    size_t ring = hvirtio_ring_bytes(HVNET_QUEUE);
+    if (hvirtio_queue(&n->v, HVNET_RXQ, HVNET_QUEUE, rings, err, errlen) < 0 ||
+        hvirtio_queue(&n->v, HVNET_TXQ, HVNET_QUEUE, (uint8_t *)rings + ring, err, errlen) < 0)
+        return -1;
+    for (unsigned i = 0; i < n->v.q[HVNET_RXQ].num; i++)
+        rx_post(n, i);
+    hvirtio_start(&n->v);
+    hvirtio_kick(&n->v, HVNET_RXQ);
+    return 0;
+}
+
+int hvnet_send(struct hvnet *n, const void *frame, size_t len)
+{
+    int r = -1;
+
+    if (len > HVNET_BUF - HVNET_HDR)
+        return -1;
+    spin_lock(&n->tx_lock);
+    if (!n->failed) {
+        memset(n->tx, 0, HVNET_HDR);
+        memcpy(n->tx + HVNET_HDR, frame, len);
+        struct hv_buf b = {n->tx, (uint32_t)(HVNET_HDR + len), false};
+        uint32_t used;
+        int head = hvirtio_post(&n->v, HVNET_TXQ, &b, 1);
+
+        if (head >= 0) {
+            hvirtio_kick(&n->v, HVNET_TXQ);
+            if (hvirtio_wait(&n->v, HVNET_TXQ, head, &used, n->timeout_ticks) == 0)
+                r = 0;
+            else
+                n->failed = true;
+        }
+    }
+    if (r == 0)
+        n->tx_frames++;
+    else
+        n->tx_errors++;
+    spin_unlock(&n->tx_lock);
+    return r;
+}
+
+unsigned hvnet_poll(struct hvnet *n, void (*deliver)(void *ctx, const void *frame, size_t len),
+                    void *ctx)
+{
+    unsigned got = 0;
+    uint32_t len;
+    int head;
+
+    spin_lock(&n->rx_lock);
+    hvirtio_irq_ack(&n->v);
+    /* At most a ring's worth: a flood cannot keep this hart here. */
+    for (unsigned k = 0; k < n->v.q[HVNET_RXQ].num; k++) {
+        head = hvirtio_used(&n->v, HVNET_RXQ, &len);
+        if (head == -1)
+            break;
+        if (head < 0) {
+            n->failed = true;
+            break;
+        }
+        unsigned i = (unsigned)n->rx_head_buf[head];
+        if (len > HVNET_HDR && len <= HVNET_BUF) {
+            deliver(ctx, n->rx[i] + HVNET_HDR, len - HVNET_HDR);
+            n->rx_frames++;
+            got++;
+        } else {
+            n->rx_errors++;
+        }
+        rx_post(n, i);
+    }
+    hvirtio_kick(&n->v, HVNET_RXQ);
+    spin_unlock(&n->rx_lock);
+    return got;
+}

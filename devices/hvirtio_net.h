@@ -1,0 +1,46 @@
+/* Vireo's driver for the host's virtio-net (QEMU -device
+ * virtio-net-device with -netdev user or socket): the virtual switch's
+ * uplink.  Transmit is synchronous (from any hart, one lock); receive
+ * buffers stay posted and hvnet_poll hands arrived frames to a callback
+ * (from the interrupt handler, or polled). */
+#ifndef VIREO_DEVICES_HVIRTIO_NET_H
+#define VIREO_DEVICES_HVIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/hvirtio.h"
+#include "lib/spinlock.h"
+
+#define HVNET_RXQ     0
+#define HVNET_TXQ     1
+#define HVNET_QUEUE   16
+#define HVNET_HDR     12   /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define HVNET_BUF     2048 /* header + the largest frame, 1518 bytes with a VLAN tag */
+#define HVNET_RX_BUFS HVNET_QUEUE
+
+struct hvnet {
+    struct hvirtio v;
+    struct spinlock tx_lock, rx_lock;
+    bool failed;
+    uint64_t timeout_ticks;
+    uint8_t mac[6];
+    uint8_t (*rx)[HVNET_BUF]; /* HVNET_RX_BUFS buffers, head i owns rx[i] */
+    int rx_head_buf[HVNET_QUEUE];
+    uint8_t tx[HVNET_BUF];
+    uint64_t rx_frames, tx_frames, rx_errors, tx_errors;
+};
+
+/* rings: 2 x hvirtio_ring_bytes(HVNET_QUEUE), 4 KiB aligned; bufs:
+ * HVNET_RX_BUFS * HVNET_BUF bytes. */
+int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_t timeout_ticks,
+               char *err, size_t errlen);
+/* Sends one Ethernet frame; 0 or -1 (dropped). */
+int hvnet_send(struct hvnet *n, const void *frame, size_t len);
+/* Passes every received frame to deliver and reposts its buffer; returns
+ * how many arrived. */
+unsigned hvnet_poll(struct hvnet *n, void (*deliver)(void *ctx, const void *frame, size_t len),
+                    void *ctx);
+
+#endif

@@ -1,0 +1,206 @@
+/* virtio network device (see virtio_net.h). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
+#include "devices/virtqueue.h"
+#include "devices/vswitch.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+
+/* Copies n bytes from src into the chain's buffers (all device-writable).
+ * Returns 0, or -1 if guest memory refused. */
+static int net_scatter(struct virtio_net *n, const struct vq_buf *bufs, unsigned count,
+                       uint64_t *pos, const uint8_t *src, size_t len)
+{
+    /* pos: bytes of the chain already filled. */
+    uint64_t skip = *pos;
+
+    for (unsigned i = 0; i < count && len; i++) {
+        if (skip >= bufs[i].len) {
+            skip -= bufs[i].len;
+            continue;
+        }
+        uint64_t room = bufs[i].len - skip;
+        size_t k = len < room ? len : (size_t)room;
+        if (n->t.mem.write(n->t.mem.ctx, bufs[i].addr + skip, src, k) != 0)
+            return -1;
+        skip = 0;
+        src += k;
+        len -= k;
+        *pos += k;
+    }
+    return 0;
+}
+
+int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
+{
+    struct virtio_mmio *t = &n->t;
+    unsigned count;
+    int r = -1;
+
+    spin_lock(&t->lock);
+    if (len > VIRTIO_NET_MAX_FRAME)
+        goto drop;
+    int head = virtio_mmio_pop(t, VIRTIO_NET_RXQ, n->rx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
+    if (head < 0)
+        goto drop; /* not running, no buffer, or a broken ring (now NEEDS_RESET) */
+    uint64_t room = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (!n->rx_bufs[i].write) {
+            virtio_mmio_needs_reset(t); /* the driver must post writable buffers */
+            goto drop;
+        }
+        room += n->rx_bufs[i].len;
+    }
+    if (room < VIRTIO_NET_HDR_LEN + len) {
+        /* Too small: give the buffer back unused. */
+        if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, 0) == 0)
+            virtio_mmio_used(t, VIRTIO_NET_RXQ);
+        goto drop;
+    }
+    /* flags, gso_type, hdr_len, gso_size, csum_start, csum_offset: 0
+     * (VIRTIO_NET_HDR_GSO_NONE); num_buffers = 1 (le16). */
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};
+    hdr[10] = 1;
+    uint64_t pos = 0;
+    if (net_scatter(n, n->rx_bufs, count, &pos, hdr, sizeof(hdr)) != 0 ||
+        net_scatter(n, n->rx_bufs, count, &pos, frame, len) != 0) {
+        virtio_mmio_needs_reset(t); /* buffer outside RAM */
+        goto drop;
+    }
+    if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, (uint32_t)pos) != 0)
+        goto drop;
+    virtio_mmio_used(t, VIRTIO_NET_RXQ);
+    n->stats.rx_frames++;
+    n->stats.rx_bytes += len;
+    r = 0;
+    goto out;
+drop:
+    n->stats.rx_drops++;
+out:
+    spin_unlock(&t->lock);
+    return r;
+}
+
+static int net_deliver(void *ctx, const void *frame, size_t len)
+{
+    return virtio_net_receive(ctx, frame, len);
+}
+
+/* Transport lock held: takes one transmit chain into n->tx_frame.
+ * Returns the frame length (header included), 0 for a chain dropped,
+ * or -1 when there is nothing more to do. */
+static int64_t net_tx_one(struct virtio_net *n)
+{
+    struct virtio_mmio *t = &n->t;
+    unsigned count;
+    int head = virtio_mmio_pop(t, VIRTIO_NET_TXQ, n->tx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
+
+    if (head < 0)
+        return -1;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (n->tx_bufs[i].write) {
+            virtio_mmio_needs_reset(t); /* transmit buffers are device-readable */
+            return -1;
+        }
+        total += n->tx_bufs[i].len;
+    }
+    int64_t r = 0;
+    if (total >= VIRTIO_NET_HDR_LEN + VSWITCH_MIN_FRAME && total <= sizeof(n->tx_frame)) {
+        uint64_t pos = 0;
+        for (unsigned i = 0; i < count; i++) {
+            if (n->tx_bufs[i].len && t->mem.read(t->mem.ctx, n->tx_bufs[i].addr, n->tx_frame + pos,
+                                                 n->tx_bufs[i].len) != 0) {
+                virtio_mmio_needs_reset(t); /* buffer outside RAM */
+                return -1;
+            }
+            pos += n->tx_bufs[i].len;
+        }
+        r = (int64_t)total;
+    }
+    if (virtio_mmio_push(t, VIRTIO_NET_TXQ, (uint16_t)head, 0) != 0)
+        return -1;
+    virtio_mmio_used(t, VIRTIO_NET_TXQ);
+    return r;
+}
+
+static void net_kick(void *dev, unsigned queue)
+{
+    struct virtio_net *n = dev;
+    struct virtio_mmio *t = &n->t;
+
+    if (queue != VIRTIO_NET_TXQ)
+        return; /* new receive buffers: nothing waits for them */
+    spin_lock(&n->tx_lock);
+    /* At most a queue's worth per kick (the size read each time: the
+     * driver may reset the device meanwhile). */
+    for (unsigned i = 0;; i++) {
+        spin_lock(&t->lock);
+        int64_t len = i < t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : -1;
+        spin_unlock(&t->lock);
+        if (len < 0)
+            break;
+        if (len == 0) {
+            n->stats.tx_drops++;
+            continue;
+        }
+        size_t flen = (size_t)len - VIRTIO_NET_HDR_LEN;
+        n->stats.tx_frames++;
+        n->stats.tx_bytes += flen;
+        if (n->sw)
+            vswitch_send(n->sw, &n->port, n->tx_frame + VIRTIO_NET_HDR_LEN, flen);
+    }
+    spin_unlock(&n->tx_lock);
+}
+
+static void net_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
+{
+    struct virtio_net *n = dev;
+    uint8_t cfg[VIRTIO_NET_CONFIG_LEN];
+
+    memcpy(cfg, n->mac, 6);
+    cfg[6] = VIRTIO_NET_S_LINK_UP; /* status, le16 */
+    cfg[7] = 0;
+    cfg[8] = 1; /* max_virtqueue_pairs, le16 (only meaningful with MQ) */
+    cfg[9] = 0;
+    memcpy(buf, cfg + off, len);
+}
+
+static const struct virtio_dev_ops net_ops = {
+    .device_id = VIRTIO_ID_NET,
+    .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
+    .nqueues = 2,
+    .queue_max = VIRTIO_NET_QUEUE_MAX,
+    .config_size = VIRTIO_NET_CONFIG_LEN,
+    .max_chain_bytes = VIRTIO_NET_MAX_CHAIN,
+    .config_read = net_config_read,
+    .kick = net_kick,
+};
+
+void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const struct irq_line *irq,
+                     const uint8_t mac[6], struct vswitch *sw)
+{
+    memset(n, 0, sizeof(*n));
+    memcpy(n->mac, mac, 6);
+    spin_init(&n->tx_lock);
+    n->port.name = "virtio-net";
+    n->port.deliver = net_deliver;
+    n->port.ctx = n;
+    virtio_mmio_init(&n->t, &net_ops, n, mem, irq);
+    if (sw && vswitch_attach(sw, &n->port) == 0)
+        n->sw = sw;
+}
+
+void virtio_net_detach(struct virtio_net *n)
+{
+    spin_lock(&n->tx_lock); /* no transmit in flight */
+    if (n->sw)
+        vswitch_detach(n->sw, &n->port);
+    n->sw = NULL;
+    spin_unlock(&n->tx_lock);
+}

@@ -1,0 +1,95 @@
+/* virtio network device (virtio 1.2, 5.1): device ID 1, one queue pair
+ * (receiveq1 = 0, transmitq1 = 1), attached to a virtual switch
+ * (devices/vswitch.h) through its own port.
+ *
+ * Features: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (the link is always
+ * up), plus the transport's (VERSION_1, INDIRECT_DESC, EVENT_IDX).  No
+ * checksum or segmentation offloads, no MRG_RXBUF, no control queue.  The
+ * header is the 12-byte struct virtio_net_hdr (num_buffers included, as
+ * VERSION_1 requires).
+ *
+ * Receive (virtio_net_receive, the port's deliver): one receive chain per
+ * frame; the device writes a zero header with num_buffers = 1 and the
+ * frame after it.  A frame is dropped (and counted) if the driver is not
+ * running (no DRIVER_OK, NEEDS_RESET, receive queue not ready) or has no
+ * receive buffer posted; if the chain is too small for header + frame,
+ * the frame is dropped and the buffer given back unused (used length 0,
+ * which Linux counts as a length error and recycles).  A receive chain
+ * with a device-readable buffer, or one outside guest RAM, sets
+ * DEVICE_NEEDS_RESET.
+ *
+ * Transmit: the kick callback (transport lock released) takes one
+ * transmit chain at a time under the transport lock, copies header and
+ * frame into the device's frame buffer, completes the chain (used length
+ * 0), releases the lock and hands the frame to the switch.  The header's
+ * content is ignored.  Chains shorter than the header or longer than
+ * header + VIRTIO_NET_MAX_FRAME are dropped (counted) but completed; a
+ * device-writable buffer in a transmit chain, or a buffer outside guest
+ * RAM, sets DEVICE_NEEDS_RESET.  At most a queue's worth of chains per
+ * kick.  tx_lock serialises transmitters (two vCPUs kicking at once).
+ *
+ * Lock order: tx_lock, then the switch's lock, then a transport lock.
+ * virtio_net_receive is called with the switch lock held and takes this
+ * device's transport lock. */
+#ifndef VIREO_DEVICES_VIRTIO_NET_H
+#define VIREO_DEVICES_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/mmio.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtqueue.h"
+#include "devices/vswitch.h"
+#include "lib/spinlock.h"
+
+#define VIRTIO_ID_NET 1
+
+#define VIRTIO_NET_F_MAC    5
+#define VIRTIO_NET_F_STATUS 16
+
+#define VIRTIO_NET_S_LINK_UP 1
+
+#define VIRTIO_NET_RXQ        0
+#define VIRTIO_NET_TXQ        1
+#define VIRTIO_NET_QUEUE_MAX  256
+#define VIRTIO_NET_HDR_LEN    12                /* struct virtio_net_hdr with num_buffers */
+#define VIRTIO_NET_MAX_FRAME  VSWITCH_MAX_FRAME /* 1514 + one VLAN tag */
+#define VIRTIO_NET_MAX_CHAIN  (1u << 16)        /* cap on one chain's total length */
+#define VIRTIO_NET_CONFIG_LEN 10                /* mac, status, max_virtqueue_pairs */
+
+/* Counters, from the guest's side: rx = frames the guest received. */
+struct virtio_net_stats {
+    uint64_t rx_frames, rx_bytes, rx_drops; /* under the transport lock */
+    uint64_t tx_frames, tx_bytes, tx_drops; /* under tx_lock */
+};
+
+struct virtio_net {
+    struct virtio_mmio t; /* the mmio_dev's priv is &t */
+    struct vswitch_port port;
+    struct vswitch *sw; /* NULL once detached */
+    uint8_t mac[6];
+    struct spinlock tx_lock;
+    struct virtio_net_stats stats;
+    struct vq_buf rx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under the transport lock */
+    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under tx_lock + transport lock */
+    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME]; /* under tx_lock */
+};
+
+/* Attaches n's port to sw (if sw is not NULL and has room; otherwise the
+ * device runs unconnected and transmitted frames are counted as sent).
+ * The port's name can be set by the caller after init. */
+void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const struct irq_line *irq,
+                     const uint8_t mac[6], struct vswitch *sw);
+
+/* Detaches from the switch: call before the VM's memory goes.  Waits for
+ * a transmit and a delivery in flight; afterwards nothing calls into n
+ * from the switch. */
+void virtio_net_detach(struct virtio_net *n);
+
+/* The port's deliver: one Ethernet frame (no virtio header) into the
+ * guest.  Returns 0 if delivered, -1 if dropped. */
+int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
+
+#endif

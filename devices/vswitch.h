@@ -1,0 +1,92 @@
+/* A virtual learning L2 (Ethernet) switch connecting VMs' virtio-net
+ * devices (and, later, an uplink).
+ *
+ * Ports are owned by their devices and attached with vswitch_attach (at
+ * most VSWITCH_MAX_PORTS).  A frame sent from a port is checked (14 to
+ * VSWITCH_MAX_FRAME bytes, i.e. 1514 plus one VLAN tag; source MAC not
+ * multicast), its source MAC learned for that port, and then: unicast to a
+ * learned MAC goes to that port only (and nowhere if that is the sender's
+ * own port); broadcast, multicast (I/G bit) and unknown unicast are
+ * flooded to every other port.  The learning table has
+ * VSWITCH_TABLE_SIZE entries; when it is full the least recently seen MAC
+ * is replaced.  A MAC seen on another port moves there.
+ *
+ * Locking: one spinlock around everything, held while frames are
+ * delivered, so vswitch_detach waits for deliveries in flight and a port's
+ * deliver is never called after detach returns.  deliver runs with the
+ * switch lock held and must not call back into the switch; it may take
+ * its own device's lock (lock order: switch, then device). */
+#ifndef VIREO_DEVICES_VSWITCH_H
+#define VIREO_DEVICES_VSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/spinlock.h"
+
+#define VSWITCH_MAX_PORTS  32
+#define VSWITCH_TABLE_SIZE 256
+#define VSWITCH_MIN_FRAME  14         /* destination, source, EtherType */
+#define VSWITCH_MAX_FRAME  (1514 + 4) /* one 802.1Q tag */
+
+/* Counted by the switch, from the switch's side of the port:
+ * rx = frames the port sent into the switch, tx = frames the switch
+ * handed to the port's deliver. */
+struct vswitch_port_stats {
+    uint64_t rx_frames, rx_bytes;
+    uint64_t rx_drops; /* refused: bad length or multicast source */
+    uint64_t tx_frames, tx_bytes;
+    uint64_t tx_drops; /* deliver returned -1 */
+};
+
+struct vswitch_port {
+    const char *name; /* for stats, e.g. "vm0.net0" or "uplink" */
+    /* Deliver one Ethernet frame (no virtio header) to the port's owner.
+     * Return 0 if taken, -1 if dropped.  Called with the switch lock held;
+     * must not call back into the switch. */
+    int (*deliver)(void *ctx, const void *frame, size_t len);
+    void *ctx;
+    struct vswitch_port_stats stats; /* under the switch lock */
+    /* The switch's own: */
+    struct vswitch *sw; /* NULL while detached */
+    unsigned index;
+};
+
+struct vswitch_fdb {
+    uint8_t mac[6];
+    uint8_t port; /* index into ports */
+    bool valid;
+    uint64_t seen; /* the switch's clock when last learned */
+};
+
+struct vswitch {
+    struct spinlock lock;
+    struct vswitch_port *ports[VSWITCH_MAX_PORTS];
+    struct vswitch_fdb fdb[VSWITCH_TABLE_SIZE];
+    uint64_t clock;    /* frames seen, for least-recently-seen replacement */
+    uint64_t orphans;  /* frames sent from a port not attached here */
+    uint64_t filtered; /* unicast to a MAC learned on the sender's port */
+};
+
+void vswitch_init(struct vswitch *sw);
+
+/* Returns 0, or -1 if the switch is full or p is already attached
+ * somewhere.  The port's stats start from zero. */
+int vswitch_attach(struct vswitch *sw, struct vswitch_port *p);
+
+/* Detaches p and forgets the MACs learned on it.  When it returns, p's
+ * deliver is not running and will not be called again.  A port not
+ * attached to sw is left alone. */
+void vswitch_detach(struct vswitch *sw, struct vswitch_port *p);
+
+/* Switches one frame from port from (which must be attached to sw, else
+ * the frame is dropped and counted in sw->orphans).  frame stays the
+ * caller's. */
+void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *frame, size_t len);
+
+/* A consistent copy of p's counters (taken under the lock). */
+void vswitch_stats_read(struct vswitch *sw, const struct vswitch_port *p,
+                        struct vswitch_port_stats *out);
+
+#endif

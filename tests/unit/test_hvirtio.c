@@ -1,0 +1,336 @@
+/* Unit tests for the host virtio drivers (devices/hvirtio*.c), run against
+ * Vireo's own device models (virtio-blk, -net, -rng) through the fake MMIO
+ * space: the driver's pointers are the models' "guest physical" addresses,
+ * reached through an identity guest_mem. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/hvirtio.h"
+#include "devices/hvirtio_blk.h"
+#include "devices/hvirtio_net.h"
+#include "devices/hvirtio_rng.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
+#include "devices/vswitch.h"
+#include "tests/unit/fake_arch.h"
+
+#define BASE 0x1000 /* in the fake device space */
+
+static int id_read(void *ctx, uint64_t gpa, void *dst, size_t n)
+{
+    (void)ctx;
+    memcpy(dst, (const void *)(uintptr_t)gpa, n);
+    return 0;
+}
+
+static int id_write(void *ctx, uint64_t gpa, const void *src, size_t n)
+{
+    (void)ctx;
+    memcpy((void *)(uintptr_t)gpa, src, n);
+    return 0;
+}
+
+static const struct guest_mem idmem = {id_read, id_write, NULL};
+static const struct irq_line noirq = {NULL, NULL, 0};
+
+static void *ring_alloc(size_t n)
+{
+    void *p = aligned_alloc(4096, (n + 4095) & ~(size_t)4095);
+    assert_non_null(p);
+    return p;
+}
+
+/* ---- virtio-blk ------------------------------------------------------------- */
+
+static uint8_t disk[1 << 20];
+static unsigned flushes;
+
+static int ram_read(void *ctx, uint64_t sector, void *buf, size_t n)
+{
+    (void)ctx;
+    memcpy(buf, disk + sector * 512, n);
+    return 0;
+}
+
+static int ram_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+{
+    (void)ctx;
+    memcpy(disk + sector * 512, buf, n);
+    return 0;
+}
+
+static int ram_flush(void *ctx)
+{
+    (void)ctx;
+    flushes++;
+    return 0;
+}
+
+static void test_blk(void **state)
+{
+    (void)state;
+    static struct virtio_blk model;
+    static struct hvblk drv;
+    struct blk_backend be = {sizeof(disk) / 512, false, ram_read, ram_write, ram_flush, NULL};
+    struct mmio_dev dev = {&virtio_mmio_ops, "blk", BASE, VIRTIO_MMIO_SIZE, &model.t};
+    char err[160] = "";
+    static uint8_t buf[3 * 4096], back[3 * 4096];
+
+    virtio_blk_init(&model, &idmem, &noirq, &be, "hvtest");
+    fake_mmio_route(&dev);
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_QUEUE));
+    if (hvblk_init(&drv, BASE, ring, 1000000, err, sizeof(err)) < 0)
+        fail_msg("hvblk_init: %s", err);
+    assert_int_equal(drv.sectors, sizeof(disk) / 512);
+    assert_false(drv.read_only);
+    assert_true(drv.can_flush);
+
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 7 + 3);
+    assert_int_equal(hvblk_write(&drv, 100, buf, sizeof(buf)), 0);
+    assert_memory_equal(disk + 100 * 512, buf, sizeof(buf));
+    assert_int_equal(hvblk_read(&drv, 100, back, sizeof(back)), 0);
+    assert_memory_equal(back, buf, sizeof(buf));
+    assert_int_equal(hvblk_flush(&drv), 0);
+    assert_int_equal(flushes, 1);
+    /* Many requests: descriptors are recycled. */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(hvblk_read(&drv, (uint64_t)i, back, 512), 0);
+    /* Refused by the driver before any request: outside, unaligned. */
+    assert_int_equal(hvblk_read(&drv, drv.sectors, back, 512), -1);
+    assert_int_equal(hvblk_read(&drv, drv.sectors - 1, back, 1024), -1);
+    assert_int_equal(hvblk_read(&drv, 0, back, 100), -1);
+    assert_int_equal(model.stats.errors, 0);
+    fake_mmio_unroute();
+    free(ring);
+}
+
+static void test_blk_read_only(void **state)
+{
+    (void)state;
+    static struct virtio_blk model;
+    static struct hvblk drv;
+    struct blk_backend be = {64, true, ram_read, ram_write, NULL, NULL};
+    struct mmio_dev dev = {&virtio_mmio_ops, "blk", BASE, VIRTIO_MMIO_SIZE, &model.t};
+    char err[160];
+    uint8_t buf[512] = {1};
+
+    virtio_blk_init(&model, &idmem, &noirq, &be, "ro");
+    fake_mmio_route(&dev);
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_QUEUE));
+    assert_int_equal(hvblk_init(&drv, BASE, ring, 1000000, err, sizeof(err)), 0);
+    assert_true(drv.read_only);
+    assert_int_equal(hvblk_write(&drv, 0, buf, 512), -1);
+    assert_int_equal(hvblk_flush(&drv), 0); /* nothing to flush */
+    assert_int_equal(hvblk_read(&drv, 0, buf, 512), 0);
+    fake_mmio_unroute();
+    free(ring);
+}
+
+/* ---- virtio-rng ------------------------------------------------------------- */
+
+static size_t counting_entropy(void *ctx, void *buf, size_t n)
+{
+    uint8_t *c = ctx, *p = buf;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (*c)++;
+    return n;
+}
+
+static void test_rng(void **state)
+{
+    (void)state;
+    static struct virtio_rng model;
+    static struct hvrng drv;
+    uint8_t next = 0, out[200];
+    struct mmio_dev dev = {&virtio_mmio_ops, "rng", BASE, VIRTIO_MMIO_SIZE, &model.t};
+    char err[160];
+
+    virtio_rng_init(&model, &idmem, &noirq, counting_entropy, &next);
+    fake_mmio_route(&dev);
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVRNG_QUEUE));
+    assert_int_equal(hvrng_init(&drv, BASE, ring, 1000000, err, sizeof(err)), 0);
+    assert_int_equal(hvrng_read(&drv, out, sizeof(out)), sizeof(out));
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], (uint8_t)i);
+    fake_mmio_unroute();
+    free(ring);
+}
+
+/* ---- virtio-net --------------------------------------------------------------- */
+
+static uint8_t seen[2048];
+static size_t seen_len;
+static unsigned seen_count;
+
+static int capture(void *ctx, const void *frame, size_t len)
+{
+    (void)ctx;
+    memcpy(seen, frame, len);
+    seen_len = len;
+    seen_count++;
+    return 0;
+}
+
+static void deliver_count(void *ctx, const void *frame, size_t len)
+{
+    (void)ctx;
+    memcpy(seen, frame, len);
+    seen_len = len;
+    seen_count++;
+}
+
+static void test_net(void **state)
+{
+    (void)state;
+    static struct virtio_net model;
+    static struct hvnet drv;
+    static struct vswitch sw;
+    struct vswitch_port other = {.name = "other", .deliver = capture};
+    static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x42};
+    struct mmio_dev dev = {&virtio_mmio_ops, "net", BASE, VIRTIO_MMIO_SIZE, &model.t};
+    char err[160];
+    uint8_t frame[60] = {0};
+
+    vswitch_init(&sw);
+    assert_int_equal(vswitch_attach(&sw, &other), 0);
+    virtio_net_init(&model, &idmem, &noirq, mac, &sw);
+    fake_mmio_route(&dev);
+    void *rings = ring_alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
+    void *bufs = ring_alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
+    if (hvnet_init(&drv, BASE, rings, bufs, 1000000, err, sizeof(err)) < 0)
+        fail_msg("hvnet_init: %s", err);
+    assert_memory_equal(drv.mac, mac, 6);
+
+    /* Driver -> model -> switch -> other port: a broadcast from the driver's MAC. */
+    memset(frame, 0xff, 6);
+    memcpy(frame + 6, mac, 6);
+    frame[12] = 0x08;
+    frame[20] = 0x5a;
+    assert_int_equal(hvnet_send(&drv, frame, sizeof(frame)), 0);
+    assert_int_equal(seen_count, 1);
+    assert_int_equal(seen_len, sizeof(frame));
+    assert_memory_equal(seen, frame, sizeof(frame));
+
+    /* Other port -> switch -> model -> the driver's receive buffers. */
+    uint8_t reply[64] = {0};
+    memcpy(reply, mac, 6);
+    reply[6] = 0x02;
+    reply[11] = 0x77;
+    reply[30] = 0xa5;
+    seen_count = 0;
+    for (int i = 0; i < 3 * HVNET_QUEUE; i++) { /* more than the ring: buffers come back */
+        vswitch_send(&sw, &other, reply, sizeof(reply));
+        assert_int_equal(hvnet_poll(&drv, deliver_count, NULL), 1);
+    }
+    assert_int_equal(seen_count, 3 * HVNET_QUEUE);
+    assert_int_equal(seen_len, sizeof(reply));
+    assert_memory_equal(seen, reply, sizeof(reply));
+    assert_int_equal(hvnet_poll(&drv, deliver_count, NULL), 0);
+    /* Too big for one buffer: refused before the device. */
+    static uint8_t big[HVNET_BUF];
+    assert_int_equal(hvnet_send(&drv, big, sizeof(big)), -1);
+    virtio_net_detach(&model);
+    fake_mmio_unroute();
+    free(rings);
+    free(bufs);
+}
+
+/* ---- the transport, against a scripted register file --------------------------- */
+
+static void set32(uintptr_t addr, uint32_t v)
+{
+    memcpy(&fake_mmio[addr], &v, 4);
+}
+
+static void test_legacy_and_missing(void **state)
+{
+    (void)state;
+    struct hvirtio h;
+    char err[200];
+
+    memset(fake_mmio, 0, 0x2000);
+    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), -1);
+    assert_string_equal(err, "no virtio device at 0x1000");
+    set32(BASE + VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
+    set32(BASE + VIRTIO_MMIO_VERSION, 1);
+    set32(BASE + VIRTIO_MMIO_DEVICE_ID, 2);
+    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), -1);
+    assert_string_equal(err, "virtio-mmio at 0x1000 is version 1 (legacy); Vireo drives version 2 "
+                             "(QEMU: -global virtio-mmio.force-legacy=false)");
+    uint32_t id, version;
+    assert_int_equal(hvirtio_probe(BASE, &id, &version), 0);
+    assert_int_equal(id, 2);
+    assert_int_equal(version, 1);
+    assert_int_equal(hvirtio_probe(BASE + 0x1000, &id, &version), -1);
+}
+
+/* A device that returns garbage in the used ring is caught, not followed. */
+static void test_used_garbage(void **state)
+{
+    (void)state;
+    struct hvirtio h;
+    char err[200];
+    uint8_t data[16];
+
+    memset(fake_mmio, 0, 0x2000);
+    set32(BASE + VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
+    set32(BASE + VIRTIO_MMIO_VERSION, 2);
+    set32(BASE + VIRTIO_MMIO_DEVICE_ID, 4);
+    /* DeviceFeatures reads the same for both selectors: VERSION_1 is bit 0
+     * of the high word, so offer bit 0 in both. */
+    set32(BASE + VIRTIO_MMIO_DEVICE_FEATURES, 1);
+    set32(BASE + VIRTIO_MMIO_QUEUE_NUM_MAX, 8);
+    /* Status reads back what was written last: FEATURES_OK stays set. */
+    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), 0);
+    void *ring = ring_alloc(hvirtio_ring_bytes(8));
+    assert_int_equal(hvirtio_queue(&h, 0, 8, ring, err, sizeof(err)), 0);
+    struct hv_buf b = {data, sizeof(data), true};
+    int head = hvirtio_post(&h, 0, &b, 1);
+    assert_true(head >= 0);
+    uint32_t len;
+    assert_int_equal(hvirtio_used(&h, 0, &len), -1); /* nothing yet */
+    /* The "device" returns id 200 (no such descriptor). */
+    volatile uint8_t *used = h.q[0].used;
+    used[4] = 200;
+    used[2] = 1;
+    assert_int_equal(hvirtio_used(&h, 0, &len), -2);
+    /* Timeouts end a wait. */
+    head = hvirtio_post(&h, 0, &b, 1);
+    assert_int_equal(hvirtio_wait(&h, 0, head, &len, 5000), -1);
+    /* Out of descriptors: refused. */
+    struct hv_buf many[9];
+    for (int i = 0; i < 9; i++)
+        many[i] = b;
+    assert_int_equal(hvirtio_post(&h, 0, many, 9), -1);
+    free(ring);
+}
+
+static int unroute(void **state)
+{
+    (void)state;
+    fake_mmio_unroute();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_blk, unroute),
+        cmocka_unit_test_teardown(test_blk_read_only, unroute),
+        cmocka_unit_test_teardown(test_rng, unroute),
+        cmocka_unit_test_teardown(test_net, unroute),
+        cmocka_unit_test(test_legacy_and_missing),
+        cmocka_unit_test(test_used_garbage),
+    };
+
+    return cmocka_run_group_tests_name("hvirtio", tests, NULL, NULL);
+}
