@@ -199,8 +199,8 @@ static void blk_notify(void *dev, unsigned queue)
     struct virtio_mmio *t = &b->t;
     bool pushed = false;
 
-    /* At most a queue's worth per notification. */
-    for (unsigned i = 0; i < t->queues[queue].num; i++) {
+    /* Until empty, bounded (VIRTIO_WORK_ROUNDS). */
+    for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[queue].num; i++) {
         unsigned n;
         int head = virtio_mmio_pop(t, queue, b->bufs, VIRTIO_BLK_QUEUE_MAX, &n);
 

@@ -35,7 +35,7 @@ static void con_transmit(struct virtio_console *c)
     struct virtio_mmio *t = &c->t;
     bool pushed = false;
 
-    for (unsigned i = 0; i < t->queues[VIRTIO_CONSOLE_TXQ].num; i++) {
+    for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_CONSOLE_TXQ].num; i++) {
         unsigned n;
         int head = virtio_mmio_pop(t, VIRTIO_CONSOLE_TXQ, c->bufs, VIRTIO_CONSOLE_QUEUE_MAX, &n);
 

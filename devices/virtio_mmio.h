@@ -95,6 +95,14 @@
 
 #define VIRTIO_MMIO_MAX_QUEUES 8
 
+/* A device works through its queue until it is empty, but at most this
+ * many times the queue size per notification: stopping while chains are
+ * still available would strand them (with EVENT_IDX the driver does not
+ * notify again for chains it already published), while a bound keeps a
+ * guest that refills the ring from another vCPU from holding this hart
+ * forever; such a guest only delays its own I/O. */
+#define VIRTIO_WORK_ROUNDS 8
+
 struct virtio_dev_ops {
     uint32_t device_id;
     uint64_t features;  /* device-type bits; the transport adds its own */

@@ -137,11 +137,11 @@ static void net_kick(void *dev, unsigned queue)
     if (queue != VIRTIO_NET_TXQ)
         return; /* new receive buffers: nothing waits for them */
     spin_lock(&n->tx_lock);
-    /* At most a queue's worth per kick (the size read each time: the
-     * driver may reset the device meanwhile). */
+    /* Until the ring is empty, bounded (VIRTIO_WORK_ROUNDS; the size read
+     * each time: the driver may reset the device meanwhile). */
     for (unsigned i = 0;; i++) {
         spin_lock(&t->lock);
-        int64_t len = i < t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : -1;
+        int64_t len = i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : -1;
         spin_unlock(&t->lock);
         if (len < 0)
             break;

@@ -39,9 +39,9 @@ static void rng_notify(void *dev, unsigned queue)
     struct virtio_mmio *t = &r->t;
     bool pushed = false;
 
-    /* At most a queue's worth per notification: a driver refilling the
+    /* Until empty, bounded (VIRTIO_WORK_ROUNDS): a driver refilling the
      * ring from another hart cannot keep this one here forever. */
-    for (unsigned i = 0; i < t->queues[queue].num; i++) {
+    for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[queue].num; i++) {
         unsigned n;
         int head = virtio_mmio_pop(t, queue, r->bufs, VIRTIO_RNG_QUEUE_MAX, &n);
 
