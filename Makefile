@@ -124,7 +124,7 @@ check: deps
 	@tests/check $(BUILD)
 
 run: deps all
-	@tools/run-qemu $(BUILD)/vireo.elf
+	@tools/demo $(BUILD)
 
 FORMATTED = $$(git ls-files '*.c' '*.h')
 
@@ -139,5 +139,6 @@ clean:
 
 include guests/guests.mk
 include tests/fuzz/fuzz.mk
+include bench/bench.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

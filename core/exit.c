@@ -116,6 +116,11 @@ enum exit_action vcpu_exit(struct vcpu *v)
     uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;
     exit_handler fn = NULL;
 
+    /* The exit fast path (vcpu_arch_exit_fast) may have handled it already. */
+    if (v->arch.exit_done) {
+        v->arch.exit_done = 0;
+        return (enum exit_action)v->arch.exit_act;
+    }
     if (cause & TRAP_CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];

@@ -25,7 +25,12 @@ vcpu_ctx_enter:
     sd      s9, CTX_HOST(13)*8(a0)
     sd      s10, CTX_HOST(14)*8(a0)
     sd      s11, CTX_HOST(15)*8(a0)
+    /* fall through */
 
+/* a0 = the context: its CSRs and every GPR in, sret.  The host registers
+ * saved above stay valid for as long as the guest keeps coming back
+ * through the fast path. */
+vcpu_ctx_resume:
     ld      t0, CTX_SEPC*8(a0)
     csrw    sepc, t0
     ld      t0, CTX_SSTATUS*8(a0)
@@ -68,7 +73,15 @@ vcpu_ctx_enter:
     sret
 
 /* Entered from trap_vector with t6 = the context and the guest's t6 in
- * sscratch. */
+ * sscratch.  Stores every guest GPR and the exit CSRs, then calls
+ * vcpu_arch_exit_fast() (vcpu_arch.c) on Vireo's stack, below the frames
+ * of vcpu_ctx_enter's caller, with Vireo's sp, gp and tp:
+ *   0: go back to the scheduler: Vireo's registers back, and return from
+ *      vcpu_ctx_enter as from a call;
+ *   1: resume the guest after an ecall; only registers a C call may
+ *      clobber (and s0, used here) need reloading: the C code kept
+ *      s1-s11, which still hold the guest's values;
+ *   2: resume the guest, every register from the context. */
     .globl vcpu_ctx_exit
     .align 2
 vcpu_ctx_exit:
@@ -80,7 +93,6 @@ vcpu_ctx_exit:
     sd      x6, 6*8(t6)
     sd      x7, 7*8(t6)
     sd      x8, 8*8(t6)
-    sd      x9, 9*8(t6)
     sd      x10, 10*8(t6)
     sd      x11, 11*8(t6)
     sd      x12, 12*8(t6)
@@ -89,16 +101,6 @@ vcpu_ctx_exit:
     sd      x15, 15*8(t6)
     sd      x16, 16*8(t6)
     sd      x17, 17*8(t6)
-    sd      x18, 18*8(t6)
-    sd      x19, 19*8(t6)
-    sd      x20, 20*8(t6)
-    sd      x21, 21*8(t6)
-    sd      x22, 22*8(t6)
-    sd      x23, 23*8(t6)
-    sd      x24, 24*8(t6)
-    sd      x25, 25*8(t6)
-    sd      x26, 26*8(t6)
-    sd      x27, 27*8(t6)
     sd      x28, 28*8(t6)
     sd      x29, 29*8(t6)
     sd      x30, 30*8(t6)
@@ -113,17 +115,92 @@ vcpu_ctx_exit:
     sd      t5, CTX_HSTATUS*8(t6)
     csrr    t5, scause
     sd      t5, CTX_SCAUSE*8(t6)
+    /* An ecall from VS-mode (cause 10) reads only a0-a7 and writes a0-a1:
+     * s1-s11, which the C code below preserves, are stored only if it
+     * goes back to the scheduler; it has no trap value (stval, htval and
+     * htinst are zero; the saved copies are left stale).  Every other exit
+     * stores everything now (MMIO may read or write any register). */
+    addi    t5, t5, -10
+    beqz    t5, 1f
+    sd      x9, 9*8(t6)
+    sd      x18, 18*8(t6)
+    sd      x19, 19*8(t6)
+    sd      x20, 20*8(t6)
+    sd      x21, 21*8(t6)
+    sd      x22, 22*8(t6)
+    sd      x23, 23*8(t6)
+    sd      x24, 24*8(t6)
+    sd      x25, 25*8(t6)
+    sd      x26, 26*8(t6)
+    sd      x27, 27*8(t6)
     csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
     csrr    t5, htval
     sd      t5, CTX_HTVAL*8(t6)
     csrr    t5, htinst
     sd      t5, CTX_HTINST*8(t6)
-
-    ld      ra, CTX_HOST(0)*8(t6)
+1:
     ld      sp, CTX_HOST(1)*8(t6)
     ld      gp, CTX_HOST(2)*8(t6)
     ld      tp, CTX_HOST(3)*8(t6)
+    mv      s0, t6
+    mv      a0, t6
+    call    vcpu_arch_exit_fast
+    mv      t6, s0
+    beqz    a0, 2f
+    addi    a0, a0, -1
+    bnez    a0, 3f
+
+    /* Resume, reloading the registers C code may have changed. */
+    ld      t0, CTX_SEPC*8(t6)
+    csrw    sepc, t0
+    ld      t0, CTX_SSTATUS*8(t6)
+    csrw    sstatus, t0
+    ld      t0, CTX_HSTATUS*8(t6)
+    csrw    hstatus, t0
+    csrw    sscratch, t6
+    ld      x1, 1*8(t6)
+    ld      x2, 2*8(t6)
+    ld      x3, 3*8(t6)
+    ld      x4, 4*8(t6)
+    ld      x5, 5*8(t6)
+    ld      x6, 6*8(t6)
+    ld      x7, 7*8(t6)
+    ld      x8, 8*8(t6)
+    ld      x10, 10*8(t6)
+    ld      x11, 11*8(t6)
+    ld      x12, 12*8(t6)
+    ld      x13, 13*8(t6)
+    ld      x14, 14*8(t6)
+    ld      x15, 15*8(t6)
+    ld      x16, 16*8(t6)
+    ld      x17, 17*8(t6)
+    ld      x28, 28*8(t6)
+    ld      x29, 29*8(t6)
+    ld      x30, 30*8(t6)
+    ld      x31, 31*8(t6)
+    sret
+
+3:  mv      a0, t6
+    j       vcpu_ctx_resume
+
+    /* Back to the scheduler; after an ecall, s1-s11 still hold the
+     * guest's values: store them now. */
+2:  ld      t5, CTX_SCAUSE*8(t6)
+    addi    t5, t5, -10
+    bnez    t5, 4f
+    sd      x9, 9*8(t6)
+    sd      x18, 18*8(t6)
+    sd      x19, 19*8(t6)
+    sd      x20, 20*8(t6)
+    sd      x21, 21*8(t6)
+    sd      x22, 22*8(t6)
+    sd      x23, 23*8(t6)
+    sd      x24, 24*8(t6)
+    sd      x25, 25*8(t6)
+    sd      x26, 26*8(t6)
+    sd      x27, 27*8(t6)
+4:  ld      ra, CTX_HOST(0)*8(t6)
     ld      s0, CTX_HOST(4)*8(t6)
     ld      s1, CTX_HOST(5)*8(t6)
     ld      s2, CTX_HOST(6)*8(t6)

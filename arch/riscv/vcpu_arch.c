@@ -13,6 +13,7 @@
 #include "arch/riscv/csr.h"
 #include "arch/riscv/sbi.h"
 #include "core/hart.h"
+#include "core/trap.h"
 #include "core/vm.h"
 #include "lib/string.h"
 
@@ -29,6 +30,7 @@
 #define SSTATUS_VS_INITIAL (1ULL << 9)
 #define SSTATUS_VS_CLEAN   (2ULL << 9)
 #define SSTATUS_VS_DIRTY   (3ULL << 9)
+#define CAUSE_VS_ECALL     10
 /* henvcfg */
 #define HENVCFG_STCE (1ULL << 63)
 
@@ -207,6 +209,68 @@ void vcpu_arch_run(struct vcpu *v)
     __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
     /* The guest clears its own VSSIP through sip, which is hvip's bit. */
     a->hvip = csr_read(hvip);
+}
+
+/* The exit fast path.  The exit was stored in ctx and Vireo's sp, gp and
+ * tp are back; the host registers vcpu_ctx_enter saved stay where they
+ * are.  Interrupts (timer, IPI, external) go straight back to the
+ * scheduler, which owns the slice and the host timer.  Exceptions are
+ * handled here through the one table, vcpu_exit(); the guest is then
+ * re-entered at once unless the scheduler's loop would have done more
+ * than re-enter: the vCPU blocks, yields or leaves, its VM is ending, its
+ * SBI deadline now comes before the hart's programmed timer, another hart
+ * raised an interrupt or asked for a fence, or its PLIC line changed.
+ * in_guest follows the same protocol as vcpu_arch_run (0 while Vireo
+ * handles the exit; 1 before the fence check), so two vCPUs fencing each
+ * other from their fast paths cannot deadlock.  Other harts' kicks (IPIs,
+ * host timer) still arrive as HS interrupts the moment the guest runs. */
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+{
+    struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
+    struct vcpu_arch *a = &v->arch;
+    struct hart *h;
+
+    if (ctx->scause & TRAP_CAUSE_INTERRUPT)
+        return 0;
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
+    __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
+    a->hvip = csr_read(hvip);
+    enum exit_action act = vcpu_exit(v);
+    csr_write(hvip, a->hvip);
+    if (act != EXIT_RESUME || v->stop_requested ||
+        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+        goto slow;
+    /* A new SBI deadline before the hart's timer (slice end or the old
+     * deadline): program it, as the scheduler would (min(deadline, slice
+     * end) is the deadline).  One already due is the scheduler's to turn
+     * into VSTIP.  A later one leaves the timer early: it exits once and
+     * the scheduler reprograms. */
+    if (v->timer_deadline < h->timer) {
+        if (v->timer_deadline <= arch_time())
+            goto slow;
+        h->timer = v->timer_deadline;
+        arch_timer_set(h->timer);
+    }
+    __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
+    /* One full fence orders the in_guest store before the loads below, as
+     * the sequentially consistent store and loads of vcpu_arch_run do. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t fences = __atomic_load_n(&a->fences, __ATOMIC_RELAXED);
+    uint64_t pending = __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED);
+    uint32_t eip = __atomic_load_n(&v->eip, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (fences | pending | ((eip != 0) ^ ((a->hvip & HVIP_VSEIP) != 0))) {
+        __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
+        goto slow;
+    }
+    __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
+    /* An SBI call changes only a0 and a1 of the guest's registers. */
+    return ctx->scause == CAUSE_VS_ECALL ? 1 : 2;
+
+slow:
+    a->exit_act = act;
+    a->exit_done = 1;
+    return 0;
 }
 
 void vcpu_arch_put(struct vcpu *v)

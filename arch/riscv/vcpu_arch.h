@@ -29,6 +29,10 @@ struct vcpu_arch {
     uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
     uint32_t in_guest; /* 1 from just before the fence check to the exit */
     uint64_t entries;  /* times entered: lets a requester see an exit happened */
+    /* Set when vcpu_arch_exit_fast() already handled the exit but the vCPU
+     * must go back to the scheduler: vcpu_exit() then returns exit_act. */
+    uint32_t exit_done;
+    uint32_t exit_act;
 };
 
 #define VCPU_FENCE_I    1u /* FENCE.I */
@@ -61,6 +65,10 @@ void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
  * none, ran here), runs it until its next exit, and keeps its CSRs loaded. */
 void vcpu_arch_load(struct vcpu *v);
 void vcpu_arch_run(struct vcpu *v);
+/* Called by the world switch (switch.S) on every exit, on Vireo's stack:
+ * handles exceptions through vcpu_exit() and, when nothing else needs the
+ * scheduler, says to re-enter the guest at once (1 or 2), else 0. */
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
 /* Takes the vCPU's state out of the CSRs: it is about to leave this hart. */
 void vcpu_arch_put(struct vcpu *v);
 
