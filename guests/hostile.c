@@ -1,0 +1,1001 @@
+/* hostile: a guest that attacks its hypervisor, one attack per run, chosen
+ * with attack=NAME in its bootargs (tests/system/hostile runs each next to
+ * a sibling VM and checks that Vireo and the sibling come through).
+ *
+ *   attack=guard ms=N   the sibling: fills its free RAM with a pattern that
+ *                       depends on the address and the round, verifies it,
+ *                       and repeats for N ms (default 3000); PASS with the
+ *                       number of rounds, FAIL on the first wrong word.
+ *   attack=mem op=OP addr=A [width=W]
+ *                       one access at guest physical A: OP is load, store
+ *                       (width 1, 2, 4 or 8; default 4), exec, amo
+ *                       (amoswap, width 4 or 8), lr, sc (width 4 or 8), or
+ *                       flw.  Vireo must stop the VM before it completes; a
+ *                       completed access prints "access completed" and fails
+ *                       (except an sc that fails: with no reservation it
+ *                       never reaches memory, and passes).
+ *   attack=peek         reads the first 2 MiB of its RAM (0x80000000, where
+ *                       the host keeps its firmware): it must be zeroed RAM
+ *                       of its own, and writable.
+ *   attack=csr          the instructions of hostile_probes.h from VS-mode and
+ *                       from VU-mode: each must reach this guest's own trap
+ *                       handler as an illegal instruction (scause 2) at the
+ *                       probe's address, in the mode it ran in; satp (which
+ *                       is vsatp) must work: Sv39 with an alias mapping;
+ *                       then a WFI in VU-mode with a timer armed (reports
+ *                       what happened).
+ *   attack=sbi          SBI calls with addresses outside the VM, bogus hart
+ *                       ids and masks, reserved values, unknown extensions
+ *                       and functions: each must return the specification's
+ *                       error code.
+ *   attack=ipi ms=N     every hart sends IPIs to every hart (and itself) in a
+ *                       tight loop for N ms, taking them with SIE on.
+ *   attack=wfi ms=N     every hart: an IPI pending but masked (sstatus.SIE
+ *                       off), then WFI in a loop: each one returns at once.
+ *   attack=irq ms=N     the UART's transmitter-empty interrupt enabled at the
+ *                       PLIC and never claimed: the guest's handler runs
+ *                       back to back for N ms.
+ *   attack=stopall      starts every hart, then every hart (the boot hart
+ *                       last) calls HSM hart_stop.
+ *   attack=virtio case=C  the VM's virtio-rng (slot 0, 0x10001000): after one
+ *                       good request, a malformed ring: loop (a descriptor
+ *                       chain in a cycle), index (an available head past the
+ *                       queue), next (a next index past it), huge (a 4 GiB
+ *                       buffer running off the end of RAM), outside (a
+ *                       buffer at 0), indirect (a looping indirect table),
+ *                       mmio (rings in device space), avail (1000 entries
+ *                       made available in a queue of 8).  The device must
+ *                       show DEVICE_NEEDS_RESET with the configuration
+ *                       interrupt, ignore requests, and work again after a
+ *                       reset.  case=reset: 1000 resets with a request in
+ *                       flight, notifying the device in reset; then it works.
+ *
+ * The device addresses are Vireo's VM layout (core/vm.h): PLIC 0x0c000000,
+ * UART 0x10000000 with irq 10, S-mode context k for vCPU k. */
+#include "guests/hostile_probes.h"
+#include "guests/rt/gfdt.h"
+#include "guests/rt/rt.h"
+#include "guests/rt/sbi.h"
+#include "lib/string.h"
+
+const char guest_name[] = "hostile";
+
+#define PLIC_BASE  0x0c000000ul
+#define UART_BASE  0x10000000ul
+#define UART_IRQ   10
+#define MAX_HARTS  8
+#define MAX_RANGES 16
+
+#define SBI_EXT_IPI     0x735049
+#define SBI_EXT_RFENCE  0x52464E43
+#define SBI_EXT_SUSP    0x53555350
+#define SBI_EXT_STA     0x535441
+#define SBI_EXT_FWFT    0x46574654
+#define SBI_EXT_PMU     0x504D55
+#define SBI_HSM_STOP    1
+#define SBI_HSM_SUSPEND 3
+
+/* ---- helpers ---- */
+
+static bool word_is(const char *s, size_t len, const char *word)
+{
+    return s && len == strlen(word) && strncmp(s, word, len) == 0;
+}
+
+static uint64_t arg_u64(const char *key, uint64_t def)
+{
+    size_t len;
+    const char *v = guest_bootarg(key, &len);
+    uint64_t out;
+
+    if (!v)
+        return def;
+    if (!guest_parse_u64(v, len, &out))
+        guest_fail("bootargs %s=%.*s: expected a number", key, (int)len, v);
+    return out;
+}
+
+static struct mem_range ram(void)
+{
+    struct mem_range mem[MAX_RANGES];
+    int n = gfdt_memory(mem, MAX_RANGES);
+
+    if (n < 1)
+        guest_fail("expected a /memory range in the FDT, found none");
+    return mem[0];
+}
+
+static int harts(uint64_t *ids)
+{
+    int n = gfdt_harts(ids, MAX_HARTS);
+
+    if (n < 1)
+        guest_fail("expected cpu nodes in the FDT, found none");
+    return n > MAX_HARTS ? MAX_HARTS : n;
+}
+
+/* ---- guard: the sibling that checks its memory ---- */
+
+static int subtract(struct mem_range *r, int n, struct mem_range cut)
+{
+    for (int i = 0; i < n; i++) {
+        if (cut.end <= r[i].start || cut.start >= r[i].end)
+            continue;
+        if (cut.start > r[i].start && cut.end < r[i].end) {
+            if (n >= MAX_RANGES)
+                guest_fail("more than %d free ranges", MAX_RANGES);
+            r[n++] = (struct mem_range){cut.end, r[i].end};
+            r[i].end = cut.start;
+        } else if (cut.start <= r[i].start && cut.end >= r[i].end) {
+            r[i--] = r[--n];
+        } else if (cut.start <= r[i].start) {
+            r[i].start = cut.end;
+        } else {
+            r[i].end = cut.start;
+        }
+    }
+    return n;
+}
+
+static inline uint64_t pattern(uint64_t addr, uint64_t round)
+{
+    return (addr ^ (round * 0xd1b54a32d192ed03ull)) * 0x9e3779b97f4a7c15ull ^ 0x5a5a5a5a5a5a5a5aull;
+}
+
+static void guard(void)
+{
+    struct mem_range r[MAX_RANGES], initrd;
+    int n = gfdt_memory(r, MAX_RANGES);
+    uint64_t ms = arg_u64("ms", 3000), bytes = 0, rounds = 0;
+
+    if (n < 1 || n > MAX_RANGES)
+        guest_fail("expected 1..%d /memory ranges, found %d", MAX_RANGES, n);
+    n = subtract(r, n, (struct mem_range){(uint64_t)__image_start, (uint64_t)__image_end});
+    n = subtract(r, n, (struct mem_range){gfdt_blob_addr(), gfdt_blob_addr() + gfdt_blob_size()});
+    if (gfdt_initrd(&initrd))
+        n = subtract(r, n, initrd);
+    for (int i = 0; i < n; i++) {
+        r[i].start = (r[i].start + 7) & ~7ull;
+        r[i].end &= ~7ull;
+        if (r[i].end > r[i].start)
+            bytes += r[i].end - r[i].start;
+    }
+    glog("guarding %lu KiB for %lu ms", (unsigned long)(bytes >> 10), (unsigned long)ms);
+    uint64_t t0 = guest_time(), end = t0 + guest_ms_to_ticks(ms);
+    do {
+        for (int i = 0; i < n; i++)
+            for (uint64_t a = r[i].start; a < r[i].end; a += 8)
+                *(volatile uint64_t *)a = pattern(a, rounds);
+        for (int i = 0; i < n; i++) {
+            for (uint64_t a = r[i].start; a < r[i].end; a += 8) {
+                uint64_t got = *(volatile uint64_t *)a;
+                if (got != pattern(a, rounds))
+                    guest_fail("memory corrupted in round %lu at 0x%lx: expected 0x%016lx, "
+                               "read 0x%016lx",
+                               (unsigned long)rounds, (unsigned long)a,
+                               (unsigned long)pattern(a, rounds), (unsigned long)got);
+            }
+        }
+        rounds++;
+    } while (guest_time() < end || rounds < 2);
+    guest_pass("guard: %lu rounds over %lu KiB in %lu ms, no corruption", (unsigned long)rounds,
+               (unsigned long)(bytes >> 10),
+               (unsigned long)(guest_ticks_to_us(guest_time() - t0) / 1000));
+}
+
+/* ---- mem: one access where the VM has nothing ---- */
+
+static void mem_attack(void)
+{
+    size_t olen = 0;
+    const char *op = guest_bootarg("op", &olen);
+    uint64_t addr = arg_u64("addr", UINT64_MAX), width = arg_u64("width", 4);
+    uint64_t v = 0;
+
+    if (addr == UINT64_MAX || !op)
+        guest_fail("attack=mem needs op= and addr=");
+    glog("%.*s width %lu at 0x%lx", (int)olen, op, (unsigned long)width, (unsigned long)addr);
+    if (word_is(op, olen, "load")) {
+        switch (width) {
+        case 1:
+            v = *(volatile uint8_t *)addr;
+            break;
+        case 2:
+            v = *(volatile uint16_t *)addr;
+            break;
+        case 4:
+            v = *(volatile uint32_t *)addr;
+            break;
+        case 8:
+            v = *(volatile uint64_t *)addr;
+            break;
+        default:
+            guest_fail("width=%lu: expected 1, 2, 4 or 8", (unsigned long)width);
+        }
+    } else if (word_is(op, olen, "store")) {
+        switch (width) {
+        case 1:
+            *(volatile uint8_t *)addr = 0x55;
+            break;
+        case 2:
+            *(volatile uint16_t *)addr = 0x5555;
+            break;
+        case 4:
+            *(volatile uint32_t *)addr = 0x5555;
+            break;
+        case 8:
+            *(volatile uint64_t *)addr = 0x5555;
+            break;
+        default:
+            guest_fail("width=%lu: expected 1, 2, 4 or 8", (unsigned long)width);
+        }
+        __asm__ volatile("fence rw, rw" ::: "memory");
+    } else if (word_is(op, olen, "exec")) {
+        ((void (*)(void))addr)();
+    } else if (word_is(op, olen, "amo")) {
+        if (width == 8)
+            __asm__ volatile("amoswap.d %0, %1, (%2)"
+                             : "=r"(v)
+                             : "r"(0x55ul), "r"(addr)
+                             : "memory");
+        else
+            __asm__ volatile("amoswap.w %0, %1, (%2)"
+                             : "=r"(v)
+                             : "r"(0x55ul), "r"(addr)
+                             : "memory");
+    } else if (word_is(op, olen, "lr")) {
+        if (width == 8)
+            __asm__ volatile("lr.d %0, (%1)" : "=r"(v) : "r"(addr) : "memory");
+        else
+            __asm__ volatile("lr.w %0, (%1)" : "=r"(v) : "r"(addr) : "memory");
+    } else if (word_is(op, olen, "sc")) {
+        if (width == 8)
+            __asm__ volatile("sc.d %0, %1, (%2)" : "=r"(v) : "r"(0x55ul), "r"(addr) : "memory");
+        else
+            __asm__ volatile("sc.w %0, %1, (%2)" : "=r"(v) : "r"(0x55ul), "r"(addr) : "memory");
+    } else if (word_is(op, olen, "flw")) {
+        float f;
+        csr_set(sstatus, SSTATUS_FS_INIT);
+        __asm__ volatile("flw %0, 0(%1)" : "=f"(f) : "r"(addr) : "memory");
+        __asm__ volatile("fmv.x.w %0, %1" : "=r"(v) : "f"(f));
+    } else {
+        guest_fail("op=%.*s: expected load, store, exec, amo, lr, sc or flw", (int)olen, op);
+    }
+    if (word_is(op, olen, "sc") && v != 0)
+        guest_pass("sc at 0x%lx failed (rd = 0x%lx) with no reservation, as it must",
+                   (unsigned long)addr, (unsigned long)v);
+    guest_fail("access completed: %.*s width %lu at 0x%lx gave 0x%lx (expected Vireo to stop the "
+               "VM)",
+               (int)olen, op, (unsigned long)width, (unsigned long)addr, (unsigned long)v);
+}
+
+/* Where the host keeps its firmware, the guest has its own zeroed RAM. */
+static void peek(void)
+{
+    struct mem_range m = ram();
+    uint64_t end = m.start + (2ul << 20);
+
+    if (m.start != 0x80000000ul || (uint64_t)__image_start < end)
+        guest_fail("expected RAM from 0x80000000 and the image at 0x80200000 or above");
+    for (uint64_t a = m.start; a < end; a += 8) {
+        uint64_t got = *(volatile uint64_t *)a;
+        if (got)
+            guest_fail("0x%lx reads 0x%016lx: expected zeroed RAM (is it the host's firmware?)",
+                       (unsigned long)a, (unsigned long)got);
+    }
+    for (uint64_t a = m.start; a < end; a += 8)
+        *(volatile uint64_t *)a = pattern(a, 7);
+    for (uint64_t a = m.start; a < end; a += 8) {
+        if (*(volatile uint64_t *)a != pattern(a, 7))
+            guest_fail("0x%lx did not keep what was written", (unsigned long)a);
+    }
+    guest_pass("peek: 0x%lx-0x%lx is zeroed RAM of this VM, and writable", (unsigned long)m.start,
+               (unsigned long)end - 1);
+}
+
+/* ---- csr: privileged instructions from VS- and VU-mode ---- */
+
+struct probe_rec {
+    uint64_t t1, cause, epc, tval, status, count, irq, irqs;
+};
+extern volatile struct probe_rec hostile_rec;
+extern char hostile_probes[], hostile_probes_end[], hostile_probe_vector[], hostile_wfi[];
+void hostile_user_call(void (*fn)(uint64_t), uint64_t arg);
+
+#define PROBE_NAME(modes, name, ...)  name,
+#define PROBE_MODES(modes, name, ...) modes,
+static const char *const probe_names[] = {HOSTILE_PROBES(PROBE_NAME)};
+static const unsigned char probe_modes[] = {HOSTILE_PROBES(PROBE_MODES)};
+#define NPROBES (sizeof(probe_names) / sizeof(probe_names[0]))
+
+#define SSTATUS_SPP (1ul << 8)
+
+static uint64_t scratch[2] __attribute__((aligned(16)));
+static uint64_t root_pt[512] __attribute__((aligned(4096)));
+
+static unsigned probe_bad;
+
+static void probe_one(unsigned i, bool user)
+{
+    uint64_t at = (uint64_t)hostile_probes + 8 * i;
+    uint32_t insn = *(volatile uint32_t *)at;
+    void (*fn)(uint64_t) = (void (*)(uint64_t))at;
+    const char *mode = user ? "VU" : "VS";
+
+    hostile_rec.count = 0;
+    hostile_rec.cause = hostile_rec.epc = hostile_rec.tval = 0;
+    if (user)
+        hostile_user_call(fn, (uint64_t)scratch);
+    else
+        fn((uint64_t)scratch);
+    bool spp = (hostile_rec.status & SSTATUS_SPP) != 0;
+    if (hostile_rec.count != 1 || hostile_rec.cause != 2 || hostile_rec.epc != at ||
+        hostile_rec.tval != insn || spp == user) {
+        probe_bad++;
+        glog("probe %s from %s-mode: expected one illegal-instruction trap (scause 2) at 0x%lx "
+             "taken from %s-mode, got %lu trap(s): scause 0x%lx sepc 0x%lx stval 0x%lx SPP %d",
+             probe_names[i], mode, (unsigned long)at, mode, (unsigned long)hostile_rec.count,
+             (unsigned long)hostile_rec.cause, (unsigned long)hostile_rec.epc,
+             (unsigned long)hostile_rec.tval, spp);
+    }
+}
+
+/* satp in VS-mode is vsatp: Sv39 with the RAM gigapage identity-mapped and
+ * aliased at 0xc0000000; a store through the alias must show directly. */
+static void vsatp_check(void)
+{
+    uint64_t pa = 0x80000000ul, satp = (8ul << 60) | ((uint64_t)root_pt >> 12);
+
+    root_pt[2] = (pa >> 12) << 10 | 0xcf; /* V R W X A D */
+    root_pt[3] = (pa >> 12) << 10 | 0xc7; /* V R W A D */
+    __asm__ volatile("sfence.vma" ::: "memory");
+    csr_write(satp, satp);
+    __asm__ volatile("sfence.vma" ::: "memory");
+    uint64_t got = csr_read(satp);
+    volatile uint64_t *alias = (volatile uint64_t *)((uint64_t)&scratch[1] + 0x40000000ul);
+    *alias = 0x1234abcd5678ef00ul;
+    uint64_t direct = *(volatile uint64_t *)&scratch[1];
+    csr_write(satp, 0);
+    __asm__ volatile("sfence.vma" ::: "memory");
+    if (hostile_rec.count)
+        guest_fail("satp (vsatp) with Sv39: unexpected trap scause 0x%lx sepc 0x%lx stval 0x%lx",
+                   (unsigned long)hostile_rec.cause, (unsigned long)hostile_rec.epc,
+                   (unsigned long)hostile_rec.tval);
+    if (got != satp)
+        guest_fail("satp reads 0x%lx after writing 0x%lx (expected the value written)",
+                   (unsigned long)got, (unsigned long)satp);
+    if (direct != 0x1234abcd5678ef00ul)
+        guest_fail("Sv39 alias store not visible at the physical address: read 0x%lx",
+                   (unsigned long)direct);
+    if (csr_read(satp) != 0)
+        guest_fail("satp not back to 0 (Bare)");
+}
+
+static void csr_attack(void)
+{
+    unsigned vs = 0, vu = 0;
+    uint64_t old = csr_read(stvec);
+
+    if ((uint64_t)(hostile_probes_end - hostile_probes) != 8 * NPROBES)
+        guest_fail("probe table is %lu bytes, expected %lu",
+                   (unsigned long)(hostile_probes_end - hostile_probes),
+                   (unsigned long)(8 * NPROBES));
+    csr_write(sie, 0);
+    csr_write(stvec, (uint64_t)hostile_probe_vector);
+    for (unsigned i = 0; i < NPROBES; i++) {
+        if (probe_modes[i] & PROBE_VS) {
+            probe_one(i, false);
+            vs++;
+        }
+        if (probe_modes[i] & PROBE_VU) {
+            probe_one(i, true);
+            vu++;
+        }
+    }
+    hostile_rec.count = 0;
+    vsatp_check();
+
+    /* WFI from VU-mode, with a timer 20 ms away to end it if it waits. */
+    hostile_rec.count = hostile_rec.irqs = 0;
+    uint64_t t0 = guest_time();
+    sbi_set_timer(t0 + guest_ms_to_ticks(20));
+    csr_write(sie, SIE_STIE);
+    hostile_user_call((void (*)(uint64_t))hostile_wfi, 0);
+    uint64_t us = guest_ticks_to_us(guest_time() - t0);
+    csr_write(sie, 0);
+    sbi_set_timer(UINT64_MAX);
+    if (hostile_rec.count == 1 && hostile_rec.cause == 2)
+        glog("wfi from VU-mode: illegal instruction (scause 2) after %lu us", (unsigned long)us);
+    else if (hostile_rec.count == 0 && hostile_rec.irqs == 1 && hostile_rec.irq == (1ul << 63 | 5))
+        glog("wfi from VU-mode: waited for the timer interrupt (%lu us)", (unsigned long)us);
+    else
+        glog("wfi from VU-mode: %lu trap(s) (scause 0x%lx), %lu interrupt(s) (0x%lx) after %lu us",
+             (unsigned long)hostile_rec.count, (unsigned long)hostile_rec.cause,
+             (unsigned long)hostile_rec.irqs, (unsigned long)hostile_rec.irq, (unsigned long)us);
+    csr_write(stvec, old);
+    if (probe_bad)
+        guest_fail("%u of %u probes did not raise an illegal instruction in this guest", probe_bad,
+                   vs + vu);
+    guest_pass("csr: %u probes from VS-mode and %u from VU-mode each raised an illegal instruction "
+               "in the guest; satp (vsatp) works with Sv39",
+               vs, vu);
+}
+
+/* ---- sbi: exact error codes ---- */
+
+static unsigned sbi_checks, sbi_bad;
+
+static void expect(const char *what, struct sbiret r, long err)
+{
+    sbi_checks++;
+    if (r.error != err) {
+        sbi_bad++;
+        glog("SBI %s: expected %s (%ld), got %s (%ld)", what, sbi_strerror(err), err,
+             sbi_strerror(r.error), r.error);
+    }
+}
+
+static struct sbiret call(unsigned long ext, unsigned long fid, unsigned long a0, unsigned long a1,
+                          unsigned long a2)
+{
+    return sbi_call(ext, fid, a0, a1, a2);
+}
+
+static char msg[] = "guest hostile: dbcn write from RAM works\n";
+static uint64_t masks[2] __attribute__((aligned(8)));
+
+static void sbi_attack(void)
+{
+    struct mem_range m = ram();
+    uint64_t ids[MAX_HARTS];
+    unsigned long n = (unsigned long)harts(ids), end = m.end, base = m.start;
+    const unsigned long outside[] = {end,       end + 0x1000,    0x0,
+                                     0x1000,    UART_BASE,       PLIC_BASE,
+                                     0x2000000, 0x80000000000ul, 0xffffffffffff0000ul};
+    const unsigned long unknown_eids[] = {SBI_EXT_PMU, 0x09,       0x0f,      0x12345678,
+                                          0x0a000000,  0x7fffffff, 0xffffffff};
+    char what[96];
+    struct sbiret r;
+
+    if (n < 2)
+        guest_fail("attack=sbi needs at least 2 vCPUs (hart 1 stays stopped)");
+    glog("RAM 0x%lx-0x%lx, %lu harts", base, end, n);
+
+    /* Unknown extensions and functions: NOT_SUPPORTED; probe says 0. */
+    for (unsigned i = 0; i < sizeof(unknown_eids) / sizeof(unknown_eids[0]); i++) {
+        fmt_snprintf(what, sizeof(what), "extension 0x%lx", unknown_eids[i]);
+        expect(what, call(unknown_eids[i], 0, 0, 0, 0), SBI_ERR_NOT_SUPPORTED);
+        r = call(SBI_EXT_BASE, SBI_BASE_PROBE_EXT, unknown_eids[i], 0, 0);
+        expect("probe_extension of an unknown extension", r, SBI_SUCCESS);
+        if (r.value != 0) {
+            sbi_bad++;
+            glog("SBI probe_extension(0x%lx): expected 0, got %ld", unknown_eids[i], r.value);
+        }
+    }
+    const struct {
+        unsigned long eid, fid;
+    } unknown_fids[] = {{SBI_EXT_BASE, 7}, {SBI_EXT_BASE, 0xffffffff}, {SBI_EXT_TIME, 1},
+                        {SBI_EXT_IPI, 1},  {SBI_EXT_RFENCE, 7},        {SBI_EXT_HSM, 4},
+                        {SBI_EXT_SRST, 1}, {SBI_EXT_DBCN, 3},          {SBI_EXT_SUSP, 1},
+                        {SBI_EXT_STA, 1},  {SBI_EXT_FWFT, 2},          {SBI_EXT_HSM, 0x7fffffff}};
+    for (unsigned i = 0; i < sizeof(unknown_fids) / sizeof(unknown_fids[0]); i++) {
+        fmt_snprintf(what, sizeof(what), "extension 0x%lx function %lu", unknown_fids[i].eid,
+                     unknown_fids[i].fid);
+        expect(what, call(unknown_fids[i].eid, unknown_fids[i].fid, 0, 0, 0),
+               SBI_ERR_NOT_SUPPORTED);
+    }
+
+    /* Buffers and shared memory outside the VM's RAM. */
+    for (unsigned i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        unsigned long a = outside[i];
+        fmt_snprintf(what, sizeof(what), "dbcn write of 16 bytes at 0x%lx", a);
+        expect(what, call(SBI_EXT_DBCN, 0 /* write */, 16, a, 0), SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "dbcn read of 16 bytes to 0x%lx", a);
+        expect(what, call(SBI_EXT_DBCN, 1, 16, a, 0), SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "sta set_shmem at 0x%lx", a & ~63ul);
+        expect(what, call(SBI_EXT_STA, 0, a & ~63ul, 0, 0), SBI_ERR_INVALID_ADDRESS);
+        fmt_snprintf(what, sizeof(what), "hsm hart_start of hart 1 at 0x%lx", a);
+        expect(what, call(SBI_EXT_HSM, SBI_HSM_HART_START, 1, a, 0), SBI_ERR_INVALID_ADDRESS);
+        fmt_snprintf(what, sizeof(what), "hsm non-retentive suspend resuming at 0x%lx", a);
+        expect(what, call(SBI_EXT_HSM, SBI_HSM_SUSPEND, 0x80000000ul, a, 0),
+               SBI_ERR_INVALID_ADDRESS);
+        fmt_snprintf(what, sizeof(what), "susp system_suspend resuming at 0x%lx", a);
+        expect(what, call(SBI_EXT_SUSP, 0, 0, a, 0), SBI_ERR_INVALID_ADDRESS);
+        if (!a)
+            continue; /* a NULL mask pointer means every hart to the legacy calls */
+        fmt_snprintf(what, sizeof(what), "legacy send_ipi with its mask at 0x%lx", a);
+        expect(what, call(0x04, 0, a, 0, 0), SBI_ERR_INVALID_ADDRESS);
+        fmt_snprintf(what, sizeof(what), "legacy remote_fence_i with its mask at 0x%lx", a);
+        expect(what, call(0x05, 0, a, 0, 0), SBI_ERR_INVALID_ADDRESS);
+    }
+    /* Straddling the end of RAM, wrapping around, high halves. */
+    expect("dbcn write straddling the end of RAM", call(SBI_EXT_DBCN, 0, 16, end - 8, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbcn write of 2^64-1 bytes", call(SBI_EXT_DBCN, 0, ~0ul, base, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbcn write wrapping past 2^64", call(SBI_EXT_DBCN, 0, 0x100, ~0ul - 0x10, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbcn write with base_addr_hi 1", call(SBI_EXT_DBCN, 0, 4, base, 1),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbcn read straddling the end of RAM", call(SBI_EXT_DBCN, 1, 16, end - 8, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("sta set_shmem not 64-byte aligned", call(SBI_EXT_STA, 0, base + 8, 0, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("sta set_shmem with shmem_phys_hi 1", call(SBI_EXT_STA, 0, base, 1, 0),
+           SBI_ERR_INVALID_ADDRESS);
+    expect("sta set_shmem with flags 1", call(SBI_EXT_STA, 0, base, 0, 1), SBI_ERR_INVALID_PARAM);
+    expect("hsm hart_start at the last 2 bytes of RAM", call(SBI_EXT_HSM, 0, 1, end - 2, 0),
+           SBI_ERR_INVALID_ADDRESS);
+    expect("hsm hart_start at 2^64-4", call(SBI_EXT_HSM, 0, 1, ~0ul - 3, 0),
+           SBI_ERR_INVALID_ADDRESS);
+
+    /* Bogus hart ids and masks. */
+    const unsigned long bad_ids[] = {n, n + 1, 63, 64, 0x7fffffff, ~0ul};
+    for (unsigned i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+        unsigned long id = bad_ids[i];
+        fmt_snprintf(what, sizeof(what), "hsm hart_start of hart 0x%lx", id);
+        expect(what, call(SBI_EXT_HSM, 0, id, base, 0), SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "hsm hart_get_status of hart 0x%lx", id);
+        expect(what, call(SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, id, 0, 0), SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "ipi send_ipi mask 1 base 0x%lx", id);
+        expect(what, call(SBI_EXT_IPI, 0, 1, id == ~0ul ? ~0ul - 1 : id, 0), SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "rfence remote_fence_i mask 1 base 0x%lx", id);
+        expect(what, call(SBI_EXT_RFENCE, 0, 1, id == ~0ul ? ~0ul - 1 : id, 0),
+               SBI_ERR_INVALID_PARAM);
+        fmt_snprintf(what, sizeof(what), "rfence remote_sfence_vma mask 1 base 0x%lx", id);
+        expect(what, call(SBI_EXT_RFENCE, 1, 1, id == ~0ul ? ~0ul - 1 : id, 0),
+               SBI_ERR_INVALID_PARAM);
+    }
+    expect("ipi send_ipi mask bit 63", call(SBI_EXT_IPI, 0, 1ul << 63, 0, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("ipi send_ipi mask of all 64 bits", call(SBI_EXT_IPI, 0, ~0ul, 0, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("ipi send_ipi mask bit n", call(SBI_EXT_IPI, 0, 1ul << n, 0, 0), SBI_ERR_INVALID_PARAM);
+    masks[0] = 1ul << 63;
+    masks[1] = 1ul << n;
+    expect("legacy send_ipi with a mask naming hart 63",
+           call(0x04, 0, (unsigned long)&masks[0], 0, 0), SBI_ERR_INVALID_PARAM);
+    expect("legacy remote_sfence_vma with a mask naming hart n",
+           call(0x06, 0, (unsigned long)&masks[1], 0, 0), SBI_ERR_INVALID_PARAM);
+    for (unsigned long fid = 3; fid <= 6; fid++) {
+        fmt_snprintf(what, sizeof(what), "rfence hypervisor function %lu", fid);
+        expect(what, call(SBI_EXT_RFENCE, fid, 1, 0, 0), SBI_ERR_NOT_SUPPORTED);
+    }
+
+    /* Reserved values. */
+    expect("hsm hart_start of the running hart 0", call(SBI_EXT_HSM, 0, 0, base, 0),
+           SBI_ERR_ALREADY_AVAILABLE);
+    expect("hsm hart_suspend type 1", call(SBI_EXT_HSM, SBI_HSM_SUSPEND, 1, base, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("hsm hart_suspend type 0x90000000",
+           call(SBI_EXT_HSM, SBI_HSM_SUSPEND, 0x90000000ul, base, 0), SBI_ERR_INVALID_PARAM);
+    expect("srst type 3", call(SBI_EXT_SRST, 0, 3, 0, 0), SBI_ERR_INVALID_PARAM);
+    expect("srst type 0xefffffff", call(SBI_EXT_SRST, 0, 0xeffffffful, 0, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("srst type 2^32", call(SBI_EXT_SRST, 0, 1ul << 32, 0, 0), SBI_ERR_INVALID_PARAM);
+    expect("srst reason 2", call(SBI_EXT_SRST, 0, 0, 2, 0), SBI_ERR_INVALID_PARAM);
+    expect("susp sleep type 1", call(SBI_EXT_SUSP, 0, 1, base, 0), SBI_ERR_INVALID_PARAM);
+    expect("susp sleep type 0x80000000", call(SBI_EXT_SUSP, 0, 0x80000000ul, base, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("fwft set misaligned delegation to 0", call(SBI_EXT_FWFT, 0, 0, 0, 0), SBI_ERR_DENIED);
+    expect("fwft get reserved feature 0x3fffffff", call(SBI_EXT_FWFT, 1, 0x3ffffffful, 0, 0),
+           SBI_ERR_DENIED);
+
+    /* Nothing above may have started hart 1 or ended this VM. */
+    r = call(SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1, 0, 0);
+    expect("hsm hart_get_status of hart 1", r, SBI_SUCCESS);
+    if (r.value != SBI_HSM_STOPPED) {
+        sbi_bad++;
+        glog("hart 1 is in HSM state %ld after the refused calls, expected STOPPED (1)", r.value);
+    }
+    /* And the valid calls still work. */
+    r = call(SBI_EXT_DBCN, 0 /* write */, sizeof(msg) - 1, (unsigned long)msg, 0);
+    expect("dbcn write from RAM", r, SBI_SUCCESS);
+    if (r.value != (long)sizeof(msg) - 1) {
+        sbi_bad++;
+        glog("dbcn write from RAM: wrote %ld bytes, expected %lu", r.value,
+             (unsigned long)sizeof(msg) - 1);
+    }
+    expect("sta set_shmem of the last 64 bytes of RAM", call(SBI_EXT_STA, 0, end - 64, 0, 0),
+           SBI_SUCCESS);
+    expect("sta disable", call(SBI_EXT_STA, 0, ~0ul, ~0ul, 0), SBI_SUCCESS);
+    expect("ipi send_ipi of nobody", call(SBI_EXT_IPI, 0, 0, 0, 0), SBI_SUCCESS);
+    if (sbi_bad)
+        guest_fail("%u of %u SBI checks got the wrong result", sbi_bad, sbi_checks);
+    guest_pass("sbi: %u calls returned the specification's error codes", sbi_checks);
+}
+
+/* ---- storms ---- */
+
+static uint64_t storm_end;
+static volatile uint64_t storm_count[MAX_HARTS], storm_irqs[MAX_HARTS];
+static volatile uint32_t storm_done;
+static uint64_t storm_ids[MAX_HARTS];
+static int storm_n;
+static enum { STORM_IPI, STORM_WFI, STORM_IRQ } storm_kind;
+
+static int hart_slot(uint64_t hartid)
+{
+    for (int i = 0; i < storm_n; i++)
+        if (storm_ids[i] == hartid)
+            return i;
+    guest_fail("hart %lu is not in /cpus", (unsigned long)hartid);
+}
+
+static void storm_irq(uint64_t cause)
+{
+    int k = hart_slot(guest_hartid());
+
+    storm_irqs[k]++;
+    if (cause == 1) {
+        csr_clear(sip, 2);
+    } else if (cause == 9) {
+        /* Never claimed: the PLIC keeps it pending.  Give up the storm only
+         * when its time is over. */
+        if (guest_time() >= storm_end)
+            csr_clear(sie, 1ul << 9);
+    } else {
+        guest_fail("unexpected interrupt %lu", (unsigned long)cause);
+    }
+}
+
+static void storm_run(uint64_t hartid, void *arg)
+{
+    int k = hart_slot(hartid);
+    (void)arg;
+
+    switch (storm_kind) {
+    case STORM_IPI:
+        csr_write(sie, 2);
+        csr_set(sstatus, SSTATUS_SIE);
+        while (guest_time() < storm_end) {
+            sbi_call(SBI_EXT_IPI, 0, 0, ~0ul, 0);   /* everyone */
+            sbi_call(SBI_EXT_IPI, 0, 1, hartid, 0); /* myself */
+            storm_count[k] += 2;
+        }
+        csr_clear(sstatus, SSTATUS_SIE);
+        break;
+    case STORM_WFI:
+        csr_clear(sstatus, SSTATUS_SIE);
+        csr_write(sie, 2);
+        sbi_call(SBI_EXT_IPI, 0, 1, hartid, 0); /* pending, never taken */
+        while (guest_time() < storm_end) {
+            __asm__ volatile("wfi");
+            storm_count[k]++;
+        }
+        csr_clear(sip, 2);
+        break;
+    case STORM_IRQ:
+        *(volatile uint32_t *)(PLIC_BASE + 4 * UART_IRQ) = 1;
+        *(volatile uint32_t *)(PLIC_BASE + 0x2000 + 0x80 * k) = 1u << UART_IRQ;
+        *(volatile uint32_t *)(PLIC_BASE + 0x200000 + 0x1000 * k) = 0;
+        csr_write(sie, 1ul << 9);
+        *(volatile uint8_t *)(UART_BASE + 1) = 0x02; /* IER.ETBEI: THR empty, at once */
+        csr_set(sstatus, SSTATUS_SIE);
+        while (guest_time() < storm_end)
+            storm_count[k]++;
+        csr_clear(sstatus, SSTATUS_SIE);
+        break;
+    }
+    csr_write(sie, 0);
+    __atomic_fetch_add(&storm_done, 1, __ATOMIC_RELEASE);
+}
+
+static void storm(const char *name)
+{
+    uint64_t ms = arg_u64("ms", 3000);
+    uint64_t me = guest_hartid();
+
+    storm_n = harts(storm_ids);
+    storm_end = guest_time() + guest_ms_to_ticks(ms);
+    guest_set_irq_handler(storm_irq);
+    glog("%s storm on %d hart(s) for %lu ms", name, storm_n, (unsigned long)ms);
+    if (storm_kind == STORM_IRQ) {
+        storm_n = 1; /* one UART line, one handler */
+        storm_ids[0] = me;
+    }
+    for (int i = 0; i < storm_n; i++) {
+        if (storm_ids[i] == me)
+            continue;
+        long err = guest_hart_start(storm_ids[i], storm_run, NULL);
+        if (err)
+            guest_fail("hart_start of hart %lu: %s", (unsigned long)storm_ids[i],
+                       sbi_strerror(err));
+    }
+    storm_run(me, NULL);
+    uint64_t wait_end = guest_time() + guest_ms_to_ticks(5000);
+    while (__atomic_load_n(&storm_done, __ATOMIC_ACQUIRE) < (uint32_t)storm_n) {
+        if (guest_time() > wait_end)
+            guest_fail("only %u of %d harts finished the storm within 5 s of its end", storm_done,
+                       storm_n);
+    }
+    if (storm_kind == STORM_IRQ)
+        *(volatile uint8_t *)(UART_BASE + 1) = 0;
+    uint64_t total = 0, irqs = 0;
+    for (int i = 0; i < storm_n; i++) {
+        glog("hart %lu: %lu %s, %lu interrupts taken", (unsigned long)storm_ids[i],
+             (unsigned long)storm_count[i],
+             storm_kind == STORM_IPI   ? "IPIs sent"
+             : storm_kind == STORM_WFI ? "WFIs"
+                                       : "loops",
+             (unsigned long)storm_irqs[i]);
+        total += storm_count[i];
+        irqs += storm_irqs[i];
+        if (storm_kind != STORM_WFI && !storm_irqs[i])
+            guest_fail("hart %lu took no interrupt in the storm", (unsigned long)storm_ids[i]);
+        if (storm_kind == STORM_WFI && !storm_count[i])
+            guest_fail("hart %lu never came back from WFI", (unsigned long)storm_ids[i]);
+    }
+    guest_pass("%s storm: %d hart(s), %lu ms, %lu operations, %lu interrupts", name, storm_n,
+               (unsigned long)ms, (unsigned long)total, (unsigned long)irqs);
+}
+
+/* ---- virtio: malformed rings on the VM's virtio-rng (slot 0) ---- */
+
+#define VIO_BASE       0x10001000ul
+#define VIO_MAGIC      0x000
+#define VIO_VERSION    0x004
+#define VIO_DEVICE_ID  0x008
+#define VIO_DEV_FEAT   0x010
+#define VIO_DEV_FSEL   0x014
+#define VIO_DRV_FEAT   0x020
+#define VIO_DRV_FSEL   0x024
+#define VIO_QSEL       0x030
+#define VIO_QNUM_MAX   0x034
+#define VIO_QNUM       0x038
+#define VIO_QREADY     0x044
+#define VIO_QNOTIFY    0x050
+#define VIO_INT_STATUS 0x060
+#define VIO_INT_ACK    0x064
+#define VIO_STATUS     0x070
+#define VIO_QDESC      0x080
+#define VIO_QDRIVER    0x090
+#define VIO_QDEVICE    0x0a0
+#define VS_ACK         0x01
+#define VS_DRIVER      0x02
+#define VS_DRIVER_OK   0x04
+#define VS_FEATURES_OK 0x08
+#define VS_NEEDS_RESET 0x40
+#define VD_NEXT        1
+#define VD_WRITE       2
+#define VD_INDIRECT    4
+#define VQ_NUM         8
+
+struct vdesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+static struct vdesc vdesc[VQ_NUM] __attribute__((aligned(4096)));
+static struct vdesc vindirect[4] __attribute__((aligned(16)));
+static volatile uint16_t vavail[2 + VQ_NUM + 1] __attribute__((aligned(4096)));
+static volatile uint32_t vused[1 + 2 * VQ_NUM + 1] __attribute__((aligned(4096)));
+static uint8_t ventropy[4][64];
+
+static uint32_t vio_r(unsigned off)
+{
+    return *(volatile uint32_t *)(VIO_BASE + off);
+}
+
+static void vio_w(unsigned off, uint32_t v)
+{
+    *(volatile uint32_t *)(VIO_BASE + off) = v;
+}
+
+static void vio_w64(unsigned off, uint64_t v)
+{
+    vio_w(off, (uint32_t)v);
+    vio_w(off + 4, (uint32_t)(v >> 32));
+}
+
+/* Reset and bring the device up with queue 0 at the given ring addresses. */
+static void vio_init(uint64_t desc, uint64_t avail, uint64_t used)
+{
+    vio_w(VIO_STATUS, 0);
+    if (vio_r(VIO_STATUS) != 0)
+        guest_fail("virtio: status 0x%x after reset, expected 0", vio_r(VIO_STATUS));
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER);
+    vio_w(VIO_DEV_FSEL, 1);
+    if (!(vio_r(VIO_DEV_FEAT) & 1))
+        guest_fail("virtio: VERSION_1 not offered");
+    vio_w(VIO_DRV_FSEL, 0);
+    vio_w(VIO_DRV_FEAT, 1u << 28); /* INDIRECT_DESC */
+    vio_w(VIO_DRV_FSEL, 1);
+    vio_w(VIO_DRV_FEAT, 1); /* VERSION_1 */
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK);
+    if (!(vio_r(VIO_STATUS) & VS_FEATURES_OK))
+        guest_fail("virtio: FEATURES_OK refused for VERSION_1 + INDIRECT_DESC");
+    vio_w(VIO_QSEL, 0);
+    if (vio_r(VIO_QNUM_MAX) < VQ_NUM)
+        guest_fail("virtio: QueueNumMax %u < %u", vio_r(VIO_QNUM_MAX), VQ_NUM);
+    vio_w(VIO_QNUM, VQ_NUM);
+    vio_w64(VIO_QDESC, desc);
+    vio_w64(VIO_QDRIVER, avail);
+    vio_w64(VIO_QDEVICE, used);
+    vio_w(VIO_QREADY, 1);
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    memset((void *)vavail, 0, sizeof(vavail));
+    memset((void *)vused, 0, sizeof(vused));
+}
+
+static void vio_init_ok(void)
+{
+    vio_init((uint64_t)vdesc, (uint64_t)vavail, (uint64_t)vused);
+}
+
+/* Offer head as available entry number idx, and notify. */
+static void vio_post(uint16_t head)
+{
+    uint16_t idx = vavail[1];
+    vavail[2 + idx % VQ_NUM] = head;
+    __asm__ volatile("fence w, w" ::: "memory");
+    vavail[1] = (uint16_t)(idx + 1);
+    __asm__ volatile("fence w, o" ::: "memory");
+    vio_w(VIO_QNOTIFY, 0);
+}
+
+/* A good request: 64 bytes of entropy into ventropy[k]. */
+static bool vio_good(int k)
+{
+    uint32_t before = vused[0] >> 16;
+    memset(ventropy[k], 0, sizeof(ventropy[k]));
+    vdesc[k] = (struct vdesc){(uint64_t)ventropy[k], sizeof(ventropy[k]), VD_WRITE, 0};
+    vio_post((uint16_t)k);
+    uint64_t end = guest_time() + guest_ms_to_ticks(2000);
+    while ((vused[0] >> 16) == before) {
+        if (guest_time() > end)
+            return false;
+    }
+    uint32_t len = vused[1 + 2 * (before % VQ_NUM) + 1];
+    return len > 0 && len <= sizeof(ventropy[k]);
+}
+
+static void virtio_attack(void)
+{
+    size_t clen = 0;
+    const char *c = guest_bootarg("case", &clen);
+    struct mem_range m = ram();
+
+    if (!c)
+        guest_fail("attack=virtio needs case=");
+    if (vio_r(VIO_MAGIC) != 0x74726976 || vio_r(VIO_VERSION) != 2 || vio_r(VIO_DEVICE_ID) != 4)
+        guest_fail("expected a version 2 virtio-rng at 0x%lx (magic 0x%x version %u device %u)",
+                   VIO_BASE, vio_r(VIO_MAGIC), vio_r(VIO_VERSION), vio_r(VIO_DEVICE_ID));
+    vio_init_ok();
+    if (!vio_good(0))
+        guest_fail("virtio-rng: a well-formed request got no entropy");
+    glog("virtio %.*s: a good request works; now the attack", (int)clen, c);
+
+    if (word_is(c, clen, "loop")) {
+        vdesc[1] = (struct vdesc){(uint64_t)ventropy[1], 16, VD_WRITE | VD_NEXT, 2};
+        vdesc[2] = (struct vdesc){(uint64_t)ventropy[2], 16, VD_WRITE | VD_NEXT, 1};
+        vio_post(1);
+    } else if (word_is(c, clen, "index")) {
+        vio_post(200); /* head beyond the queue */
+    } else if (word_is(c, clen, "next")) {
+        vdesc[1] = (struct vdesc){(uint64_t)ventropy[1], 16, VD_WRITE | VD_NEXT, 100};
+        vio_post(1);
+    } else if (word_is(c, clen, "huge")) {
+        /* Past the end of RAM after a few bytes, and 4 GiB long. */
+        vdesc[1] = (struct vdesc){m.end - 8, 0xffffffffu, VD_WRITE, 0};
+        vio_post(1);
+    } else if (word_is(c, clen, "outside")) {
+        vdesc[1] = (struct vdesc){0x0, 64, VD_WRITE, 0};
+        vio_post(1);
+    } else if (word_is(c, clen, "indirect")) {
+        vindirect[0] = (struct vdesc){(uint64_t)ventropy[1], 16, VD_WRITE | VD_NEXT, 1};
+        vindirect[1] = (struct vdesc){(uint64_t)ventropy[2], 16, VD_WRITE | VD_NEXT, 0};
+        vdesc[1] = (struct vdesc){(uint64_t)vindirect, sizeof(vindirect), VD_INDIRECT, 0};
+        vio_post(1);
+    } else if (word_is(c, clen, "mmio")) {
+        /* The rings in device space: the UART, and the device's own registers. */
+        vio_init(UART_BASE, VIO_BASE, PLIC_BASE);
+        vio_w(VIO_QNOTIFY, 0);
+    } else if (word_is(c, clen, "avail")) {
+        vavail[1] = (uint16_t)(vavail[1] + 1000); /* 1000 entries at once in a queue of 8 */
+        vio_w(VIO_QNOTIFY, 0);
+    } else if (word_is(c, clen, "reset")) {
+        /* Reset with requests in flight, again and again, notifying in between. */
+        for (int i = 0; i < 1000; i++) {
+            vdesc[1] = (struct vdesc){(uint64_t)ventropy[1], 64, VD_WRITE, 0};
+            vio_post(1);
+            vio_w(VIO_STATUS, 0);
+            vio_w(VIO_QNOTIFY, 0); /* to a device in reset */
+            if (i % 2)
+                vio_init_ok();
+        }
+        vio_init_ok();
+        if (!vio_good(0))
+            guest_fail("virtio-rng: no entropy after 1000 resets in flight");
+        guest_pass("virtio reset: 1000 resets with requests in flight, then the device works");
+    } else {
+        guest_fail("case=%.*s: expected loop, index, next, huge, outside, indirect, mmio, avail or "
+                   "reset",
+                   (int)clen, c);
+    }
+    uint32_t st = vio_r(VIO_STATUS), is = vio_r(VIO_INT_STATUS);
+    if (!(st & VS_NEEDS_RESET))
+        guest_fail("virtio %.*s: status 0x%x, expected DEVICE_NEEDS_RESET (0x40)", (int)clen, c,
+                   st);
+    if (!(is & 2))
+        guest_fail("virtio %.*s: InterruptStatus 0x%x, expected the configuration-change bit (2)",
+                   (int)clen, c, is);
+    vio_w(VIO_INT_ACK, is);
+    /* Ignored until reset. */
+    if (vio_good(3))
+        guest_fail("virtio %.*s: a device needing reset still served a request", (int)clen, c);
+    vio_init_ok();
+    if (!vio_good(0))
+        guest_fail("virtio %.*s: no entropy after a reset", (int)clen, c);
+    guest_pass("virtio %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
+               "after a reset",
+               (int)clen, c, st, is);
+}
+
+/* ---- stopall ---- */
+
+static void stop_me(uint64_t hartid, void *arg)
+{
+    (void)arg;
+    struct sbiret r = sbi_call(SBI_EXT_HSM, SBI_HSM_STOP, 0, 0, 0);
+    guest_fail("hart %lu: hart_stop returned %s", (unsigned long)hartid, sbi_strerror(r.error));
+}
+
+static void stopall(void)
+{
+    uint64_t ids[MAX_HARTS], me = guest_hartid();
+    int n = harts(ids);
+
+    for (int i = 0; i < n; i++) {
+        if (ids[i] == me)
+            continue;
+        long err = guest_hart_start(ids[i], stop_me, NULL);
+        if (err)
+            guest_fail("hart_start of hart %lu: %s", (unsigned long)ids[i], sbi_strerror(err));
+    }
+    uint64_t end = guest_time() + guest_ms_to_ticks(5000);
+    for (int i = 0; i < n; i++) {
+        if (ids[i] == me)
+            continue;
+        while (sbi_hart_status(ids[i]) != SBI_HSM_STOPPED) {
+            if (guest_time() > end)
+                guest_fail("hart %lu did not stop within 5 s", (unsigned long)ids[i]);
+        }
+    }
+    glog("stopall: %d other hart(s) stopped themselves; now hart %lu stops", n - 1,
+         (unsigned long)me);
+    struct sbiret r = sbi_call(SBI_EXT_HSM, SBI_HSM_STOP, 0, 0, 0);
+    guest_fail("hart_stop of the last hart returned %s", sbi_strerror(r.error));
+}
+
+void guest_main(uint64_t hartid)
+{
+    size_t len = 0;
+    const char *a = guest_bootarg("attack", &len);
+
+    (void)hartid;
+    if (word_is(a, len, "guard"))
+        guard();
+    else if (word_is(a, len, "mem"))
+        mem_attack();
+    else if (word_is(a, len, "peek"))
+        peek();
+    else if (word_is(a, len, "csr"))
+        csr_attack();
+    else if (word_is(a, len, "sbi"))
+        sbi_attack();
+    else if (word_is(a, len, "ipi"))
+        storm_kind = STORM_IPI, storm("ipi");
+    else if (word_is(a, len, "wfi"))
+        storm_kind = STORM_WFI, storm("wfi");
+    else if (word_is(a, len, "irq"))
+        storm_kind = STORM_IRQ, storm("irq");
+    else if (word_is(a, len, "stopall"))
+        stopall();
+    else if (word_is(a, len, "virtio"))
+        virtio_attack();
+    guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, ipi, wfi, irq, "
+               "stopall or virtio",
+               (int)len, a ? a : "");
+}
