@@ -4,6 +4,7 @@
 #include "core/console.h"
 #include "core/hart.h"
 #include "core/hostdev.h"
+#include "core/shell.h"
 #include "core/irq.h"
 #include "core/panic.h"
 #include "core/platform.h"
@@ -35,8 +36,12 @@ static void uart_console_rx(void *ctx)
     int c;
 
     (void)ctx;
-    while ((c = ns16550_getc(&host_uart)) >= 0)
-        vmm_console_input((char)c);
+    while ((c = ns16550_getc(&host_uart)) >= 0) {
+        if (shell_active())
+            shell_input((char)c);
+        else
+            vmm_console_input((char)c);
+    }
 }
 
 static _Noreturn void boot_fail(const char *what)
@@ -212,6 +217,8 @@ static _Noreturn void start_vms(void)
     else
         console_printf("vireo: no host interrupt for the console UART: no console input\n");
     hostdev_irq_init(irqs);
+    if (bootargs_flag(plat.bootargs, "vireo.shell"))
+        shell_start(plat.timebase_hz);
     harts_release(sstc, vector);
     sched_hart_loop();
 }

@@ -34,9 +34,11 @@ static unsigned this_hart_index(void)
     return arch_this_hart()->index;
 }
 
+/* A paused VM's vCPUs stay queued but no hart takes them. */
 static bool eligible(const struct vcpu *v, unsigned hart)
 {
-    return v->pin < 0 || (unsigned)v->pin == hart;
+    return (v->pin < 0 || (unsigned)v->pin == hart) &&
+           !__atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED);
 }
 
 /* Lock held. */
@@ -276,6 +278,21 @@ void sched_end_vm(struct vm *vm, enum vm_end how, const char *reason)
         vm_finish(vm);
 }
 
+void sched_pause_vm(struct vm *vm, bool pause)
+{
+    spin_lock(&sched_lock);
+    __atomic_store_n(&vm->paused, pause, __ATOMIC_RELEASE);
+    unsigned me = this_hart_index();
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (pause && v->state == VCPU_RUNNING && (unsigned)v->hart != me)
+            arch_ipi_send(harts[v->hart].hartid); /* leave the hart now */
+        if (!pause && v->state == VCPU_RUNNABLE)
+            kick_idle_harts(v);
+    }
+    spin_unlock(&sched_lock);
+}
+
 /* Lock held: blocked vCPUs whose wake-up has come go back to the queue;
  * returns the earliest deadline among those still blocked. */
 static uint64_t wake_blocked(uint64_t now)
@@ -362,6 +379,8 @@ static enum exit_action run_vcpu(struct hart *h, struct vcpu *v)
         act = vcpu_exit(v);
         if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
             act = EXIT_LEAVE;
+        else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
+            act = EXIT_YIELD; /* back to the queue, where it waits for resume */
         if (act != EXIT_RESUME)
             break;
         now = arch_time();
@@ -414,7 +433,7 @@ void sched_hart_loop(void)
 
         enum exit_action act = run_vcpu(h, v);
 
-        bool finish = false;
+        bool finish = false, all_stopped = false;
         spin_lock(&sched_lock);
         h->current = NULL;
         struct vm *vm = v->vm;
@@ -425,6 +444,12 @@ void sched_hart_loop(void)
         } else if (v->stop_requested) {
             v->stop_requested = false;
             v->state = VCPU_OFFLINE;
+            /* With every vCPU stopped nothing can start one again: the VM
+             * is over (a real machine would hang; a VM should not hold its
+             * memory forever). */
+            all_stopped = true;
+            for (unsigned i = 0; i < vm->nvcpus; i++)
+                all_stopped &= vm->vcpus[i].state == VCPU_OFFLINE;
         } else if (act == EXIT_BLOCK && !vcpu_has_wakeup(v, arch_time())) {
             v->state = VCPU_BLOCKED;
         } else {
@@ -433,5 +458,7 @@ void sched_hart_loop(void)
         spin_unlock(&sched_lock);
         if (finish)
             vm_finish(vm);
+        if (all_stopped)
+            sched_end_vm(vm, VM_END_STOPPED, "every vCPU stopped itself (SBI HSM hart_stop)");
     }
 }

@@ -44,6 +44,11 @@ void sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
 /* Power off when the last VM has ended (vireo.poweroff-when-done). */
 void sched_set_poweroff_when_done(bool on);
 
+/* Pauses (its vCPUs leave their harts at their next exit and are not run)
+ * or resumes a running VM.  Its clock keeps running, as for a host that
+ * is busy elsewhere. */
+void sched_pause_vm(struct vm *vm, bool pause);
+
 /* Each hart's life once boot is over. */
 _Noreturn void sched_hart_loop(void);
 

@@ -9,6 +9,7 @@
 #include "core/loader.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/shell.h"
 #include "core/vm_dev.h"
 #include "core/vm_fdt.h"
 #include "core/vmm.h"
@@ -243,6 +244,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->outlen = 0;
     vm->in_head = vm->in_count = 0;
     vm->running = 0;
+    vm->paused = false;
+    vm->started = arch_time();
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         v->vm = vm;
@@ -303,8 +306,33 @@ void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...)
     sched_end_vm(vm, how, reason);
 }
 
+/* Lock held: keeps the last bytes for the shell's `vm log`. */
+static void vm_log_append(struct vm *vm, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        vm->log[vm->log_total++ % sizeof(vm->log)] = s[i];
+}
+
 void vm_console_write(struct vm *vm, const char *s, size_t n)
 {
+    spin_lock(&vm->out_lock);
+    vm_log_append(vm, s, n);
+    spin_unlock(&vm->out_lock);
+    /* Under the shell: only the bound VM reaches the console, byte for byte. */
+    if (shell_active()) {
+        if (!shell_bound_to(vm))
+            return;
+        char buf[64];
+        while (n) {
+            size_t k = n < sizeof(buf) ? n : sizeof(buf);
+            for (size_t i = 0; i < k; i++)
+                buf[i] = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
+            console_write(buf, k);
+            s += k;
+            n -= k;
+        }
+        return;
+    }
     /* One VM: its output is the console, byte for byte (but for the byte
      * that marks Vireo's status lines).  Several: whole lines, each tagged
      * with the VM's name, so they stay readable. */

@@ -67,6 +67,8 @@ struct vm {
     unsigned nvcpus;
     unsigned running; /* vCPUs on a hart right now */
     unsigned boots;   /* 1 + reboots so far */
+    bool paused;      /* by the shell: vCPUs are not run */
+    uint64_t started; /* host time of the last (re)boot */
     struct vcpu vcpus[CONFIG_MAX_VCPUS];
     /* The device bus: sorted by base, never overlapping RAM or each other. */
     struct mmio_dev *devs[VM_MAX_DEVS];
@@ -83,6 +85,10 @@ struct vm {
     struct spinlock out_lock;
     char out[160];
     size_t outlen;
+    /* Everything the guest printed lately, for the shell's `vm log`
+     * (kept across reboots; under out_lock). */
+    char log[4096];
+    uint64_t log_total; /* bytes ever written; log[i % size] */
     /* Console input for a guest that reads through SBI (DBCN, getchar). */
     char in[64];
     unsigned in_head, in_count;

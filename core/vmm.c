@@ -4,6 +4,7 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/sched.h"
+#include "core/shell.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
 #include "lib/spinlock.h"
@@ -206,6 +207,11 @@ void vmm_console_pump(void)
 {
     struct vm *vm = NULL;
 
+    if (shell_active()) {
+        vm = shell_bound_vm();
+        if (!vm || __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
+            return;
+    }
     for (unsigned i = 0; i < vm_count && !vm; i++) {
         if (__atomic_load_n(&vms[i].state, __ATOMIC_ACQUIRE) == VM_RUNNING)
             vm = &vms[i];

@@ -1,0 +1,342 @@
+/* The management shell on Vireo's console (docs/shell.md).
+ *
+ * Typed bytes arrive one at a time from the console UART's interrupt
+ * (shell_input); a whole line runs as a command right there, on the boot
+ * hart, between guest exits.  While the console is bound to a VM every byte
+ * goes to that VM, except the escape byte (Ctrl-]), which comes back here.
+ * Guest output always goes into the VM's log; it reaches the console only
+ * while that VM is bound, so it never interleaves with the shell. */
+#include "core/shell.h"
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/hart.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "core/vm.h"
+#include "core/vm_dev.h"
+#include "core/version.h"
+#include "core/vmm.h"
+#include "lib/string.h"
+
+#define PROMPT    "vireo> "
+#define LINE_MAX  128
+#define SHELL_ESC 0x1d /* Ctrl-] */
+#define MAX_WORDS 4
+
+static bool active;
+static int bound = -1; /* index of the VM the console is bound to */
+static char line[LINE_MAX];
+static size_t len;
+static uint32_t timebase;
+
+bool shell_active(void)
+{
+    return active;
+}
+
+bool shell_bound_to(const struct vm *vm)
+{
+    return active && bound == (int)vm->index;
+}
+
+struct vm *shell_bound_vm(void)
+{
+    return active && bound >= 0 ? &vms[bound] : NULL;
+}
+
+static void prompt(void)
+{
+    console_printf(PROMPT);
+}
+
+void shell_start(uint32_t timebase_hz)
+{
+    timebase = timebase_hz;
+    active = true;
+    console_printf("\nvireo: management shell; type `help`. Try `vm list`, then `console NAME` "
+                   "(Ctrl-] comes back here).\n");
+    prompt();
+}
+
+static struct vm *find_vm(const char *name)
+{
+    for (unsigned i = 0; i < vm_count; i++) {
+        if (strcmp(vms[i].name, name) == 0)
+            return &vms[i];
+    }
+    console_printf("no VM named \"%.32s\" (`vm list` shows them)\n", name);
+    return NULL;
+}
+
+static const char *state_word(const struct vm *vm)
+{
+    switch (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE)) {
+    case VM_RUNNING:
+        return vm->paused ? "paused" : "running";
+    case VM_STOPPING:
+        return "stopping";
+    case VM_DONE:
+        return vm->end == VM_END_NONE ? "off" : "stopped";
+    default:
+        return "-";
+    }
+}
+
+static void cmd_help(void)
+{
+    console_printf("commands:\n"
+                   "  vm list                 VMs: state, vCPUs, memory, uptime\n"
+                   "  vm info NAME            configuration, devices, vCPUs, exits by reason\n"
+                   "  vm start NAME           boot a VM that is off or stopped\n"
+                   "  vm stop NAME            power a VM off (its memory is freed)\n"
+                   "  vm pause NAME           stop running its vCPUs (memory kept)\n"
+                   "  vm resume NAME          run a paused VM again\n"
+                   "  vm reset NAME           reboot a VM (disk data kept)\n"
+                   "  vm log NAME             what the VM printed lately (the last 4 KiB)\n"
+                   "  console NAME            bind this console to the VM; Ctrl-] comes back\n"
+                   "  harts                   host harts and what they run\n"
+                   "  mem                     host memory\n"
+                   "  version                 Vireo's version\n"
+                   "  help                    this list\n");
+}
+
+static void cmd_list(void)
+{
+    uint64_t now = arch_time();
+
+    console_printf("%-16s %-9s %5s %9s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME");
+    for (unsigned i = 0; i < vm_count; i++) {
+        const struct vm *vm = &vms[i];
+        bool up = vm->state == VM_RUNNING;
+        unsigned long secs = up && timebase ? (unsigned long)((now - vm->started) / timebase) : 0;
+        char upt[16] = "-";
+
+        if (up)
+            fmt_snprintf(upt, sizeof(upt), "%lu:%02lu:%02lu", secs / 3600, secs / 60 % 60,
+                         secs % 60);
+        console_printf("%-16s %-9s %5u %6lu MiB %10s\n", vm->name, state_word(vm), vm->cfg->vcpus,
+                       (unsigned long)(vm->cfg->mem_size >> 20), upt);
+    }
+}
+
+static const char *const exit_names[EXIT_KINDS] = {
+    [EXIT_SBI] = "sbi",     [EXIT_GUEST_FAULT] = "page-fault",
+    [EXIT_MMIO] = "mmio",   [EXIT_VIRTUAL_INSN] = "virtual-insn",
+    [EXIT_WFI] = "wfi",     [EXIT_TIMER] = "timer",
+    [EXIT_IPI] = "ipi",     [EXIT_EXTERNAL] = "external",
+    [EXIT_OTHER] = "other",
+};
+
+static void cmd_info(struct vm *vm)
+{
+    const struct vm_config *c = vm->cfg;
+
+    console_printf("vm %s: %s, boot %u, %u vCPUs, %lu MiB RAM at %#lx\n", vm->name, state_word(vm),
+                   vm->boots, c->vcpus, (unsigned long)(c->mem_size >> 20),
+                   (unsigned long)VM_RAM_BASE);
+    console_printf("  kernel %lu bytes, initrd %lu bytes, bootargs \"%.200s\"\n",
+                   (unsigned long)c->kernel_size, (unsigned long)c->initrd_size, c->bootargs);
+    if (vm->state != VM_RUNNING && vm->state != VM_STOPPING) {
+        if (vm->end == VM_END_STOPPED)
+            console_printf("  stopped: %s\n", vm->reason);
+        return;
+    }
+    console_printf("  devices: plic %#lx, uart %#lx irq %u\n", (unsigned long)VM_PLIC_BASE,
+                   (unsigned long)VM_UART_BASE, VM_UART_IRQ);
+    for (unsigned i = 0; vm_device_label(vm, i); i++) {
+        const struct mmio_dev *d = vm_device_mmio(vm, i);
+        console_printf("  %-14s %-15s at %#lx irq %u\n", vm_device_label(vm, i),
+                       vm_device_kind(vm, i), (unsigned long)d->base, VM_VIRTIO_IRQ0 + i);
+    }
+    uint64_t total[EXIT_KINDS] = {0};
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        const char *st = v->state == VCPU_RUNNING    ? "running"
+                         : v->state == VCPU_RUNNABLE ? "runnable"
+                         : v->state == VCPU_BLOCKED  ? "waiting (wfi)"
+                                                     : "offline";
+        char where[24] = "floats";
+        if (v->pin >= 0)
+            fmt_snprintf(where, sizeof(where), "pinned to hart %d", v->pin);
+        if (v->state == VCPU_RUNNING)
+            console_printf("  vcpu %u: %s on hart %d, %s\n", i, st, v->hart, where);
+        else
+            console_printf("  vcpu %u: %s, %s\n", i, st, where);
+        for (unsigned k = 0; k < EXIT_KINDS; k++)
+            total[k] += v->exits[k];
+    }
+    console_printf("  exits since boot:");
+    for (unsigned k = 0; k < EXIT_KINDS; k++)
+        console_printf(" %s %lu", exit_names[k] ? exit_names[k] : "?", (unsigned long)total[k]);
+    console_printf("\n");
+}
+
+static void cmd_log(struct vm *vm)
+{
+    static char out[sizeof(vm->log)];
+    size_t n;
+
+    spin_lock(&vm->out_lock);
+    uint64_t total = vm->log_total;
+    n = total < sizeof(vm->log) ? (size_t)total : sizeof(vm->log);
+    for (size_t i = 0; i < n; i++)
+        out[i] = vm->log[(total - n + i) % sizeof(vm->log)];
+    spin_unlock(&vm->out_lock);
+    console_printf("---- vm %s: last %lu of %lu bytes of output ----\n", vm->name, (unsigned long)n,
+                   (unsigned long)total);
+    console_write(out, n);
+    console_printf("\n---- end of vm %s log ----\n", vm->name);
+}
+
+static void cmd_harts(void)
+{
+    for (unsigned i = 0; i < hart_count; i++) {
+        const struct vcpu *v = __atomic_load_n(&harts[i].current, __ATOMIC_ACQUIRE);
+        if (v)
+            console_printf("hart %u (hartid %lu): vm %s vcpu %u\n", i, harts[i].hartid, v->vm->name,
+                           v->id);
+        else
+            console_printf("hart %u (hartid %lu): idle\n", i, harts[i].hartid);
+    }
+}
+
+static void cmd_mem(void)
+{
+    uint64_t used = 0;
+    for (unsigned i = 0; i < vm_count; i++) {
+        if (vms[i].state == VM_RUNNING || vms[i].state == VM_STOPPING)
+            used += vms[i].ram_size;
+    }
+    console_printf("free %lu MiB; guest RAM in use %lu MiB\n",
+                   (unsigned long)(pmem_free_bytes() >> 20), (unsigned long)(used >> 20));
+}
+
+static void vm_cmd(const char *verb, struct vm *vm)
+{
+    char err[192];
+    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+
+    if (strcmp(verb, "info") == 0) {
+        cmd_info(vm);
+    } else if (strcmp(verb, "log") == 0) {
+        cmd_log(vm);
+    } else if (strcmp(verb, "start") == 0) {
+        if (st != VM_DONE) {
+            console_printf("vm %s is %s already\n", vm->name, state_word(vm));
+            return;
+        }
+        vm->boots++;
+        vm->end = VM_END_NONE;
+        if (vmm_boot_vm(vm, err, sizeof(err)) < 0)
+            console_printf("vm %s cannot start: %s\n", vm->name, err);
+        else
+            console_printf("vm %s started\n", vm->name);
+    } else if (st != VM_RUNNING) {
+        console_printf("vm %s is %s: %s needs a running VM\n", vm->name, state_word(vm), verb);
+    } else if (strcmp(verb, "stop") == 0) {
+        vm_end(vm, VM_END_STOPPED, "by the shell (vm stop)");
+    } else if (strcmp(verb, "reset") == 0) {
+        vm->paused = false;
+        vm_end(vm, VM_END_REBOOT, "%s", "by the shell (vm reset)");
+    } else if (strcmp(verb, "pause") == 0) {
+        sched_pause_vm(vm, true);
+        console_printf("vm %s paused\n", vm->name);
+    } else if (strcmp(verb, "resume") == 0) {
+        sched_pause_vm(vm, false);
+        console_printf("vm %s resumed\n", vm->name);
+    } else {
+        console_printf("unknown vm command \"%.16s\" (list, info, start, stop, pause, resume, "
+                       "reset, log)\n",
+                       verb);
+    }
+}
+
+static void bind(struct vm *vm)
+{
+    if (vm->state != VM_RUNNING) {
+        console_printf("vm %s is %s; start it first (vm start %s)\n", vm->name, state_word(vm),
+                       vm->name);
+        return;
+    }
+    console_printf("console bound to vm %s; Ctrl-] returns to the shell\n", vm->name);
+    bound = (int)vm->index;
+    vmm_console_input('\n'); /* a fresh prompt from the guest */
+}
+
+static void run_line(char *s)
+{
+    char *w[MAX_WORDS + 1];
+    unsigned n = 0;
+
+    while (*s && n <= MAX_WORDS) {
+        while (*s == ' ' || *s == '\t')
+            *s++ = '\0';
+        if (!*s)
+            break;
+        w[n++] = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+    }
+    if (n == 0)
+        return;
+    if (n > MAX_WORDS) {
+        console_printf("too many words (`help` lists the commands)\n");
+        return;
+    }
+    if (strcmp(w[0], "help") == 0 && n == 1) {
+        cmd_help();
+    } else if (strcmp(w[0], "version") == 0 && n == 1) {
+        console_printf("Vireo " VIREO_VERSION "\n");
+    } else if (strcmp(w[0], "harts") == 0 && n == 1) {
+        cmd_harts();
+    } else if (strcmp(w[0], "mem") == 0 && n == 1) {
+        cmd_mem();
+    } else if (strcmp(w[0], "vm") == 0 && n == 2 && strcmp(w[1], "list") == 0) {
+        cmd_list();
+    } else if (strcmp(w[0], "vm") == 0 && n == 3) {
+        struct vm *vm = find_vm(w[2]);
+        if (vm)
+            vm_cmd(w[1], vm);
+    } else if (strcmp(w[0], "console") == 0 && n == 2) {
+        struct vm *vm = find_vm(w[1]);
+        if (vm)
+            bind(vm);
+    } else {
+        console_printf("unknown command \"%.40s\" (`help` lists the commands)\n", w[0]);
+    }
+}
+
+void shell_input(char c)
+{
+    if (bound >= 0) {
+        if (c != SHELL_ESC) {
+            vmm_console_input(c);
+            return;
+        }
+        bound = -1;
+        console_printf("\nvireo: console back to the shell\n");
+        prompt();
+        return;
+    }
+    if (c == '\r' || c == '\n') {
+        console_printf("\n");
+        line[len] = '\0';
+        len = 0;
+        run_line(line);
+        if (bound < 0)
+            prompt();
+    } else if (c == 0x7f || c == '\b') {
+        if (len) {
+            len--;
+            console_printf("\b \b");
+        }
+    } else if (c == 0x03) { /* Ctrl-C: drop the line */
+        len = 0;
+        console_printf("^C\n");
+        prompt();
+    } else if (c >= 0x20 && c < 0x7f && len < LINE_MAX - 1) {
+        line[len++] = c;
+        console_write(&c, 1); /* echo */
+    }
+}
