@@ -318,10 +318,11 @@ void vm_console_write(struct vm *vm, const char *s, size_t n)
     spin_lock(&vm->out_lock);
     vm_log_append(vm, s, n);
     spin_unlock(&vm->out_lock);
-    /* Under the shell: only the bound VM reaches the console, byte for byte. */
-    if (shell_active()) {
-        if (!shell_bound_to(vm))
-            return;
+    /* Byte for byte (but for the byte that marks Vireo's status lines):
+     * under the shell, only the bound VM's output; without it, the output
+     * of a VM that runs alone.  Several VMs without the shell: whole lines,
+     * each tagged with the VM's name, so they stay readable. */
+    if (shell_active() ? shell_bound_to(vm) : vm_count <= 1) {
         char buf[64];
         while (n) {
             size_t k = n < sizeof(buf) ? n : sizeof(buf);
@@ -333,21 +334,8 @@ void vm_console_write(struct vm *vm, const char *s, size_t n)
         }
         return;
     }
-    /* One VM: its output is the console, byte for byte (but for the byte
-     * that marks Vireo's status lines).  Several: whole lines, each tagged
-     * with the VM's name, so they stay readable. */
-    if (vm_count <= 1) {
-        char buf[64];
-        while (n) {
-            size_t k = n < sizeof(buf) ? n : sizeof(buf);
-            for (size_t i = 0; i < k; i++)
-                buf[i] = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
-            console_write(buf, k);
-            s += k;
-            n -= k;
-        }
-        return;
-    }
+    if (shell_active())
+        return; /* kept in the log for `vm log` */
     spin_lock(&vm->out_lock);
     for (size_t i = 0; i < n; i++) {
         char c = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
