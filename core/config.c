@@ -32,12 +32,6 @@ static const char *const vm_prop_names[VM_PROP_COUNT] = {
 
 #define VM_PROP_LIST "memory, vcpus, pin, kernel, initrd, bootargs or autostart"
 
-struct vm_props {
-    bool present[VM_PROP_COUNT];
-    const uint8_t *val[VM_PROP_COUNT];
-    int len[VM_PROP_COUNT];
-};
-
 enum bundle_lookup {
     BUNDLE_FILE_OK,
     BUNDLE_FILE_MISSING,
@@ -183,8 +177,8 @@ static int vm_name_check(struct loader *ld, const char *name, char *path)
     return 0;
 }
 
-/* Gathers the node's properties, refusing unknown and repeated ones. */
-static int vm_props_collect(struct loader *ld, int node, const char *path, struct vm_props *p)
+int props_collect(struct loader *ld, int node, const char *path, const char *const *names,
+                  unsigned count, unsigned allowed, const char *expected, struct props *p)
 {
     char shown[SHOW_SIZE];
     int prop;
@@ -193,18 +187,19 @@ static int vm_props_collect(struct loader *ld, int node, const char *path, struc
     for (prop = fdt_first_prop(&ld->fdt, node); prop >= 0; prop = fdt_next_prop(&ld->fdt, prop)) {
         const char *name;
         const void *val;
-        int len, i;
+        int len;
+        unsigned i;
 
         if (fdt_prop_at(&ld->fdt, prop, &name, &val, &len) < 0)
             return loader_fail(ld, path, NULL, "malformed property in vireo.dtb");
-        for (i = 0; i < VM_PROP_COUNT; i++) {
-            if (strcmp(name, vm_prop_names[i]) == 0)
+        for (i = 0; i < count; i++) {
+            if ((allowed & (1u << i)) && strcmp(name, names[i]) == 0)
                 break;
         }
-        if (i == VM_PROP_COUNT)
-            return loader_fail(ld, path, show(shown, name), "unknown (expected " VM_PROP_LIST ")");
+        if (i == count)
+            return loader_fail(ld, path, show(shown, name), "unknown %s", expected);
         if (p->present[i])
-            return loader_fail(ld, path, vm_prop_names[i], "given more than once");
+            return loader_fail(ld, path, names[i], "given more than once");
         p->present[i] = true;
         p->val[i] = val;
         p->len[i] = len;
@@ -215,7 +210,7 @@ static int vm_props_collect(struct loader *ld, int node, const char *path, struc
     return 0;
 }
 
-static int vm_memory(struct loader *ld, const char *path, const struct vm_props *p,
+static int vm_memory(struct loader *ld, const char *path, const struct props *p,
                      struct vm_config *vm)
 {
     const char *prop = vm_prop_names[VM_PROP_MEMORY];
@@ -245,7 +240,7 @@ static int vm_memory(struct loader *ld, const char *path, const struct vm_props 
 }
 
 /* A one-cell property; *out is untouched when the property is absent. */
-static int vm_u32(struct loader *ld, const char *path, const struct vm_props *p, enum vm_prop which,
+static int vm_u32(struct loader *ld, const char *path, const struct props *p, enum vm_prop which,
                   uint32_t *out)
 {
     if (!p->present[which])
@@ -257,7 +252,7 @@ static int vm_u32(struct loader *ld, const char *path, const struct vm_props *p,
     return 0;
 }
 
-static int vm_vcpus_and_pins(struct loader *ld, const char *path, const struct vm_props *p,
+static int vm_vcpus_and_pins(struct loader *ld, const char *path, const struct props *p,
                              struct vm_config *vm)
 {
     const char *prop = vm_prop_names[VM_PROP_PIN];
@@ -296,8 +291,8 @@ static int vm_vcpus_and_pins(struct loader *ld, const char *path, const struct v
 }
 
 /* kernel (required) or initrd (optional): a file name, resolved in the bundle. */
-static int vm_image(struct loader *ld, const char *path, const struct vm_props *p,
-                    enum vm_prop which, const void **data, size_t *size)
+static int vm_image(struct loader *ld, const char *path, const struct props *p, enum vm_prop which,
+                    const void **data, size_t *size)
 {
     const char *prop = vm_prop_names[which];
     const uint8_t *val = p->val[which];
@@ -315,7 +310,7 @@ static int vm_image(struct loader *ld, const char *path, const struct vm_props *
     return vm_file(ld, path, prop, (const char *)val, data, size);
 }
 
-static int vm_bootargs_autostart(struct loader *ld, const char *path, const struct vm_props *p,
+static int vm_bootargs_autostart(struct loader *ld, const char *path, const struct props *p,
                                  struct vm_config *vm)
 {
     const char *prop = vm_prop_names[VM_PROP_BOOTARGS];
@@ -342,12 +337,14 @@ static int vm_bootargs_autostart(struct loader *ld, const char *path, const stru
 static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
 {
     char path[PATH_SIZE];
-    struct vm_props p;
+    struct props p;
     const char *name = fdt_node_name(&ld->fdt, node);
 
     if (!name)
         return loader_fail(ld, "/vms", NULL, "malformed VM node in vireo.dtb");
-    if (vm_name_check(ld, name, path) < 0 || vm_props_collect(ld, node, path, &p) < 0)
+    if (vm_name_check(ld, name, path) < 0 ||
+        props_collect(ld, node, path, vm_prop_names, VM_PROP_COUNT, ~0u,
+                      "(expected " VM_PROP_LIST ")", &p) < 0)
         return -1;
     memcpy(vm->name, name, strlen(name) + 1); /* length checked above */
     if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||

@@ -45,12 +45,6 @@ static const struct dev_kind_desc kinds[] = {
 
 #define KIND_LIST "rng, console, disk or diskN, net or netN"
 
-struct dev_props {
-    bool present[DP_COUNT];
-    const uint8_t *val[DP_COUNT];
-    int len[DP_COUNT];
-};
-
 static const struct dev_kind_desc *kind_of(const char *name)
 {
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
@@ -73,35 +67,13 @@ static const struct dev_kind_desc *kind_of(const char *name)
 }
 
 static int dev_props_collect(struct loader *ld, int node, const char *path,
-                             const struct dev_kind_desc *kd, struct dev_props *p)
+                             const struct dev_kind_desc *kd, struct props *p)
 {
-    char shown[SHOW_SIZE];
-    int prop;
+    char shown[SHOW_SIZE], expected[80];
 
-    memset(p, 0, sizeof(*p));
-    for (prop = fdt_first_prop(&ld->fdt, node); prop >= 0; prop = fdt_next_prop(&ld->fdt, prop)) {
-        const char *name;
-        const void *val;
-        int len, i;
-
-        if (fdt_prop_at(&ld->fdt, prop, &name, &val, &len) < 0)
-            return loader_fail(ld, path, NULL, "malformed property in vireo.dtb");
-        for (i = 0; i < DP_COUNT; i++) {
-            if ((kd->props & (1u << i)) && strcmp(name, dev_prop_names[i]) == 0)
-                break;
-        }
-        if (i == DP_COUNT)
-            return loader_fail(ld, path, show(shown, name), "unknown (a %s node takes: %s)",
-                               kd->stem, kd->allowed);
-        if (p->present[i])
-            return loader_fail(ld, path, dev_prop_names[i], "given more than once");
-        p->present[i] = true;
-        p->val[i] = val;
-        p->len[i] = len;
-    }
-    if (prop != FDT_ERR_NOTFOUND)
-        return loader_fail(ld, path, NULL, "malformed properties in vireo.dtb (%s)",
-                           fdt_strerror(prop));
+    fmt_snprintf(expected, sizeof(expected), "(a %s node takes: %s)", kd->stem, kd->allowed);
+    if (props_collect(ld, node, path, dev_prop_names, DP_COUNT, kd->props, expected, p) < 0)
+        return -1;
     int child = fdt_first_child(&ld->fdt, node);
     if (child >= 0)
         return loader_fail(ld, path, NULL, "unknown child node \"%s\" (devices have none)",
@@ -110,7 +82,7 @@ static int dev_props_collect(struct loader *ld, int node, const char *path,
 }
 
 /* A 1- or 2-cell byte count that must be a whole number of sectors. */
-static int dev_bytes(struct loader *ld, const char *path, const struct dev_props *p,
+static int dev_bytes(struct loader *ld, const char *path, const struct props *p,
                      enum dev_prop which, uint64_t *out)
 {
     const char *prop = dev_prop_names[which];
@@ -127,7 +99,7 @@ static int dev_bytes(struct loader *ld, const char *path, const struct dev_props
     return 0;
 }
 
-static int dev_disk(struct loader *ld, const char *path, const struct dev_props *p,
+static int dev_disk(struct loader *ld, const char *path, const struct props *p,
                     struct dev_config *d)
 {
     d->host_disk = CONFIG_HOST_DISK_NONE;
@@ -187,8 +159,8 @@ static uint32_t fnv1a(uint32_t h, const char *s)
     return h;
 }
 
-static int dev_net(struct loader *ld, const char *path, const char *vm_name,
-                   const struct dev_props *p, struct dev_config *d)
+static int dev_net(struct loader *ld, const char *path, const char *vm_name, const struct props *p,
+                   struct dev_config *d)
 {
     if (p->present[DP_MAC]) {
         const uint8_t *m = p->val[DP_MAC];
@@ -242,7 +214,7 @@ int config_devices(struct loader *ld, int node, const char *vm_path, struct vm_c
             if (strcmp(vm->devs[i].name, name) == 0)
                 return loader_fail(ld, path, NULL, "device node given more than once");
         }
-        struct dev_props p;
+        struct props p;
         if (dev_props_collect(ld, child, path, kd, &p) < 0)
             return -1;
         struct dev_config *d = &vm->devs[vm->ndevs];

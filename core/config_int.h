@@ -36,6 +36,20 @@ bool prop_is_string(const uint8_t *val, int len);
 int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
             const void **data, size_t *size);
 
+/* A node's properties, by index into the caller's table of names. */
+#define PROPS_MAX 8
+struct props {
+    bool present[PROPS_MAX];
+    const uint8_t *val[PROPS_MAX];
+    int len[PROPS_MAX];
+};
+
+/* Gathers the node's properties: names[i] (i < count <= PROPS_MAX, bit i
+ * set in allowed) may appear once each; any other is refused as
+ * "unknown EXPECTED", a repeated one as "given more than once". */
+int props_collect(struct loader *ld, int node, const char *path, const char *const *names,
+                  unsigned count, unsigned allowed, const char *expected, struct props *p);
+
 /* Parses the device nodes (children) of the VM node at `node` into vm->devs. */
 int config_devices(struct loader *ld, int node, const char *path, struct vm_config *vm);
 /* Checks what VMs' devices must not share: disk images, host disk regions, MACs. */

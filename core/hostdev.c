@@ -22,9 +22,21 @@ static struct vswitch_port uplink_port;
 static bool zkr;
 static uint64_t timeout; /* ticks a host device may take for one request */
 
+static size_t pages(size_t n)
+{
+    return (n + 4095) & ~(size_t)4095;
+}
+
 static void *alloc(size_t n)
 {
-    return pmem_zalloc((n + 4095) & ~(size_t)4095, 4096);
+    return pmem_zalloc(pages(n), 4096);
+}
+
+/* A device Vireo does not take gives its memory back. */
+static void unalloc(void *p, size_t n)
+{
+    if (p)
+        pmem_free(p, pages(n));
 }
 
 static bool seed16(uint16_t *out)
@@ -68,16 +80,20 @@ static void take_blk(uintptr_t base)
     if (!b || !ring || ndisks == HOSTDEV_MAX_DISKS) {
         console_printf("vireo: host disk at %#lx not used (%s)\n", (unsigned long)base,
                        ndisks == HOSTDEV_MAX_DISKS ? "too many disks" : "no memory");
-        return;
+        goto fail;
     }
     if (hvblk_init(b, base, ring, timeout, err, sizeof(err)) < 0) {
         console_printf("vireo: host disk at %#lx not used: %s\n", (unsigned long)base, err);
-        return;
+        goto fail;
     }
     console_printf("vireo: host disk %u: virtio-blk at %#lx, %lu MiB%s%s\n", ndisks,
                    (unsigned long)base, (unsigned long)(b->sectors >> 11),
                    b->read_only ? ", read-only" : "", b->can_flush ? ", flush" : "");
     disks[ndisks++] = b;
+    return;
+fail:
+    unalloc(b, sizeof(*b));
+    unalloc(ring, hvirtio_ring_bytes(HVBLK_QUEUE));
 }
 
 static void take_rng(uintptr_t base)
@@ -86,13 +102,15 @@ static void take_rng(uintptr_t base)
     struct hvrng *r = alloc(sizeof(*r));
     void *ring = alloc(hvirtio_ring_bytes(HVRNG_QUEUE));
 
-    if (rng || !r || !ring)
-        return;
-    if (hvrng_init(r, base, ring, timeout, err, sizeof(err)) < 0) {
+    if (!rng && r && ring) {
+        if (hvrng_init(r, base, ring, timeout, err, sizeof(err)) == 0) {
+            rng = r;
+            return;
+        }
         console_printf("vireo: host virtio-rng at %#lx not used: %s\n", (unsigned long)base, err);
-        return;
     }
-    rng = r;
+    unalloc(r, sizeof(*r));
+    unalloc(ring, hvirtio_ring_bytes(HVRNG_QUEUE));
 }
 
 static void take_net(uintptr_t base, uint32_t irq)
@@ -102,10 +120,14 @@ static void take_net(uintptr_t base, uint32_t irq)
     void *rings = alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
     void *bufs = alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
 
-    if (uplink || !n || !rings || !bufs)
-        return;
-    if (hvnet_init(n, base, rings, bufs, timeout, err, sizeof(err)) < 0) {
-        console_printf("vireo: host virtio-net at %#lx not used: %s\n", (unsigned long)base, err);
+    if (uplink || !n || !rings || !bufs ||
+        hvnet_init(n, base, rings, bufs, timeout, err, sizeof(err)) < 0) {
+        if (!uplink && n && rings && bufs)
+            console_printf("vireo: host virtio-net at %#lx not used: %s\n", (unsigned long)base,
+                           err);
+        unalloc(n, sizeof(*n));
+        unalloc(rings, 2 * hvirtio_ring_bytes(HVNET_QUEUE));
+        unalloc(bufs, (size_t)HVNET_RX_BUFS * HVNET_BUF);
         return;
     }
     uplink = n;

@@ -74,7 +74,7 @@ static int host_flush(void *ctx)
     return hvblk_flush(d->host);
 }
 
-static int disk_backend(struct vm *vm, struct vm_vdev *d, char *err, size_t errlen)
+static int disk_backend(struct vm_vdev *d, char *err, size_t errlen)
 {
     const struct dev_config *c = d->cfg;
 
@@ -104,12 +104,10 @@ static int disk_backend(struct vm *vm, struct vm_vdev *d, char *err, size_t errl
         fmt_snprintf(err, errlen,
                      "%s: region at byte %#llx, %#llx bytes, ends beyond host disk %d (%llu "
                      "bytes)",
-                     c->name, (unsigned long long)c->offset,
-                     (unsigned long long)(c->size ? c->size : 0), c->host_disk,
-                     (unsigned long long)(total * 512));
+                     c->name, (unsigned long long)c->offset, (unsigned long long)(count * 512),
+                     c->host_disk, (unsigned long long)(total * 512));
         return -1;
     }
-    (void)vm;
     d->first_sector = first;
     d->be.sectors = count;
     d->be.read_only = c->read_only || d->host->read_only;
@@ -170,7 +168,7 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
             kind = "virtio-console";
             break;
         case DEV_DISK:
-            if (disk_backend(vm, d, err, errlen) < 0) {
+            if (disk_backend(d, err, errlen) < 0) {
                 pmem_free(d, (sizeof(*d) + 4095) & ~(size_t)4095);
                 goto fail;
             }

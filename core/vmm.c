@@ -207,6 +207,9 @@ void vmm_console_pump(void)
 {
     struct vm *vm = NULL;
 
+    /* Called on every guest UART read: nothing typed is the common case. */
+    if (!__atomic_load_n(&input_count, __ATOMIC_RELAXED))
+        return;
     if (shell_active()) {
         vm = shell_bound_vm();
         if (!vm || __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)

@@ -5,6 +5,22 @@
  * the exit CSRs and returns from vcpu_ctx_enter as from a call. */
 #include "arch/riscv/vcpu_ctx.h"
 
+/* Guest registers stored or loaded at their slots in the context that t6
+ * points to: GUEST_CREGS, those the exit path's C call may clobber or
+ * replace (all but t6 itself, x9 and x18-x27; s0 is used here); and
+ * GUEST_SREGS, s1-s11, which the C code preserves. */
+    .macro GUEST_CREGS op
+    .irp r, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30
+    \op    x\r, \r*8(t6)
+    .endr
+    .endm
+
+    .macro GUEST_SREGS op
+    .irp r, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
+    \op    x\r, \r*8(t6)
+    .endr
+    .endm
+
     .text
     .globl vcpu_ctx_enter
     .align 2
@@ -85,25 +101,7 @@ vcpu_ctx_resume:
     .globl vcpu_ctx_exit
     .align 2
 vcpu_ctx_exit:
-    sd      x1, 1*8(t6)
-    sd      x2, 2*8(t6)
-    sd      x3, 3*8(t6)
-    sd      x4, 4*8(t6)
-    sd      x5, 5*8(t6)
-    sd      x6, 6*8(t6)
-    sd      x7, 7*8(t6)
-    sd      x8, 8*8(t6)
-    sd      x10, 10*8(t6)
-    sd      x11, 11*8(t6)
-    sd      x12, 12*8(t6)
-    sd      x13, 13*8(t6)
-    sd      x14, 14*8(t6)
-    sd      x15, 15*8(t6)
-    sd      x16, 16*8(t6)
-    sd      x17, 17*8(t6)
-    sd      x28, 28*8(t6)
-    sd      x29, 29*8(t6)
-    sd      x30, 30*8(t6)
+    GUEST_CREGS sd
     csrrw   t5, sscratch, zero
     sd      t5, 31*8(t6)
 
@@ -122,17 +120,7 @@ vcpu_ctx_exit:
      * stores everything now (MMIO may read or write any register). */
     addi    t5, t5, -10
     beqz    t5, 1f
-    sd      x9, 9*8(t6)
-    sd      x18, 18*8(t6)
-    sd      x19, 19*8(t6)
-    sd      x20, 20*8(t6)
-    sd      x21, 21*8(t6)
-    sd      x22, 22*8(t6)
-    sd      x23, 23*8(t6)
-    sd      x24, 24*8(t6)
-    sd      x25, 25*8(t6)
-    sd      x26, 26*8(t6)
-    sd      x27, 27*8(t6)
+    GUEST_SREGS sd
     csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
     csrr    t5, htval
@@ -159,25 +147,7 @@ vcpu_ctx_exit:
     ld      t0, CTX_HSTATUS*8(t6)
     csrw    hstatus, t0
     csrw    sscratch, t6
-    ld      x1, 1*8(t6)
-    ld      x2, 2*8(t6)
-    ld      x3, 3*8(t6)
-    ld      x4, 4*8(t6)
-    ld      x5, 5*8(t6)
-    ld      x6, 6*8(t6)
-    ld      x7, 7*8(t6)
-    ld      x8, 8*8(t6)
-    ld      x10, 10*8(t6)
-    ld      x11, 11*8(t6)
-    ld      x12, 12*8(t6)
-    ld      x13, 13*8(t6)
-    ld      x14, 14*8(t6)
-    ld      x15, 15*8(t6)
-    ld      x16, 16*8(t6)
-    ld      x17, 17*8(t6)
-    ld      x28, 28*8(t6)
-    ld      x29, 29*8(t6)
-    ld      x30, 30*8(t6)
+    GUEST_CREGS ld
     ld      x31, 31*8(t6)
     sret
 
@@ -189,17 +159,7 @@ vcpu_ctx_exit:
 2:  ld      t5, CTX_SCAUSE*8(t6)
     addi    t5, t5, -10
     bnez    t5, 4f
-    sd      x9, 9*8(t6)
-    sd      x18, 18*8(t6)
-    sd      x19, 19*8(t6)
-    sd      x20, 20*8(t6)
-    sd      x21, 21*8(t6)
-    sd      x22, 22*8(t6)
-    sd      x23, 23*8(t6)
-    sd      x24, 24*8(t6)
-    sd      x25, 25*8(t6)
-    sd      x26, 26*8(t6)
-    sd      x27, 27*8(t6)
+    GUEST_SREGS sd
 4:  ld      ra, CTX_HOST(0)*8(t6)
     ld      s0, CTX_HOST(4)*8(t6)
     ld      s1, CTX_HOST(5)*8(t6)

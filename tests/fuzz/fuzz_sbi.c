@@ -33,6 +33,7 @@
 #include "core/vmm.h"
 #include "lib/sbi_spec.h"
 #include "tests/unit/fake_arch.h"
+#include "tests/unit/host_vm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -85,39 +86,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     char err[160];
-    struct platform p;
-    struct gstage_caps caps;
 
-    arena = aligned_alloc(2u << 20, ARENA_SIZE);
-    if (!arena)
-        abort();
-    struct pmem_range r = {(uintptr_t)arena, ARENA_SIZE};
-    pmem_reset();
-    if (pmem_init(&r, 1, NULL, 0) != 0)
-        abort();
-    memset(&p, 0, sizeof(p));
-    p.isa = ISA_F | ISA_D | ISA_C | ISA_H;
-    p.satp_max = 48;
-    p.timebase_hz = 10000000;
-    arch_gstage_probe(&caps);
-    if (vmm_init(&p, &caps, err, sizeof(err)) != 0) {
-        fprintf(stderr, "fuzz_sbi: vmm_init: %s\n", err);
+    arena = host_vm_init(ARENA_SIZE, err, sizeof(err));
+    if (!arena) {
+        fprintf(stderr, "fuzz_sbi: %s\n", err);
         abort();
     }
-    sched_init(p.timebase_hz);
     console_set_output(discard);
-
-    memset(&cfg, 0, sizeof(cfg));
-    strcpy(cfg.name, "f");
-    cfg.mem_size = GUEST_MEM;
-    cfg.vcpus = NVCPUS;
-    for (int i = 0; i < NVCPUS; i++)
-        cfg.pin[i] = -1;
-    memset(kernel, 0x13, sizeof(kernel)); /* a raw image of nops */
-    cfg.kernel = kernel;
-    cfg.kernel_size = sizeof(kernel);
-    cfg.bootargs = "";
-    cfg.autostart = true;
+    host_vm_config(&cfg, "f", GUEST_MEM, NVCPUS, kernel, sizeof(kernel));
 
     /* Memory the VM must never reach: pages of the same allocator. */
     for (int i = 0; i < NCANARY; i++) {

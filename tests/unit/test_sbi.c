@@ -19,6 +19,7 @@
 #include "core/vmm.h"
 #include "lib/sbi_spec.h"
 #include "tests/unit/fake_arch.h"
+#include "tests/unit/host_vm.h"
 
 #define RAM_SIZE  (64u << 20)
 #define GUEST_MEM (4u << 20)
@@ -43,34 +44,12 @@ static void capture(const char *s, size_t n)
 static int setup(void **state)
 {
     (void)state;
-    char err[160];
-    struct platform p;
-    struct gstage_caps caps;
+    char err[160] = "";
 
-    ram = aligned_alloc(2u << 20, RAM_SIZE);
-    struct pmem_range r = {(uintptr_t)ram, RAM_SIZE};
-    pmem_reset();
-    assert_int_equal(pmem_init(&r, 1, NULL, 0), 0);
-
-    memset(&p, 0, sizeof(p));
-    p.isa = ISA_F | ISA_D | ISA_C | ISA_H;
-    p.satp_max = 48;
-    p.timebase_hz = 10000000;
-    arch_gstage_probe(&caps);
-    assert_int_equal(vmm_init(&p, &caps, err, sizeof(err)), 0);
-    sched_init(p.timebase_hz);
-
-    memset(&cfg, 0, sizeof(cfg));
-    strcpy(cfg.name, "t");
-    cfg.mem_size = GUEST_MEM;
-    cfg.vcpus = NVCPUS;
-    for (int i = 0; i < NVCPUS; i++)
-        cfg.pin[i] = -1;
-    memset(kernel, 0x13, sizeof(kernel)); /* a raw image of nops */
-    cfg.kernel = kernel;
-    cfg.kernel_size = sizeof(kernel);
-    cfg.bootargs = "";
-    cfg.autostart = true;
+    ram = host_vm_init(RAM_SIZE, err, sizeof(err));
+    if (!ram)
+        fail_msg("host_vm_init: %s", err);
+    host_vm_config(&cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel));
     vm = &vms[0];
     memset(vm, 0, sizeof(*vm));
     vm_count = 1;

@@ -1,0 +1,66 @@
+/* A VM built on the host, for tests and fuzzers that drive the real exit
+ * path (test_sbi.c, fuzz_sbi.c): the page allocator over a heap arena, the
+ * VM manager for a plain rv64gch host, and a configuration whose kernel is
+ * a raw image of nops. */
+#ifndef VIREO_TESTS_UNIT_HOST_VM_H
+#define VIREO_TESTS_UNIT_HOST_VM_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/riscv/vcpu_arch.h"
+#include "core/config.h"
+#include "core/gstage.h"
+#include "core/platform.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "core/vmm.h"
+
+/* Returns the arena (2 MiB aligned), or NULL; err says why on failure. */
+static inline void *host_vm_init(size_t arena_size, char *err, size_t errlen)
+{
+    struct platform p;
+    struct gstage_caps caps;
+    void *arena = aligned_alloc(2u << 20, arena_size);
+    struct pmem_range r = {(uintptr_t)arena, arena_size};
+
+    if (!arena)
+        return NULL;
+    pmem_reset();
+    if (pmem_init(&r, 1, NULL, 0) != 0) {
+        snprintf(err, errlen, "pmem_init failed");
+        free(arena);
+        return NULL;
+    }
+    memset(&p, 0, sizeof(p));
+    p.isa = ISA_F | ISA_D | ISA_C | ISA_H;
+    p.satp_max = 48;
+    p.timebase_hz = 10000000;
+    arch_gstage_probe(&caps);
+    if (vmm_init(&p, &caps, err, errlen) != 0) {
+        free(arena);
+        return NULL;
+    }
+    sched_init(p.timebase_hz);
+    return arena;
+}
+
+static inline void host_vm_config(struct vm_config *cfg, const char *name, uint64_t mem,
+                                  unsigned vcpus, uint8_t *kernel, size_t kernel_size)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->name, sizeof(cfg->name), "%s", name);
+    cfg->mem_size = mem;
+    cfg->vcpus = vcpus;
+    for (unsigned i = 0; i < CONFIG_MAX_VCPUS; i++)
+        cfg->pin[i] = CONFIG_PIN_FLOAT;
+    memset(kernel, 0x13, kernel_size); /* a raw image of nops */
+    cfg->kernel = kernel;
+    cfg->kernel_size = kernel_size;
+    cfg->bootargs = "";
+    cfg->autostart = true;
+}
+
+#endif
