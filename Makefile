@@ -38,8 +38,8 @@ COMMON    := -std=c11 $(WARN) -I. -MMD -MP
 TARGET_CFLAGS := $(COMMON) -O2 -g -ffreestanding -fno-builtin -nostdlib -nostdinc \
                  -isystem $(shell $(TARGET_CC) -print-file-name=include 2>/dev/null) \
                  -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
-                 -mno-relax -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
-                 -fno-common -ffunction-sections
+                 -mno-relax -fno-pie -fno-stack-protector -fomit-frame-pointer \
+                 -fno-common -ffunction-sections -flto=auto
 TARGET_ASFLAGS := $(COMMON) -nostdinc -march=rv64imac_zicsr_zifencei -mabi=lp64 -mno-relax -D__ASSEMBLER__
 TARGET_LDFLAGS := -nostdlib -no-pie -Wl,--build-id=none -Wl,-T,arch/riscv/vireo.ld \
                   -Wl,--no-relax -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
@@ -69,6 +69,12 @@ all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
 deps:
 	@tools/install-deps
 
+# Flags live here: a change rebuilds the hypervisor.
+$(VIREO_OBJ): Makefile
+
+# Library-call providers stay outside LTO: calls to them appear only after it.
+$(BUILD)/target/lib/compiler_rt.c.o $(BUILD)/target/lib/string.c.o: TARGET_CFLAGS += -fno-lto
+
 $(BUILD)/target/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
@@ -78,7 +84,7 @@ $(BUILD)/target/%.S.o: %.S
 	$(call say,AS,$<)$(TARGET_CC) $(TARGET_ASFLAGS) -c $< -o $@
 
 $(BUILD)/vireo.elf: $(VIREO_OBJ) arch/riscv/vireo.ld
-	$(call say,LD,$@)$(TARGET_CC) $(TARGET_LDFLAGS) $(VIREO_OBJ) -o $@
+	$(call say,LD,$@)$(TARGET_CC) $(TARGET_CFLAGS) -Wno-maybe-uninitialized $(TARGET_LDFLAGS) $(VIREO_OBJ) -o $@
 
 $(BUILD)/vireo.bin: $(BUILD)/vireo.elf
 	$(call say,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@

@@ -10,6 +10,7 @@
 #define INSN_WFI 0x10500073u
 
 #define CAUSE_ILLEGAL_INSN 2
+#define CAUSE_VS_ECALL     10
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
@@ -97,7 +98,7 @@ static enum exit_action exit_unexpected(struct vcpu *v)
 }
 
 static const exit_handler exception_table[24] = {
-    [10] = exit_ecall,            /* environment call from VS-mode */
+    [CAUSE_VS_ECALL] = exit_ecall, /* environment call from VS-mode */
     [20] = exit_guest_page_fault, /* instruction guest-page fault */
     [21] = exit_guest_page_fault, /* load guest-page fault */
     [22] = exit_virtual_insn,     /* virtual instruction */
@@ -116,11 +117,8 @@ enum exit_action vcpu_exit(struct vcpu *v)
     uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;
     exit_handler fn = NULL;
 
-    /* The exit fast path (vcpu_arch_exit_fast) may have handled it already. */
-    if (v->arch.exit_done) {
-        v->arch.exit_done = 0;
-        return (enum exit_action)v->arch.exit_act;
-    }
+    if (cause == CAUSE_VS_ECALL) /* the commonest exit, without the bounds checks */
+        return exit_ecall(v);
     if (cause & TRAP_CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];

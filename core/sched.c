@@ -15,6 +15,11 @@ static struct vcpu *rq_head, *rq_tail;
 static uint64_t slice_ticks;
 static uint32_t sched_timebase;
 static bool poweroff_when_done;
+/* The earliest wake-up deadline of a BLOCKED vCPU (lock held to write).
+ * Every hart's timer fires no later than this, busy or idle, so a blocked
+ * vCPU's timer is never left to a hart that happens to pass through the
+ * scheduler: with every hart running a guest that spins, nobody would. */
+static uint64_t blocked_next = UINT64_MAX;
 
 void sched_init(uint32_t timebase_hz)
 {
@@ -180,7 +185,11 @@ void sched_sync_vcpu(struct vcpu *v)
         arch_ipi_send(harts[hart].hartid);
     /* The IPI makes it exit within a few instructions; a vCPU waiting in
      * Vireo (in_guest 0) is not waited for, so two vCPUs fencing each other
-     * cannot deadlock. */
+     * cannot deadlock.  The caller's own vCPU may be handling its exit on
+     * the fast path, where in_guest stays 1 (vcpu_arch_exit_fast): it says
+     * 0 for as long as it waits. */
+    if (me->current)
+        __atomic_store_n(&me->current->arch.in_guest, 0, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&v->arch.in_guest, __ATOMIC_SEQ_CST) &&
            __atomic_load_n(&v->arch.entries, __ATOMIC_ACQUIRE) == seen)
         arch_cpu_relax();
@@ -309,6 +318,7 @@ static uint64_t wake_blocked(uint64_t now)
                 continue;
             if (vcpu_has_wakeup(v, now)) {
                 rq_push(v);
+                kick_idle_harts(v);
                 continue;
             }
             uint64_t d = vcpu_wake_deadline(v);
@@ -316,7 +326,22 @@ static uint64_t wake_blocked(uint64_t now)
                 next = d;
         }
     }
+    __atomic_store_n(&blocked_next, next, __ATOMIC_RELAXED);
     return next;
+}
+
+/* Lock held: v goes to sleep in WFI.  A wake-up deadline earlier than any
+ * hart's timer may know of must reach one: idle harts recompute theirs
+ * when kicked, busy ones read blocked_next at their next exit (at the
+ * latest when their slice ends). */
+static void block_vcpu(struct vcpu *v)
+{
+    v->state = VCPU_BLOCKED;
+    uint64_t d = vcpu_wake_deadline(v);
+    if (d < blocked_next) {
+        __atomic_store_n(&blocked_next, d, __ATOMIC_RELAXED);
+        kick_idle_harts(v);
+    }
 }
 
 static void timer_program(struct hart *h, uint64_t deadline)
@@ -374,9 +399,22 @@ static enum exit_action run_vcpu(struct hart *h, struct vcpu *v)
             v->timer_deadline = UINT64_MAX;
         }
         uint64_t deadline = v->timer_deadline < slice_end ? v->timer_deadline : slice_end;
+        uint64_t woken = __atomic_load_n(&blocked_next, __ATOMIC_RELAXED);
+        if (woken <= now) {
+            /* A blocked vCPU's time has come: queue it (an idle hart takes
+             * it; otherwise the first slice to end does). */
+            spin_lock(&sched_lock);
+            wake_blocked(now);
+            spin_unlock(&sched_lock);
+            woken = __atomic_load_n(&blocked_next, __ATOMIC_RELAXED);
+        }
+        if (woken < deadline)
+            deadline = woken;
         timer_program(h, deadline);
         vcpu_arch_run(v);
-        act = vcpu_exit(v);
+        int done;
+        /* The exit fast path may have handled it already. */
+        act = vcpu_arch_exit_handled(&v->arch, &done) ? (enum exit_action)done : vcpu_exit(v);
         if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
             act = EXIT_LEAVE;
         else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
@@ -451,7 +489,7 @@ void sched_hart_loop(void)
             for (unsigned i = 0; i < vm->nvcpus; i++)
                 all_stopped &= vm->vcpus[i].state == VCPU_OFFLINE;
         } else if (act == EXIT_BLOCK && !vcpu_has_wakeup(v, arch_time())) {
-            v->state = VCPU_BLOCKED;
+            block_vcpu(v);
         } else {
             rq_push(v);
         }

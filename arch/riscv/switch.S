@@ -109,18 +109,19 @@ vcpu_ctx_exit:
     sd      t5, CTX_SEPC*8(t6)
     csrr    t5, sstatus
     sd      t5, CTX_SSTATUS*8(t6)
-    csrr    t5, hstatus
-    sd      t5, CTX_HSTATUS*8(t6)
     csrr    t5, scause
     sd      t5, CTX_SCAUSE*8(t6)
     /* An ecall from VS-mode (cause 10) reads only a0-a7 and writes a0-a1:
-     * s1-s11, which the C code below preserves, are stored only if it
-     * goes back to the scheduler; it has no trap value (stval, htval and
-     * htinst are zero; the saved copies are left stale).  Every other exit
-     * stores everything now (MMIO may read or write any register). */
+     * s1-s11, which the C code below preserves, and hstatus, which it
+     * leaves alone, are stored only if it goes back to the scheduler; it
+     * has no trap value (stval, htval and htinst are zero; the saved
+     * copies are left stale).  Every other exit stores everything now
+     * (MMIO may read or write any register). */
     addi    t5, t5, -10
     beqz    t5, 1f
     GUEST_SREGS sd
+    csrr    t5, hstatus
+    sd      t5, CTX_HSTATUS*8(t6)
     csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
     csrr    t5, htval
@@ -139,13 +140,13 @@ vcpu_ctx_exit:
     addi    a0, a0, -1
     bnez    a0, 3f
 
-    /* Resume, reloading the registers C code may have changed. */
+    /* Resume after an ecall, reloading the registers C code may have
+     * changed.  sstatus and hstatus still hold what the trap set (SPP,
+     * SPV, SPVP: back to VS-mode; FS as the guest left it): Vireo takes
+     * no trap of its own while it handles an exit, and an SBI call
+     * changes neither. */
     ld      t0, CTX_SEPC*8(t6)
     csrw    sepc, t0
-    ld      t0, CTX_SSTATUS*8(t6)
-    csrw    sstatus, t0
-    ld      t0, CTX_HSTATUS*8(t6)
-    csrw    hstatus, t0
     csrw    sscratch, t6
     GUEST_CREGS ld
     ld      x31, 31*8(t6)
@@ -154,12 +155,14 @@ vcpu_ctx_exit:
 3:  mv      a0, t6
     j       vcpu_ctx_resume
 
-    /* Back to the scheduler; after an ecall, s1-s11 still hold the
-     * guest's values: store them now. */
+    /* Back to the scheduler; after an ecall, s1-s11 and hstatus still
+     * hold the guest's values: store them now. */
 2:  ld      t5, CTX_SCAUSE*8(t6)
     addi    t5, t5, -10
     bnez    t5, 4f
     GUEST_SREGS sd
+    csrr    t5, hstatus
+    sd      t5, CTX_HSTATUS*8(t6)
 4:  ld      ra, CTX_HOST(0)*8(t6)
     ld      s0, CTX_HOST(4)*8(t6)
     ld      s1, CTX_HOST(5)*8(t6)

@@ -218,12 +218,18 @@ void vcpu_arch_run(struct vcpu *v)
  * handled here through the one table, vcpu_exit(); the guest is then
  * re-entered at once unless the scheduler's loop would have done more
  * than re-enter: the vCPU blocks, yields or leaves, its VM is ending, its
- * SBI deadline now comes before the hart's programmed timer, another hart
- * raised an interrupt or asked for a fence, or its PLIC line changed.
- * in_guest follows the same protocol as vcpu_arch_run (0 while Vireo
- * handles the exit; 1 before the fence check), so two vCPUs fencing each
- * other from their fast paths cannot deadlock.  Other harts' kicks (IPIs,
- * host timer) still arrive as HS interrupts the moment the guest runs. */
+ * SBI deadline is already due, or it has work of its own pending (an
+ * interrupt it raised for itself, a fence it asked of itself, a change of
+ * its PLIC line).
+ *
+ * in_guest stays 1 throughout: to another hart this vCPU is still in the
+ * guest, so whatever it asks of it (fences, interrupts, leaving) comes
+ * with an IPI, which this hart takes the moment it re-enters the guest
+ * (HS interrupts are always enabled while V=1), and `entries` does not
+ * move, so sched_sync_vcpu() keeps waiting until that real exit.  A
+ * handler that itself waits for another vCPU (sched_sync_vcpu) clears
+ * in_guest first, so two vCPUs fencing each other cannot deadlock; it is
+ * then raised again here with the same ordering as vcpu_arch_run. */
 long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
 {
     struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
@@ -232,38 +238,34 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
 
     if (ctx->scause & TRAP_CAUSE_INTERRUPT)
         return 0;
-    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
-    __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
-    a->hvip = csr_read(hvip);
+    /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
     enum exit_action act = vcpu_exit(v);
-    csr_write(hvip, a->hvip);
     if (act != EXIT_RESUME || v->stop_requested ||
         __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
         goto slow;
-    /* A new SBI deadline before the hart's timer (slice end or the old
-     * deadline): program it, as the scheduler would (min(deadline, slice
-     * end) is the deadline).  One already due is the scheduler's to turn
-     * into VSTIP.  A later one leaves the timer early: it exits once and
-     * the scheduler reprograms. */
+    /* A new SBI deadline before the hart's timer (slice end, the old
+     * deadline or a blocked vCPU's): program it, as the scheduler would.
+     * One already due is the scheduler's to turn into VSTIP.  A later one
+     * leaves the timer early: it exits once and the scheduler reprograms. */
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
     if (v->timer_deadline < h->timer) {
         if (v->timer_deadline <= arch_time())
             goto slow;
         h->timer = v->timer_deadline;
         arch_timer_set(h->timer);
     }
-    __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
-    /* One full fence orders the in_guest store before the loads below, as
-     * the sequentially consistent store and loads of vcpu_arch_run do. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    uint32_t fences = __atomic_load_n(&a->fences, __ATOMIC_RELAXED);
-    uint64_t pending = __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED);
-    uint32_t eip = __atomic_load_n(&v->eip, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (fences | pending | ((eip != 0) ^ ((a->hvip & HVIP_VSEIP) != 0))) {
-        __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
-        goto slow;
+    if (!__atomic_load_n(&a->in_guest, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
+        /* Orders the store before the loads below, as the sequentially
+         * consistent store and loads of vcpu_arch_run do. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
-    __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
+    /* Seeing one of these is enough: the scheduler's path takes them with
+     * the proper ordering (vcpu_arch_run). */
+    if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&v->eip, __ATOMIC_RELAXED) != !(a->hvip & HVIP_VSEIP))
+        goto slow;
     /* An SBI call changes only a0 and a1 of the guest's registers. */
     return ctx->scause == CAUSE_VS_ECALL ? 1 : 2;
 
@@ -271,6 +273,14 @@ slow:
     a->exit_act = act;
     a->exit_done = 1;
     return 0;
+}
+
+void vcpu_arch_lower(struct vcpu *v, uint64_t bits)
+{
+    /* a->hvip is what the next entry loads (scheduler's path); the CSR is
+     * what the fast path re-enters with. */
+    v->arch.hvip &= ~bits;
+    csr_clear(hvip, bits);
 }
 
 void vcpu_arch_put(struct vcpu *v)

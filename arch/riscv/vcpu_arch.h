@@ -27,10 +27,11 @@ struct vcpu_arch {
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
     int last_hart;     /* hart it last ran on (-1: none), for VS-stage TLB flushes */
     uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
-    uint32_t in_guest; /* 1 from just before the fence check to the exit */
-    uint64_t entries;  /* times entered: lets a requester see an exit happened */
+    uint32_t in_guest; /* 1 from just before the fence check to the exit (see
+                        * vcpu_arch_exit_fast for the fast path) */
+    uint64_t entries;  /* entries from the scheduler: lets a requester see an exit */
     /* Set when vcpu_arch_exit_fast() already handled the exit but the vCPU
-     * must go back to the scheduler: vcpu_exit() then returns exit_act. */
+     * must go back to the scheduler (see vcpu_arch_exit_handled). */
     uint32_t exit_done;
     uint32_t exit_act;
 };
@@ -51,6 +52,21 @@ static inline void vcpu_arch_raise(struct vcpu_arch *a, uint64_t bits)
 
 struct vcpu;
 struct vm;
+
+/* After vcpu_arch_run(): true if the exit fast path already handled the
+ * exit, with what it decided in *act (an enum exit_action). */
+static inline bool vcpu_arch_exit_handled(struct vcpu_arch *a, int *act)
+{
+    if (!a->exit_done)
+        return false;
+    a->exit_done = 0;
+    *act = (int)a->exit_act;
+    return true;
+}
+
+/* Withdraws VS-level interrupt bits (HVIP_*) Vireo asserted, from the
+ * handler of the vCPU's own exit (it is loaded on this hart). */
+void vcpu_arch_lower(struct vcpu *v, uint64_t bits);
 
 /* One-time setup of a vCPU about to start at pc with a0/a1 (guest boot or
  * HSM hart_start): everything else architectural is reset. */

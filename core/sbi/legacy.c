@@ -43,7 +43,7 @@ static enum exit_action legacy_call(struct vcpu *v, struct sbi_call *c)
         break;
     }
     case SBI_LEGACY_CLEAR_IPI:
-        v->arch.hvip &= ~HVIP_VSSIP;
+        vcpu_arch_lower(v, HVIP_VSSIP);
         break;
     case SBI_LEGACY_SEND_IPI:
         c->error = legacy_harts(v, c->a[0], sbi_ipi_raise, NULL);

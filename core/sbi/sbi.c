@@ -9,7 +9,7 @@ static const struct sbi_ext *const sbi_exts[] = {
 
 #define SBI_NEXTS (sizeof(sbi_exts) / sizeof(sbi_exts[0]))
 
-static const struct sbi_ext *sbi_find(unsigned long eid)
+static inline __attribute__((always_inline)) const struct sbi_ext *sbi_find(unsigned long eid)
 {
     /* The calls guests make all the time, without the search. */
     switch (eid) {
@@ -42,7 +42,7 @@ enum exit_action sbi_dispatch(struct vcpu *v)
     struct sbi_call c = {
         .eid = x[17],
         .fid = x[16],
-        .a = {x[10], x[11], x[12], x[13], x[14], x[15]},
+        .a = &x[10],
         .error = SBI_ERR_NOT_SUPPORTED,
     };
     const struct sbi_ext *ext = sbi_find(c.eid);

@@ -13,9 +13,11 @@
 #define SBI_IMPL_ID_VIREO 0x56495245UL
 #define SBI_IMPL_VERSION  0x000100UL /* 0.1.0 as major << 16 | minor << 8 | patch */
 
+/* One call: the arguments are read where the exit saved the guest's
+ * registers (no copy); the answer goes back into a0 and a1. */
 struct sbi_call {
     unsigned long eid, fid;
-    unsigned long a[6]; /* a0..a5 */
+    const uint64_t *a;  /* a0..a5 */
     long error;         /* returned in a0 */
     long value;         /* returned in a1 */
     bool legacy;        /* v0.1 call: only a0 is returned, and it is `error` */

@@ -8,7 +8,7 @@ enum exit_action sbi_time_set(struct vcpu *v, uint64_t deadline);
 enum exit_action sbi_time_set(struct vcpu *v, uint64_t deadline)
 {
     /* A new deadline withdraws the pending tick, as the spec requires. */
-    v->arch.hvip &= ~HVIP_VSTIP;
+    vcpu_arch_lower(v, HVIP_VSTIP);
     v->timer_deadline = deadline;
     return EXIT_RESUME;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/hart.h"
+#include "core/vcpu.h"
 #include "devices/mmio.h"
 #include "tests/unit/fake_arch.h"
 
@@ -208,6 +209,11 @@ void vcpu_arch_run(struct vcpu *v)
     (void)v;
     fprintf(stderr, "fake_arch: vcpu_arch_run called\n");
     abort();
+}
+
+void vcpu_arch_lower(struct vcpu *v, uint64_t bits)
+{
+    v->arch.hvip &= ~bits;
 }
 
 void vcpu_arch_put(struct vcpu *v)
