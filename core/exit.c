@@ -34,11 +34,12 @@ static enum exit_action exit_guest_page_fault(struct vcpu *v)
     uint64_t gpa = (c->htval << 2) | (c->stval & 3);
     uint64_t code = c->scause & ~TRAP_CAUSE_INTERRUPT;
 
-    v->exits[EXIT_GUEST_FAULT]++;
-    if (code != 20 && vm_find_device(v->vm, gpa, 1)) {
+    struct mmio_dev *d = code != 20 ? vm_find_device(v->vm, gpa, 1) : NULL;
+    if (d) {
         v->exits[EXIT_MMIO]++;
-        return mmio_emulate(v, gpa, code == 23);
+        return mmio_emulate(v, d, gpa, code == 23);
     }
+    v->exits[EXIT_GUEST_FAULT]++;
     vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx (outside RAM and devices), pc %#lx in %s-mode",
            trap_cause_name(c->scause), (unsigned long)gpa, (unsigned long)c->sepc, guest_mode(v));
     return EXIT_LEAVE;

@@ -39,7 +39,7 @@ static int insn_accept(struct mmio_insn *out, enum insn_kind kind, unsigned widt
     return 0;
 }
 
-static int insn_decode_32(uint32_t insn, struct mmio_insn *out)
+static inline int insn_decode_32(uint32_t insn, struct mmio_insn *out)
 {
     unsigned funct3 = insn_bits(insn, 12, 3);
 

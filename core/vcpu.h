@@ -19,7 +19,7 @@ enum vcpu_state {
 enum exit_kind {
     EXIT_SBI,
     EXIT_WFI,
-    EXIT_GUEST_FAULT,
+    EXIT_GUEST_FAULT, /* outside RAM and devices (those are EXIT_MMIO) */
     EXIT_MMIO,
     EXIT_VIRTUAL_INSN,
     EXIT_TIMER,
@@ -40,6 +40,9 @@ struct vcpu {
     int hart;                /* hart it runs on, or last ran on; -1: never ran */
     uint64_t timer_deadline; /* SBI set_timer deadline in host time; UINT64_MAX: none */
     bool stop_requested;     /* HSM hart_stop: go offline on leaving the hart */
+    /* What an SBI handler asked for besides its answer (enum exit_action;
+     * 0 = EXIT_RESUME); sbi_dispatch returns it and clears it. */
+    uint8_t sbi_action;
     /* HSM hart_suspend / SUSP: blocked until an interrupt; a non-retentive
      * suspend resumes at resume_pc with a0 = hart id, a1 = resume_opaque. */
     enum { VCPU_AWAKE, VCPU_SUSPENDED, VCPU_SUSPENDED_NONRET } suspend;

@@ -119,8 +119,9 @@ int vm_add_device(struct vm *vm, struct mmio_dev *dev);
 /* The device covering [gpa, gpa + n), or NULL. */
 struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n);
 
-/* Emulates the access behind a guest-page fault at gpa on a device. */
-enum exit_action mmio_emulate(struct vcpu *v, uint64_t gpa, bool store);
+/* Emulates the access behind a guest-page fault at gpa on d, the device
+ * vm_find_device(vm, gpa, 1) returned. */
+enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store);
 
 /* A byte typed on the console for this VM: to its UART once the guest has
  * enabled receive interrupts there, else to the SBI console input. */

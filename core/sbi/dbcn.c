@@ -7,7 +7,7 @@
 
 #define DBCN_CHUNK 256
 
-static enum exit_action dbcn_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret dbcn_call(struct vcpu *v, const struct sbi_args *c)
 {
     struct vm *vm = v->vm;
     unsigned long n = c->a[0], lo = c->a[1], hi = c->a[2];
@@ -15,51 +15,35 @@ static enum exit_action dbcn_call(struct vcpu *v, struct sbi_call *c)
     switch (c->fid) {
     case SBI_DBCN_WRITE: {
         /* On RV64 the whole address is in base_addr_lo. */
-        if (hi || !gpa_is_ram(vm, lo, n)) {
-            c->error = SBI_ERR_INVALID_PARAM;
-            break;
-        }
+        if (hi || !gpa_is_ram(vm, lo, n))
+            return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
         /* Partial writes are allowed: take a bounded piece per call so one
          * guest cannot hold the console for long. */
         char buf[DBCN_CHUNK];
         unsigned long done = n < DBCN_CHUNK ? n : DBCN_CHUNK;
-        if (gpa_read(vm, lo, buf, done) < 0) {
-            c->error = SBI_ERR_INVALID_PARAM;
-            break;
-        }
+        if (gpa_read(vm, lo, buf, done) < 0)
+            return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
         vm_console_write(vm, buf, done);
-        c->error = SBI_SUCCESS;
-        c->value = (long)done;
-        break;
+        return (struct sbi_ret){SBI_SUCCESS, (long)done};
     }
     case SBI_DBCN_READ: {
-        if (hi || !gpa_is_ram(vm, lo, n)) {
-            c->error = SBI_ERR_INVALID_PARAM;
-            break;
-        }
+        if (hi || !gpa_is_ram(vm, lo, n))
+            return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
         char in[DBCN_CHUNK];
         size_t got = vm_console_read(vm, in, n < DBCN_CHUNK ? n : DBCN_CHUNK);
         vmm_console_pump();
-        if (got && gpa_write(vm, lo, in, got) < 0) {
-            c->error = SBI_ERR_INVALID_PARAM;
-            break;
-        }
-        c->error = SBI_SUCCESS;
-        c->value = (long)got;
-        break;
+        if (got && gpa_write(vm, lo, in, got) < 0)
+            return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
+        return (struct sbi_ret){SBI_SUCCESS, (long)got};
     }
     case SBI_DBCN_WRITE_BYTE: {
         char ch = (char)(c->a[0] & 0xff);
         vm_console_write(vm, &ch, 1);
-        c->error = SBI_SUCCESS;
-        c->value = 0;
-        break;
+        return (struct sbi_ret){SBI_SUCCESS, 0};
     }
     default:
-        c->error = SBI_ERR_NOT_SUPPORTED;
-        break;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
-    return EXIT_RESUME;
 }
 
 const struct sbi_ext sbi_ext_dbcn = {SBI_EXT_DBCN, SBI_EXT_DBCN, "dbcn", dbcn_call};

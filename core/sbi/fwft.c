@@ -12,42 +12,32 @@ static bool fwft_defined(unsigned long feature)
     return feature <= SBI_FWFT_POINTER_MASKING_PMLEN;
 }
 
-static enum exit_action fwft_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret fwft_call(struct vcpu *v, const struct sbi_args *c)
 {
     unsigned long feature = c->a[0], value = c->a[1], flags = c->a[2];
 
-    c->value = 0;
     switch (c->fid) {
     case SBI_FWFT_GET:
         if (!fwft_defined(feature))
-            c->error = SBI_ERR_DENIED; /* reserved or platform-specific */
-        else if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
-            c->error = SBI_ERR_NOT_SUPPORTED;
-        else {
-            c->error = SBI_SUCCESS;
-            c->value = 1;
-        }
-        break;
+            return (struct sbi_ret){SBI_ERR_DENIED, 0}; /* reserved or platform-specific */
+        if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
+            return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
+        return (struct sbi_ret){SBI_SUCCESS, 1};
     case SBI_FWFT_SET:
         if (!fwft_defined(feature))
-            c->error = SBI_ERR_DENIED;
-        else if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
-            c->error = SBI_ERR_NOT_SUPPORTED;
-        else if ((flags & ~SBI_FWFT_SET_FLAG_LOCK) || value > 1)
-            c->error = SBI_ERR_INVALID_PARAM;
-        else if ((v->fwft_locked >> feature) & 1 || value == 0)
-            c->error = SBI_ERR_DENIED;
-        else {
-            if (flags & SBI_FWFT_SET_FLAG_LOCK)
-                v->fwft_locked |= 1u << feature;
-            c->error = SBI_SUCCESS;
-        }
-        break;
+            return (struct sbi_ret){SBI_ERR_DENIED, 0};
+        if (feature != SBI_FWFT_MISALIGNED_EXC_DELEG)
+            return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
+        if ((flags & ~SBI_FWFT_SET_FLAG_LOCK) || value > 1)
+            return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
+        if ((v->fwft_locked >> feature) & 1 || value == 0)
+            return (struct sbi_ret){SBI_ERR_DENIED, 0};
+        if (flags & SBI_FWFT_SET_FLAG_LOCK)
+            v->fwft_locked |= 1u << feature;
+        return (struct sbi_ret){SBI_SUCCESS, 0};
     default:
-        c->error = SBI_ERR_NOT_SUPPORTED;
-        break;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
-    return EXIT_RESUME;
 }
 
 const struct sbi_ext sbi_ext_fwft = {SBI_EXT_FWFT, SBI_EXT_FWFT, "fwft", fwft_call};

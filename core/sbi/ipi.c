@@ -3,8 +3,6 @@
 
 #include "core/sched.h"
 
-void sbi_ipi_raise(struct vcpu *target, void *arg);
-
 void sbi_ipi_raise(struct vcpu *target, void *arg)
 {
     (void)arg;
@@ -12,13 +10,11 @@ void sbi_ipi_raise(struct vcpu *target, void *arg)
     sched_notify(target);
 }
 
-static enum exit_action ipi_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret ipi_call(struct vcpu *v, const struct sbi_args *c)
 {
     if (c->fid != SBI_IPI_SEND_IPI)
-        return EXIT_RESUME;
-    c->error = sbi_for_each_hart(v, c->a[0], c->a[1], sbi_ipi_raise, NULL);
-    c->value = 0;
-    return EXIT_RESUME;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
+    return (struct sbi_ret){sbi_for_each_hart(v, c->a[0], c->a[1], sbi_ipi_raise, NULL), 0};
 }
 
 const struct sbi_ext sbi_ext_ipi = {SBI_EXT_IPI, SBI_EXT_IPI, "ipi", ipi_call};

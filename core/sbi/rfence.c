@@ -8,31 +8,29 @@
 
 #include "core/sched.h"
 
-void sbi_rfence_request(struct vcpu *target, void *arg);
-
 void sbi_rfence_request(struct vcpu *target, void *arg)
 {
     vcpu_arch_request_fence(&target->arch, arg ? VCPU_FENCE_I : VCPU_FENCE_VVMA);
     sched_sync_vcpu(target);
 }
 
-static enum exit_action rfence_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret rfence_call(struct vcpu *v, const struct sbi_args *c)
 {
+    long error;
+
     switch (c->fid) {
     case SBI_RFENCE_REMOTE_FENCE_I:
-        c->error = sbi_for_each_hart(v, c->a[0], c->a[1], sbi_rfence_request, (void *)1);
+        error = sbi_for_each_hart(v, c->a[0], c->a[1], sbi_rfence_request, (void *)1);
         break;
     case SBI_RFENCE_REMOTE_SFENCE_VMA:
     case SBI_RFENCE_REMOTE_SFENCE_VMA_ASID:
-        c->error = sbi_for_each_hart(v, c->a[0], c->a[1], sbi_rfence_request, NULL);
+        error = sbi_for_each_hart(v, c->a[0], c->a[1], sbi_rfence_request, NULL);
         break;
     default:
         /* The HFENCE functions are for hypervisors: a guest has none. */
-        c->error = SBI_ERR_NOT_SUPPORTED;
-        return EXIT_RESUME;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
-    c->value = 0;
-    return EXIT_RESUME;
+    return (struct sbi_ret){error, 0};
 }
 
 const struct sbi_ext sbi_ext_rfence = {SBI_EXT_RFENCE, SBI_EXT_RFENCE, "rfence", rfence_call};

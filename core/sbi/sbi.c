@@ -1,5 +1,7 @@
 #include "core/sbi/sbi.h"
 
+#include <stddef.h>
+
 #include "core/vm.h"
 
 static const struct sbi_ext *const sbi_exts[] = {
@@ -36,23 +38,29 @@ bool sbi_ext_present(unsigned long eid)
     return sbi_find(eid) != NULL;
 }
 
+/* struct sbi_args is a view of gpr[10..17] (a0..a7). */
+_Static_assert(_Generic(((struct vcpu_ctx *)0)->gpr[0], unsigned long : 1, default : 0),
+               "struct sbi_args reads the saved registers as unsigned long");
+_Static_assert(sizeof(struct sbi_args) == 8 * sizeof(unsigned long), "sbi_args is a0..a7");
+_Static_assert(offsetof(struct sbi_args, fid) == 6 * sizeof(unsigned long), "fid is a6");
+_Static_assert(offsetof(struct sbi_args, eid) == 7 * sizeof(unsigned long), "eid is a7");
+_Static_assert(EXIT_RESUME == 0, "sbi_action 0 is EXIT_RESUME");
+
 enum exit_action sbi_dispatch(struct vcpu *v)
 {
     uint64_t *x = v->arch.ctx.gpr;
-    struct sbi_call c = {
-        .eid = x[17],
-        .fid = x[16],
-        .a = &x[10],
-        .error = SBI_ERR_NOT_SUPPORTED,
-    };
-    const struct sbi_ext *ext = sbi_find(c.eid);
-    enum exit_action act = EXIT_RESUME;
+    const struct sbi_args *c = (const struct sbi_args *)&x[10];
+    const struct sbi_ext *ext = sbi_find(c->eid);
+    struct sbi_ret r = {SBI_ERR_NOT_SUPPORTED, 0};
 
     if (ext)
-        act = ext->handler(v, &c);
-    x[10] = (uint64_t)c.error;
-    if (!c.legacy)
-        x[11] = (uint64_t)c.value;
+        r = ext->handler(v, c);
+    x[10] = (uint64_t)r.error;
+    x[11] = (uint64_t)r.value;
+    /* Almost every call resumes: the field is written only when set. */
+    enum exit_action act = (enum exit_action)v->sbi_action;
+    if (act)
+        v->sbi_action = 0;
     return act;
 }
 

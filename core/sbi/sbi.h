@@ -13,30 +13,53 @@
 #define SBI_IMPL_ID_VIREO 0x56495245UL
 #define SBI_IMPL_VERSION  0x000100UL /* 0.1.0 as major << 16 | minor << 8 | patch */
 
-/* One call: the arguments are read where the exit saved the guest's
- * registers (no copy); the answer goes back into a0 and a1. */
-struct sbi_call {
-    unsigned long eid, fid;
-    const uint64_t *a;  /* a0..a5 */
-    long error;         /* returned in a0 */
-    long value;         /* returned in a1 */
-    bool legacy;        /* v0.1 call: only a0 is returned, and it is `error` */
+/* The guest's a0..a7 as the ecall left them, read in place where the exit
+ * saved its registers (no copy). */
+struct sbi_args {
+    unsigned long a[6]; /* a0..a5: the arguments */
+    unsigned long fid;  /* a6 */
+    unsigned long eid;  /* a7 */
+};
+
+/* The answer: error goes to a0, value to a1 (returned in registers). */
+struct sbi_ret {
+    long error;
+    long value;
 };
 
 struct sbi_ext {
     unsigned long eid_min, eid_max;
     const char *name;
-    enum exit_action (*handler)(struct vcpu *v, struct sbi_call *c);
+    struct sbi_ret (*handler)(struct vcpu *v, const struct sbi_args *c);
 };
+
+/* For a handler whose call, besides its answer, blocks the vCPU or makes it
+ * leave the hart: records act for sbi_dispatch to return, and answers
+ * error (a1 = 0).  Call it after anything that may recreate the VM (vm_end
+ * of a reboot clears its vCPUs). */
+static inline struct sbi_ret sbi_ret_then(struct vcpu *v, enum exit_action act, long error)
+{
+    v->sbi_action = (uint8_t)act;
+    return (struct sbi_ret){error, 0};
+}
 
 extern const struct sbi_ext sbi_ext_base, sbi_ext_legacy, sbi_ext_time, sbi_ext_ipi, sbi_ext_rfence,
     sbi_ext_hsm, sbi_ext_srst, sbi_ext_dbcn, sbi_ext_susp, sbi_ext_sta, sbi_ext_fwft;
 
-/* The ecall exit: decode a7/a6/a0..a5, run the extension, write a0/a1. */
+/* The ecall exit: runs the extension a7 names on the registers in place,
+ * writes its answer to a0/a1 and returns what it asked for (v->sbi_action). */
 enum exit_action sbi_dispatch(struct vcpu *v);
 
 /* For BASE probe_extension: 1 if Vireo implements eid. */
 bool sbi_ext_present(unsigned long eid);
+
+/* Shared between extensions: TIME's set_timer (and legacy set_timer), the
+ * HSM suspend that SUSP also uses, and the per-target actions of IPI and
+ * RFENCE (legacy calls use them too). */
+void sbi_time_set(struct vcpu *v, uint64_t deadline);
+struct sbi_ret sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t opaque);
+void sbi_ipi_raise(struct vcpu *target, void *arg);
+void sbi_rfence_request(struct vcpu *target, void *arg);
 
 /* The vCPUs of v's VM named by an SBI hart mask (mask, mask_base; base -1
  * is every hart).  Calls fn for each; returns SBI_ERR_INVALID_PARAM if the

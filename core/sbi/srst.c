@@ -3,29 +3,27 @@
 
 #include "core/vm.h"
 
-static enum exit_action srst_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret srst_call(struct vcpu *v, const struct sbi_args *c)
 {
     unsigned long type = c->a[0], reason = c->a[1];
 
     if (c->fid != SBI_SRST_RESET)
-        return EXIT_RESUME;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     /* Reserved types and reasons are invalid; vendor/platform-specific
      * ones (0xF0000000 and up) are allowed and treated like "none". */
     bool type_ok =
         type <= SBI_SRST_TYPE_WARM_REBOOT || (type >= 0xF0000000UL && type <= 0xFFFFFFFFUL);
     bool reason_ok =
         reason <= SBI_SRST_REASON_SYSFAILURE || (reason >= 0xE0000000UL && reason <= 0xFFFFFFFFUL);
-    if (!type_ok || !reason_ok) {
-        c->error = SBI_ERR_INVALID_PARAM;
-        return EXIT_RESUME;
-    }
+    if (!type_ok || !reason_ok)
+        return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
     if (type == SBI_SRST_TYPE_SHUTDOWN || type >= 0xF0000000UL)
         vm_end(v->vm, reason == SBI_SRST_REASON_SYSFAILURE ? VM_END_FAILURE : VM_END_SHUTDOWN,
                NULL);
     else
         vm_end(v->vm, VM_END_REBOOT, NULL);
-    c->error = SBI_SUCCESS;
-    return EXIT_LEAVE;
+    /* After vm_end: a reboot may have recreated the VM's vCPUs already. */
+    return sbi_ret_then(v, EXIT_LEAVE, SBI_SUCCESS);
 }
 
 const struct sbi_ext sbi_ext_srst = {SBI_EXT_SRST, SBI_EXT_SRST, "srst", srst_call};

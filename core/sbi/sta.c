@@ -6,38 +6,29 @@
 #include "core/vm.h"
 #include "lib/string.h"
 
-static enum exit_action sta_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret sta_call(struct vcpu *v, const struct sbi_args *c)
 {
     unsigned long lo = c->a[0], hi = c->a[1], flags = c->a[2];
 
     if (c->fid != SBI_STA_SET_SHMEM)
-        return EXIT_RESUME;
-    c->value = 0;
-    if (flags) {
-        c->error = SBI_ERR_INVALID_PARAM;
-        return EXIT_RESUME;
-    }
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
+    if (flags)
+        return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
     if (lo == (unsigned long)-1 && hi == (unsigned long)-1) {
         v->sta_gpa = UINT64_MAX;
-        c->error = SBI_SUCCESS;
-        return EXIT_RESUME;
+        return (struct sbi_ret){SBI_SUCCESS, 0};
     }
-    if (lo & 63) {
-        c->error = SBI_ERR_INVALID_PARAM;
-        return EXIT_RESUME;
-    }
+    if (lo & 63)
+        return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
     uint8_t zero[SBI_STA_SHMEM_SIZE];
     memset(zero, 0, sizeof(zero));
     /* On RV64 the address is all in lo; it must be the VM's RAM. */
     if (hi || !gpa_is_ram(v->vm, lo, SBI_STA_SHMEM_SIZE) ||
-        gpa_write(v->vm, lo, zero, sizeof(zero)) < 0) {
-        c->error = SBI_ERR_INVALID_ADDRESS;
-        return EXIT_RESUME;
-    }
+        gpa_write(v->vm, lo, zero, sizeof(zero)) < 0)
+        return (struct sbi_ret){SBI_ERR_INVALID_ADDRESS, 0};
     v->sta_gpa = lo;
     v->steal_ns = 0;
-    c->error = SBI_SUCCESS;
-    return EXIT_RESUME;
+    return (struct sbi_ret){SBI_SUCCESS, 0};
 }
 
 const struct sbi_ext sbi_ext_sta = {SBI_EXT_STA, SBI_EXT_STA, "sta", sta_call};

@@ -5,32 +5,23 @@
 
 #include "core/vm.h"
 
-enum exit_action sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t opaque);
-
-static enum exit_action susp_call(struct vcpu *v, struct sbi_call *c)
+static struct sbi_ret susp_call(struct vcpu *v, const struct sbi_args *c)
 {
     struct vm *vm = v->vm;
     unsigned long type = c->a[0];
 
     if (c->fid != SBI_SUSP_SYSTEM_SUSPEND)
-        return EXIT_RESUME;
+        return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     /* Reserved and platform-specific sleep types: none is implemented. */
-    if (type != SBI_SUSP_SLEEP_TYPE_SUSPEND_TO_RAM) {
-        c->error = SBI_ERR_INVALID_PARAM;
-        return EXIT_RESUME;
-    }
+    if (type != SBI_SUSP_SLEEP_TYPE_SUSPEND_TO_RAM)
+        return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (&vm->vcpus[i] != v &&
-            __atomic_load_n(&vm->vcpus[i].state, __ATOMIC_ACQUIRE) != VCPU_OFFLINE) {
-            c->error = SBI_ERR_DENIED;
-            return EXIT_RESUME;
-        }
+            __atomic_load_n(&vm->vcpus[i].state, __ATOMIC_ACQUIRE) != VCPU_OFFLINE)
+            return (struct sbi_ret){SBI_ERR_DENIED, 0};
     }
-    if (!gpa_is_ram(vm, c->a[1], 4)) {
-        c->error = SBI_ERR_INVALID_ADDRESS;
-        return EXIT_RESUME;
-    }
-    c->error = SBI_SUCCESS;
+    if (!gpa_is_ram(vm, c->a[1], 4))
+        return (struct sbi_ret){SBI_ERR_INVALID_ADDRESS, 0};
     return sbi_suspend(v, false, c->a[1], c->a[2]);
 }
 

@@ -430,6 +430,91 @@ static void test_legacy(void **state)
     assert_int_equal(vm->end, VM_END_SHUTDOWN);
 }
 
+/* What each call leaves in a1 and which action it returns: errors and
+ * unknown calls answer a1 = 0, v0.1 calls leave a1 alone, and a call after
+ * one that blocked or left resumes again. */
+static void test_answers(void **state)
+{
+    (void)state;
+    const unsigned long a1 = 0x5a5a;
+    struct {
+        unsigned long eid, fid;
+    } unknown[] = {
+        {0x12345678, 0},   {0x0F, 0}, /* past the v0.1 range */
+        {SBI_EXT_BASE, 7}, {SBI_EXT_TIME, 1}, {SBI_EXT_IPI, 1},  {SBI_EXT_RFENCE, 3},
+        {SBI_EXT_HSM, 99}, {SBI_EXT_SRST, 1}, {SBI_EXT_DBCN, 3}, {SBI_EXT_SUSP, 1},
+        {SBI_EXT_STA, 1},  {SBI_EXT_FWFT, 2},
+    };
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        struct ret r = call(vc(0), unknown[i].eid, unknown[i].fid, 0, a1, 0);
+        if (r.error != SBI_ERR_NOT_SUPPORTED || r.value != 0 || r.act != EXIT_RESUME)
+            fail_msg("eid %#lx fid %lu: got error %ld, a1 %#lx, action %d", unknown[i].eid,
+                     unknown[i].fid, r.error, (unsigned long)r.value, r.act);
+    }
+
+    /* Refused calls answer a1 = 0 whatever the guest had there. */
+    struct ret r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, NVCPUS, a1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_DBCN, SBI_DBCN_WRITE, 16, a1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1, NVCPUS, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_STA, SBI_STA_SET_SHMEM, VM_RAM_BASE, a1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 3, a1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED);
+    assert_int_equal(r.value, 0);
+    /* Successes without a value answer a1 = 0 too. */
+    r = call(vc(0), SBI_EXT_TIME, SBI_TIME_SET_TIMER, 1000, a1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+    r = call(vc(0), SBI_EXT_RFENCE, SBI_RFENCE_REMOTE_FENCE_I, 0x2, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+
+    /* v0.1 calls: a1 is the guest's, on success and on error. */
+    r = call(vc(0), SBI_LEGACY_SET_TIMER, 0, 2000, a1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, a1);
+    assert_int_equal(vc(0)->timer_deadline, 2000);
+    r = call(vc(0), SBI_LEGACY_CONSOLE_GETCHAR, 0, 0, a1, 0);
+    assert_int_equal(r.error, -1);
+    assert_int_equal(r.value, a1);
+    r = call(vc(0), SBI_LEGACY_SEND_IPI, 0, 0xffffffc000001000UL, a1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(r.value, a1);
+
+    /* Blocking, then resuming: the action is the call's own. */
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RET_DEFAULT, a1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+    assert_int_equal(r.act, EXIT_BLOCK);
+    r = call(vc(0), SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0, 0, 0);
+    assert_int_equal(r.act, EXIT_RESUME);
+    r = call(vc(1), SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0, 0, 0);
+    assert_int_equal(r.act, EXIT_RESUME);
+    r = call(vc(3), SBI_EXT_HSM, SBI_HSM_HART_STOP, 0, a1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    r = call(vc(3), SBI_EXT_BASE, SBI_BASE_GET_IMPL_VERSION, 0, 0, 0);
+    assert_int_equal(r.act, EXIT_RESUME);
+
+    /* The v0.1 shutdown leaves a1 alone too, and leaves the hart. */
+    r = call(vc(0), SBI_LEGACY_SHUTDOWN, 0, 0, a1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, a1);
+    assert_int_equal(r.act, EXIT_LEAVE);
+    assert_int_equal(vm->end, VM_END_SHUTDOWN);
+}
+
 static enum exit_action exit_with(struct vcpu *v, uint64_t scause, uint64_t stval, uint64_t htval)
 {
     v->arch.ctx.scause = scause;
@@ -560,6 +645,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_susp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fwft, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmio, setup, teardown),
