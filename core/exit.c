@@ -6,6 +6,7 @@
 #include "core/trap.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "lib/compiler.h"
 
 #define INSN_WFI 0x10500073u
 
@@ -19,7 +20,7 @@ static const char *guest_mode(const struct vcpu *v)
     return (v->arch.ctx.sstatus & (1ULL << 8)) ? "VS" : "VU";
 }
 
-static enum exit_action exit_ecall(struct vcpu *v)
+static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v)
 {
     v->exits[EXIT_SBI]++;
     v->arch.ctx.sepc += 4;
@@ -112,7 +113,7 @@ static const exit_handler interrupt_table[16] = {
     [9] = exit_external, /* the host's own devices, through its PLIC */
 };
 
-enum exit_action vcpu_exit(struct vcpu *v)
+INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
 {
     uint64_t cause = v->arch.ctx.scause;
     uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;

@@ -4,9 +4,7 @@
 #include "core/insn.h"
 
 /* Major opcodes, bits 6:0 of a 32-bit instruction. */
-#define OPCODE_LOAD     0x03
 #define OPCODE_LOAD_FP  0x07
-#define OPCODE_STORE    0x23
 #define OPCODE_STORE_FP 0x27
 #define OPCODE_AMO      0x2f
 #define OPCODE_SYSTEM   0x73
@@ -37,28 +35,6 @@ static int insn_accept(struct mmio_insn *out, enum insn_kind kind, unsigned widt
     out->reg = reg;
     out->length = length;
     return 0;
-}
-
-static inline int insn_decode_32(uint32_t insn, struct mmio_insn *out)
-{
-    unsigned funct3 = insn_bits(insn, 12, 3);
-
-    switch (insn_bits(insn, 0, 7)) {
-    case OPCODE_LOAD:
-        /* funct3 is log2(width), plus 4 for the unsigned forms. 111 would be
-         * LDU, which only RV128 has. LD sign-extends nothing: it fills rd. */
-        if (funct3 == 7)
-            return -1;
-        return insn_accept(out, INSN_LOAD, 1u << (funct3 & 3), funct3 < 3, insn_bits(insn, 7, 5),
-                           4);
-    case OPCODE_STORE:
-        /* 1xx is reserved (SQ on RV128). */
-        if (funct3 > 3)
-            return -1;
-        return insn_accept(out, INSN_STORE, 1u << funct3, false, insn_bits(insn, 20, 5), 4);
-    default:
-        return -1;
-    }
 }
 
 /* Zcb's byte and halfword accesses share quadrant 0's funct3 100; bits 12:10
@@ -135,7 +111,7 @@ int insn_decode(uint32_t insn, struct mmio_insn *out)
 
     /* Decode into a local so that a rejected instruction leaves *out alone. */
     if (insn_bits(insn, 0, 2) == 3)
-        err = insn_decode_32(insn, &decoded);
+        err = insn_decode_ldst32(insn, &decoded);
     else
         err = insn_decode_16(insn & 0xffff, &decoded);
     if (err)
@@ -144,7 +120,7 @@ int insn_decode(uint32_t insn, struct mmio_insn *out)
     return 0;
 }
 
-int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out)
+int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out)
 {
     struct mmio_insn decoded;
     uint32_t insn;
@@ -162,9 +138,9 @@ int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out)
      * gives the transformed 32-bit equivalent. */
     insn = (uint32_t)htinst | 2;
     switch (insn_bits(insn, 0, 7)) {
-    case OPCODE_LOAD:
-    case OPCODE_STORE:
-        if (insn_decode_32(insn, &decoded))
+    case INSN_OPCODE_LOAD:
+    case INSN_OPCODE_STORE:
+        if (insn_decode_ldst32(insn, &decoded))
             return INSN_HTINST_NO_INFO; /* not a valid standard encoding */
         /* Bits 19:15 hold Addr. Offset, the distance from the access's start
          * to the faulting address; nonzero only for a misaligned access that

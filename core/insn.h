@@ -25,13 +25,45 @@
 
 enum insn_kind { INSN_LOAD, INSN_STORE };
 
+/* Small fields: the decode of an MMIO exit stays in registers. */
 struct mmio_insn {
-    enum insn_kind kind;
-    unsigned width;   /* bytes accessed: 1, 2, 4 or 8 */
+    uint8_t kind;     /* enum insn_kind */
+    uint8_t width;    /* bytes accessed: 1, 2, 4 or 8 */
     bool sign_extend; /* loads: LB/LH/LW, C.LH, C.LW/C.LWSP; false for LD and stores */
-    unsigned reg;     /* rd for loads, rs2 for stores (0..31) */
-    unsigned length;  /* 2 or 4: bytes to add to sepc after emulation */
+    uint8_t reg;      /* rd for loads, rs2 for stores (0..31) */
+    uint8_t length;   /* 2 or 4: bytes to add to sepc after emulation */
 };
+
+#define INSN_OPCODE_LOAD  0x03 /* major opcodes, bits 6:0 */
+#define INSN_OPCODE_STORE 0x23
+
+/* A 32-bit RV64I load or store (opcode LOAD or STORE): 0 and *out filled,
+ * or -1 for any other instruction and for the encodings only RV128 has.
+ * Inline: the MMIO exit path decodes one per access. */
+static inline int insn_decode_ldst32(uint32_t insn, struct mmio_insn *out)
+{
+    unsigned funct3 = (insn >> 12) & 7;
+
+    switch (insn & 0x7f) {
+    case INSN_OPCODE_LOAD:
+        /* funct3 is log2(width), plus 4 for the unsigned forms. 111 would be
+         * LDU, which only RV128 has. LD sign-extends nothing: it fills rd. */
+        if (funct3 == 7)
+            return -1;
+        *out = (struct mmio_insn){INSN_LOAD, (uint8_t)(1u << (funct3 & 3)), funct3 < 3,
+                                  (uint8_t)((insn >> 7) & 31), 4};
+        return 0;
+    case INSN_OPCODE_STORE:
+        /* 1xx is reserved (SQ on RV128). */
+        if (funct3 > 3)
+            return -1;
+        *out = (struct mmio_insn){INSN_STORE, (uint8_t)(1u << funct3), false,
+                                  (uint8_t)((insn >> 20) & 31), 4};
+        return 0;
+    default:
+        return -1;
+    }
+}
 
 /* insn_decode_htinst() found no usable information: htinst was zero, or a
  * value the specification says software may treat as zero. The caller reads
@@ -45,6 +77,9 @@ struct mmio_insn {
  * store, including reserved encodings. */
 int insn_decode(uint32_t insn, struct mmio_insn *out);
 
+/* What insn_decode_htinst() does not decide inline (same results). */
+int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out);
+
 /* Decodes htinst as the hardware wrote it on a guest-page fault. Returns
  *  0                    a transformed integer load/store: *out is filled, with
  *                       length 2 when the trapping instruction was compressed;
@@ -56,7 +91,20 @@ int insn_decode(uint32_t insn, struct mmio_insn *out);
  *                       started below the faulting address (nonzero Addr.
  *                       Offset: a misaligned access straddling into the page).
  * *out is written only when 0 is returned. */
-int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out);
+static inline int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out)
+{
+    /* The common case, inline: a transformed load or store (bit 0 set, bits
+     * 63:32 clear) with a zero Addr. Offset (bits 19:15). Bit 1 is clear
+     * when the trapping instruction was compressed; setting it gives the
+     * 32-bit equivalent. */
+    uint32_t insn = (uint32_t)htinst | 2;
+    if ((htinst >> 32) == 0 && (htinst & 1) && !(insn & (31u << 15)) &&
+        insn_decode_ldst32(insn, out) == 0) {
+        out->length = (htinst & 2) ? 4 : 2;
+        return 0;
+    }
+    return insn_decode_htinst_other(htinst, out);
+}
 
 /* The value a load writes to rd, given the device's `width` bytes in the low
  * bits of data (higher bits are ignored): sign- or zero-extended to 64 bits. */

@@ -99,7 +99,7 @@ enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, 
         if (d->ops->read(d, off, in.width, &val) < 0)
             return mmio_stop(v, gpa, "MMIO load the device does not support");
         if (in.reg)
-            c->gpr[in.reg] = insn_load_result(&in, val);
+            vcpu_arch_set_gpr(&v->arch, in.reg, insn_load_result(&in, val));
         if (d == &v->vm->uart_dev)
             vmm_console_pump(); /* the guest may have made room for input */
     }

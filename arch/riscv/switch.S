@@ -7,16 +7,18 @@
 
 /* Guest registers stored or loaded at their slots in the context that t6
  * points to: GUEST_CREGS, those the exit path's C call may clobber or
- * replace (all but t6 itself, x9 and x18-x27; s0 is used here); and
- * GUEST_SREGS, s1-s11, which the C code preserves. */
+ * replace (all but t6 itself, gp and s1-s11; s0 is used here); and
+ * GUEST_SREGS, s1-s11, which the C code preserves, and gp, which Vireo
+ * never uses (no linker relaxation, so no global pointer): it keeps the
+ * guest's value while Vireo runs. */
     .macro GUEST_CREGS op
-    .irp r, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30
+    .irp r, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30
     \op    x\r, \r*8(t6)
     .endr
     .endm
 
     .macro GUEST_SREGS op
-    .irp r, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
+    .irp r, 3, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
     \op    x\r, \r*8(t6)
     .endr
     .endm
@@ -27,7 +29,6 @@
 vcpu_ctx_enter:
     sd      ra, CTX_HOST(0)*8(a0)
     sd      sp, CTX_HOST(1)*8(a0)
-    sd      gp, CTX_HOST(2)*8(a0)
     sd      tp, CTX_HOST(3)*8(a0)
     sd      s0, CTX_HOST(4)*8(a0)
     sd      s1, CTX_HOST(5)*8(a0)
@@ -91,13 +92,15 @@ vcpu_ctx_resume:
 /* Entered from trap_vector with t6 = the context and the guest's t6 in
  * sscratch.  Stores every guest GPR and the exit CSRs, then calls
  * vcpu_arch_exit_fast() (vcpu_arch.c) on Vireo's stack, below the frames
- * of vcpu_ctx_enter's caller, with Vireo's sp, gp and tp:
+ * of vcpu_ctx_enter's caller, with Vireo's sp and tp:
  *   0: go back to the scheduler: Vireo's registers back, and return from
  *      vcpu_ctx_enter as from a call;
- *   1: resume the guest after an ecall; only registers a C call may
- *      clobber (and s0, used here) need reloading: the C code kept
- *      s1-s11, which still hold the guest's values;
- *   2: resume the guest, every register from the context. */
+ *   1: resume the guest; only registers a C call may clobber (and s0,
+ *      used here) need reloading: the C code kept s1-s11, which still
+ *      hold the guest's values, and never touches gp;
+ *   2: resume the guest, every register from the context (the exit
+ *      changed one of those; never after an ecall, which stores them
+ *      only on the way to the scheduler). */
     .globl vcpu_ctx_exit
     .align 2
 vcpu_ctx_exit:
@@ -130,7 +133,6 @@ vcpu_ctx_exit:
     sd      t5, CTX_HTINST*8(t6)
 1:
     ld      sp, CTX_HOST(1)*8(t6)
-    ld      gp, CTX_HOST(2)*8(t6)
     ld      tp, CTX_HOST(3)*8(t6)
     mv      s0, t6
     mv      a0, t6
@@ -140,13 +142,16 @@ vcpu_ctx_exit:
     addi    a0, a0, -1
     bnez    a0, 3f
 
-    /* Resume after an ecall, reloading the registers C code may have
-     * changed.  sstatus and hstatus still hold what the trap set (SPP,
-     * SPV, SPVP: back to VS-mode; FS as the guest left it): Vireo takes
-     * no trap of its own while it handles an exit, and an SBI call
-     * changes neither. */
+    /* Resume, reloading the registers C code may have changed.  hstatus
+     * still holds what the trap set (SPV, SPVP: back to VS-mode): Vireo
+     * takes no trap of its own while it handles an exit, and no exit
+     * handler changes it.  sstatus is written even so:
+     * without that write QEMU (10.0) runs the guest on with vector
+     * instructions disabled (the fpu-vector system test). */
     ld      t0, CTX_SEPC*8(t6)
     csrw    sepc, t0
+    ld      t0, CTX_SSTATUS*8(t6)
+    csrw    sstatus, t0
     csrw    sscratch, t6
     GUEST_CREGS ld
     ld      x31, 31*8(t6)

@@ -211,7 +211,7 @@ void vcpu_arch_run(struct vcpu *v)
     a->hvip = csr_read(hvip);
 }
 
-/* The exit fast path.  The exit was stored in ctx and Vireo's sp, gp and
+/* The exit fast path.  The exit was stored in ctx and Vireo's sp and
  * tp are back; the host registers vcpu_ctx_enter saved stay where they
  * are.  Interrupts (timer, IPI, external) go straight back to the
  * scheduler, which owns the slice and the host timer.  Exceptions are
@@ -266,10 +266,16 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
         __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED) ||
         !__atomic_load_n(&v->eip, __ATOMIC_RELAXED) != !(a->hvip & HVIP_VSEIP))
         goto slow;
-    /* An SBI call changes only a0 and a1 of the guest's registers. */
-    return ctx->scause == CAUSE_VS_ECALL ? 1 : 2;
+    /* Only the registers a C call may clobber need reloading, unless the
+     * exit changed one of the others (never an SBI call: it writes a0, a1). */
+    if (a->reload_all) {
+        a->reload_all = 0;
+        return 2;
+    }
+    return 1;
 
 slow:
+    a->reload_all = 0; /* the scheduler's entry reloads everything */
     a->exit_act = act;
     a->exit_done = 1;
     return 0;

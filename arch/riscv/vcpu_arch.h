@@ -34,7 +34,22 @@ struct vcpu_arch {
      * must go back to the scheduler (see vcpu_arch_exit_handled). */
     uint32_t exit_done;
     uint32_t exit_act;
+    /* A register the exit path does not reload by itself (gp, s1-s11)
+     * was changed (vcpu_arch_set_gpr): reload them all. */
+    uint32_t reload_all;
 };
+
+/* The guest registers the exit fast path keeps live in the hart instead of
+ * reloading them from the context (see switch.S): gp, s1, s2-s11. */
+#define VCPU_ARCH_LIVE_GPRS ((1u << 3) | (1u << 9) | (0x3ffu << 18))
+
+/* Sets guest register reg (1..31) from the handler of the vCPU's exit. */
+static inline void vcpu_arch_set_gpr(struct vcpu_arch *a, unsigned reg, uint64_t value)
+{
+    a->ctx.gpr[reg] = value;
+    if ((VCPU_ARCH_LIVE_GPRS >> reg) & 1)
+        a->reload_all = 1;
+}
 
 #define VCPU_FENCE_I    1u /* FENCE.I */
 #define VCPU_FENCE_VVMA 2u /* all VS-stage translations of the VM */

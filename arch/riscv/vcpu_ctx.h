@@ -7,7 +7,7 @@
 #define CTX_SEPC    32         /* guest pc */
 #define CTX_SSTATUS 33         /* HS sstatus for sret into the guest; the exit's afterwards */
 #define CTX_HSTATUS 34         /* hstatus for sret; the exit's afterwards */
-#define CTX_HOST(n) (35 + (n)) /* Vireo's ra sp gp tp s0..s11 while the guest runs */
+#define CTX_HOST(n) (35 + (n)) /* Vireo's ra sp (gp: unused) tp s0..s11 while the guest runs */
 #define CTX_SCAUSE  51
 #define CTX_STVAL   52
 #define CTX_HTVAL   53

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "core/vm.h"
+#include "lib/compiler.h"
 
 static const struct sbi_ext *const sbi_exts[] = {
     &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi, &sbi_ext_rfence, &sbi_ext_hsm,
@@ -11,7 +12,7 @@ static const struct sbi_ext *const sbi_exts[] = {
 
 #define SBI_NEXTS (sizeof(sbi_exts) / sizeof(sbi_exts[0]))
 
-static inline __attribute__((always_inline)) const struct sbi_ext *sbi_find(unsigned long eid)
+static INLINE_ALWAYS const struct sbi_ext *sbi_find(unsigned long eid)
 {
     /* The calls guests make all the time, without the search. */
     switch (eid) {
@@ -46,7 +47,7 @@ _Static_assert(offsetof(struct sbi_args, fid) == 6 * sizeof(unsigned long), "fid
 _Static_assert(offsetof(struct sbi_args, eid) == 7 * sizeof(unsigned long), "eid is a7");
 _Static_assert(EXIT_RESUME == 0, "sbi_action 0 is EXIT_RESUME");
 
-enum exit_action sbi_dispatch(struct vcpu *v)
+INLINE_ALWAYS enum exit_action sbi_dispatch(struct vcpu *v)
 {
     uint64_t *x = v->arch.ctx.gpr;
     const struct sbi_args *c = (const struct sbi_args *)&x[10];
