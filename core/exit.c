@@ -12,6 +12,8 @@
 
 #define CAUSE_ILLEGAL_INSN 2
 #define CAUSE_VS_ECALL     10
+#define CAUSE_LOAD_GUEST_PAGE_FAULT  21
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
@@ -27,7 +29,7 @@ static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v)
     return sbi_dispatch(v);
 }
 
-static enum exit_action exit_guest_page_fault(struct vcpu *v)
+static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
     /* htval holds the guest physical address shifted right by 2; stval
@@ -119,8 +121,12 @@ INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
     uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;
     exit_handler fn = NULL;
 
-    if (cause == CAUSE_VS_ECALL) /* the commonest exit, without the bounds checks */
+    /* The commonest exits (SBI calls, MMIO loads and stores) are taken
+     * before the table, as calls the compiler can inline. */
+    if (cause == CAUSE_VS_ECALL)
         return exit_ecall(v);
+    if (cause == CAUSE_LOAD_GUEST_PAGE_FAULT || cause == CAUSE_STORE_GUEST_PAGE_FAULT)
+        return exit_guest_page_fault(v);
     if (cause & TRAP_CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];

@@ -161,23 +161,3 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out)
         return INSN_HTINST_NO_INFO; /* custom value or not a transformation */
     }
 }
-
-static uint64_t insn_width_mask(unsigned width)
-{
-    return width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1;
-}
-
-uint64_t insn_load_result(const struct mmio_insn *in, uint64_t data)
-{
-    uint64_t mask = insn_width_mask(in->width);
-    uint64_t value = data & mask;
-
-    if (in->sign_extend && in->width > 0 && in->width < 8 && (value >> (8 * in->width - 1)) & 1)
-        value |= ~mask;
-    return value;
-}
-
-uint64_t insn_store_value(const struct mmio_insn *in, uint64_t reg_value)
-{
-    return reg_value & insn_width_mask(in->width);
-}

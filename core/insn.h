@@ -91,26 +91,48 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out);
  *                       started below the faulting address (nonzero Addr.
  *                       Offset: a misaligned access straddling into the page).
  * *out is written only when 0 is returned. */
+/* The common case of insn_decode_htinst(), inline: a transformed load or
+ * store (bit 0 set, bits 63:32 clear) with a zero Addr. Offset (bits
+ * 19:15).  True and *out filled, or false (*out untouched): ask
+ * insn_decode_htinst(). */
+static inline bool insn_htinst_ldst(uint64_t htinst, struct mmio_insn *out)
+{
+    /* Bit 1 is clear when the trapping instruction was compressed; setting
+     * it gives the 32-bit equivalent. */
+    uint32_t insn = (uint32_t)htinst | 2;
+    if ((htinst >> 32) != 0 || !(htinst & 1) || (insn & (31u << 15)) ||
+        insn_decode_ldst32(insn, out) != 0)
+        return false;
+    out->length = (htinst & 2) ? 4 : 2;
+    return true;
+}
+
 static inline int insn_decode_htinst(uint64_t htinst, struct mmio_insn *out)
 {
-    /* The common case, inline: a transformed load or store (bit 0 set, bits
-     * 63:32 clear) with a zero Addr. Offset (bits 19:15). Bit 1 is clear
-     * when the trapping instruction was compressed; setting it gives the
-     * 32-bit equivalent. */
-    uint32_t insn = (uint32_t)htinst | 2;
-    if ((htinst >> 32) == 0 && (htinst & 1) && !(insn & (31u << 15)) &&
-        insn_decode_ldst32(insn, out) == 0) {
-        out->length = (htinst & 2) ? 4 : 2;
-        return 0;
-    }
-    return insn_decode_htinst_other(htinst, out);
+    return insn_htinst_ldst(htinst, out) ? 0 : insn_decode_htinst_other(htinst, out);
+}
+
+static inline uint64_t insn_width_mask(unsigned width)
+{
+    return width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1;
 }
 
 /* The value a load writes to rd, given the device's `width` bytes in the low
  * bits of data (higher bits are ignored): sign- or zero-extended to 64 bits. */
-uint64_t insn_load_result(const struct mmio_insn *in, uint64_t data);
+static inline uint64_t insn_load_result(const struct mmio_insn *in, uint64_t data)
+{
+    uint64_t mask = insn_width_mask(in->width);
+    uint64_t value = data & mask;
+
+    if (in->sign_extend && in->width > 0 && in->width < 8 && (value >> (8 * in->width - 1)) & 1)
+        value |= ~mask;
+    return value;
+}
 
 /* The bytes a store sends to the device: the low `width` bytes of rs2. */
-uint64_t insn_store_value(const struct mmio_insn *in, uint64_t reg_value);
+static inline uint64_t insn_store_value(const struct mmio_insn *in, uint64_t reg_value)
+{
+    return reg_value & insn_width_mask(in->width);
+}
 
 #endif

@@ -6,6 +6,7 @@
 #include "core/trap.h"
 #include "core/vm.h"
 #include "core/vmm.h"
+#include "lib/compiler.h"
 
 int vm_add_device(struct vm *vm, struct mmio_dev *dev)
 {
@@ -46,51 +47,26 @@ static enum exit_action mmio_stop(struct vcpu *v, uint64_t gpa, const char *what
     return EXIT_LEAVE;
 }
 
-/* When htinst says nothing useful: read the instruction the guest executed
- * (as the guest would fetch it) and decode that.  Kept out of line: the
- * hardware Vireo runs on fills htinst for every load and store. */
-static __attribute__((noinline)) int mmio_decode_fetched(struct vcpu *v, int r,
-                                                         struct mmio_insn *in)
+static __attribute__((noinline)) enum exit_action mmio_refuse(struct vcpu *v, uint64_t gpa,
+                                                              struct mmio_insn in, bool store)
 {
-    uint32_t raw;
-
-    if (r != INSN_HTINST_NO_INFO)
-        return r;
-    if (!vcpu_arch_read_insn(v, v->arch.ctx.sepc, &raw))
-        return -2;
-    return insn_decode(raw, in);
-}
-
-static __attribute__((noinline)) enum exit_action mmio_refuse(struct vcpu *v, uint64_t gpa, int r,
-                                                              const struct mmio_insn *in,
-                                                              bool store)
-{
-    if (r == -2)
-        return mmio_stop(v, gpa, "MMIO access whose instruction cannot be read");
-    if (r != 0)
-        return mmio_stop(v, gpa, "unsupported MMIO instruction (atomic, FP, vector or unknown)");
-    if ((in->kind == INSN_STORE) != store)
+    if ((in.kind == INSN_STORE) != store)
         return mmio_stop(v, gpa, "MMIO access that does not match its fault");
-    if (gpa & (in->width - 1))
+    if (gpa & (in.width - 1u))
         return mmio_stop(v, gpa, "misaligned MMIO access");
     return mmio_stop(v, gpa, "MMIO access across a device's end");
 }
 
-enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
+/* The access itself, once decoded.  in is passed by value so that, on the
+ * common path, the decode never leaves registers. */
+static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_dev *d, uint64_t gpa,
+                                                  bool store, struct mmio_insn in)
 {
     struct vcpu_ctx *c = &v->arch.ctx;
-    struct mmio_insn in;
-
-    /* htinst, when the hardware supplies it, already says which access it
-     * was; otherwise read the instruction the guest executed. */
-    int r = insn_decode_htinst(c->htinst, &in);
-    if (r)
-        r = mmio_decode_fetched(v, r, &in);
     uint64_t off = gpa - d->base; /* d covers gpa: the caller found it so */
-    if (r || (in.kind == INSN_STORE) != store || (gpa & (in.width - 1)) ||
-        in.width > d->size - off)
-        return mmio_refuse(v, gpa, r, &in, store);
 
+    if ((in.kind == INSN_STORE) != store || (gpa & (in.width - 1u)) || in.width > d->size - off)
+        return mmio_refuse(v, gpa, in, store);
     if (store) {
         if (d->ops->write(d, off, in.width, insn_store_value(&in, c->gpr[in.reg])) < 0)
             return mmio_stop(v, gpa, "MMIO store the device does not support");
@@ -105,4 +81,36 @@ enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, 
     }
     c->sepc += in.length;
     return EXIT_RESUME;
+}
+
+/* Everything but a transformed load or store in htinst: the rest of the
+ * htinst decoder, or, when htinst says nothing useful, the instruction the
+ * guest executed, read as the guest would fetch it. */
+static __attribute__((noinline)) enum exit_action mmio_emulate_other(struct vcpu *v,
+                                                                     struct mmio_dev *d,
+                                                                     uint64_t gpa, bool store)
+{
+    struct mmio_insn in;
+    uint32_t raw;
+    int r = insn_decode_htinst(v->arch.ctx.htinst, &in);
+
+    if (r == INSN_HTINST_NO_INFO) {
+        if (!vcpu_arch_read_insn(v, v->arch.ctx.sepc, &raw))
+            return mmio_stop(v, gpa, "MMIO access whose instruction cannot be read");
+        r = insn_decode(raw, &in);
+    }
+    if (r != 0)
+        return mmio_stop(v, gpa, "unsupported MMIO instruction (atomic, FP, vector or unknown)");
+    return mmio_access(v, d, gpa, store, in);
+}
+
+enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
+{
+    struct mmio_insn in;
+
+    /* htinst, when the hardware supplies it, already says which access it
+     * was: the common case. */
+    if (!insn_htinst_ldst(v->arch.ctx.htinst, &in))
+        return mmio_emulate_other(v, d, gpa, store);
+    return mmio_access(v, d, gpa, store, in);
 }
