@@ -33,6 +33,15 @@ bool arch_probe_h(void);
  * not accessible in S-mode. */
 bool arch_seed_read(uint32_t *out);
 
+/* Zeroes n bytes at p, both multiples of 4 KiB: pages handed to a guest or
+ * to Vireo's tables.  With Zicboz, one instruction per cache block. */
+void arch_zero_pages(void *p, size_t n);
+
+/* Lets arch_zero_pages() use Zicboz when every hart has it (zicboz, from
+ * the device tree) and it works here (the firmware enabled it for S-mode):
+ * returns the cache block size it found, or 0 (plain stores). */
+unsigned arch_zero_init(bool zicboz);
+
 /* Asks the firmware to start a hart at the secondary entry point with its
  * per-hart state.  Returns 0 or the firmware's (negative SBI) error. */
 long arch_hart_start(unsigned long hartid, struct hart *h);

@@ -10,8 +10,8 @@
 
 #define INSN_WFI 0x10500073u
 
-#define CAUSE_ILLEGAL_INSN 2
-#define CAUSE_VS_ECALL     10
+#define CAUSE_ILLEGAL_INSN           2
+#define CAUSE_VS_ECALL               10
 #define CAUSE_LOAD_GUEST_PAGE_FAULT  21
 #define CAUSE_STORE_GUEST_PAGE_FAULT 23
 
@@ -103,10 +103,10 @@ static enum exit_action exit_unexpected(struct vcpu *v)
 
 static const exit_handler exception_table[24] = {
     [CAUSE_VS_ECALL] = exit_ecall, /* environment call from VS-mode */
-    [20] = exit_guest_page_fault, /* instruction guest-page fault */
-    [21] = exit_guest_page_fault, /* load guest-page fault */
-    [22] = exit_virtual_insn,     /* virtual instruction */
-    [23] = exit_guest_page_fault, /* store/AMO guest-page fault */
+    [20] = exit_guest_page_fault,  /* instruction guest-page fault */
+    [21] = exit_guest_page_fault,  /* load guest-page fault */
+    [22] = exit_virtual_insn,      /* virtual instruction */
+    [23] = exit_guest_page_fault,  /* store/AMO guest-page fault */
 };
 
 static const exit_handler interrupt_table[16] = {

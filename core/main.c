@@ -153,6 +153,7 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
     }
 
     memory_init(fdt_pa, fdt.size);
+    unsigned cboz = arch_zero_init((plat.isa & ISA_ZICBOZ) != 0);
     selftest_configure(plat.bootargs, plat.timebase_hz);
 
     unsigned online = harts_start(&plat, hartid);
@@ -165,6 +166,8 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
         console_printf("vireo: %d harts beyond the first %d are not used\n", plat.harts_ignored,
                        PLAT_MAX_HARTS);
     print_platform();
+    if (cboz)
+        console_printf("vireo: pages zeroed with Zicboz (%u-byte blocks)\n", cboz);
 
     selftest_run_boot_hart(&harts[0]);
 

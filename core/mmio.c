@@ -86,9 +86,8 @@ static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_de
 /* Everything but a transformed load or store in htinst: the rest of the
  * htinst decoder, or, when htinst says nothing useful, the instruction the
  * guest executed, read as the guest would fetch it. */
-static __attribute__((noinline)) enum exit_action mmio_emulate_other(struct vcpu *v,
-                                                                     struct mmio_dev *d,
-                                                                     uint64_t gpa, bool store)
+static __attribute__((noinline)) enum exit_action
+mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
 {
     struct mmio_insn in;
     uint32_t raw;

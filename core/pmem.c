@@ -13,6 +13,8 @@
 #include <stdbool.h>
 
 #include "core/pmem.h"
+
+#include "arch/arch.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -315,7 +317,7 @@ void *pmem_zalloc(size_t size, size_t align)
     void *p = pmem_alloc(size, align);
 
     if (p)
-        memset(p, 0, (size + PAGE_MASK) & ~(size_t)PAGE_MASK);
+        arch_zero_pages(p, (size + PAGE_MASK) & ~(size_t)PAGE_MASK);
     return p;
 }
 

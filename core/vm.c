@@ -123,7 +123,7 @@ static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
             return -1;
         }
         /* Never hand a guest another guest's leftovers. */
-        memset(p, 0, size);
+        arch_zero_pages(p, size);
         int r = gstage_map(&vm->gs, gpa, (uintptr_t)p, size, GSTAGE_RWX);
         if (r < 0) {
             pmem_free(p, size);

@@ -5,6 +5,7 @@
 #include "arch/riscv/csr.h"
 #include "arch/riscv/sbi.h"
 #include "core/console.h"
+#include "lib/string.h"
 
 extern char hart_entry[];
 
@@ -125,6 +126,51 @@ void mmio_write32(uintptr_t addr, uint32_t v)
 void arch_dma_fence(void)
 {
     __asm__ volatile("fence rw,rw" ::: "memory");
+}
+
+bool arch_cbo_zero_try(void *p);
+
+static unsigned cboz_block;
+
+unsigned arch_zero_init(bool zicboz)
+{
+    static uint8_t probe[4096] __attribute__((aligned(4096)));
+
+    if (!zicboz)
+        return 0;
+    /* The block size is what one CBO.ZERO at the start of the page clears. */
+    memset(probe, 0xff, sizeof(probe));
+    if (!arch_cbo_zero_try(probe))
+        return 0;
+    unsigned n = 0;
+    while (n < sizeof(probe) && probe[n] == 0)
+        n++;
+    if (n < 16 || (n & (n - 1)))
+        return 0;
+    cboz_block = n;
+    return n;
+}
+
+void arch_zero_pages(void *p, size_t n)
+{
+    if (!cboz_block) {
+        memset(p, 0, n);
+        return;
+    }
+    uintptr_t a = (uintptr_t)p, end = a + n, b = cboz_block;
+    /* Four blocks a round while they fit in a page (n is whole pages). */
+    if (4 * b <= 4096) {
+        for (; a < end; a += 4 * b)
+            __asm__ volatile(".insn i 0x0f, 2, x0, %0, 4\n\t" /* cbo.zero (a) */
+                             ".insn i 0x0f, 2, x0, %1, 4\n\t"
+                             ".insn i 0x0f, 2, x0, %2, 4\n\t"
+                             ".insn i 0x0f, 2, x0, %3, 4" ::"r"(a),
+                             "r"(a + b), "r"(a + 2 * b), "r"(a + 3 * b)
+                             : "memory");
+        return;
+    }
+    for (; a < end; a += b)
+        __asm__ volatile(".insn i 0x0f, 2, x0, %0, 4" ::"r"(a) : "memory"); /* cbo.zero (a) */
 }
 
 void arch_image_range(uintptr_t *start, uintptr_t *end)

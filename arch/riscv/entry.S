@@ -94,6 +94,23 @@ arch_seed_read:
 1:  csrw    stvec, t1
     ret
 
+/* bool arch_cbo_zero_try(void *p): one CBO.ZERO (Zicboz) of the block at
+ * p, guarded the same way: false if it traps (no Zicboz, or the firmware
+ * left menvcfg.CBZE clear). */
+    .globl arch_cbo_zero_try
+    .align 2
+arch_cbo_zero_try:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    mv      t2, a0
+    li      a0, 0
+    .insn   i 0x0f, 2, x0, t2, 4        /* cbo.zero (t2) */
+    li      a0, 1
+    .align 2
+1:  csrw    stvec, t1
+    ret
+
     .bss
     .align 12
 boot_stack:

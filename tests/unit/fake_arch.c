@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/hart.h"
 #include "core/vcpu.h"
@@ -138,6 +139,17 @@ bool arch_seed_read(uint32_t *out)
 {
     (void)out;
     return false;
+}
+
+void arch_zero_pages(void *p, size_t n)
+{
+    memset(p, 0, n);
+}
+
+unsigned arch_zero_init(bool zicboz)
+{
+    (void)zicboz;
+    return 0;
 }
 
 void arch_dma_fence(void)
