@@ -15,11 +15,13 @@
 #define CAUSE_LOAD_GUEST_PAGE_FAULT  21
 #define CAUSE_STORE_GUEST_PAGE_FAULT 23
 
+#define SSTATUS_SPP_BIT (1ULL << 8) /* the exit came from VS-mode (else VU) */
+
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
 static const char *guest_mode(const struct vcpu *v)
 {
-    return (v->arch.ctx.sstatus & (1ULL << 8)) ? "VS" : "VU";
+    return (v->arch.ctx.sstatus & SSTATUS_SPP_BIT) ? "VS" : "VU";
 }
 
 static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v)
@@ -56,7 +58,10 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
     v->exits[EXIT_VIRTUAL_INSN]++;
     if (!insn && !vcpu_arch_read_insn(v, c->sepc, &insn))
         insn = 0;
-    if (insn == INSN_WFI) {
+    /* WFI waits only from VS-mode: in U-mode, with S-mode present, it is an
+     * illegal instruction (privileged spec, WFI), as a guest kernel expects
+     * of its user programs. */
+    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP_BIT)) {
         v->exits[EXIT_WFI]++;
         c->sepc += 4;
         return EXIT_BLOCK;
