@@ -450,10 +450,11 @@ void sched_hart_loop(void)
         if (!v) {
             h->idle = true;
             spin_unlock(&sched_lock);
-            /* A deadline already past belongs to a vCPU that was just woken
-             * and will run elsewhere: do not leave a firing timer behind. */
-            if (next <= arch_time())
-                next = UINT64_MAX;
+            /* next is the earliest deadline of a vCPU still blocked.  If it
+             * passed since wake_blocked looked (this hart was slow, e.g. a
+             * busy host), the timer fires at once and the loop wakes that
+             * vCPU: treating it as no deadline would leave it asleep until
+             * some other interrupt, with every hart idle. */
             timer_program(h, next);
             arch_wait_for_interrupt();
             h->timer = 0; /* whatever woke us, program afresh next time */
