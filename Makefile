@@ -5,6 +5,8 @@
 #   make check      unit tests (plain and ASan/UBSan), fuzz smoke, QEMU system
 #                   tests and Linux guest tests
 #   make fuzz       every libFuzzer target for 60 s (docs/fuzzing.md)
+#   make soak       8 VMs with disk and network I/O for 10 minutes
+#                   (SOAK_SECONDS=N for less; docs/security.md)
 #   make clean      remove build/
 #
 # Every target that needs Debian packages installs the missing ones first
@@ -61,7 +63,7 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
-.PHONY: all deps run check unit unit-build system clean format format-check
+.PHONY: all deps run check unit unit-build system soak clean format format-check
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -83,6 +85,8 @@ $(BUILD)/target/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)$(TARGET_CC) $(TARGET_ASFLAGS) -c $< -o $@
 
+# The link compiles again (LTO): GCC 12's maybe-uninitialized then misfires on
+# structs cleared by Vireo's own memset, which -fno-builtin hides from it.
 $(BUILD)/vireo.elf: $(VIREO_OBJ) arch/riscv/vireo.ld
 	$(call say,LD,$@)$(TARGET_CC) $(TARGET_CFLAGS) -Wno-maybe-uninitialized $(TARGET_LDFLAGS) $(VIREO_OBJ) -o $@
 
@@ -124,6 +128,9 @@ unit: deps unit-build
 
 system: deps all guests
 	@tests/system/run $(BUILD)
+
+soak: deps all guests
+	@tests/soak/run $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory format-check all guests unit-build fuzz-build
