@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The contract between portable code (core/, devices/, lib/) and the
  * architecture layer.  arch/riscv implements it on the hardware; the host
  * build (unit tests, fuzzers) implements it in tests/unit/fake_arch.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vireo-stamp: prints "vireo-bench: stamp LABEL TIME" with the time CSR
  * (machine time since power-on: Vireo gives guests htimedelta 0) and
  * exits.  Static, no libc: Linux syscalls only.  bench/run adds it to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's own command line (the host FDT's /chosen bootargs):
  * space-separated words, "key" or "key=value". */
 #ifndef VIREO_CORE_BOOTARGS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Boot bundle and VM configuration parsing; see config.h and docs/config.md.
  *
  * Everything in the bundle is untrusted. The cpio layer and fdt_open() check the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's VM configuration: which VMs to run, with what memory, vCPUs and images.
  *
  * The configuration arrives as a boot bundle: a cpio newc archive (QEMU -initrd)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A VM's devices in the configuration: its child nodes (see docs/config.md).
  *
  *   rng { };                                    virtio-rng

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared between the parts of the configuration parser (config.c: the
  * bundle, the root and the VM nodes; config_dev.c: a VM's devices). */
 #ifndef VIREO_CORE_CONFIG_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's own console: every message the hypervisor prints goes through
  * here.  One call is one unit: a line printed by one hart is never broken
  * up by another hart's output. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every exit from a guest comes through vcpu_exit(): one table by cause. */
 #include "arch/arch.h"
 #include "core/hart.h"

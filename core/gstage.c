@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* G-stage page-table builder. See gstage.h for the contract.
  *
  * Two invariants keep map and unmap simple:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* G-stage page tables: guest-physical to host-physical translation for one VM
  * (RISC-V privileged spec, hypervisor chapter: hgatp, Sv39x4/Sv48x4/Sv57x4).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-physical-hart state.  harts[0] is the boot hart; the others are
  * numbered in device-tree order.  Each hart finds its own entry through
  * arch_this_hart(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's virtio devices and the virtual switch (see hostdev.h). */
 #include "core/hostdev.h"
 
@@ -5,8 +6,8 @@
 #include "core/console.h"
 #include "core/irq.h"
 #include "core/pmem.h"
-#include "devices/hvirtio_net.h"
-#include "devices/hvirtio_rng.h"
+#include "drivers/hvirtio_net.h"
+#include "drivers/hvirtio_rng.h"
 #include "lib/string.h"
 
 #define SEED_OPST_ES16 2u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's own devices that Vireo uses for its guests, found on the
  * platform's virtio-mmio slots at boot: virtio-blk disks (the backing of
  * guests' persistent disks, by index in address order), a virtio-net NIC
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #include "core/platform.h"
-#include "devices/hvirtio_blk.h"
+#include "drivers/hvirtio_blk.h"
 #include "devices/vswitch.h"
 
 #define HOSTDEV_MAX_DISKS 8

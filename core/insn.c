@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Load/store decoding for MMIO emulation; see insn.h. Field positions and
  * opcode values are from the RISC-V unprivileged specification (base formats,
  * Zca and Zcb) and the privileged specification's hypervisor chapter. */

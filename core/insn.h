@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Decoding the guest load or store behind a guest-page fault, so that an MMIO
  * access can be emulated.
  *

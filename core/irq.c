@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/irq.h"
 
 #include "arch/arch.h"
 #include "core/hart.h"
-#include "devices/hplic.h"
+#include "drivers/hplic.h"
 
 #define IRQ_MAX_SOURCES 1024
 

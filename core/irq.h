@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's own interrupts: a table of handlers by interrupt-controller
  * source, served on the hart that owns them.  Device drivers register here
  * (the console UART's input now; host virtio devices later), and a device

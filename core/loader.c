@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest image placement; see loader.h for the formats and the policy.
  *
  * The image is untrusted. Every header field is read byte by byte (the image may

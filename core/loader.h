@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a guest kernel image goes in guest RAM, and where its FDT and initrd go.
  *
  * The loader only plans: it reads the image (untrusted: it may come from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Boot: from the firmware's hand-off to a hypervisor with every hart up. */
 #include "arch/arch.h"
 #include "core/bootargs.h"
@@ -14,7 +15,7 @@
 #include "core/vmm.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/version.h"
-#include "devices/ns16550.h"
+#include "drivers/ns16550.h"
 #include "lib/fdt.h"
 
 /* The firmware's FDT is trusted, but a sane upper bound keeps a corrupt

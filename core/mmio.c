@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Trap-and-emulate MMIO: a guest access to a device address faults in the
  * G-stage (devices are never mapped), and is carried out here on the
  * device model named by the VM's bus. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* panic(): a hypervisor bug.  Prints the message with the hart and its
  * registers, then powers the machine off with reason "system failure".
  * Guest misbehaviour never comes here: it stops only that VM. */

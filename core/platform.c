@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the platform from the firmware's device tree.  The tree is
  * trusted (it comes from the firmware) but still parsed defensively: a bad
  * tree gives a clear error rather than a crash. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The machine Vireo runs on, as the firmware's device tree describes it.
  * Everything Vireo knows about the platform comes from here: no address,
  * hart count or frequency is hard-coded anywhere else. */

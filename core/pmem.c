@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Physical memory allocator: a page bitmap per RAM region plus a free-page
  * count per 2 MiB chunk. See pmem.h for the contract.
  *

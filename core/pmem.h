@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Physical memory allocator.
  *
  * The hypervisor runs with translation off, so a physical address is also the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sharing the harts between vCPUs.
  *
  * One run queue, shared by all harts and protected by one lock: with the

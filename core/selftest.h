@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Boot-time self-tests, chosen on Vireo's command line with
  * vireo.selftest=NAME, for the system tests:
  *   trap     execute an illegal instruction: the trap handler must name it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The management shell on Vireo's console (docs/shell.md).
  *
  * Typed bytes arrive one at a time from the console UART's interrupt

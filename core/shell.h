@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The management shell on Vireo's console (docs/shell.md): enabled by
  * Vireo's command-line flag vireo.shell. */
 #ifndef VIREO_CORE_SHELL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Naming and reporting traps.  Cause numbers are the RISC-V privileged
  * specification's (scause / mcause, including the H extension's). */
 #ifndef VIREO_CORE_TRAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual CPU: one guest hart.  Its architectural state is in
  * struct vcpu_arch; the rest is scheduling and bookkeeping. */
 #ifndef VIREO_CORE_VCPU_H

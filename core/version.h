@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef VIREO_CORE_VERSION_H
 #define VIREO_CORE_VERSION_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* VM lifecycle and the single way into guest memory. */
 #include "core/vm.h"
 

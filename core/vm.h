@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual machine: guest RAM behind a G-stage table, vCPUs, and how it
  * ended.  Guest memory is reached only through gpa_read()/gpa_write(). */
 #ifndef VIREO_CORE_VM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A VM's virtio devices: built from its configuration's device nodes,
  * one virtio-mmio slot each (VM_VIRTIO_BASE + i * VM_VIRTIO_STRIDE, PLIC
  * source VM_VIRTIO_IRQ0 + i), backed by the host (disks, switch, entropy)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A VM's virtio devices (see vm_dev.c and docs/devices.md). */
 #ifndef VIREO_CORE_VM_DEV_H
 #define VIREO_CORE_VM_DEV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The guest's device tree; see vm_fdt.h for its shape.
  *
  * The parameters come from Vireo's own VM configuration, which may in turn come

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The device tree a guest boots with.
  *
  * Built with the FDT writer (lib/fdt.h) from a description of the VM, following

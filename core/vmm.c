@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/vmm.h"
 
 #include "arch/riscv/vcpu_arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The VM manager: what all VMs share (G-stage mode, VMIDs, the ISA guests
  * see) and starting VMs from the configuration. */
 #ifndef VIREO_CORE_VMM_H

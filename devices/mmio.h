@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one interface for emulated devices.  A device model implements
  * struct mmio_ops; the VM's bus (core) finds the device for a faulting
  * guest physical address and calls read/write with the offset into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio block device (see virtio_blk.h). */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio block device (virtio 1.2, 5.2): device ID 2, one request queue
  * (requestq, 0), backed by struct blk_backend.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio console device (see virtio_console.h). */
 #include <stdbool.h>
 #include <stddef.h>

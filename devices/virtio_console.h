@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio console device (virtio 1.2, 5.3): device ID 3, one port, no
  * MULTIPORT: receiveq0 (0) and transmitq0 (1).
  *

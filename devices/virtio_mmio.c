@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-mmio transport, version 2 (see virtio_mmio.h). */
 #include <stdbool.h>
 #include <stddef.h>

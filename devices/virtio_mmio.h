@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-mmio transport, version 2 ("modern", virtio 1.2 section 4.2).
  *
  * A generic register file: feature negotiation, device status and reset,

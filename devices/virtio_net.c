@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio network device (see virtio_net.h). */
 #include <stdbool.h>
 #include <stddef.h>

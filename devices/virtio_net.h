@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio network device (virtio 1.2, 5.1): device ID 1, one queue pair
  * (receiveq1 = 0, transmitq1 = 1), attached to a virtual switch
  * (devices/vswitch.h) through its own port.

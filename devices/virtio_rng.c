@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio entropy device (see virtio_rng.h). */
 #include <stdbool.h>
 #include <stddef.h>

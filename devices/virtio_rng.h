@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio entropy device (virtio 1.2, 5.4): device ID 4, one queue
  * ("requestq", 0), no features, no config space.  Each chain's
  * device-writable buffers are filled with bytes from the entropy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Split virtqueues, device side (see virtqueue.h). */
 #include <stdbool.h>
 #include <stddef.h>

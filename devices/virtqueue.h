@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Split virtqueues (virtio 1.2, 2.7 "Split Virtqueues"), device side.
  *
  * Every ring and buffer lives in guest memory and is reached only through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual PLIC; the behaviour is described in vplic.h. */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual PLIC: the RISC-V Platform-Level Interrupt Controller as a guest
  * sees it (riscv-plic-spec 1.0.0, the "sifive,plic-1.0.0" binding Linux
  * drives).  Context i is vCPU i's S-mode external interrupt.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A learning L2 switch (see vswitch.h). */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual learning L2 (Ethernet) switch connecting VMs' virtio-net
  * devices (and, later, an uplink).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Emulated 16550A UART (see vuart.h for what is modelled and why).
  * Register behaviour follows the PC16550D data sheet. */
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The guest's console: an emulated 16550A UART, one per VM.
  *
  * Enough of the PC16550D for Linux's 8250 driver (which identifies it as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench: the guest behind `make bench` (bench/run).  It runs natively (as
  * OpenSBI's payload) and under Vireo, and prints one line per figure:
  *   guest bench: result KEY VALUE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Measurement loops of the bench guest, in assembly so that every
  * iteration is exactly the instructions listed.  Each returns the instret
  * delta over the whole loop (n >= 1 iterations).  Under QEMU -icount

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* echo: console input through SBI (DBCN read, or the legacy getchar when
  * there is no DBCN): echoes what it reads and passes when a line "ping"
  * arrives.  Under Vireo the bytes come from the host UART's receive

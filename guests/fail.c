@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fail: always fails, so a test harness can check that a guest's "system
  * failure" shutdown reaches it (QEMU exits with status 1 natively; Vireo
  * reports the VM as failed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fpu: every hart fills its FP registers (and vector registers, when its cpu
  * node lists V) with a per-hart pattern and re-checks them for about 2 s of
  * guest time (ms=N in the bootargs: N ms).  Under a hypervisor that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The fpu guest's register soak, in assembly so that no compiled code can
  * touch the registers under test between filling and checking them.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Test guests: small S-mode kernels that run as Vireo VMs and natively as
 # OpenSBI's payload.  Included by the top Makefile; uses its BUILD, CROSS,
 # COMMON and quiet helpers (Q, say).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hello: the smallest useful guest.  Shows that the entry contract holds
  * (hart id in a0, a readable FDT in a1) and that the console and shutdown
  * work, by echoing what the FDT says about the guest's machine. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hostile: a guest that attacks its hypervisor, one attack per run, chosen
  * with attack=NAME in its bootargs (tests/system/hostile runs each next to
  * a sibling VM and checks that Vireo and the sibling come through).

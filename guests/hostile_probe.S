@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hostile guest's instruction probes and the trap vector that catches
  * them (see hostile_probes.h and hostile.c, attack=csr).
  *

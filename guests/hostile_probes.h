@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The privileged instructions the hostile guest tries from VS-mode and from
  * VU-mode (attack=csr).  One X-macro list, read by hostile_probe.S (which
  * lays each one out as "instruction; ret", 8 bytes, no compression) and by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ipi: inter-processor interrupts between the guest's harts, and waking a
  * hart that waits in WFI.  Every other hart enables its software interrupt
  * and sits in wfi; the boot hart sends each of them IPIs, one at a time

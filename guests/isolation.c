@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* isolation: touches one address outside its RAM and must never get past
  * it.  Under Vireo the access hits no G-stage mapping and Vireo stops the
  * VM (or reflects an access fault, which the runtime's trap handler reports

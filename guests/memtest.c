@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* memtest: writes a pattern that depends on the address over all of the RAM
  * the FDT gives the guest, then reads it all back.  Writing everything
  * before verifying anything is the point: if a hypervisor backed two guest

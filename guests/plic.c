@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plic: the platform-level interrupt controller and the UART as a guest
  * sees them, end to end.  The UART's transmitter-empty interrupt is the
  * source: it is raised by enabling IER.ETBEI and lowered by clearing it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reboot: asks for a cold reboot (SBI SRST) until /chosen/vireo,boot-count
  * reaches reboots=N from its bootargs (default 50), then passes.  Under
  * Vireo this exercises VM teardown and re-creation; Vireo prints its free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* smp: brings up every hart the FDT lists with SBI HSM and checks the HSM
  * answers a hypervisor must get right: hart_get_status reaches STARTED, each
  * started hart really runs (prints and checks in), and hart_start refuses a

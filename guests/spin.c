@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spin: masks its own interrupts and spins, so only something outside the
  * guest can take the CPU back: a hypervisor's timer (HS-level interrupts
  * are not masked by the guest's sstatus.SIE).  A test runs it next to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ticks: timer interrupts, as a guest kernel's tick, through SBI set_timer
  * or (bootargs timer=sstc) the Sstc stimecmp CSR directly, waiting for
  * them by polling or (wait=wfi) in WFI, which under a hypervisor blocks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Compiler hints shared by the portable code. */
 #ifndef VIREO_LIB_COMPILER_H
 #define VIREO_LIB_COMPILER_H

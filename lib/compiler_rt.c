@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The few compiler runtime helpers GCC calls for RV64IMAC without Zbb
  * (__builtin_ctz/clz/popcount become calls).  Debian's riscv64 libgcc is
  * built for the lp64d ABI and cannot be linked into Vireo (lp64: no FP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cpio "newc" reader; see cpio.h for the format and the trust model.
  *
  * Bounds are always checked as "wanted <= len - off" with off <= len known, so no

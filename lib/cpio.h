@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reader for cpio "newc" archives (the format of Linux initramfs and of Vireo's
  * boot bundle).
  *

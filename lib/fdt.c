@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Flattened device tree reader; see fdt.h for the trust model.
  *
  * All structure access funnels through fdt_tag(), which checks one token against

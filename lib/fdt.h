@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Flattened device tree (DTB) reader and sequential writer.
  *
  * The blob is untrusted: it may come from a hostile config bundle. Every read is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sequential DTB writer; see fdt.h for the calling sequence.
  *
  * Layout while building: header space, reservation map and structure block grow up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small printf: enough for a hypervisor's messages, with no allocation and
  * no floating point (the hypervisor must not touch FP registers: they hold
  * guest state).  Output goes through a callback so callers choose whether it

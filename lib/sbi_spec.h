@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Numbers from the RISC-V SBI specification (v2.0): extension and
  * function IDs, error codes, HSM states.  Shared by Vireo's calls to its
  * firmware (arch/riscv/sbi.c) and its SBI implementation for guests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ticket spinlocks: fair, so a hart that keeps re-taking a lock (a console
  * printer, a busy allocator) cannot starve the others.  Built on the C
  * compiler's atomics, so the same code runs in the hypervisor and in host

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Freestanding implementations for the hypervisor image (see string.h). */
 #include "lib/string.h"
 

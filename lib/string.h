@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Freestanding string and memory helpers.
  * The hypervisor build gets them from lib/string.c; the host build (unit tests,
  * fuzzers) uses the C library's, whose prototypes these match. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The RISC-V side of arch/arch.h: hart identity, time, firmware calls,
  * device register access. */
 #include "arch/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CSR access and the bits Vireo uses.  Numbers and layouts are from the
  * RISC-V privileged specification (supervisor and hypervisor chapters). */
 #ifndef VIREO_ARCH_RISCV_CSR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry points from the firmware.
  *
  * The boot hart arrives at _start with a0 = hartid and a1 = the FDT, in

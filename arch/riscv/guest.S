@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading guest memory through the guest's own (VS-stage) translation, as
  * the vCPU loaded on this hart sees it.  A fault must not become a trap in
  * Vireo: stvec points just past the access while it runs, exactly as in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "arch/riscv/sbi.h"
 
 struct sbiret sbi_ecall(unsigned long ext, unsigned long fid, unsigned long arg0,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Calls from Vireo (HS-mode) to the machine-mode firmware. */
 #ifndef VIREO_ARCH_RISCV_SBI_H
 #define VIREO_ARCH_RISCV_SBI_H

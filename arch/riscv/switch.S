@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The world switch.  vcpu_ctx_enter() saves Vireo's callee-saved registers
  * in the context, loads the guest's and srets into it.  While the guest
  * runs, sscratch holds the context; the trap vector (trap.S) sees that and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one trap vector.  sscratch tells where the trap came from: a guest
  * (sscratch = its vcpu_ctx, see switch.S) or Vireo itself (sscratch = 0).
  * Vireo's own traps save every GPR and the trap CSRs into a struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C side of HS-mode traps.  Until guests run, every trap taken while Vireo
  * itself executes is unexpected: name it and stop. */
 #include "arch/riscv/trap.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The register image saved on a trap into Vireo.  Layout is shared with
  * trap.S (offsets are index * 8). */
 #ifndef VIREO_ARCH_RISCV_TRAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Moving a vCPU's state in and out of the hart: the H-extension CSRs,
  * lazy FP and vector switching, TLB maintenance, host timer and IPIs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The architectural state of a vCPU that lives outside the world switch:
  * the VS-level CSRs, the virtual interrupt lines and the FP registers.
  * Plain data, so portable code may read and set it (hvip in particular);

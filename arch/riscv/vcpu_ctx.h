@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The part of a vCPU that the world switch (switch.S) reads and writes.
  * Offsets are word indexes shared with the assembly. */
 #ifndef VIREO_ARCH_RISCV_VCPU_CTX_H

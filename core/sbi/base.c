@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* BASE (EID 0x10): versions, probing, machine IDs. */
 #include "core/sbi/sbi.h"
 

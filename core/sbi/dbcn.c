@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DBCN (EID "DBCN"): the debug console.  Buffers named by the guest are
  * read through the checked guest-memory accessor and must lie in its RAM. */
 #include "core/sbi/sbi.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FWFT (EID "FWFT"): firmware features.  Of the features the
  * specification defines, one applies to Vireo's guests: misaligned access
  * exceptions are always delegated to them (hedeleg), so that feature reads

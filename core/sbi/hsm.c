@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HSM (EID "HSM"): starting and stopping the guest's harts (vCPUs). */
 #include "core/sbi/sbi.h"
 

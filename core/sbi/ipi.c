@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* IPI (EID "sPI"): send_ipi sets the targets' VSSIP. */
 #include "core/sbi/sbi.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Legacy v0.1 calls (EIDs 0x00-0x0F) that older kernels and early consoles
  * still use.  Only a0 is returned. */
 #include "core/sbi/sbi.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFENCE (EID "RFNC"): remote FENCE.I and SFENCE.VMA for the guest.  A
  * target vCPU gets the fence (as HFENCE.VVMA of its VMID, which covers any
  * address range and ASID) before it next runs guest code; a target in guest

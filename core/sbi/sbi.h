@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SBI for guests: Vireo is the firmware its guests call.  One file per
  * extension, each exporting a struct sbi_ext; sbi.c holds the table. */
 #ifndef VIREO_CORE_SBI_SBI_H

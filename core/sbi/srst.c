@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRST (EID "SRST"): shutdown and reboot act on the calling VM only. */
 #include "core/sbi/sbi.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* STA (EID "STA"): steal-time accounting.  Each vCPU may name a 64-byte
  * record in its RAM; the scheduler adds the time the vCPU waited in the run
  * queue to it each time the vCPU gets a hart (sched_sta_update). */

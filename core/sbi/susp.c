@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SUSP (EID "SUSP"): suspend to RAM of the calling VM.  Entry requires
  * every other vCPU to be stopped; the caller then waits like a
  * non-retentive hart suspend and resumes at resume_addr on an interrupt. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TIME (EID "TIME"): set_timer.  Without Sstc in the guest, this is how it
  * gets timer interrupts: the deadline is kept per vCPU and multiplexed onto
  * the hart's timer by the scheduler. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared helpers for tools/build-linux and tools/build-initramfs (sourced, not
 # run). Both scripts are part of their own cache keys, and so is this file.

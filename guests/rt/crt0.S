@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry points of a test guest.
  *
  * _start: the boot hart, from the firmware (OpenSBI natively, Vireo in a

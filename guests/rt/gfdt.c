@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "guests/rt/gfdt.h"
 
 #include "lib/string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the test guests read from their device tree, on top of lib/fdt.c.
  * The runtime opens the blob at boot (a guest without a valid FDT fails
  * before guest_main); these helpers never fail on a strange tree, they just

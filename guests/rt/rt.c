@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Boot, console, exit, traps and secondary harts for the test guests. */
 #include "guests/rt/rt.h"
 

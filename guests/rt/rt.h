@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runtime for Vireo's test guests: small freestanding S-mode kernels that run
  * natively under OpenSBI and as VMs under Vireo, and talk to either only
  * through SBI.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SBI calls a test guest makes to "the firmware": OpenSBI when the guest runs
  * natively, Vireo when it runs as a VM.  The guests only ever use SBI, so the
  * same image tests both.  IDs, function numbers and error codes are from the

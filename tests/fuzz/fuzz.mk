@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libFuzzer targets for Vireo's portable parsers and device models.
 # Included by the top-level Makefile; see docs/fuzzing.md.
 #

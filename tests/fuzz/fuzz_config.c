@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: config_load() (core/config.h) on an untrusted boot
  * bundle, as Vireo sees it on a machine with 4 harts. */
 #include <stddef.h>

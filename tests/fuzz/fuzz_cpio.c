@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the cpio newc reader (lib/cpio.h) on an untrusted
  * archive. Iterate every entry, then look up the names it returned and the
  * names Vireo's config loader asks for. */

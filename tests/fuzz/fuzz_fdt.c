@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the FDT reader (lib/fdt.h) on an untrusted blob.
  * fdt_open() the input, then walk every node and every property with every
  * accessor. The reader promises no out-of-bounds read and no endless loop on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the MMIO instruction decoders (core/insn.h). The input
  * is a sequence of 8-byte little-endian words: each is decoded as htinst,
  * and its low 32 bits as an instruction read from guest memory. */

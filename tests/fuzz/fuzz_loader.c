@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the guest image loader (core/loader.h). loader_plan()
  * on the input as a kernel image for a VM with 64 MiB of RAM at 0x80000000,
  * then loader_place() of an initrd and an FDT around it, as Vireo does. */

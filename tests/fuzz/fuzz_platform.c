@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: platform_parse() (core/platform.h) on a blob that
  * fdt_open() accepted, plus the ISA string parser on the raw bytes. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the SBI dispatcher (core/sbi/), through the real exit
  * path (vcpu_exit with scause 10, environment call from VS-mode) of a VM
  * built on the host the way tests/unit/test_sbi.c builds one: pmem over a

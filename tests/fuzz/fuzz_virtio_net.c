@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: virtio-net (devices/virtio_net.h) on a virtual switch
  * (devices/vswitch.h), behind the virtio-mmio transport.  Guest RAM
  * (64 KiB) is tiled with the input; the input is also a program of

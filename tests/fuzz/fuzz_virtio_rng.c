@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: virtio-rng (devices/virtio_rng.h) behind the virtio-mmio
  * transport.  Guest RAM (64 KiB) is tiled with the input; the input is
  * also a program of register and config accesses, descriptor and ring

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the virtual PLIC (devices/vplic.h), 95 sources and 4
  * contexts as on QEMU's virt board. The input is a program: each operation
  * is an opcode byte followed by its operands (missing bytes read as 0).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the emulated 16550A (devices/vuart.h). The input is a
  * program of register reads and writes (any width the mmio_ops contract
  * allows; only byte accesses may succeed) and host-side vuart_input()

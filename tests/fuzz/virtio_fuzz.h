@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The harness shared by the virtio device fuzz targets (fuzz_virtio_*.c):
  * a 64 KiB guest RAM tiled with the input, and the input as a program of
  * register and config accesses, descriptor and ring writes, notifications

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host build's arch layer: enough of arch/arch.h for unit tests and
  * fuzzers.  Memory-mapped I/O goes to a byte array so device drivers can be
  * exercised; halting and powering off abort the test. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What tests can see of the host build's fake arch layer. */
 #ifndef VIREO_TESTS_FAKE_ARCH_H
 #define VIREO_TESTS_FAKE_ARCH_H

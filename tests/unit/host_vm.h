@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A VM built on the host, for tests and fuzzers that drive the real exit
  * path (test_sbi.c, fuzz_sbi.c): the page allocator over a heap arena, the
  * VM manager for a plain rv64gch host, and a configuration whose kernel is

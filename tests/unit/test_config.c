@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for core/config.c.
  *
  * Each case describes a config (root, /vms, VM nodes, raw extra properties) and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console lock keeps each console_printf() call whole, even when
  * several harts (threads here) print at once through a slow device. */
 #include <stdarg.h>

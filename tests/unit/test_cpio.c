@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/cpio.c.
  *
  * Archives are written here by a small newc writer, then fed whole, truncated at

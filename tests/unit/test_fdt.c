@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/fdt.c and lib/fdt_write.c.
  *
  * Blobs come from the writer (round trips), from a tiny raw assembler in this file

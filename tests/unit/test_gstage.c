@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host unit tests for core/gstage.c. Table pages come from pmem over a 2 MiB
  * aligned host buffer, so the tables are real memory the test can walk. The
  * walker here is written from the spec (Sv39/48/57 PTE format, x4 root), not

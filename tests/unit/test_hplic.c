@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host PLIC driver writes the registers the PLIC specification puts
  * where it puts them (checked on the fake MMIO space). */
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 
 #include <string.h>
 
-#include "devices/hplic.h"
+#include "drivers/hplic.h"
 #include "tests/unit/fake_arch.h"
 
 static uint32_t rd32(uintptr_t a)

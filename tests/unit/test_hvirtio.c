@@ -1,4 +1,5 @@
-/* Unit tests for the host virtio drivers (devices/hvirtio*.c), run against
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the host virtio drivers (drivers/hvirtio*.c), run against
  * Vireo's own device models (virtio-blk, -net, -rng) through the fake MMIO
  * space: the driver's pointers are the models' "guest physical" addresses,
  * reached through an identity guest_mem. */
@@ -11,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/hvirtio.h"
-#include "devices/hvirtio_blk.h"
-#include "devices/hvirtio_net.h"
-#include "devices/hvirtio_rng.h"
+#include "drivers/hvirtio.h"
+#include "drivers/hvirtio_blk.h"
+#include "drivers/hvirtio_net.h"
+#include "drivers/hvirtio_rng.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"

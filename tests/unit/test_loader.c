@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for core/loader.c: guest image placement and blob placement.
  *
  * ELF files and Linux Image headers are crafted here, field by field, from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,7 +7,7 @@
 
 #include <string.h>
 
-#include "devices/ns16550.h"
+#include "drivers/ns16550.h"
 #include "tests/unit/fake_arch.h"
 
 #define BASE 0x100

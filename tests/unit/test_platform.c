@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Platform discovery against device trees QEMU itself produced (dumped with
  * -M virt,dumpdtb=..., compiled from the .dts files in tests/unit/data), and against
  * broken trees built with the FDT writer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host unit tests for core/pmem.c. "Physical" memory is a 2 MiB-aligned host
  * buffer; since the allocator uses addresses as pointers, its metadata really
  * lives in the buffer, and pattern writes to handed-out pages would corrupt

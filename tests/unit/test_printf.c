@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fmt_* against the C library's snprintf, which is the specification we
  * follow for every conversion we support. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SBI for guests and the exit table, driven through vcpu_exit() on a real
  * VM built on the host (fake RAM, fake arch): every argument check returns
  * the specification's error code, and nothing a guest passes reaches

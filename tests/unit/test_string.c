@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/string.c, the hypervisor's own memcpy/memset/...
  * (the host build otherwise uses the C library's).  The file is compiled
  * here under other names, and every alignment of source and destination

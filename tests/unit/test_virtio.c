@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-mmio transport, split virtqueues and virtio-rng: the registers,
  * feature negotiation, queue setup, status and reset, rng requests as
  * Linux's driver makes them, interrupt suppression, indirect descriptors,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk: features and config space, requests as Linux's driver makes
  * them (IN, OUT, FLUSH, GET_ID, several segments, any layout, indirect),
  * every error status, NEEDS_RESET for what cannot be reported, hostile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-console: features and config, transmit to the output callback,
  * input into receive buffers and the backlog (before the driver, when
  * buffers run out, flushed by a notify), emergency writes, NEEDS_RESET on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The transport's kick hook: called after a valid QueueNotify, after
  * notify, with the transport lock released; never for an invalid one. */
 #include <stdarg.h>

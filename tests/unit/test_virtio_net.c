@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The learning switch (learning, flooding, no echo, detach, bad frames,
  * table replacement) and virtio-net: features and config, receive and
  * transmit as Linux's driver does them, drops, NEEDS_RESET on broken

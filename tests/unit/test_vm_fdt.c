@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for core/vm_fdt.c: the guest's device tree.
  *
  * Each tree is read back three ways: with the FDT reader (the exact properties

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The emulated 16550A: registers, interrupts and the interrupt line, the
  * receive FIFO, what Linux's 8250 driver and earlycon do to it, and input
  * from another hart while the guest reads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by the unit tests. */
 #ifndef VIREO_TESTS_UNIT_TESTUTIL_H
 #define VIREO_TESTS_UNIT_TESTUTIL_H

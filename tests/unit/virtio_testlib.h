@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers for the virtio device-model tests: a fake guest RAM, an
  * interrupt line that records its level, and a driver that sets up split
  * rings the way Linux's does.  Header-only; every function is static

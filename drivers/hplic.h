@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver for the host's own PLIC (the real one, not the virtual PLIC
  * guests see): Vireo takes interrupts from its own devices through it, on
  * the S-mode context of the hart that serves them.  Register layout from
  * the RISC-V PLIC specification. */
-#ifndef VIREO_DEVICES_HPLIC_H
-#define VIREO_DEVICES_HPLIC_H
+#ifndef VIREO_DRIVERS_HPLIC_H
+#define VIREO_DRIVERS_HPLIC_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver for the host's own 16550-compatible UART (Vireo's console).
  * Register layout from the PC16550D data sheet: THR/RBR at 0, LSR at 5. */
-#ifndef VIREO_DEVICES_NS16550_H
-#define VIREO_DEVICES_NS16550_H
+#ifndef VIREO_DRIVERS_NS16550_H
+#define VIREO_DRIVERS_NS16550_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,14 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's driver for the host's virtio-blk disks (QEMU -device
  * virtio-blk-device): synchronous, polled requests that back the guests'
  * persistent disks.  Safe to call from any hart (one lock per disk). */
-#ifndef VIREO_DEVICES_HVIRTIO_BLK_H
-#define VIREO_DEVICES_HVIRTIO_BLK_H
+#ifndef VIREO_DRIVERS_HVIRTIO_BLK_H
+#define VIREO_DRIVERS_HVIRTIO_BLK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/hvirtio.h"
+#include "drivers/hvirtio.h"
 #include "lib/spinlock.h"
 
 #define HVBLK_QUEUE 16

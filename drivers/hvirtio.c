@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver side of virtio-mmio version 2 (see hvirtio.h; virtio 1.2 4.2.3
  * for the initialisation sequence, 2.7 for split rings). */
-#include "devices/hvirtio.h"
+#include "drivers/hvirtio.h"
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host virtio-blk driver (see hvirtio_blk.h; virtio 1.2 5.2). */
-#include "devices/hvirtio_blk.h"
+#include "drivers/hvirtio_blk.h"
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"

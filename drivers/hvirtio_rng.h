@@ -1,14 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's driver for the host's virtio-rng (QEMU -device
  * virtio-rng-device): entropy for the guests' virtio-rng when the harts
  * have no Zkr seed CSR.  Synchronous and polled; one lock. */
-#ifndef VIREO_DEVICES_HVIRTIO_RNG_H
-#define VIREO_DEVICES_HVIRTIO_RNG_H
+#ifndef VIREO_DRIVERS_HVIRTIO_RNG_H
+#define VIREO_DRIVERS_HVIRTIO_RNG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/hvirtio.h"
+#include "drivers/hvirtio.h"
 #include "lib/spinlock.h"
 
 #define HVRNG_QUEUE 4

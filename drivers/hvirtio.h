@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver side of virtio-mmio version 2, for the host's own virtio devices
  * (QEMU's -device virtio-blk-device, virtio-net-device, virtio-rng-device):
  * Vireo's disks, its uplink to the outside network and its entropy.
@@ -11,8 +12,8 @@
  * legacy (version 1) unless started with
  * -global virtio-mmio.force-legacy=false; hvirtio_open says so when it
  * meets one.  Not thread-safe: each driver serialises its calls. */
-#ifndef VIREO_DEVICES_HVIRTIO_H
-#define VIREO_DEVICES_HVIRTIO_H
+#ifndef VIREO_DRIVERS_HVIRTIO_H
+#define VIREO_DRIVERS_HVIRTIO_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host virtio-net driver (see hvirtio_net.h; virtio 1.2 5.1). */
-#include "devices/hvirtio_net.h"
+#include "drivers/hvirtio_net.h"
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"

@@ -1,4 +1,5 @@
-#include "devices/hplic.h"
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "drivers/hplic.h"
 
 #include "arch/arch.h"
 

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host virtio-rng driver (see hvirtio_rng.h; virtio 1.2 5.4). */
-#include "devices/hvirtio_rng.h"
+#include "drivers/hvirtio_rng.h"
 
 #include "lib/printf.h"
 #include "lib/string.h"

@@ -1,4 +1,5 @@
-#include "devices/ns16550.h"
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "drivers/ns16550.h"
 
 #include "arch/arch.h"
 

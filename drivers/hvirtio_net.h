@@ -1,16 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Vireo's driver for the host's virtio-net (QEMU -device
  * virtio-net-device with -netdev user or socket): the virtual switch's
  * uplink.  Transmit is synchronous (from any hart, one lock); receive
  * buffers stay posted and hvnet_poll hands arrived frames to a callback
  * (from the interrupt handler, or polled). */
-#ifndef VIREO_DEVICES_HVIRTIO_NET_H
-#define VIREO_DEVICES_HVIRTIO_NET_H
+#ifndef VIREO_DRIVERS_HVIRTIO_NET_H
+#define VIREO_DRIVERS_HVIRTIO_NET_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/hvirtio.h"
+#include "drivers/hvirtio.h"
 #include "lib/spinlock.h"
 
 #define HVNET_RXQ     0
