@@ -3,26 +3,19 @@
 #include "arch/arch.h"
 #include "core/hart.h"
 #include "core/irq.h"
+#include "core/mmio.h"
 #include "core/sbi/sbi.h"
 #include "core/trap.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/vm_life.h"
 #include "lib/compiler.h"
-
-#define INSN_WFI 0x10500073u
-
-#define CAUSE_ILLEGAL_INSN           2
-#define CAUSE_VS_ECALL               10
-#define CAUSE_LOAD_GUEST_PAGE_FAULT  21
-#define CAUSE_STORE_GUEST_PAGE_FAULT 23
-
-#define SSTATUS_SPP_BIT (1ULL << 8) /* the exit came from VS-mode (else VU) */
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
 static const char *guest_mode(const struct vcpu *v)
 {
-    return (v->arch.ctx.sstatus & SSTATUS_SPP_BIT) ? "VS" : "VU";
+    return (v->arch.ctx.sstatus & SSTATUS_SPP) ? "VS" : "VU";
 }
 
 static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v)
@@ -38,12 +31,13 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v)
     /* htval holds the guest physical address shifted right by 2; stval
      * supplies the low bits (with a guest virtual address in it). */
     uint64_t gpa = (c->htval << 2) | (c->stval & 3);
-    uint64_t code = c->scause & ~TRAP_CAUSE_INTERRUPT;
+    uint64_t code = c->scause & ~CAUSE_INTERRUPT;
 
-    struct mmio_dev *d = code != 20 ? vm_find_device(v->vm, gpa, 1) : NULL;
+    struct mmio_dev *d =
+        code != CAUSE_FETCH_GUEST_PAGE_FAULT ? vm_find_device(v->vm, gpa, 1) : NULL;
     if (d) {
         v->exits[EXIT_MMIO]++;
-        return mmio_emulate(v, d, gpa, code == 23);
+        return mmio_emulate(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT);
     }
     v->exits[EXIT_GUEST_FAULT]++;
     vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx (outside RAM and devices), pc %#lx in %s-mode",
@@ -57,19 +51,19 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
     uint32_t insn = (uint32_t)c->stval;
 
     v->exits[EXIT_VIRTUAL_INSN]++;
-    if (!insn && !vcpu_arch_read_insn(v, c->sepc, &insn))
+    if (!insn && !vcpu_arch_read_insn(&v->arch, c->sepc, &insn))
         insn = 0;
     /* WFI waits only from VS-mode: in U-mode, with S-mode present, it is an
      * illegal instruction (privileged spec, WFI), as a guest kernel expects
      * of its user programs. */
-    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP_BIT)) {
+    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP)) {
         v->exits[EXIT_WFI]++;
         c->sepc += 4;
         return EXIT_BLOCK;
     }
     /* Anything else VS-mode may not do (hypervisor CSRs, HFENCE, ...) is,
      * for the guest, an instruction that does not exist. */
-    vcpu_arch_inject_exception(v, CAUSE_ILLEGAL_INSN, insn);
+    vcpu_arch_inject_exception(&v->arch, CAUSE_ILLEGAL_INSN, insn);
     return EXIT_RESUME;
 }
 
@@ -107,24 +101,24 @@ static enum exit_action exit_unexpected(struct vcpu *v)
     return EXIT_LEAVE;
 }
 
-static const exit_handler exception_table[24] = {
-    [CAUSE_VS_ECALL] = exit_ecall, /* environment call from VS-mode */
-    [20] = exit_guest_page_fault,  /* instruction guest-page fault */
-    [21] = exit_guest_page_fault,  /* load guest-page fault */
-    [22] = exit_virtual_insn,      /* virtual instruction */
-    [23] = exit_guest_page_fault,  /* store/AMO guest-page fault */
+static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
+    [CAUSE_VS_ECALL] = exit_ecall,
+    [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_guest_page_fault,
+    [CAUSE_LOAD_GUEST_PAGE_FAULT] = exit_guest_page_fault,
+    [CAUSE_VIRTUAL_INSN] = exit_virtual_insn,
+    [CAUSE_STORE_GUEST_PAGE_FAULT] = exit_guest_page_fault,
 };
 
-static const exit_handler interrupt_table[16] = {
-    [1] = exit_ipi,      /* supervisor software: a kick from another hart */
-    [5] = exit_timer,    /* supervisor timer */
-    [9] = exit_external, /* the host's own devices, through its PLIC */
+static const exit_handler interrupt_table[IRQ_S_EXT + 1] = {
+    [IRQ_S_SOFT] = exit_ipi,     /* a kick from another hart */
+    [IRQ_S_TIMER] = exit_timer,  /* slice end or an SBI deadline */
+    [IRQ_S_EXT] = exit_external, /* the host's own devices, through its PLIC */
 };
 
 INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
 {
     uint64_t cause = v->arch.ctx.scause;
-    uint64_t code = cause & ~TRAP_CAUSE_INTERRUPT;
+    uint64_t code = cause & ~CAUSE_INTERRUPT;
     exit_handler fn = NULL;
 
     /* The commonest exits (SBI calls, MMIO loads and stores) are taken
@@ -133,7 +127,7 @@ INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
         return exit_ecall(v);
     if (cause == CAUSE_LOAD_GUEST_PAGE_FAULT || cause == CAUSE_STORE_GUEST_PAGE_FAULT)
         return exit_guest_page_fault(v);
-    if (cause & TRAP_CAUSE_INTERRUPT) {
+    if (cause & CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];
     } else if (code < sizeof(exception_table) / sizeof(exception_table[0])) {

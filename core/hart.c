@@ -4,14 +4,11 @@
 #include "arch/arch.h"
 #include "core/console.h"
 #include "core/pmem.h"
-#include "core/sched.h"
-#include "core/selftest.h"
-#include "arch/riscv/vcpu_arch.h"
 
 struct hart harts[HART_MAX];
 unsigned hart_count = 1;
 
-static void hart_set_online(struct hart *h)
+void hart_set_online(struct hart *h)
 {
     __atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
 }
@@ -81,26 +78,4 @@ unsigned harts_start(const struct platform *p, unsigned long boot_hartid)
             console_printf("vireo: hart %lu was started but never arrived\n", harts[i].hartid);
     }
     return harts_online();
-}
-
-static int harts_go; /* set once VMs exist: secondaries join the scheduler */
-static bool harts_sstc, harts_vector;
-
-void harts_release(bool host_sstc, bool host_vector)
-{
-    harts_sstc = host_sstc;
-    harts_vector = host_vector;
-    __atomic_store_n(&harts_go, 1, __ATOMIC_RELEASE);
-}
-
-void hart_secondary_main(unsigned long hartid, struct hart *h)
-{
-    (void)hartid;
-    hart_set_online(h);
-    console_printf("vireo: hart %u (hartid %lu) online\n", h->index, h->hartid);
-    selftest_run_secondary(h);
-    while (!__atomic_load_n(&harts_go, __ATOMIC_ACQUIRE))
-        arch_cpu_relax();
-    arch_hart_irq_init(harts_sstc, harts_vector);
-    sched_hart_loop();
 }

@@ -47,10 +47,7 @@ unsigned harts_online(void);
 /* False when the guard word at the bottom of the hart's stack was overwritten. */
 bool hart_stack_intact(const struct hart *h);
 
-/* Lets the secondary harts, waiting since boot, into the scheduler. */
-void harts_release(bool host_sstc, bool host_vector);
-
-/* C entry of a secondary hart (from entry.S). */
-void hart_secondary_main(unsigned long hartid, struct hart *h);
+/* A hart has reached Vireo's code (it then counts in harts_online). */
+void hart_set_online(struct hart *h);
 
 #endif

@@ -4,6 +4,7 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/hart.h"
+#include "core/hart_loop.h"
 #include "core/hostdev.h"
 #include "core/shell.h"
 #include "core/irq.h"
@@ -12,8 +13,8 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/selftest.h"
+#include "core/vm_life.h"
 #include "core/vmm.h"
-#include "arch/riscv/vcpu_arch.h"
 #include "core/version.h"
 #include "drivers/ns16550.h"
 #include "lib/fdt.h"
@@ -179,6 +180,30 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
     start_vms();
 }
 
+static int harts_go; /* set once VMs exist: secondaries join the scheduler */
+static bool harts_sstc, harts_vector;
+
+/* Lets the secondary harts, waiting since boot, into the run loop. */
+static void harts_release(bool host_sstc, bool host_vector)
+{
+    harts_sstc = host_sstc;
+    harts_vector = host_vector;
+    __atomic_store_n(&harts_go, 1, __ATOMIC_RELEASE);
+}
+
+/* C entry of a secondary hart (from entry.S; declared in arch/arch.h). */
+void hart_secondary_main(unsigned long hartid, struct hart *h)
+{
+    (void)hartid;
+    hart_set_online(h);
+    console_printf("vireo: hart %u (hartid %lu) online\n", h->index, h->hartid);
+    selftest_run_secondary(h);
+    while (!__atomic_load_n(&harts_go, __ATOMIC_ACQUIRE))
+        arch_cpu_relax();
+    arch_hart_irq_init(harts_sstc, harts_vector);
+    hart_loop();
+}
+
 /* The boot bundle arrives as the initrd: the configuration and the guest
  * images it names.  Every error is reported before any VM starts. */
 static _Noreturn void start_vms(void)
@@ -208,12 +233,12 @@ static _Noreturn void start_vms(void)
         arch_halt();
     }
     vmm_set_max_page(plat.bootargs);
-    sched_init(plat.timebase_hz);
-    sched_set_poweroff_when_done(when_done);
+    hart_loop_init(plat.timebase_hz);
+    vm_set_poweroff_when_done(when_done);
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
     arch_hart_irq_init(sstc, vector);
     hostdev_init(&plat);
-    vmm_start(&config);
+    vm_start_all(&config);
     bool irqs = irq_init(&plat);
     if (irqs && plat.uart.present && plat.uart.dev.irq &&
         irq_register(plat.uart.dev.irq, uart_console_rx, NULL))
@@ -224,5 +249,5 @@ static _Noreturn void start_vms(void)
     if (bootargs_flag(plat.bootargs, "vireo.shell"))
         shell_start(plat.timebase_hz);
     harts_release(sstc, vector);
-    sched_hart_loop();
+    hart_loop();
 }

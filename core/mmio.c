@@ -4,42 +4,12 @@
  * device model named by the VM's bus. */
 #include "arch/riscv/vcpu_arch.h"
 #include "core/insn.h"
+#include "core/mmio.h"
 #include "core/trap.h"
 #include "core/vm.h"
+#include "core/vm_life.h"
 #include "core/vmm.h"
 #include "lib/compiler.h"
-
-int vm_add_device(struct vm *vm, struct mmio_dev *dev)
-{
-    if (vm->ndevs == VM_MAX_DEVS || !dev->size || dev->base + dev->size < dev->base)
-        return -1;
-    /* Devices may not shadow RAM: RAM accesses never fault. */
-    if (dev->base < vm->ram_base + vm->ram_size && vm->ram_base < dev->base + dev->size)
-        return -1;
-    unsigned i = vm->ndevs;
-    for (unsigned j = 0; j < vm->ndevs; j++) {
-        const struct mmio_dev *d = vm->devs[j];
-        if (dev->base < d->base + d->size && d->base < dev->base + dev->size)
-            return -1;
-    }
-    while (i > 0 && vm->devs[i - 1]->base > dev->base) {
-        vm->devs[i] = vm->devs[i - 1];
-        i--;
-    }
-    vm->devs[i] = dev;
-    vm->ndevs++;
-    return 0;
-}
-
-struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n)
-{
-    for (unsigned i = 0; i < vm->ndevs; i++) {
-        struct mmio_dev *d = vm->devs[i];
-        if (gpa >= d->base && gpa - d->base < d->size && n <= d->size - (gpa - d->base))
-            return d;
-    }
-    return NULL;
-}
 
 static enum exit_action mmio_stop(struct vcpu *v, uint64_t gpa, const char *what)
 {
@@ -95,7 +65,7 @@ mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
     int r = insn_decode_htinst(v->arch.ctx.htinst, &in);
 
     if (r == INSN_HTINST_NO_INFO) {
-        if (!vcpu_arch_read_insn(v, v->arch.ctx.sepc, &raw))
+        if (!vcpu_arch_read_insn(&v->arch, v->arch.ctx.sepc, &raw))
             return mmio_stop(v, gpa, "MMIO access whose instruction cannot be read");
         r = insn_decode(raw, &in);
     }

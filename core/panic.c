@@ -11,6 +11,19 @@
 
 static int panic_started; /* int: RISC-V has no byte-sized atomic swap */
 
+static void panic_dump_state(void)
+{
+    struct arch_state s;
+
+    arch_read_state(&s);
+    console_printf("  sstatus %016lx  sepc   %016lx  scause %016lx\n", (unsigned long)s.sstatus,
+                   (unsigned long)s.sepc, (unsigned long)s.scause);
+    console_printf("  stval   %016lx  stvec  %016lx  satp   %016lx\n", (unsigned long)s.stval,
+                   (unsigned long)s.stvec, (unsigned long)s.satp);
+    console_printf("  ra      %016lx  sp     %016lx  tp     %016lx\n", (unsigned long)s.ra,
+                   (unsigned long)s.sp, (unsigned long)s.tp);
+}
+
 static _Noreturn void panic_va(const struct trap_frame *tf, const char *fmt, va_list ap)
 {
     arch_irq_disable();
@@ -27,7 +40,7 @@ static _Noreturn void panic_va(const struct trap_frame *tf, const char *fmt, va_
     if (tf)
         trap_dump_frame(tf);
     else
-        arch_dump_state();
+        panic_dump_state();
     if (h && !hart_stack_intact(h))
         console_printf("  (this hart's stack has overflowed)\n");
     console_printf("*** powering off\n");
@@ -46,4 +59,17 @@ void panic_frame(const struct trap_frame *tf, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     panic_va(tf, fmt, ap);
+}
+
+void trap_fatal(const struct trap_frame *tf)
+{
+    panic_frame(tf, "unexpected trap in Vireo: %s (scause 0x%lx) at sepc 0x%lx, stval 0x%lx",
+                trap_cause_name(tf->scause), (unsigned long)tf->scause, (unsigned long)tf->sepc,
+                (unsigned long)tf->stval);
+}
+
+void trap_report_unexpected_irq(const struct trap_frame *tf)
+{
+    console_printf("vireo: unexpected %s (scause 0x%lx) at sepc 0x%lx; masked it\n",
+                   trap_cause_name(tf->scause), (unsigned long)tf->scause, (unsigned long)tf->sepc);
 }

@@ -13,6 +13,12 @@ _Noreturn void panic(const char *fmt, ...) FMT_PRINTF(1, 2);
 /* The same, with the register image of the trap that led here. */
 _Noreturn void panic_frame(const struct trap_frame *tf, const char *fmt, ...) FMT_PRINTF(2, 3);
 
+/* Vireo's own traps (arch/riscv/trap.c): one it cannot have caused on
+ * purpose panics, naming it; an interrupt nobody enabled is reported once
+ * (the arch layer masks it). */
+_Noreturn void trap_fatal(const struct trap_frame *tf);
+void trap_report_unexpected_irq(const struct trap_frame *tf);
+
 #define BUG_ON(cond)                                                                               \
     do {                                                                                           \
         if (cond)                                                                                  \

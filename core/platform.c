@@ -4,10 +4,9 @@
  * tree gives a clear error rather than a crash. */
 #include "core/platform.h"
 
+#include "arch/riscv/encoding.h"
 #include "lib/printf.h"
 #include "lib/string.h"
-
-#define IRQ_S_EXT 9 /* scause code of the supervisor external interrupt */
 
 static const struct {
     const char *name;

@@ -12,11 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/hart.h"
 #include "core/vm.h"
-
-#define SCHED_SLICE_US 10000 /* 10 ms */
-
-void sched_init(uint32_t timebase_hz);
 
 /* Makes an OFFLINE vCPU runnable (VM start, HSM hart_start). */
 void sched_start_vcpu(struct vcpu *v);
@@ -39,18 +36,39 @@ void sched_sync_vcpu(struct vcpu *v);
 /* HSM hart_stop: the calling vCPU goes offline when it leaves the hart. */
 void sched_stop_vcpu(struct vcpu *v);
 
-/* See vm_end(). */
-void sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
-
-/* Power off when the last VM has ended (vireo.poweroff-when-done). */
-void sched_set_poweroff_when_done(bool on);
+/* Marks a running VM as ending (vm_end() in core/vm_life.c): its queued
+ * vCPUs go offline, running ones are kicked off their harts.  True when
+ * none is on a hart any more, so the caller finishes the VM (else the
+ * last vCPU to leave does, through sched_put).  False too when the VM
+ * was not running. */
+bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
 
 /* Pauses (its vCPUs leave their harts at their next exit and are not run)
  * or resumes a running VM.  Its clock keeps running, as for a host that
  * is busy elsewhere. */
 void sched_pause_vm(struct vm *vm, bool pause);
 
-/* Each hart's life once boot is over. */
-_Noreturn void sched_hart_loop(void);
+/* The run loop's side (core/hart_loop.c), on hart h with interrupts off. */
+
+/* Wakes blocked vCPUs whose time has come and takes the next vCPU h may
+ * run, now RUNNING on h; with none, marks h idle and returns NULL.  *next
+ * is the earliest wake-up deadline of a vCPU still blocked. */
+struct vcpu *sched_pick(struct hart *h, uint64_t *next);
+/* h woke up after sched_pick found nothing. */
+void sched_idle_end(struct hart *h);
+/* The earliest wake-up deadline of a blocked vCPU, after queueing those
+ * due at now: every hart's timer fires no later than this. */
+uint64_t sched_blocked_deadline(uint64_t now);
+/* True when a vCPU h may run waits in the queue. */
+bool sched_has_work(const struct hart *h);
+
+/* What sched_put leaves the caller to do about the vCPU's VM. */
+enum sched_put {
+    SCHED_PUT_DONE,
+    SCHED_PUT_FINISH_VM,   /* the VM is ending and this was its last vCPU on a hart */
+    SCHED_PUT_ALL_STOPPED, /* every vCPU of the VM stopped itself (HSM hart_stop) */
+};
+/* v left h after deciding act: back to the queue, blocked (WFI) or offline. */
+enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act);
 
 #endif

@@ -15,6 +15,7 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/vm.h"
+#include "core/vm_life.h"
 #include "core/vm_dev.h"
 #include "core/version.h"
 #include "core/vmm.h"
@@ -229,7 +230,7 @@ static void vm_cmd(const char *verb, struct vm *vm)
         }
         vm->boots++;
         vm->end = VM_END_NONE;
-        if (vmm_boot_vm(vm, err, sizeof(err)) < 0)
+        if (vm_boot(vm, err, sizeof(err)) < 0)
             console_printf("vm %s cannot start: %s\n", vm->name, err);
         else
             console_printf("vm %s started\n", vm->name);

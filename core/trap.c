@@ -2,7 +2,6 @@
 #include "core/trap.h"
 
 #include "core/console.h"
-#include "core/panic.h"
 
 static const char *const exception_names[] = {
     [0] = "instruction address misaligned",
@@ -40,10 +39,10 @@ static const char *const interrupt_names[] = {
 
 const char *trap_cause_name(uint64_t scause)
 {
-    uint64_t code = scause & ~TRAP_CAUSE_INTERRUPT;
+    uint64_t code = scause & ~CAUSE_INTERRUPT;
     const char *name = NULL;
 
-    if (scause & TRAP_CAUSE_INTERRUPT) {
+    if (scause & CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_names) / sizeof(interrupt_names[0]))
             name = interrupt_names[code];
     } else if (code < sizeof(exception_names) / sizeof(exception_names[0])) {
@@ -68,17 +67,4 @@ void trap_dump_frame(const struct trap_frame *tf)
                        (unsigned long)tf->x[i], abi[i + 1], (unsigned long)tf->x[i + 1], abi[i + 2],
                        (unsigned long)tf->x[i + 2], abi[i + 3], (unsigned long)tf->x[i + 3]);
     }
-}
-
-void trap_fatal(const struct trap_frame *tf)
-{
-    panic_frame(tf, "unexpected trap in Vireo: %s (scause 0x%lx) at sepc 0x%lx, stval 0x%lx",
-                trap_cause_name(tf->scause), (unsigned long)tf->scause, (unsigned long)tf->sepc,
-                (unsigned long)tf->stval);
-}
-
-void trap_report_unexpected_irq(const struct trap_frame *tf)
-{
-    console_printf("vireo: unexpected %s (scause 0x%lx) at sepc 0x%lx; masked it\n",
-                   trap_cause_name(tf->scause), (unsigned long)tf->scause, (unsigned long)tf->sepc);
 }

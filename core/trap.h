@@ -6,19 +6,13 @@
 
 #include <stdint.h>
 
+#include "arch/riscv/encoding.h"
 #include "arch/riscv/trap.h"
-
-#define TRAP_CAUSE_INTERRUPT (1ULL << 63)
 
 /* "illegal instruction", "supervisor timer interrupt", ... or "unknown". */
 const char *trap_cause_name(uint64_t scause);
 
 /* Prints every register of the frame, by ABI name. */
 void trap_dump_frame(const struct trap_frame *tf);
-
-/* A trap Vireo cannot have caused on purpose: panic, naming it. */
-_Noreturn void trap_fatal(const struct trap_frame *tf);
-
-void trap_report_unexpected_irq(const struct trap_frame *tf);
 
 #endif

@@ -2,8 +2,6 @@
 /* VM lifecycle and the single way into guest memory. */
 #include "core/vm.h"
 
-#include <stdarg.h>
-
 #include "arch/arch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/console.h"
@@ -13,57 +11,13 @@
 #include "core/shell.h"
 #include "core/vm_dev.h"
 #include "core/vm_fdt.h"
+#include "core/vmid.h"
 #include "core/vmm.h"
 #include "devices/virtio_console.h"
 #include "lib/string.h"
 
 #define GIB (1ULL << 30)
 #define MIB (1ULL << 20)
-
-struct vm vms[VM_MAX];
-unsigned vm_count;
-
-bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n)
-{
-    return gpa >= vm->ram_base && n <= vm->ram_size && gpa - vm->ram_base <= vm->ram_size - n;
-}
-
-/* Walks the G-stage table for each page touched: the table is the single
- * truth of what the guest owns. */
-static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t n, bool write)
-{
-    uint8_t *p = buf;
-
-    if (!gpa_is_ram(vm, gpa, n))
-        return -1;
-    while (n) {
-        uint64_t hpa, psz;
-        unsigned perm;
-        if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz))
-            return -1;
-        size_t chunk = (size_t)(psz - (gpa & (psz - 1)));
-        if (chunk > n)
-            chunk = n;
-        if (write)
-            memcpy((void *)(uintptr_t)hpa, p, chunk);
-        else
-            memcpy(p, (const void *)(uintptr_t)hpa, chunk);
-        gpa += chunk;
-        p += chunk;
-        n -= chunk;
-    }
-    return 0;
-}
-
-int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n)
-{
-    return gpa_copy(vm, gpa, dst, n, false);
-}
-
-int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n)
-{
-    return gpa_copy(vm, gpa, (void *)(uintptr_t)src, n, true);
-}
 
 /* Frees guest RAM by walking the table, so nothing else has to remember
  * where each piece of it came from. */
@@ -178,6 +132,7 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
     }
     struct vm_fdt_params fp;
     vmm_fdt_params(vm, &fp, initrd_gpa, cfg->initrd ? initrd_gpa + cfg->initrd_size : 0);
+    fp.nvirtio = vm_devices_fdt(vm, fp.virtio_base, fp.virtio_irq, VM_FDT_MAX_VIRTIO);
     int size = vm_fdt_build(fdt, fdt_cap, &fp, why, sizeof(why));
     int r = -1;
     if (size < 0)
@@ -193,7 +148,7 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
         return r;
 
     struct vcpu *v0 = &vm->vcpus[0];
-    vcpu_arch_reset(v0, plan.entry, 0, vm->fdt_gpa);
+    vcpu_arch_reset(&v0->arch, plan.entry, 0, vm->fdt_gpa);
     return 0;
 }
 
@@ -281,8 +236,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         vm_free_vcpus(vm);
         return -1;
     }
-    vm->uid = vmm_next_uid();
-    vm->vmid = vmm_vmid_alloc(vm);
+    vm->uid = vmid_next_uid();
+    vm->vmid = vmid_alloc(vm->index);
     vm->state = VM_RUNNING;
     return 0;
 }
@@ -293,18 +248,7 @@ void vm_destroy(struct vm *vm)
     vm_free_ram(vm);
     gstage_destroy(&vm->gs);
     vm_free_vcpus(vm);
-    vmm_vmid_free(vm->vmid);
-}
-
-void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...)
-{
-    char reason[sizeof(vm->reason)];
-    va_list ap;
-
-    va_start(ap, fmt);
-    fmt_vsnprintf(reason, sizeof(reason), fmt ? fmt : "", ap);
-    va_end(ap);
-    sched_end_vm(vm, how, reason);
+    vmid_free(vm->vmid);
 }
 
 /* Lock held: keeps the last bytes for the shell's `vm log`. */

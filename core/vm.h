@@ -10,6 +10,8 @@
 
 #include "core/config.h"
 #include "core/gstage.h"
+#include "core/guest_mem.h"
+#include "core/mmio_bus.h"
 #include "core/vcpu.h"
 #include "devices/mmio.h"
 #include "devices/vplic.h"
@@ -95,6 +97,7 @@ struct vm {
     unsigned in_head, in_count;
 };
 
+/* The VM slots (core/vm_table.c); vm_count of them are in use. */
 extern struct vm vms[VM_MAX];
 extern unsigned vm_count;
 
@@ -104,25 +107,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 /* Frees everything vm_create() took.  No vCPU may be on a hart. */
 void vm_destroy(struct vm *vm);
-
-/* Ends a VM: a guest's request (shutdown, reboot) or Vireo's decision
- * (stopped, with a reason).  Its vCPUs leave their harts at their next
- * exit; the last one out frees the VM (and recreates it on reboot). */
-void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...) FMT_PRINTF(3, 4);
-
-/* The only way into guest memory: the whole range must be guest RAM. */
-int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n);
-int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n);
-bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n);
-
-/* Adds a device to the VM's bus.  -1 if it overlaps RAM or another. */
-int vm_add_device(struct vm *vm, struct mmio_dev *dev);
-/* The device covering [gpa, gpa + n), or NULL. */
-struct mmio_dev *vm_find_device(struct vm *vm, uint64_t gpa, uint64_t n);
-
-/* Emulates the access behind a guest-page fault at gpa on d, the device
- * vm_find_device(vm, gpa, 1) returned. */
-enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store);
 
 /* A byte typed on the console for this VM: to its UART once the guest has
  * enabled receive interrupts there, else to the SBI console input. */

@@ -11,11 +11,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include "arch/riscv/encoding.h"
 #include "lib/fdt.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
-#define IRQ_S_EXT     9    /* the hart-local source of S-mode external interrupts */
 #define PLIC_MAX_NDEV 1023 /* sources 1..1023; 0 means "no interrupt" */
 #define ISA_EXTS_MAX  1024 /* bytes of the riscv,isa-extensions stringlist */
 #define NODE_NAME_MAX 48

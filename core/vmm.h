@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The VM manager: what all VMs share (G-stage mode, VMIDs, the ISA guests
- * see) and starting VMs from the configuration. */
+/* What guests get from the host, decided once at boot: the G-stage mode,
+ * the largest piece of guest RAM, Sstc, and the ISA and machine facts
+ * their device trees carry. */
 #ifndef VIREO_CORE_VMM_H
 #define VIREO_CORE_VMM_H
 
@@ -28,14 +29,8 @@ enum gstage_mode vmm_gstage_mode(void);
 uint64_t vmm_max_page(void);
 void vmm_set_max_page(const char *bootargs);
 bool vmm_guest_sstc(void);
-uint64_t vmm_next_uid(void);
-unsigned vmm_vmid_alloc(struct vm *vm);
-void vmm_vmid_free(unsigned vmid);
 void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,
                     uint64_t initrd_end);
-
-/* Creates the VM from vm->cfg and makes vCPU 0 runnable. */
-int vmm_boot_vm(struct vm *vm, char *err, size_t errlen);
 
 /* A byte typed on Vireo's console: goes to the first running VM (the
  * management shell will bind the console to a chosen VM). */
@@ -43,9 +38,5 @@ void vmm_console_input(char c);
 /* Moves waiting input into the guest as far as it has room: after input,
  * and whenever the guest has read some. */
 void vmm_console_pump(void);
-
-/* Boots every VM of the configuration marked autostart.  Returns how many
- * VMs exist (booted or not). */
-unsigned vmm_start(const struct config *cfg);
 
 #endif

@@ -5,10 +5,10 @@
 
 #include "arch/riscv/csr.h"
 #include "arch/riscv/sbi.h"
-#include "core/console.h"
 #include "lib/string.h"
 
-extern char hart_entry[];
+/* Where harts started by arch_hart_start() begin (entry.S sets it at boot). */
+uintptr_t arch_secondary_entry;
 
 struct hart *arch_this_hart(void)
 {
@@ -35,7 +35,7 @@ void arch_cpu_relax(void)
 long arch_hart_start(unsigned long hartid, struct hart *h)
 {
     struct sbiret r =
-        sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_START, hartid, (uintptr_t)hart_entry, (uintptr_t)h);
+        sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_START, hartid, arch_secondary_entry, (uintptr_t)h);
     return r.error;
 }
 
@@ -73,18 +73,17 @@ void arch_firmware_console_write(const char *s, size_t n)
     }
 }
 
-void arch_dump_state(void)
+void arch_read_state(struct arch_state *s)
 {
-    console_printf("  sstatus %016lx  sepc   %016lx  scause %016lx\n",
-                   (unsigned long)csr_read(sstatus), (unsigned long)csr_read(sepc),
-                   (unsigned long)csr_read(scause));
-    console_printf("  stval   %016lx  stvec  %016lx  satp   %016lx\n",
-                   (unsigned long)csr_read(stval), (unsigned long)csr_read(stvec),
-                   (unsigned long)csr_read(satp));
-    console_printf("  ra      %016lx  sp     %016lx  tp     %016lx\n",
-                   (unsigned long)(uintptr_t)__builtin_return_address(0),
-                   (unsigned long)(uintptr_t)__builtin_frame_address(0),
-                   (unsigned long)(uintptr_t)arch_this_hart());
+    s->sstatus = csr_read(sstatus);
+    s->sepc = csr_read(sepc);
+    s->scause = csr_read(scause);
+    s->stval = csr_read(stval);
+    s->stvec = csr_read(stvec);
+    s->satp = csr_read(satp);
+    s->ra = (uintptr_t)__builtin_return_address(0);
+    s->sp = (uintptr_t)__builtin_frame_address(0);
+    s->tp = (uintptr_t)arch_this_hart();
 }
 
 bool arch_irq_disable(void)

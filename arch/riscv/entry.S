@@ -41,13 +41,14 @@ _start_real:
     lla     tp, harts               /* harts[0] is the boot hart */
     lla     t0, trap_vector
     csrw    stvec, t0
+    lla     t0, hart_entry          /* where arch_hart_start sends other harts */
+    sd      t0, arch_secondary_entry, t1
     mv      a0, s0
     mv      a1, s1
     call    vireo_main
     j       arch_halt
 
     .text
-    .globl hart_entry
     .align 2
 hart_entry:
     csrw    sie, zero
@@ -59,58 +60,6 @@ hart_entry:
     csrw    stvec, t0
     call    hart_secondary_main
     j       arch_halt
-
-/* bool arch_probe_h(void): reads hstatus with stvec pointing just past the
- * read.  Without the H extension the read raises an illegal-instruction
- * exception, which lands on label 1 with a0 still 0. */
-    .globl arch_probe_h
-    .align 2
-arch_probe_h:
-    csrr    t1, stvec
-    lla     t0, 1f
-    csrw    stvec, t0
-    li      a0, 0
-    csrr    t2, hstatus
-    li      a0, 1
-    .align 2
-1:  csrw    stvec, t1
-    ret
-
-/* bool arch_seed_read(uint32_t *out): one read of the Zkr seed CSR
- * (0x015, which only csrrw may access), guarded like arch_probe_h: without
- * Zkr, or when the firmware did not grant S-mode access (mseccfg.SSEED),
- * the access traps to label 1 and the result is false. */
-    .globl arch_seed_read
-    .align 2
-arch_seed_read:
-    csrr    t1, stvec
-    lla     t0, 1f
-    csrw    stvec, t0
-    mv      t2, a0
-    li      a0, 0
-    csrrw   t3, 0x015, zero
-    sw      t3, 0(t2)
-    li      a0, 1
-    .align 2
-1:  csrw    stvec, t1
-    ret
-
-/* bool arch_cbo_zero_try(void *p): one CBO.ZERO (Zicboz) of the block at
- * p, guarded the same way: false if it traps (no Zicboz, or the firmware
- * left menvcfg.CBZE clear). */
-    .globl arch_cbo_zero_try
-    .align 2
-arch_cbo_zero_try:
-    csrr    t1, stvec
-    lla     t0, 1f
-    csrw    stvec, t0
-    mv      t2, a0
-    li      a0, 0
-    .insn   i 0x0f, 2, x0, t2, 4        /* cbo.zero (t2) */
-    li      a0, 1
-    .align 2
-1:  csrw    stvec, t1
-    ret
 
     .bss
     .align 12

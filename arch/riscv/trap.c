@@ -5,14 +5,13 @@
 
 #include "arch/riscv/csr.h"
 #include "core/panic.h"
-#include "core/trap.h"
 
 void trap_handle(struct trap_frame *tf)
 {
-    if (tf->scause & SCAUSE_INTERRUPT) {
+    if (tf->scause & CAUSE_INTERRUPT) {
         /* No interrupt is enabled yet; mask whichever fired so it cannot
          * storm, and say so once. */
-        unsigned irq = (unsigned)(tf->scause & ~SCAUSE_INTERRUPT);
+        unsigned irq = (unsigned)(tf->scause & ~CAUSE_INTERRUPT);
         if (irq < 64)
             csr_clear(sie, 1UL << irq);
         trap_report_unexpected_irq(tf);

@@ -21,6 +21,12 @@ struct trap_frame {
     uint64_t stval;
 };
 
+#include <stddef.h>
+_Static_assert(offsetof(struct trap_frame, sepc) == TRAP_FRAME_SEPC * 8, "TRAP_FRAME_SEPC");
+_Static_assert(offsetof(struct trap_frame, sstatus) == TRAP_FRAME_SSTATUS * 8,
+               "TRAP_FRAME_SSTATUS");
+_Static_assert(offsetof(struct trap_frame, scause) == TRAP_FRAME_SCAUSE * 8, "TRAP_FRAME_SCAUSE");
+_Static_assert(offsetof(struct trap_frame, stval) == TRAP_FRAME_STVAL * 8, "TRAP_FRAME_STVAL");
 _Static_assert(sizeof(struct trap_frame) == TRAP_FRAME_WORDS * 8, "trap.S layout");
 
 void trap_handle(struct trap_frame *tf);

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The architectural state of a vCPU that lives outside the world switch:
- * the VS-level CSRs, the virtual interrupt lines and the FP registers.
- * Plain data, so portable code may read and set it (hvip in particular);
- * only arch/riscv/vcpu_arch.c moves it in and out of the CSRs. */
+/* The vCPU half of the arch contract: a vCPU's architectural state (the
+ * world switch's register image, the VS-level CSRs, virtual interrupt
+ * lines, FP and vector registers) as plain data that portable code may
+ * read and set, and the calls that act on it.  The hart half (timer, IPIs,
+ * fences, power) is arch/arch.h.  arch/riscv/vcpu_arch.c and vcpu_switch.c
+ * implement these; tests/unit/fake_arch.c stands in for them on the host.
+ *
+ * Calling context, unless a comment says otherwise: "own exit" means from
+ * the handler of that vCPU's exit, on the hart it runs on, with its CSRs
+ * loaded (interrupts are off in Vireo); "not loaded" means the vCPU is on
+ * no hart (offline, or before its first run). */
 #ifndef VIREO_ARCH_RISCV_VCPU_ARCH_H
 #define VIREO_ARCH_RISCV_VCPU_ARCH_H
 
@@ -10,12 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/riscv/encoding.h"
 #include "arch/riscv/vcpu_ctx.h"
-
-/* hvip bits: the VS-level interrupts Vireo asserts for the guest. */
-#define HVIP_VSSIP (1ULL << 2)
-#define HVIP_VSTIP (1ULL << 6)
-#define HVIP_VSEIP (1ULL << 10)
 
 struct vcpu_arch {
     struct vcpu_ctx ctx; /* must stay first */
@@ -80,67 +83,40 @@ static inline bool vcpu_arch_exit_handled(struct vcpu_arch *a, int *act)
     return true;
 }
 
-/* Withdraws VS-level interrupt bits (HVIP_*) Vireo asserted, from the
- * handler of the vCPU's own exit (it is loaded on this hart). */
-void vcpu_arch_lower(struct vcpu *v, uint64_t bits);
+/* Withdraws VS-level interrupt bits (HVIP_*) Vireo asserted.  Own exit. */
+void vcpu_arch_lower(struct vcpu_arch *a, uint64_t bits);
 
 /* One-time setup of a vCPU about to start at pc with a0/a1 (guest boot or
- * HSM hart_start): everything else architectural is reset. */
-void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
+ * HSM hart_start): everything else architectural is reset.  Not loaded. */
+void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1);
 
 /* Resumption after a non-retentive suspend: pc, a0, a1, translation off,
  * supervisor interrupts off, in VS-mode; the rest is left as it was (the
  * specification leaves it undefined).  The vCPU must not be loaded. */
-void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
+void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1);
 
-/* Puts the vCPU's state into this hart's CSRs (after a different vCPU, or
- * none, ran here), runs it until its next exit, and keeps its CSRs loaded. */
+/* The world switch, for the vCPU run loop only (core/hart_loop.c), on the
+ * hart that runs the vCPU, interrupts off:
+ * vcpu_arch_load puts the vCPU's state into this hart's CSRs (after a
+ * different vCPU, or none, ran here); vcpu_arch_run runs it until its next
+ * exit that needs the loop (others are handled on the fast path through
+ * vcpu_exit()) and keeps its CSRs loaded; vcpu_arch_put takes the state
+ * out of the CSRs when it is about to leave the hart. */
 void vcpu_arch_load(struct vcpu *v);
 void vcpu_arch_run(struct vcpu *v);
-/* Called by the world switch (switch.S) on every exit, on Vireo's stack:
- * handles exceptions through vcpu_exit() and, when nothing else needs the
- * scheduler, says to re-enter the guest at once (1 or 2), else 0. */
-long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
-/* Takes the vCPU's state out of the CSRs: it is about to leave this hart. */
 void vcpu_arch_put(struct vcpu *v);
 
 /* Makes the guest take an exception (cause, tval) at its current pc, as the
- * hardware would have: used for what VS-mode may not do (hypervisor CSRs). */
-void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval);
+ * hardware would have: used for what VS-mode may not do (hypervisor CSRs).
+ * Own exit. */
+void vcpu_arch_inject_exception(struct vcpu_arch *a, uint64_t cause, uint64_t tval);
 
 /* Reads a doubleword at a guest virtual address as the guest would (its
- * translation, its privilege).  False if that faults. */
-bool vcpu_arch_read_guest_u64(struct vcpu *v, uint64_t va, uint64_t *value);
+ * translation, its privilege).  False if that faults.  Own exit. */
+bool vcpu_arch_read_guest_u64(struct vcpu_arch *a, uint64_t va, uint64_t *value);
 
 /* Reads the 16- or 32-bit instruction at guest virtual address pc, through
- * the guest's own translation (HLVX).  False if that faults. */
-bool vcpu_arch_read_insn(struct vcpu *v, uint64_t pc, uint32_t *insn);
-
-/* Host facts the VM code needs. */
-struct gstage_caps {
-    bool sv39x4, sv48x4, sv57x4;
-    unsigned vmid_bits;
-};
-void arch_gstage_probe(struct gstage_caps *caps);
-
-/* TLB maintenance for G-stage (all guest mappings of a VMID) and VS-stage. */
-void arch_hfence_gvma_vmid(unsigned vmid);
-void arch_hfence_gvma_all(void);
-/* Flushes VS-stage entries of the VMID now in hgatp (the loaded vCPU's). */
-void arch_hfence_vvma_vmid(unsigned vmid);
-void arch_fence_i(void);
-
-/* Host timer (stimecmp with Sstc, else SBI TIME) and host IPIs. */
-void arch_timer_set(uint64_t deadline);
-void arch_ipi_send(unsigned long hartid);
-void arch_ipi_clear(void);
-/* Per-hart setup for running guests: delegation, counters, the host
- * interrupts Vireo takes (timer, IPI: they end a guest's run and wake wfi;
- * SIE stays 0), and whether guests get Sstc and the vector unit. */
-void arch_hart_irq_init(bool host_sstc, bool host_vector);
-
-/* Bytes of a vCPU's vector save area on this host (0 without V). */
-size_t arch_vector_state_size(void);
-void arch_wait_for_interrupt(void);
+ * the guest's own translation (HLVX).  False if that faults.  Own exit. */
+bool vcpu_arch_read_insn(struct vcpu_arch *a, uint64_t pc, uint32_t *insn);
 
 #endif

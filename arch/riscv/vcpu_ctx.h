@@ -15,6 +15,9 @@
 #define CTX_HTINST  54
 #define CTX_WORDS   55
 
+#define FP_STATE_FCSR 32 /* struct fp_state: word index of fcsr (f0..f31 before it) */
+#define VEC_HEADER    32 /* vector save area: bytes of vl, vtype, vstart, vcsr */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -27,24 +30,41 @@ struct vcpu_ctx {
     uint64_t scause, stval, htval, htinst;
 };
 
+/* Every offset switch.S and trap.S use, checked against the C layout. */
+#include <stddef.h>
+_Static_assert(offsetof(struct vcpu_ctx, gpr) == CTX_GPR(0) * 8, "CTX_GPR");
+_Static_assert(offsetof(struct vcpu_ctx, sepc) == CTX_SEPC * 8, "CTX_SEPC");
+_Static_assert(offsetof(struct vcpu_ctx, sstatus) == CTX_SSTATUS * 8, "CTX_SSTATUS");
+_Static_assert(offsetof(struct vcpu_ctx, hstatus) == CTX_HSTATUS * 8, "CTX_HSTATUS");
+_Static_assert(offsetof(struct vcpu_ctx, host) == CTX_HOST(0) * 8, "CTX_HOST");
+_Static_assert(offsetof(struct vcpu_ctx, scause) == CTX_SCAUSE * 8, "CTX_SCAUSE");
+_Static_assert(offsetof(struct vcpu_ctx, stval) == CTX_STVAL * 8, "CTX_STVAL");
+_Static_assert(offsetof(struct vcpu_ctx, htval) == CTX_HTVAL * 8, "CTX_HTVAL");
+_Static_assert(offsetof(struct vcpu_ctx, htinst) == CTX_HTINST * 8, "CTX_HTINST");
 _Static_assert(sizeof(struct vcpu_ctx) == CTX_WORDS * 8, "switch.S layout");
 
 /* Runs the guest until its next trap into HS-mode, which returns here with
  * the exit recorded in ctx (scause, stval, htval, htinst, sepc, status). */
 void vcpu_ctx_enter(struct vcpu_ctx *ctx);
 
-/* Guest FP state, saved and restored lazily (see vcpu_arch.c). */
+/* Called by switch.S on every exit, on Vireo's stack (vcpu_switch.c):
+ * handles exceptions through vcpu_exit() and, when nothing else needs the
+ * scheduler, says to re-enter the guest at once (1, or 2 to reload every
+ * register), else 0. */
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
+
+/* Guest FP state, saved and restored lazily (see vcpu_switch.c). */
 struct fp_state {
     uint64_t f[32];
     uint64_t fcsr;
 };
+_Static_assert(offsetof(struct fp_state, fcsr) == FP_STATE_FCSR * 8, "fpu.S layout");
 
 void fp_save(struct fp_state *fp);
 void fp_restore(const struct fp_state *fp);
 
 /* Guest vector state: VEC_HEADER bytes of vl, vtype, vstart, vcsr, then
  * the 32 registers, vlenb bytes each. */
-#define VEC_HEADER 32
 void vec_save(void *area);
 void vec_restore(const void *area);
 unsigned long vec_vlenb(void);

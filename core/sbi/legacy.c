@@ -4,6 +4,7 @@
 #include "core/sbi/sbi.h"
 
 #include "core/vm.h"
+#include "core/vm_life.h"
 #include "core/vmm.h"
 
 /* v0.1 calls name harts with a pointer to a mask in the guest's virtual
@@ -15,7 +16,7 @@ static long legacy_harts(struct vcpu *v, unsigned long mask_va, void (*fn)(struc
 
     if (!mask_va)
         return sbi_for_each_hart(v, 0, (unsigned long)-1, fn, arg);
-    if (!vcpu_arch_read_guest_u64(v, mask_va, &mask))
+    if (!vcpu_arch_read_guest_u64(&v->arch, mask_va, &mask))
         return SBI_ERR_INVALID_ADDRESS;
     return sbi_for_each_hart(v, mask, 0, fn, arg);
 }
@@ -40,7 +41,7 @@ static struct sbi_ret legacy_call(struct vcpu *v, const struct sbi_args *c)
         break;
     }
     case SBI_LEGACY_CLEAR_IPI:
-        vcpu_arch_lower(v, HVIP_VSSIP);
+        vcpu_arch_lower(&v->arch, HVIP_VSSIP);
         break;
     case SBI_LEGACY_SEND_IPI:
         r.error = legacy_harts(v, c->a[0], sbi_ipi_raise, NULL);

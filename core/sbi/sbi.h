@@ -62,6 +62,11 @@ struct sbi_ret sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t
 void sbi_ipi_raise(struct vcpu *target, void *arg);
 void sbi_rfence_request(struct vcpu *target, void *arg);
 
+/* STA: adds the time v waited in the run queue (since v->runnable_since)
+ * to its steal-time record, if it named one.  From the run loop, as v
+ * gets a hart. */
+void sbi_sta_update(struct vcpu *v, uint64_t now, uint32_t timebase_hz);
+
 /* The vCPUs of v's VM named by an SBI hart mask (mask, mask_base; base -1
  * is every hart).  Calls fn for each; returns SBI_ERR_INVALID_PARAM if the
  * mask names a hart the VM does not have, before calling fn at all. */

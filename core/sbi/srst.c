@@ -3,6 +3,7 @@
 #include "core/sbi/sbi.h"
 
 #include "core/vm.h"
+#include "core/vm_life.h"
 
 static struct sbi_ret srst_call(struct vcpu *v, const struct sbi_args *c)
 {

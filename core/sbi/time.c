@@ -7,7 +7,7 @@
 void sbi_time_set(struct vcpu *v, uint64_t deadline)
 {
     /* A new deadline withdraws the pending tick, as the spec requires. */
-    vcpu_arch_lower(v, HVIP_VSTIP);
+    vcpu_arch_lower(&v->arch, HVIP_VSTIP);
     v->timer_deadline = deadline;
 }
 

@@ -163,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * masks): taken from the input too. */
     fake_arch.guest_va = VM_RAM_BASE + 0x1000;
     fake_arch.guest_u64 = take(&in, 1);
-    /* vCPU 0 booted and runs on hart 0, as after vmm_boot_vm. */
+    /* vCPU 0 booted and runs on hart 0, as after vm_boot. */
     vm->vcpus[0].state = VCPU_RUNNING;
     vm->vcpus[0].hart = 0;
 

@@ -55,7 +55,10 @@ void arch_firmware_console_write(const char *s, size_t n)
     fwrite(s, 1, n, stdout);
 }
 
-void arch_dump_state(void) {}
+void arch_read_state(struct arch_state *s)
+{
+    memset(s, 0, sizeof(*s));
+}
 
 bool arch_irq_disable(void)
 {
@@ -192,9 +195,8 @@ void mmio_write32(uintptr_t addr, uint32_t v)
 
 struct fake_arch_log fake_arch;
 
-void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
+void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
-    struct vcpu_arch *a = (struct vcpu_arch *)v;
     memset(a, 0, sizeof(*a));
     a->ctx.sepc = pc;
     a->ctx.gpr[10] = a0;
@@ -203,9 +205,8 @@ void vcpu_arch_reset(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
     a->last_hart = -1;
 }
 
-void vcpu_arch_resume(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
+void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
-    struct vcpu_arch *a = (struct vcpu_arch *)v;
     a->ctx.sepc = pc;
     a->ctx.gpr[10] = a0;
     a->ctx.gpr[11] = a1;
@@ -224,9 +225,9 @@ void vcpu_arch_run(struct vcpu *v)
     abort();
 }
 
-void vcpu_arch_lower(struct vcpu *v, uint64_t bits)
+void vcpu_arch_lower(struct vcpu_arch *a, uint64_t bits)
 {
-    v->arch.hvip &= ~bits;
+    a->hvip &= ~bits;
 }
 
 void vcpu_arch_put(struct vcpu *v)
@@ -234,26 +235,26 @@ void vcpu_arch_put(struct vcpu *v)
     (void)v;
 }
 
-void vcpu_arch_inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval)
+void vcpu_arch_inject_exception(struct vcpu_arch *a, uint64_t cause, uint64_t tval)
 {
-    (void)v;
+    (void)a;
     fake_arch.injected_cause = cause;
     fake_arch.injected_tval = tval;
     fake_arch.injections++;
 }
 
-bool vcpu_arch_read_guest_u64(struct vcpu *v, uint64_t va, uint64_t *value)
+bool vcpu_arch_read_guest_u64(struct vcpu_arch *a, uint64_t va, uint64_t *value)
 {
-    (void)v;
+    (void)a;
     if (va != fake_arch.guest_va)
         return false;
     *value = fake_arch.guest_u64;
     return true;
 }
 
-bool vcpu_arch_read_insn(struct vcpu *v, uint64_t pc, uint32_t *insn)
+bool vcpu_arch_read_insn(struct vcpu_arch *a, uint64_t pc, uint32_t *insn)
 {
-    (void)v;
+    (void)a;
     (void)pc;
     *insn = fake_arch.guest_insn;
     return fake_arch.guest_insn != 0;

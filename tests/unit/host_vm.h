@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/config.h"
 #include "core/gstage.h"
+#include "core/hart_loop.h"
 #include "core/platform.h"
 #include "core/pmem.h"
 #include "core/sched.h"
@@ -44,7 +46,7 @@ static inline void *host_vm_init(size_t arena_size, char *err, size_t errlen)
         free(arena);
         return NULL;
     }
-    sched_init(p.timebase_hz);
+    hart_loop_init(p.timebase_hz);
     return arena;
 }
 

@@ -16,13 +16,13 @@ static void test_cause_names(void **state)
     assert_string_equal(trap_cause_name(21), "load guest-page fault");
     assert_string_equal(trap_cause_name(22), "virtual instruction");
     assert_string_equal(trap_cause_name(23), "store/AMO guest-page fault");
-    assert_string_equal(trap_cause_name(TRAP_CAUSE_INTERRUPT | 5), "supervisor timer interrupt");
-    assert_string_equal(trap_cause_name(TRAP_CAUSE_INTERRUPT | 12),
+    assert_string_equal(trap_cause_name(CAUSE_INTERRUPT | 5), "supervisor timer interrupt");
+    assert_string_equal(trap_cause_name(CAUSE_INTERRUPT | 12),
                         "supervisor guest external interrupt");
     assert_string_equal(trap_cause_name(14), "unknown cause");
     assert_string_equal(trap_cause_name(63), "unknown cause");
-    assert_string_equal(trap_cause_name(TRAP_CAUSE_INTERRUPT | 4), "unknown cause");
-    assert_string_equal(trap_cause_name(TRAP_CAUSE_INTERRUPT | 1000), "unknown cause");
+    assert_string_equal(trap_cause_name(CAUSE_INTERRUPT | 4), "unknown cause");
+    assert_string_equal(trap_cause_name(CAUSE_INTERRUPT | 1000), "unknown cause");
     assert_string_equal(trap_cause_name(~0ULL), "unknown cause");
 }
 

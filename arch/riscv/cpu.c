@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The hart as the hypervisor uses it: delegation and interrupt setup,
+ * G-stage probing, the host timer, IPIs and fences.  Services declared in
+ * arch/arch.h; nothing here calls portable code. */
+#include "arch/riscv/cpu.h"
+
+#include "arch/arch.h"
+#include "arch/riscv/csr.h"
+#include "arch/riscv/sbi.h"
+#include "arch/riscv/vcpu_ctx.h"
+
+/* Exceptions the guest handles itself (hedeleg) and its own interrupts
+ * (hideleg): everything a real S-mode kernel expects to see directly. */
+#define HEDELEG_GUEST                                                                              \
+    ((1ULL << CAUSE_MISALIGNED_FETCH) | (1ULL << CAUSE_ILLEGAL_INSN) |                             \
+     (1ULL << CAUSE_BREAKPOINT) | (1ULL << CAUSE_MISALIGNED_LOAD) |                                \
+     (1ULL << CAUSE_MISALIGNED_STORE) | (1ULL << CAUSE_USER_ECALL) |                               \
+     (1ULL << CAUSE_FETCH_PAGE_FAULT) | (1ULL << CAUSE_LOAD_PAGE_FAULT) |                          \
+     (1ULL << CAUSE_STORE_PAGE_FAULT))
+#define HIDELEG_GUEST (HVIP_VSSIP | HVIP_VSTIP | HVIP_VSEIP)
+
+struct riscv_cpu riscv_cpu;
+
+size_t arch_vector_state_size(void)
+{
+    if (!riscv_cpu.vector)
+        return 0;
+    csr_set(sstatus, SSTATUS_VS_INITIAL);
+    size_t n = VEC_HEADER + 32 * vec_vlenb();
+    csr_clear(sstatus, SSTATUS_VS);
+    return n;
+}
+
+void arch_hart_irq_init(bool use_sstc, bool use_vector)
+{
+    riscv_cpu.sstc = use_sstc;
+    riscv_cpu.vector = use_vector;
+    riscv_cpu.guest_henvcfg = use_sstc ? HENVCFG_STCE : 0;
+    csr_write(hedeleg, HEDELEG_GUEST);
+    csr_write(hideleg, HIDELEG_GUEST);
+    csr_write(hcounteren, 7); /* guests read cycle, time and instret */
+    csr_write(htimedelta, 0);
+    csr_write(hvip, 0);
+    csr_write(henvcfg, riscv_cpu.guest_henvcfg);
+    if (use_sstc)
+        csr_write(stimecmp, UINT64_MAX);
+    /* Timer, IPIs and the host's own device interrupts end a guest's run
+     * (HS interrupts are always taken while V=1) and wake wfi; in Vireo
+     * itself SIE stays 0. */
+    csr_write(sie, (1ULL << IRQ_S_SOFT) | (1ULL << IRQ_S_TIMER) | (1ULL << IRQ_S_EXT));
+}
+
+void arch_gstage_probe(struct gstage_caps *caps)
+{
+    /* An unsupported MODE makes the whole hgatp write have no effect, and
+     * VMID bits that are not implemented read back as zero. */
+    static const unsigned modes[] = {8, 9, 10};
+    bool *ok[] = {&caps->sv39x4, &caps->sv48x4, &caps->sv57x4};
+
+    for (int i = 0; i < 3; i++) {
+        csr_write(hgatp, (uint64_t)modes[i] << 60);
+        *ok[i] = (csr_read(hgatp) >> 60) == modes[i];
+    }
+    csr_write(hgatp, (8ULL << 60) | (0x3fffULL << 44));
+    uint64_t vmid = (csr_read(hgatp) >> 44) & 0x3fff;
+    caps->vmid_bits = 0;
+    while (vmid & (1ULL << caps->vmid_bits))
+        caps->vmid_bits++;
+    csr_write(hgatp, 0);
+    arch_hfence_gvma_all();
+}
+
+void arch_fence_i(void)
+{
+    __asm__ volatile("fence.i" ::: "memory");
+}
+
+void arch_timer_set(uint64_t deadline)
+{
+    if (riscv_cpu.sstc)
+        csr_write(stimecmp, deadline);
+    else
+        sbi_ecall(SBI_EXT_TIME, 0, deadline, 0, 0);
+}
+
+void arch_ipi_send(unsigned long hartid)
+{
+    sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1, hartid, 0);
+}
+
+void arch_ipi_clear(void)
+{
+    csr_clear(sip, 1ULL << IRQ_S_SOFT);
+}
+
+void arch_wait_for_interrupt(void)
+{
+    __asm__ volatile("wfi" ::: "memory");
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the hart-level code (cpu.c) decided at boot and the vCPU code
+ * (vcpu_arch.c, vcpu_switch.c) needs: internal to arch/riscv. */
+#ifndef VIREO_ARCH_RISCV_CPU_H
+#define VIREO_ARCH_RISCV_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct riscv_cpu {
+    bool sstc;              /* guests get Sstc (vstimecmp); Vireo uses stimecmp */
+    bool vector;            /* the V extension: vCPUs have vector state */
+    uint64_t guest_henvcfg; /* henvcfg while a guest runs */
+};
+
+/* Written once by arch_hart_irq_init() on the boot hart, before any vCPU runs. */
+extern struct riscv_cpu riscv_cpu;
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* RISC-V encodings Vireo uses: CSR bit fields, interrupt and exception
+ * numbers, the few instruction words it recognises.  Plain constants, no
+ * assembly and no CSR access, so portable code (core/, devices/) includes
+ * this header while only arch/riscv includes csr.h.  Values are those of
+ * the RISC-V privileged specification (supervisor and hypervisor chapters);
+ * each is defined here and nowhere else. */
+#ifndef VIREO_ARCH_RISCV_ENCODING_H
+#define VIREO_ARCH_RISCV_ENCODING_H
+
+/* sstatus (and vsstatus, which has the same layout) */
+#define SSTATUS_SIE        (1ULL << 1)
+#define SSTATUS_SPIE       (1ULL << 5)
+#define SSTATUS_SPP        (1ULL << 8) /* on an exit from V=1: came from VS-mode (else VU) */
+#define SSTATUS_VS         (3ULL << 9)
+#define SSTATUS_VS_INITIAL (1ULL << 9)
+#define SSTATUS_VS_CLEAN   (2ULL << 9)
+#define SSTATUS_VS_DIRTY   (3ULL << 9)
+#define SSTATUS_FS         (3ULL << 13)
+#define SSTATUS_FS_INITIAL (1ULL << 13)
+#define SSTATUS_FS_CLEAN   (2ULL << 13)
+#define SSTATUS_FS_DIRTY   (3ULL << 13)
+#define SSTATUS_UXL_64     (2ULL << 32) /* U-mode (vsstatus: VU-mode) is 64-bit */
+
+/* hstatus */
+#define HSTATUS_SPV     (1ULL << 7)
+#define HSTATUS_SPVP    (1ULL << 8)
+#define HSTATUS_VTW     (1ULL << 21)
+#define HSTATUS_VSXL_64 (2ULL << 32) /* VS-mode is 64-bit */
+
+/* henvcfg */
+#define HENVCFG_STCE (1ULL << 63)
+
+/* Interrupt numbers (bit positions in sip/sie, hvip, hideleg) */
+#define IRQ_S_SOFT   1
+#define IRQ_VS_SOFT  2
+#define IRQ_S_TIMER  5
+#define IRQ_VS_TIMER 6
+#define IRQ_S_EXT    9
+#define IRQ_VS_EXT   10
+
+/* hvip bits: the VS-level interrupts Vireo asserts for a guest */
+#define HVIP_VSSIP (1ULL << IRQ_VS_SOFT)
+#define HVIP_VSTIP (1ULL << IRQ_VS_TIMER)
+#define HVIP_VSEIP (1ULL << IRQ_VS_EXT)
+
+/* scause: the interrupt bit, then exception codes */
+#define CAUSE_INTERRUPT              (1ULL << 63)
+#define CAUSE_MISALIGNED_FETCH       0
+#define CAUSE_FETCH_ACCESS           1
+#define CAUSE_ILLEGAL_INSN           2
+#define CAUSE_BREAKPOINT             3
+#define CAUSE_MISALIGNED_LOAD        4
+#define CAUSE_LOAD_ACCESS            5
+#define CAUSE_MISALIGNED_STORE       6
+#define CAUSE_STORE_ACCESS           7
+#define CAUSE_USER_ECALL             8
+#define CAUSE_SUPERVISOR_ECALL       9
+#define CAUSE_VS_ECALL               10
+#define CAUSE_MACHINE_ECALL          11
+#define CAUSE_FETCH_PAGE_FAULT       12
+#define CAUSE_LOAD_PAGE_FAULT        13
+#define CAUSE_STORE_PAGE_FAULT       15
+#define CAUSE_DOUBLE_TRAP            16
+#define CAUSE_SOFTWARE_CHECK         18
+#define CAUSE_HARDWARE_ERROR         19
+#define CAUSE_FETCH_GUEST_PAGE_FAULT 20
+#define CAUSE_LOAD_GUEST_PAGE_FAULT  21
+#define CAUSE_VIRTUAL_INSN           22
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
+
+/* Instruction words */
+#define INSN_WFI 0x10500073u
+
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The C half of the world switch: a vCPU's state into the hart's CSRs
+ * (vcpu_arch_load), into the guest and back (vcpu_arch_run, around
+ * switch.S), the exit fast path that switch.S calls on every exit, and the
+ * state out again (vcpu_arch_put).
+ *
+ * Lazy FP/vector: Vireo itself never uses these registers, so they keep
+ * a vCPU's values across its exits.  They are saved only when the guest
+ * dirtied them (sstatus.FS/VS = Dirty) and the vCPU leaves the hart, and
+ * restored only when a different vCPU used them since (a per-hart token).
+ * The HS-level FS/VS stay on while a guest runs, so the guest's own
+ * vsstatus alone decides whether it may use them.
+ *
+ * This file and switch.S are part of the vCPU run loop: the exit fast
+ * path calls vcpu_exit() (core/exit.c). */
+#include "arch/arch.h"
+#include "arch/riscv/cpu.h"
+#include "arch/riscv/csr.h"
+#include "arch/riscv/vcpu_arch.h"
+#include "core/hart.h"
+#include "core/vm.h"
+
+void vcpu_arch_load(struct vcpu *v)
+{
+    struct hart *h = arch_this_hart();
+    struct vcpu_arch *a = &v->arch;
+    struct vm *vm = v->vm;
+    unsigned slot = vm->vmid % HART_VMID_SLOTS;
+
+    csr_write(hgatp, gstage_hgatp(&vm->gs, (uint16_t)vm->vmid));
+    /* G-stage entries of this VMID may belong to an earlier VM that had it
+     * (VMIDs are reused); VS-stage entries may belong to another vCPU of
+     * this VM, or be stale from this vCPU's last visit here. */
+    if (h->vmid_uid[slot] != vm->uid) {
+        arch_hfence_gvma_vmid(vm->vmid);
+        arch_hfence_vvma_vmid(vm->vmid);
+        h->vmid_uid[slot] = vm->uid;
+        h->vmid_vcpu[slot] = v;
+    } else if (h->vmid_vcpu[slot] != v || a->last_hart != (int)h->index) {
+        arch_hfence_vvma_vmid(vm->vmid);
+        h->vmid_vcpu[slot] = v;
+    }
+
+    csr_write(vsstatus, a->vsstatus);
+    csr_write(vsie, a->vsie);
+    csr_write(vstvec, a->vstvec);
+    csr_write(vsscratch, a->vsscratch);
+    csr_write(vsepc, a->vsepc);
+    csr_write(vscause, a->vscause);
+    csr_write(vstval, a->vstval);
+    csr_write(vsatp, a->vsatp);
+    csr_write(henvcfg, riscv_cpu.guest_henvcfg);
+    if (riscv_cpu.sstc)
+        csr_write(vstimecmp, a->vstimecmp);
+
+    /* Lazy FP: the registers are reloaded only when another vCPU used them
+     * since this one last ran here. */
+    if (h->fp_token != a->fp_token) {
+        csr_set(sstatus, SSTATUS_FS_INITIAL);
+        fp_restore(&a->fp);
+        if (a->vec) {
+            csr_set(sstatus, SSTATUS_VS_INITIAL);
+            vec_restore(a->vec);
+        }
+        h->fp_token = a->fp_token;
+    }
+    a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+    if (a->vec)
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+}
+
+void vcpu_arch_run(struct vcpu *v)
+{
+    struct vcpu_arch *a = &v->arch;
+    /* in_guest goes up before the fence check: a requester that sees it
+     * down knows its fence will be checked before the next entry. */
+    __atomic_store_n(&a->in_guest, 1, __ATOMIC_SEQ_CST);
+    uint64_t pending = __atomic_exchange_n(&a->hvip_pending, 0, __ATOMIC_ACQUIRE);
+
+    if (__atomic_load_n(&a->fences, __ATOMIC_SEQ_CST)) {
+        uint32_t f = __atomic_exchange_n(&a->fences, 0, __ATOMIC_ACQUIRE);
+        if (f & VCPU_FENCE_VVMA)
+            arch_hfence_vvma_vmid(v->vm->vmid);
+        if (f & VCPU_FENCE_I)
+            arch_fence_i();
+    }
+
+    a->hvip |= pending;
+    /* VSEIP follows the virtual PLIC's output for this vCPU: a level. */
+    if (__atomic_load_n(&v->eip, __ATOMIC_ACQUIRE))
+        a->hvip |= HVIP_VSEIP;
+    else
+        a->hvip &= ~HVIP_VSEIP;
+    csr_write(hvip, a->hvip);
+    __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
+    vcpu_ctx_enter(&a->ctx);
+    __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
+    /* The guest clears its own VSSIP through sip, which is hvip's bit. */
+    a->hvip = csr_read(hvip);
+}
+
+/* The exit fast path.  The exit was stored in ctx and Vireo's sp and
+ * tp are back; the host registers vcpu_ctx_enter saved stay where they
+ * are.  Interrupts (timer, IPI, external) go straight back to the
+ * scheduler, which owns the slice and the host timer.  Exceptions are
+ * handled here through the one table, vcpu_exit(); the guest is then
+ * re-entered at once unless the scheduler's loop would have done more
+ * than re-enter: the vCPU blocks, yields or leaves, its VM is ending, its
+ * SBI deadline is already due, or it has work of its own pending (an
+ * interrupt it raised for itself, a fence it asked of itself, a change of
+ * its PLIC line).
+ *
+ * in_guest stays 1 throughout: to another hart this vCPU is still in the
+ * guest, so whatever it asks of it (fences, interrupts, leaving) comes
+ * with an IPI, which this hart takes the moment it re-enters the guest
+ * (HS interrupts are always enabled while V=1), and `entries` does not
+ * move, so sched_sync_vcpu() keeps waiting until that real exit.  A
+ * handler that itself waits for another vCPU (sched_sync_vcpu) clears
+ * in_guest first, so two vCPUs fencing each other cannot deadlock; it is
+ * then raised again here with the same ordering as vcpu_arch_run. */
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+{
+    struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
+    struct vcpu_arch *a = &v->arch;
+    struct hart *h;
+
+    if (ctx->scause & CAUSE_INTERRUPT)
+        return 0;
+    /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
+    enum exit_action act = vcpu_exit(v);
+    if (act != EXIT_RESUME || v->stop_requested ||
+        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+        goto slow;
+    /* A new SBI deadline before the hart's timer (slice end, the old
+     * deadline or a blocked vCPU's): program it, as the scheduler would.
+     * One already due is the scheduler's to turn into VSTIP.  A later one
+     * leaves the timer early: it exits once and the scheduler reprograms. */
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
+    if (v->timer_deadline < h->timer) {
+        if (v->timer_deadline <= arch_time())
+            goto slow;
+        h->timer = v->timer_deadline;
+        arch_timer_set(h->timer);
+    }
+    if (!__atomic_load_n(&a->in_guest, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
+        /* Orders the store before the loads below, as the sequentially
+         * consistent store and loads of vcpu_arch_run do. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+    /* Seeing one of these is enough: the scheduler's path takes them with
+     * the proper ordering (vcpu_arch_run). */
+    if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&v->eip, __ATOMIC_RELAXED) != !(a->hvip & HVIP_VSEIP))
+        goto slow;
+    /* Only the registers a C call may clobber need reloading, unless the
+     * exit changed one of the others (never an SBI call: it writes a0, a1). */
+    if (a->reload_all) {
+        a->reload_all = 0;
+        return 2;
+    }
+    return 1;
+
+slow:
+    a->reload_all = 0; /* the scheduler's entry reloads everything */
+    a->exit_act = act;
+    a->exit_done = 1;
+    return 0;
+}
+
+void vcpu_arch_put(struct vcpu *v)
+{
+    struct hart *h = arch_this_hart();
+    struct vcpu_arch *a = &v->arch;
+
+    a->vsstatus = csr_read(vsstatus);
+    a->vsie = csr_read(vsie);
+    a->vstvec = csr_read(vstvec);
+    a->vsscratch = csr_read(vsscratch);
+    a->vsepc = csr_read(vsepc);
+    a->vscause = csr_read(vscause);
+    a->vstval = csr_read(vstval);
+    a->vsatp = csr_read(vsatp);
+    if (riscv_cpu.sstc) {
+        a->vstimecmp = csr_read(vstimecmp);
+        csr_write(vstimecmp, UINT64_MAX);
+    }
+    /* A VS-level interrupt left pending in the CSRs (a stale vstimecmp, an
+     * hvip bit) would keep waking this hart's wfi once it idles. */
+    csr_write(hvip, 0);
+    if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
+        csr_set(sstatus, SSTATUS_FS_INITIAL);
+        fp_save(&a->fp);
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+    }
+    if (a->vec && (a->ctx.sstatus & SSTATUS_VS) == SSTATUS_VS_DIRTY) {
+        csr_set(sstatus, SSTATUS_VS_INITIAL);
+        vec_save(a->vec);
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+    }
+    csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
+    a->last_hart = (int)h->index;
+}

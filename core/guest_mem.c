@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one way into guest memory: every access is checked against the VM's
+ * RAM and translated through its G-stage table, so no guest (or virtio
+ * ring, or SBI argument) can make Vireo touch memory the VM does not own. */
+#include "core/guest_mem.h"
+
+#include "core/vm.h"
+#include "lib/string.h"
+
+bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n)
+{
+    return gpa >= vm->ram_base && n <= vm->ram_size && gpa - vm->ram_base <= vm->ram_size - n;
+}
+
+/* Walks the G-stage table for each page touched: the table is the single
+ * truth of what the guest owns. */
+static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t n, bool write)
+{
+    uint8_t *p = buf;
+
+    if (!gpa_is_ram(vm, gpa, n))
+        return -1;
+    while (n) {
+        uint64_t hpa, psz;
+        unsigned perm;
+        if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz))
+            return -1;
+        size_t chunk = (size_t)(psz - (gpa & (psz - 1)));
+        if (chunk > n)
+            chunk = n;
+        if (write)
+            memcpy((void *)(uintptr_t)hpa, p, chunk);
+        else
+            memcpy(p, (const void *)(uintptr_t)hpa, chunk);
+        gpa += chunk;
+        p += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n)
+{
+    return gpa_copy(vm, gpa, dst, n, false);
+}
+
+int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n)
+{
+    return gpa_copy(vm, gpa, (void *)(uintptr_t)src, n, true);
+}

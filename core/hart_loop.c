@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The vCPU run loop: each hart takes a vCPU from the scheduler, runs it
+ * through the world switch until it blocks, stops, or its slice ends with
+ * someone else waiting, and hands it back.  With this file, core/exit.c
+ * (the exit table) and arch/riscv/vcpu_switch.c + switch.S (the world
+ * switch and its fast path) form the run loop, the one place where code
+ * calls both down into the scheduler and SBI and up from the hardware. */
+#include "core/hart_loop.h"
+
+#include "arch/arch.h"
+#include "core/irq.h"
+#include "core/sbi/sbi.h"
+#include "core/sched.h"
+#include "core/vm_life.h"
+
+#define SLICE_US 10000 /* 10 ms */
+
+static uint64_t slice_ticks = 1;
+static uint32_t timebase;
+
+void hart_loop_init(uint32_t timebase_hz)
+{
+    timebase = timebase_hz;
+    slice_ticks = (uint64_t)timebase_hz * SLICE_US / 1000000;
+    if (!slice_ticks)
+        slice_ticks = 1;
+}
+
+static void timer_program(struct hart *h, uint64_t deadline)
+{
+    if (h->timer != deadline) {
+        h->timer = deadline;
+        arch_timer_set(deadline);
+    }
+}
+
+/* Runs v on this hart until it blocks, stops, or its slice ends with
+ * someone else waiting. */
+static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
+{
+    enum exit_action act;
+    uint64_t now = arch_time();
+    uint64_t slice_end = now + slice_ticks;
+
+    if (v->suspend == VCPU_SUSPENDED_NONRET)
+        vcpu_arch_resume(&v->arch, v->resume_pc, v->id, v->resume_opaque);
+    v->suspend = VCPU_AWAKE;
+    sbi_sta_update(v, now, timebase);
+    vcpu_arch_load(v);
+    for (;;) {
+        now = arch_time();
+        if (v->timer_deadline <= now) {
+            v->arch.hvip |= HVIP_VSTIP;
+            v->timer_deadline = UINT64_MAX;
+        }
+        uint64_t deadline = v->timer_deadline < slice_end ? v->timer_deadline : slice_end;
+        uint64_t woken = sched_blocked_deadline(now);
+        if (woken < deadline)
+            deadline = woken;
+        timer_program(h, deadline);
+        vcpu_arch_run(v);
+        int done;
+        /* The exit fast path may have handled it already. */
+        act = vcpu_arch_exit_handled(&v->arch, &done) ? (enum exit_action)done : vcpu_exit(v);
+        if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
+            act = EXIT_LEAVE;
+        else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
+            act = EXIT_YIELD; /* back to the queue, where it waits for resume */
+        if (act != EXIT_RESUME)
+            break;
+        now = arch_time();
+        if (now >= slice_end) {
+            if (sched_has_work(h)) {
+                act = EXIT_YIELD;
+                break;
+            }
+            slice_end = now + slice_ticks;
+        }
+    }
+    vcpu_arch_put(v);
+    return act;
+}
+
+void hart_loop(void)
+{
+    struct hart *h = arch_this_hart();
+
+    h->timer = 0;
+    for (;;) {
+        uint64_t next;
+
+        arch_ipi_clear();
+        struct vcpu *v = sched_pick(h, &next);
+        if (!v) {
+            /* next is the earliest deadline of a vCPU still blocked.  If it
+             * passed since the scheduler looked (this hart was slow, e.g. a
+             * busy host), the timer fires at once and the loop wakes that
+             * vCPU: treating it as no deadline would leave it asleep until
+             * some other interrupt, with every hart idle. */
+            timer_program(h, next);
+            arch_wait_for_interrupt();
+            h->timer = 0; /* whatever woke us, program afresh next time */
+            irq_dispatch();
+            sched_idle_end(h);
+            continue;
+        }
+
+        enum exit_action act = vcpu_run(h, v);
+
+        switch (sched_put(h, v, act)) {
+        case SCHED_PUT_FINISH_VM:
+            vm_finish(v->vm);
+            break;
+        case SCHED_PUT_ALL_STOPPED:
+            vm_end(v->vm, VM_END_STOPPED, "every vCPU stopped itself (SBI HSM hart_stop)");
+            break;
+        case SCHED_PUT_DONE:
+            break;
+        }
+    }
+}

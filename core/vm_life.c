@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A VM's life: booted from its configuration, ended by the guest or by
+ * Vireo, finished (memory returned, status line printed) once its last
+ * vCPU has left its hart, and booted again on reboot.  The scheduler only
+ * moves vCPUs; deciding what an ending means happens here. */
+#include "core/vm_life.h"
+
+#include <stdarg.h>
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "lib/string.h"
+
+static bool poweroff_when_done;
+
+void vm_set_poweroff_when_done(bool on)
+{
+    poweroff_when_done = on;
+}
+
+int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+    if (vm_create(vm, vm->cfg, err, errlen) < 0)
+        return -1;
+    sched_start_vcpu(&vm->vcpus[0]);
+    return 0;
+}
+
+unsigned vm_start_all(const struct config *cfg)
+{
+    char err[192];
+
+    vm_count = (unsigned)cfg->nvms;
+    for (unsigned i = 0; i < vm_count; i++) {
+        struct vm *vm = &vms[i];
+        vm->index = i;
+        vm->cfg = &cfg->vms[i];
+        memcpy(vm->name, cfg->vms[i].name, sizeof(vm->name));
+        vm->name[sizeof(vm->name) - 1] = '\0';
+        vm->state = VM_DONE;
+        if (!cfg->vms[i].autostart)
+            continue;
+        vm->boots = 1;
+        if (vm_boot(vm, err, sizeof(err)) < 0) {
+            console_printf(CONSOLE_STATUS "vireo: vm %s stopped: cannot start: %s\n", vm->name,
+                           err);
+            __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
+            continue;
+        }
+        console_printf("vireo: vm %s started: %u vCPUs, %lu MiB RAM in %u x 1 GiB, %u x 2 MiB, "
+                       "%u x 4 KiB pages\n",
+                       vm->name, vm->nvcpus, (unsigned long)(vm->ram_size >> 20), vm->pieces[2],
+                       vm->pieces[1], vm->pieces[0]);
+    }
+    return vm_count;
+}
+
+void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...)
+{
+    char reason[sizeof(vm->reason)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    fmt_vsnprintf(reason, sizeof(reason), fmt ? fmt : "", ap);
+    va_end(ap);
+    if (sched_end_vm(vm, how, reason))
+        vm_finish(vm);
+}
+
+static const char *end_word(enum vm_end how)
+{
+    switch (how) {
+    case VM_END_SHUTDOWN:
+        return "exited: shutdown";
+    case VM_END_FAILURE:
+        return "exited: system failure";
+    case VM_END_REBOOT:
+        return "rebooting";
+    case VM_END_STOPPED:
+        return "stopped:";
+    case VM_END_NONE:
+        break;
+    }
+    return "ended";
+}
+
+static void check_all_done(void)
+{
+    for (unsigned i = 0; i < vm_count; i++) {
+        if (vms[i].state != VM_DONE && vms[i].state != VM_EMPTY)
+            return;
+    }
+    if (poweroff_when_done) {
+        console_printf(CONSOLE_STATUS "vireo: all VMs done\n");
+        arch_poweroff(false);
+    }
+}
+
+/* The VM's last vCPU has left its hart: free it, or boot it again. */
+void vm_finish(struct vm *vm)
+{
+    spin_lock(&vm->out_lock);
+    if (vm->outlen) {
+        console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
+        vm->outlen = 0;
+    }
+    spin_unlock(&vm->out_lock);
+    console_printf(CONSOLE_STATUS "vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
+                   vm->end == VM_END_STOPPED ? " " : "",
+                   vm->end == VM_END_STOPPED ? vm->reason : "");
+    vm_destroy(vm);
+    if (vm->end == VM_END_REBOOT) {
+        char err[160];
+        /* Free memory is shown so tests can see a reboot leaks nothing. */
+        console_printf("vireo: vm %s boot %u; %lu KiB free\n", vm->name, vm->boots + 1,
+                       (unsigned long)(pmem_free_bytes() >> 10));
+        vm->boots++;
+        if (vm_boot(vm, err, sizeof(err)) == 0)
+            return;
+        console_printf(CONSOLE_STATUS "vireo: vm %s stopped: reboot failed: %s\n", vm->name, err);
+    }
+    __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
+    check_all_done();
+}
