@@ -205,9 +205,8 @@ int props_collect(struct loader *ld, int node, const char *path, const char *con
         p->val[i] = val;
         p->len[i] = len;
     }
-    if (prop != FDT_ERR_NOTFOUND)
-        return loader_fail(ld, path, NULL, "malformed properties in vireo.dtb (%s)",
-                           fdt_strerror(prop));
+    if (prop != ERR_NOENT)
+        return loader_fail(ld, path, NULL, "malformed properties in vireo.dtb (%s)", err_str(prop));
     return 0;
 }
 
@@ -386,8 +385,8 @@ static int vms_parse(struct loader *ld, int vms, struct config *cfg)
         }
         cfg->nvms++;
     }
-    if (node != FDT_ERR_NOTFOUND)
-        return loader_fail(ld, "/vms", NULL, "malformed vireo.dtb (%s)", fdt_strerror(node));
+    if (node != ERR_NOENT)
+        return loader_fail(ld, "/vms", NULL, "malformed vireo.dtb (%s)", err_str(node));
     if (cfg->nvms == 0)
         return loader_fail(ld, "/vms", NULL, "no VM defined (expected one child node per VM)");
     return 0;
@@ -476,8 +475,7 @@ int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct 
     }
     r = fdt_open(&ld.fdt, dtb, dtb_size);
     if (r < 0) {
-        loader_fail(&ld, CONFIG_DTB_NAME, NULL, "not a valid device tree blob (%s)",
-                    fdt_strerror(r));
+        loader_fail(&ld, CONFIG_DTB_NAME, NULL, "not a valid device tree blob (%s)", err_str(r));
         goto fail;
     }
     if (root_parse(&ld, &vms) < 0 || vms_parse(&ld, vms, cfg) < 0 ||

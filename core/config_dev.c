@@ -229,8 +229,8 @@ int config_devices(struct loader *ld, int node, const char *vm_path, struct vm_c
             return -1;
         vm->ndevs++;
     }
-    if (child != FDT_ERR_NOTFOUND)
-        return loader_fail(ld, vm_path, NULL, "malformed vireo.dtb (%s)", fdt_strerror(child));
+    if (child != ERR_NOENT)
+        return loader_fail(ld, vm_path, NULL, "malformed vireo.dtb (%s)", err_str(child));
     return 0;
 }
 

@@ -164,7 +164,7 @@ static bool range_has_leaf(const struct gstage *g, const uint64_t *t, int level,
 }
 
 /* hpa = gpa + delta (mod 2^64, so hpa may be below gpa). The range must hold
- * no leaf; on -GSTAGE_ENOMEM part of it may be mapped. */
+ * no leaf; on ERR_NOMEM part of it may be mapped. */
 static int map_range(struct gstage *g, uint64_t *t, int level, uint64_t start, uint64_t end,
                      uint64_t delta, unsigned perm)
 {
@@ -191,7 +191,7 @@ static int map_range(struct gstage *g, uint64_t *t, int level, uint64_t start, u
         } else {
             child = table_alloc(g);
             if (!child)
-                return -GSTAGE_ENOMEM;
+                return ERR_NOMEM;
             pte_store(ptep, pte_make_table(child));
         }
         err = map_range(g, child, level - 1, addr, next, delta, perm);
@@ -270,7 +270,7 @@ static int split_at(struct gstage *g, uint64_t gpa, struct split_log *log)
             uint64_t step = level_size(level - 1) >> PAGE_SHIFT << PTE_PPN_SHIFT;
 
             if (!child)
-                return -GSTAGE_ENOMEM;
+                return ERR_NOMEM;
             BUG_ON(log->n >= SPLITS_MAX);
             /* Same flags; the PPN's low bits are zero in an aligned leaf, so
              * adding never carries into the flags. */
@@ -323,10 +323,10 @@ int gstage_init(struct gstage *g, enum gstage_mode mode)
 
     *g = (struct gstage){0};
     if (!levels)
-        return -GSTAGE_EINVAL;
+        return ERR_INVAL;
     g->root = pmem_zalloc(ROOT_SIZE, ROOT_SIZE);
     if (!g->root)
-        return -GSTAGE_ENOMEM;
+        return ERR_NOMEM;
     g->mode = mode;
     g->levels = levels;
     g->gpa_bits = level_shift(levels) + 2;
@@ -363,11 +363,11 @@ int gstage_map(struct gstage *g, uint64_t gpa, uint64_t hpa, uint64_t size, unsi
 
     if (!range_ok(g, gpa, size) || hpa % PAGE_SIZE != 0 || hpa >= 1ULL << PA_BITS ||
         size > (1ULL << PA_BITS) - hpa)
-        return -GSTAGE_EINVAL;
+        return ERR_INVAL;
     if (!perm || (perm & ~GSTAGE_RWX) || ((perm & GSTAGE_WRITE) && !(perm & GSTAGE_READ)))
-        return -GSTAGE_EINVAL;
+        return ERR_INVAL;
     if (range_has_leaf(g, g->root, top, gpa, gpa + size))
-        return -GSTAGE_EEXIST;
+        return ERR_EXIST;
     err = map_range(g, g->root, top, gpa, gpa + size, hpa - gpa, perm);
     /* Nothing in the range was mapped before, so unmapping all of it (and the
      * tables it empties) restores the tables exactly. */
@@ -382,7 +382,7 @@ int gstage_unmap(struct gstage *g, uint64_t gpa, uint64_t size)
     int err;
 
     if (!range_ok(g, gpa, size))
-        return -GSTAGE_EINVAL;
+        return ERR_INVAL;
     err = split_at(g, gpa, &log);
     /* The end of the space is in no leaf. */
     if (!err && gpa + size < gpa_limit(g))

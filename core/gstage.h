@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 /* The hgatp.MODE encodings. */
 enum gstage_mode { GSTAGE_SV39X4 = 8, GSTAGE_SV48X4 = 9, GSTAGE_SV57X4 = 10 };
 
@@ -45,7 +47,6 @@ enum gstage_mode { GSTAGE_SV39X4 = 8, GSTAGE_SV48X4 = 9, GSTAGE_SV57X4 = 10 };
 #define GSTAGE_RWX   (GSTAGE_READ | GSTAGE_WRITE | GSTAGE_EXEC)
 
 /* Returned negated. */
-enum gstage_error { GSTAGE_EINVAL = 1, GSTAGE_EEXIST, GSTAGE_ENOMEM };
 
 struct gstage {
     uint64_t *root; /* 16 KiB, 16 KiB aligned; NULL before init / after destroy */
@@ -55,7 +56,7 @@ struct gstage {
     size_t table_pages; /* 4 KiB pages of tables in use, the root counting 4 */
 };
 
-/* 0, -GSTAGE_EINVAL (unknown mode) or -GSTAGE_ENOMEM. */
+/* 0, ERR_INVAL (unknown mode) or ERR_NOMEM. */
 int gstage_init(struct gstage *g, enum gstage_mode mode);
 /* Frees every table page (never the mapped memory). Safe on a destroyed or
  * never initialised (zeroed) gstage. The caller must have stopped the VM on
@@ -66,15 +67,15 @@ void gstage_destroy(struct gstage *g);
  * GSTAGE_RWX in which W requires R (W without R is reserved in a PTE).
  * gpa, hpa and size are 4 KiB aligned, size > 0, the guest range lies below
  * 2^gpa_bits and the host range below 2^56 (the physical addresses a PTE can
- * hold); otherwise -GSTAGE_EINVAL. Any page of the range already mapped:
- * -GSTAGE_EEXIST. Out of table memory: -GSTAGE_ENOMEM. On any failure the
+ * hold); otherwise ERR_INVAL. Any page of the range already mapped:
+ * ERR_EXIST. Out of table memory: ERR_NOMEM. On any failure the
  * tables are exactly as before the call: nothing mapped, no page leaked. */
 int gstage_map(struct gstage *g, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perm);
 
 /* Unmap whatever is mapped in [gpa, gpa + size) (same alignment and bounds
  * rules as gstage_map; holes are fine). A huge page only partly inside the
  * range is split so that the part outside stays mapped; that can need table
- * pages, and without them the call returns -GSTAGE_ENOMEM having changed
+ * pages, and without them the call returns ERR_NOMEM having changed
  * nothing. Table pages that become empty are freed. */
 int gstage_unmap(struct gstage *g, uint64_t gpa, uint64_t size);
 

@@ -282,7 +282,7 @@ static int parse_memory(struct parse *ps)
     uint64_t addr, size;
     for (int i = 0;; i++) {
         int r = fdt_rsv_entry(fdt, i, &addr, &size);
-        if (r == FDT_ERR_NOTFOUND)
+        if (r == ERR_NOENT)
             break;
         if (r < 0)
             return fail(ps, root, "memory reservation map is malformed");

@@ -520,7 +520,7 @@ static uint64_t init_place_meta(const struct pmem_region *rgn, int nrgn, const s
     return best;
 }
 
-/* Trim, sort and merge the RAM ranges. Returns the count or PMEM_EINVAL. */
+/* Trim, sort and merge the RAM ranges. Returns the count or ERR_INVAL. */
 static int init_ram(const struct pmem_range *ram, int nram, struct pmem_region *rgn)
 {
     int n = 0;
@@ -530,7 +530,7 @@ static int init_ram(const struct pmem_range *ram, int nram, struct pmem_region *
         int j;
 
         if (end < base)
-            return PMEM_EINVAL;
+            return ERR_INVAL;
         if (ram[i].size == 0 || base > ADDR_LIMIT)
             continue;
         base = (base + PAGE_MASK) & ~PAGE_MASK;
@@ -631,14 +631,14 @@ static int init_locked(const struct pmem_range *ram, int nram, const struct pmem
 
     if (pmem_ready || nram < 0 || nram > PMEM_MAX_REGIONS || nres < 0 || nres > PMEM_MAX_RESERVED ||
         (nram && !ram) || (nres && !reserved))
-        return PMEM_EINVAL;
+        return ERR_INVAL;
 
     memset(rgn, 0, sizeof(rgn));
     nrgn = init_ram(ram, nram, rgn);
     if (nrgn < 0)
         return nrgn;
     if (nrgn == 0)
-        return PMEM_ENOMEM;
+        return ERR_NOMEM;
 
     for (int i = 0; i < nrgn; i++) {
         uint64_t span_end = (rgn[i].ram_end + CHUNK_MASK) & ~CHUNK_MASK;
@@ -653,7 +653,7 @@ static int init_locked(const struct pmem_range *ram, int nram, const struct pmem
     nresv = init_resv(reserved, nres, rgn, nrgn, resv);
     meta = init_place_meta(rgn, nrgn, resv, nresv, meta_len);
     if (meta == NONE)
-        return PMEM_ENOMEM;
+        return ERR_NOMEM;
     resv[nresv].base = meta;
     resv[nresv].end = meta + meta_len;
     nresv++;
@@ -669,7 +669,7 @@ static int init_locked(const struct pmem_range *ram, int nram, const struct pmem
             nfree += rgn[i].chunk_free[c];
     }
     if (nfree == 0)
-        return PMEM_ENOMEM;
+        return ERR_NOMEM;
 
     memcpy(pmem_rgn, rgn, sizeof(rgn[0]) * (size_t)nrgn);
     memcpy(pmem_resv, resv, sizeof(resv[0]) * (size_t)nresv);

@@ -16,14 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define PMEM_PAGE_SIZE    4096ULL
 #define PMEM_BLOCK_SIZE   (2ULL * 1024 * 1024)
 #define PMEM_MAX_REGIONS  8  /* RAM ranges passed to pmem_init */
 #define PMEM_MAX_RESERVED 64 /* reserved ranges passed to pmem_init */
 
 /* pmem_init errors */
-#define PMEM_ENOMEM (-1) /* no usable RAM, or the metadata does not fit */
-#define PMEM_EINVAL (-2) /* bad arguments, too many ranges, already initialised */
 
 struct pmem_range {
     uint64_t base;

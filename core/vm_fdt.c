@@ -343,9 +343,9 @@ int vm_fdt_build(void *buf, size_t cap, const struct vm_fdt_params *p, char *err
     fdtw_end_node(&w);
 
     r = fdtw_finish(&w);
-    if (r == FDT_ERR_NOSPACE)
+    if (r == ERR_NOSPC)
         return vm_fdt_fail(err, errlen, "the device tree does not fit in the %zu-byte buffer", cap);
     if (r < 0)
-        return vm_fdt_fail(err, errlen, "writing the device tree failed: %s", fdt_strerror(r));
+        return vm_fdt_fail(err, errlen, "writing the device tree failed: %s", err_str(r));
     return r;
 }

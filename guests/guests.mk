@@ -34,7 +34,7 @@ GUEST_ASFLAGS  = $(COMMON) -nostdinc -march=rv64gc -mabi=lp64d -mno-relax -D__AS
 GUEST_LDFLAGS  = -nostdlib -no-pie -Wl,--build-id=none -Wl,-T,guests/rt/guest.ld \
                  -Wl,--no-relax -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
-GUEST_RT_SRC := $(sort $(wildcard guests/rt/*.c guests/rt/*.S)) lib/fdt.c lib/printf.c lib/string.c
+GUEST_RT_SRC := $(sort $(wildcard guests/rt/*.c guests/rt/*.S)) lib/err.c lib/fdt.c lib/printf.c lib/string.c
 GUEST_RT_OBJ := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_RT_SRC))
 guest_src     = $(sort $(wildcard guests/$(1).c guests/$(1)_*.c guests/$(1)_*.S))
 

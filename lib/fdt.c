@@ -52,34 +52,6 @@ uint32_t fdt_boot_cpuid(const struct fdt *fdt)
     return fdt_be32(fdt->blob + HDR_BOOT_CPUID);
 }
 
-const char *fdt_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "success";
-    case FDT_ERR_BADMAGIC:
-        return "bad magic";
-    case FDT_ERR_BADVERSION:
-        return "unsupported version";
-    case FDT_ERR_TRUNCATED:
-        return "truncated";
-    case FDT_ERR_BADOFFSET:
-        return "bad offset";
-    case FDT_ERR_BADSTRUCTURE:
-        return "bad structure";
-    case FDT_ERR_NOTFOUND:
-        return "not found";
-    case FDT_ERR_BADVALUE:
-        return "bad value";
-    case FDT_ERR_NOSPACE:
-        return "no space";
-    case FDT_ERR_DEPTH:
-        return "too deep";
-    default:
-        return "unknown error";
-    }
-}
-
 static uint32_t align4(uint32_t x)
 {
     return (x + 3u) & ~3u;
@@ -124,10 +96,10 @@ static int fdt_tag(const struct fdt *fdt, int off, int *next)
     uint32_t o, end, tag;
 
     if (off < 0 || (off & 3))
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     o = (uint32_t)off;
     if (fdt->struct_size < 4 || o > fdt->struct_size - 4)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     s = fdt->blob + fdt->struct_off;
     tag = fdt_be32(s + o);
     end = o + 4;
@@ -137,7 +109,7 @@ static int fdt_tag(const struct fdt *fdt, int off, int *next)
         const uint8_t *nul = memchr(s + end, 0, room < FDT_MAX_NAME ? room : FDT_MAX_NAME);
 
         if (!nul)
-            return room > FDT_MAX_NAME ? FDT_ERR_BADSTRUCTURE : FDT_ERR_TRUNCATED;
+            return room > FDT_MAX_NAME ? ERR_STRUCTURE : ERR_TRUNCATED;
         end = align4((uint32_t)(nul - s) + 1);
         break;
     }
@@ -145,13 +117,13 @@ static int fdt_tag(const struct fdt *fdt, int off, int *next)
         uint32_t len;
 
         if (fdt->struct_size - end < 8)
-            return FDT_ERR_TRUNCATED;
+            return ERR_TRUNCATED;
         len = fdt_be32(s + end);
         if (!fdt_string(fdt, fdt_be32(s + end + 4)))
-            return FDT_ERR_BADSTRUCTURE;
+            return ERR_STRUCTURE;
         end += 8;
         if (len > fdt->struct_size - end)
-            return FDT_ERR_TRUNCATED;
+            return ERR_TRUNCATED;
         end = align4(end + len);
         break;
     }
@@ -160,12 +132,12 @@ static int fdt_tag(const struct fdt *fdt, int off, int *next)
     case FDT_END:
         break;
     default:
-        return FDT_ERR_BADSTRUCTURE;
+        return ERR_STRUCTURE;
     }
     /* Padding may only be missing if struct_size is not a multiple of 4, which
      * fdt_open() refuses; a hand-filled struct fdt must not make us read past it. */
     if (end > fdt->struct_size)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     *next = (int)end;
     return (int)tag;
 }
@@ -175,11 +147,11 @@ static int fdt_tag(const struct fdt *fdt, int off, int *next)
 static int fdt_tag_user(const struct fdt *fdt, int off, int *next)
 {
     if (off < 0 || (uint32_t)off >= fdt->struct_size)
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     return fdt_tag(fdt, off, next);
 }
 
-/* Offset just past node's name, or FDT_ERR_BADOFFSET if node is no BEGIN_NODE. */
+/* Offset just past node's name, or ERR_OFFSET if node is no BEGIN_NODE. */
 static int fdt_node_body(const struct fdt *fdt, int node)
 {
     int next;
@@ -188,7 +160,7 @@ static int fdt_node_body(const struct fdt *fdt, int node)
     if (tag < 0)
         return tag;
     if ((uint32_t)tag != FDT_BEGIN_NODE)
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     return next;
 }
 
@@ -197,13 +169,13 @@ static int fdt_rsvmap_check(const struct fdt *fdt)
     uint32_t off;
 
     if (fdt->rsvmap_off > fdt->size)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     /* Linear, unlike repeated fdt_rsv_entry() calls: the map's length is hostile. */
     for (off = fdt->rsvmap_off; fdt->size - off >= 16; off += 16) {
         if (fdt_be64(fdt->blob + off) == 0 && fdt_be64(fdt->blob + off + 8) == 0)
             return 0;
     }
-    return FDT_ERR_TRUNCATED;
+    return ERR_TRUNCATED;
 }
 
 int fdt_check(const struct fdt *fdt)
@@ -215,7 +187,7 @@ int fdt_check(const struct fdt *fdt)
     if (tag < 0)
         return tag;
     if ((uint32_t)tag != FDT_BEGIN_NODE)
-        return FDT_ERR_BADSTRUCTURE;
+        return ERR_STRUCTURE;
     for (;; off = next) {
         tag = fdt_tag(fdt, off, &next);
         if (tag < 0)
@@ -223,15 +195,15 @@ int fdt_check(const struct fdt *fdt)
         switch ((uint32_t)tag) {
         case FDT_BEGIN_NODE:
             if (root_done)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             if (depth >= FDT_MAX_DEPTH)
-                return FDT_ERR_DEPTH;
+                return ERR_DEPTH;
             depth++;
             props_ok = true;
             break;
         case FDT_END_NODE:
             if (depth == 0)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             depth--;
             root_done = depth == 0;
             props_ok = false;
@@ -239,13 +211,13 @@ int fdt_check(const struct fdt *fdt)
         case FDT_PROP:
             /* Readers look for properties only before a node's first child. */
             if (!props_ok)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             break;
         case FDT_NOP:
             break;
         default: /* FDT_END */
             if (!root_done)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             return fdt_rsvmap_check(fdt);
         }
     }
@@ -259,24 +231,24 @@ int fdt_open(struct fdt *fdt, const void *blob, size_t maxsize)
     int err;
 
     if (!fdt)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     memset(fdt, 0, sizeof(*fdt));
     if (!b)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     if (maxsize < FDT_HEADER_SIZE)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     if (fdt_be32(b + HDR_MAGIC) != FDT_MAGIC)
-        return FDT_ERR_BADMAGIC;
+        return ERR_BADMAGIC;
     version = fdt_be32(b + HDR_VERSION);
     if (version < OLDEST_VERSION || fdt_be32(b + HDR_LAST_COMP) > FDT_VERSION)
-        return FDT_ERR_BADVERSION;
+        return ERR_VERSION;
     hdr_size = version >= FDT_VERSION ? FDT_HEADER_SIZE : HDR_V16_SIZE;
 
     total = fdt_be32(b + HDR_TOTALSIZE);
     if (total > maxsize)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     if (total < FDT_HEADER_SIZE || total > FDT_MAX_TOTALSIZE)
-        return FDT_ERR_BADSTRUCTURE;
+        return ERR_STRUCTURE;
 
     f.blob = b;
     f.size = total;
@@ -285,9 +257,9 @@ int fdt_open(struct fdt *fdt, const void *blob, size_t maxsize)
     f.strings_size = fdt_be32(b + HDR_SIZE_STRINGS);
     f.rsvmap_off = fdt_be32(b + HDR_OFF_RSVMAP);
     if (f.struct_off < hdr_size || f.strings_off < hdr_size || f.rsvmap_off < hdr_size)
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     if (f.struct_off > total || f.strings_off > total || f.rsvmap_off > total)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     if (version >= FDT_VERSION) {
         f.struct_size = fdt_be32(b + HDR_SIZE_STRUCT);
     } else {
@@ -303,12 +275,12 @@ int fdt_open(struct fdt *fdt, const void *blob, size_t maxsize)
     }
     if (!span_inside(f.struct_off, f.struct_size, hdr_size, total) ||
         !span_inside(f.strings_off, f.strings_size, hdr_size, total))
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     /* The walkers step in whole tokens relative to struct_off. */
     if ((f.struct_off & 3) || (f.struct_size & 3))
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     if (spans_overlap(f.struct_off, f.struct_size, f.strings_off, f.strings_size))
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
 
     err = fdt_check(&f);
     if (err < 0)
@@ -344,9 +316,9 @@ int fdt_next_node(const struct fdt *fdt, int node, int *depth)
                 int64_t nd = (int64_t)*depth + d;
 
                 if (nd >= FDT_MAX_DEPTH)
-                    return FDT_ERR_DEPTH;
+                    return ERR_DEPTH;
                 if (nd < INT32_MIN)
-                    return FDT_ERR_BADVALUE;
+                    return ERR_INVAL;
                 *depth = (int)nd;
             }
             return off;
@@ -357,13 +329,13 @@ int fdt_next_node(const struct fdt *fdt, int node, int *depth)
         case FDT_PROP:
             /* Only the starting node's own properties may precede its first child. */
             if (closed)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             break;
         case FDT_NOP:
             break;
         default: /* FDT_END */
             /* The end of the tree must come after `node` itself was closed. */
-            return d < 0 ? FDT_ERR_NOTFOUND : FDT_ERR_BADSTRUCTURE;
+            return d < 0 ? ERR_NOENT : ERR_STRUCTURE;
         }
     }
 }
@@ -375,7 +347,7 @@ int fdt_first_child(const struct fdt *fdt, int node)
 
     if (n < 0)
         return n;
-    return d == 1 ? n : FDT_ERR_NOTFOUND;
+    return d == 1 ? n : ERR_NOENT;
 }
 
 int fdt_next_sibling(const struct fdt *fdt, int node)
@@ -390,7 +362,7 @@ int fdt_next_sibling(const struct fdt *fdt, int node)
         if (d == 0)
             return n;
         if (d < 0)
-            return FDT_ERR_NOTFOUND;
+            return ERR_NOENT;
     }
 }
 
@@ -409,14 +381,14 @@ int fdt_parent(const struct fdt *fdt, int node)
     while (n < node) {
         n = fdt_next_node(fdt, n, &depth);
         if (n < 0)
-            return n == FDT_ERR_NOTFOUND ? FDT_ERR_BADOFFSET : n;
+            return n == ERR_NOENT ? ERR_OFFSET : n;
         if (depth < 0) /* a node after the root was closed */
-            return FDT_ERR_BADSTRUCTURE;
+            return ERR_STRUCTURE;
         stack[depth] = n; /* fdt_next_node keeps depth < FDT_MAX_DEPTH */
     }
     if (n != node) /* `node` sits inside some other token */
-        return FDT_ERR_BADOFFSET;
-    return depth == 0 ? FDT_ERR_NOTFOUND : stack[depth - 1];
+        return ERR_OFFSET;
+    return depth == 0 ? ERR_NOENT : stack[depth - 1];
 }
 
 const char *fdt_node_name(const struct fdt *fdt, int node)
@@ -444,7 +416,7 @@ int fdt_find_path(const struct fdt *fdt, const char *path)
     int cur;
 
     if (!p || *p != '/')
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     cur = fdt_root(fdt);
     if (cur < 0)
         return cur;
@@ -462,7 +434,7 @@ int fdt_find_path(const struct fdt *fdt, const char *path)
         for (child = fdt_first_child(fdt, cur); child >= 0; child = fdt_next_sibling(fdt, child)) {
             name = fdt_node_name(fdt, child);
             if (!name)
-                return FDT_ERR_BADSTRUCTURE;
+                return ERR_STRUCTURE;
             if (fdt_name_matches(name, p, len))
                 break;
         }
@@ -478,7 +450,7 @@ int fdt_find_compatible(const struct fdt *fdt, int after, const char *compat)
     int n;
 
     if (!compat)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     if (after == -1) {
         n = fdt_root(fdt);
         if (n < 0)
@@ -512,9 +484,9 @@ static int fdt_prop_from(const struct fdt *fdt, int off)
         case FDT_NOP:
             break;
         case FDT_END:
-            return FDT_ERR_BADSTRUCTURE; /* the node was never closed */
+            return ERR_STRUCTURE; /* the node was never closed */
         default:
-            return FDT_ERR_NOTFOUND;
+            return ERR_NOENT;
         }
     }
 }
@@ -534,7 +506,7 @@ int fdt_next_prop(const struct fdt *fdt, int prop)
     if (tag < 0)
         return tag;
     if ((uint32_t)tag != FDT_PROP)
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     return fdt_prop_from(fdt, next);
 }
 
@@ -547,7 +519,7 @@ int fdt_prop_at(const struct fdt *fdt, int prop, const char **name, const void *
     if (tag < 0)
         return tag;
     if ((uint32_t)tag != FDT_PROP)
-        return FDT_ERR_BADOFFSET;
+        return ERR_OFFSET;
     /* fdt_tag() checked the length and the name. */
     p = fdt->blob + fdt->struct_off + (uint32_t)prop;
     if (name)
@@ -566,7 +538,7 @@ const void *fdt_prop(const struct fdt *fdt, int node, const char *name, int *len
     int p, plen;
 
     if (!name) {
-        p = FDT_ERR_BADVALUE;
+        p = ERR_INVAL;
         goto fail;
     }
     for (p = fdt_first_prop(fdt, node); p >= 0; p = fdt_next_prop(fdt, p)) {
@@ -580,7 +552,7 @@ const void *fdt_prop(const struct fdt *fdt, int node, const char *name, int *len
     }
 fail:
     if (len)
-        *len = p < 0 ? p : FDT_ERR_BADSTRUCTURE;
+        *len = p < 0 ? p : ERR_STRUCTURE;
     return NULL;
 }
 
@@ -632,11 +604,11 @@ int fdt_stringlist_count(const char *list, int len)
     int n = 0, l;
 
     if (len < 0 || (len > 0 && !list))
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     while (len > 0) {
         l = fdt_strlist_entry(list, len);
         if (l < 0)
-            return FDT_ERR_BADVALUE;
+            return ERR_INVAL;
         list += l + 1;
         len -= l + 1;
         n++;
@@ -696,7 +668,7 @@ bool fdt_node_is_okay(const struct fdt *fdt, int node)
     const char *s;
 
     if (!fdt_prop(fdt, node, "status", &len))
-        return len == FDT_ERR_NOTFOUND;
+        return len == ERR_NOENT;
     s = fdt_prop_str(fdt, node, "status");
     return s && (strcmp(s, "okay") == 0 || strcmp(s, "ok") == 0);
 }
@@ -708,11 +680,11 @@ static int fdt_cells(const struct fdt *fdt, int node, const char *name, int dflt
     uint32_t n;
 
     if (!v)
-        return len == FDT_ERR_NOTFOUND ? dflt : len;
+        return len == ERR_NOENT ? dflt : len;
     if (len != 4)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     n = fdt_be32(v);
-    return n > FDT_MAX_CELLS ? FDT_ERR_BADVALUE : (int)n;
+    return n > FDT_MAX_CELLS ? ERR_INVAL : (int)n;
 }
 
 int fdt_address_cells(const struct fdt *fdt, int node)
@@ -755,11 +727,11 @@ int fdt_reg(const struct fdt *fdt, int node, int index, uint64_t *addr, uint64_t
         return len;
     entry = 4 * (ac + sc);
     if (entry == 0 || len % entry != 0)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     if (index < 0)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     if (index >= len / entry)
-        return FDT_ERR_NOTFOUND;
+        return ERR_NOENT;
     v += (size_t)index * (size_t)entry;
     if (addr)
         *addr = fdt_read_cells(v, ac);
@@ -774,7 +746,7 @@ int fdt_node_by_phandle(const struct fdt *fdt, uint32_t phandle)
     uint32_t v;
 
     if (phandle == 0 || phandle == 0xffffffffu)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     n = fdt_root(fdt);
     while (n >= 0) {
         if ((fdt_prop_u32(fdt, n, "phandle", &v) || fdt_prop_u32(fdt, n, "linux,phandle", &v)) &&
@@ -782,7 +754,7 @@ int fdt_node_by_phandle(const struct fdt *fdt, uint32_t phandle)
             return n;
         n = fdt_next_node(fdt, n, &depth);
         if (n >= 0 && depth < 0)
-            return FDT_ERR_BADSTRUCTURE;
+            return ERR_STRUCTURE;
     }
     return n;
 }
@@ -794,19 +766,19 @@ int fdt_rsv_entry(const struct fdt *fdt, int index, uint64_t *addr, uint64_t *si
     uint64_t a, s;
 
     if (index < 0)
-        return FDT_ERR_BADVALUE;
+        return ERR_INVAL;
     if (fdt->rsvmap_off > fdt->size)
-        return FDT_ERR_TRUNCATED;
+        return ERR_TRUNCATED;
     room = (fdt->size - fdt->rsvmap_off) / 16;
     /* Entries before `index` must all be real: a terminator ends the map. */
     for (i = 0;; i++) {
         if (i >= room)
-            return FDT_ERR_TRUNCATED;
+            return ERR_TRUNCATED;
         e = fdt->blob + fdt->rsvmap_off + 16 * i;
         a = fdt_be64(e);
         s = fdt_be64(e + 8);
         if (a == 0 && s == 0)
-            return FDT_ERR_NOTFOUND;
+            return ERR_NOENT;
         if (i == (uint32_t)index)
             break;
     }

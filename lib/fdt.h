@@ -5,12 +5,12 @@
  * bounds-checked against the blocks validated by fdt_open(), multi-byte fields are
  * read byte by byte (the blob may sit at any alignment), and every walk advances
  * strictly through the structure block, so a malformed blob yields a negative
- * fdt_err and never an out-of-bounds read or an endless loop. Nothing allocates
+ * ERR_* code and never an out-of-bounds read or an endless loop. Nothing allocates
  * and nothing recurses.
  *
  * Node and property "offsets" are byte offsets of their tokens from the start of
  * the structure block; the root is at 0. Any int offset may be passed in: one that
- * does not name a token of the expected kind gives FDT_ERR_BADOFFSET. Returned
+ * does not name a token of the expected kind gives ERR_OFFSET. Returned
  * names and values point into the blob.
  *
  * Format: Devicetree Specification v0.4, chapter 5 (versions 16 and 17). */
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define FDT_MAGIC       0xd00dfeedu
 #define FDT_BEGIN_NODE  1u
 #define FDT_END_NODE    2u
@@ -30,7 +32,7 @@
 #define FDT_HEADER_SIZE 40u /* version 17 header; the smallest blob we can inspect */
 #define FDT_VERSION     17u
 #define FDT_LAST_COMP   16u
-/* Levels of nodes, the root included: deeper trees are rejected (FDT_ERR_DEPTH) so
+/* Levels of nodes, the root included: deeper trees are rejected (ERR_DEPTH) so
  * that callers can keep per-level state in fixed arrays. */
 #define FDT_MAX_DEPTH 64
 #define FDT_MAX_CELLS 2 /* #address-cells / #size-cells above this are refused */
@@ -38,18 +40,6 @@
  * characters plus a unit address; the bound keeps each token's decoding O(1), where
  * many properties sharing one huge unterminated "name" would make walks quadratic. */
 #define FDT_MAX_NAME 256
-
-enum fdt_err {
-    FDT_ERR_BADMAGIC = -1,     /* not a DTB */
-    FDT_ERR_BADVERSION = -2,   /* version < 16 or last_comp_version > 17 */
-    FDT_ERR_TRUNCATED = -3,    /* something runs past its block or the blob */
-    FDT_ERR_BADOFFSET = -4,    /* offset does not name a token of the expected kind */
-    FDT_ERR_BADSTRUCTURE = -5, /* token stream or header layout is malformed */
-    FDT_ERR_NOTFOUND = -6,     /* no such node / property / entry */
-    FDT_ERR_BADVALUE = -7,     /* property value or argument has the wrong form */
-    FDT_ERR_NOSPACE = -8,      /* writer buffer too small */
-    FDT_ERR_DEPTH = -9,        /* nesting deeper than FDT_MAX_DEPTH */
-};
 
 /* A validated view of a blob. Filled in by fdt_open(); all offsets are in bytes from
  * the start of the blob, and every block lies inside [0, size). */
@@ -69,7 +59,7 @@ uint64_t fdt_be64(const void *p);
  * maxsize and < 2 GiB, no block overlapping the header or another block, structure
  * block 4-aligned and starting with the root's BEGIN_NODE), then the whole tree with
  * fdt_check(). Rejecting a bad blob here, at the trust boundary, means a caller never
- * acts on a tree whose tail turns out to be garbage. 0 or a negative fdt_err; on
+ * acts on a tree whose tail turns out to be garbage. 0 or a negative ERR_* code (lib/err.h); on
  * error *fdt is zeroed, and every accessor on it fails cleanly. */
 int fdt_open(struct fdt *fdt, const void *blob, size_t maxsize);
 
@@ -87,15 +77,13 @@ uint32_t fdt_header_totalsize(const void *blob);
 /* The header's boot_cpuid_phys; 0 for a view that failed to open. */
 uint32_t fdt_boot_cpuid(const struct fdt *fdt);
 
-const char *fdt_strerror(int err);
-
-/* Node navigation. Each returns a node offset or a negative fdt_err. */
+/* Node navigation. Each returns a node offset or a negative ERR_* code (lib/err.h). */
 int fdt_root(const struct fdt *fdt);
 /* The next node in document order. If depth is not NULL, *depth is the caller's
  * depth of `node` (0 for the root) and is adjusted: +1 for a child, 0 for a sibling,
  * negative steps after leaving subtrees; going FDT_MAX_DEPTH or deeper is
- * FDT_ERR_DEPTH. To walk a subtree, start at 0 and stop once *depth <= 0.
- * FDT_ERR_NOTFOUND after the last node. */
+ * ERR_DEPTH. To walk a subtree, start at 0 and stop once *depth <= 0.
+ * ERR_NOENT after the last node. */
 int fdt_next_node(const struct fdt *fdt, int node, int *depth);
 int fdt_first_child(const struct fdt *fdt, int node);  /* NOTFOUND if none */
 int fdt_next_sibling(const struct fdt *fdt, int node); /* NOTFOUND if none */
@@ -106,14 +94,14 @@ const char *fdt_node_name(const struct fdt *fdt, int node);
 /* Absolute path such as "/", "/chosen" or "/soc/serial@10000000"; empty components
  * are ignored. A component without '@' also matches a node whose name before its
  * '@' equals it; the first such child in document order wins. Aliases are not
- * resolved (a path not starting with '/' is FDT_ERR_BADVALUE). */
+ * resolved (a path not starting with '/' is ERR_INVAL). */
 int fdt_find_path(const struct fdt *fdt, const char *path);
 /* The first node after `after` in document order (after = -1: from the root,
  * inclusive) whose "compatible" list contains compat. */
 int fdt_find_compatible(const struct fdt *fdt, int after, const char *compat);
 
 /* Properties. fdt_prop returns NULL if the property is absent or the node is bad;
- * *len (if len is not NULL) receives the value length or the negative fdt_err. A
+ * *len (if len is not NULL) receives the value length or the negative ERR_* code (lib/err.h). A
  * present empty property returns a non-NULL pointer with *len = 0. */
 const void *fdt_prop(const struct fdt *fdt, int node, const char *name, int *len);
 int fdt_first_prop(const struct fdt *fdt, int node); /* property offset, NOTFOUND if none */
@@ -128,7 +116,7 @@ bool fdt_prop_u64(const struct fdt *fdt, int node, const char *name, uint64_t *o
 const char *fdt_prop_str(const struct fdt *fdt, int node, const char *name);
 
 /* Stringlists ("a\0b\0"). A list whose last entry lacks its NUL is malformed:
- * count returns FDT_ERR_BADVALUE, and get/contains see only the entries before it. */
+ * count returns ERR_INVAL, and get/contains see only the entries before it. */
 bool fdt_stringlist_contains(const char *list, int len, const char *s);
 int fdt_stringlist_count(const char *list, int len);
 const char *fdt_stringlist_get(const char *list, int len, int index); /* NULL if absent */
@@ -139,19 +127,19 @@ bool fdt_node_is_okay(const struct fdt *fdt, int node);
 
 /* The cell counts a node gives its children's "reg": #address-cells (default 2) and
  * #size-cells (default 1), each 0..FDT_MAX_CELLS; a larger value (e.g. PCI's 3) or a
- * value not exactly 4 bytes long is FDT_ERR_BADVALUE. */
+ * value not exactly 4 bytes long is ERR_INVAL. */
 int fdt_address_cells(const struct fdt *fdt, int node);
 int fdt_size_cells(const struct fdt *fdt, int node);
 /* Entry `index` of node's "reg", decoded with the parent's cell counts. *size is 0
- * when #size-cells is 0; out-pointers may be NULL. 0, FDT_ERR_NOTFOUND past the last
- * entry (or with no "reg", or for the root), FDT_ERR_BADVALUE if the length is not a
+ * when #size-cells is 0; out-pointers may be NULL. 0, ERR_NOENT past the last
+ * entry (or with no "reg", or for the root), ERR_INVAL if the length is not a
  * whole number of entries or both counts are 0. */
 int fdt_reg(const struct fdt *fdt, int node, int index, uint64_t *addr, uint64_t *size);
 /* Node whose "phandle" (or legacy "linux,phandle") equals phandle; 0 and ~0 are
- * never valid phandles (FDT_ERR_BADVALUE). */
+ * never valid phandles (ERR_INVAL). */
 int fdt_node_by_phandle(const struct fdt *fdt, uint32_t phandle);
-/* Memory reservation map entry; FDT_ERR_NOTFOUND at or past the terminator,
- * FDT_ERR_TRUNCATED if the map runs past the blob before it. */
+/* Memory reservation map entry; ERR_NOENT at or past the terminator,
+ * ERR_TRUNCATED if the map runs past the blob before it. */
 int fdt_rsv_entry(const struct fdt *fdt, int index, uint64_t *addr, uint64_t *size);
 
 /* Sequential writer: builds a valid DTB (version 17, last_comp_version 16) in a
@@ -162,8 +150,8 @@ int fdt_rsv_entry(const struct fdt *fdt, int index, uint64_t *addr, uint64_t *si
  * error. Property names are deduplicated in the strings block. Misuse (reserve after
  * the first node, a property after a child node or outside any node, a second root,
  * a non-root name that is empty or contains '/', a name of FDT_MAX_NAME bytes or
- * more, unbalanced nodes) is FDT_ERR_BADSTRUCTURE or FDT_ERR_BADVALUE; nesting
- * beyond FDT_MAX_DEPTH is FDT_ERR_DEPTH; running out of room is FDT_ERR_NOSPACE. */
+ * more, unbalanced nodes) is ERR_STRUCTURE or ERR_INVAL; nesting
+ * beyond FDT_MAX_DEPTH is ERR_DEPTH; running out of room is ERR_NOSPC. */
 struct fdt_writer {
     uint8_t *buf;
     size_t cap;
@@ -190,7 +178,7 @@ void fdtw_prop_str(struct fdt_writer *w, const char *name, const char *s);
 void fdtw_prop_cells(struct fdt_writer *w, const char *name, const uint32_t *cells, size_t n);
 void fdtw_set_boot_cpuid(struct fdt_writer *w, uint32_t cpuid);
 /* Append FDT_END, move the strings after the structure and write the header. The
- * blob's total size (> 0) or a negative fdt_err. Calling it again returns the same
+ * blob's total size (> 0) or a negative ERR_* code (lib/err.h). Calling it again returns the same
  * size; any other call after it is misuse and fails the writer. */
 int fdtw_finish(struct fdt_writer *w);
 

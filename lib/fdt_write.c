@@ -44,7 +44,7 @@ static bool fdtw_usable(struct fdt_writer *w)
     if (w->err)
         return false;
     if (w->finished) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE);
+        fdtw_fail(w, ERR_STRUCTURE);
         return false;
     }
     return true;
@@ -62,7 +62,7 @@ static uint8_t *fdtw_take(struct fdt_writer *w, size_t n)
     uint8_t *p;
 
     if (n > fdtw_room(w)) {
-        fdtw_fail(w, FDT_ERR_NOSPACE);
+        fdtw_fail(w, ERR_NOSPC);
         return NULL;
     }
     p = w->buf + w->off;
@@ -86,7 +86,7 @@ static uint32_t fdtw_string(struct fdt_writer *w, const char *name)
         p += l;
     }
     if (n > fdtw_room(w)) {
-        fdtw_fail(w, FDT_ERR_NOSPACE);
+        fdtw_fail(w, ERR_NOSPC);
         return 0;
     }
     w->str_size += n;
@@ -99,13 +99,13 @@ void fdtw_init(struct fdt_writer *w, void *buf, size_t cap)
     memset(w, 0, sizeof(*w));
     w->off = FDT_HEADER_SIZE;
     if (!buf) {
-        w->err = cap ? FDT_ERR_BADVALUE : FDT_ERR_NOSPACE;
+        w->err = cap ? ERR_INVAL : ERR_NOSPC;
         return;
     }
     w->buf = buf;
     w->cap = cap > FDTW_MAX_CAP ? FDTW_MAX_CAP : cap;
     if (w->cap < FDT_HEADER_SIZE)
-        w->err = FDT_ERR_NOSPACE;
+        w->err = ERR_NOSPC;
 }
 
 void fdtw_reserve(struct fdt_writer *w, uint64_t addr, uint64_t size)
@@ -115,12 +115,12 @@ void fdtw_reserve(struct fdt_writer *w, uint64_t addr, uint64_t size)
     if (!fdtw_usable(w))
         return;
     if (w->struct_off) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE);
+        fdtw_fail(w, ERR_STRUCTURE);
         return;
     }
     /* (0, 0) would read back as the terminator; a wrapping range is nonsense. */
     if (size == 0 || size - 1 > UINT64_MAX - addr) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return;
     }
     p = fdtw_take(w, 16);
@@ -138,12 +138,12 @@ void fdtw_begin_node(struct fdt_writer *w, const char *name)
     if (!fdtw_usable(w))
         return;
     if (!name) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return;
     }
     if (!w->struct_off) {
         if (*name) {
-            fdtw_fail(w, FDT_ERR_BADVALUE);
+            fdtw_fail(w, ERR_INVAL);
             return;
         }
         p = fdtw_take(w, 16); /* reservation map terminator */
@@ -152,16 +152,16 @@ void fdtw_begin_node(struct fdt_writer *w, const char *name)
         memset(p, 0, 16);
         w->struct_off = w->off;
     } else if (w->depth == 0) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE); /* a second root */
+        fdtw_fail(w, ERR_STRUCTURE); /* a second root */
         return;
     } else if (!*name || strchr(name, '/')) {
-        fdtw_fail(w, FDT_ERR_BADVALUE); /* unreachable by path */
+        fdtw_fail(w, ERR_INVAL); /* unreachable by path */
         return;
     } else if (strnlen(name, FDT_MAX_NAME) >= FDT_MAX_NAME) {
-        fdtw_fail(w, FDT_ERR_BADVALUE); /* the reader would refuse it */
+        fdtw_fail(w, ERR_INVAL); /* the reader would refuse it */
         return;
     } else if (w->depth >= FDT_MAX_DEPTH) {
-        fdtw_fail(w, FDT_ERR_DEPTH); /* the reader would refuse it */
+        fdtw_fail(w, ERR_DEPTH); /* the reader would refuse it */
         return;
     }
     n = strlen(name) + 1;
@@ -182,7 +182,7 @@ void fdtw_end_node(struct fdt_writer *w)
     if (!fdtw_usable(w))
         return;
     if (w->depth == 0) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE);
+        fdtw_fail(w, ERR_STRUCTURE);
         return;
     }
     p = fdtw_take(w, 4);
@@ -204,15 +204,15 @@ static uint8_t *fdtw_prop_alloc(struct fdt_writer *w, const char *name, size_t l
     if (!fdtw_usable(w))
         return NULL;
     if (!name || !*name || strnlen(name, FDT_MAX_NAME) >= FDT_MAX_NAME) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return NULL;
     }
     if (w->depth == 0 || !w->props_ok) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE);
+        fdtw_fail(w, ERR_STRUCTURE);
         return NULL;
     }
     if (len > FDTW_MAX_CAP) {
-        fdtw_fail(w, FDT_ERR_NOSPACE);
+        fdtw_fail(w, ERR_NOSPC);
         return NULL;
     }
     nameoff = fdtw_string(w, name);
@@ -233,7 +233,7 @@ void fdtw_prop(struct fdt_writer *w, const char *name, const void *val, size_t l
     uint8_t *p;
 
     if (!val && len) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return;
     }
     p = fdtw_prop_alloc(w, name, len);
@@ -260,7 +260,7 @@ void fdtw_prop_u64(struct fdt_writer *w, const char *name, uint64_t v)
 void fdtw_prop_str(struct fdt_writer *w, const char *name, const char *s)
 {
     if (!s) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return;
     }
     fdtw_prop(w, name, s, strlen(s) + 1);
@@ -272,11 +272,11 @@ void fdtw_prop_cells(struct fdt_writer *w, const char *name, const uint32_t *cel
     size_t i;
 
     if (!cells && n) {
-        fdtw_fail(w, FDT_ERR_BADVALUE);
+        fdtw_fail(w, ERR_INVAL);
         return;
     }
     if (n > FDTW_MAX_CAP / 4) {
-        fdtw_fail(w, FDT_ERR_NOSPACE);
+        fdtw_fail(w, ERR_NOSPC);
         return;
     }
     p = fdtw_prop_alloc(w, name, 4 * n);
@@ -330,7 +330,7 @@ int fdtw_finish(struct fdt_writer *w)
     if (w->err)
         return w->err;
     if (!w->struct_off || w->depth) {
-        fdtw_fail(w, FDT_ERR_BADSTRUCTURE);
+        fdtw_fail(w, ERR_STRUCTURE);
         return w->err;
     }
     p = fdtw_take(w, 4);

@@ -10,7 +10,7 @@ int gfdt_init(const void *blob)
 {
     blob_addr = (uint64_t)(uintptr_t)blob;
     if (!blob)
-        return FDT_ERR_BADMAGIC;
+        return ERR_BADMAGIC;
     /* The header's own size bounds the blob: the guest trusts its firmware,
      * and fdt_open still checks that every block lies inside it. */
     return fdt_open(&tree, blob, fdt_header_totalsize(blob));
@@ -141,7 +141,7 @@ int gfdt_cpu_node(uint64_t hartid)
         if (device_type_is(node, "cpu") && fdt_reg(&tree, node, 0, &id, NULL) == 0 && id == hartid)
             return node;
     }
-    return FDT_ERR_NOTFOUND;
+    return ERR_NOENT;
 }
 
 /* riscv,isa: "rv64" then single-letter extensions up to the first '_', then

@@ -302,8 +302,7 @@ void guest_boot(uint64_t hartid, const void *fdt)
     glog("start on hart %lu", (unsigned long)hartid);
     err = gfdt_init(fdt);
     if (err < 0)
-        guest_fail("no valid FDT at a1 = 0x%lx: %s", (unsigned long)(uintptr_t)fdt,
-                   fdt_strerror(err));
+        guest_fail("no valid FDT at a1 = 0x%lx: %s", (unsigned long)(uintptr_t)fdt, err_str(err));
     timebase_hz = gfdt_timebase(hartid);
     guest_main(hartid);
     guest_fail("guest_main returned without PASS or FAIL");

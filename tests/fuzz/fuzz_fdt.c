@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fdt fdt;
     int err = fdt_open(&fdt, data, size);
-    use_str(fdt_strerror(err));
+    use_str(err_str(err));
     if (size >= FDT_HEADER_SIZE)
         sink += fdt_header_totalsize(data);
     sink += fdt_boot_cpuid(&fdt);

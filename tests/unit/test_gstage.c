@@ -286,8 +286,8 @@ static void test_init_and_destroy(void **state)
         assert_int_equal(pmem_free_bytes(), before);
         /* Destroyed: harmless to destroy again, nothing to map into. */
         gstage_destroy(&g);
-        assert_int_equal(gstage_map(&g, 0, 0, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, 0, PAGE), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_map(&g, 0, 0, PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, 0, PAGE), ERR_INVAL);
         assert_false(gstage_translate(&g, 0, NULL, NULL, NULL));
         assert_int_equal(pmem_bad_frees(), 0);
     }
@@ -303,13 +303,13 @@ static void test_init_errors(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t before = pmem_free_bytes();
 
-        assert_int_equal(gstage_init(&g, (enum gstage_mode)bad[i]), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_init(&g, (enum gstage_mode)bad[i]), ERR_INVAL);
         assert_null(g.root);
         assert_int_equal(pmem_free_bytes(), before);
     }
     /* Three free pages are not a 16 KiB root. */
     hog_until(3);
-    assert_int_equal(gstage_init(&g, GSTAGE_SV39X4), -GSTAGE_ENOMEM);
+    assert_int_equal(gstage_init(&g, GSTAGE_SV39X4), ERR_NOMEM);
     assert_null(g.root);
     assert_int_equal(pmem_free_bytes(), 3 * PAGE);
     gstage_destroy(&g);
@@ -491,29 +491,29 @@ static void test_bad_arguments(void **state)
         free_before = pmem_free_bytes();
         pages = g.table_pages;
 
-        assert_int_equal(gstage_map(&g, 0, 0, 0, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0x800, 0, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0, 0x800, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0, 0, PAGE + 1, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, lim, 0, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, lim - PAGE, 0, 2 * PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0, 0, lim + PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_map(&g, 0, 0, 0, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0x800, 0, PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0, 0x800, PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0, 0, PAGE + 1, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, lim, 0, PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, lim - PAGE, 0, 2 * PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0, 0, lim + PAGE, GSTAGE_RWX), ERR_INVAL);
         /* gpa + size wraps around to something small. */
-        assert_int_equal(gstage_map(&g, 2 * PAGE, 0, 0ULL - PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 1ULL << 63, 0, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_map(&g, 2 * PAGE, 0, 0ULL - PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 1ULL << 63, 0, PAGE, GSTAGE_RWX), ERR_INVAL);
         /* The host side must fit a PTE's 44-bit PPN. */
-        assert_int_equal(gstage_map(&g, 0, pa_limit, PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0, pa_limit - PAGE, 2 * PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_map(&g, 0, 0ULL - PAGE, 2 * PAGE, GSTAGE_RWX), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_map(&g, 0, pa_limit, PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0, pa_limit - PAGE, 2 * PAGE, GSTAGE_RWX), ERR_INVAL);
+        assert_int_equal(gstage_map(&g, 0, 0ULL - PAGE, 2 * PAGE, GSTAGE_RWX), ERR_INVAL);
         for (size_t i = 0; i < sizeof(bad_perms) / sizeof(bad_perms[0]); i++)
-            assert_int_equal(gstage_map(&g, 0, 0, PAGE, bad_perms[i]), -GSTAGE_EINVAL);
+            assert_int_equal(gstage_map(&g, 0, 0, PAGE, bad_perms[i]), ERR_INVAL);
 
-        assert_int_equal(gstage_unmap(&g, 0, 0), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, 0x800, PAGE), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, 0, PAGE - 1), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, lim, PAGE), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, lim - PAGE, 2 * PAGE), -GSTAGE_EINVAL);
-        assert_int_equal(gstage_unmap(&g, 2 * PAGE, 0ULL - PAGE), -GSTAGE_EINVAL);
+        assert_int_equal(gstage_unmap(&g, 0, 0), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, 0x800, PAGE), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, 0, PAGE - 1), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, lim, PAGE), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, lim - PAGE, 2 * PAGE), ERR_INVAL);
+        assert_int_equal(gstage_unmap(&g, 2 * PAGE, 0ULL - PAGE), ERR_INVAL);
         assert_false(gstage_translate(&g, lim, NULL, NULL, NULL));
         assert_false(gstage_translate(&g, UINT64_MAX, NULL, NULL, NULL));
 
@@ -594,21 +594,18 @@ static void test_overlap(void **state)
 
         /* Overlapping the start, the end, the middle, exactly, and from far
          * away; against 4 KiB, 2 MiB and 1 GiB leaves. */
-        assert_int_equal(gstage_map(&g, 0x3ff000, 0x30000000, 2 * PAGE, GSTAGE_READ),
-                         -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, 0x100000, 0x30000000, 0x101000, GSTAGE_READ),
-                         -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, 0x300000, 0x30000000, PAGE, GSTAGE_READ), -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, 0x200000, 0x10000000, 2 * MiB, GSTAGE_RWX), -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, 0, 0, 2 * MiB, GSTAGE_READ), -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, 0x2000, 0x30002000, GiB, GSTAGE_READ), -GSTAGE_EEXIST);
+        assert_int_equal(gstage_map(&g, 0x3ff000, 0x30000000, 2 * PAGE, GSTAGE_READ), ERR_EXIST);
+        assert_int_equal(gstage_map(&g, 0x100000, 0x30000000, 0x101000, GSTAGE_READ), ERR_EXIST);
+        assert_int_equal(gstage_map(&g, 0x300000, 0x30000000, PAGE, GSTAGE_READ), ERR_EXIST);
+        assert_int_equal(gstage_map(&g, 0x200000, 0x10000000, 2 * MiB, GSTAGE_RWX), ERR_EXIST);
+        assert_int_equal(gstage_map(&g, 0, 0, 2 * MiB, GSTAGE_READ), ERR_EXIST);
+        assert_int_equal(gstage_map(&g, 0x2000, 0x30002000, GiB, GSTAGE_READ), ERR_EXIST);
         assert_int_equal(gstage_map(&g, 2 * GiB - PAGE, 0x30000000, 2 * PAGE, GSTAGE_READ),
-                         -GSTAGE_EEXIST);
-        assert_int_equal(gstage_map(&g, GiB + 0x123000, 0x30000000, PAGE, GSTAGE_READ),
-                         -GSTAGE_EEXIST);
+                         ERR_EXIST);
+        assert_int_equal(gstage_map(&g, GiB + 0x123000, 0x30000000, PAGE, GSTAGE_READ), ERR_EXIST);
         /* Huge and far-reaching: the conflict is the last page. */
         assert_int_equal(gstage_map(&g, 0x400000, 0x30400000, GiB - 0x400000 + PAGE, GSTAGE_READ),
-                         -GSTAGE_EEXIST);
+                         ERR_EXIST);
         snapshot_same(&g, probes, n, &s);
 
         /* Right next to existing leaves is not overlap. */
@@ -648,7 +645,7 @@ static void map_enomem_case(enum gstage_mode mode, bool premap)
         err = gstage_map(&g, gpa, hpa, size, GSTAGE_RWX);
         if (err == 0)
             break;
-        assert_int_equal(err, -GSTAGE_ENOMEM);
+        assert_int_equal(err, ERR_NOMEM);
         snapshot_same(&g, probes, n, &s);
         expect_unmapped(&g, gpa, size);
         failures++;
@@ -743,7 +740,7 @@ static void test_unmap_enomem_changes_nothing(void **state)
         for (k = 0; k < 4; k++) {
             hog_until(k);
             snapshot_take(&g, probes, n, &s);
-            assert_int_equal(gstage_unmap(&g, GiB - PAGE, 2 * PAGE), -GSTAGE_ENOMEM);
+            assert_int_equal(gstage_unmap(&g, GiB - PAGE, 2 * PAGE), ERR_NOMEM);
             snapshot_same(&g, probes, n, &s);
             expect_leaves(&g, 0, 4 * GiB, 2 * GiB, GSTAGE_READ | GSTAGE_WRITE, GiB);
             hog_release();
@@ -766,7 +763,7 @@ static void test_unmap_enomem_changes_nothing(void **state)
         /* A boundary on a 2 MiB line inside a gigapage needs one split only. */
         assert_int_equal(gstage_map(&g, 4 * GiB, 0, GiB, GSTAGE_READ), 0);
         hog_until(0);
-        assert_int_equal(gstage_unmap(&g, 4 * GiB, 2 * MiB), -GSTAGE_ENOMEM);
+        assert_int_equal(gstage_unmap(&g, 4 * GiB, 2 * MiB), ERR_NOMEM);
         hog_release();
         hog_until(1);
         assert_int_equal(gstage_unmap(&g, 4 * GiB, 2 * MiB), 0);
@@ -850,7 +847,7 @@ static void test_whole_space(void **state)
         assert_int_equal(g.table_pages, m == 0 ? 4 : 4 + 2048);
         expect_leaf(&g, 0, 0, GSTAGE_RWX, GiB);
         expect_leaf(&g, lim - GiB, lim - GiB, GSTAGE_RWX, GiB);
-        assert_int_equal(gstage_map(&g, lim - PAGE, 0, PAGE, GSTAGE_READ), -GSTAGE_EEXIST);
+        assert_int_equal(gstage_map(&g, lim - PAGE, 0, PAGE, GSTAGE_READ), ERR_EXIST);
         assert_int_equal(gstage_unmap(&g, 0, lim), 0);
         assert_int_equal(g.table_pages, 4);
         assert_int_equal(pmem_free_bytes(), free_before);
@@ -965,7 +962,7 @@ static void random_case(enum gstage_mode mode, uint64_t seed)
             for (uint64_t i = first; i < first + count; i++)
                 busy = busy || model_perm[i] != NO_PERM;
             err = gstage_map(&g, base + start, hpa, len, perm);
-            assert_int_equal(err, busy ? -GSTAGE_EEXIST : 0);
+            assert_int_equal(err, busy ? ERR_EXIST : 0);
             if (!busy) {
                 for (uint64_t i = 0; i < count; i++) {
                     model_hpa[first + i] = hpa + i * PAGE;

@@ -203,29 +203,29 @@ static void test_init_bad_args(void **state)
     for (int i = 0; i <= PMEM_MAX_RESERVED; i++)
         r[i] = (struct pmem_range){B + (uint64_t)i * PAGE, PAGE};
 
-    assert_int_equal(pmem_init(NULL, 0, NULL, 0), PMEM_ENOMEM);
-    assert_int_equal(pmem_init(r, PMEM_MAX_REGIONS + 1, NULL, 0), PMEM_EINVAL);
-    assert_int_equal(pmem_init(&one, 1, r, PMEM_MAX_RESERVED + 1), PMEM_EINVAL);
-    assert_int_equal(pmem_init(&one, -1, NULL, 0), PMEM_EINVAL);
-    assert_int_equal(pmem_init(&one, 1, NULL, -1), PMEM_EINVAL);
-    assert_int_equal(pmem_init(NULL, 1, NULL, 0), PMEM_EINVAL);
-    assert_int_equal(pmem_init(&one, 1, NULL, 1), PMEM_EINVAL);
+    assert_int_equal(pmem_init(NULL, 0, NULL, 0), ERR_NOMEM);
+    assert_int_equal(pmem_init(r, PMEM_MAX_REGIONS + 1, NULL, 0), ERR_INVAL);
+    assert_int_equal(pmem_init(&one, 1, r, PMEM_MAX_RESERVED + 1), ERR_INVAL);
+    assert_int_equal(pmem_init(&one, -1, NULL, 0), ERR_INVAL);
+    assert_int_equal(pmem_init(&one, 1, NULL, -1), ERR_INVAL);
+    assert_int_equal(pmem_init(NULL, 1, NULL, 0), ERR_INVAL);
+    assert_int_equal(pmem_init(&one, 1, NULL, 1), ERR_INVAL);
 
     struct pmem_range wrap = {UINT64_MAX - 10, 100};
-    assert_int_equal(pmem_init(&wrap, 1, NULL, 0), PMEM_EINVAL);
+    assert_int_equal(pmem_init(&wrap, 1, NULL, 0), ERR_INVAL);
 
     /* Less than one whole page once trimmed. */
     struct pmem_range tiny = {B + 1, PAGE};
-    assert_int_equal(pmem_init(&tiny, 1, NULL, 0), PMEM_ENOMEM);
+    assert_int_equal(pmem_init(&tiny, 1, NULL, 0), ERR_NOMEM);
 
     struct pmem_range all = {B - 1, RAM_SIZE + 2};
-    assert_int_equal(pmem_init(&one, 1, &all, 1), PMEM_ENOMEM);
+    assert_int_equal(pmem_init(&one, 1, &all, 1), ERR_NOMEM);
 
     /* 1 TiB needs 33 MiB of metadata but only two pages are free. Nothing
      * may be written, the range is mostly not ours. */
     struct pmem_range huge = {B, 1ULL << 40};
     struct pmem_range most = {B + 2 * PAGE, (1ULL << 40) - 2 * PAGE};
-    assert_int_equal(pmem_init(&huge, 1, &most, 1), PMEM_ENOMEM);
+    assert_int_equal(pmem_init(&huge, 1, &most, 1), ERR_NOMEM);
 
     /* Failed inits leave nothing behind. */
     assert_int_equal(pmem_total_bytes(), 0);
@@ -233,7 +233,7 @@ static void test_init_bad_args(void **state)
 
     /* 64 reserved ranges is the limit, not over it. */
     assert_int_equal(pmem_init(&one, 1, r, PMEM_MAX_RESERVED), 0);
-    assert_int_equal(pmem_init(&one, 1, NULL, 0), PMEM_EINVAL);
+    assert_int_equal(pmem_init(&one, 1, NULL, 0), ERR_INVAL);
     assert_int_equal(pmem_total_bytes(), RAM_SIZE - PMEM_MAX_RESERVED * PAGE - PAGE);
 }
 
