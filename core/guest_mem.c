@@ -5,6 +5,7 @@
 #include "core/guest_mem.h"
 
 #include "core/vm.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 bool gpa_is_ram(const struct vm *vm, uint64_t gpa, uint64_t n)
@@ -19,12 +20,12 @@ static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t n, bool write
     uint8_t *p = buf;
 
     if (!gpa_is_ram(vm, gpa, n))
-        return -1;
+        return ERR_RANGE;
     while (n) {
         uint64_t hpa, psz;
         unsigned perm;
         if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz))
-            return -1;
+            return ERR_RANGE;
         size_t chunk = (size_t)(psz - (gpa & (psz - 1)));
         if (chunk > n)
             chunk = n;

@@ -11,8 +11,8 @@
 
 struct vm;
 
-/* Copy n bytes from or to guest physical address gpa: 0, or -1 (nothing
- * copied) unless the whole range is the VM's RAM. */
+/* Copy n bytes from or to guest physical address gpa: 0, or ERR_RANGE
+ * (nothing copied) unless the whole range is the VM's RAM. */
 int gpa_read(struct vm *vm, uint64_t gpa, void *dst, size_t n);
 int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n);
 /* True when [gpa, gpa + n) is all guest RAM. */

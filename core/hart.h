@@ -6,6 +6,7 @@
 #define VIREO_CORE_HART_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/platform.h"
@@ -33,6 +34,9 @@ struct hart {
     uint64_t vmid_uid[HART_VMID_SLOTS];
     const struct vcpu *vmid_vcpu[HART_VMID_SLOTS];
 };
+
+/* entry.S loads sp from the first word of a secondary hart's struct hart. */
+_Static_assert(offsetof(struct hart, stack_top) == 0, "stack_top must stay first");
 
 extern struct hart harts[HART_MAX];
 extern unsigned hart_count; /* entries of harts[] in use */

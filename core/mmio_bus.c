@@ -5,19 +5,22 @@
 #include "core/mmio_bus.h"
 
 #include "core/vm.h"
+#include "lib/err.h"
 
 int vm_add_device(struct vm *vm, struct mmio_dev *dev)
 {
-    if (vm->ndevs == VM_MAX_DEVS || !dev->size || dev->base + dev->size < dev->base)
-        return -1;
+    if (vm->ndevs == VM_MAX_DEVS)
+        return ERR_NOSPC;
+    if (!dev->size || dev->base + dev->size < dev->base)
+        return ERR_INVAL;
     /* Devices may not shadow RAM: RAM accesses never fault. */
     if (dev->base < vm->ram_base + vm->ram_size && vm->ram_base < dev->base + dev->size)
-        return -1;
+        return ERR_EXIST;
     unsigned i = vm->ndevs;
     for (unsigned j = 0; j < vm->ndevs; j++) {
         const struct mmio_dev *d = vm->devs[j];
         if (dev->base < d->base + d->size && d->base < dev->base + dev->size)
-            return -1;
+            return ERR_EXIST;
     }
     while (i > 0 && vm->devs[i - 1]->base > dev->base) {
         vm->devs[i] = vm->devs[i - 1];

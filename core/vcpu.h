@@ -5,6 +5,7 @@
 #define VIREO_CORE_VCPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/riscv/vcpu_arch.h"
@@ -57,6 +58,10 @@ struct vcpu {
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
 };
+
+/* The exit fast path turns the world switch's struct vcpu_ctx pointer
+ * back into its vCPU (vcpu_arch_exit_fast). */
+_Static_assert(offsetof(struct vcpu, arch) == 0, "arch must stay first in struct vcpu");
 
 /* What an exit handler wants next. */
 enum exit_action {

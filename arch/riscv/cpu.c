@@ -7,7 +7,7 @@
 #include "arch/arch.h"
 #include "arch/riscv/csr.h"
 #include "arch/riscv/sbi.h"
-#include "arch/riscv/vcpu_ctx.h"
+#include "arch/riscv/switch.h"
 
 /* Exceptions the guest handles itself (hedeleg) and its own interrupts
  * (hideleg): everything a real S-mode kernel expects to see directly. */

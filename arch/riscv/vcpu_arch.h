@@ -43,6 +43,8 @@ struct vcpu_arch {
     uint32_t reload_all;
 };
 
+_Static_assert(offsetof(struct vcpu_arch, ctx) == 0, "ctx must stay first in struct vcpu_arch");
+
 /* The guest registers the exit fast path keeps live in the hart instead of
  * reloading them from the context (see switch.S): gp, s1, s2-s11. */
 #define VCPU_ARCH_LIVE_GPRS ((1u << 3) | (1u << 9) | (0x3ffu << 18))

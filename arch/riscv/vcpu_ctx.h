@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The part of a vCPU that the world switch (switch.S) reads and writes.
- * Offsets are word indexes shared with the assembly. */
+/* The part of a vCPU that the world switch (switch.S) reads and writes,
+ * and the FP/vector save layouts (fpu.S): plain data.  Offsets are word
+ * indexes shared with the assembly and checked against the C layout. */
 #ifndef VIREO_ARCH_RISCV_VCPU_CTX_H
 #define VIREO_ARCH_RISCV_VCPU_CTX_H
 
@@ -43,16 +44,6 @@ _Static_assert(offsetof(struct vcpu_ctx, htval) == CTX_HTVAL * 8, "CTX_HTVAL");
 _Static_assert(offsetof(struct vcpu_ctx, htinst) == CTX_HTINST * 8, "CTX_HTINST");
 _Static_assert(sizeof(struct vcpu_ctx) == CTX_WORDS * 8, "switch.S layout");
 
-/* Runs the guest until its next trap into HS-mode, which returns here with
- * the exit recorded in ctx (scause, stval, htval, htinst, sepc, status). */
-void vcpu_ctx_enter(struct vcpu_ctx *ctx);
-
-/* Called by switch.S on every exit, on Vireo's stack (vcpu_switch.c):
- * handles exceptions through vcpu_exit() and, when nothing else needs the
- * scheduler, says to re-enter the guest at once (1, or 2 to reload every
- * register), else 0. */
-long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
-
 /* Guest FP state, saved and restored lazily (see vcpu_switch.c). */
 struct fp_state {
     uint64_t f[32];
@@ -60,14 +51,8 @@ struct fp_state {
 };
 _Static_assert(offsetof(struct fp_state, fcsr) == FP_STATE_FCSR * 8, "fpu.S layout");
 
-void fp_save(struct fp_state *fp);
-void fp_restore(const struct fp_state *fp);
-
 /* Guest vector state: VEC_HEADER bytes of vl, vtype, vstart, vcsr, then
  * the 32 registers, vlenb bytes each. */
-void vec_save(void *area);
-void vec_restore(const void *area);
-unsigned long vec_vlenb(void);
 #endif
 
 #endif

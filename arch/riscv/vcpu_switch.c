@@ -16,6 +16,7 @@
 #include "arch/arch.h"
 #include "arch/riscv/cpu.h"
 #include "arch/riscv/csr.h"
+#include "arch/riscv/switch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/hart.h"
 #include "core/vm.h"

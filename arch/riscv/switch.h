@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The assembly routines of the world switch (switch.S) and of FP/vector
+ * switching (fpu.S), and the C function switch.S calls on every exit:
+ * internal to arch/riscv (portable code uses vcpu_arch.h). */
+#ifndef VIREO_ARCH_RISCV_SWITCH_H
+#define VIREO_ARCH_RISCV_SWITCH_H
+
+#include "arch/riscv/vcpu_ctx.h"
+
+/* Runs the guest until its next trap into HS-mode, which returns here with
+ * the exit recorded in ctx (scause, stval, htval, htinst, sepc, status). */
+void vcpu_ctx_enter(struct vcpu_ctx *ctx);
+
+/* Called by switch.S on every exit, on Vireo's stack (vcpu_switch.c):
+ * handles exceptions through vcpu_exit() and, when nothing else needs the
+ * scheduler, says to re-enter the guest at once (1, or 2 to reload every
+ * register), else 0. */
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
+
+void fp_save(struct fp_state *fp);
+void fp_restore(const struct fp_state *fp);
+
+void vec_save(void *area);
+void vec_restore(const void *area);
+unsigned long vec_vlenb(void);
+
+#endif
