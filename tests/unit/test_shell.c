@@ -89,8 +89,8 @@ static void test_wrong_word_count_prints_usage(void **state)
 static void test_unknown_words(void **state)
 {
     (void)state;
-    assert_non_null(
-        strstr(type("frobnicate"), "\nunknown command \"frobnicate\" (`help` lists the commands)\n"));
+    assert_non_null(strstr(type("frobnicate"),
+                           "\nunknown command \"frobnicate\" (`help` lists the commands)\n"));
     assert_non_null(strstr(type("vm frob x"), "\nunknown vm command \"frob\" (list, info, start, "
                                               "stop, pause, resume, reset, log)\n"));
     assert_non_null(
