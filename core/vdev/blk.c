@@ -18,11 +18,8 @@
 enum blk_prop { BP_IMAGE, BP_HOST_DISK, BP_OFFSET, BP_SIZE, BP_READ_ONLY, BP_COUNT };
 
 static const char *const blk_props[BP_COUNT] = {
-    [BP_IMAGE] = "image",
-    [BP_HOST_DISK] = "host-disk",
-    [BP_OFFSET] = "offset",
-    [BP_SIZE] = "size",
-    [BP_READ_ONLY] = "read-only",
+    [BP_IMAGE] = "image", [BP_HOST_DISK] = "host-disk", [BP_OFFSET] = "offset",
+    [BP_SIZE] = "size",   [BP_READ_ONLY] = "read-only",
 };
 
 void vdev_blk_settings(const struct dev_config *d, struct vdev_blk_settings *s)

@@ -18,8 +18,9 @@
 struct vdev_blk_settings {
     const void *image;
     size_t image_size;
-    int host_disk;        /* index of the host's virtio-blk disk, or CONFIG_HOST_DISK_NONE */
-    uint64_t offset, size; /* region in bytes, multiples of 512; size CONFIG_SIZE_REST: to the end */
+    int host_disk; /* index of the host's virtio-blk disk, or CONFIG_HOST_DISK_NONE */
+    uint64_t offset,
+        size; /* region in bytes, multiples of 512; size CONFIG_SIZE_REST: to the end */
     bool read_only;
 };
 

@@ -72,7 +72,10 @@ const char *vdev_kind_props(const struct vdev_kind *k, char *buf, size_t size)
     if (k->nprops == 0)
         vdev_text_add(buf, size, &used, "none", "");
     for (unsigned i = 0; i < k->nprops; i++)
-        vdev_text_add(buf, size, &used, i == 0 ? "" : i + 1 < k->nprops ? ", " : " or ",
+        vdev_text_add(buf, size, &used,
+                      i == 0              ? ""
+                      : i + 1 < k->nprops ? ", "
+                                          : " or ",
                       k->props[i]);
     return buf;
 }

@@ -29,8 +29,8 @@ struct vm_vdev;
 #define VDEV_ABSENT 1
 
 struct vdev_kind {
-    const char *name; /* the node name that binds it: "rng", "disk" */
-    bool numbered;    /* also NAME0..NAME99 ("disk0") */
+    const char *name;  /* the node name that binds it: "rng", "disk" */
+    bool numbered;     /* also NAME0..NAME99 ("disk0") */
     const char *model; /* its bus name, shown by `vm info`: "virtio-blk" */
     /* The properties its node may have (at most PROPS_MAX); any other is
      * refused, naming these. */
