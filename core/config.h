@@ -27,30 +27,17 @@
 #define CONFIG_MAX_DEVS     8  /* virtio devices per VM (the guest's virtio-mmio slots) */
 #define CONFIG_DEV_NAME_MAX 15 /* characters in a device node's name */
 
-enum dev_kind {
-    DEV_NONE,
-    DEV_RNG,     /* node "rng": virtio-rng */
-    DEV_CONSOLE, /* node "console": virtio-console (the guest's hvc0) */
-    DEV_DISK,    /* node "disk" or "diskN": virtio-blk */
-    DEV_NET,     /* node "net" or "netN": virtio-net on the virtual switch */
-};
+#define CONFIG_DEV_SETTINGS 64 /* bytes of a device kind's settings */
 
-#define CONFIG_HOST_DISK_NONE (-1)
-#define CONFIG_SIZE_REST      0 /* a host-disk region up to the disk's end */
+struct vdev_kind;
 
+/* A device node: its kind (a row of the table in core/vdev/vdev.c, bound
+ * by the node's name) and the settings its kind parsed from the node's
+ * properties, laid out as the kind's file defines them (core/vdev/). */
 struct dev_config {
-    enum dev_kind kind;
+    const struct vdev_kind *kind;
     char name[CONFIG_DEV_NAME_MAX + 1]; /* the node's name: "disk0", "net0", "rng" */
-    /* DEV_DISK: a bundle image (written in place: data survives a VM reset,
-     * not a Vireo restart), or a region of a host disk (persistent). */
-    const void *image;
-    size_t image_size;
-    int host_disk; /* index of the host's virtio-blk disk, or CONFIG_HOST_DISK_NONE */
-    uint64_t offset,
-        size; /* region in bytes, multiples of 512; size CONFIG_SIZE_REST: to the end */
-    bool read_only;
-    /* DEV_NET */
-    uint8_t mac[6]; /* from the config, or derived from the VM and node names */
+    _Alignas(8) unsigned char settings[CONFIG_DEV_SETTINGS];
 };
 
 struct vm_config {

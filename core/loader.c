@@ -132,16 +132,13 @@ static bool is_linux_image(const uint8_t *img, size_t len)
                                      memcmp(img + LINUX_MAGIC2, magic2, sizeof(magic2)) == 0);
 }
 
-static int plan_elf(struct loader_ctx *c)
+/* The ELF header: a 64-bit little-endian RISC-V executable whose program
+ * headers lie in the file. */
+static int elf_header_check(struct loader_ctx *c, uint64_t *phoff, unsigned *phnum)
 {
     const uint8_t *h = c->img;
-    struct load_plan *plan = c->plan;
-    uint64_t phoff, e_entry, entry = 0;
-    unsigned phnum, phentsize, i;
-    bool entry_found = false;
-    unsigned seg_phdr[LOADER_MAX_SEGS]; /* program header index of each segment */
+    unsigned phentsize;
 
-    plan->format = "elf";
     if (c->len < ELF_EHDR_SIZE)
         return loader_fail(c, "ELF image is %zu bytes, shorter than the %u-byte ELF64 header",
                            c->len, ELF_EHDR_SIZE);
@@ -156,22 +153,71 @@ static int plan_elf(struct loader_ctx *c)
     if (rd16(h + 18) != EM_RISCV)
         return loader_fail(c, "ELF machine %u is not RISC-V (243)", rd16(h + 18));
 
-    e_entry = rd64(h + 24);
-    phoff = rd64(h + 32);
+    *phoff = rd64(h + 32);
     phentsize = rd16(h + 54);
-    phnum = rd16(h + 56);
-    if (phnum == 0)
+    *phnum = rd16(h + 56);
+    if (*phnum == 0)
         return loader_fail(c, "ELF has no program headers");
-    if (phnum == PN_XNUM)
+    if (*phnum == PN_XNUM)
         return loader_fail(c, "ELF uses extended program header numbering (PN_XNUM)");
     if (phentsize != ELF_PHDR_SIZE)
         return loader_fail(c, "ELF program header size %u is not %u", phentsize, ELF_PHDR_SIZE);
-    if (!in_file(c, phoff, (uint64_t)phnum * ELF_PHDR_SIZE))
+    if (!in_file(c, *phoff, (uint64_t)*phnum * ELF_PHDR_SIZE))
         return loader_fail(c,
                            "ELF program headers at offset 0x%llx (%u x %u bytes) run past the "
                            "end of the %zu-byte file",
-                           ull(phoff), phnum, ELF_PHDR_SIZE, c->len);
+                           ull(*phoff), *phnum, ELF_PHDR_SIZE, c->len);
+    return 0;
+}
 
+/* Loadable segment i (program header i): its bytes in the file, its memory
+ * in guest RAM and clear of the segments planned so far (seg_phdr: their
+ * program header indexes). */
+static int elf_segment_check(struct loader_ctx *c, unsigned i, uint64_t off, uint64_t paddr,
+                             uint64_t filesz, uint64_t memsz, const unsigned *seg_phdr)
+{
+    const struct load_plan *plan = c->plan;
+
+    if (plan->nsegs == LOADER_MAX_SEGS)
+        return loader_fail(c, "ELF has more than %d loadable segments", LOADER_MAX_SEGS);
+    if (filesz > memsz)
+        return loader_fail(c, "ELF segment %u: file size 0x%llx exceeds memory size 0x%llx", i,
+                           ull(filesz), ull(memsz));
+    if (!in_file(c, off, filesz))
+        return loader_fail(c,
+                           "ELF segment %u: file bytes at offset 0x%llx+0x%llx run past the "
+                           "end of the %zu-byte file",
+                           i, ull(off), ull(filesz), c->len);
+    if (!in_ram(c, paddr, memsz))
+        return loader_fail(c,
+                           "ELF segment %u at 0x%llx+0x%llx is outside guest RAM "
+                           "0x%llx-0x%llx",
+                           i, ull(paddr), ull(memsz), ull(c->ram_base), ull(ram_last(c)));
+    for (int j = 0; j < plan->nsegs; j++) {
+        const struct load_seg *s = &plan->segs[j];
+
+        if (ranges_overlap(s->gpa, s->mem_size, paddr, memsz))
+            return loader_fail(c,
+                               "ELF segments %u (0x%llx+0x%llx) and %u (0x%llx+0x%llx) "
+                               "overlap",
+                               seg_phdr[j], ull(s->gpa), ull(s->mem_size), i, ull(paddr),
+                               ull(memsz));
+    }
+    return 0;
+}
+
+static int plan_elf(struct loader_ctx *c)
+{
+    struct load_plan *plan = c->plan;
+    uint64_t phoff = 0, e_entry, entry = 0;
+    unsigned phnum = 0, i;
+    bool entry_found = false;
+    unsigned seg_phdr[LOADER_MAX_SEGS]; /* program header index of each segment */
+
+    plan->format = "elf";
+    if (elf_header_check(c, &phoff, &phnum) < 0)
+        return -1;
+    e_entry = rd64(c->img + 24);
     for (i = 0; i < phnum; i++) {
         const uint8_t *ph = c->img + phoff + (uint64_t)i * ELF_PHDR_SIZE;
         uint64_t off = rd64(ph + 8), vaddr = rd64(ph + 16), paddr = rd64(ph + 24);
@@ -179,31 +225,8 @@ static int plan_elf(struct loader_ctx *c)
 
         if (rd32(ph) != PT_LOAD || memsz == 0)
             continue;
-        if (plan->nsegs == LOADER_MAX_SEGS)
-            return loader_fail(c, "ELF has more than %d loadable segments", LOADER_MAX_SEGS);
-        if (filesz > memsz)
-            return loader_fail(c, "ELF segment %u: file size 0x%llx exceeds memory size 0x%llx", i,
-                               ull(filesz), ull(memsz));
-        if (!in_file(c, off, filesz))
-            return loader_fail(c,
-                               "ELF segment %u: file bytes at offset 0x%llx+0x%llx run past the "
-                               "end of the %zu-byte file",
-                               i, ull(off), ull(filesz), c->len);
-        if (!in_ram(c, paddr, memsz))
-            return loader_fail(c,
-                               "ELF segment %u at 0x%llx+0x%llx is outside guest RAM "
-                               "0x%llx-0x%llx",
-                               i, ull(paddr), ull(memsz), ull(c->ram_base), ull(ram_last(c)));
-        for (int j = 0; j < plan->nsegs; j++) {
-            const struct load_seg *s = &plan->segs[j];
-
-            if (ranges_overlap(s->gpa, s->mem_size, paddr, memsz))
-                return loader_fail(c,
-                                   "ELF segments %u (0x%llx+0x%llx) and %u (0x%llx+0x%llx) "
-                                   "overlap",
-                                   seg_phdr[j], ull(s->gpa), ull(s->mem_size), i, ull(paddr),
-                                   ull(memsz));
-        }
+        if (elf_segment_check(c, i, off, paddr, filesz, memsz, seg_phdr) < 0)
+            return -1;
         /* e_entry is virtual; the guest starts untranslated, so use the
          * physical copy of the instruction it names. */
         if (!entry_found && e_entry >= vaddr && e_entry - vaddr < memsz) {

@@ -15,8 +15,8 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/vm.h"
-#include "core/vm_life.h"
 #include "core/vm_dev.h"
+#include "core/vm_life.h"
 #include "core/version.h"
 #include "core/vmm.h"
 #include "lib/string.h"
@@ -85,26 +85,9 @@ static const char *state_word(const struct vm *vm)
     }
 }
 
-static void cmd_help(void)
+static void cmd_list(struct vm *unused)
 {
-    console_printf("commands:\n"
-                   "  vm list                 VMs: state, vCPUs, memory, uptime\n"
-                   "  vm info NAME            configuration, devices, vCPUs, exits by reason\n"
-                   "  vm start NAME           boot a VM that is off or stopped\n"
-                   "  vm stop NAME            power a VM off (its memory is freed)\n"
-                   "  vm pause NAME           stop running its vCPUs (memory kept)\n"
-                   "  vm resume NAME          run a paused VM again\n"
-                   "  vm reset NAME           reboot a VM (disk data kept)\n"
-                   "  vm log NAME             what the VM printed lately (the last 4 KiB)\n"
-                   "  console NAME            bind this console to the VM; Ctrl-] comes back\n"
-                   "  harts                   host harts and what they run\n"
-                   "  mem                     host memory\n"
-                   "  version                 Vireo's version\n"
-                   "  help                    this list\n");
-}
-
-static void cmd_list(void)
-{
+    (void)unused;
     uint64_t now = arch_time();
 
     console_printf("%-16s %-9s %5s %9s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME");
@@ -191,8 +174,9 @@ static void cmd_log(struct vm *vm)
     console_printf("\n---- end of vm %s log ----\n", vm->name);
 }
 
-static void cmd_harts(void)
+static void cmd_harts(struct vm *unused)
 {
+    (void)unused;
     for (unsigned i = 0; i < hart_count; i++) {
         const struct vcpu *v = __atomic_load_n(&harts[i].current, __ATOMIC_ACQUIRE);
         if (v)
@@ -203,8 +187,9 @@ static void cmd_harts(void)
     }
 }
 
-static void cmd_mem(void)
+static void cmd_mem(struct vm *unused)
 {
+    (void)unused;
     uint64_t used = 0;
     for (unsigned i = 0; i < vm_count; i++) {
         if (vms[i].state == VM_RUNNING || vms[i].state == VM_STOPPING)
@@ -214,44 +199,65 @@ static void cmd_mem(void)
                    (unsigned long)(pmem_free_bytes() >> 20), (unsigned long)(used >> 20));
 }
 
-static void vm_cmd(const char *verb, struct vm *vm)
+/* The commands that act on a running VM say so when it is not running. */
+static bool vm_needs_running(const struct vm *vm, const char *verb)
+{
+    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING)
+        return true;
+    console_printf("vm %s is %s: %s needs a running VM\n", vm->name, state_word(vm), verb);
+    return false;
+}
+
+static void cmd_start(struct vm *vm)
 {
     char err[192];
-    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
 
-    if (strcmp(verb, "info") == 0) {
-        cmd_info(vm);
-    } else if (strcmp(verb, "log") == 0) {
-        cmd_log(vm);
-    } else if (strcmp(verb, "start") == 0) {
-        if (st != VM_DONE) {
-            console_printf("vm %s is %s already\n", vm->name, state_word(vm));
-            return;
-        }
-        vm->boots++;
-        vm->end = VM_END_NONE;
-        if (vm_boot(vm, err, sizeof(err)) < 0)
-            console_printf("vm %s cannot start: %s\n", vm->name, err);
-        else
-            console_printf("vm %s started\n", vm->name);
-    } else if (st != VM_RUNNING) {
-        console_printf("vm %s is %s: %s needs a running VM\n", vm->name, state_word(vm), verb);
-    } else if (strcmp(verb, "stop") == 0) {
-        vm_end(vm, VM_END_STOPPED, "by the shell (vm stop)");
-    } else if (strcmp(verb, "reset") == 0) {
-        vm->paused = false;
-        vm_end(vm, VM_END_REBOOT, "%s", "by the shell (vm reset)");
-    } else if (strcmp(verb, "pause") == 0) {
-        sched_pause_vm(vm, true);
-        console_printf("vm %s paused\n", vm->name);
-    } else if (strcmp(verb, "resume") == 0) {
-        sched_pause_vm(vm, false);
-        console_printf("vm %s resumed\n", vm->name);
-    } else {
-        console_printf("unknown vm command \"%.16s\" (list, info, start, stop, pause, resume, "
-                       "reset, log)\n",
-                       verb);
+    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DONE) {
+        console_printf("vm %s is %s already\n", vm->name, state_word(vm));
+        return;
     }
+    vm->boots++;
+    vm->end = VM_END_NONE;
+    if (vm_boot(vm, err, sizeof(err)) < 0)
+        console_printf("vm %s cannot start: %s\n", vm->name, err);
+    else
+        console_printf("vm %s started\n", vm->name);
+}
+
+static void cmd_stop(struct vm *vm)
+{
+    if (vm_needs_running(vm, "stop"))
+        vm_end(vm, VM_END_STOPPED, "by the shell (vm stop)");
+}
+
+static void cmd_reset(struct vm *vm)
+{
+    if (!vm_needs_running(vm, "reset"))
+        return;
+    vm->paused = false;
+    vm_end(vm, VM_END_REBOOT, "%s", "by the shell (vm reset)");
+}
+
+static void cmd_pause(struct vm *vm)
+{
+    if (!vm_needs_running(vm, "pause"))
+        return;
+    sched_pause_vm(vm, true);
+    console_printf("vm %s paused\n", vm->name);
+}
+
+static void cmd_resume(struct vm *vm)
+{
+    if (!vm_needs_running(vm, "resume"))
+        return;
+    sched_pause_vm(vm, false);
+    console_printf("vm %s resumed\n", vm->name);
+}
+
+static void cmd_version(struct vm *unused)
+{
+    (void)unused;
+    console_printf("Vireo " VIREO_VERSION "\n");
 }
 
 static void bind(struct vm *vm)
@@ -264,6 +270,159 @@ static void bind(struct vm *vm)
     console_printf("console bound to vm %s; Ctrl-] returns to the shell\n", vm->name);
     bound = (int)vm->index;
     vmm_console_input('\n'); /* a fresh prompt from the guest */
+}
+
+/* One command, one row (Xvisor's command objects are the model): `help`
+ * is generated from the rows, and a command typed with the wrong number of
+ * words answers with its usage.  Adding a command: its handler and a row. */
+struct shell_cmd {
+    const char *name;               /* the word that selects it */
+    const char *usage;              /* the whole command as typed, for `help` and errors */
+    const char *help;               /* what it does, one line (a group: its commands' lines) */
+    bool takes_vm;                  /* one more word, a VM's name, found before the handler runs */
+    void (*handler)(struct vm *vm); /* vm: the named VM, or NULL */
+    const struct shell_cmd *sub;    /* a group ("vm"): its commands, by the next word */
+    unsigned nsub;
+};
+
+#define SHELL_CMD_COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+static void cmd_help(struct vm *unused);
+
+static const struct shell_cmd vm_cmds[] = {
+    {.name = "list",
+     .usage = "vm list",
+     .help = "VMs: state, vCPUs, memory, uptime",
+     .handler = cmd_list},
+    {.name = "info",
+     .usage = "vm info NAME",
+     .help = "configuration, devices, vCPUs, exits by reason",
+     .takes_vm = true,
+     .handler = cmd_info},
+    {.name = "start",
+     .usage = "vm start NAME",
+     .help = "boot a VM that is off or stopped",
+     .takes_vm = true,
+     .handler = cmd_start},
+    {.name = "stop",
+     .usage = "vm stop NAME",
+     .help = "power a VM off (its memory is freed)",
+     .takes_vm = true,
+     .handler = cmd_stop},
+    {.name = "pause",
+     .usage = "vm pause NAME",
+     .help = "stop running its vCPUs (memory kept)",
+     .takes_vm = true,
+     .handler = cmd_pause},
+    {.name = "resume",
+     .usage = "vm resume NAME",
+     .help = "run a paused VM again",
+     .takes_vm = true,
+     .handler = cmd_resume},
+    {.name = "reset",
+     .usage = "vm reset NAME",
+     .help = "reboot a VM (disk data kept)",
+     .takes_vm = true,
+     .handler = cmd_reset},
+    {.name = "log",
+     .usage = "vm log NAME",
+     .help = "what the VM printed lately (the last 4 KiB)",
+     .takes_vm = true,
+     .handler = cmd_log},
+};
+
+static const struct shell_cmd shell_cmds[] = {
+    {.name = "vm", .usage = "vm COMMAND [NAME]", .sub = vm_cmds, .nsub = SHELL_CMD_COUNT(vm_cmds)},
+    {.name = "console",
+     .usage = "console NAME",
+     .help = "bind this console to the VM; Ctrl-] comes back",
+     .takes_vm = true,
+     .handler = bind},
+    {.name = "harts",
+     .usage = "harts",
+     .help = "host harts and what they run",
+     .handler = cmd_harts},
+    {.name = "mem", .usage = "mem", .help = "host memory", .handler = cmd_mem},
+    {.name = "version", .usage = "version", .help = "Vireo's version", .handler = cmd_version},
+    {.name = "help", .usage = "help", .help = "this list", .handler = cmd_help},
+};
+
+static void shell_cmds_help(const struct shell_cmd *t, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (t[i].sub)
+            shell_cmds_help(t[i].sub, t[i].nsub);
+        else
+            console_printf("  %-24s%s\n", t[i].usage, t[i].help);
+    }
+}
+
+static void cmd_help(struct vm *unused)
+{
+    (void)unused;
+    console_printf("commands:\n");
+    shell_cmds_help(shell_cmds, SHELL_CMD_COUNT(shell_cmds));
+}
+
+static const struct shell_cmd *shell_cmd_find(const struct shell_cmd *t, unsigned n,
+                                              const char *name)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    }
+    return NULL;
+}
+
+/* A group's command names, "list, info, start, ...", for one console line. */
+static const char *shell_cmd_names(const struct shell_cmd *group, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < group->nsub && used < size; i++)
+        used += (size_t)fmt_snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                                     group->sub[i].name);
+    return buf;
+}
+
+/* Words w[0..n-1]: the command (and, in a group, its subcommand), then its
+ * arguments. */
+static void shell_dispatch(char **w, unsigned n)
+{
+    const struct shell_cmd *cmd = shell_cmd_find(shell_cmds, SHELL_CMD_COUNT(shell_cmds), w[0]);
+
+    if (!cmd) {
+        console_printf("unknown command \"%.40s\" (`help` lists the commands)\n", w[0]);
+        return;
+    }
+    if (cmd->sub) {
+        const struct shell_cmd *group = cmd;
+
+        char names[96];
+
+        if (n < 2) {
+            console_printf("usage: %s (%s)\n", group->usage,
+                           shell_cmd_names(group, names, sizeof(names)));
+            return;
+        }
+        cmd = shell_cmd_find(group->sub, group->nsub, w[1]);
+        if (!cmd) {
+            console_printf("unknown %s command \"%.16s\" (%s)\n", group->name, w[1],
+                           shell_cmd_names(group, names, sizeof(names)));
+            return;
+        }
+        w++;
+        n--;
+    }
+    if (n != (cmd->takes_vm ? 2u : 1u)) {
+        console_printf("usage: %s\n", cmd->usage);
+        return;
+    }
+    struct vm *vm = NULL;
+    if (cmd->takes_vm && !(vm = find_vm(w[1])))
+        return;
+    cmd->handler(vm);
 }
 
 static void run_line(char *s)
@@ -286,27 +445,7 @@ static void run_line(char *s)
         console_printf("too many words (`help` lists the commands)\n");
         return;
     }
-    if (strcmp(w[0], "help") == 0 && n == 1) {
-        cmd_help();
-    } else if (strcmp(w[0], "version") == 0 && n == 1) {
-        console_printf("Vireo " VIREO_VERSION "\n");
-    } else if (strcmp(w[0], "harts") == 0 && n == 1) {
-        cmd_harts();
-    } else if (strcmp(w[0], "mem") == 0 && n == 1) {
-        cmd_mem();
-    } else if (strcmp(w[0], "vm") == 0 && n == 2 && strcmp(w[1], "list") == 0) {
-        cmd_list();
-    } else if (strcmp(w[0], "vm") == 0 && n == 3) {
-        struct vm *vm = find_vm(w[2]);
-        if (vm)
-            vm_cmd(w[1], vm);
-    } else if (strcmp(w[0], "console") == 0 && n == 2) {
-        struct vm *vm = find_vm(w[1]);
-        if (vm)
-            bind(vm);
-    } else {
-        console_printf("unknown command \"%.40s\" (`help` lists the commands)\n", w[0]);
-    }
+    shell_dispatch(w, n);
 }
 
 void shell_input(char c)

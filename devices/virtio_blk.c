@@ -98,11 +98,82 @@ static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t l
            len / VIRTIO_BLK_SECTOR <= b->be.sectors - sector;
 }
 
+/* The request the header names, on the data after it: dout readable bytes
+ * at rc, din writable bytes (the status byte excluded) at wc.  Returns the
+ * status, counted in b->stats, or REQ_BROKEN; *written counts the data
+ * bytes put into guest memory. */
+static int blk_execute(struct virtio_blk *b, uint32_t type, uint64_t sector, struct cursor *rc,
+                       uint64_t dout, struct cursor *wc, uint64_t din, uint64_t *written)
+{
+    int status;
+
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        if (dout != 0 || !blk_range_ok(b, sector, din)) {
+            status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        status = blk_in(b, wc, sector, din, written);
+        if (status == VIRTIO_BLK_S_OK) {
+            b->stats.reads++;
+            b->stats.read_bytes += din;
+        }
+        break;
+    case VIRTIO_BLK_T_OUT:
+        if (din != 0 || b->be.read_only || !blk_range_ok(b, sector, dout)) {
+            status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        status = blk_out(b, rc, sector, dout);
+        if (status == VIRTIO_BLK_S_OK) {
+            b->stats.writes++;
+            b->stats.write_bytes += dout;
+        }
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        status = b->be.flush && b->be.flush(b->be.ctx) != 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+        if (status == VIRTIO_BLK_S_OK)
+            b->stats.flushes++;
+        break;
+    case VIRTIO_BLK_T_GET_ID: {
+        size_t k = din < VIRTIO_BLK_ID_BYTES ? (size_t)din : VIRTIO_BLK_ID_BYTES;
+        if (cur_xfer(&b->t.mem, wc, b->serial, k, true) != 0)
+            return REQ_BROKEN;
+        *written = k;
+        status = VIRTIO_BLK_S_OK;
+        b->stats.get_ids++;
+        break;
+    }
+    default:
+        b->stats.unsupported++;
+        return VIRTIO_BLK_S_UNSUPP;
+    }
+    if (status == VIRTIO_BLK_S_IOERR)
+        b->stats.errors++;
+    return status;
+}
+
+/* The status byte: the last of the wlen writable bytes, which are the
+ * buffers b->bufs[nr..n).  0, or -1 if guest memory refused. */
+static int blk_status_put(struct virtio_blk *b, unsigned nr, unsigned n, uint64_t wlen,
+                          uint8_t status)
+{
+    struct cursor wc;
+    uint64_t skip = wlen - 1;
+
+    cur_init(&wc, b->bufs + nr, n - nr);
+    while (skip >= wc.b[wc.i].len) {
+        skip -= wc.b[wc.i].len;
+        wc.i++;
+    }
+    wc.off = skip;
+    return cur_xfer(&b->t.mem, &wc, &status, 1, true);
+}
+
 /* One popped request in b->bufs[0..n).  Returns the used length, or
  * REQ_BROKEN. */
 static int64_t blk_request(struct virtio_blk *b, unsigned n)
 {
-    const struct guest_mem *m = &b->t.mem;
     unsigned nr = 0; /* readable buffers come first */
     uint64_t rlen = 0, wlen = 0;
 
@@ -116,7 +187,6 @@ static int64_t blk_request(struct virtio_blk *b, unsigned n)
     struct cursor rc, wc;
     cur_init(&rc, b->bufs, nr);
     cur_init(&wc, b->bufs + nr, n - nr);
-    uint64_t din = wlen - 1, dout = rlen; /* data bytes each way */
     uint64_t written = 0;
     int status;
     uint8_t hdr[VIRTIO_BLK_HDR_LEN];
@@ -124,72 +194,15 @@ static int64_t blk_request(struct virtio_blk *b, unsigned n)
     if (rlen < VIRTIO_BLK_HDR_LEN) {
         status = VIRTIO_BLK_S_IOERR;
         b->stats.errors++;
-        goto done;
-    }
-    if (cur_xfer(m, &rc, hdr, sizeof(hdr), false) != 0)
-        return REQ_BROKEN;
-    dout -= VIRTIO_BLK_HDR_LEN;
-    uint32_t type = (uint32_t)le(hdr, 4);
-    uint64_t sector = le(hdr + 8, 8);
-
-    switch (type) {
-    case VIRTIO_BLK_T_IN:
-        if (dout != 0 || !blk_range_ok(b, sector, din)) {
-            status = VIRTIO_BLK_S_IOERR;
-            break;
-        }
-        status = blk_in(b, &wc, sector, din, &written);
-        if (status == VIRTIO_BLK_S_OK) {
-            b->stats.reads++;
-            b->stats.read_bytes += din;
-        }
-        break;
-    case VIRTIO_BLK_T_OUT:
-        if (din != 0 || b->be.read_only || !blk_range_ok(b, sector, dout)) {
-            status = VIRTIO_BLK_S_IOERR;
-            break;
-        }
-        status = blk_out(b, &rc, sector, dout);
-        if (status == VIRTIO_BLK_S_OK) {
-            b->stats.writes++;
-            b->stats.write_bytes += dout;
-        }
-        break;
-    case VIRTIO_BLK_T_FLUSH:
-        status = b->be.flush && b->be.flush(b->be.ctx) != 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-        if (status == VIRTIO_BLK_S_OK)
-            b->stats.flushes++;
-        break;
-    case VIRTIO_BLK_T_GET_ID: {
-        size_t k = din < VIRTIO_BLK_ID_BYTES ? (size_t)din : VIRTIO_BLK_ID_BYTES;
-        if (cur_xfer(m, &wc, b->serial, k, true) != 0)
+    } else {
+        if (cur_xfer(&b->t.mem, &rc, hdr, sizeof(hdr), false) != 0)
             return REQ_BROKEN;
-        written = k;
-        status = VIRTIO_BLK_S_OK;
-        b->stats.get_ids++;
-        break;
+        status = blk_execute(b, (uint32_t)le(hdr, 4), le(hdr + 8, 8), &rc,
+                             rlen - VIRTIO_BLK_HDR_LEN, &wc, wlen - 1, &written);
+        if (status == REQ_BROKEN)
+            return REQ_BROKEN;
     }
-    default:
-        status = VIRTIO_BLK_S_UNSUPP;
-        b->stats.unsupported++;
-        goto done;
-    }
-    if (status == REQ_BROKEN)
-        return REQ_BROKEN;
-    if (status == VIRTIO_BLK_S_IOERR)
-        b->stats.errors++;
-done:;
-    /* The status byte: the last writable byte. */
-    uint8_t s = (uint8_t)status;
-    cur_init(&wc, b->bufs + nr, n - nr);
-    wc.off = 0;
-    uint64_t skip = wlen - 1;
-    while (skip >= wc.b[wc.i].len) {
-        skip -= wc.b[wc.i].len;
-        wc.i++;
-    }
-    wc.off = skip;
-    if (cur_xfer(m, &wc, &s, 1, true) != 0)
+    if (blk_status_put(b, nr, n, wlen, (uint8_t)status) != 0)
         return REQ_BROKEN;
     return (int64_t)(written + 1);
 }

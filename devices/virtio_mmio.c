@@ -223,14 +223,64 @@ static uint32_t vm_reg_read(struct virtio_mmio *t, uint64_t off)
     }
 }
 
+static void vm_driver_features_write(struct virtio_mmio *t, uint32_t v)
+{
+    if (t->status & VIRTIO_STATUS_FEATURES_OK)
+        return; /* negotiation is over */
+    if (t->drv_features_sel == 0)
+        set_lo(&t->drv_features, v);
+    else if (t->drv_features_sel == 1)
+        set_hi(&t->drv_features, v);
+}
+
+/* QueueDesc, QueueDriver and QueueDevice (Low and High) of setup, the
+ * selected queue if it is not ready, else NULL: the layout is frozen while
+ * the queue is ready (4.2.3.2). */
+static void vm_queue_layout_write(struct virtqueue *setup, uint64_t off, uint32_t v)
+{
+    if (!setup)
+        return;
+    switch (off) {
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+        set_lo(&setup->desc, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        set_hi(&setup->desc, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+        set_lo(&setup->driver, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        set_hi(&setup->driver, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+        set_lo(&setup->device, v);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        set_hi(&setup->device, v);
+        break;
+    default:
+        break;
+    }
+}
+
+/* QueueNotify: the device's notify runs now (lock held); returns the queue
+ * to kick, or -1. */
+static int vm_queue_notify(struct virtio_mmio *t, uint32_t v)
+{
+    /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
+    if (v >= t->ops->nqueues || v >= VIRTIO_MMIO_MAX_QUEUES || !t->queues[v].ready || !vm_usable(t))
+        return -1;
+    if (t->ops->notify)
+        t->ops->notify(t->dev, v);
+    return t->ops->kick ? (int)v : -1;
+}
+
 /* Returns the queue to kick (ops->kick, after the lock is released), or
  * -1. */
 static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
-    int kick = -1;
-
     struct virtqueue *q = vm_queue(t);
-    /* Queue layout is frozen while the queue is ready (4.2.3.2). */
     struct virtqueue *setup = q && !q->ready ? q : NULL;
 
     switch (off) {
@@ -238,12 +288,7 @@ static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
         t->dev_features_sel = v;
         break;
     case VIRTIO_MMIO_DRIVER_FEATURES:
-        if (t->status & VIRTIO_STATUS_FEATURES_OK)
-            break; /* negotiation is over */
-        if (t->drv_features_sel == 0)
-            set_lo(&t->drv_features, v);
-        else if (t->drv_features_sel == 1)
-            set_hi(&t->drv_features, v);
+        vm_driver_features_write(t, v);
         break;
     case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
         t->drv_features_sel = v;
@@ -260,15 +305,7 @@ static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
             vm_queue_ready(t, q, v);
         break;
     case VIRTIO_MMIO_QUEUE_NOTIFY:
-        /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
-        if (v < t->ops->nqueues && v < VIRTIO_MMIO_MAX_QUEUES && t->queues[v].ready &&
-            vm_usable(t)) {
-            if (t->ops->notify)
-                t->ops->notify(t->dev, v);
-            if (t->ops->kick)
-                kick = (int)v;
-        }
-        break;
+        return vm_queue_notify(t, v);
     case VIRTIO_MMIO_INTERRUPT_ACK:
         t->int_status &= ~v;
         break;
@@ -279,33 +316,17 @@ static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
             vm_status_write(t, v);
         break;
     case VIRTIO_MMIO_QUEUE_DESC_LOW:
-        if (setup)
-            set_lo(&setup->desc, v);
-        break;
     case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-        if (setup)
-            set_hi(&setup->desc, v);
-        break;
     case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
-        if (setup)
-            set_lo(&setup->driver, v);
-        break;
     case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
-        if (setup)
-            set_hi(&setup->driver, v);
-        break;
     case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
-        if (setup)
-            set_lo(&setup->device, v);
-        break;
     case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
-        if (setup)
-            set_hi(&setup->device, v);
+        vm_queue_layout_write(setup, off, v);
         break;
     default:
         break; /* read-only or unknown */
     }
-    return kick;
+    return -1;
 }
 
 static bool config_width_ok(unsigned width)

@@ -84,10 +84,187 @@ static int put_str(fmt_out_fn out, void *ctx, const struct spec *sp, const char 
     return n + fill;
 }
 
+/* Length modifiers, as parse_length reads them. */
+enum len_mod { LEN_INT, LEN_CHAR, LEN_SHORT, LEN_LONG, LEN_LLONG, LEN_SIZE, LEN_PTRDIFF, LEN_MAX };
+
+/* Flags, width and precision after the '%'; *fmt moves past them.  The
+ * va_list goes by pointer (to a copy) so '*' arguments are consumed. */
+static void parse_spec(const char **fmt, va_list *ap, struct spec *sp)
+{
+    const char *f = *fmt;
+
+    for (;; f++) {
+        if (*f == '-')
+            sp->left = true;
+        else if (*f == '0')
+            sp->zero = true;
+        else if (*f == '+')
+            sp->plus = true;
+        else if (*f == ' ')
+            sp->space = true;
+        else if (*f == '#')
+            sp->alt = true;
+        else
+            break;
+    }
+    if (*f == '*') {
+        sp->width = va_arg(*ap, int);
+        if (sp->width < 0) {
+            sp->left = true;
+            sp->width = -sp->width;
+        }
+        f++;
+    } else {
+        while (*f >= '0' && *f <= '9')
+            sp->width = sp->width * 10 + (*f++ - '0');
+    }
+    if (*f == '.') {
+        f++;
+        sp->prec = 0;
+        if (*f == '*') {
+            sp->prec = va_arg(*ap, int);
+            if (sp->prec < 0)
+                sp->prec = -1;
+            f++;
+        } else {
+            while (*f >= '0' && *f <= '9')
+                sp->prec = sp->prec * 10 + (*f++ - '0');
+        }
+    }
+    *fmt = f;
+}
+
+static enum len_mod parse_length(const char **fmt)
+{
+    const char *f = *fmt;
+    enum len_mod len = LEN_INT;
+
+    switch (*f) {
+    case 'h':
+        len = f[1] == 'h' ? LEN_CHAR : LEN_SHORT;
+        f += f[1] == 'h' ? 2 : 1;
+        break;
+    case 'l':
+        len = f[1] == 'l' ? LEN_LLONG : LEN_LONG;
+        f += f[1] == 'l' ? 2 : 1;
+        break;
+    case 'z':
+        len = LEN_SIZE;
+        f++;
+        break;
+    case 't':
+        len = LEN_PTRDIFF;
+        f++;
+        break;
+    case 'j':
+        len = LEN_MAX;
+        f++;
+        break;
+    default:
+        break;
+    }
+    *fmt = f;
+    return len;
+}
+
+static int64_t arg_signed(va_list *ap, enum len_mod len)
+{
+    switch (len) {
+    case LEN_CHAR:
+        return (signed char)va_arg(*ap, int);
+    case LEN_SHORT:
+        return (short)va_arg(*ap, int);
+    case LEN_LONG:
+        return va_arg(*ap, long);
+    case LEN_LLONG:
+        return va_arg(*ap, long long);
+    case LEN_SIZE:
+    case LEN_PTRDIFF:
+        return va_arg(*ap, ptrdiff_t);
+    case LEN_MAX:
+        return va_arg(*ap, intmax_t);
+    default:
+        return va_arg(*ap, int);
+    }
+}
+
+static uint64_t arg_unsigned(va_list *ap, enum len_mod len)
+{
+    switch (len) {
+    case LEN_CHAR:
+        return (unsigned char)va_arg(*ap, unsigned);
+    case LEN_SHORT:
+        return (unsigned short)va_arg(*ap, unsigned);
+    case LEN_LONG:
+        return va_arg(*ap, unsigned long);
+    case LEN_LLONG:
+        return va_arg(*ap, unsigned long long);
+    case LEN_SIZE:
+    case LEN_PTRDIFF:
+        return va_arg(*ap, size_t);
+    case LEN_MAX:
+        return va_arg(*ap, uintmax_t);
+    default:
+        return va_arg(*ap, unsigned);
+    }
+}
+
+static int put_char(fmt_out_fn out, void *ctx, const struct spec *sp, char c)
+{
+    int fill = sp->width > 1 ? sp->width - 1 : 0;
+
+    if (!sp->left)
+        pad(out, ctx, ' ', fill);
+    out(ctx, &c, 1);
+    if (sp->left)
+        pad(out, ctx, ' ', fill);
+    return 1 + fill;
+}
+
+/* One conversion, its argument taken from *ap; the characters written. */
+static int put_conv(fmt_out_fn out, void *ctx, struct spec *sp, enum len_mod len, char conv,
+                    va_list *ap)
+{
+    switch (conv) {
+    case 'd':
+    case 'i': {
+        int64_t v = arg_signed(ap, len);
+        /* Negate in unsigned arithmetic so INT64_MIN is well defined. */
+        uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        return put_number(out, ctx, sp, mag, v < 0, 10, false);
+    }
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'o': {
+        uint64_t v = arg_unsigned(ap, len);
+        unsigned base = conv == 'u' ? 10 : conv == 'o' ? 8 : 16;
+        return put_number(out, ctx, sp, v, false, base, conv == 'X');
+    }
+    case 'p':
+        sp->alt = true;
+        return put_number(out, ctx, sp, (uintptr_t)va_arg(*ap, void *), false, 16, false);
+    case 's':
+        return put_str(out, ctx, sp, va_arg(*ap, const char *));
+    case 'c':
+        return put_char(out, ctx, sp, (char)va_arg(*ap, int));
+    case '%':
+        out(ctx, "%", 1);
+        return 1;
+    default:
+        /* Unknown conversion: show it rather than guess at varargs. */
+        out(ctx, "%", 1);
+        out(ctx, &conv, 1);
+        return 2;
+    }
+}
+
 int fmt_vformat(fmt_out_fn out, void *ctx, const char *fmt, va_list ap)
 {
     int total = 0;
+    va_list args; /* helpers take it by pointer, which a va_list parameter cannot portably give */
 
+    va_copy(args, ap);
     while (*fmt) {
         const char *start = fmt;
         while (*fmt && *fmt != '%')
@@ -101,174 +278,15 @@ int fmt_vformat(fmt_out_fn out, void *ctx, const char *fmt, va_list ap)
         fmt++; /* '%' */
 
         struct spec sp = {.prec = -1};
-        for (;; fmt++) {
-            if (*fmt == '-')
-                sp.left = true;
-            else if (*fmt == '0')
-                sp.zero = true;
-            else if (*fmt == '+')
-                sp.plus = true;
-            else if (*fmt == ' ')
-                sp.space = true;
-            else if (*fmt == '#')
-                sp.alt = true;
-            else
-                break;
-        }
-        if (*fmt == '*') {
-            sp.width = va_arg(ap, int);
-            if (sp.width < 0) {
-                sp.left = true;
-                sp.width = -sp.width;
-            }
-            fmt++;
-        } else {
-            while (*fmt >= '0' && *fmt <= '9')
-                sp.width = sp.width * 10 + (*fmt++ - '0');
-        }
-        if (*fmt == '.') {
-            fmt++;
-            sp.prec = 0;
-            if (*fmt == '*') {
-                sp.prec = va_arg(ap, int);
-                if (sp.prec < 0)
-                    sp.prec = -1;
-                fmt++;
-            } else {
-                while (*fmt >= '0' && *fmt <= '9')
-                    sp.prec = sp.prec * 10 + (*fmt++ - '0');
-            }
-        }
-
-        /* Length: 0 int, 1 char, 2 short, 3 long, 4 long long, 5 size_t, 6 ptrdiff_t, 7 intmax. */
-        int len = 0;
-        switch (*fmt) {
-        case 'h':
-            len = fmt[1] == 'h' ? 1 : 2;
-            fmt += fmt[1] == 'h' ? 2 : 1;
-            break;
-        case 'l':
-            len = fmt[1] == 'l' ? 4 : 3;
-            fmt += fmt[1] == 'l' ? 2 : 1;
-            break;
-        case 'z':
-            len = 5;
-            fmt++;
-            break;
-        case 't':
-            len = 6;
-            fmt++;
-            break;
-        case 'j':
-            len = 7;
-            fmt++;
-            break;
-        default:
-            break;
-        }
-
+        parse_spec(&fmt, &args, &sp);
+        enum len_mod len = parse_length(&fmt);
         char conv = *fmt;
         if (!conv)
             break;
         fmt++;
-
-        switch (conv) {
-        case 'd':
-        case 'i': {
-            int64_t v;
-            switch (len) {
-            case 1:
-                v = (signed char)va_arg(ap, int);
-                break;
-            case 2:
-                v = (short)va_arg(ap, int);
-                break;
-            case 3:
-                v = va_arg(ap, long);
-                break;
-            case 4:
-                v = va_arg(ap, long long);
-                break;
-            case 5:
-            case 6:
-                v = va_arg(ap, ptrdiff_t);
-                break;
-            case 7:
-                v = va_arg(ap, intmax_t);
-                break;
-            default:
-                v = va_arg(ap, int);
-                break;
-            }
-            /* Negate in unsigned arithmetic so INT64_MIN is well defined. */
-            uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-            total += put_number(out, ctx, &sp, mag, v < 0, 10, false);
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X':
-        case 'o': {
-            uint64_t v;
-            switch (len) {
-            case 1:
-                v = (unsigned char)va_arg(ap, unsigned);
-                break;
-            case 2:
-                v = (unsigned short)va_arg(ap, unsigned);
-                break;
-            case 3:
-                v = va_arg(ap, unsigned long);
-                break;
-            case 4:
-                v = va_arg(ap, unsigned long long);
-                break;
-            case 5:
-            case 6:
-                v = va_arg(ap, size_t);
-                break;
-            case 7:
-                v = va_arg(ap, uintmax_t);
-                break;
-            default:
-                v = va_arg(ap, unsigned);
-                break;
-            }
-            unsigned base = conv == 'u' ? 10 : conv == 'o' ? 8 : 16;
-            total += put_number(out, ctx, &sp, v, false, base, conv == 'X');
-            break;
-        }
-        case 'p': {
-            sp.alt = true;
-            total += put_number(out, ctx, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false);
-            break;
-        }
-        case 's':
-            total += put_str(out, ctx, &sp, va_arg(ap, const char *));
-            break;
-        case 'c': {
-            char c = (char)va_arg(ap, int);
-            int fill = sp.width > 1 ? sp.width - 1 : 0;
-            if (!sp.left)
-                pad(out, ctx, ' ', fill);
-            out(ctx, &c, 1);
-            if (sp.left)
-                pad(out, ctx, ' ', fill);
-            total += 1 + fill;
-            break;
-        }
-        case '%':
-            out(ctx, "%", 1);
-            total++;
-            break;
-        default:
-            /* Unknown conversion: show it rather than guess at varargs. */
-            out(ctx, "%", 1);
-            out(ctx, &conv, 1);
-            total += 2;
-            break;
-        }
+        total += put_conv(out, ctx, &sp, len, conv, &args);
     }
+    va_end(args);
     return total;
 }
 

@@ -31,4 +31,9 @@ static struct sbi_ret base_call(struct vcpu *v, const struct sbi_args *c)
     }
 }
 
-const struct sbi_ext sbi_ext_base = {SBI_EXT_BASE, SBI_EXT_BASE, "base", base_call};
+const struct sbi_ext sbi_ext_base = {
+    .eid_min = SBI_EXT_BASE,
+    .eid_max = SBI_EXT_BASE,
+    .name = "base",
+    .handler = base_call,
+};

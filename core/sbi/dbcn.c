@@ -47,4 +47,9 @@ static struct sbi_ret dbcn_call(struct vcpu *v, const struct sbi_args *c)
     }
 }
 
-const struct sbi_ext sbi_ext_dbcn = {SBI_EXT_DBCN, SBI_EXT_DBCN, "dbcn", dbcn_call};
+const struct sbi_ext sbi_ext_dbcn = {
+    .eid_min = SBI_EXT_DBCN,
+    .eid_max = SBI_EXT_DBCN,
+    .name = "dbcn",
+    .handler = dbcn_call,
+};

@@ -41,4 +41,9 @@ static struct sbi_ret fwft_call(struct vcpu *v, const struct sbi_args *c)
     }
 }
 
-const struct sbi_ext sbi_ext_fwft = {SBI_EXT_FWFT, SBI_EXT_FWFT, "fwft", fwft_call};
+const struct sbi_ext sbi_ext_fwft = {
+    .eid_min = SBI_EXT_FWFT,
+    .eid_max = SBI_EXT_FWFT,
+    .name = "fwft",
+    .handler = fwft_call,
+};

@@ -69,4 +69,9 @@ static struct sbi_ret hsm_call(struct vcpu *v, const struct sbi_args *c)
     }
 }
 
-const struct sbi_ext sbi_ext_hsm = {SBI_EXT_HSM, SBI_EXT_HSM, "hsm", hsm_call};
+const struct sbi_ext sbi_ext_hsm = {
+    .eid_min = SBI_EXT_HSM,
+    .eid_max = SBI_EXT_HSM,
+    .name = "hsm",
+    .handler = hsm_call,
+};

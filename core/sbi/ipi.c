@@ -18,4 +18,9 @@ static struct sbi_ret ipi_call(struct vcpu *v, const struct sbi_args *c)
     return (struct sbi_ret){sbi_for_each_hart(v, c->a[0], c->a[1], sbi_ipi_raise, NULL), 0};
 }
 
-const struct sbi_ext sbi_ext_ipi = {SBI_EXT_IPI, SBI_EXT_IPI, "ipi", ipi_call};
+const struct sbi_ext sbi_ext_ipi = {
+    .eid_min = SBI_EXT_IPI,
+    .eid_max = SBI_EXT_IPI,
+    .name = "ipi",
+    .handler = ipi_call,
+};

@@ -66,5 +66,9 @@ static struct sbi_ret legacy_call(struct vcpu *v, const struct sbi_args *c)
     return r;
 }
 
-const struct sbi_ext sbi_ext_legacy = {SBI_LEGACY_SET_TIMER, SBI_LEGACY_SHUTDOWN, "legacy",
-                                       legacy_call};
+const struct sbi_ext sbi_ext_legacy = {
+    .eid_min = SBI_LEGACY_SET_TIMER,
+    .eid_max = SBI_LEGACY_SHUTDOWN,
+    .name = "legacy",
+    .handler = legacy_call,
+};

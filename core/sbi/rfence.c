@@ -34,4 +34,9 @@ static struct sbi_ret rfence_call(struct vcpu *v, const struct sbi_args *c)
     return (struct sbi_ret){error, 0};
 }
 
-const struct sbi_ext sbi_ext_rfence = {SBI_EXT_RFENCE, SBI_EXT_RFENCE, "rfence", rfence_call};
+const struct sbi_ext sbi_ext_rfence = {
+    .eid_min = SBI_EXT_RFENCE,
+    .eid_max = SBI_EXT_RFENCE,
+    .name = "rfence",
+    .handler = rfence_call,
+};

@@ -28,8 +28,14 @@ struct sbi_ret {
     long value;
 };
 
+/* One extension, one row: each file defines its instance with named fields
+ * (.eid_min = ..., .handler = ...), as Linux KVM's kvm_vcpu_sbi_extension,
+ * so a new field cannot shift the others.  Adding an extension: a file
+ * with its handler and this struct, its name in the extern list below and
+ * in sbi_exts[] (sbi.c). */
 struct sbi_ext {
-    unsigned long eid_min, eid_max;
+    unsigned long eid_min; /* the EIDs it answers: eid_min..eid_max */
+    unsigned long eid_max;
     const char *name;
     struct sbi_ret (*handler)(struct vcpu *v, const struct sbi_args *c);
 };

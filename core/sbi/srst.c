@@ -28,4 +28,9 @@ static struct sbi_ret srst_call(struct vcpu *v, const struct sbi_args *c)
     return sbi_ret_then(v, EXIT_LEAVE, SBI_SUCCESS);
 }
 
-const struct sbi_ext sbi_ext_srst = {SBI_EXT_SRST, SBI_EXT_SRST, "srst", srst_call};
+const struct sbi_ext sbi_ext_srst = {
+    .eid_min = SBI_EXT_SRST,
+    .eid_max = SBI_EXT_SRST,
+    .name = "srst",
+    .handler = srst_call,
+};

@@ -33,7 +33,12 @@ static struct sbi_ret sta_call(struct vcpu *v, const struct sbi_args *c)
     return (struct sbi_ret){SBI_SUCCESS, 0};
 }
 
-const struct sbi_ext sbi_ext_sta = {SBI_EXT_STA, SBI_EXT_STA, "sta", sta_call};
+const struct sbi_ext sbi_ext_sta = {
+    .eid_min = SBI_EXT_STA,
+    .eid_max = SBI_EXT_STA,
+    .name = "sta",
+    .handler = sta_call,
+};
 
 /* SBI STA: adds the time v waited in the run queue to its record, with
  * the sequence protocol of the specification (odd while updating). */

@@ -26,4 +26,9 @@ static struct sbi_ret susp_call(struct vcpu *v, const struct sbi_args *c)
     return sbi_suspend(v, false, c->a[1], c->a[2]);
 }
 
-const struct sbi_ext sbi_ext_susp = {SBI_EXT_SUSP, SBI_EXT_SUSP, "susp", susp_call};
+const struct sbi_ext sbi_ext_susp = {
+    .eid_min = SBI_EXT_SUSP,
+    .eid_max = SBI_EXT_SUSP,
+    .name = "susp",
+    .handler = susp_call,
+};

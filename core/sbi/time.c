@@ -19,4 +19,9 @@ static struct sbi_ret time_call(struct vcpu *v, const struct sbi_args *c)
     return (struct sbi_ret){SBI_SUCCESS, 0};
 }
 
-const struct sbi_ext sbi_ext_time = {SBI_EXT_TIME, SBI_EXT_TIME, "time", time_call};
+const struct sbi_ext sbi_ext_time = {
+    .eid_min = SBI_EXT_TIME,
+    .eid_max = SBI_EXT_TIME,
+    .name = "time",
+    .handler = time_call,
+};

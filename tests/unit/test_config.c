@@ -22,6 +22,9 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/vdev/blk.h"
+#include "core/vdev/net.h"
+#include "core/vdev/vdev.h"
 #include "lib/cpio.h"
 #include "lib/fdt.h"
 
@@ -720,31 +723,40 @@ static void test_devices(void **state)
 
     load_ok(&tc, 4, &cfg);
     const struct vm_config *v = &cfg.vms[0];
+    struct vdev_blk_settings d2, d3, vm1d0;
+    struct vdev_net_settings n4, n5, vm1n1;
+    vdev_blk_settings(&v->devs[2], &d2);
+    vdev_blk_settings(&v->devs[3], &d3);
+    vdev_blk_settings(&cfg.vms[1].devs[0], &vm1d0);
+    vdev_net_settings(&v->devs[4], &n4);
+    vdev_net_settings(&v->devs[5], &n5);
+    vdev_net_settings(&cfg.vms[1].devs[1], &vm1n1);
     assert_int_equal(v->ndevs, 6);
-    assert_int_equal(v->devs[0].kind, DEV_RNG);
+    assert_string_equal(v->devs[0].kind->name, "rng");
     assert_string_equal(v->devs[0].name, "rng");
-    assert_int_equal(v->devs[1].kind, DEV_CONSOLE);
-    assert_int_equal(v->devs[2].kind, DEV_DISK);
-    assert_int_equal(v->devs[2].host_disk, CONFIG_HOST_DISK_NONE);
-    assert_true(in_bundle(v->devs[2].image, v->devs[2].image_size));
-    assert_int_equal(v->devs[2].image_size, 512);
-    assert_false(v->devs[2].read_only);
-    assert_int_equal(v->devs[3].host_disk, 1);
-    assert_int_equal(v->devs[3].offset, 0x100000);
-    assert_int_equal(v->devs[3].size, 0x200000);
-    assert_true(v->devs[3].read_only);
-    assert_null(v->devs[3].image);
-    assert_int_equal(v->devs[4].kind, DEV_NET);
-    assert_memory_equal(v->devs[4].mac, ((const uint8_t[]){2, 0, 0, 0, 0, 1}), 6);
+    assert_string_equal(v->devs[1].kind->model, "virtio-console");
+    assert_ptr_equal(v->devs[2].kind, vdev_kind_find("disk"));
+    assert_int_equal(d2.host_disk, CONFIG_HOST_DISK_NONE);
+    assert_true(in_bundle(d2.image, d2.image_size));
+    assert_int_equal(d2.image_size, 512);
+    assert_false(d2.read_only);
+    assert_int_equal(d3.host_disk, 1);
+    assert_int_equal(d3.offset, 0x100000);
+    assert_int_equal(d3.size, 0x200000);
+    assert_true(d3.read_only);
+    assert_null(d3.image);
+    assert_ptr_equal(v->devs[4].kind, vdev_kind_find("net"));
+    assert_memory_equal(n4.mac, ((const uint8_t[]){2, 0, 0, 0, 0, 1}), 6);
     /* Generated: locally administered unicast, stable, distinct per node and VM. */
-    assert_int_equal(v->devs[5].mac[0], 0x02);
-    assert_int_equal(v->devs[5].mac[1], 0x56);
-    memcpy(mac1, v->devs[5].mac, 6);
-    assert_memory_not_equal(mac1, cfg.vms[1].devs[1].mac, 6);
-    assert_int_equal(cfg.vms[1].devs[0].size, CONFIG_SIZE_REST);
-    assert_int_equal(cfg.vms[1].devs[0].offset, 0x300000);
+    assert_int_equal(n5.mac[0], 0x02);
+    assert_int_equal(n5.mac[1], 0x56);
+    memcpy(mac1, n5.mac, 6);
+    assert_memory_not_equal(mac1, vm1n1.mac, 6);
+    assert_int_equal(vm1d0.size, CONFIG_SIZE_REST);
+    assert_int_equal(vm1d0.offset, 0x300000);
     load_ok(&tc, 4, &cfg);
-    assert_memory_equal(mac1, cfg.vms[0].devs[5].mac, 6);
+    vdev_net_settings(&cfg.vms[0].devs[5], &n5);
+    assert_memory_equal(mac1, n5.mac, 6);
     /* No device nodes: no devices. */
     const struct tcfg plain = {VM0(.kernel = "k0")};
     load_ok(&plain, 4, &cfg);
