@@ -16,6 +16,13 @@
 #define SHOW_SIZE (SHOW_MAX + 4)
 #define PATH_SIZE (sizeof("/vms//") + 2 * SHOW_SIZE)
 
+enum bundle_lookup {
+    BUNDLE_FILE_OK,
+    BUNDLE_FILE_MISSING,
+    BUNDLE_FILE_DUPLICATE,
+    BUNDLE_FILE_NOT_REGULAR,
+};
+
 struct loader {
     const void *bundle;
     size_t bundle_size;
@@ -34,6 +41,8 @@ const char *show(char buf[SHOW_SIZE], const char *s);
 /* Exactly one NUL-terminated string. */
 bool prop_is_string(const uint8_t *val, int len);
 /* The bundle file a property names: present once, regular, not empty. */
+enum bundle_lookup bundle_file(const struct loader *ld, const char *name, const void **data,
+                               size_t *size);
 int vm_file(struct loader *ld, const char *path, const char *prop, const char *fname,
             const void **data, size_t *size);
 

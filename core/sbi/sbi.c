@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The SBI dispatcher: the ecall exit of a guest finds its extension and
+ * runs it on the registers in place.  One file per extension beside it;
+ * the table of them is in base.c, which reports on it. */
 #include "core/sbi/sbi.h"
 
 #include <stddef.h>
 
 #include "core/vm.h"
 #include "lib/compiler.h"
-
-static const struct sbi_ext *const sbi_exts[] = {
-    &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi, &sbi_ext_rfence, &sbi_ext_hsm,
-    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft,
-};
-
-#define SBI_NEXTS (sizeof(sbi_exts) / sizeof(sbi_exts[0]))
 
 static INLINE_ALWAYS const struct sbi_ext *sbi_find(unsigned long eid)
 {
@@ -28,16 +24,7 @@ static INLINE_ALWAYS const struct sbi_ext *sbi_find(unsigned long eid)
     default:
         break;
     }
-    for (unsigned i = 0; i < SBI_NEXTS; i++) {
-        if (eid >= sbi_exts[i]->eid_min && eid <= sbi_exts[i]->eid_max)
-            return sbi_exts[i];
-    }
-    return NULL;
-}
-
-bool sbi_ext_present(unsigned long eid)
-{
-    return sbi_find(eid) != NULL;
+    return sbi_ext_find(eid);
 }
 
 /* struct sbi_args is a view of gpr[10..17] (a0..a7). */
@@ -64,28 +51,4 @@ INLINE_ALWAYS enum exit_action sbi_dispatch(struct vcpu *v)
     if (act)
         v->sbi_action = 0;
     return act;
-}
-
-long sbi_for_each_hart(struct vcpu *v, unsigned long mask, unsigned long base,
-                       void (*fn)(struct vcpu *target, void *arg), void *arg)
-{
-    struct vm *vm = v->vm;
-
-    if (base == (unsigned long)-1) {
-        for (unsigned i = 0; i < vm->nvcpus; i++)
-            fn(&vm->vcpus[i], arg);
-        return SBI_SUCCESS;
-    }
-    /* Check every named hart first: an invalid mask does nothing at all. */
-    for (unsigned bit = 0; bit < 64; bit++) {
-        if ((mask >> bit) & 1) {
-            if (base >= vm->nvcpus || bit >= vm->nvcpus - base)
-                return SBI_ERR_INVALID_PARAM;
-        }
-    }
-    for (unsigned bit = 0; bit < 64; bit++) {
-        if ((mask >> bit) & 1)
-            fn(&vm->vcpus[base + bit], arg);
-    }
-    return SBI_SUCCESS;
 }

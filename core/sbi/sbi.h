@@ -57,8 +57,8 @@ extern const struct sbi_ext sbi_ext_base, sbi_ext_legacy, sbi_ext_time, sbi_ext_
  * writes its answer to a0/a1 and returns what it asked for (v->sbi_action). */
 enum exit_action sbi_dispatch(struct vcpu *v);
 
-/* For BASE probe_extension: 1 if Vireo implements eid. */
-bool sbi_ext_present(unsigned long eid);
+/* The extension that implements eid, or NULL (the table in base.c). */
+const struct sbi_ext *sbi_ext_find(unsigned long eid);
 
 /* Shared between extensions: TIME's set_timer (and legacy set_timer), the
  * HSM suspend that SUSP also uses, and the per-target actions of IPI and

@@ -8,7 +8,8 @@
  * Adding a device kind: one file core/vdev/KIND.c defining
  * `const struct vdev_kind vdev_kind_KIND = {.name = ..., .parse = ...}`
  * (its settings struct, if other code reads them, in core/vdev/KIND.h),
- * and one row in vdev_kinds[]; docs/devices.md "Adding a device kind". */
+ * and one row in vdev_kinds[] (core/vdev/table.c); docs/devices.md
+ * "Adding a device kind". */
 #ifndef VIREO_CORE_VDEV_VDEV_H
 #define VIREO_CORE_VDEV_VDEV_H
 

@@ -228,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (value < SBI_HSM_STATE_STARTED || value > SBI_HSM_STATE_SUSPENDED))
             fail("hart_get_status returned no HSM state", eid, fid, value);
         if (eid == SBI_EXT_BASE && fid == SBI_BASE_PROBE_EXT && error == SBI_SUCCESS &&
-            value != (sbi_ext_present(query) ? 1 : 0))
+            value != (sbi_ext_find(query) ? 1 : 0))
             fail("probe_extension disagrees with the extension table", eid, fid, value);
     }
 
