@@ -31,6 +31,7 @@
 #include "core/sbi/sbi.h"
 #include "core/sched.h"
 #include "core/vm.h"
+#include "core/vm_life.h"
 #include "core/vmm.h"
 #include "lib/sbi_spec.h"
 #include "tests/unit/fake_arch.h"
