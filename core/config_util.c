@@ -56,7 +56,7 @@ bool prop_is_string(const uint8_t *val, int len)
 /* Looks `name` up among the bundle's files. Every entry is visited so that a name
  * stored twice is reported instead of one copy silently winning. */
 enum bundle_lookup bundle_file(const struct loader *ld, const char *name, const void **data,
-                                      size_t *size)
+                               size_t *size)
 {
     struct cpio_iter it;
     const char *n;

@@ -15,8 +15,9 @@ struct mmio_dev;
 
 struct mmio_ops {
     /* width is 1, 2, 4 or 8 and offset + width <= the device's size.
-     * Return 0, or -1 for an access the device does not support (the VM
-     * is then stopped with a reason naming the device and offset). */
+     * Return 0, or a negative ERR_* code, ERR_NOTSUP for an access the
+     * device does not support (the VM is then stopped with a reason naming
+     * the device and offset; callers only test < 0). */
     int (*read)(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t *value);
     int (*write)(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t value);
 };
@@ -44,8 +45,8 @@ static inline void irq_line_set(const struct irq_line *l, bool level)
 
 /* How a device model reaches guest memory (virtio rings and buffers).
  * Vireo backs it with gpa_read/gpa_write, its single checked accessor:
- * every access is bounds-checked against the VM's RAM and fails (-1)
- * outside it. */
+ * every access is bounds-checked against the VM's RAM and fails
+ * (ERR_RANGE) outside it. */
 struct guest_mem {
     int (*read)(void *ctx, uint64_t gpa, void *dst, size_t n);
     int (*write)(void *ctx, uint64_t gpa, const void *src, size_t n);

@@ -8,6 +8,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 /* A position in one direction (readable or writable part) of a chain. */
@@ -23,14 +24,14 @@ static void cur_init(struct cursor *c, const struct vq_buf *b, unsigned n)
 }
 
 /* Moves len bytes between p and the chain at the cursor; the caller knows
- * the chain holds them.  Returns 0, or -1 if guest memory refused. */
+ * the chain holds them.  Returns 0, or ERR_RANGE if guest memory refused. */
 static int cur_xfer(const struct guest_mem *m, struct cursor *c, void *p, size_t len, bool to_guest)
 {
     uint8_t *q = p;
 
     while (len) {
         if (c->i >= c->n)
-            return -1; /* cannot happen: lengths were summed */
+            return ERR_RANGE; /* cannot happen: lengths were summed */
         const struct vq_buf *v = &c->b[c->i];
         if (c->off >= v->len) {
             c->i++;
@@ -42,7 +43,7 @@ static int cur_xfer(const struct guest_mem *m, struct cursor *c, void *p, size_t
         int r = to_guest ? m->write(m->ctx, v->addr + c->off, q, k)
                          : m->read(m->ctx, v->addr + c->off, q, k);
         if (r != 0)
-            return -1;
+            return ERR_RANGE;
         c->off += k;
         q += k;
         len -= k;
@@ -59,10 +60,8 @@ static uint64_t le(const uint8_t *b, unsigned n)
     return v;
 }
 
-/* Outcome of one request. */
-#define REQ_BROKEN (-1) /* guest memory refused: NEEDS_RESET */
-
-/* IN: sectors into the writable data.  Returns the status, or REQ_BROKEN;
+/* IN: sectors into the writable data.  Returns the status, or ERR_BROKEN
+ * (guest memory refused: NEEDS_RESET);
  * *written counts data bytes put into guest memory. */
 static int blk_in(struct virtio_blk *b, struct cursor *w, uint64_t sector, uint64_t len,
                   uint64_t *written)
@@ -73,7 +72,7 @@ static int blk_in(struct virtio_blk *b, struct cursor *w, uint64_t sector, uint6
             b->be.read(b->be.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce, k) != 0)
             return VIRTIO_BLK_S_IOERR;
         if (cur_xfer(&b->t.mem, w, b->bounce, k, true) != 0)
-            return REQ_BROKEN;
+            return ERR_BROKEN;
         *written += k;
     }
     return VIRTIO_BLK_S_OK;
@@ -84,7 +83,7 @@ static int blk_out(struct virtio_blk *b, struct cursor *r, uint64_t sector, uint
     for (uint64_t done = 0; done < len; done += VIRTIO_BLK_BOUNCE) {
         size_t k = len - done < VIRTIO_BLK_BOUNCE ? (size_t)(len - done) : VIRTIO_BLK_BOUNCE;
         if (cur_xfer(&b->t.mem, r, b->bounce, k, false) != 0)
-            return REQ_BROKEN;
+            return ERR_BROKEN;
         if (!b->be.write ||
             b->be.write(b->be.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce, k) != 0)
             return VIRTIO_BLK_S_IOERR;
@@ -100,7 +99,7 @@ static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t l
 
 /* The request the header names, on the data after it: dout readable bytes
  * at rc, din writable bytes (the status byte excluded) at wc.  Returns the
- * status, counted in b->stats, or REQ_BROKEN; *written counts the data
+ * status, counted in b->stats, or ERR_BROKEN; *written counts the data
  * bytes put into guest memory. */
 static int blk_execute(struct virtio_blk *b, uint32_t type, uint64_t sector, struct cursor *rc,
                        uint64_t dout, struct cursor *wc, uint64_t din, uint64_t *written)
@@ -138,7 +137,7 @@ static int blk_execute(struct virtio_blk *b, uint32_t type, uint64_t sector, str
     case VIRTIO_BLK_T_GET_ID: {
         size_t k = din < VIRTIO_BLK_ID_BYTES ? (size_t)din : VIRTIO_BLK_ID_BYTES;
         if (cur_xfer(&b->t.mem, wc, b->serial, k, true) != 0)
-            return REQ_BROKEN;
+            return ERR_BROKEN;
         *written = k;
         status = VIRTIO_BLK_S_OK;
         b->stats.get_ids++;
@@ -154,7 +153,7 @@ static int blk_execute(struct virtio_blk *b, uint32_t type, uint64_t sector, str
 }
 
 /* The status byte: the last of the wlen writable bytes, which are the
- * buffers b->bufs[nr..n).  0, or -1 if guest memory refused. */
+ * buffers b->bufs[nr..n).  0, or ERR_RANGE if guest memory refused. */
 static int blk_status_put(struct virtio_blk *b, unsigned nr, unsigned n, uint64_t wlen,
                           uint8_t status)
 {
@@ -171,7 +170,7 @@ static int blk_status_put(struct virtio_blk *b, unsigned nr, unsigned n, uint64_
 }
 
 /* One popped request in b->bufs[0..n).  Returns the used length, or
- * REQ_BROKEN. */
+ * ERR_BROKEN. */
 static int64_t blk_request(struct virtio_blk *b, unsigned n)
 {
     unsigned nr = 0; /* readable buffers come first */
@@ -182,7 +181,7 @@ static int64_t blk_request(struct virtio_blk *b, unsigned n)
     for (unsigned i = nr; i < n; i++)
         wlen += b->bufs[i].len;
     if (wlen == 0)
-        return REQ_BROKEN; /* no status byte: nothing to report an error in */
+        return ERR_BROKEN; /* no status byte: nothing to report an error in */
 
     struct cursor rc, wc;
     cur_init(&rc, b->bufs, nr);
@@ -196,14 +195,14 @@ static int64_t blk_request(struct virtio_blk *b, unsigned n)
         b->stats.errors++;
     } else {
         if (cur_xfer(&b->t.mem, &rc, hdr, sizeof(hdr), false) != 0)
-            return REQ_BROKEN;
+            return ERR_BROKEN;
         status = blk_execute(b, (uint32_t)le(hdr, 4), le(hdr + 8, 8), &rc,
                              rlen - VIRTIO_BLK_HDR_LEN, &wc, wlen - 1, &written);
-        if (status == REQ_BROKEN)
-            return REQ_BROKEN;
+        if (status == ERR_BROKEN)
+            return ERR_BROKEN;
     }
     if (blk_status_put(b, nr, n, wlen, (uint8_t)status) != 0)
-        return REQ_BROKEN;
+        return ERR_BROKEN;
     return (int64_t)(written + 1);
 }
 

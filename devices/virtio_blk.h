@@ -69,7 +69,7 @@ struct blk_backend {
     uint64_t sectors; /* capacity in 512-byte sectors */
     bool read_only;
     /* n is a multiple of 512 and the range is inside capacity; return 0 or
-     * -1 (I/O error). */
+     * a negative ERR_* code (ERR_IO: an I/O error). */
     int (*read)(void *ctx, uint64_t sector, void *buf, size_t n);
     int (*write)(void *ctx, uint64_t sector, const void *buf, size_t n);
     int (*flush)(void *ctx); /* NULL: nothing to flush */

@@ -7,6 +7,7 @@
 #include "devices/mmio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -92,9 +93,9 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, 
 {
     *count = 0;
     if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !vm_usable(t))
-        return VQ_EMPTY;
+        return ERR_AGAIN;
     int r = vq_pop(&t->queues[queue], &t->mem, bufs, max, count);
-    if (r == VQ_BROKEN)
+    if (r == ERR_BROKEN)
         virtio_mmio_needs_reset(t);
     return r;
 }
@@ -102,9 +103,9 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, 
 int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint32_t written)
 {
     if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !vm_usable(t))
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     int r = vq_push(&t->queues[queue], &t->mem, head, written);
-    if (r == VQ_BROKEN)
+    if (r == ERR_BROKEN)
         virtio_mmio_needs_reset(t);
     return r;
 }
@@ -265,19 +266,19 @@ static void vm_queue_layout_write(struct virtqueue *setup, uint64_t off, uint32_
 }
 
 /* QueueNotify: the device's notify runs now (lock held); returns the queue
- * to kick, or -1. */
+ * to kick, or ERR_NOENT when there is none. */
 static int vm_queue_notify(struct virtio_mmio *t, uint32_t v)
 {
     /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
     if (v >= t->ops->nqueues || v >= VIRTIO_MMIO_MAX_QUEUES || !t->queues[v].ready || !vm_usable(t))
-        return -1;
+        return ERR_NOENT;
     if (t->ops->notify)
         t->ops->notify(t->dev, v);
-    return t->ops->kick ? (int)v : -1;
+    return t->ops->kick ? (int)v : ERR_NOENT;
 }
 
 /* Returns the queue to kick (ops->kick, after the lock is released), or
- * -1. */
+ * ERR_NOENT. */
 static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
     struct virtqueue *q = vm_queue(t);
@@ -326,7 +327,7 @@ static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
     default:
         break; /* read-only or unknown */
     }
-    return -1;
+    return ERR_NOENT;
 }
 
 static bool config_width_ok(unsigned width)
@@ -343,7 +344,7 @@ static int vm_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width, u
         uint8_t b[4] = {0, 0, 0, 0};
 
         if (!config_width_ok(width))
-            return -1;
+            return ERR_NOTSUP;
         spin_lock(&t->lock);
         if (off + width <= t->ops->config_size && t->ops->config_read)
             t->ops->config_read(t->dev, (uint32_t)off, b, width);
@@ -352,7 +353,7 @@ static int vm_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width, u
         return 0;
     }
     if (width != 4 || (offset & 3))
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&t->lock);
     *value = vm_reg_read(t, offset);
     spin_unlock(&t->lock);
@@ -369,7 +370,7 @@ static int vm_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, 
                         (uint8_t)(value >> 24)};
 
         if (!config_width_ok(width))
-            return -1;
+            return ERR_NOTSUP;
         spin_lock(&t->lock);
         if (off + width <= t->ops->config_size && t->ops->config_write)
             t->ops->config_write(t->dev, (uint32_t)off, b, width);
@@ -377,7 +378,7 @@ static int vm_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, 
         return 0;
     }
     if (width != 4 || (offset & 3))
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&t->lock);
     int kick = vm_reg_write(t, offset, (uint32_t)value);
     vm_settle(t);

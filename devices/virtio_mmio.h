@@ -8,7 +8,7 @@
  *
  * Accesses: registers (offsets below 0x100) are 32-bit only; the device
  * configuration space (from 0x100) takes 1, 2 or 4-byte accesses.  Any
- * other width returns -1.  Unknown registers read 0 and ignore writes.
+ * other width returns ERR_NOTSUP.  Unknown registers read 0 and ignore writes.
  *
  * Hostile drivers: an invalid queue setup (size 0, not a power of 2, above
  * QueueNumMax, misaligned or wrapping ring) or a malformed ring found while
@@ -154,7 +154,7 @@ uint64_t virtio_mmio_offered(const struct virtio_mmio *t);
 
 /* From the device's callbacks, lock held: pop the next chain of queue
  * (see vq_pop), return one (see vq_push).  A malformed ring sets
- * DEVICE_NEEDS_RESET and returns VQ_BROKEN. */
+ * DEVICE_NEEDS_RESET and returns ERR_BROKEN. */
 int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, unsigned max,
                     unsigned *count);
 int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint32_t written);

@@ -9,11 +9,12 @@
 #include "devices/virtio_net.h"
 #include "devices/virtqueue.h"
 #include "devices/vswitch.h"
+#include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
 /* Copies n bytes from src into the chain's buffers (all device-writable).
- * Returns 0, or -1 if guest memory refused. */
+ * Returns 0, or ERR_RANGE if guest memory refused. */
 static int net_scatter(struct virtio_net *n, const struct vq_buf *bufs, unsigned count,
                        uint64_t *pos, const uint8_t *src, size_t len)
 {
@@ -28,7 +29,7 @@ static int net_scatter(struct virtio_net *n, const struct vq_buf *bufs, unsigned
         uint64_t room = bufs[i].len - skip;
         size_t k = len < room ? len : (size_t)room;
         if (n->t.mem.write(n->t.mem.ctx, bufs[i].addr + skip, src, k) != 0)
-            return -1;
+            return ERR_RANGE;
         skip = 0;
         src += k;
         len -= k;
@@ -41,14 +42,16 @@ int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
 {
     struct virtio_mmio *t = &n->t;
     unsigned count;
-    int r = -1;
+    int r = ERR_INVAL;
 
     spin_lock(&t->lock);
     if (len > VIRTIO_NET_MAX_FRAME)
         goto drop;
     int head = virtio_mmio_pop(t, VIRTIO_NET_RXQ, n->rx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
+    r = head;
     if (head < 0)
         goto drop; /* not running, no buffer, or a broken ring (now NEEDS_RESET) */
+    r = ERR_BROKEN;
     uint64_t room = 0;
     for (unsigned i = 0; i < count; i++) {
         if (!n->rx_bufs[i].write) {
@@ -61,6 +64,7 @@ int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
         /* Too small: give the buffer back unused. */
         if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, 0) == 0)
             virtio_mmio_used(t, VIRTIO_NET_RXQ);
+        r = ERR_NOSPC;
         goto drop;
     }
     /* flags, gso_type, hdr_len, gso_size, csum_start, csum_offset: 0
@@ -94,7 +98,8 @@ static int net_deliver(void *ctx, const void *frame, size_t len)
 
 /* Transport lock held: takes one transmit chain into n->tx_frame.
  * Returns the frame length (header included), 0 for a chain dropped,
- * or -1 when there is nothing more to do. */
+ * or, when there is nothing more to do, ERR_AGAIN (the queue is empty) or
+ * ERR_BROKEN (a broken ring or chain: now NEEDS_RESET). */
 static int64_t net_tx_one(struct virtio_net *n)
 {
     struct virtio_mmio *t = &n->t;
@@ -102,12 +107,12 @@ static int64_t net_tx_one(struct virtio_net *n)
     int head = virtio_mmio_pop(t, VIRTIO_NET_TXQ, n->tx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
 
     if (head < 0)
-        return -1;
+        return head;
     uint64_t total = 0;
     for (unsigned i = 0; i < count; i++) {
         if (n->tx_bufs[i].write) {
             virtio_mmio_needs_reset(t); /* transmit buffers are device-readable */
-            return -1;
+            return ERR_BROKEN;
         }
         total += n->tx_bufs[i].len;
     }
@@ -118,14 +123,14 @@ static int64_t net_tx_one(struct virtio_net *n)
             if (n->tx_bufs[i].len && t->mem.read(t->mem.ctx, n->tx_bufs[i].addr, n->tx_frame + pos,
                                                  n->tx_bufs[i].len) != 0) {
                 virtio_mmio_needs_reset(t); /* buffer outside RAM */
-                return -1;
+                return ERR_BROKEN;
             }
             pos += n->tx_bufs[i].len;
         }
         r = (int64_t)total;
     }
     if (virtio_mmio_push(t, VIRTIO_NET_TXQ, (uint16_t)head, 0) != 0)
-        return -1;
+        return ERR_BROKEN;
     virtio_mmio_used(t, VIRTIO_NET_TXQ);
     return r;
 }
@@ -142,7 +147,8 @@ static void net_kick(void *dev, unsigned queue)
      * each time: the driver may reset the device meanwhile). */
     for (unsigned i = 0;; i++) {
         spin_lock(&t->lock);
-        int64_t len = i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : -1;
+        int64_t len =
+            i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : ERR_AGAIN;
         spin_unlock(&t->lock);
         if (len < 0)
             break;

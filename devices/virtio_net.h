@@ -90,7 +90,10 @@ void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const st
 void virtio_net_detach(struct virtio_net *n);
 
 /* The port's deliver: one Ethernet frame (no virtio header) into the
- * guest.  Returns 0 if delivered, -1 if dropped. */
+ * guest.  Returns 0 if delivered; if dropped, ERR_INVAL (longer than
+ * VIRTIO_NET_MAX_FRAME), ERR_AGAIN (the driver not running, or no receive
+ * buffer posted), ERR_NOSPC (the chain too small: given back unused) or
+ * ERR_BROKEN (a broken ring or receive chain: NEEDS_RESET). */
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
 
 #endif

@@ -8,10 +8,11 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
-/* Fills one writable buffer; returns the bytes written, or -1 if guest
- * memory refused them. */
+/* Fills one writable buffer; returns the bytes written, or ERR_RANGE if
+ * guest memory refused them. */
 static int64_t rng_fill(struct virtio_rng *r, const struct vq_buf *b)
 {
     uint8_t chunk[256];
@@ -26,7 +27,7 @@ static int64_t rng_fill(struct virtio_rng *r, const struct vq_buf *b)
         if (got == 0)
             break;
         if (r->t.mem.write(r->t.mem.ctx, b->addr + done, chunk, got) != 0)
-            return -1;
+            return ERR_RANGE;
         done += got;
         if (got < want)
             break;

@@ -6,6 +6,7 @@
 
 #include "devices/mmio.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 /* Rings are little-endian (virtio 1.x); decode bytes so the host's byte
@@ -15,7 +16,7 @@ static int rd16(const struct guest_mem *m, uint64_t gpa, uint16_t *v)
     uint8_t b[2];
 
     if (m->read(m->ctx, gpa, b, sizeof(b)) != 0)
-        return -1;
+        return ERR_RANGE;
     *v = (uint16_t)(b[0] | b[1] << 8);
     return 0;
 }
@@ -51,7 +52,7 @@ static int rd_desc(const struct guest_mem *m, uint64_t gpa, struct vring_desc *d
     uint8_t b[16];
 
     if (m->read(m->ctx, gpa, b, sizeof(b)) != 0)
-        return -1;
+        return ERR_RANGE;
     d->addr = (uint64_t)le32(b) | (uint64_t)le32(b + 4) << 32;
     d->len = le32(b + 8);
     d->flags = (uint16_t)(b[12] | b[13] << 8);
@@ -86,19 +87,19 @@ static bool range_ok(uint64_t base, uint64_t size)
 int vq_check(const struct virtqueue *q, uint16_t num_max)
 {
     if (q->num == 0 || q->num > num_max || q->num > VQ_MAX_SIZE || (q->num & (q->num - 1)))
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     if ((q->desc & 15) || (q->driver & 1) || (q->device & 3))
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     if (!range_ok(q->desc, 16 * (uint64_t)q->num) || !range_ok(q->driver, AVAIL_SIZE(q->num)) ||
         !range_ok(q->device, USED_SIZE(q->num)))
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     return 0;
 }
 
 static int vq_break(struct virtqueue *q)
 {
     q->broken = true;
-    return VQ_BROKEN;
+    return ERR_BROKEN;
 }
 
 /* Walks the chain starting at head into bufs. */
@@ -117,16 +118,16 @@ static int vq_walk(struct virtqueue *q, const struct guest_mem *m, uint16_t head
         struct vring_desc d;
 
         if (idx >= size || ++seen > size)
-            return VQ_BROKEN; /* out of the table, or a loop */
+            return ERR_BROKEN; /* out of the table, or a loop */
         if (rd_desc(m, table + 16 * (uint64_t)idx, &d) != 0)
-            return VQ_BROKEN;
+            return ERR_BROKEN;
         if (d.flags & VRING_DESC_F_INDIRECT) {
             /* One indirect table, in place of the whole rest of the chain. */
             if (!q->indirect || in_indirect || (d.flags & VRING_DESC_F_NEXT))
-                return VQ_BROKEN;
+                return ERR_BROKEN;
             if (d.len == 0 || d.len % 16 != 0 || d.len / 16 > VQ_MAX_SIZE ||
                 !range_ok(d.addr, d.len))
-                return VQ_BROKEN;
+                return ERR_BROKEN;
             in_indirect = true;
             table = d.addr;
             size = d.len / 16;
@@ -135,16 +136,16 @@ static int vq_walk(struct virtqueue *q, const struct guest_mem *m, uint16_t head
             continue;
         }
         if (!range_ok(d.addr, d.len))
-            return VQ_BROKEN;
+            return ERR_BROKEN;
         total += d.len;
         if (q->max_bytes && total > q->max_bytes)
-            return VQ_BROKEN;
+            return ERR_BROKEN;
         bool w = d.flags & VRING_DESC_F_WRITE;
         if (writable && !w)
-            return VQ_BROKEN; /* readable after writable (2.7.4.2) */
+            return ERR_BROKEN; /* readable after writable (2.7.4.2) */
         writable = w;
         if (n >= max)
-            return VQ_BROKEN;
+            return ERR_BROKEN;
         bufs[n++] = (struct vq_buf){d.addr, d.len, w};
         if (!(d.flags & VRING_DESC_F_NEXT))
             break;
@@ -161,9 +162,9 @@ int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, 
 
     *count = 0;
     if (q->broken)
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     if (!q->ready || q->num == 0)
-        return VQ_EMPTY;
+        return ERR_AGAIN;
     if (rd16(m, q->driver + AVAIL_IDX, &avail_idx) != 0)
         return vq_break(q);
     uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
@@ -172,7 +173,7 @@ int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, 
     if (pending == 0) {
         if (q->event_idx && wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
             return vq_break(q);
-        return VQ_EMPTY;
+        return ERR_AGAIN;
     }
     /* Read the ring entry only after the index that published it. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -195,7 +196,7 @@ int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint3
     uint8_t elem[8];
 
     if (q->broken)
-        return VQ_BROKEN;
+        return ERR_BROKEN;
     if (!q->ready || q->num == 0 || head >= q->num)
         return vq_break(q);
     put_le32(elem, head);

@@ -5,7 +5,7 @@
  * struct guest_mem; nothing here holds a pointer into the guest.  The rings
  * are treated as hostile: chains are bounded by the queue size (or by the
  * indirect table's length), every index and length is checked, and any
- * violation makes vq_pop/vq_push return VQ_BROKEN and leaves the queue
+ * violation makes vq_pop/vq_push return ERR_BROKEN and leaves the queue
  * "broken" (every later call fails the same way) until vq_reset().  The
  * transport turns that into DEVICE_NEEDS_RESET.
  *
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "devices/mmio.h"
+#include "lib/err.h"
 
 #define VRING_DESC_F_NEXT     1
 #define VRING_DESC_F_WRITE    2
@@ -27,9 +28,6 @@
 #define VRING_USED_F_NO_NOTIFY     1
 
 #define VQ_MAX_SIZE 32768 /* the largest split queue size */
-
-#define VQ_EMPTY  (-1) /* nothing available */
-#define VQ_BROKEN (-2) /* the driver broke the ring: needs reset */
 
 struct virtqueue {
     uint16_t num;        /* queue size: a power of 2, set by the transport */
@@ -57,19 +55,19 @@ struct vq_buf {
 void vq_reset(struct virtqueue *q);
 
 /* Checks the queue's size and ring addresses (alignment, no wrap-around)
- * before the transport marks it ready.  Returns 0 or VQ_BROKEN. */
+ * before the transport marks it ready.  Returns 0 or ERR_BROKEN. */
 int vq_check(const struct virtqueue *q, uint16_t num_max);
 
 /* Pops the next available chain into bufs[0..*count) (at most max entries;
- * a longer chain is VQ_BROKEN, so pass max >= the queue size to accept all
+ * a longer chain is ERR_BROKEN, so pass max >= the queue size to accept all
  * legal chains).  Device-readable buffers come first, then writable ones.
- * Returns the head id (>= 0, to give back to vq_push), VQ_EMPTY or
- * VQ_BROKEN.  With event_idx it also publishes avail_event. */
+ * Returns the head id (>= 0, to give back to vq_push), ERR_AGAIN when
+ * nothing is available or ERR_BROKEN.  With event_idx it also publishes avail_event. */
 int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, unsigned max,
            unsigned *count);
 
 /* Returns a chain: writes the used element {head, written} and then the
- * used index.  Returns 0 or VQ_BROKEN. */
+ * used index.  Returns 0 or ERR_BROKEN. */
 int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint32_t written);
 
 /* After pushing, with the used index at old_used before: does the driver

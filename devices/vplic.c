@@ -6,6 +6,7 @@
 
 #include "devices/mmio.h"
 #include "devices/vplic.h"
+#include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -285,7 +286,7 @@ static int vplic_read(struct mmio_dev *dev, uint64_t offset, unsigned width, uin
     bool changed = false;
 
     if (width != 4 || offset % 4)
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&p->lock);
     if (offset < PLIC_PENDING) {
         unsigned s = (unsigned)(offset / 4);
@@ -349,7 +350,7 @@ static int vplic_write(struct mmio_dev *dev, uint64_t offset, unsigned width, ui
     bool changed = false;
 
     if (width != 4 || offset % 4)
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&p->lock);
     if (offset < PLIC_PENDING) {
         unsigned s = (unsigned)(offset / 4);

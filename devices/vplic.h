@@ -14,7 +14,7 @@
  * less on QEMU-like layouts).
  *
  * Accesses: only aligned 32-bit loads and stores are valid, as the spec says;
- * anything else makes the ops return -1 and Vireo stops the VM (a guest that
+ * anything else makes the ops return ERR_NOTSUP and Vireo stops the VM (a guest that
  * does that is broken, and guessing what it meant would hide it).  Reads of
  * offsets that hold no register, of sources above ndev and of contexts at or
  * above ncontexts return 0; writes to them are ignored.

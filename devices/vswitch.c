@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "devices/vswitch.h"
+#include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -16,10 +17,11 @@ void vswitch_init(struct vswitch *sw)
 
 int vswitch_attach(struct vswitch *sw, struct vswitch_port *p)
 {
-    int r = -1;
+    int r = ERR_EXIST;
 
     spin_lock(&sw->lock);
     if (p->sw == NULL) {
+        r = ERR_NOSPC;
         for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++) {
             if (sw->ports[i] == NULL) {
                 sw->ports[i] = p;

@@ -38,13 +38,13 @@ struct vswitch_port_stats {
     uint64_t rx_frames, rx_bytes;
     uint64_t rx_drops; /* refused: bad length or multicast source */
     uint64_t tx_frames, tx_bytes;
-    uint64_t tx_drops; /* deliver returned -1 */
+    uint64_t tx_drops; /* deliver returned an ERR_* code */
 };
 
 struct vswitch_port {
     const char *name; /* for stats, e.g. "vm0.net0" or "uplink" */
     /* Deliver one Ethernet frame (no virtio header) to the port's owner.
-     * Return 0 if taken, -1 if dropped.  Called with the switch lock held;
+     * Return 0 if taken, a negative ERR_* code if dropped.  Called with the switch lock held;
      * must not call back into the switch. */
     int (*deliver)(void *ctx, const void *frame, size_t len);
     void *ctx;
@@ -72,8 +72,8 @@ struct vswitch {
 
 void vswitch_init(struct vswitch *sw);
 
-/* Returns 0, or -1 if the switch is full or p is already attached
- * somewhere.  The port's stats start from zero. */
+/* Returns 0, ERR_NOSPC if the switch is full, or ERR_EXIST if p is
+ * already attached somewhere.  The port's stats start from zero. */
 int vswitch_attach(struct vswitch *sw, struct vswitch_port *p);
 
 /* Detaches p and forgets the MACs learned on it.  When it returns, p's

@@ -14,6 +14,7 @@
 
 #include "devices/mmio.h"
 #include "devices/vplic.h"
+#include "lib/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -102,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 off = VPLIC_SIZE - width;
             v = 0;
             int rc = vplic_ops.read(&dev, off, width, &v);
-            if (rc != 0 && rc != -1)
+            if (rc != 0 && rc != ERR_NOTSUP)
                 abort();
             if (rc == 0 && (width != 4 || off % 4))
                 abort(); /* only aligned 32-bit accesses are valid */
@@ -118,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (op & 0x80)
                 val |= (uint64_t)take(&in, 4) << 16;
             int rc = vplic_ops.write(&dev, off, width, val);
-            if (rc != 0 && rc != -1)
+            if (rc != 0 && rc != ERR_NOTSUP)
                 abort();
             if (rc == 0 && (width != 4 || off % 4))
                 abort();

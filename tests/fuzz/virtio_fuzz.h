@@ -177,7 +177,7 @@ static void fz_run(const uint8_t *data, size_t size)
         case 2: { /* config write, any width */
             uint64_t off = VIRTIO_MMIO_CONFIG + take8(&in) % 0x40;
             int rc = fz_dev.ops->write(&fz_dev, off, widths[(op >> 4) & 3], take32(&in));
-            if (rc != 0 && rc != -1)
+            if (rc != 0 && rc != ERR_NOTSUP)
                 abort();
             break;
         }

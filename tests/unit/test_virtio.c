@@ -277,12 +277,12 @@ static void test_identity(void **state)
     assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
     assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
     /* Registers are 32-bit only; config space takes 1, 2, 4. */
-    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 1, &v), -1);
-    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 2, &v), -1);
-    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 8, &v), -1);
-    assert_int_equal(dev.ops->write(&dev, VIRTIO_MMIO_STATUS, 1, 1), -1);
-    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE + 1, 4, &v), -1);
-    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_CONFIG, 8, &v), -1);
+    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 1, &v), ERR_NOTSUP);
+    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 2, &v), ERR_NOTSUP);
+    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE, 8, &v), ERR_NOTSUP);
+    assert_int_equal(dev.ops->write(&dev, VIRTIO_MMIO_STATUS, 1, 1), ERR_NOTSUP);
+    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_MAGIC_VALUE + 1, 4, &v), ERR_NOTSUP);
+    assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_CONFIG, 8, &v), ERR_NOTSUP);
     assert_int_equal(dev.ops->read(&dev, VIRTIO_MMIO_CONFIG, 1, &v), 0);
     assert_int_equal(v, 0); /* rng: no config space */
     assert_int_equal(dev.ops->write(&dev, VIRTIO_MMIO_CONFIG, 4, 1), 0);

@@ -188,7 +188,7 @@ static void test_sw_detach(void **s)
     assert_int_equal(c4.frames, 0);
     assert_int_equal(c2.frames, 2);
     /* Attaching twice fails; a switch holds 32 ports. */
-    assert_int_equal(vswitch_attach(&sw, &c4.port), -1);
+    assert_int_equal(vswitch_attach(&sw, &c4.port), ERR_EXIST);
     static struct cap many[VSWITCH_MAX_PORTS];
     unsigned ok = 0;
     for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++) {
@@ -318,10 +318,10 @@ static void test_net_receive(void **s)
 {
     (void)s;
     /* Before the driver is up: dropped. */
-    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 60, 1), 60), -1);
+    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 60, 1), 60), ERR_AGAIN);
     vt_start(&da, VT_F_EVENT, 2, 16);
     /* No buffers yet: dropped. */
-    assert_int_equal(virtio_net_receive(&na, frame, 60), -1);
+    assert_int_equal(virtio_net_receive(&na, frame, 60), ERR_AGAIN);
     assert_int_equal(na.stats.rx_drops, 2);
     for (unsigned i = 0; i < 4; i++)
         post_rx(&da, i, 1526);
@@ -331,7 +331,7 @@ static void test_net_receive(void **s)
     vt_ack(&da);
     assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 1514, 2), 1514), 0);
     assert_rx(&da, 1, 1, frame, 1514);
-    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 1518, 2), 1518), -1);
+    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 1518, 2), 1518), ERR_NOSPC);
     assert_int_equal(vt_used_idx(&da, RXQ), 3); /* given back unused */
     uint32_t id, len;
     vt_used_elem(&da, RXQ, 2, &id, &len);
@@ -349,13 +349,13 @@ static void test_net_receive(void **s)
     assert_int_equal(*vt_at(&da, VT_BUF(5) + 10), 1);
     assert_memory_equal(vt_at(&da, VT_BUF(6)), frame, 1518);
     /* Ring empty again. */
-    assert_int_equal(virtio_net_receive(&na, frame, 100), -1);
+    assert_int_equal(virtio_net_receive(&na, frame, 100), ERR_AGAIN);
     assert_int_equal(na.stats.rx_frames, 4);
     assert_int_equal(na.stats.rx_bytes, 60 + 1514 + 1518 + 100);
     assert_int_equal(na.stats.rx_drops, 4);
     /* Too big for any guest: dropped before a buffer is taken. */
     post_rx(&da, 7, 4000);
-    assert_int_equal(virtio_net_receive(&na, frame, VIRTIO_NET_MAX_FRAME + 1), -1);
+    assert_int_equal(virtio_net_receive(&na, frame, VIRTIO_NET_MAX_FRAME + 1), ERR_INVAL);
     assert_int_equal(vt_used_idx(&da, RXQ), 5);
     /* A notify of the receive queue changes nothing. */
     vt_kick(&da, RXQ);
@@ -368,9 +368,9 @@ static void net_rx_broken(void (*build)(void))
     net_setup(NULL);
     vt_start(&da, 0, 2, 16);
     build();
-    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 60, 1), 60), -1);
+    assert_int_equal(virtio_net_receive(&na, mkframe(MAC_A, MAC_B, 60, 1), 60), ERR_BROKEN);
     vt_assert_needs_reset(&da);
-    assert_int_equal(virtio_net_receive(&na, frame, 60), -1);
+    assert_int_equal(virtio_net_receive(&na, frame, 60), ERR_AGAIN);
     /* A reset brings it back. */
     vt_start(&da, 0, 2, 16);
     post_rx(&da, 0, 1526);

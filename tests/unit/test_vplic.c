@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices/vplic.h"
+#include "lib/err.h"
 
 #define PRIO(s)      (4u * (s))
 #define PENDING(w)   (0x1000u + 4u * (w))
@@ -472,14 +473,14 @@ static void test_bad_accesses(void **state)
     vplic_trigger(&plic, 1);
     for (unsigned i = 0; i < 3; i++) {
         for (unsigned j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
-            assert_int_equal(dev.ops->read(&dev, offs[j], widths[i], &v), -1);
-            assert_int_equal(dev.ops->write(&dev, offs[j], widths[i], 7), -1);
+            assert_int_equal(dev.ops->read(&dev, offs[j], widths[i], &v), ERR_NOTSUP);
+            assert_int_equal(dev.ops->write(&dev, offs[j], widths[i], 7), ERR_NOTSUP);
         }
     }
     for (unsigned off = 1; off < 4; off++) {
-        assert_int_equal(dev.ops->read(&dev, CLAIM(0) + off, 4, &v), -1);
-        assert_int_equal(dev.ops->write(&dev, PRIO(2) + off, 4, 7), -1);
-        assert_int_equal(dev.ops->read(&dev, PRIO(2) + off, 1, &v), -1);
+        assert_int_equal(dev.ops->read(&dev, CLAIM(0) + off, 4, &v), ERR_NOTSUP);
+        assert_int_equal(dev.ops->write(&dev, PRIO(2) + off, 4, 7), ERR_NOTSUP);
+        assert_int_equal(dev.ops->read(&dev, PRIO(2) + off, 1, &v), ERR_NOTSUP);
     }
     /* None of them claimed or changed anything. */
     assert_int_equal(rd(PRIO(2)), 0);
