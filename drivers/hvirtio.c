@@ -5,6 +5,7 @@
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -45,7 +46,7 @@ static void put_le(volatile uint8_t *p, uint64_t v, unsigned n)
 int hvirtio_probe(uintptr_t base, uint32_t *device_id, uint32_t *version)
 {
     if (mmio_read32(base + VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
-        return -1;
+        return ERR_NOENT;
     *version = mmio_read32(base + VIRTIO_MMIO_VERSION);
     *device_id = mmio_read32(base + VIRTIO_MMIO_DEVICE_ID);
     return 0;
@@ -59,14 +60,14 @@ int hvirtio_open(struct hvirtio *h, uintptr_t base, uint64_t want, char *err, si
     h->base = base;
     if (hvirtio_probe(base, &id, &version) < 0 || id == 0) {
         fmt_snprintf(err, errlen, "no virtio device at %#lx", (unsigned long)base);
-        return -1;
+        return ERR_NOENT;
     }
     if (version != 2) {
         fmt_snprintf(err, errlen,
                      "virtio-mmio at %#lx is version %u (legacy); Vireo drives version 2 "
                      "(QEMU: -global virtio-mmio.force-legacy=false)",
                      (unsigned long)base, version);
-        return -1;
+        return ERR_VERSION;
     }
     h->device_id = id;
     wr(h, VIRTIO_MMIO_STATUS, 0);
@@ -80,7 +81,7 @@ int hvirtio_open(struct hvirtio *h, uintptr_t base, uint64_t want, char *err, si
     if (!(offered & (1ull << VIRTIO_F_VERSION_1))) {
         fmt_snprintf(err, errlen, "virtio device at %#lx does not offer VERSION_1",
                      (unsigned long)base);
-        return -1;
+        return ERR_NOTSUP;
     }
     h->features = (want & offered) | 1ull << VIRTIO_F_VERSION_1;
     for (unsigned sel = 0; sel < 2; sel++) {
@@ -93,7 +94,7 @@ int hvirtio_open(struct hvirtio *h, uintptr_t base, uint64_t want, char *err, si
         wr(h, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_FAILED);
         fmt_snprintf(err, errlen, "virtio device at %#lx refused features %#llx",
                      (unsigned long)base, (unsigned long long)h->features);
-        return -1;
+        return ERR_NOTSUP;
     }
     return 0;
 }
@@ -127,14 +128,14 @@ int hvirtio_queue(struct hvirtio *h, unsigned q, uint16_t num, void *mem, char *
 
     if (q >= HVIRTIO_MAX_QUEUES || num == 0 || (num & (num - 1))) {
         fmt_snprintf(err, errlen, "bad queue %u of %u entries", q, num);
-        return -1;
+        return ERR_INVAL;
     }
     wr(h, VIRTIO_MMIO_QUEUE_SEL, q);
     uint32_t max = rd(h, VIRTIO_MMIO_QUEUE_NUM_MAX);
     if (max == 0) {
         fmt_snprintf(err, errlen, "virtio device at %#lx has no queue %u", (unsigned long)h->base,
                      q);
-        return -1;
+        return ERR_NOENT;
     }
     while (num > max)
         num >>= 1;
@@ -169,8 +170,10 @@ int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsig
 {
     struct hvq *vq = &h->q[q];
 
-    if (n == 0 || n > vq->nfree)
-        return -1;
+    if (n == 0)
+        return ERR_INVAL;
+    if (n > vq->nfree)
+        return ERR_NOSPC;
     uint16_t head = vq->free_head, d = head;
     for (unsigned i = 0; i < n; i++) {
         volatile uint8_t *e = vq->desc + DESC_SIZE * d;
@@ -204,21 +207,21 @@ int hvirtio_used(struct hvirtio *h, unsigned q, uint32_t *len)
     struct hvq *vq = &h->q[q];
 
     if (get16(vq->used + 2) == vq->last_used)
-        return -1;
+        return ERR_AGAIN;
     arch_dma_fence(); /* the index before the entry it covers */
     volatile uint8_t *e = vq->used + 4 + 8 * (vq->last_used % vq->num);
     uint32_t id = get32(e);
     *len = get32(e + 4);
     vq->last_used++;
     if (id >= vq->num)
-        return -2;
+        return ERR_BROKEN;
     /* Give the chain's descriptors back (bounded: a looping chain from a
      * confused device stops at num). */
     uint16_t d = (uint16_t)id, count = 1;
     while ((get16(vq->desc + DESC_SIZE * d + 12) & 1) && count < vq->num) {
         d = get16(vq->desc + DESC_SIZE * d + 14);
         if (d >= vq->num)
-            return -2;
+            return ERR_BROKEN;
         count++;
     }
     put16(vq->desc + DESC_SIZE * d + 14, vq->free_head);
@@ -245,10 +248,10 @@ int hvirtio_wait(struct hvirtio *h, unsigned q, int head, uint32_t *len, uint64_
 
         if (got == head)
             return 0;
-        if (got != -1)
-            return -1; /* another chain, or garbage: the caller waits for one at a time */
+        if (got != ERR_AGAIN)
+            return ERR_IO; /* another chain, or garbage: the caller waits for one at a time */
         if (arch_time() - start > timeout_ticks)
-            return -1;
+            return ERR_IO; /* no answer in time */
         arch_cpu_relax();
     }
 }

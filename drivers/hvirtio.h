@@ -41,38 +41,45 @@ struct hv_buf {
     bool write; /* device writes it */
 };
 
-/* Reads the device ID at base: 0 for an empty slot, -1 if there is no
- * virtio-mmio device there. */
+/* Reads the device ID at base: 0 for an empty slot, ERR_NOENT if there is
+ * no virtio-mmio device there. */
 int hvirtio_probe(uintptr_t base, uint32_t *device_id, uint32_t *version);
 
 /* Resets the device and negotiates VIRTIO_F_VERSION_1 plus the bits of
- * want the device offers.  0, or -1 with a reason. */
+ * want the device offers.  0, or with a reason ERR_NOENT (no device at
+ * base), ERR_VERSION (not virtio-mmio version 2) or ERR_NOTSUP (no
+ * VERSION_1, or the features refused). */
 int hvirtio_open(struct hvirtio *h, uintptr_t base, uint64_t want, char *err, size_t errlen);
 
 /* Ring memory for a queue of num entries. */
 size_t hvirtio_ring_bytes(uint16_t num);
 
-/* Sets up queue q with at most num entries (a power of 2) in mem. */
+/* Sets up queue q with at most num entries (a power of 2) in mem.  0, or
+ * with a reason ERR_INVAL (a bad q or num) or ERR_NOENT (the device has no
+ * queue q). */
 int hvirtio_queue(struct hvirtio *h, unsigned q, uint16_t num, void *mem, char *err, size_t errlen);
 
 /* Sets DRIVER_OK: the device may start. */
 void hvirtio_start(struct hvirtio *h);
 
-/* Puts a chain on queue q (readable buffers first).  Returns its head, or
- * -1 when there are not enough free descriptors.  Nothing moves before
+/* Puts a chain on queue q (readable buffers first).  Returns its head,
+ * ERR_INVAL for an empty chain, or ERR_NOSPC when there are not enough
+ * free descriptors.  Nothing moves before
  * hvirtio_kick. */
 int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsigned n);
 void hvirtio_kick(struct hvirtio *h, unsigned q);
 
 /* Takes the next used chain of queue q: its head (and the length the
- * device wrote), -1 if none, -2 if the device returned garbage. */
+ * device wrote), ERR_AGAIN if none, ERR_BROKEN if the device returned
+ * garbage. */
 int hvirtio_used(struct hvirtio *h, unsigned q, uint32_t *len);
 
 /* Reads and acknowledges the interrupt status. */
 uint32_t hvirtio_irq_ack(struct hvirtio *h);
 
 /* Waits (spinning, up to timeout_ticks of arch_time) for the chain head to
- * come back on queue q.  0 and *len, or -1 on timeout or a device error. */
+ * come back on queue q.  0 and *len, or ERR_IO on timeout or a device
+ * error. */
 int hvirtio_wait(struct hvirtio *h, unsigned q, int head, uint32_t *len, uint64_t timeout_ticks);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -21,18 +22,20 @@ int hvblk_init(struct hvblk *b, uintptr_t base, void *ring, uint64_t timeout_tic
 {
     memset(b, 0, sizeof(*b));
     b->timeout_ticks = timeout_ticks;
-    if (hvirtio_open(&b->v, base, 1ull << F_RO | 1ull << F_FLUSH, err, errlen) < 0)
-        return -1;
+    int r = hvirtio_open(&b->v, base, 1ull << F_RO | 1ull << F_FLUSH, err, errlen);
+    if (r < 0)
+        return r;
     if (b->v.device_id != 2) {
         fmt_snprintf(err, errlen, "device at %#lx is not virtio-blk", (unsigned long)base);
-        return -1;
+        return ERR_NOENT;
     }
     b->sectors = (uint64_t)mmio_read32(base + VIRTIO_MMIO_CONFIG + CFG_CAPACITY) |
                  (uint64_t)mmio_read32(base + VIRTIO_MMIO_CONFIG + CFG_CAPACITY + 4) << 32;
     b->read_only = (b->v.features >> F_RO) & 1;
     b->can_flush = (b->v.features >> F_FLUSH) & 1;
-    if (hvirtio_queue(&b->v, 0, HVBLK_QUEUE, ring, err, errlen) < 0)
-        return -1;
+    r = hvirtio_queue(&b->v, 0, HVBLK_QUEUE, ring, err, errlen);
+    if (r < 0)
+        return r;
     hvirtio_start(&b->v);
     return 0;
 }
@@ -42,7 +45,7 @@ static int request(struct hvblk *b, uint32_t type, uint64_t sector, void *buf, s
     struct hv_buf bufs[3];
     unsigned nb = 0;
     uint32_t len;
-    int r = -1;
+    int r = ERR_IO;
 
     spin_lock(&b->lock);
     if (b->failed)
@@ -58,15 +61,17 @@ static int request(struct hvblk *b, uint32_t type, uint64_t sector, void *buf, s
         bufs[nb++] = (struct hv_buf){buf, (uint32_t)n, type == T_IN};
     bufs[nb++] = (struct hv_buf){&b->status, 1, true};
     int head = hvirtio_post(&b->v, 0, bufs, nb);
-    if (head < 0)
+    if (head < 0) {
+        r = head;
         goto out;
+    }
     hvirtio_kick(&b->v, 0);
     if (hvirtio_wait(&b->v, 0, head, &len, b->timeout_ticks) < 0) {
         b->failed = true; /* the request may still complete: never reuse its buffers */
         goto out;
     }
     hvirtio_irq_ack(&b->v);
-    r = *(volatile uint8_t *)&b->status == 0 ? 0 : -1;
+    r = *(volatile uint8_t *)&b->status == 0 ? 0 : ERR_IO;
 out:
     spin_unlock(&b->lock);
     return r;
@@ -78,13 +83,16 @@ out:
 
 static int rw(struct hvblk *b, uint32_t type, uint64_t sector, uint8_t *buf, size_t n)
 {
-    if (n % 512 || sector > b->sectors || n / 512 > b->sectors - sector)
-        return -1;
+    if (n % 512)
+        return ERR_INVAL;
+    if (sector > b->sectors || n / 512 > b->sectors - sector)
+        return ERR_RANGE;
     while (n) {
         size_t k = n < CHUNK ? n : CHUNK;
+        int r = request(b, type, sector, buf, k);
 
-        if (request(b, type, sector, buf, k) < 0)
-            return -1;
+        if (r < 0)
+            return r;
         sector += k / 512;
         buf += k;
         n -= k;
@@ -100,7 +108,7 @@ int hvblk_read(struct hvblk *b, uint64_t sector, void *buf, size_t n)
 int hvblk_write(struct hvblk *b, uint64_t sector, const void *buf, size_t n)
 {
     if (b->read_only)
-        return -1;
+        return ERR_NOTSUP;
     return rw(b, T_OUT, sector, (uint8_t *)(uintptr_t)buf, n);
 }
 

@@ -25,11 +25,16 @@ struct hvblk {
     uint8_t status;
 };
 
-/* Memory for the ring: hvirtio_ring_bytes(HVBLK_QUEUE), 4 KiB aligned. */
+/* Memory for the ring: hvirtio_ring_bytes(HVBLK_QUEUE), 4 KiB aligned.
+ * 0, or with a reason hvirtio_open's or hvirtio_queue's code, or ERR_NOENT
+ * when the device is not virtio-blk. */
 int hvblk_init(struct hvblk *b, uintptr_t base, void *ring, uint64_t timeout_ticks, char *err,
                size_t errlen);
 
-/* n is a multiple of 512 and the range lies inside the disk.  0 or -1. */
+/* n is a multiple of 512 and the range lies inside the disk.  0, or
+ * ERR_INVAL (n is not), ERR_RANGE (the range is not), ERR_NOTSUP (a write
+ * to a read-only disk) or ERR_IO (the device failed the request, or did
+ * not answer in time: the disk is then failed for good). */
 int hvblk_read(struct hvblk *b, uint64_t sector, void *buf, size_t n);
 int hvblk_write(struct hvblk *b, uint64_t sector, const void *buf, size_t n);
 /* Everything written so far is on stable storage when this returns 0. */

@@ -4,6 +4,7 @@
 
 #include "arch/arch.h"
 #include "devices/virtio_mmio.h"
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -15,7 +16,7 @@ static int rx_post(struct hvnet *n, unsigned i)
     int head = hvirtio_post(&n->v, HVNET_RXQ, &b, 1);
 
     if (head < 0)
-        return -1;
+        return head;
     n->rx_head_buf[head] = (int)i;
     return 0;
 }
@@ -26,20 +27,23 @@ int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_
     memset(n, 0, sizeof(*n));
     n->timeout_ticks = timeout_ticks;
     n->rx = bufs;
-    if (hvirtio_open(&n->v, base, 1ull << F_MAC, err, errlen) < 0)
-        return -1;
+    int r = hvirtio_open(&n->v, base, 1ull << F_MAC, err, errlen);
+    if (r < 0)
+        return r;
     if (n->v.device_id != 1) {
         fmt_snprintf(err, errlen, "device at %#lx is not virtio-net", (unsigned long)base);
-        return -1;
+        return ERR_NOENT;
     }
     if ((n->v.features >> F_MAC) & 1) {
         for (unsigned i = 0; i < 6; i++)
             n->mac[i] = mmio_read8(base + VIRTIO_MMIO_CONFIG + i);
     }
     size_t ring = hvirtio_ring_bytes(HVNET_QUEUE);
-    if (hvirtio_queue(&n->v, HVNET_RXQ, HVNET_QUEUE, rings, err, errlen) < 0 ||
-        hvirtio_queue(&n->v, HVNET_TXQ, HVNET_QUEUE, (uint8_t *)rings + ring, err, errlen) < 0)
-        return -1;
+    r = hvirtio_queue(&n->v, HVNET_RXQ, HVNET_QUEUE, rings, err, errlen);
+    if (r == 0)
+        r = hvirtio_queue(&n->v, HVNET_TXQ, HVNET_QUEUE, (uint8_t *)rings + ring, err, errlen);
+    if (r < 0)
+        return r;
     for (unsigned i = 0; i < n->v.q[HVNET_RXQ].num; i++)
         rx_post(n, i);
     hvirtio_start(&n->v);
@@ -49,10 +53,10 @@ int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_
 
 int hvnet_send(struct hvnet *n, const void *frame, size_t len)
 {
-    int r = -1;
+    int r = ERR_IO;
 
     if (len > HVNET_BUF - HVNET_HDR)
-        return -1;
+        return ERR_INVAL;
     spin_lock(&n->tx_lock);
     if (!n->failed) {
         memset(n->tx, 0, HVNET_HDR);
@@ -61,7 +65,9 @@ int hvnet_send(struct hvnet *n, const void *frame, size_t len)
         uint32_t used;
         int head = hvirtio_post(&n->v, HVNET_TXQ, &b, 1);
 
-        if (head >= 0) {
+        if (head < 0) {
+            r = head;
+        } else {
             hvirtio_kick(&n->v, HVNET_TXQ);
             if (hvirtio_wait(&n->v, HVNET_TXQ, head, &used, n->timeout_ticks) == 0)
                 r = 0;
@@ -89,7 +95,7 @@ unsigned hvnet_poll(struct hvnet *n, void (*deliver)(void *ctx, const void *fram
     /* At most a ring's worth: a flood cannot keep this hart here. */
     for (unsigned k = 0; k < n->v.q[HVNET_RXQ].num; k++) {
         head = hvirtio_used(&n->v, HVNET_RXQ, &len);
-        if (head == -1)
+        if (head == ERR_AGAIN)
             break;
         if (head < 0) {
             n->failed = true;

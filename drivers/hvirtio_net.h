@@ -34,10 +34,13 @@ struct hvnet {
 };
 
 /* rings: 2 x hvirtio_ring_bytes(HVNET_QUEUE), 4 KiB aligned; bufs:
- * HVNET_RX_BUFS * HVNET_BUF bytes. */
+ * HVNET_RX_BUFS * HVNET_BUF bytes.  0, or with a reason hvirtio_open's or
+ * hvirtio_queue's code, or ERR_NOENT when the device is not virtio-net. */
 int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_t timeout_ticks,
                char *err, size_t errlen);
-/* Sends one Ethernet frame; 0 or -1 (dropped). */
+/* Sends one Ethernet frame; 0, or if dropped ERR_INVAL (too long),
+ * ERR_NOSPC (no free descriptor) or ERR_IO (the device failed, or did not
+ * answer in time: then for good). */
 int hvnet_send(struct hvnet *n, const void *frame, size_t len);
 /* Passes every received frame to deliver and reposts its buffer; returns
  * how many arrived. */

@@ -2,6 +2,7 @@
 /* Host virtio-rng driver (see hvirtio_rng.h; virtio 1.2 5.4). */
 #include "drivers/hvirtio_rng.h"
 
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -10,14 +11,16 @@ int hvrng_init(struct hvrng *r, uintptr_t base, void *ring, uint64_t timeout_tic
 {
     memset(r, 0, sizeof(*r));
     r->timeout_ticks = timeout_ticks;
-    if (hvirtio_open(&r->v, base, 0, err, errlen) < 0)
-        return -1;
+    int rc = hvirtio_open(&r->v, base, 0, err, errlen);
+    if (rc < 0)
+        return rc;
     if (r->v.device_id != 4) {
         fmt_snprintf(err, errlen, "device at %#lx is not virtio-rng", (unsigned long)base);
-        return -1;
+        return ERR_NOENT;
     }
-    if (hvirtio_queue(&r->v, 0, HVRNG_QUEUE, ring, err, errlen) < 0)
-        return -1;
+    rc = hvirtio_queue(&r->v, 0, HVRNG_QUEUE, ring, err, errlen);
+    if (rc < 0)
+        return rc;
     hvirtio_start(&r->v);
     return 0;
 }

@@ -22,6 +22,8 @@ struct hvrng {
     uint8_t buf[64];
 };
 
+/* 0, or with a reason hvirtio_open's or hvirtio_queue's code, or ERR_NOENT
+ * when the device is not virtio-rng. */
 int hvrng_init(struct hvrng *r, uintptr_t base, void *ring, uint64_t timeout_ticks, char *err,
                size_t errlen);
 /* Fills up to n bytes; returns how many (0 once the device failed). */

@@ -2,6 +2,7 @@
 #include "drivers/ns16550.h"
 
 #include "arch/arch.h"
+#include "lib/err.h"
 
 #define UART_RBR 0 /* receive buffer (read) */
 #define UART_THR 0 /* transmit holding (write) */
@@ -64,6 +65,6 @@ void ns16550_enable_rx_irq(struct ns16550 *u)
 int ns16550_getc(struct ns16550 *u)
 {
     if (!(reg_read(u, UART_LSR) & LSR_DR))
-        return -1;
+        return ERR_AGAIN;
     return reg_read(u, UART_RBR);
 }

@@ -20,7 +20,7 @@ void ns16550_putc(struct ns16550 *u, char c);
 void ns16550_write(struct ns16550 *u, const char *s, size_t n);
 /* Interrupt when a byte arrives (IER.ERBFI). */
 void ns16550_enable_rx_irq(struct ns16550 *u);
-/* Next received byte, or -1 when none is waiting. */
+/* Next received byte, or ERR_AGAIN when none is waiting. */
 int ns16550_getc(struct ns16550 *u);
 
 #endif

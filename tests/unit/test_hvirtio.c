@@ -21,6 +21,7 @@
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
 #include "devices/vswitch.h"
+#include "lib/err.h"
 #include "tests/unit/fake_arch.h"
 
 #define BASE 0x1000 /* in the fake device space */
@@ -106,9 +107,9 @@ static void test_blk(void **state)
     for (int i = 0; i < 100; i++)
         assert_int_equal(hvblk_read(&drv, (uint64_t)i, back, 512), 0);
     /* Refused by the driver before any request: outside, unaligned. */
-    assert_int_equal(hvblk_read(&drv, drv.sectors, back, 512), -1);
-    assert_int_equal(hvblk_read(&drv, drv.sectors - 1, back, 1024), -1);
-    assert_int_equal(hvblk_read(&drv, 0, back, 100), -1);
+    assert_int_equal(hvblk_read(&drv, drv.sectors, back, 512), ERR_RANGE);
+    assert_int_equal(hvblk_read(&drv, drv.sectors - 1, back, 1024), ERR_RANGE);
+    assert_int_equal(hvblk_read(&drv, 0, back, 100), ERR_INVAL);
     assert_int_equal(model.stats.errors, 0);
     fake_mmio_unroute();
     free(ring);
@@ -129,7 +130,7 @@ static void test_blk_read_only(void **state)
     void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_QUEUE));
     assert_int_equal(hvblk_init(&drv, BASE, ring, 1000000, err, sizeof(err)), 0);
     assert_true(drv.read_only);
-    assert_int_equal(hvblk_write(&drv, 0, buf, 512), -1);
+    assert_int_equal(hvblk_write(&drv, 0, buf, 512), ERR_NOTSUP);
     assert_int_equal(hvblk_flush(&drv), 0); /* nothing to flush */
     assert_int_equal(hvblk_read(&drv, 0, buf, 512), 0);
     fake_mmio_unroute();
@@ -238,7 +239,7 @@ static void test_net(void **state)
     assert_int_equal(hvnet_poll(&drv, deliver_count, NULL), 0);
     /* Too big for one buffer: refused before the device. */
     static uint8_t big[HVNET_BUF];
-    assert_int_equal(hvnet_send(&drv, big, sizeof(big)), -1);
+    assert_int_equal(hvnet_send(&drv, big, sizeof(big)), ERR_INVAL);
     virtio_net_detach(&model);
     fake_mmio_unroute();
     free(rings);
@@ -259,19 +260,19 @@ static void test_legacy_and_missing(void **state)
     char err[200];
 
     memset(fake_mmio, 0, 0x2000);
-    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), -1);
+    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), ERR_NOENT);
     assert_string_equal(err, "no virtio device at 0x1000");
     set32(BASE + VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
     set32(BASE + VIRTIO_MMIO_VERSION, 1);
     set32(BASE + VIRTIO_MMIO_DEVICE_ID, 2);
-    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), -1);
+    assert_int_equal(hvirtio_open(&h, BASE, 0, err, sizeof(err)), ERR_VERSION);
     assert_string_equal(err, "virtio-mmio at 0x1000 is version 1 (legacy); Vireo drives version 2 "
                              "(QEMU: -global virtio-mmio.force-legacy=false)");
     uint32_t id, version;
     assert_int_equal(hvirtio_probe(BASE, &id, &version), 0);
     assert_int_equal(id, 2);
     assert_int_equal(version, 1);
-    assert_int_equal(hvirtio_probe(BASE + 0x1000, &id, &version), -1);
+    assert_int_equal(hvirtio_probe(BASE + 0x1000, &id, &version), ERR_NOENT);
 }
 
 /* A device that returns garbage in the used ring is caught, not followed. */
@@ -298,20 +299,20 @@ static void test_used_garbage(void **state)
     int head = hvirtio_post(&h, 0, &b, 1);
     assert_true(head >= 0);
     uint32_t len;
-    assert_int_equal(hvirtio_used(&h, 0, &len), -1); /* nothing yet */
+    assert_int_equal(hvirtio_used(&h, 0, &len), ERR_AGAIN); /* nothing yet */
     /* The "device" returns id 200 (no such descriptor). */
     volatile uint8_t *used = h.q[0].used;
     used[4] = 200;
     used[2] = 1;
-    assert_int_equal(hvirtio_used(&h, 0, &len), -2);
+    assert_int_equal(hvirtio_used(&h, 0, &len), ERR_BROKEN);
     /* Timeouts end a wait. */
     head = hvirtio_post(&h, 0, &b, 1);
-    assert_int_equal(hvirtio_wait(&h, 0, head, &len, 5000), -1);
+    assert_int_equal(hvirtio_wait(&h, 0, head, &len, 5000), ERR_IO);
     /* Out of descriptors: refused. */
     struct hv_buf many[9];
     for (int i = 0; i < 9; i++)
         many[i] = b;
-    assert_int_equal(hvirtio_post(&h, 0, many, 9), -1);
+    assert_int_equal(hvirtio_post(&h, 0, many, 9), ERR_NOSPC);
     free(ring);
 }
 

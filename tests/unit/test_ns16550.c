@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drivers/ns16550.h"
+#include "lib/err.h"
 #include "tests/unit/fake_arch.h"
 
 #define BASE 0x100
@@ -62,7 +63,7 @@ static void test_getc_empty(void **state)
     reset();
     ns16550_init(&u, BASE, 0, 1);
     fake_mmio[BASE] = 'z';
-    assert_int_equal(ns16550_getc(&u), -1); /* LSR.DR clear: nothing waiting */
+    assert_int_equal(ns16550_getc(&u), ERR_AGAIN); /* LSR.DR clear: nothing waiting */
     fake_mmio[BASE + 5] = 0x01;
     assert_int_equal(ns16550_getc(&u), 'z');
 }
