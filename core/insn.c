@@ -53,10 +53,10 @@ static int insn_decode_zcb(uint32_t insn, unsigned reg, struct mmio_insn *out)
         return insn_accept(out, INSN_STORE, 1, false, reg, 2); /* C.SB */
     case 3:
         if (bit6)
-            return -1;                                         /* reserved */
+            return ERR_NOTSUP;                                 /* reserved */
         return insn_accept(out, INSN_STORE, 2, false, reg, 2); /* C.SH */
     default:
-        return -1; /* reserved */
+        return ERR_NOTSUP; /* reserved */
     }
 }
 
@@ -83,7 +83,7 @@ static int insn_decode_16(uint32_t insn, struct mmio_insn *out)
         case 7:
             return insn_accept(out, INSN_STORE, 8, false, reg_short, 2); /* C.SD */
         default:
-            return -1; /* C.ADDI4SPN, C.FLD, C.FSD */
+            return ERR_NOTSUP; /* C.ADDI4SPN, C.FLD, C.FSD */
         }
     case QUADRANT_2:
         switch (funct3) {
@@ -91,17 +91,17 @@ static int insn_decode_16(uint32_t insn, struct mmio_insn *out)
         case 3:
             /* C.LWSP and C.LDSP with rd = x0 are reserved code points. */
             if (rd == 0)
-                return -1;
+                return ERR_NOTSUP;
             return insn_accept(out, INSN_LOAD, funct3 == 2 ? 4 : 8, funct3 == 2, rd, 2);
         case 6:
             return insn_accept(out, INSN_STORE, 4, false, rs2, 2); /* C.SWSP */
         case 7:
             return insn_accept(out, INSN_STORE, 8, false, rs2, 2); /* C.SDSP */
         default:
-            return -1; /* C.SLLI, C.FLDSP, C.JR/MV/ADD..., C.FSDSP */
+            return ERR_NOTSUP; /* C.SLLI, C.FLDSP, C.JR/MV/ADD..., C.FSDSP */
         }
     default:
-        return -1; /* quadrant 1 has no loads or stores */
+        return ERR_NOTSUP; /* quadrant 1 has no loads or stores */
     }
 }
 
@@ -128,7 +128,7 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out)
 
     if (htinst == HTINST_PSEUDO_READ32 || htinst == HTINST_PSEUDO_READ64 ||
         htinst == HTINST_PSEUDO_WRITE32 || htinst == HTINST_PSEUDO_WRITE64)
-        return -1;
+        return ERR_NOTSUP;
     /* A transformed instruction has bit 0 set and, on RV64, bits 63:32 clear.
      * The spec lets software treat anything else it does not know (zero,
      * values a future extension may define) as "no information". */
@@ -149,7 +149,7 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out)
          * The immediate fields are zero now but may carry hints in future, so
          * they are not checked (as the spec advises). */
         if (insn_bits(insn, 15, 5) != 0)
-            return -1;
+            return ERR_NOTSUP;
         decoded.length = (htinst & 2) ? 4 : 2;
         *out = decoded;
         return 0;
@@ -157,7 +157,7 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out)
     case OPCODE_STORE_FP:
     case OPCODE_AMO:
     case OPCODE_SYSTEM:
-        return -1; /* a memory access Vireo does not emulate */
+        return ERR_NOTSUP; /* a memory access Vireo does not emulate */
     default:
         return INSN_HTINST_NO_INFO; /* custom value or not a transformation */
     }

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 enum insn_kind { INSN_LOAD, INSN_STORE };
 
 /* Small fields: the decode of an MMIO exit stays in registers. */
@@ -39,7 +41,8 @@ struct mmio_insn {
 #define INSN_OPCODE_STORE 0x23
 
 /* A 32-bit RV64I load or store (opcode LOAD or STORE): 0 and *out filled,
- * or -1 for any other instruction and for the encodings only RV128 has.
+ * or ERR_NOTSUP for any other instruction and for the encodings only RV128
+ * has.
  * Inline: the MMIO exit path decodes one per access. */
 static inline int insn_decode_ldst32(uint32_t insn, struct mmio_insn *out)
 {
@@ -50,19 +53,19 @@ static inline int insn_decode_ldst32(uint32_t insn, struct mmio_insn *out)
         /* funct3 is log2(width), plus 4 for the unsigned forms. 111 would be
          * LDU, which only RV128 has. LD sign-extends nothing: it fills rd. */
         if (funct3 == 7)
-            return -1;
+            return ERR_NOTSUP;
         *out = (struct mmio_insn){INSN_LOAD, (uint8_t)(1u << (funct3 & 3)), funct3 < 3,
                                   (uint8_t)((insn >> 7) & 31), 4};
         return 0;
     case INSN_OPCODE_STORE:
         /* 1xx is reserved (SQ on RV128). */
         if (funct3 > 3)
-            return -1;
+            return ERR_NOTSUP;
         *out = (struct mmio_insn){INSN_STORE, (uint8_t)(1u << funct3), false,
                                   (uint8_t)((insn >> 20) & 31), 4};
         return 0;
     default:
-        return -1;
+        return ERR_NOTSUP;
     }
 }
 
@@ -73,7 +76,7 @@ static inline int insn_decode_ldst32(uint32_t insn, struct mmio_insn *out)
 
 /* Decodes an instruction as read from guest memory: a compressed instruction
  * (bits 1:0 not 11) is the low 16 bits, and bits 31:16 are then ignored, so the
- * caller may pass a whole 32-bit read. Returns 0 and fills *out, or -1 (and
+ * caller may pass a whole 32-bit read. Returns 0 and fills *out, or ERR_NOTSUP (and
  * leaves *out alone) for anything that is not a supported integer load or
  * store, including reserved encodings. */
 int insn_decode(uint32_t insn, struct mmio_insn *out);
@@ -85,7 +88,7 @@ int insn_decode_htinst_other(uint64_t htinst, struct mmio_insn *out);
  *  0                    a transformed integer load/store: *out is filled, with
  *                       length 2 when the trapping instruction was compressed;
  *  INSN_HTINST_NO_INFO  zero or an unrecognised value: fetch the instruction;
- *  -1                   not emulable as MMIO: a pseudoinstruction (the fault
+ *  ERR_NOTSUP           not emulable as MMIO: a pseudoinstruction (the fault
  *                       was on an implicit VS-stage page-table access, so the
  *                       guest's page tables are not in RAM), a transformed
  *                       FP/vector/atomic/hypervisor access, or an access that

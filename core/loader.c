@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -63,6 +64,8 @@ static unsigned long long ull(uint64_t v)
     return (unsigned long long)v;
 }
 
+/* Every way a plan fails is an image or a RAM layout that cannot be loaded:
+ * ERR_INVAL, with the reason in err. */
 static int loader_fail(struct loader_ctx *c, const char *fmt, ...) FMT_PRINTF(2, 3);
 
 static int loader_fail(struct loader_ctx *c, const char *fmt, ...)
@@ -75,7 +78,7 @@ static int loader_fail(struct loader_ctx *c, const char *fmt, ...)
         va_end(ap);
     }
     memset(c->plan, 0, sizeof(*c->plan));
-    return -1;
+    return ERR_INVAL;
 }
 
 /* The last byte of guest RAM (for messages); loader_plan() has checked that RAM
@@ -215,8 +218,9 @@ static int plan_elf(struct loader_ctx *c)
     unsigned seg_phdr[LOADER_MAX_SEGS]; /* program header index of each segment */
 
     plan->format = "elf";
-    if (elf_header_check(c, &phoff, &phnum) < 0)
-        return -1;
+    int r = elf_header_check(c, &phoff, &phnum);
+    if (r < 0)
+        return r;
     e_entry = rd64(c->img + 24);
     for (i = 0; i < phnum; i++) {
         const uint8_t *ph = c->img + phoff + (uint64_t)i * ELF_PHDR_SIZE;
@@ -225,8 +229,9 @@ static int plan_elf(struct loader_ctx *c)
 
         if (rd32(ph) != PT_LOAD || memsz == 0)
             continue;
-        if (elf_segment_check(c, i, off, paddr, filesz, memsz, seg_phdr) < 0)
-            return -1;
+        r = elf_segment_check(c, i, off, paddr, filesz, memsz, seg_phdr);
+        if (r < 0)
+            return r;
         /* e_entry is virtual; the guest starts untranslated, so use the
          * physical copy of the instruction it names. */
         if (!entry_found && e_entry >= vaddr && e_entry - vaddr < memsz) {
@@ -336,9 +341,11 @@ int loader_place(uint64_t ram_base, uint64_t ram_size, const struct loader_range
     uint64_t at;
 
     if (size == 0 || align == 0 || (align & (align - 1)) || navoid < 0 || (navoid && !avoid))
-        return -1;
-    if (ram_size == 0 || ram_size > UINT64_MAX - ram_base || size > ram_size)
-        return -1;
+        return ERR_INVAL;
+    if (ram_size == 0 || ram_size > UINT64_MAX - ram_base)
+        return ERR_INVAL;
+    if (size > ram_size)
+        return ERR_NOSPC;
     at = align_down(ram_base + (ram_size - size), align);
     /* Invariant: no acceptable address lies above `at`. When [at, at + size)
      * overlaps an avoided range r, every address in (r.start - size, at] does
@@ -349,26 +356,26 @@ int loader_place(uint64_t ram_base, uint64_t ram_size, const struct loader_range
         bool moved = false;
 
         if (at < ram_base)
-            return -1;
+            return ERR_NOSPC;
         for (int i = 0; i < navoid; i++) {
             const struct loader_range *r = &avoid[i];
 
             if (r->start >= r->end || at >= r->end || (r->start > at && r->start - at >= size))
                 continue; /* empty, wholly below, or wholly above the block */
             if (r->start < ram_base || r->start - ram_base < size)
-                return -1; /* no room below this range */
+                return ERR_NOSPC; /* no room below this range */
             at = align_down(r->start - size, align);
             moved = true;
             break;
         }
         if (!moved) {
             if (at < ram_base)
-                return -1;
+                return ERR_NOSPC;
             *gpa = at;
             return 0;
         }
     }
-    return -1;
+    return ERR_NOSPC;
 }
 
 int loader_place_blob(uint64_t ram_base, uint64_t ram_size, uint64_t avoid_start,

@@ -65,7 +65,7 @@ struct load_plan {
 /* Plans the placement of img[0..len) in guest RAM [ram_base, ram_base + ram_size).
  * On success returns 0 and every segment lies inside RAM and (its file part)
  * inside the image, no two segments overlap, and the entry lies inside a
- * segment. On failure returns -1, leaves a one-line reason in err (e.g. "ELF
+ * segment. On failure returns ERR_INVAL, leaves a one-line reason in err (e.g. "ELF
  * segment 2 at 0x90000000+0x1000 is outside guest RAM 0x80000000-0x87ffffff")
  * and zeroes *plan. err may be NULL when errlen is 0. */
 int loader_plan(const void *img, size_t len, uint64_t ram_base, uint64_t ram_size,
@@ -84,7 +84,7 @@ struct loader_range {
  * both the image and the first: e.g. the initrd avoiding {image}, then the FDT
  * avoiding {image, initrd}.
  * align must be a power of two (at least 1) and size > 0. Returns 0 and sets
- * *gpa, or -1 if the arguments are bad or nothing fits. */
+ * *gpa, or ERR_INVAL if the arguments are bad, ERR_NOSPC if nothing fits. */
 int loader_place(uint64_t ram_base, uint64_t ram_size, const struct loader_range *avoid, int navoid,
                  uint64_t size, uint64_t align, uint64_t *gpa);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/insn.h"
+#include "lib/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,14 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = insn_decode((uint32_t)w, &m);
         if (rc == 0)
             check(&m);
-        else if (rc != -1 || memcmp(&m, &before, sizeof(m)) != 0)
-            abort(); /* -1 leaves *out alone */
+        else if (rc != ERR_NOTSUP || memcmp(&m, &before, sizeof(m)) != 0)
+            abort(); /* ERR_NOTSUP leaves *out alone */
 
         memset(&m, 0xa5, sizeof(m));
         rc = insn_decode_htinst(w, &m);
         if (rc == 0)
             check(&m);
-        else if ((rc != -1 && rc != INSN_HTINST_NO_INFO) || memcmp(&m, &before, sizeof(m)) != 0)
+        else if ((rc != ERR_NOTSUP && rc != INSN_HTINST_NO_INFO) ||
+                 memcmp(&m, &before, sizeof(m)) != 0)
             abort(); /* *out is written only when 0 is returned */
     }
     return 0;

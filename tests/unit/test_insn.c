@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "core/insn.h"
+#include "lib/err.h"
 
 /* Everything here is built from the specifications' field layouts, not from
  * the decoder: encoders for each format, and a reference table of opcode
@@ -108,12 +109,12 @@ static void check_insn(uint32_t insn, struct expect want)
     check_decoded(&got, want);
 }
 
-/* A rejected instruction returns -1 and leaves *out as it was. */
+/* A rejected instruction returns ERR_NOTSUP and leaves *out as it was. */
 static void check_rejected(uint32_t insn)
 {
     struct mmio_insn got = {INSN_STORE, 77, true, 77, 77};
 
-    if (insn_decode(insn, &got) != -1)
+    if (insn_decode(insn, &got) != ERR_NOTSUP)
         fail_msg("insn_decode(0x%08x) accepted a non-load/store", (unsigned)insn);
     assert_int_equal(got.width, 77);
     assert_int_equal(got.reg, 77);
@@ -510,10 +511,10 @@ static void test_htinst_pseudoinstructions(void **state)
 {
     (void)state;
     /* Implicit VS-stage page-table reads and A/D writes, RV32 and RV64. */
-    check_htinst_result(0x00002000, -1);
-    check_htinst_result(0x00003000, -1);
-    check_htinst_result(0x00002020, -1);
-    check_htinst_result(0x00003020, -1);
+    check_htinst_result(0x00002000, ERR_NOTSUP);
+    check_htinst_result(0x00003000, ERR_NOTSUP);
+    check_htinst_result(0x00002020, ERR_NOTSUP);
+    check_htinst_result(0x00003020, ERR_NOTSUP);
 }
 
 static void test_htinst_no_information(void **state)
@@ -548,21 +549,21 @@ static void test_htinst_rejects(void **state)
 {
     (void)state;
     /* Transformed FP loads/stores (Addr. Offset and immediates zero). */
-    check_htinst_result(enc_i(OP_LOAD_FP, F3_W, 0, 0, 0), -1);        /* flw ft0 */
-    check_htinst_result(enc_i(OP_LOAD_FP, F3_D, 8, 0, 0) & ~2u, -1);  /* c.fld */
-    check_htinst_result(enc_s(OP_STORE_FP, F3_D, 9, 0, 0), -1);       /* fsd */
-    check_htinst_result(enc_s(OP_STORE_FP, F3_D, 9, 0, 0) & ~2u, -1); /* c.fsdsp */
+    check_htinst_result(enc_i(OP_LOAD_FP, F3_W, 0, 0, 0), ERR_NOTSUP);        /* flw ft0 */
+    check_htinst_result(enc_i(OP_LOAD_FP, F3_D, 8, 0, 0) & ~2u, ERR_NOTSUP);  /* c.fld */
+    check_htinst_result(enc_s(OP_STORE_FP, F3_D, 9, 0, 0), ERR_NOTSUP);       /* fsd */
+    check_htinst_result(enc_s(OP_STORE_FP, F3_D, 9, 0, 0) & ~2u, ERR_NOTSUP); /* c.fsdsp */
     /* Transformed atomics: amoadd.w a0,a1,(a2) and lr.d a0,(a1) with rs1 = 0. */
-    check_htinst_result(0x00b6252f & ~(31u << 15), -1);
-    check_htinst_result(0x1005b52f & ~(31u << 15), -1);
+    check_htinst_result(0x00b6252f & ~(31u << 15), ERR_NOTSUP);
+    check_htinst_result(0x1005b52f & ~(31u << 15), ERR_NOTSUP);
     /* Transformed HLV.W / HSV.D. */
-    check_htinst_result(0x6805c573 & ~(31u << 15), -1);
-    check_htinst_result(0x6ec6c073 & ~(31u << 15), -1);
+    check_htinst_result(0x6805c573 & ~(31u << 15), ERR_NOTSUP);
+    check_htinst_result(0x6ec6c073 & ~(31u << 15), ERR_NOTSUP);
     /* A nonzero Addr. Offset: a misaligned access that began below the
      * faulting address. */
     for (uint32_t off = 1; off < 32; off++) {
-        check_htinst_result(tinst_load(F3_D, 10, false) | off << 15, -1);
-        check_htinst_result(tinst_store(F3_W, 10, true) | off << 15, -1);
+        check_htinst_result(tinst_load(F3_D, 10, false) | off << 15, ERR_NOTSUP);
+        check_htinst_result(tinst_store(F3_W, 10, true) | off << 15, ERR_NOTSUP);
     }
 }
 
@@ -764,19 +765,19 @@ static int ref_htinst(uint64_t v, struct expect *want)
     uint32_t opcode = insn & 0x7f;
 
     if (v == 0x2000 || v == 0x3000 || v == 0x2020 || v == 0x3020)
-        return -1;
+        return ERR_NOTSUP;
     if (v >> 32 || !(v & 1))
         return INSN_HTINST_NO_INFO;
     if (opcode == OP_LOAD || opcode == OP_STORE) {
         if (!ref_decode(insn, want))
             return INSN_HTINST_NO_INFO;
         if ((insn >> 15) & 31)
-            return -1;
+            return ERR_NOTSUP;
         want->length = (v & 2) ? 4 : 2;
         return 0;
     }
     if (opcode == OP_LOAD_FP || opcode == OP_STORE_FP || opcode == OP_AMO || opcode == OP_SYSTEM)
-        return -1;
+        return ERR_NOTSUP;
     return INSN_HTINST_NO_INFO;
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/loader.h"
+#include "lib/err.h"
 
 #define RAM_BASE 0x80000000ull
 #define RAM_SIZE 0x8000000ull /* 128 MiB: 0x80000000-0x87ffffff */
@@ -148,7 +149,7 @@ static void expect_fail(const uint8_t *img, size_t len, const char *want)
 {
     int r = plan_of(img, len);
 
-    if (r != -1)
+    if (r != ERR_INVAL)
         fail_msg("expected failure \"%s\", got success (format %s)", want,
                  plan.format ? plan.format : "?");
     if (!strstr(err, want))
@@ -523,7 +524,7 @@ static void test_linux_image_errors(void **state)
     img = linux_image(0x200000, 0x10000, true, true);
     memset(err, 0, sizeof(err));
     assert_int_equal(
-        loader_plan(img, IMG_LEN, RAM_BASE + 0x1000, RAM_SIZE, &plan, err, sizeof(err)), -1);
+        loader_plan(img, IMG_LEN, RAM_BASE + 0x1000, RAM_SIZE, &plan, err, sizeof(err)), ERR_INVAL);
     assert_non_null(strstr(err, "not 2 MiB aligned"));
     free(img);
 }
@@ -560,12 +561,12 @@ static void test_raw(void **state)
     uint8_t *big = calloc(1, len);
     assert_non_null(big);
     assert_int_equal(loader_plan(big, len, RAM_BASE, 0x201000, &plan, err, sizeof(err)), 0);
-    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x200fff, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x200fff, &plan, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, "raw image of 0x1000 bytes at RAM base + 0x200000 does not fit in "
                              "guest RAM 0x80000000-0x80200ffe");
     assert_plan_zero();
-    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x200000, &plan, err, sizeof(err)), -1);
-    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x1000, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x200000, &plan, err, sizeof(err)), ERR_INVAL);
+    assert_int_equal(loader_plan(big, len, RAM_BASE, 0x1000, &plan, err, sizeof(err)), ERR_INVAL);
     free(big);
 }
 
@@ -575,17 +576,17 @@ static void test_general_errors(void **state)
     uint8_t data[16] = {0};
     char small[8];
 
-    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, "guest image is empty");
-    assert_int_equal(loader_plan(NULL, 16, RAM_BASE, RAM_SIZE, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(NULL, 16, RAM_BASE, RAM_SIZE, &plan, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, "guest image is empty");
 
-    assert_int_equal(loader_plan(data, 16, RAM_BASE, 0, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(data, 16, RAM_BASE, 0, &plan, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, "guest RAM at 0x80000000 of 0x0 bytes is empty or wraps");
     assert_int_equal(loader_plan(data, 16, 0xffffffffffff0000ull, 0x10000, &plan, err, sizeof(err)),
-                     -1);
+                     ERR_INVAL);
     assert_non_null(strstr(err, "empty or wraps"));
-    assert_int_equal(loader_plan(data, 16, 1, UINT64_MAX, &plan, err, sizeof(err)), -1);
+    assert_int_equal(loader_plan(data, 16, 1, UINT64_MAX, &plan, err, sizeof(err)), ERR_INVAL);
 
     /* RAM right below the top of the address space still works. */
     assert_int_equal(
@@ -593,9 +594,10 @@ static void test_general_errors(void **state)
     assert_int_equal(plan.image_end, 0xffffffffff200010ull);
 
     /* A short error buffer truncates; none at all is allowed. */
-    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, small, sizeof(small)), -1);
+    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, small, sizeof(small)),
+                     ERR_INVAL);
     assert_string_equal(small, "guest i");
-    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, NULL, 0), -1);
+    assert_int_equal(loader_plan(data, 0, RAM_BASE, RAM_SIZE, &plan, NULL, 0), ERR_INVAL);
     assert_int_equal(loader_plan(data, 16, RAM_BASE, RAM_SIZE, &plan, NULL, 0), 0);
 }
 
@@ -656,7 +658,7 @@ static void test_mutations(void **state)
             assert_string_equal(err, "");
             ok++;
         } else {
-            assert_int_equal(r, -1);
+            assert_int_equal(r, ERR_INVAL);
             assert_true(err[0] != '\0');
             assert_plan_zero();
             failed++;
@@ -747,21 +749,21 @@ static void test_place_errors(void **state)
     uint64_t gpa = 0x1234;
     struct loader_range all = {RAM_BASE, RAM_BASE + RAM_SIZE};
 
-    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0, 0x1000, &gpa), -1);
-    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0x1000, 0, &gpa), -1);
-    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0x1000, 0x3000, &gpa), -1);
-    assert_int_equal(loader_place_blob(RAM_BASE, 0, 0, 0, 0x1000, 0x1000, &gpa), -1);
-    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, RAM_SIZE + 1, 1, &gpa), -1);
-    assert_int_equal(loader_place_blob(UINT64_MAX - 0xfff, 0x2000, 0, 0, 0x10, 1, &gpa), -1);
-    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, &all, 1, 0x1000, 0x1000, &gpa), -1);
-    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, NULL, 1, 0x1000, 0x1000, &gpa), -1);
-    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, &all, -1, 0x1000, 0x1000, &gpa), -1);
+    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0, 0x1000, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0x1000, 0, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, 0x1000, 0x3000, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place_blob(RAM_BASE, 0, 0, 0, 0x1000, 0x1000, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, 0, 0, RAM_SIZE + 1, 1, &gpa), ERR_NOSPC);
+    assert_int_equal(loader_place_blob(UINT64_MAX - 0xfff, 0x2000, 0, 0, 0x10, 1, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, &all, 1, 0x1000, 0x1000, &gpa), ERR_NOSPC);
+    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, NULL, 1, 0x1000, 0x1000, &gpa), ERR_INVAL);
+    assert_int_equal(loader_place(RAM_BASE, RAM_SIZE, &all, -1, 0x1000, 0x1000, &gpa), ERR_INVAL);
     /* Room below the image, but not enough. */
     assert_int_equal(loader_place_blob(RAM_BASE, RAM_SIZE, RAM_BASE + 0xfff, RAM_BASE + RAM_SIZE,
                                        0x1000, 1, &gpa),
-                     -1);
+                     ERR_NOSPC);
     /* The aligned candidate falls below an unaligned RAM base. */
-    assert_int_equal(loader_place_blob(0x80000800, 0x800, 0, 0, 0x800, 0x1000, &gpa), -1);
+    assert_int_equal(loader_place_blob(0x80000800, 0x800, 0, 0, 0x800, 0x1000, &gpa), ERR_NOSPC);
     assert_int_equal(gpa, 0x1234); /* untouched on failure */
     assert_int_equal(loader_place_blob(0x80000800, 0x1000, 0, 0, 0x800, 0x1000, &gpa), 0);
     assert_int_equal(gpa, 0x80001000);
@@ -804,7 +806,7 @@ static void test_place_exhaustive(void **state)
         }
         int r = loader_place(base, size, av, n, blob, align, &got);
         if (!found) {
-            assert_int_equal(r, -1);
+            assert_int_equal(r, ERR_NOSPC);
         } else {
             if (r != 0 || got != want)
                 fail_msg("iteration %d: base %#llx size %#llx blob %#llx align %#llx: got %d "
