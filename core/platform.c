@@ -5,6 +5,7 @@
 #include "core/platform.h"
 
 #include "arch/riscv/encoding.h"
+#include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -120,7 +121,7 @@ int platform_hart_index(const struct platform *p, unsigned long hartid)
         if (p->harts[i].hartid == hartid)
             return i;
     }
-    return -1;
+    return ERR_NOENT;
 }
 
 struct parse {
@@ -139,7 +140,7 @@ static int fail(struct parse *ps, int node, const char *what)
         fmt_snprintf(path, sizeof(path), "%s", *name ? name : "/");
     if (ps->errlen)
         fmt_snprintf(ps->err, ps->errlen, "device tree node %s: %s", path, what);
-    return -1;
+    return ERR_INVAL;
 }
 
 /* Translates a bus address of `node` to a CPU physical address by walking
@@ -155,13 +156,13 @@ static int translate(const struct fdt *fdt, int node, uint64_t *addr)
         int len;
         const uint8_t *r = fdt_prop(fdt, bus, "ranges", &len);
         if (!r)
-            return -1;
+            return ERR_INVAL;
         if (len > 0) {
             int ca = fdt_address_cells(fdt, bus);
             int pa = fdt_address_cells(fdt, up);
             int sc = fdt_size_cells(fdt, bus);
             if (ca < 1 || ca > 2 || pa < 1 || pa > 2 || sc < 1 || sc > 2)
-                return -1;
+                return ERR_INVAL;
             int entry = (ca + pa + sc) * 4;
             bool hit = false;
             for (int off = 0; off + entry <= len; off += entry) {
@@ -176,7 +177,7 @@ static int translate(const struct fdt *fdt, int node, uint64_t *addr)
                 }
             }
             if (!hit)
-                return -1;
+                return ERR_RANGE;
         }
         bus = up;
     }
@@ -235,7 +236,7 @@ static int intc_hart(struct parse *ps, int intc)
     uint64_t hartid, sz;
 
     if (cpu < 0 || fdt_reg(ps->fdt, cpu, 0, &hartid, &sz) < 0)
-        return -1;
+        return ERR_NOENT;
     return platform_hart_index(ps->p, (unsigned long)hartid);
 }
 
@@ -406,8 +407,9 @@ static int find_uart(struct parse *ps)
         return 0; /* no UART: Vireo prints through the firmware */
 
     struct platform *p = ps->p;
-    if (read_dev(ps, node, &p->uart.dev) < 0)
-        return -1;
+    int r = read_dev(ps, node, &p->uart.dev);
+    if (r < 0)
+        return r;
     p->uart.reg_shift = 0;
     p->uart.io_width = 1;
     fdt_prop_u32(fdt, node, "reg-shift", &p->uart.reg_shift);
@@ -423,19 +425,21 @@ static int find_devices(struct parse *ps)
 {
     const struct fdt *fdt = ps->fdt;
     struct platform *p = ps->p;
-    int n;
+    int n, r;
 
     n = fdt_find_compatible(fdt, -1, "riscv,plic0");
     if (n < 0)
         n = fdt_find_compatible(fdt, -1, "sifive,plic-1.0.0");
     if (n >= 0 && fdt_node_is_okay(fdt, n)) {
-        if (read_dev(ps, n, &p->plic.dev) < 0)
-            return -1;
+        r = read_dev(ps, n, &p->plic.dev);
+        if (r < 0)
+            return r;
         if (!fdt_prop_u32(fdt, n, "riscv,ndev", &p->plic.ndev) || p->plic.ndev == 0 ||
             p->plic.ndev > 1023)
             return fail(ps, n, "property riscv,ndev is missing or out of range");
-        if (for_each_irq_ext(ps, n, plic_ctx, NULL) < 0)
-            return -1;
+        r = for_each_irq_ext(ps, n, plic_ctx, NULL);
+        if (r < 0)
+            return r;
         p->plic.present = true;
     }
 
@@ -444,8 +448,9 @@ static int find_devices(struct parse *ps)
     for (size_t i = 0; i < ARRAY_LEN(clints) && !p->clint.present; i++) {
         n = fdt_find_compatible(fdt, -1, clints[i]);
         if (n >= 0 && fdt_node_is_okay(fdt, n)) {
-            if (read_dev(ps, n, &p->clint.dev) < 0)
-                return -1;
+            r = read_dev(ps, n, &p->clint.dev);
+            if (r < 0)
+                return r;
             p->clint.present = true;
         }
     }
@@ -453,11 +458,15 @@ static int find_devices(struct parse *ps)
     for (n = fdt_find_compatible(fdt, -1, "riscv,imsics"); n >= 0;
          n = fdt_find_compatible(fdt, n, "riscv,imsics")) {
         bool s_level = false;
-        if (!fdt_node_is_okay(fdt, n) || for_each_irq_ext(ps, n, imsic_level, &s_level) < 0)
-            return -1;
+        if (!fdt_node_is_okay(fdt, n))
+            return ERR_INVAL;
+        r = for_each_irq_ext(ps, n, imsic_level, &s_level);
+        if (r < 0)
+            return r;
         if (s_level) {
-            if (read_dev(ps, n, &p->imsic.dev) < 0)
-                return -1;
+            r = read_dev(ps, n, &p->imsic.dev);
+            if (r < 0)
+                return r;
             p->imsic.present = true;
             break;
         }
@@ -470,8 +479,9 @@ static int find_devices(struct parse *ps)
         if (p->nvirtio == PLAT_MAX_VIRTIO)
             return fail(ps, n, "too many virtio-mmio nodes");
         struct plat_dev d;
-        if (read_dev(ps, n, &d) < 0)
-            return -1;
+        r = read_dev(ps, n, &d);
+        if (r < 0)
+            return r;
         /* Keep them sorted by address: QEMU lists them in reverse. */
         int i = p->nvirtio++;
         while (i > 0 && p->virtio[i - 1].base > d.base) {
@@ -512,13 +522,17 @@ static int parse_chosen(struct parse *ps)
 int platform_parse(const struct fdt *fdt, struct platform *p, char *err, size_t errlen)
 {
     struct parse ps = {fdt, p, err, errlen};
+    int (*const steps[])(struct parse *) = {parse_memory, parse_cpus, find_uart, find_devices,
+                                            parse_chosen};
 
     memset(p, 0, sizeof(*p));
     if (errlen)
         err[0] = '\0';
-    if (parse_memory(&ps) < 0 || parse_cpus(&ps) < 0 || find_uart(&ps) < 0 ||
-        find_devices(&ps) < 0 || parse_chosen(&ps) < 0)
-        return -1;
+    for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+        int r = steps[i](&ps);
+        if (r < 0)
+            return r;
+    }
     if (p->imsic.present)
         p->isa |= ISA_AIA;
     return 0;

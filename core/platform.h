@@ -93,8 +93,9 @@ struct platform {
     uint64_t initrd_start, initrd_end;
 };
 
-/* Fills *p from a validated FDT.  Returns 0, or a negative error with a
- * one-line reason in err naming the node and property. */
+/* Fills *p from a validated FDT.  Returns 0, or ERR_INVAL (a device tree
+ * Vireo cannot use) with a one-line reason in err naming the node and
+ * property. */
 int platform_parse(const struct fdt *fdt, struct platform *p, char *err, size_t errlen);
 
 /* Features from an ISA string ("rv64imafdch_sstc_...") or from one
@@ -105,7 +106,7 @@ uint32_t isa_parse_extension(const char *name);
 /* "h sstc v ..." for the banner; returns the length written. */
 int isa_format(uint32_t isa, char *buf, size_t len);
 
-/* Index in p->harts of the hart with this hartid, or -1. */
+/* Index in p->harts of the hart with this hartid, or ERR_NOENT. */
 int platform_hart_index(const struct platform *p, unsigned long hartid);
 
 #endif

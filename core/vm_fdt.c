@@ -34,6 +34,7 @@ static unsigned long long ull(uint64_t v)
     return (unsigned long long)v;
 }
 
+/* A parameter Vireo cannot describe: ERR_INVAL, with the reason in err. */
 static int vm_fdt_fail(char *err, size_t errlen, const char *fmt, ...) FMT_PRINTF(3, 4);
 
 static int vm_fdt_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -45,7 +46,7 @@ static int vm_fdt_fail(char *err, size_t errlen, const char *fmt, ...)
         fmt_vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return ERR_INVAL;
 }
 
 static void region_name(const struct region *r, char *buf, size_t len)
@@ -95,7 +96,8 @@ static bool isa_string_ok(const char *isa)
     return true;
 }
 
-/* Packs the NULL-terminated list into a stringlist; its length, or -1. */
+/* Packs the NULL-terminated list into a stringlist; its length, or
+ * ERR_INVAL. */
 static int isa_exts_pack(const char *const *exts, char *buf, size_t cap, char *err, size_t errlen)
 {
     size_t len = 0;
@@ -145,8 +147,9 @@ static int params_check(const struct vm_fdt_params *p, char *err, size_t errlen)
         return vm_fdt_fail(err, errlen, "timebase-frequency is 0");
 
     r[n++] = (struct region){"RAM", 0, p->mem_base, p->mem_size};
-    if (regions_check(r, n, err, errlen) < 0)
-        return -1; /* the initrd check below relies on RAM not wrapping */
+    int rc = regions_check(r, n, err, errlen);
+    if (rc < 0)
+        return rc; /* the initrd check below relies on RAM not wrapping */
     if (p->initrd_start || p->initrd_end) {
         if (p->initrd_start >= p->initrd_end || p->initrd_start < p->mem_base ||
             p->initrd_end - p->mem_base > p->mem_size)
@@ -296,12 +299,13 @@ int vm_fdt_build(void *buf, size_t cap, const struct vm_fdt_params *p, char *err
         err[0] = '\0';
     if (!p)
         return vm_fdt_fail(err, errlen, "no VM parameters");
-    if (params_check(p, err, errlen) < 0)
-        return -1;
+    r = params_check(p, err, errlen);
+    if (r < 0)
+        return r;
     if (p->isa_exts) {
         exts_len = isa_exts_pack(p->isa_exts, exts, sizeof(exts), err, errlen);
         if (exts_len < 0)
-            return -1;
+            return exts_len;
     }
     uint32_t plic_phandle = p->nvcpus + 1; /* after the cpus' interrupt controllers */
     fmt_snprintf(uart_path, sizeof(uart_path), "/soc/serial@%llx", ull(p->uart_base));
@@ -344,8 +348,8 @@ int vm_fdt_build(void *buf, size_t cap, const struct vm_fdt_params *p, char *err
 
     r = fdtw_finish(&w);
     if (r == ERR_NOSPC)
-        return vm_fdt_fail(err, errlen, "the device tree does not fit in the %zu-byte buffer", cap);
-    if (r < 0)
-        return vm_fdt_fail(err, errlen, "writing the device tree failed: %s", err_str(r));
+        vm_fdt_fail(err, errlen, "the device tree does not fit in the %zu-byte buffer", cap);
+    else if (r < 0)
+        vm_fdt_fail(err, errlen, "writing the device tree failed: %s", err_str(r));
     return r;
 }

@@ -71,9 +71,9 @@ struct vm_fdt_params {
 };
 
 /* Writes the guest's DTB into buf[0..cap), never touching bytes at or past cap.
- * Returns its size, or a negative value with a one-line reason in err (a bad
- * parameter, or "buffer too small"). err may be NULL when errlen is 0. Devices
- * may not overlap each other or RAM. */
+ * Returns its size, or with a one-line reason in err ERR_INVAL (a bad
+ * parameter), ERR_NOSPC ("buffer too small") or the writer's code. err may be NULL when errlen is
+ * 0. Devices may not overlap each other or RAM. */
 int vm_fdt_build(void *buf, size_t cap, const struct vm_fdt_params *p, char *err, size_t errlen);
 
 #endif

@@ -105,7 +105,7 @@ static void test_virt_smp4(void **state)
     assert_int_equal(plat.initrd_start, 0xa0200000);
     assert_int_equal(plat.initrd_end, 0xa02186a0);
     assert_int_equal(platform_hart_index(&plat, 3), 3);
-    assert_int_equal(platform_hart_index(&plat, 4), -1);
+    assert_int_equal(platform_hart_index(&plat, 4), ERR_NOENT);
 }
 
 static void test_virt_aia(void **state)
@@ -227,7 +227,7 @@ static struct fdt build(int variant)
 static void expect_error(int variant, const char *node, const char *words)
 {
     struct fdt fdt = build(variant);
-    assert_int_equal(platform_parse(&fdt, &plat, err, sizeof(err)), -1);
+    assert_int_equal(platform_parse(&fdt, &plat, err, sizeof(err)), ERR_INVAL);
     if (!strstr(err, node) || !strstr(err, words))
         fail_msg("variant %d: expected an error naming \"%s\" and \"%s\", got \"%s\"", variant,
                  node, words, err);
