@@ -118,7 +118,7 @@ static int vm_vcpus_and_pins(struct loader *ld, const char *path, const struct p
     unsigned i;
 
     if (vm_u32(ld, path, p, VM_PROP_VCPUS, &vcpus) < 0)
-        return -1;
+        return ERR_INVAL;
     if (vcpus < 1 || vcpus > CONFIG_MAX_VCPUS)
         return loader_fail(ld, path, vm_prop_names[VM_PROP_VCPUS], "must be 1..%d (got %u)",
                            CONFIG_MAX_VCPUS, vcpus);
@@ -183,7 +183,7 @@ static int vm_bootargs_autostart(struct loader *ld, const char *path, const stru
         vm->bootargs = (const char *)p->val[VM_PROP_BOOTARGS];
     }
     if (vm_u32(ld, path, p, VM_PROP_AUTOSTART, &autostart) < 0)
-        return -1;
+        return ERR_INVAL;
     if (autostart > 1)
         return loader_fail(ld, path, vm_prop_names[VM_PROP_AUTOSTART],
                            "must be <0> or <1> (got %u)", autostart);
@@ -202,13 +202,13 @@ static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
     if (vm_name_check(ld, name, path) < 0 ||
         props_collect(ld, node, path, vm_prop_names, VM_PROP_COUNT, ~0u,
                       "(expected " VM_PROP_LIST ")", &p) < 0)
-        return -1;
+        return ERR_INVAL;
     memcpy(vm->name, name, strlen(name) + 1); /* length checked above */
     if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||
         vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
         vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
         vm_bootargs_autostart(ld, path, &p, vm) < 0 || config_devices(ld, node, path, vm) < 0)
-        return -1;
+        return ERR_INVAL;
     return 0;
 }
 
@@ -233,7 +233,7 @@ static int vms_parse(struct loader *ld, int vms, struct config *cfg)
             return loader_fail(ld, "/vms", NULL, "too many VMs (at most %d)", CONFIG_MAX_VMS);
         vm = &cfg->vms[cfg->nvms];
         if (vm_parse(ld, node, vm) < 0)
-            return -1;
+            return ERR_INVAL;
         /* dtc refuses duplicate node names, but a hand-made blob need not. */
         for (int i = 0; i < cfg->nvms; i++) {
             if (strcmp(cfg->vms[i].name, vm->name) == 0)
@@ -342,5 +342,5 @@ int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct 
 
 fail:
     memset(cfg, 0, sizeof(*cfg));
-    return -1;
+    return ERR_INVAL;
 }

@@ -6,6 +6,7 @@
  * As for the rest of the configuration, anything unknown is refused. */
 #include "core/config_int.h"
 #include "core/vdev/vdev.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 static int dev_props_collect(struct loader *ld, int node, const char *path,
@@ -16,7 +17,7 @@ static int dev_props_collect(struct loader *ld, int node, const char *path,
     fmt_snprintf(expected, sizeof(expected), "(a %s node takes: %s)", kind->name,
                  vdev_kind_props(kind, allowed, sizeof(allowed)));
     if (props_collect(ld, node, path, kind->props, kind->nprops, ~0u, expected, p) < 0)
-        return -1;
+        return ERR_INVAL;
     int child = fdt_first_child(&ld->fdt, node);
     if (child >= 0)
         return loader_fail(ld, path, NULL, "unknown child node \"%s\" (devices have none)",
@@ -46,13 +47,13 @@ static int config_device(struct loader *ld, int child, const char *vm_path, stru
     }
     struct props p;
     if (dev_props_collect(ld, child, path, kind, &p) < 0)
-        return -1;
+        return ERR_INVAL;
     struct dev_config *d = &vm->devs[vm->ndevs];
     memset(d, 0, sizeof(*d));
     d->kind = kind;
     memcpy(d->name, name, strlen(name) + 1); /* at most "console" or a name + 2 digits */
     if (kind->parse && kind->parse(ld, path, vm->name, &p, d) < 0)
-        return -1;
+        return ERR_INVAL;
     vm->ndevs++;
     return 0;
 }
@@ -65,7 +66,7 @@ int config_devices(struct loader *ld, int node, const char *vm_path, struct vm_c
     for (child = fdt_first_child(&ld->fdt, node); child >= 0;
          child = fdt_next_sibling(&ld->fdt, child)) {
         if (config_device(ld, child, vm_path, vm) < 0)
-            return -1;
+            return ERR_INVAL;
     }
     if (child != ERR_NOENT)
         return loader_fail(ld, vm_path, NULL, "malformed vireo.dtb (%s)", err_str(child));
@@ -90,7 +91,7 @@ int config_devices_check(struct loader *ld, const struct config *cfg)
                         continue;
                     fmt_snprintf(path, sizeof(path), "/vms/%s/%s", cfg->vms[j].name, b->name);
                     if (a->kind->conflict(ld, path, cfg->vms[i].name, a, b) < 0)
-                        return -1;
+                        return ERR_INVAL;
                 }
             }
         }

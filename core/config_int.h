@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "lib/err.h"
 #include "lib/fdt.h"
 #include "lib/printf.h"
 
@@ -33,7 +34,8 @@ struct loader {
 };
 
 /* Formats "config: PATH: property PROP: MESSAGE" (without the property part
- * when prop is NULL) and returns -1. */
+ * when prop is NULL) and returns ERR_INVAL: every configuration error is a
+ * value of the wrong form, and the message says which. */
 int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
     FMT_PRINTF(4, 5);
 /* An untrusted string made printable and cut at SHOW_MAX characters. */

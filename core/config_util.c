@@ -5,29 +5,30 @@
 #include "core/config_int.h"
 
 #include "lib/cpio.h"
+#include "lib/err.h"
 #include "lib/fdt.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
 /* Formats "config: PATH: property PROP: MESSAGE" (without the property part when
- * prop is NULL) and returns -1, so callers can `return loader_fail(...)`. */
+ * prop is NULL) and returns ERR_INVAL, so callers can `return loader_fail(...)`. */
 int loader_fail(struct loader *ld, const char *path, const char *prop, const char *fmt, ...)
 {
     va_list ap;
     int n;
 
     if (!ld->err || ld->errlen == 0)
-        return -1;
+        return ERR_INVAL;
     if (prop)
         n = fmt_snprintf(ld->err, ld->errlen, "config: %s: property %s: ", path, prop);
     else
         n = fmt_snprintf(ld->err, ld->errlen, "config: %s: ", path);
     if (n < 0 || (size_t)n >= ld->errlen)
-        return -1;
+        return ERR_INVAL;
     va_start(ap, fmt);
     fmt_vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
     va_end(ap);
-    return -1;
+    return ERR_INVAL;
 }
 
 /* A bundle string made safe to print: a hostile name could otherwise carry

@@ -9,6 +9,7 @@
 #include "core/pmem.h"
 #include "core/vdev/vdev.h"
 #include "core/vm.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 /* The kind's state follows struct vm_vdev, aligned for any model. */
@@ -36,7 +37,8 @@ static void vdev_free(struct vm_vdev *d)
     pmem_free(d, vdev_alloc_size(d->kind));
 }
 
-/* Device c in the next slot: 0, VDEV_ABSENT, or -1 with err set. */
+/* Device c in the next slot: 0, VDEV_ABSENT, or a negative ERR_* code with
+ * err set. */
 static int vdev_create(struct vm *vm, const struct dev_config *c, char *err, size_t errlen)
 {
     const struct vdev_kind *kind = c->kind;
@@ -45,7 +47,7 @@ static int vdev_create(struct vm *vm, const struct dev_config *c, char *err, siz
 
     if (!d) {
         fmt_snprintf(err, errlen, "%s: no memory for the device", c->name);
-        return -1;
+        return ERR_NOMEM;
     }
     d->kind = kind;
     d->cfg = c;
@@ -64,7 +66,7 @@ static int vdev_create(struct vm *vm, const struct dev_config *c, char *err, siz
     vm->vdevs[vm->nvdevs++] = d;
     if (vm_add_device(vm, &d->mdev) < 0) {
         fmt_snprintf(err, errlen, "%s: overlaps guest RAM or another device", c->name);
-        return -1;
+        return ERR_EXIST;
     }
     return 0;
 }
@@ -76,9 +78,10 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
     vm->nvdevs = 0;
     vm->vcon = NULL;
     for (unsigned i = 0; i < cfg->ndevs; i++) {
-        if (vdev_create(vm, &cfg->devs[i], err, errlen) < 0) {
+        int r = vdev_create(vm, &cfg->devs[i], err, errlen);
+        if (r < 0) {
             vm_devices_destroy(vm);
-            return -1;
+            return r;
         }
     }
     return 0;

@@ -11,6 +11,7 @@
 #include "core/console.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 static bool poweroff_when_done;
@@ -22,8 +23,9 @@ void vm_set_poweroff_when_done(bool on)
 
 int vm_boot(struct vm *vm, char *err, size_t errlen)
 {
-    if (vm_create(vm, vm->cfg, err, errlen) < 0)
-        return -1;
+    int r = vm_create(vm, vm->cfg, err, errlen);
+    if (r < 0)
+        return r;
     sched_start_vcpu(&vm->vcpus[0]);
     return 0;
 }

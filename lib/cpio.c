@@ -4,6 +4,7 @@
  * Bounds are always checked as "wanted <= len - off" with off <= len known, so no
  * sum of untrusted values is ever formed before it is known to fit. */
 #include "lib/cpio.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 #define FIELD_DIGITS 8u
@@ -22,7 +23,7 @@ static int hex_digit(uint8_t c)
         return c - 'a' + 10;
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
-    return -1;
+    return ERR_INVAL;
 }
 
 /* Exactly 8 hex digits: sscanf-style leniency (spaces, signs, "0x") would let two

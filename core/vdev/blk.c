@@ -11,6 +11,7 @@
 #include "core/hostdev.h"
 #include "core/vdev/vdev.h"
 #include "devices/virtio_blk.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 #define SECTOR 512u
@@ -56,7 +57,7 @@ static int blk_parse_image(struct loader *ld, const char *path, const struct pro
     if (!prop_is_string(p->val[BP_IMAGE], p->len[BP_IMAGE]) || p->val[BP_IMAGE][0] == '\0')
         return loader_fail(ld, path, prop, "must be one string (a file name in the bundle)");
     if (vm_file(ld, path, prop, (const char *)p->val[BP_IMAGE], &s->image, &s->image_size) < 0)
-        return -1;
+        return ERR_INVAL;
     if (s->image_size % SECTOR)
         return loader_fail(ld, path, prop, "the image must be a multiple of 512 bytes (it has %zu)",
                            s->image_size);
@@ -76,10 +77,10 @@ static int blk_parse_host_disk(struct loader *ld, const char *path, const struct
                            idx);
     s->host_disk = (int)idx;
     if (p->present[BP_OFFSET] && blk_bytes(ld, path, p, BP_OFFSET, &s->offset) < 0)
-        return -1;
+        return ERR_INVAL;
     if (p->present[BP_SIZE]) {
         if (blk_bytes(ld, path, p, BP_SIZE, &s->size) < 0)
-            return -1;
+            return ERR_INVAL;
         if (s->size == 0)
             return loader_fail(ld, path, "size",
                                "must not be 0 (leave it out for the rest of the disk)");
@@ -106,7 +107,7 @@ static int blk_parse(struct loader *ld, const char *path, const char *vm_name,
                            "host-disk (a disk of the host)");
     if (p->present[BP_IMAGE] ? blk_parse_image(ld, path, p, &s) < 0
                              : blk_parse_host_disk(ld, path, p, &s) < 0)
-        return -1;
+        return ERR_INVAL;
     vdev_settings_put(d, &s, sizeof(s));
     return 0;
 }
@@ -200,7 +201,7 @@ static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t e
                      "%s: host disk %d is not there (QEMU: -drive file=...,if=none,id=d%d "
                      "-device virtio-blk-device,drive=d%d)",
                      name, c->host_disk, c->host_disk, c->host_disk);
-        return -1;
+        return ERR_NOENT;
     }
     uint64_t first = c->offset / 512, total = b->host->sectors;
     uint64_t count =
@@ -211,7 +212,7 @@ static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t e
                      "bytes)",
                      name, (unsigned long long)c->offset, (unsigned long long)(count * 512),
                      c->host_disk, (unsigned long long)(total * 512));
-        return -1;
+        return ERR_RANGE;
     }
     b->first_sector = first;
     b->be.sectors = count;
@@ -227,8 +228,9 @@ static int blk_create(struct vm_vdev *d, char *err, size_t errlen)
     struct blk_vdev *b = d->state;
 
     vdev_blk_settings(d->cfg, &b->s);
-    if (blk_backend(b, d->cfg->name, err, errlen) < 0)
-        return -1;
+    int r = blk_backend(b, d->cfg->name, err, errlen);
+    if (r < 0)
+        return r;
     virtio_blk_init(&b->blk, &d->mem, &d->irq, &b->be, d->label);
     vdev_virtio_mmio(d, &b->blk.t);
     return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "lib/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(err, 0x5a, sizeof(err));
     int rc = config_load(data, size, 4, &cfg, err, sizeof(err));
     if (rc != 0) {
-        if (rc != -1 || cfg.nvms != 0 || memchr(err, '\0', sizeof(err)) == NULL)
+        if (rc != ERR_INVAL || cfg.nvms != 0 || memchr(err, '\0', sizeof(err)) == NULL)
             abort();
         config_load(data, size, 4, &cfg, err, 1);
         config_load(data, size, 4, &cfg, NULL, 0);

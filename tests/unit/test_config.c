@@ -26,6 +26,7 @@
 #include "core/vdev/net.h"
 #include "core/vdev/vdev.h"
 #include "lib/cpio.h"
+#include "lib/err.h"
 #include "lib/fdt.h"
 
 #define DTB_CAP    65536
@@ -427,7 +428,7 @@ static void test_max_vms_and_bootargs_limit(void **state)
     assert_ptr_equal(cfg.vms[0].kernel, cfg.vms[14].kernel);
 
     tc.nvms = CONFIG_MAX_VMS + 1;
-    assert_int_equal(load(&tc, 1, &cfg, err, sizeof(err)), -1);
+    assert_int_equal(load(&tc, 1, &cfg, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, "config: /vms: too many VMs (at most 16)");
     assert_zeroed(&cfg);
 }
@@ -676,7 +677,7 @@ static void test_errors(void **state)
         const struct err_case *c = &err_cases[i];
         int r = load(&c->tc, c->nharts ? c->nharts : 4, &cfg, err, sizeof(err));
 
-        if (r != -1)
+        if (r != ERR_INVAL)
             fail_msg("case %zu: loaded, expected \"%s\"", i, c->msg);
         if (c->prefix ? strncmp(err, c->msg, strlen(c->msg)) != 0 : strcmp(err, c->msg) != 0)
             fail_msg("case %zu:\n  got      \"%s\"\n  expected \"%s\"%s", i, err, c->msg,
@@ -849,7 +850,7 @@ static void test_device_errors(void **state)
     for (size_t i = 0; i < sizeof(dev_err_cases) / sizeof(dev_err_cases[0]); i++) {
         const struct err_case *c = &dev_err_cases[i];
 
-        if (load(&c->tc, 4, &cfg, err, sizeof(err)) != -1)
+        if (load(&c->tc, 4, &cfg, err, sizeof(err)) != ERR_INVAL)
             fail_msg("case %zu: loaded, expected \"%s\"", i, c->msg);
         if (strcmp(err, c->msg) != 0)
             fail_msg("case %zu:\n  got      \"%s\"\n  expected \"%s\"", i, err, c->msg);
@@ -875,7 +876,7 @@ static void test_bootargs_too_long(void **state)
     char err[256];
 
     memset(args, 'x', CONFIG_BOOTARGS_MAX);
-    assert_int_equal(load(&tc, 4, &cfg, err, sizeof(err)), -1);
+    assert_int_equal(load(&tc, 4, &cfg, err, sizeof(err)), ERR_INVAL);
     assert_string_equal(err, P_VM0 "property bootargs: must be at most 1023 characters (got 1024)");
 }
 
@@ -889,15 +890,15 @@ static void test_error_buffer(void **state)
     char err[16];
 
     memset(err, 'Z', sizeof(err));
-    assert_int_equal(load(&tc, 4, &cfg, err, 12), -1);
+    assert_int_equal(load(&tc, 4, &cfg, err, 12), ERR_INVAL);
     assert_string_equal(err, "config: /vm");
     assert_int_equal(err[12], 'Z');
-    assert_int_equal(load(&tc, 4, &cfg, err, 1), -1);
+    assert_int_equal(load(&tc, 4, &cfg, err, 1), ERR_INVAL);
     assert_string_equal(err, "");
-    assert_int_equal(load(&tc, 4, &cfg, NULL, 0), -1);
-    assert_int_equal(load(&tc, 4, &cfg, NULL, 100), -1);
-    assert_int_equal(config_load(bundle, bundle_len, 4, NULL, err, sizeof(err)), -1);
-    assert_int_equal(config_load(NULL, 0, 4, &cfg, err, sizeof(err)), -1);
+    assert_int_equal(load(&tc, 4, &cfg, NULL, 0), ERR_INVAL);
+    assert_int_equal(load(&tc, 4, &cfg, NULL, 100), ERR_INVAL);
+    assert_int_equal(config_load(bundle, bundle_len, 4, NULL, err, sizeof(err)), ERR_INVAL);
+    assert_int_equal(config_load(NULL, 0, 4, &cfg, err, sizeof(err)), ERR_INVAL);
     assert_zeroed(&cfg);
 }
 
@@ -951,7 +952,7 @@ static void test_fuzz_bundle(void **state)
             }
         } else {
             bad++;
-            assert_int_equal(r, -1);
+            assert_int_equal(r, ERR_INVAL);
             assert_memory_equal(err, "config: ", 8);
             assert_null(strchr(err, '\n'));
         }
