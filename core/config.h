@@ -62,7 +62,7 @@ struct config {
 };
 
 /* Parse and validate the bundle. nharts is the number of host harts: pins must be
- * below it. 0 on success. On failure -1, *cfg is zeroed, and err (if errlen > 0)
+ * below it. 0 on success. On failure ERR_INVAL, *cfg is zeroed, and err (if errlen > 0)
  * holds one line without a newline, such as
  *   config: /vms/vm1: property memory: must be a multiple of 2 MiB (got 0x100000)
  * Strings taken from the bundle are shown with unprintable bytes as '?' and cut

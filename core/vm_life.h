@@ -10,7 +10,7 @@
 #include "core/vm.h"
 #include "lib/printf.h"
 
-/* Creates the VM from vm->cfg and makes vCPU 0 runnable.  -1 with err
+/* Creates the VM from vm->cfg and makes vCPU 0 runnable.  An ERR_* code with err
  * saying why; nothing is left allocated then. */
 int vm_boot(struct vm *vm, char *err, size_t errlen);
 

@@ -46,13 +46,13 @@ struct vdev_kind {
     int (*parse)(struct loader *ld, const char *path, const char *vm_name, const struct props *p,
                  struct dev_config *d);
     /* Between two devices of this kind, in any VMs (a first, in a_vm; b at
-     * path): -1 (loader_fail) if they must not both exist.  NULL: never. */
+     * path): ERR_INVAL (loader_fail) if they must not both exist.  NULL: never. */
     int (*conflict)(struct loader *ld, const char *path, const char *a_vm,
                     const struct dev_config *a, const struct dev_config *b);
 
     /* The VM (core/vm_dev.c calls them).  create: builds the model in
      * d->state on d->mem and d->irq and sets d->mdev's ops, size and priv;
-     * 0, VDEV_ABSENT, or -1 with err naming d->cfg->name (nothing to undo:
+     * 0, VDEV_ABSENT, or a negative ERR_* code with err naming d->cfg->name (nothing to undo:
      * the caller frees d).  destroy: undoes what create attached outside
      * d (a switch port); NULL: nothing. */
     int (*create)(struct vm_vdev *d, char *err, size_t errlen);
@@ -61,8 +61,8 @@ struct vdev_kind {
      * every kind today, because a VM reset rebuilds them (destroy, create). */
     void (*reset)(struct vm_vdev *d);
     /* Snapshots (a later issue): save writes the model's state into buf
-     * and returns its length, or -1 if it does not fit; load restores it
-     * into a freshly created device, 0 or -1.  NULL for now. */
+     * and returns its length, or ERR_NOSPC if it does not fit; load restores
+     * it into a freshly created device, 0 or a negative ERR_* code.  NULL for now. */
     long (*save)(const struct vm_vdev *d, void *buf, size_t size);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
 };
