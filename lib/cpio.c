@@ -62,9 +62,9 @@ void cpio_iter_init(struct cpio_iter *it, const void *archive, size_t len)
 
 static int iter_fail(struct cpio_iter *it, const char *why)
 {
-    it->state = CPIO_EBADFORMAT;
+    it->state = ERR_STRUCTURE;
     it->why = why;
-    return CPIO_EBADFORMAT;
+    return ERR_STRUCTURE;
 }
 
 int cpio_next(struct cpio_iter *it, const char **name, size_t *namelen, const void **data,
@@ -188,5 +188,5 @@ int cpio_find(const void *archive, size_t len, const char *name, const void **da
             return 0;
         }
     }
-    return r < 0 ? r : CPIO_ENOTFOUND;
+    return r < 0 ? r : ERR_NOENT;
 }

@@ -13,7 +13,7 @@
  * The archive is untrusted (a hostile boot bundle): every field is validated,
  * every length is checked against the bytes left before any arithmetic that could
  * overflow, and nothing is read at or past `len`. A malformed archive yields
- * CPIO_EBADFORMAT; an archive that ends before its trailer is malformed too.
+ * ERR_STRUCTURE; an archive that ends before its trailer is malformed too.
  * Returned names and data point into the archive; nothing allocates. */
 #ifndef VIREO_LIB_CPIO_H
 #define VIREO_LIB_CPIO_H
@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define CPIO_HEADER_SIZE 110u
 #define CPIO_TRAILER     "TRAILER!!!"
 
@@ -29,11 +31,6 @@
 #define CPIO_MODE_TYPE 0170000u
 #define CPIO_MODE_REG  0100000u
 #define CPIO_MODE_DIR  0040000u
-
-enum cpio_err {
-    CPIO_ENOTFOUND = -1,  /* no regular file of that name */
-    CPIO_EBADFORMAT = -2, /* malformed or truncated archive */
-};
 
 /* Walks an archive entry by entry. After cpio_next() returns 1, `mode` is the
  * entry's mode field; after it fails, `off` is the offset of the offending entry
@@ -51,7 +48,7 @@ void cpio_iter_init(struct cpio_iter *it, const void *archive, size_t len);
 
 /* The next entry: 1 with *name (NUL-terminated, *namelen bytes before the NUL),
  * *data and *size filled in; 0 at the trailer (and on every later call);
- * CPIO_EBADFORMAT on a malformed entry (and on every later call). Any out-pointer
+ * ERR_STRUCTURE on a malformed entry (and on every later call). Any out-pointer
  * may be NULL. The trailer itself is never returned as an entry. */
 int cpio_next(struct cpio_iter *it, const char **name, size_t *namelen, const void **data,
               size_t *size);
@@ -64,8 +61,8 @@ bool cpio_name_matches(const char *stored, size_t storedlen, const char *name);
 /* The first regular file (mode type CPIO_MODE_REG) whose name matches `name`, as
  * above. Directories, symlinks and device nodes never match. Hard links are not
  * resolved (newc stores the data with the last link only). 0 with *data and *size
- * set (either may be NULL), CPIO_ENOTFOUND if the walk reaches the trailer without
- * a match, CPIO_EBADFORMAT if it meets a malformed entry first. */
+ * set (either may be NULL), ERR_NOENT if the walk reaches the trailer without
+ * a match, ERR_STRUCTURE if it meets a malformed entry first. */
 int cpio_find(const void *archive, size_t len, const char *name, const void **data, size_t *size);
 
 #endif

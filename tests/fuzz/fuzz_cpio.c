@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cpio_name_matches(name, namelen, "vireo.dtb");
         cpio_name_matches(name, namelen, "./vm0/kernel");
     }
-    if (rc != 0 && rc != CPIO_EBADFORMAT)
+    if (rc != 0 && rc != ERR_STRUCTURE)
         abort();
     if (!it.why)
         abort();
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int r = cpio_find(data, size, fixed[i], &d, &dsize);
         if (r == 0)
             check_span(data, size, d, dsize);
-        else if (r != CPIO_ENOTFOUND && r != CPIO_EBADFORMAT)
+        else if (r != ERR_NOENT && r != ERR_STRUCTURE)
             abort();
     }
     for (int i = 0; i < nnames; i++) {
