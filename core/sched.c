@@ -233,12 +233,7 @@ static void check_all_done(void)
 /* The VM's last vCPU has left its hart: free it, or boot it again. */
 static void vm_finish(struct vm *vm)
 {
-    spin_lock(&vm->out_lock);
-    if (vm->outlen) {
-        console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
-        vm->outlen = 0;
-    }
-    spin_unlock(&vm->out_lock);
+    vconsole_port_flush(&vm->con);
     console_printf(CONSOLE_STATUS "vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
                    vm->end == VM_END_STOPPED ? " " : "",
                    vm->end == VM_END_STOPPED ? vm->reason : "");

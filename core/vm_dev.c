@@ -120,7 +120,9 @@ static int disk_backend(struct vm_vdev *d, char *err, size_t errlen)
 
 static void con_output(void *ctx, const char *buf, size_t n)
 {
-    vm_console_write(ctx, buf, n);
+    struct vm *vm = ctx;
+
+    vconsole_output(&vm->con, buf, n);
 }
 
 static void vdev_free(struct vm_vdev *d)

@@ -5,7 +5,6 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/sched.h"
-#include "core/shell.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
 #include "lib/spinlock.h"
@@ -172,6 +171,7 @@ unsigned vmm_start(const struct config *cfg)
         memcpy(vm->name, cfg->vms[i].name, sizeof(vm->name));
         vm->name[sizeof(vm->name) - 1] = '\0';
         vm->state = VM_DONE;
+        vconsole_port_init(&vm->con, vm->name);
         if (!cfg->vms[i].autostart)
             continue;
         vm->boots = 1;
@@ -187,46 +187,4 @@ unsigned vmm_start(const struct config *cfg)
                        vm->pieces[1], vm->pieces[0]);
     }
     return vm_count;
-}
-
-/* Typed bytes wait here until the guest has room for them: a guest UART
- * holds 16, and pasted text arrives faster than a guest reads. */
-static struct spinlock input_lock = SPINLOCK_INIT;
-static char input[1024];
-static unsigned input_head, input_count;
-
-void vmm_console_input(char c)
-{
-    spin_lock(&input_lock);
-    if (input_count < sizeof(input))
-        input[(input_head + input_count++) % sizeof(input)] = c;
-    spin_unlock(&input_lock);
-    vmm_console_pump();
-}
-
-void vmm_console_pump(void)
-{
-    struct vm *vm = NULL;
-
-    /* Called on every guest UART read: nothing typed is the common case. */
-    if (!__atomic_load_n(&input_count, __ATOMIC_RELAXED))
-        return;
-    if (shell_active()) {
-        vm = shell_bound_vm();
-        if (!vm || __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
-            return;
-    }
-    for (unsigned i = 0; i < vm_count && !vm; i++) {
-        if (__atomic_load_n(&vms[i].state, __ATOMIC_ACQUIRE) == VM_RUNNING)
-            vm = &vms[i];
-    }
-    if (!vm)
-        return;
-    spin_lock(&input_lock);
-    while (input_count && vm_console_room(vm)) {
-        vm_console_input(vm, input[input_head]);
-        input_head = (input_head + 1) % sizeof(input);
-        input_count--;
-    }
-    spin_unlock(&input_lock);
 }

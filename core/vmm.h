@@ -37,13 +37,6 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
 /* Creates the VM from vm->cfg and makes vCPU 0 runnable. */
 int vmm_boot_vm(struct vm *vm, char *err, size_t errlen);
 
-/* A byte typed on Vireo's console: goes to the first running VM (the
- * management shell will bind the console to a chosen VM). */
-void vmm_console_input(char c);
-/* Moves waiting input into the guest as far as it has room: after input,
- * and whenever the guest has read some. */
-void vmm_console_pump(void);
-
 /* Boots every VM of the configuration marked autostart.  Returns how many
  * VMs exist (booted or not). */
 unsigned vmm_start(const struct config *cfg);

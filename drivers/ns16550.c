@@ -67,3 +67,8 @@ int ns16550_getc(struct ns16550 *u)
         return -1;
     return reg_read(u, UART_RBR);
 }
+
+void ns16550_set_rx_irq(struct ns16550 *u, bool on)
+{
+    reg_write(u, UART_IER, on ? IER_ERBFI : 0);
+}

@@ -4,6 +4,7 @@
 #ifndef VIREO_DRIVERS_NS16550_H
 #define VIREO_DRIVERS_NS16550_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ void ns16550_putc(struct ns16550 *u, char c);
 void ns16550_write(struct ns16550 *u, const char *s, size_t n);
 /* Interrupt when a byte arrives (IER.ERBFI). */
 void ns16550_enable_rx_irq(struct ns16550 *u);
+/* Masks (false) or unmasks the receive interrupt, from any hart: bytes
+ * wait in the UART while it is masked. */
+void ns16550_set_rx_irq(struct ns16550 *u, bool on);
 /* Next received byte, or -1 when none is waiting. */
 int ns16550_getc(struct ns16550 *u);
 
