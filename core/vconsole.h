@@ -87,8 +87,7 @@ void vconsole_port_init(struct vconsole_port *p, const char *name);
 /* The VM's console devices exist (vm created) or are about to go (vm
  * destroyed).  Detach takes back the input the UART held unread, so the
  * next boot reads it.  vcon may be NULL. */
-void vconsole_port_attach(struct vconsole_port *p, struct vuart *uart,
-                          struct virtio_console *vcon);
+void vconsole_port_attach(struct vconsole_port *p, struct vuart *uart, struct virtio_console *vcon);
 void vconsole_port_detach(struct vconsole_port *p);
 
 /* Moves queued input into the guest as far as it has room; the device
