@@ -158,6 +158,7 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
     if (plat.uart.present) {
         ns16550_init(&host_uart, (uintptr_t)plat.uart.dev.base, plat.uart.reg_shift,
                      plat.uart.io_width);
+        ns16550_enable_fifos(&host_uart);
         console_set_output(uart_console_write);
     }
 

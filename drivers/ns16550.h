@@ -12,10 +12,19 @@ struct ns16550 {
     uintptr_t base;
     unsigned reg_shift; /* register stride is 1 << reg_shift bytes */
     unsigned io_width;  /* 1 or 4 byte accesses */
+    unsigned tx_fifo;   /* bytes THR takes once LSR.THRE is seen (1 until FIFOs are on) */
+    unsigned tx_room;   /* of those, not yet written (callers serialise writes) */
 };
 
 /* The firmware has already programmed line settings; Vireo keeps them. */
 void ns16550_init(struct ns16550 *u, uintptr_t base, unsigned reg_shift, unsigned io_width);
+/* Turns the 16550A's FIFOs on (receive trigger at 1 byte, so typed input
+ * interrupts at once) and returns the transmit FIFO depth it found (16, or
+ * 1 when IIR does not report FIFOs: a 16450 or an 8250).  Output then polls
+ * LSR once per FIFO-full instead of once per byte: every poll is a trip to
+ * the device (on QEMU, out of the translated code), and guest output
+ * crosses this UART byte by byte. */
+unsigned ns16550_enable_fifos(struct ns16550 *u);
 void ns16550_putc(struct ns16550 *u, char c);
 /* Writes s, turning "\n" into "\r\n" for terminals. */
 void ns16550_write(struct ns16550 *u, const char *s, size_t n);

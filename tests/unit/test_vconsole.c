@@ -90,6 +90,17 @@ static size_t guest_read(char *buf, size_t max)
     return n;
 }
 
+/* Reads until buf holds want bytes (from *n on), failing if the guest's
+ * UART runs dry first. */
+static void guest_read_until(char *buf, size_t *n, size_t want)
+{
+    while (*n < want) {
+        size_t k = guest_read(buf + *n, want - *n);
+        assert_true(k > 0);
+        *n += k;
+    }
+}
+
 static void type(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -138,11 +149,7 @@ static void test_held_in_order(void **state)
     type(in, sizeof(in));
     assert_int_equal(port.in_count, sizeof(in) - VUART_FIFO_SIZE);
     size_t n = 0;
-    while (n < sizeof(got)) {
-        size_t k = guest_read(got + n, sizeof(got) - n);
-        assert_true(k > 0);
-        n += k;
-    }
+    guest_read_until(got, &n, sizeof(got));
     assert_memory_equal(in, got, sizeof(in));
     assert_int_equal(port.in_count, 0);
     assert_int_equal(reader_calls, 0);
@@ -181,11 +188,7 @@ static void test_flow_control(void **state)
 
     /* More typing goes behind what is queued. */
     type("XYZ", 3);
-    while (n < sizeof(in) + 3) {
-        size_t k = guest_read(got + n, sizeof(got) - n);
-        assert_true(k > 0);
-        n += k;
-    }
+    guest_read_until(got, &n, sizeof(in) + 3);
     assert_memory_equal(got, in, sizeof(in));
     assert_memory_equal(got + sizeof(in), "XYZ", 3);
 }
@@ -209,11 +212,7 @@ static void test_fifo_clear_keeps_input(void **state)
     wr(FCR, 0x01); /* startup */
     wr(IER, 0x01);
     size_t n = 2;
-    while (n < 20) {
-        size_t k = guest_read(got + n, sizeof(got) - n);
-        assert_true(k > 0);
-        n += k;
-    }
+    guest_read_until(got, &n, 20);
     assert_memory_equal(got + 2, "23456789abcdefghij", 18);
 }
 
@@ -236,11 +235,7 @@ static void test_reset_keeps_input(void **state)
     wr(FCR, 0x01);
     wr(IER, 0x01);
     size_t n = 3;
-    while (n < 30) {
-        size_t k = guest_read(got + n, sizeof(got) - n);
-        assert_true(k > 0);
-        n += k;
-    }
+    guest_read_until(got, &n, 30);
     assert_memory_equal(got, "abcdefghijklmnopqrstuvwxyz0123", 30);
 }
 
