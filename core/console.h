@@ -11,7 +11,7 @@
 #include "lib/printf.h"
 
 /* Lines that tell tools how VMs ended (tools/vireo run reads them) start
- * with this byte.  Guest output never carries it (vm_console_write drops
+ * with this byte.  Guest output never carries it (vconsole_output drops
  * it), so a guest cannot forge them. */
 #define CONSOLE_STATUS "\x1e"
 

@@ -13,6 +13,7 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/selftest.h"
+#include "core/vconsole.h"
 #include "core/vm_life.h"
 #include "core/vmm.h"
 #include "core/version.h"
@@ -32,18 +33,25 @@ static void uart_console_write(const char *s, size_t n)
     ns16550_write(&host_uart, s, n);
 }
 
-/* The host UART's receive interrupt: typed bytes go to a guest. */
+/* The host UART's receive interrupt: typed bytes go to the virtual
+ * console, but only while it has room.  Otherwise they stay in the UART
+ * (and, once its FIFO is full, in whatever feeds it: QEMU's pty blocks the
+ * writer), so nothing typed is ever dropped. */
 static void uart_console_rx(void *ctx)
 {
     int c;
 
     (void)ctx;
-    while ((c = ns16550_getc(&host_uart)) >= 0) {
-        if (shell_active())
-            shell_input((char)c);
-        else
-            vmm_console_input((char)c);
-    }
+    while (vconsole_input_open() && (c = ns16550_getc(&host_uart)) >= 0)
+        vconsole_input((char)c);
+}
+
+/* The virtual console's flow control: with the receive interrupt masked
+ * Vireo stops reading the UART until the guest made room (any hart). */
+static void uart_console_reader(void *ctx, bool on)
+{
+    (void)ctx;
+    ns16550_set_rx_irq(&host_uart, on);
 }
 
 static _Noreturn void boot_fail(const char *what)
@@ -151,6 +159,7 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
     if (plat.uart.present) {
         ns16550_init(&host_uart, (uintptr_t)plat.uart.dev.base, plat.uart.reg_shift,
                      plat.uart.io_width);
+        ns16550_enable_fifos(&host_uart);
         console_set_output(uart_console_write);
     }
 
@@ -241,9 +250,10 @@ static _Noreturn void start_vms(void)
     vm_start_all(&config);
     bool irqs = irq_init(&plat);
     if (irqs && plat.uart.present && plat.uart.dev.irq &&
-        irq_register(plat.uart.dev.irq, uart_console_rx, NULL))
+        irq_register(plat.uart.dev.irq, uart_console_rx, NULL)) {
         ns16550_enable_rx_irq(&host_uart);
-    else
+        vconsole_set_reader(uart_console_reader, NULL);
+    } else
         console_printf("vireo: no host interrupt for the console UART: no console input\n");
     hostdev_irq_init(irqs);
     if (bootargs_flag(plat.bootargs, "vireo.shell"))

@@ -47,8 +47,6 @@ static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_de
             return mmio_stop(v, gpa, "MMIO load the device does not support");
         if (in.reg)
             vcpu_arch_set_gpr(&v->arch, in.reg, insn_load_result(&in, val));
-        if (d == &v->vm->uart_dev)
-            vmm_console_pump(); /* the guest may have made room for input */
     }
     c->sepc += in.length;
     return EXIT_RESUME;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The management shell on Vireo's console (docs/shell.md).
  *
- * Typed bytes arrive one at a time from the console UART's interrupt
- * (shell_input); a whole line runs as a command right there, on the boot
- * hart, between guest exits.  While the console is bound to a VM every byte
- * goes to that VM, except the escape byte (Ctrl-]), which comes back here.
- * Guest output always goes into the VM's log; it reaches the console only
- * while that VM is bound, so it never interleaves with the shell. */
+ * Typed bytes arrive one at a time from the virtual console (core/vconsole.c)
+ * while it is bound to no VM (shell_input); a whole line runs as a command
+ * right there, on the boot hart, between guest exits.  `console NAME` binds
+ * it to a VM: every byte then goes to that VM's input queue, except the
+ * escape byte (Ctrl-]), which unbinds and comes back here.  Guest output
+ * always goes into the VM's log; it reaches the console only while that VM
+ * is bound, so it never interleaves with the shell. */
 #include "core/shell.h"
 
 #include "arch/arch.h"
@@ -16,6 +17,7 @@
 #include "core/sched.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
+#include "core/vconsole.h"
 #include "core/vm_life.h"
 #include "core/version.h"
 #include "core/vmm.h"
@@ -23,11 +25,9 @@
 
 #define PROMPT    "vireo> "
 #define LINE_MAX  128
-#define SHELL_ESC 0x1d /* Ctrl-] */
 #define MAX_WORDS 4
 
 static bool active;
-static int bound = -1; /* index of the VM the console is bound to */
 static char line[LINE_MAX];
 static size_t len;
 static uint32_t timebase;
@@ -37,25 +37,32 @@ bool shell_active(void)
     return active;
 }
 
-bool shell_bound_to(const struct vm *vm)
-{
-    return active && bound == (int)vm->index;
-}
-
-struct vm *shell_bound_vm(void)
-{
-    return active && bound >= 0 ? &vms[bound] : NULL;
-}
-
 static void prompt(void)
 {
     console_printf(PROMPT);
 }
 
+static void shell_typed(void *ctx, char c)
+{
+    (void)ctx;
+    shell_input(c);
+}
+
+/* Ctrl-] while bound: the virtual console has unbound already. */
+static void shell_escaped(void *ctx)
+{
+    (void)ctx;
+    console_printf("\nvireo: console back to the shell\n");
+    prompt();
+}
+
+static const struct vconsole_shell shell_ops = {shell_typed, shell_escaped, NULL};
+
 void shell_start(uint32_t timebase_hz)
 {
     timebase = timebase_hz;
     active = true;
+    vconsole_set_shell(&shell_ops);
     console_printf("\nvireo: management shell; type `help`. Try `vm list`, then `console NAME` "
                    "(Ctrl-] comes back here).\n");
     prompt();
@@ -159,15 +166,10 @@ static void cmd_info(struct vm *vm)
 
 static void cmd_log(struct vm *vm)
 {
-    static char out[sizeof(vm->log)];
-    size_t n;
+    static char out[VCONSOLE_LOG_SIZE];
+    uint64_t total;
+    size_t n = vconsole_port_log(&vm->con, out, sizeof(out), &total);
 
-    spin_lock(&vm->out_lock);
-    uint64_t total = vm->log_total;
-    n = total < sizeof(vm->log) ? (size_t)total : sizeof(vm->log);
-    for (size_t i = 0; i < n; i++)
-        out[i] = vm->log[(total - n + i) % sizeof(vm->log)];
-    spin_unlock(&vm->out_lock);
     console_printf("---- vm %s: last %lu of %lu bytes of output ----\n", vm->name, (unsigned long)n,
                    (unsigned long)total);
     console_write(out, n);
@@ -268,8 +270,8 @@ static void bind(struct vm *vm)
         return;
     }
     console_printf("console bound to vm %s; Ctrl-] returns to the shell\n", vm->name);
-    bound = (int)vm->index;
-    vmm_console_input('\n'); /* a fresh prompt from the guest */
+    vconsole_bind(&vm->con);
+    vconsole_port_push(&vm->con, "\n", 1); /* a fresh prompt from the guest */
 }
 
 /* One command, one row (Xvisor's command objects are the model): `help`
@@ -450,22 +452,12 @@ static void run_line(char *s)
 
 void shell_input(char c)
 {
-    if (bound >= 0) {
-        if (c != SHELL_ESC) {
-            vmm_console_input(c);
-            return;
-        }
-        bound = -1;
-        console_printf("\nvireo: console back to the shell\n");
-        prompt();
-        return;
-    }
     if (c == '\r' || c == '\n') {
         console_printf("\n");
         line[len] = '\0';
         len = 0;
         run_line(line);
-        if (bound < 0)
+        if (!vconsole_bound())
             prompt();
     } else if (c == 0x7f || c == '\b') {
         if (len) {

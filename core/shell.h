@@ -9,14 +9,12 @@
 
 struct vm;
 
-/* Prints the greeting and the prompt; from now on typed bytes go to
- * shell_input and guest output only to bound VMs. */
+/* Prints the greeting and the prompt; from now on the virtual console
+ * gives typed bytes to shell_input while it is bound to no VM, and guest
+ * output reaches the console only from the bound VM. */
 void shell_start(uint32_t timebase_hz);
 bool shell_active(void);
-/* A byte typed on the console. */
+/* A byte typed on the console while it is bound to no VM. */
 void shell_input(char c);
-/* Whether vm's output goes to the console (bound), and which VM is. */
-bool shell_bound_to(const struct vm *vm);
-struct vm *shell_bound_vm(void);
 
 #endif

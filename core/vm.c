@@ -8,12 +8,10 @@
 #include "core/loader.h"
 #include "core/pmem.h"
 #include "core/sched.h"
-#include "core/shell.h"
 #include "core/vm_dev.h"
 #include "core/vm_fdt.h"
 #include "core/vmid.h"
 #include "core/vmm.h"
-#include "devices/virtio_console.h"
 #include "lib/string.h"
 
 #define GIB (1ULL << 30)
@@ -167,7 +165,9 @@ static void vm_plic_notify(void *opaque, unsigned context, bool eip)
 
 static void vm_uart_output(void *ctx, char c)
 {
-    vm_console_write(ctx, &c, 1);
+    struct vm *vm = ctx;
+
+    vconsole_output(&vm->con, &c, 1);
 }
 
 static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
@@ -197,8 +197,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->nvcpus = cfg->vcpus;
     vm->end = VM_END_NONE;
     vm->reason[0] = '\0';
-    vm->outlen = 0;
-    vm->in_head = vm->in_count = 0;
     vm->running = 0;
     vm->paused = false;
     vm->started = arch_time();
@@ -239,109 +237,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->uid = vmid_next_uid();
     vm->vmid = vmid_alloc(vm->index);
     vm->state = VM_RUNNING;
+    vconsole_port_attach(&vm->con, &vm->uart, vm->vcon);
     return 0;
 }
 
 void vm_destroy(struct vm *vm)
 {
+    vconsole_port_detach(&vm->con); /* before its devices go */
     vm_devices_destroy(vm);
     vm_free_ram(vm);
     gstage_destroy(&vm->gs);
     vm_free_vcpus(vm);
     vmid_free(vm->vmid);
-}
-
-/* Lock held: keeps the last bytes for the shell's `vm log`. */
-static void vm_log_append(struct vm *vm, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        vm->log[vm->log_total++ % sizeof(vm->log)] = s[i];
-}
-
-void vm_console_write(struct vm *vm, const char *s, size_t n)
-{
-    spin_lock(&vm->out_lock);
-    vm_log_append(vm, s, n);
-    spin_unlock(&vm->out_lock);
-    /* Byte for byte (but for the byte that marks Vireo's status lines):
-     * under the shell, only the bound VM's output; without it, the output
-     * of a VM that runs alone.  Several VMs without the shell: whole lines,
-     * each tagged with the VM's name, so they stay readable. */
-    if (shell_active() ? shell_bound_to(vm) : vm_count <= 1) {
-        char buf[64];
-        while (n) {
-            size_t k = n < sizeof(buf) ? n : sizeof(buf);
-            for (size_t i = 0; i < k; i++)
-                buf[i] = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
-            console_write(buf, k);
-            s += k;
-            n -= k;
-        }
-        return;
-    }
-    if (shell_active())
-        return; /* kept in the log for `vm log` */
-    spin_lock(&vm->out_lock);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == CONSOLE_STATUS[0] ? '?' : s[i];
-        if (c != '\n')
-            vm->out[vm->outlen++] = c;
-        if (c == '\n' || vm->outlen == sizeof(vm->out)) {
-            console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
-            vm->outlen = 0;
-        }
-    }
-    spin_unlock(&vm->out_lock);
-}
-
-/* Input goes to the virtio console once its driver is up, else to the
- * UART once the guest takes receive interrupts there, else to SBI. */
-static bool vm_vcon_reads(struct vm *vm)
-{
-    return vm->vcon &&
-           (__atomic_load_n(&vm->vcon->t.status, __ATOMIC_RELAXED) & VIRTIO_STATUS_DRIVER_OK);
-}
-
-static bool vm_uart_reads(struct vm *vm)
-{
-    return (__atomic_load_n(&vm->uart.ier, __ATOMIC_RELAXED) & 0x01) != 0; /* IER.ERBFI */
-}
-
-unsigned vm_console_room(struct vm *vm)
-{
-    if (vm_vcon_reads(vm))
-        return virtio_console_room(vm->vcon);
-    if (vm_uart_reads(vm))
-        return vuart_input_room(&vm->uart);
-    return (unsigned)(sizeof(vm->in) - __atomic_load_n(&vm->in_count, __ATOMIC_RELAXED));
-}
-
-void vm_console_input(struct vm *vm, char c)
-{
-    if (vm_vcon_reads(vm)) {
-        virtio_console_input(vm->vcon, &c, 1);
-        return;
-    }
-    if (vm_uart_reads(vm)) {
-        vuart_input(&vm->uart, c);
-        return;
-    }
-    spin_lock(&vm->out_lock);
-    if (vm->in_count < sizeof(vm->in))
-        vm->in[(vm->in_head + vm->in_count++) % sizeof(vm->in)] = c;
-    spin_unlock(&vm->out_lock);
-}
-
-size_t vm_console_read(struct vm *vm, char *buf, size_t n)
-{
-    size_t k = 0;
-
-    spin_lock(&vm->out_lock);
-    while (k < n && vm->in_count) {
-        buf[k++] = vm->in[vm->in_head];
-        vm->in_head = (vm->in_head + 1) % sizeof(vm->in);
-        vm->in_count--;
-    }
-    spin_unlock(&vm->out_lock);
-    return k;
 }

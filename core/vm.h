@@ -13,6 +13,7 @@
 #include "core/guest_mem.h"
 #include "core/mmio_bus.h"
 #include "core/vcpu.h"
+#include "core/vconsole.h"
 #include "devices/mmio.h"
 #include "devices/vplic.h"
 #include "devices/vuart.h"
@@ -84,17 +85,8 @@ struct vm {
     struct vm_vdev *vdevs[CONFIG_MAX_DEVS];
     unsigned nvdevs;
     struct virtio_console *vcon; /* the virtio console, if any */
-    /* Console output not yet printed (a line at a time when VMs share the console). */
-    struct spinlock out_lock;
-    char out[160];
-    size_t outlen;
-    /* Everything the guest printed lately, for the shell's `vm log`
-     * (kept across reboots; under out_lock). */
-    char log[4096];
-    uint64_t log_total; /* bytes ever written; log[i % size] */
-    /* Console input for a guest that reads through SBI (DBCN, getchar). */
-    char in[64];
-    unsigned in_head, in_count;
+    /* Its console: input queue, output log (kept across reboots). */
+    struct vconsole_port con;
 };
 
 /* The VM slots (core/vm_table.c); vm_count of them are in use. */
@@ -107,16 +99,5 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 /* Frees everything vm_create() took.  No vCPU may be on a hart. */
 void vm_destroy(struct vm *vm);
-
-/* A byte typed on the console for this VM: to its UART once the guest has
- * enabled receive interrupts there, else to the SBI console input. */
-void vm_console_input(struct vm *vm, char c);
-/* Room for console input where vm_console_input would put it. */
-unsigned vm_console_room(struct vm *vm);
-/* Takes up to n bytes of SBI console input; returns how many. */
-size_t vm_console_read(struct vm *vm, char *buf, size_t n);
-
-/* Guest console bytes (SBI DBCN / legacy putchar). */
-void vm_console_write(struct vm *vm, const char *s, size_t n);
 
 #endif

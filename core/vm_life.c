@@ -11,6 +11,7 @@
 #include "core/console.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/vconsole.h"
 #include "lib/err.h"
 #include "lib/string.h"
 
@@ -42,6 +43,7 @@ unsigned vm_start_all(const struct config *cfg)
         memcpy(vm->name, cfg->vms[i].name, sizeof(vm->name));
         vm->name[sizeof(vm->name) - 1] = '\0';
         vm->state = VM_DONE;
+        vconsole_port_init(&vm->con, vm->name);
         if (!cfg->vms[i].autostart)
             continue;
         vm->boots = 1;
@@ -103,12 +105,7 @@ static void check_all_done(void)
 /* The VM's last vCPU has left its hart: free it, or boot it again. */
 void vm_finish(struct vm *vm)
 {
-    spin_lock(&vm->out_lock);
-    if (vm->outlen) {
-        console_printf("[%s] %.*s\n", vm->name, (int)vm->outlen, vm->out);
-        vm->outlen = 0;
-    }
-    spin_unlock(&vm->out_lock);
+    vconsole_port_flush(&vm->con);
     console_printf(CONSOLE_STATUS "vireo: vm %s %s%s%s\n", vm->name, end_word(vm->end),
                    vm->end == VM_END_STOPPED ? " " : "",
                    vm->end == VM_END_STOPPED ? vm->reason : "");

@@ -5,7 +5,6 @@
 #include "core/bootargs.h"
 #include "core/console.h"
 #include "core/sched.h"
-#include "core/shell.h"
 #include "core/vm.h"
 #include "core/vmid.h"
 #include "lib/spinlock.h"
@@ -112,46 +111,4 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
     fp->plic_base = VM_PLIC_BASE;
     fp->plic_size = VM_PLIC_SIZE;
     fp->plic_ndev = VM_PLIC_NDEV;
-}
-
-/* Typed bytes wait here until the guest has room for them: a guest UART
- * holds 16, and pasted text arrives faster than a guest reads. */
-static struct spinlock input_lock = SPINLOCK_INIT;
-static char input[1024];
-static unsigned input_head, input_count;
-
-void vmm_console_input(char c)
-{
-    spin_lock(&input_lock);
-    if (input_count < sizeof(input))
-        input[(input_head + input_count++) % sizeof(input)] = c;
-    spin_unlock(&input_lock);
-    vmm_console_pump();
-}
-
-void vmm_console_pump(void)
-{
-    struct vm *vm = NULL;
-
-    /* Called on every guest UART read: nothing typed is the common case. */
-    if (!__atomic_load_n(&input_count, __ATOMIC_RELAXED))
-        return;
-    if (shell_active()) {
-        vm = shell_bound_vm();
-        if (!vm || __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
-            return;
-    }
-    for (unsigned i = 0; i < vm_count && !vm; i++) {
-        if (__atomic_load_n(&vms[i].state, __ATOMIC_ACQUIRE) == VM_RUNNING)
-            vm = &vms[i];
-    }
-    if (!vm)
-        return;
-    spin_lock(&input_lock);
-    while (input_count && vm_console_room(vm)) {
-        vm_console_input(vm, input[input_head]);
-        input_head = (input_head + 1) % sizeof(input);
-        input_count--;
-    }
-    spin_unlock(&input_lock);
 }

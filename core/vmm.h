@@ -32,11 +32,4 @@ bool vmm_guest_sstc(void);
 void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,
                     uint64_t initrd_end);
 
-/* A byte typed on Vireo's console: goes to the first running VM (the
- * management shell will bind the console to a chosen VM). */
-void vmm_console_input(char c);
-/* Moves waiting input into the guest as far as it has room: after input,
- * and whenever the guest has read some. */
-void vmm_console_pump(void);
-
 #endif

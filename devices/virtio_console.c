@@ -155,6 +155,59 @@ static void con_notify(void *dev, unsigned queue)
         con_flush(c); /* new receive buffers */
 }
 
+/* After a notify, lock released: receive buffers may have arrived for
+ * input the host keeps waiting. */
+static void con_kick(void *dev, unsigned queue)
+{
+    struct virtio_console *c = dev;
+
+    if (queue != VIRTIO_CONSOLE_RXQ)
+        return;
+    spin_lock(&c->t.lock);
+    bool due = c->room_wanted && c->room_notify;
+    c->room_wanted = false;
+    spin_unlock(&c->t.lock);
+    if (due)
+        c->room_notify(c->room_ctx);
+}
+
+static bool con_listening(const struct virtio_console *c)
+{
+    uint32_t st = __atomic_load_n(&c->t.status, __ATOMIC_RELAXED);
+
+    return (st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+bool virtio_console_listening(struct virtio_console *c)
+{
+    return con_listening(c);
+}
+
+void virtio_console_set_room_notify(struct virtio_console *c, void (*room_notify)(void *ctx),
+                                    void *ctx)
+{
+    spin_lock(&c->t.lock);
+    c->room_notify = room_notify;
+    c->room_ctx = ctx;
+    spin_unlock(&c->t.lock);
+}
+
+size_t virtio_console_offer(struct virtio_console *c, const char *buf, size_t n)
+{
+    size_t k = 0;
+
+    spin_lock(&c->t.lock);
+    if (con_listening(c)) {
+        con_flush(c);
+        if (!c->backlog_len)
+            k = con_deliver(c, buf, n);
+    }
+    if (k < n)
+        c->room_wanted = true;
+    spin_unlock(&c->t.lock);
+    return k;
+}
+
 static void con_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
 {
     uint8_t cfg[VIRTIO_CONSOLE_CONFIG_LEN] = {0};
@@ -185,6 +238,7 @@ static const struct virtio_dev_ops con_ops = {
     .config_read = con_config_read,
     .config_write = con_config_write,
     .notify = con_notify,
+    .kick = con_kick,
 };
 
 void virtio_console_init(struct virtio_console *c, const struct guest_mem *mem,

@@ -64,6 +64,11 @@ struct virtio_console {
     unsigned backlog_len;
     struct vq_buf bufs[VIRTIO_CONSOLE_QUEUE_MAX]; /* scratch, under the lock */
     char chunk[256];                              /* scratch, under the lock */
+    /* virtio_console_offer: who to tell when receive buffers arrive after
+     * an offer found too few (room_wanted, under the lock). */
+    void (*room_notify)(void *ctx);
+    void *room_ctx;
+    bool room_wanted;
 };
 
 void virtio_console_init(struct virtio_console *c, const struct guest_mem *mem,
@@ -78,5 +83,17 @@ size_t virtio_console_input(struct virtio_console *c, const char *buf, size_t n)
 /* Bytes the next virtio_console_input is sure to accept (free backlog
  * space; it may accept more when receive buffers are posted). */
 unsigned virtio_console_room(struct virtio_console *c);
+
+/* Flow-controlled input, for a host that keeps what the guest cannot take
+ * yet (the virtual console): writes at most what the posted receive
+ * buffers hold (nothing before DRIVER_OK, nothing while the backlog is
+ * not empty) and returns how many bytes it took.  When that is fewer than
+ * n, room_notify(ctx) is called once the driver next notifies receiveq0
+ * (new buffers), with the transport lock released. */
+void virtio_console_set_room_notify(struct virtio_console *c, void (*room_notify)(void *ctx),
+                                    void *ctx);
+size_t virtio_console_offer(struct virtio_console *c, const char *buf, size_t n);
+/* Whether the driver is up (DRIVER_OK, not NEEDS_RESET): input is for it. */
+bool virtio_console_listening(struct virtio_console *c);
 
 #endif

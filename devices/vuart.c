@@ -72,8 +72,25 @@ static unsigned vuart_rx_capacity(const struct vuart *u)
     return u->fifo_enabled ? VUART_FIFO_SIZE : 1;
 }
 
+/* Unread bytes from a flow-controlled host are held, not lost (vuart.h);
+ * they are older than anything held already.  In loopback the FIFO holds
+ * the guest's own bytes: those go. */
 static void vuart_rx_clear(struct vuart *u)
 {
+    if (u->room_notify && !(u->mcr & MCR_LOOP) && u->rx_count) {
+        uint8_t keep[2 * VUART_FIFO_SIZE];
+        unsigned n = 0;
+        for (unsigned i = 0; i < u->rx_count; i++)
+            keep[n++] = u->rx[(u->rx_head + i) % VUART_FIFO_SIZE];
+        for (unsigned i = 0; i < u->held_count; i++)
+            keep[n++] = u->held[i];
+        /* Host bytes enter the FIFO only while nothing is held, and held
+         * bytes only refill the FIFO: together never more than a FIFO. */
+        if (n > VUART_FIFO_SIZE)
+            n = VUART_FIFO_SIZE;
+        memcpy(u->held, keep, n);
+        u->held_count = (uint8_t)n;
+    }
     u->rx_head = 0;
     u->rx_count = 0;
 }
@@ -148,10 +165,29 @@ static unsigned vuart_room(const struct vuart *u)
     return vuart_rx_capacity(u) - u->rx_count;
 }
 
+static bool vuart_listening(const struct vuart *u)
+{
+    return (u->ier & IER_ERBFI) && !(u->mcr & MCR_LOOP);
+}
+
+/* Held bytes go back into the FIFO, first, whenever the guest listens. */
+static void vuart_rx_refill(struct vuart *u)
+{
+    unsigned k = 0;
+
+    if (!u->held_count || !vuart_listening(u))
+        return;
+    while (k < u->held_count && vuart_room(u) && vuart_rx_push(u, u->held[k]))
+        k++;
+    memmove(u->held, u->held + k, u->held_count - k);
+    u->held_count = (uint8_t)(u->held_count - k);
+}
+
 /* End of every locked section: drive the line if the pending state changed
  * and publish the input room.  Called with the lock held (why: vuart.h). */
 static void vuart_settle(struct vuart *u)
 {
+    vuart_rx_refill(u);
     bool level = vuart_iir_id(u) != IIR_NO_INT;
 
     if (level != u->irq_level) {
@@ -276,6 +312,16 @@ static int vuart_reg_write(struct vuart *u, uint64_t offset, uint8_t v)
     }
 }
 
+/* Lock held, after settle: whether to tell a waiting host there is room
+ * (once per refusal, so a guest polling LSR costs the host nothing). */
+static bool vuart_room_due(struct vuart *u)
+{
+    if (!u->room_wanted || !vuart_listening(u) || u->held_count || !vuart_room(u))
+        return false;
+    u->room_wanted = false;
+    return true;
+}
+
 static int vuart_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t *value)
 {
     struct vuart *u = dev->priv;
@@ -285,7 +331,10 @@ static int vuart_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width
     spin_lock(&u->lock);
     *value = vuart_reg_read(u, offset);
     vuart_settle(u);
+    bool room = vuart_room_due(u);
     spin_unlock(&u->lock);
+    if (room)
+        u->room_notify(u->room_ctx);
     return 0;
 }
 
@@ -299,7 +348,10 @@ static int vuart_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned widt
     int out = vuart_reg_write(u, offset, (uint8_t)value);
     uint32_t turn = out >= 0 ? u->tx_next++ : 0;
     vuart_settle(u);
+    bool room = vuart_room_due(u);
     spin_unlock(&u->lock);
+    if (room)
+        u->room_notify(u->room_ctx);
     if (out < 0)
         return 0;
     /* The byte goes out after the lock is released (see vuart.h), but in
@@ -345,4 +397,54 @@ bool vuart_input(struct vuart *u, char c)
 unsigned vuart_input_room(const struct vuart *u)
 {
     return __atomic_load_n(&u->input_room, __ATOMIC_RELAXED);
+}
+
+void vuart_set_room_notify(struct vuart *u, void (*room_notify)(void *ctx), void *ctx)
+{
+    spin_lock(&u->lock);
+    u->room_notify = room_notify;
+    u->room_ctx = ctx;
+    spin_unlock(&u->lock);
+}
+
+size_t vuart_input_offer(struct vuart *u, const char *buf, size_t n)
+{
+    size_t k = 0;
+
+    spin_lock(&u->lock);
+    vuart_rx_refill(u);
+    if (vuart_listening(u) && !u->held_count) {
+        while (k < n && vuart_room(u) && vuart_rx_push(u, (uint8_t)buf[k]))
+            k++;
+    }
+    if (k < n)
+        u->room_wanted = true;
+    vuart_settle(u);
+    spin_unlock(&u->lock);
+    return k;
+}
+
+size_t vuart_input_reclaim(struct vuart *u, char *buf, size_t cap)
+{
+    size_t k = 0;
+
+    spin_lock(&u->lock);
+    if (!(u->mcr & MCR_LOOP)) {
+        while (k < cap && u->rx_count)
+            buf[k++] = (char)vuart_rx_pop(u);
+    }
+    for (unsigned i = 0; i < u->held_count && k < cap; i++)
+        buf[k++] = (char)u->held[i];
+    u->held_count = 0;
+    vuart_rx_clear(u);
+    u->room_wanted = false;
+    vuart_settle(u);
+    spin_unlock(&u->lock);
+    return k;
+}
+
+bool vuart_input_listening(const struct vuart *u)
+{
+    return (__atomic_load_n(&u->ier, __ATOMIC_RELAXED) & IER_ERBFI) &&
+           !(__atomic_load_n(&u->mcr, __ATOMIC_RELAXED) & MCR_LOOP);
 }

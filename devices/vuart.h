@@ -75,6 +75,15 @@ struct vuart {
     /* vuart_input_room()'s answer, stored atomically whenever the lock is
      * released, so that it can read it without taking the lock. */
     unsigned input_room;
+
+    /* Flow-controlled input (vuart_input_offer): bytes the guest cleared
+     * from the FIFO unread, delivered again before anything new, and
+     * whether the host waits to be told there is room. */
+    void (*room_notify)(void *ctx);
+    void *room_ctx;
+    uint8_t held[VUART_FIFO_SIZE];
+    uint8_t held_count;
+    bool room_wanted;
 };
 
 /* Resets every register (IER 0, IIR 0x01, LSR 0x60, MSR 0xB0, FIFOs off).
@@ -98,5 +107,29 @@ bool vuart_input(struct vuart *u, char c);
  * loopback), so a byte pushed within it can still, rarely, be lost, exactly
  * as on a real line. */
 unsigned vuart_input_room(const struct vuart *u);
+
+/* Flow-controlled input, for a host that never wants to lose a byte (the
+ * virtual console; the line-like vuart_input above is for tests and
+ * fuzzing).  Once room_notify is set:
+ * - vuart_input_offer() takes at most what fits, and only while the guest
+ *   takes receive interrupts (IER.ERBFI, outside loopback): a guest that
+ *   does not listen leaves input with the host, which gives it to SBI
+ *   console reads instead.  It returns how many bytes it took; when that
+ *   is fewer than offered, room_notify(ctx) is called (once, after the
+ *   guest's register access, with the lock released) as soon as the guest
+ *   listens and has room.
+ * - Bytes the guest clears from its receive FIFO unread (FCR bit 1, or
+ *   switching FIFO mode, as Linux does when it closes and reopens the
+ *   port) are not lost: they are held and delivered again, first, once the
+ *   guest listens.  On a real line they would be gone; here they were
+ *   typed by someone who expects them to arrive.
+ * - vuart_input_reclaim() takes back every offered byte the guest has not
+ *   read (FIFO, then held: the order they came in), at most
+ *   2 * VUART_FIFO_SIZE, when the VM goes away. */
+void vuart_set_room_notify(struct vuart *u, void (*room_notify)(void *ctx), void *ctx);
+size_t vuart_input_offer(struct vuart *u, const char *buf, size_t n);
+size_t vuart_input_reclaim(struct vuart *u, char *buf, size_t cap);
+/* Whether the guest takes input now (IER.ERBFI, not in loopback). */
+bool vuart_input_listening(const struct vuart *u);
 
 #endif

@@ -4,7 +4,6 @@
 #include "core/sbi/sbi.h"
 
 #include "core/vm.h"
-#include "core/vmm.h"
 
 #define DBCN_CHUNK 256
 
@@ -24,22 +23,21 @@ static struct sbi_ret dbcn_call(struct vcpu *v, const struct sbi_args *c)
         unsigned long done = n < DBCN_CHUNK ? n : DBCN_CHUNK;
         if (gpa_read(vm, lo, buf, done) < 0)
             return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
-        vm_console_write(vm, buf, done);
+        vconsole_output(&vm->con, buf, done);
         return (struct sbi_ret){SBI_SUCCESS, (long)done};
     }
     case SBI_DBCN_READ: {
         if (hi || !gpa_is_ram(vm, lo, n))
             return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
         char in[DBCN_CHUNK];
-        size_t got = vm_console_read(vm, in, n < DBCN_CHUNK ? n : DBCN_CHUNK);
-        vmm_console_pump();
+        size_t got = vconsole_port_read(&vm->con, in, n < DBCN_CHUNK ? n : DBCN_CHUNK);
         if (got && gpa_write(vm, lo, in, got) < 0)
             return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
         return (struct sbi_ret){SBI_SUCCESS, (long)got};
     }
     case SBI_DBCN_WRITE_BYTE: {
         char ch = (char)(c->a[0] & 0xff);
-        vm_console_write(vm, &ch, 1);
+        vconsole_output(&vm->con, &ch, 1);
         return (struct sbi_ret){SBI_SUCCESS, 0};
     }
     default:

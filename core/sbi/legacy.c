@@ -31,13 +31,12 @@ static struct sbi_ret legacy_call(struct vcpu *v, const struct sbi_args *c)
         break;
     case SBI_LEGACY_CONSOLE_PUTCHAR: {
         char ch = (char)(c->a[0] & 0xff);
-        vm_console_write(v->vm, &ch, 1);
+        vconsole_output(&v->vm->con, &ch, 1);
         break;
     }
     case SBI_LEGACY_CONSOLE_GETCHAR: {
         char ch;
-        r.error = vm_console_read(v->vm, &ch, 1) ? (unsigned char)ch : -1;
-        vmm_console_pump();
+        r.error = vconsole_port_read(&v->vm->con, &ch, 1) ? (unsigned char)ch : -1;
         break;
     }
     case SBI_LEGACY_CLEAR_IPI:

@@ -5,12 +5,15 @@
  *   console { };
  */
 #include "core/vdev/vdev.h"
+#include "core/vconsole.h"
 #include "core/vm.h"
 #include "devices/virtio_console.h"
 
 static void console_output(void *ctx, const char *buf, size_t n)
 {
-    vm_console_write(ctx, buf, n);
+    struct vm *vm = ctx;
+
+    vconsole_output(&vm->con, buf, n);
 }
 
 static int console_create(struct vm_vdev *d, char *err, size_t errlen)

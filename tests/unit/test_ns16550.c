@@ -68,12 +68,30 @@ static void test_getc_empty(void **state)
     assert_int_equal(ns16550_getc(&u), 'z');
 }
 
+/* Flow control masks and unmasks the receive interrupt (IER bit 0) only. */
+static void test_rx_irq_mask(void **state)
+{
+    (void)state;
+    struct ns16550 u;
+
+    reset();
+    ns16550_init(&u, BASE, 0, 1);
+    ns16550_set_rx_irq(&u, false);
+    ns16550_set_rx_irq(&u, true);
+    assert_int_equal(fake_mmio_nlog, 2);
+    assert_int_equal(fake_mmio_log[0].addr, BASE + 1);
+    assert_int_equal(fake_mmio_log[0].value, 0);
+    assert_int_equal(fake_mmio_log[1].addr, BASE + 1);
+    assert_int_equal(fake_mmio_log[1].value, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_translates_newlines),
         cmocka_unit_test(test_wide_registers),
         cmocka_unit_test(test_getc_empty),
+        cmocka_unit_test(test_rx_irq_mask),
     };
     return cmocka_run_group_tests_name("ns16550", tests, NULL, NULL);
 }
