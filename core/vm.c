@@ -12,6 +12,7 @@
 #include "core/vm_fdt.h"
 #include "core/vmid.h"
 #include "core/vmm.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 #define GIB (1ULL << 30)
@@ -73,7 +74,7 @@ static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
             fmt_snprintf(err, errlen, "not enough memory for %lu MiB of RAM (%lu MiB free)",
                          (unsigned long)(vm->ram_size / MIB),
                          (unsigned long)(pmem_free_bytes() / MIB));
-            return -1;
+            return ERR_NOMEM;
         }
         /* Never hand a guest another guest's leftovers. */
         arch_zero_pages(p, size);
@@ -82,7 +83,7 @@ static int vm_alloc_ram(struct vm *vm, char *err, size_t errlen)
             pmem_free(p, size);
             fmt_snprintf(err, errlen, "cannot map guest RAM at %#lx (error %d)", (unsigned long)gpa,
                          r);
-            return -1;
+            return r;
         }
         vm->pieces[size == GIB ? 2 : size == 2 * MIB ? 1 : 0]++;
         gpa += size;
@@ -99,13 +100,13 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
     if (loader_plan(cfg->kernel, cfg->kernel_size, vm->ram_base, vm->ram_size, &plan, why,
                     sizeof(why)) < 0) {
         fmt_snprintf(err, errlen, "kernel: %s", why);
-        return -1;
+        return ERR_INVAL;
     }
     for (int i = 0; i < plan.nsegs; i++) {
         const struct load_seg *s = &plan.segs[i];
         if (gpa_write(vm, s->gpa, (const uint8_t *)cfg->kernel + s->file_off, s->file_size) < 0) {
             fmt_snprintf(err, errlen, "kernel segment %d does not fit guest RAM", i);
-            return -1;
+            return ERR_NOSPC;
         }
     }
 
@@ -117,7 +118,7 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
             gpa_write(vm, initrd_gpa, cfg->initrd, cfg->initrd_size) < 0) {
             fmt_snprintf(err, errlen, "initrd of %lu bytes does not fit beside the kernel",
                          (unsigned long)cfg->initrd_size);
-            return -1;
+            return ERR_NOSPC;
         }
         avoid[1] = (struct loader_range){initrd_gpa, initrd_gpa + cfg->initrd_size};
     }
@@ -126,21 +127,23 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
     void *fdt = pmem_alloc(fdt_cap, 4096);
     if (!fdt) {
         fmt_snprintf(err, errlen, "no memory to build the guest device tree");
-        return -1;
+        return ERR_NOMEM;
     }
     struct vm_fdt_params fp;
     vmm_fdt_params(vm, &fp, initrd_gpa, cfg->initrd ? initrd_gpa + cfg->initrd_size : 0);
     fp.nvirtio = vm_devices_fdt(vm, fp.virtio_base, fp.virtio_irq, VM_FDT_MAX_VIRTIO);
     int size = vm_fdt_build(fdt, fdt_cap, &fp, why, sizeof(why));
-    int r = -1;
-    if (size < 0)
+    int r = ERR_NOSPC;
+    if (size < 0) {
         fmt_snprintf(err, errlen, "guest device tree: %s", why);
-    else if (loader_place(vm->ram_base, vm->ram_size, avoid, cfg->initrd ? 2 : 1, (uint64_t)size,
-                          LOADER_FDT_ALIGN, &vm->fdt_gpa) < 0 ||
-             gpa_write(vm, vm->fdt_gpa, fdt, (size_t)size) < 0)
+        r = size;
+    } else if (loader_place(vm->ram_base, vm->ram_size, avoid, cfg->initrd ? 2 : 1, (uint64_t)size,
+                            LOADER_FDT_ALIGN, &vm->fdt_gpa) < 0 ||
+               gpa_write(vm, vm->fdt_gpa, fdt, (size_t)size) < 0) {
         fmt_snprintf(err, errlen, "no room in guest RAM for the device tree");
-    else
+    } else {
         r = 0;
+    }
     pmem_free(fdt, fdt_cap);
     if (r < 0)
         return r;
@@ -180,7 +183,7 @@ static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
     vm->uart_dev = (struct mmio_dev){&vuart_ops, "uart", VM_UART_BASE, VUART_SIZE, &vm->uart};
     if (vm_add_device(vm, &vm->plic_dev) < 0 || vm_add_device(vm, &vm->uart_dev) < 0) {
         fmt_snprintf(err, errlen, "devices overlap guest RAM (RAM too large?)");
-        return -1;
+        return ERR_EXIST;
     }
     return vm_devices_create(vm, err, errlen);
 }
@@ -217,22 +220,22 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         if (!vm->vcpus[i].arch.vec) {
             vm_free_vcpus(vm);
             fmt_snprintf(err, errlen, "no memory for vector state");
-            return -1;
+            return ERR_NOMEM;
         }
     }
     int r = gstage_init(&vm->gs, vmm_gstage_mode());
     if (r < 0) {
         vm_free_vcpus(vm);
         fmt_snprintf(err, errlen, "no memory for the G-stage root table");
-        return -1;
+        return r;
     }
-    if (vm_add_devices(vm, err, errlen) < 0 || vm_alloc_ram(vm, err, errlen) < 0 ||
-        vm_load(vm, err, errlen) < 0) {
+    if ((r = vm_add_devices(vm, err, errlen)) < 0 || (r = vm_alloc_ram(vm, err, errlen)) < 0 ||
+        (r = vm_load(vm, err, errlen)) < 0) {
         vm_devices_destroy(vm);
         vm_free_ram(vm);
         gstage_destroy(&vm->gs);
         vm_free_vcpus(vm);
-        return -1;
+        return r;
     }
     vm->uid = vmid_next_uid();
     vm->vmid = vmid_alloc(vm->index);

@@ -94,7 +94,9 @@ extern struct vm vms[VM_MAX];
 extern unsigned vm_count;
 
 /* Builds a VM from its configuration: RAM, G-stage, kernel, initrd, FDT,
- * vCPU 0 ready to run.  On error nothing is left allocated. */
+ * vCPU 0 ready to run.  0, or a negative ERR_* code (ERR_NOMEM, ERR_NOSPC:
+ * the images do not fit its RAM, ERR_INVAL: a kernel image Vireo cannot
+ * load, ...) with err saying what; nothing is left allocated then. */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
 
 /* Frees everything vm_create() took.  No vCPU may be on a hart. */

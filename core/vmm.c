@@ -8,6 +8,7 @@
 #include "core/vm.h"
 #include "core/vmid.h"
 #include "lib/spinlock.h"
+#include "lib/err.h"
 #include "lib/string.h"
 
 static enum gstage_mode gmode;
@@ -29,7 +30,7 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err
         gmode = GSTAGE_SV57X4;
     else {
         fmt_snprintf(err, errlen, "the hart supports no G-stage translation mode");
-        return -1;
+        return ERR_NOTSUP;
     }
     vmid_init(caps->vmid_bits);
     guest_sstc = (p->isa & ISA_SSTC) != 0;

@@ -17,8 +17,8 @@
 struct vm;
 struct gstage_caps;
 
-/* Decides what guests get from the host's capabilities.  Returns 0, or -1
- * with a reason when the host cannot run guests at all. */
+/* Decides what guests get from the host's capabilities.  Returns 0, or
+ * ERR_NOTSUP with a reason when the host cannot run guests at all. */
 int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err, size_t errlen);
 
 enum gstage_mode vmm_gstage_mode(void);

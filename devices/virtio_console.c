@@ -6,12 +6,14 @@
 
 #include "devices/mmio.h"
 #include "devices/virtio_console.h"
+
+#include "lib/err.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
-/* Lock held: one chain's readable bytes to the output.  Returns 0 or -1
+/* Lock held: one chain's readable bytes to the output.  Returns 0 or ERR_RANGE
  * (guest memory refused). */
 static int con_tx_chain(struct virtio_console *c, unsigned n)
 {
@@ -21,7 +23,7 @@ static int con_tx_chain(struct virtio_console *c, unsigned n)
             size_t k =
                 b->len - done < sizeof(c->chunk) ? (size_t)(b->len - done) : sizeof(c->chunk);
             if (c->t.mem.read(c->t.mem.ctx, b->addr + done, c->chunk, k) != 0)
-                return -1;
+                return ERR_RANGE;
             if (c->output)
                 c->output(c->ctx, c->chunk, k);
             c->stats.tx_bytes += k;

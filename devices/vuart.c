@@ -7,6 +7,8 @@
 
 #include "devices/mmio.h"
 #include "devices/vuart.h"
+
+#include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
@@ -267,20 +269,22 @@ static void vuart_mcr_write(struct vuart *u, uint8_t v)
         u->msr_delta |= MSR_TERI;
 }
 
-/* Returns the byte to hand to the output callback, or -1 for none. */
+#define NO_OUTPUT (-1) /* a register write that sends nothing */
+
+/* Returns the byte to hand to the output callback, or NO_OUTPUT. */
 static int vuart_reg_write(struct vuart *u, uint64_t offset, uint8_t v)
 {
     switch (offset) {
     case VUART_RBR_THR:
         if (u->lcr & LCR_DLAB) {
             u->dll = v;
-            return -1;
+            return NO_OUTPUT;
         }
         /* Sent at once: the THR is empty again and says so. */
         u->thre_pending = true;
         if (u->mcr & MCR_LOOP) {
             vuart_rx_push(u, v);
-            return -1;
+            return NO_OUTPUT;
         }
         return v;
     case VUART_IER:
@@ -294,21 +298,21 @@ static int vuart_reg_write(struct vuart *u, uint64_t offset, uint8_t v)
                 u->thre_pending = true;
             u->ier = v & IER_MASK;
         }
-        return -1;
+        return NO_OUTPUT;
     case VUART_IIR_FCR:
         vuart_fcr_write(u, v);
-        return -1;
+        return NO_OUTPUT;
     case VUART_LCR:
         u->lcr = v; /* framing and break have no meaning without a wire */
-        return -1;
+        return NO_OUTPUT;
     case VUART_MCR:
         vuart_mcr_write(u, v);
-        return -1;
+        return NO_OUTPUT;
     case VUART_SCR:
         u->scr = v;
-        return -1;
+        return NO_OUTPUT;
     default:
-        return -1; /* LSR and MSR are read-only; the rest is empty */
+        return NO_OUTPUT; /* LSR and MSR are read-only; the rest is empty */
     }
 }
 
@@ -327,7 +331,7 @@ static int vuart_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width
     struct vuart *u = dev->priv;
 
     if (width != 1)
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&u->lock);
     *value = vuart_reg_read(u, offset);
     vuart_settle(u);
@@ -343,7 +347,7 @@ static int vuart_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned widt
     struct vuart *u = dev->priv;
 
     if (width != 1)
-        return -1;
+        return ERR_NOTSUP;
     spin_lock(&u->lock);
     int out = vuart_reg_write(u, offset, (uint8_t)value);
     uint32_t turn = out >= 0 ? u->tx_next++ : 0;

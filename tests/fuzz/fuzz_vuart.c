@@ -14,6 +14,7 @@
 
 #include "devices/mmio.h"
 #include "devices/vuart.h"
+#include "lib/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 off = VUART_SIZE - width;
             v = 0;
             int rc = vuart_ops.read(&dev, off, width, &v);
-            if (rc != 0 && rc != -1)
+            if (rc != 0 && rc != ERR_NOTSUP)
                 abort();
             if (rc == 0 && (width != 1 || v > 0xff))
                 abort();
@@ -99,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * in loopback). */
             st.expect_out = (off == 0 && width == 1 && !(u.lcr & 0x80)) ? (int)(val & 0xff) : -2;
             int rc = vuart_ops.write(&dev, off, width, val);
-            if (rc != 0 && rc != -1)
+            if (rc != 0 && rc != ERR_NOTSUP)
                 abort();
             if (rc == 0 && width != 1)
                 abort();
