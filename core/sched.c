@@ -35,7 +35,7 @@ static void rq_push(struct vcpu *v)
     if (rq_tail)
         rq_tail->next = v;
     else
-        rq_head = v;
+        __atomic_store_n(&rq_head, v, __ATOMIC_RELAXED); /* read unlocked: sched_has_work */
     rq_tail = v;
 }
 
@@ -53,7 +53,7 @@ static struct vcpu *rq_unlink(bool (*match)(const struct vcpu *v, unsigned hart,
         if (prev)
             prev->next = v->next;
         else
-            rq_head = v->next;
+            __atomic_store_n(&rq_head, v->next, __ATOMIC_RELAXED);
         if (rq_tail == v)
             rq_tail = prev;
         v->next = NULL;
@@ -283,6 +283,12 @@ uint64_t sched_blocked_deadline(uint64_t now)
 
 bool sched_has_work(const struct hart *h)
 {
+    /* Every hart asks at the end of every slice; with nothing queued (the
+     * common case when there are harts enough) it need not queue for the
+     * lock.  A vCPU queued just after this look waits one more slice at
+     * most, or is taken by an idle hart that was kicked. */
+    if (!__atomic_load_n(&rq_head, __ATOMIC_RELAXED))
+        return false;
     spin_lock(&sched_lock);
     bool others = rq_has_work_for(h->index);
     spin_unlock(&sched_lock);
