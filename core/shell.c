@@ -84,7 +84,7 @@ static const char *state_word(const struct vm *vm)
     case VM_RUNNING:
         return vm->paused ? "paused" : "running";
     case VM_STOPPING:
-        return "stopping";
+        return vm->end == VM_END_REBOOT ? "rebooting" : "stopping";
     case VM_DONE:
         return vm->end == VM_END_NONE ? "off" : "stopped";
     default:
@@ -264,7 +264,11 @@ static void cmd_version(struct vm *unused)
 
 static void bind(struct vm *vm)
 {
-    if (vm->state != VM_RUNNING) {
+    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+
+    /* A VM that is rebooting comes back: what is typed meanwhile waits in
+     * its console queue for the new boot (core/vconsole.c). */
+    if (st != VM_RUNNING && !(st == VM_STOPPING && vm->end == VM_END_REBOOT)) {
         console_printf("vm %s is %s; start it first (vm start %s)\n", vm->name, state_word(vm),
                        vm->name);
         return;
