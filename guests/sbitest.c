@@ -219,12 +219,16 @@ static void test_fwft(void)
         7,          0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0x80000000, 0x80000001,
         0x80000004, 0xbfffffff, 0xc0000000, 0xffffffff, HI | 6,     HI | 0x40000000,
     };
+    /* Reset values (implementation-defined for MISALIGNED_EXC_DELEG). */
+    callx(EXT_FWFT, 1, 0, 0, 0, "a0=0 reset");
+    callx(EXT_FWFT, 1, HI, 0, 0, "a0=HI|0 reset");
+    callx(EXT_FWFT, 1, 4, 0, 0, "a0=0x4 reset");
     for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        call(EXT_FWFT, 1, ids[i], 0, 0);
-        if (ids[i] != 0 && ids[i] != 4)
+        if (ids[i] != 0 && ids[i] != 4) {
+            call(EXT_FWFT, 1, ids[i], 0, 0);
             call(EXT_FWFT, 0, ids[i], 1, 0);
+        }
     }
-    call(EXT_FWFT, 1, HI, 0, 0);
     call(EXT_FWFT, 2, 0, 0, 0);
     /* MISALIGNED_EXC_DELEG: bad flags, bad values, both values, the lock. */
     call(EXT_FWFT, 0, 0, 1, 2);
