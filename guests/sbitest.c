@@ -96,10 +96,22 @@ static void other_main(uint64_t hartid, void *arg)
 static void test_base(void)
 {
     static const unsigned long exts[] = {
-        0,        1,      2,       3,        4,        5,        6,        7,
-        8,        9,      0x0f,    0x10,     EXT_TIME, EXT_IPI,  EXT_RFENCE, EXT_HSM,
-        EXT_SRST, EXT_PMU, EXT_DBCN, EXT_SUSP, EXT_CPPC, EXT_NACL, EXT_STA,  EXT_SSE,
-        EXT_FWFT, EXT_DBTR, EXT_MPXY, 0x12345678, 0x09000000, 0x0A000000, 0x0AFFFFFF, 0x0B000000,
+        0,          1,
+        2,          3,
+        4,          5,
+        6,          7,
+        8,          9,
+        0x0f,       0x10,
+        EXT_TIME,   EXT_IPI,
+        EXT_RFENCE, EXT_HSM,
+        EXT_SRST,   EXT_PMU,
+        EXT_DBCN,   EXT_SUSP,
+        EXT_CPPC,   EXT_NACL,
+        EXT_STA,    EXT_SSE,
+        EXT_FWFT,   EXT_DBTR,
+        EXT_MPXY,   0x12345678,
+        0x09000000, 0x0A000000,
+        0x0AFFFFFF, 0x0B000000,
         0x0FFFFFFF, (unsigned long)-1,
     };
     for (unsigned long fid = 0; fid <= 7; fid++) {
@@ -147,9 +159,19 @@ static void test_hsm(uint64_t self, uint64_t other, unsigned nharts)
     /* Reserved and platform-specific suspend types, with and without
      * garbage in the upper half (ignored: suspend_type is 32 bits). */
     static const unsigned long types[] = {
-        1,          0x0FFFFFFF, 0x10000000,      0x7FFFFFFF,           0x80000001,
-        0x8FFFFFFF, 0x90000000, 0xFFFFFFFF,      HI | 1,               HI | 0x80000001,
-        HI | 0x10000000, 0x100000001UL, 0xFFFFFFFF7FFFFFFFUL,
+        1,
+        0x0FFFFFFF,
+        0x10000000,
+        0x7FFFFFFF,
+        0x80000001,
+        0x8FFFFFFF,
+        0x90000000,
+        0xFFFFFFFF,
+        HI | 1,
+        HI | 0x80000001,
+        HI | 0x10000000,
+        0x100000001UL,
+        0xFFFFFFFF7FFFFFFFUL,
     };
     for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         call(EXT_HSM, 3, types[i], (unsigned long)__image_start, 0);
@@ -215,9 +237,10 @@ static void test_srst_susp_dbcn_sta(uint64_t other, unsigned nharts)
 static void test_fwft(void)
 {
     static const unsigned long ids[] = {
-        0,          1,          2,          3,          4,          5,          6,
-        7,          0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0x80000000, 0x80000001,
-        0x80000004, 0xbfffffff, 0xc0000000, 0xffffffff, HI | 6,     HI | 0x40000000,
+        0,          1,          2,          3,          4,
+        5,          6,          7,          0x3fffffff, 0x40000000,
+        0x40000001, 0x7fffffff, 0x80000000, 0x80000001, 0x80000004,
+        0xbfffffff, 0xc0000000, 0xffffffff, HI | 6,     HI | 0x40000000,
     };
     /* Reset values (implementation-defined for MISALIGNED_EXC_DELEG). */
     callx(EXT_FWFT, 1, 0, 0, 0, "a0=0 reset");

@@ -166,9 +166,9 @@ static void test_hsm(void **state)
     assert_int_equal(r.error, SBI_ERR_ALREADY_AVAILABLE);
 
     /* Suspend: only the default types exist. */
-    const unsigned long bad_types[] = {1,          0x0FFFFFFF, 0x10000000,         0x7FFFFFFF,
-                                       0x80000001, 0x90000000, 0xFFFFFFFF,         0x100000001UL,
-                                       0xFFFFFFFF80000001UL};
+    const unsigned long bad_types[] = {1,          0x0FFFFFFF,    0x10000000,
+                                       0x7FFFFFFF, 0x80000001,    0x90000000,
+                                       0xFFFFFFFF, 0x100000001UL, 0xFFFFFFFF80000001UL};
     for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
         r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, bad_types[i], ram0, 0);
         if (r.error != SBI_ERR_INVALID_PARAM)
@@ -394,9 +394,8 @@ static void test_fwft(void **state)
     }
     /* Reserved and platform-specific, local and global: DENIED, before
      * flags and value are looked at. */
-    const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000, 0x7fffffff,
-                                      0x80000000, 0x80000001, 0xbfffffff, 0xc0000000,
-                                      0xffffffff, 0x80000004};
+    const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000, 0x7fffffff, 0x80000000,
+                                      0x80000001, 0xbfffffff, 0xc0000000, 0xffffffff, 0x80000004};
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, reserved[i], 0, 0);
         if (r.error != SBI_ERR_DENIED || r.value != 0)
@@ -490,8 +489,7 @@ static void test_fwft_adue(void **state)
 /* Misaligned loads and stores, emulated once the guest took their
  * delegation away: through the guest's own translation (fake_arch.gmem),
  * with its faults given back to it. */
-static enum exit_action misaligned_exit(struct vcpu *v, uint64_t cause, uint64_t va,
-                                        uint32_t insn)
+static enum exit_action misaligned_exit(struct vcpu *v, uint64_t cause, uint64_t va, uint32_t insn)
 {
     fake_arch.guest_insn = insn;
     v->arch.ctx.scause = cause;
