@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "core/hart.h"
 #include "core/irq.h"
+#include "core/misaligned.h"
 #include "core/mmio.h"
 #include "core/sbi/sbi.h"
 #include "core/trap.h"
@@ -101,7 +102,17 @@ static enum exit_action exit_unexpected(struct vcpu *v)
     return EXIT_LEAVE;
 }
 
+/* Only when the guest turned their delegation off (SBI FWFT). */
+static enum exit_action exit_misaligned(struct vcpu *v)
+{
+    v->exits[EXIT_OTHER]++;
+    return misaligned_emulate(v);
+}
+
 static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
+    [CAUSE_MISALIGNED_FETCH] = exit_misaligned,
+    [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
+    [CAUSE_MISALIGNED_STORE] = exit_misaligned,
     [CAUSE_VS_ECALL] = exit_ecall,
     [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_guest_page_fault,
     [CAUSE_LOAD_GUEST_PAGE_FAULT] = exit_guest_page_fault,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Numbers from the RISC-V SBI specification (v2.0): extension and
+/* Numbers from the RISC-V SBI specification (v2.0, and v3.0 for FWFT and
+ * SBI_ERR_DENIED_LOCKED): extension and
  * function IDs, error codes, HSM states.  Shared by Vireo's calls to its
  * firmware (arch/riscv/sbi.c) and its SBI implementation for guests
  * (core/sbi/). */
@@ -75,8 +76,16 @@
 #define SBI_FWFT_SET                   0
 #define SBI_FWFT_GET                   1
 #define SBI_FWFT_MISALIGNED_EXC_DELEG  0
+#define SBI_FWFT_LANDING_PAD           1
+#define SBI_FWFT_SHADOW_STACK          2
+#define SBI_FWFT_DOUBLE_TRAP           3
+#define SBI_FWFT_PTE_AD_HW_UPDATING    4
 #define SBI_FWFT_POINTER_MASKING_PMLEN 5
-#define SBI_FWFT_SET_FLAG_LOCK         1UL
+/* Feature IDs are 32 bits: bit 31 = global scope, bit 30 = platform-specific;
+ * IDs above POINTER_MASKING_PMLEN without bit 30 are reserved. */
+#define SBI_FWFT_GLOBAL_BIT    0x80000000UL
+#define SBI_FWFT_PLATFORM_BIT  0x40000000UL
+#define SBI_FWFT_SET_FLAG_LOCK 1UL
 
 #define SBI_DBCN_WRITE      0
 #define SBI_DBCN_READ       1
@@ -91,5 +100,11 @@
 #define SBI_ERR_ALREADY_AVAILABLE (-6)
 #define SBI_ERR_ALREADY_STARTED   (-7)
 #define SBI_ERR_ALREADY_STOPPED   (-8)
+#define SBI_ERR_NO_SHMEM          (-9)
+#define SBI_ERR_INVALID_STATE     (-10)
+#define SBI_ERR_BAD_RANGE         (-11)
+#define SBI_ERR_TIMEOUT           (-12)
+#define SBI_ERR_IO                (-13)
+#define SBI_ERR_DENIED_LOCKED     (-14) /* SBI 3.0: FWFT set of a locked feature */
 
 #endif

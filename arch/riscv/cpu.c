@@ -8,15 +8,11 @@
 #include "arch/riscv/csr.h"
 #include "arch/riscv/sbi.h"
 #include "arch/riscv/switch.h"
+#include "arch/riscv/vcpu_arch.h"
 
-/* Exceptions the guest handles itself (hedeleg) and its own interrupts
- * (hideleg): everything a real S-mode kernel expects to see directly. */
-#define HEDELEG_GUEST                                                                              \
-    ((1ULL << CAUSE_MISALIGNED_FETCH) | (1ULL << CAUSE_ILLEGAL_INSN) |                             \
-     (1ULL << CAUSE_BREAKPOINT) | (1ULL << CAUSE_MISALIGNED_LOAD) |                                \
-     (1ULL << CAUSE_MISALIGNED_STORE) | (1ULL << CAUSE_USER_ECALL) |                               \
-     (1ULL << CAUSE_FETCH_PAGE_FAULT) | (1ULL << CAUSE_LOAD_PAGE_FAULT) |                          \
-     (1ULL << CAUSE_STORE_PAGE_FAULT))
+/* The guest's own interrupts (hideleg); the exceptions it handles itself
+ * (hedeleg) are per vCPU, VCPU_HEDELEG_RESET until it changes them (SBI
+ * FWFT), and written with each vCPU (vcpu_arch_load). */
 #define HIDELEG_GUEST (HVIP_VSSIP | HVIP_VSTIP | HVIP_VSEIP)
 
 struct riscv_cpu riscv_cpu;
@@ -36,11 +32,16 @@ void arch_hart_irq_init(bool use_sstc, bool use_vector)
     riscv_cpu.sstc = use_sstc;
     riscv_cpu.vector = use_vector;
     riscv_cpu.guest_henvcfg = use_sstc ? HENVCFG_STCE : 0;
-    csr_write(hedeleg, HEDELEG_GUEST);
+    csr_write(hedeleg, VCPU_HEDELEG_RESET);
     csr_write(hideleg, HIDELEG_GUEST);
     csr_write(hcounteren, 7); /* guests read cycle, time and instret */
     csr_write(htimedelta, 0);
     csr_write(hvip, 0);
+    /* henvcfg.ADUE is read-only zero unless the hart has Svadu and the
+     * firmware enabled it (menvcfg.ADUE): if it sticks, guests may have
+     * hardware A/D updating (SBI FWFT PTE_AD_HW_UPDATING). */
+    csr_write(henvcfg, riscv_cpu.guest_henvcfg | HENVCFG_ADUE);
+    riscv_cpu.adue = (csr_read(henvcfg) & HENVCFG_ADUE) != 0;
     csr_write(henvcfg, riscv_cpu.guest_henvcfg);
     if (use_sstc)
         csr_write(stimecmp, UINT64_MAX);

@@ -30,6 +30,7 @@
 
 /* henvcfg */
 #define HENVCFG_STCE (1ULL << 63)
+#define HENVCFG_ADUE (1ULL << 61) /* Svadu: hardware updates the A/D bits of VS-stage PTEs */
 
 /* Interrupt numbers (bit positions in sip/sie, hvip, hideleg) */
 #define IRQ_S_SOFT   1
@@ -68,6 +69,12 @@
 #define CAUSE_LOAD_GUEST_PAGE_FAULT  21
 #define CAUSE_VIRTUAL_INSN           22
 #define CAUSE_STORE_GUEST_PAGE_FAULT 23
+
+/* hedeleg bits of the three misaligned-access exceptions (fetch, load,
+ * store/AMO): what SBI FWFT MISALIGNED_EXC_DELEG switches. */
+#define HEDELEG_MISALIGNED                                                                         \
+    ((1ULL << CAUSE_MISALIGNED_FETCH) | (1ULL << CAUSE_MISALIGNED_LOAD) |                          \
+     (1ULL << CAUSE_MISALIGNED_STORE))
 
 /* Instruction words */
 #define INSN_WFI 0x10500073u

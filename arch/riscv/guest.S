@@ -38,6 +38,40 @@ arch_hlv_d:
     sw      t2, 0(a1)
     ret
 
+/* uint64_t arch_hlv_bu(uint64_t va, uint64_t *cause): a byte the guest
+ * can read at va; *cause is -1, or scause of the fault. */
+    .globl arch_hlv_bu
+    .align 2
+arch_hlv_bu:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    li      t2, -1
+    hlv.bu  a0, (a0)
+    j       2f
+    .align 2
+1:  csrr    t2, scause
+2:  csrw    stvec, t1
+    sd      t2, 0(a1)
+    ret
+
+/* void arch_hsv_b(uint64_t va, uint64_t value, uint64_t *cause): stores a
+ * byte as the guest would; *cause is -1, or scause of the fault. */
+    .globl arch_hsv_b
+    .align 2
+arch_hsv_b:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    li      t2, -1
+    hsv.b   a1, (a0)
+    j       2f
+    .align 2
+1:  csrr    t2, scause
+2:  csrw    stvec, t1
+    sd      t2, 0(a2)
+    ret
+
     .globl arch_hfence_gvma_vmid
     .align 2
 arch_hfence_gvma_vmid:

@@ -7,6 +7,7 @@
 #include "arch/riscv/vcpu_arch.h"
 
 #include "arch/arch.h"
+#include "arch/riscv/cpu.h"
 #include "arch/riscv/csr.h"
 #include "lib/string.h"
 
@@ -14,6 +15,8 @@ static uint64_t fp_tokens;
 
 uint64_t arch_hlvx_hu(uint64_t va, int *fault);
 uint64_t arch_hlv_d(uint64_t va, int *fault);
+uint64_t arch_hlv_bu(uint64_t va, uint64_t *cause);
+void arch_hsv_b(uint64_t va, uint64_t value, uint64_t *cause);
 
 void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
@@ -32,6 +35,8 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->ctx.hstatus = HSTATUS_VSXL_64 | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW;
     a->vsstatus = SSTATUS_UXL_64;
     a->vstimecmp = UINT64_MAX;
+    a->hedeleg = VCPU_HEDELEG_RESET; /* FWFT features reset with the hart */
+    a->henvcfg_fwft = 0;
     a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
     a->last_hart = -1;
 }
@@ -102,4 +107,47 @@ bool vcpu_arch_read_insn(struct vcpu_arch *a, uint64_t pc, uint32_t *insn)
         return false;
     *insn = (uint32_t)(lo | (hi << 16));
     return true;
+}
+
+void vcpu_arch_set_misaligned_deleg(struct vcpu_arch *a, bool on)
+{
+    a->hedeleg = on ? a->hedeleg | HEDELEG_MISALIGNED : a->hedeleg & ~HEDELEG_MISALIGNED;
+    csr_write(hedeleg, a->hedeleg);
+}
+
+bool vcpu_arch_has_adue(void)
+{
+    return riscv_cpu.adue;
+}
+
+void vcpu_arch_set_adue(struct vcpu_arch *a, bool on)
+{
+    a->henvcfg_fwft = on ? HENVCFG_ADUE : 0;
+    csr_write(henvcfg, riscv_cpu.guest_henvcfg | a->henvcfg_fwft);
+}
+
+/* HLV/HSV with the guest's current privilege (hstatus.SPVP); hstatus is
+ * put back afterwards, since a fault taken here also rewrites its SPV and
+ * GVA, which the exit's return to the guest relies on. */
+static uint64_t guest_access_begin(const struct vcpu_arch *a)
+{
+    uint64_t hs = csr_read(hstatus);
+    csr_write(hstatus, (hs & ~HSTATUS_SPVP) | ((a->ctx.sstatus & SSTATUS_SPP) ? HSTATUS_SPVP : 0));
+    return hs;
+}
+
+bool vcpu_arch_load_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t *value, uint64_t *cause)
+{
+    uint64_t hs = guest_access_begin(a);
+    *value = (uint8_t)arch_hlv_bu(va, cause);
+    csr_write(hstatus, hs);
+    return *cause == UINT64_MAX;
+}
+
+bool vcpu_arch_store_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t value, uint64_t *cause)
+{
+    uint64_t hs = guest_access_begin(a);
+    arch_hsv_b(va, value, cause);
+    csr_write(hstatus, hs);
+    return *cause == UINT64_MAX;
 }

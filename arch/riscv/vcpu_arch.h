@@ -26,6 +26,11 @@ struct vcpu_arch {
     uint64_t hvip;         /* owned by the hart running the vCPU */
     uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
     uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */
+    /* Set through SBI FWFT, written on load: the exceptions the guest takes
+     * itself (hedeleg), and henvcfg bits it turned on, ORed into the
+     * henvcfg every guest gets (only HENVCFG_ADUE). */
+    uint64_t hedeleg;
+    uint64_t henvcfg_fwft;
     struct fp_state fp;
     void *vec;         /* vector save area (VEC_HEADER + 32 * vlenb bytes), NULL without V */
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
@@ -44,6 +49,14 @@ struct vcpu_arch {
 };
 
 _Static_assert(offsetof(struct vcpu_arch, ctx) == 0, "ctx must stay first in struct vcpu_arch");
+
+/* Exceptions the guest handles itself (hedeleg) from its reset on: what a
+ * real S-mode kernel expects to see directly, misaligned accesses
+ * included (SBI FWFT MISALIGNED_EXC_DELEG may take those away). */
+#define VCPU_HEDELEG_RESET                                                                         \
+    (HEDELEG_MISALIGNED | (1ULL << CAUSE_ILLEGAL_INSN) | (1ULL << CAUSE_BREAKPOINT) |              \
+     (1ULL << CAUSE_USER_ECALL) | (1ULL << CAUSE_FETCH_PAGE_FAULT) |                               \
+     (1ULL << CAUSE_LOAD_PAGE_FAULT) | (1ULL << CAUSE_STORE_PAGE_FAULT))
 
 /* The guest registers the exit fast path keeps live in the hart instead of
  * reloading them from the context (see switch.S): gp, s1, s2-s11. */
@@ -120,5 +133,29 @@ bool vcpu_arch_read_guest_u64(struct vcpu_arch *a, uint64_t va, uint64_t *value)
 /* Reads the 16- or 32-bit instruction at guest virtual address pc, through
  * the guest's own translation (HLVX).  False if that faults.  Own exit. */
 bool vcpu_arch_read_insn(struct vcpu_arch *a, uint64_t pc, uint32_t *insn);
+
+/* SBI FWFT MISALIGNED_EXC_DELEG: on, misaligned fetches, loads and stores
+ * trap straight into the guest (hedeleg); off, they exit to Vireo, which
+ * emulates loads and stores (core/misaligned.c).  Own exit. */
+void vcpu_arch_set_misaligned_deleg(struct vcpu_arch *a, bool on);
+
+static inline bool vcpu_arch_misaligned_deleg(const struct vcpu_arch *a)
+{
+    return (a->hedeleg & HEDELEG_MISALIGNED) == HEDELEG_MISALIGNED;
+}
+
+/* SBI FWFT PTE_AD_HW_UPDATING: whether guests may have hardware A/D bit
+ * updating at all (the host has Svadu and its firmware enabled it), and
+ * turning it on or off for one vCPU (henvcfg.ADUE).  Own exit. */
+bool vcpu_arch_has_adue(void);
+void vcpu_arch_set_adue(struct vcpu_arch *a, bool on);
+
+/* One byte at a guest virtual address, read (HLV.B) or written (HSV.B) as
+ * the guest's own access would be: its translation, its privilege.  True,
+ * or false with the exception the access raised in *cause (a load or
+ * store page fault of the VS stage, a guest-page fault of the G stage,
+ * an access fault).  Own exit. */
+bool vcpu_arch_load_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t *value, uint64_t *cause);
+bool vcpu_arch_store_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t value, uint64_t *cause);
 
 #endif

@@ -50,7 +50,8 @@ void vcpu_arch_load(struct vcpu *v)
     csr_write(vscause, a->vscause);
     csr_write(vstval, a->vstval);
     csr_write(vsatp, a->vsatp);
-    csr_write(henvcfg, riscv_cpu.guest_henvcfg);
+    csr_write(henvcfg, riscv_cpu.guest_henvcfg | a->henvcfg_fwft);
+    csr_write(hedeleg, a->hedeleg);
     if (riscv_cpu.sstc)
         csr_write(vstimecmp, a->vstimecmp);
 

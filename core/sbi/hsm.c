@@ -50,7 +50,7 @@ static struct sbi_ret hsm_call(struct vcpu *v, const struct sbi_args *c)
         sched_stop_vcpu(v);
         return sbi_ret_then(v, EXIT_LEAVE, SBI_SUCCESS);
     case SBI_HSM_HART_SUSPEND: {
-        unsigned long type = c->a[0];
+        uint32_t type = sbi_u32(c->a[0]);
         if (type == SBI_HSM_SUSPEND_RET_DEFAULT)
             return sbi_suspend(v, true, 0, 0);
         /* Reserved and platform-specific types: none is implemented. */

@@ -22,6 +22,17 @@ struct sbi_args {
     unsigned long eid;  /* a7 */
 };
 
+/* A parameter the specification declares uint32_t: on RV64 the upper 32
+ * bits of its register are ignored (binary encoding chapter), as the
+ * firmware does.  Those are exactly HSM's suspend_type, SUSP's sleep_type,
+ * SRST's reset_type and reset_reason and FWFT's feature; every other
+ * parameter of the functions Vireo implements is unsigned long (or
+ * DBCN's uint8_t byte). */
+static inline uint32_t sbi_u32(unsigned long reg)
+{
+    return (uint32_t)reg;
+}
+
 /* The answer: error goes to a0, value to a1 (returned in registers). */
 struct sbi_ret {
     long error;

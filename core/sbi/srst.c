@@ -7,19 +7,17 @@
 
 static struct sbi_ret srst_call(struct vcpu *v, const struct sbi_args *c)
 {
-    unsigned long type = c->a[0], reason = c->a[1];
+    uint32_t type = sbi_u32(c->a[0]), reason = sbi_u32(c->a[1]);
 
     if (c->fid != SBI_SRST_RESET)
         return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     /* Reserved types and reasons are invalid; vendor/platform-specific
      * ones (0xF0000000 and up) are allowed and treated like "none". */
-    bool type_ok =
-        type <= SBI_SRST_TYPE_WARM_REBOOT || (type >= 0xF0000000UL && type <= 0xFFFFFFFFUL);
-    bool reason_ok =
-        reason <= SBI_SRST_REASON_SYSFAILURE || (reason >= 0xE0000000UL && reason <= 0xFFFFFFFFUL);
+    bool type_ok = type <= SBI_SRST_TYPE_WARM_REBOOT || type >= 0xF0000000u;
+    bool reason_ok = reason <= SBI_SRST_REASON_SYSFAILURE || reason >= 0xE0000000u;
     if (!type_ok || !reason_ok)
         return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
-    if (type == SBI_SRST_TYPE_SHUTDOWN || type >= 0xF0000000UL)
+    if (type == SBI_SRST_TYPE_SHUTDOWN || type >= 0xF0000000u)
         vm_end(v->vm, reason == SBI_SRST_REASON_SYSFAILURE ? VM_END_FAILURE : VM_END_SHUTDOWN,
                NULL);
     else

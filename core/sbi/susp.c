@@ -9,7 +9,7 @@
 static struct sbi_ret susp_call(struct vcpu *v, const struct sbi_args *c)
 {
     struct vm *vm = v->vm;
-    unsigned long type = c->a[0];
+    uint32_t type = sbi_u32(c->a[0]);
 
     if (c->fid != SBI_SUSP_SYSTEM_SUSPEND)
         return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};

@@ -220,7 +220,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (legacy_eid(eid) && eid == SBI_LEGACY_CONSOLE_GETCHAR) {
             if (error < -1 || error > 255)
                 fail("console_getchar returned neither a byte nor -1", eid, fid, error);
-        } else if (error > 0 || error < SBI_ERR_ALREADY_STOPPED) {
+        } else if ((error > 0 || error < SBI_ERR_ALREADY_STOPPED) &&
+                   !(eid == SBI_EXT_FWFT && error == SBI_ERR_DENIED_LOCKED)) {
+            /* DENIED_LOCKED (SBI 3.0) is FWFT's alone. */
             fail("returned error is not an SBI error code", eid, fid, error);
         }
         if (act != EXIT_LEAVE && vm->state == VM_RUNNING && v->arch.ctx.sepc != pc + 4)

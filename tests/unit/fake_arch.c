@@ -202,7 +202,50 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->ctx.gpr[10] = a0;
     a->ctx.gpr[11] = a1;
     a->ctx.sstatus = 1ULL << 8;
+    a->hedeleg = VCPU_HEDELEG_RESET;
     a->last_hart = -1;
+}
+
+void vcpu_arch_set_misaligned_deleg(struct vcpu_arch *a, bool on)
+{
+    a->hedeleg = on ? a->hedeleg | HEDELEG_MISALIGNED : a->hedeleg & ~HEDELEG_MISALIGNED;
+}
+
+bool vcpu_arch_has_adue(void)
+{
+    return fake_arch.adue;
+}
+
+void vcpu_arch_set_adue(struct vcpu_arch *a, bool on)
+{
+    a->henvcfg_fwft = on ? HENVCFG_ADUE : 0;
+}
+
+static bool fake_gmem(uint64_t va, bool store, uint64_t *cause)
+{
+    if (va - fake_arch.gmem_va < sizeof(fake_arch.gmem))
+        return true;
+    *cause = fake_arch.gmem_fault ? fake_arch.gmem_fault : store ? 15 : 13;
+    return false;
+}
+
+bool vcpu_arch_load_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t *value, uint64_t *cause)
+{
+    (void)a;
+    if (!fake_gmem(va, false, cause))
+        return false;
+    *value = fake_arch.gmem[va - fake_arch.gmem_va];
+    return true;
+}
+
+bool vcpu_arch_store_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t value, uint64_t *cause)
+{
+    (void)a;
+    if (!fake_gmem(va, true, cause))
+        return false;
+    fake_arch.gmem[va - fake_arch.gmem_va] = value;
+    fake_arch.gmem_stores++;
+    return true;
 }
 
 void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)

@@ -3,6 +3,7 @@
 #ifndef VIREO_TESTS_FAKE_ARCH_H
 #define VIREO_TESTS_FAKE_ARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,12 @@ struct fake_arch_log {
     uint64_t guest_va, guest_u64; /* the one guest virtual doubleword readable */
     uint64_t timer;
     unsigned ipis;
+    /* Guest virtual memory for the byte accessors: gmem at gmem_va; any
+     * other address faults with gmem_fault (0: a load or store page fault). */
+    uint8_t gmem[64];
+    uint64_t gmem_va, gmem_fault;
+    unsigned gmem_stores;
+    bool adue; /* what vcpu_arch_has_adue() answers */
 };
 
 extern struct fake_arch_log fake_arch;

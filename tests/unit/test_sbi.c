@@ -166,8 +166,9 @@ static void test_hsm(void **state)
     assert_int_equal(r.error, SBI_ERR_ALREADY_AVAILABLE);
 
     /* Suspend: only the default types exist. */
-    const unsigned long bad_types[] = {1,          0x0FFFFFFF, 0x10000000, 0x7FFFFFFF,
-                                       0x80000001, 0x90000000, 0xFFFFFFFF, 0x100000000UL};
+    const unsigned long bad_types[] = {1,          0x0FFFFFFF,    0x10000000,
+                                       0x7FFFFFFF, 0x80000001,    0x90000000,
+                                       0xFFFFFFFF, 0x100000001UL, 0xFFFFFFFF80000001UL};
     for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
         r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, bad_types[i], ram0, 0);
         if (r.error != SBI_ERR_INVALID_PARAM)
@@ -175,11 +176,12 @@ static void test_hsm(void **state)
     }
     r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NONRET_DEFAULT, 0x10, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
-    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RET_DEFAULT, 0, 0);
+    /* suspend_type is 32 bits: the upper half of a0 is ignored. */
+    r = call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0xFFFFFFFF00000000UL, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
     assert_int_equal(r.act, EXIT_BLOCK);
     assert_int_equal(vc(0)->suspend, VCPU_SUSPENDED);
-    r = call(vc(2), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NONRET_DEFAULT, ram0, 77);
+    r = call(vc(2), SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0x1280000000UL, ram0, 77);
     assert_int_equal(r.act, EXIT_BLOCK);
     assert_int_equal(vc(2)->suspend, VCPU_SUSPENDED_NONRET);
     assert_int_equal(vc(2)->resume_pc, ram0);
@@ -284,12 +286,20 @@ static void test_srst(void **state)
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_SHUTDOWN, 2, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
-    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0x100000000UL, 0, 0);
+    /* reset_type and reset_reason are 32 bits: upper halves ignored. */
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0x100000003UL, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0, 0xFFFFFFFF00000002UL, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0xEFFFFFFF, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0, 0xDFFFFFFF, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     assert_int_equal(vm->state, VM_RUNNING);
 
     uint64_t free_before = pmem_free_bytes();
-    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_COLD_REBOOT, 0, 0);
+    r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 0xABCD000000000000UL | SBI_SRST_TYPE_COLD_REBOOT,
+             0xFFFFFFFF00000000UL, 0);
     assert_int_equal(r.act, EXIT_LEAVE);
     /* No vCPU was on a hart, so the VM was recreated at once. */
     assert_int_equal(vm->state, VM_RUNNING);
@@ -298,7 +308,7 @@ static void test_srst(void **state)
     assert_non_null(strstr(out, "vm t rebooting"));
 
     r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_TYPE_SHUTDOWN,
-             SBI_SRST_REASON_SYSFAILURE, 0);
+             0x100000000UL | SBI_SRST_REASON_SYSFAILURE, 0);
     assert_int_equal(r.act, EXIT_LEAVE);
     assert_int_equal(vm->state, VM_DONE);
     assert_int_equal(vm->end, VM_END_FAILURE);
@@ -348,6 +358,8 @@ static void test_susp(void **state)
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0x80000000UL, VM_RAM_BASE, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0x100000001UL, VM_RAM_BASE, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x10, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
     /* Every other hart must be stopped first. */
@@ -355,7 +367,9 @@ static void test_susp(void **state)
     r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, VM_RAM_BASE, 0);
     assert_int_equal(r.error, SBI_ERR_DENIED);
     vc(2)->state = VCPU_OFFLINE; /* as if it had called hart_stop */
-    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, VM_RAM_BASE + 0x40, 9);
+    /* sleep_type is 32 bits: the upper half of a0 is ignored. */
+    r = call(vc(0), SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0xFFFFFFFF00000000UL, VM_RAM_BASE + 0x40,
+             9);
     assert_int_equal(r.error, SBI_SUCCESS);
     assert_int_equal(r.act, EXIT_BLOCK);
     assert_int_equal(vc(0)->suspend, VCPU_SUSPENDED_NONRET);
@@ -368,34 +382,215 @@ static void test_fwft(void **state)
     assert_int_equal(r.value, 1);
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(r.value, 1);
+    assert_int_equal(r.value, 1); /* the reset value: delegated */
+    /* Defined, but guests lack the extension (no Svadu: fake_arch.adue). */
     for (unsigned long f = 1; f <= 5; f++) {
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, f, 0, 0);
         assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, f, 1, 0);
         assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, f, 7, 8); /* before flags and value */
+        assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
     }
-    const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000,
-                                      0x80000000, 0xc0000000, 0xffffffff};
+    /* Reserved and platform-specific, local and global: DENIED, before
+     * flags and value are looked at. */
+    const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000, 0x7fffffff, 0x80000000,
+                                      0x80000001, 0xbfffffff, 0xc0000000, 0xffffffff, 0x80000004};
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, reserved[i], 0, 0);
-        assert_int_equal(r.error, SBI_ERR_DENIED);
-        assert_int_equal(r.value, 0);
+        if (r.error != SBI_ERR_DENIED || r.value != 0)
+            fail_msg("get %#lx: expected DENIED, got %ld", reserved[i], r.error);
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, reserved[i], 0, 0);
         assert_int_equal(r.error, SBI_ERR_DENIED);
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, reserved[i], 2, 2);
+        assert_int_equal(r.error, SBI_ERR_DENIED);
     }
+    /* feature is 32 bits: the upper half of a0 is ignored. */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, 0xdead000000000000UL, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 1);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, 0x100000006UL, 0, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED);
+    /* Bad flags and values. */
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 2, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, (unsigned long)-1, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 2);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 1UL << 63);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    /* 0 takes delegation away, 1 gives it back. */
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0);
-    assert_int_equal(r.error, SBI_ERR_DENIED); /* delegation stays on */
-    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, SBI_FWFT_SET_FLAG_LOCK);
     assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->arch.hedeleg & HEDELEG_MISALIGNED, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, 0, 0, 0);
+    assert_int_equal(r.value, 0);
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 0);
-    assert_int_equal(r.error, SBI_ERR_DENIED); /* locked */
-    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 0);
-    assert_int_equal(r.error, SBI_SUCCESS); /* local scope: hart 1 is not locked */
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->arch.hedeleg & HEDELEG_MISALIGNED, HEDELEG_MISALIGNED);
+    /* Locked at 0: every later set fails, whatever its value, and the
+     * value stays; bad flags are still INVALID_PARAM, a bad value is not
+     * looked at. */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, SBI_FWFT_SET_FLAG_LOCK);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    const unsigned long later[][2] = {{1, 0}, {0, 0}, {1, 1}, {0, 1}, {2, 0}};
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+        r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, later[i][0], later[i][1]);
+        assert_int_equal(r.error, SBI_ERR_DENIED_LOCKED);
+    }
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 2);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, 0, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0);
+    assert_int_equal(vc(0)->arch.hedeleg & HEDELEG_MISALIGNED, 0);
+
+    /* Local scope: hart 1 is neither locked nor changed; hart start
+     * resets its features and lock. */
+    assert_int_equal(call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_GET, 0, 0, 0);
+    assert_int_equal(r.value, 1);
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, SBI_FWFT_SET_FLAG_LOCK);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 1, 0).error, SBI_ERR_DENIED_LOCKED);
+    vc(1)->state = VCPU_OFFLINE; /* as if it had stopped */
+    assert_int_equal(call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
+    assert_int_equal(call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0).error, SBI_SUCCESS);
+}
+
+static void test_fwft_adue(void **state)
+{
+    (void)state;
+    fake_arch.adue = true; /* the host has Svadu, its firmware enabled it */
+    struct ret r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(r.value, 0); /* reset value */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 2, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->arch.henvcfg_fwft, HENVCFG_ADUE);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
+    assert_int_equal(r.value, 1);
+    assert_int_equal(vc(1)->arch.henvcfg_fwft, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0,
+             SBI_FWFT_SET_FLAG_LOCK);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(vc(0)->arch.henvcfg_fwft, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+    assert_int_equal(r.error, SBI_ERR_DENIED_LOCKED);
+    assert_int_equal(vc(0)->arch.henvcfg_fwft, 0);
+    /* Each feature has its own lock. */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+}
+
+/* Misaligned loads and stores, emulated once the guest took their
+ * delegation away: through the guest's own translation (fake_arch.gmem),
+ * with its faults given back to it. */
+static enum exit_action misaligned_exit(struct vcpu *v, uint64_t cause, uint64_t va, uint32_t insn)
+{
+    fake_arch.guest_insn = insn;
+    v->arch.ctx.scause = cause;
+    v->arch.ctx.stval = va;
+    return vcpu_exit(v);
+}
+
+static void test_misaligned(void **state)
+{
+    (void)state;
+    struct vcpu *v = vc(0);
+    const uint64_t pc = 0x80200000, va = 0xffffffc000010000UL;
+
+    assert_int_equal(call(v, SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0).error, SBI_SUCCESS);
+    fake_arch.gmem_va = va;
+    for (unsigned i = 0; i < sizeof(fake_arch.gmem); i++)
+        fake_arch.gmem[i] = (uint8_t)(0x80 + i);
+
+    /* ld a0, 0(a1) at va + 3: eight bytes, little-endian. */
+    v->arch.ctx.sepc = pc;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 3, 0x0005b503), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[10], 0x8a89888786858483ULL);
+    assert_int_equal(v->arch.ctx.sepc, pc + 4);
+    /* lw a0 sign-extends, lhu zero-extends. */
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 1, 0x0005a503), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[10], 0xffffffff84838281ULL);
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 1, 0x0005d503), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[10], 0x8281);
+    /* c.lw a0, 0(a1) (0x4188): two bytes of pc. */
+    uint64_t at = v->arch.ctx.sepc;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 5, 0x4188), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[10], 0xffffffff88878685ULL);
+    assert_int_equal(v->arch.ctx.sepc, at + 2);
+    /* A load into x0 reads but changes nothing. */
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 1, 0x0005a003), EXIT_RESUME);
+    assert_int_equal(v->arch.ctx.gpr[0], 0);
+    /* sd a2, 0(a1) at va + 9; c.sw a2, 0(a1) (0xc190). */
+    v->arch.ctx.gpr[12] = 0x1122334455667788ULL;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_STORE, va + 9, 0x00c5b023), EXIT_RESUME);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(fake_arch.gmem[9 + i], (uint8_t)(0x88 - 0x11 * i));
+    assert_int_equal(fake_arch.gmem[17], 0x80 + 17);
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_STORE, va + 21, 0xc190), EXIT_RESUME);
+    assert_int_equal(fake_arch.gmem[21], 0x88);
+    assert_int_equal(fake_arch.gmem[24], 0x55);
+    assert_int_equal(fake_arch.gmem[25], 0x80 + 25);
+    assert_int_equal(fake_arch.injections, 0);
+
+    /* The last bytes on an unmapped page: the guest takes the page fault,
+     * at the instruction, with stval the first byte that faulted. */
+    at = v->arch.ctx.sepc;
+    v->arch.ctx.gpr[10] = 0x77;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, va + 60, 0x0005b503), EXIT_RESUME);
+    assert_int_equal(fake_arch.injections, 1);
+    assert_int_equal(fake_arch.injected_cause, CAUSE_LOAD_PAGE_FAULT);
+    assert_int_equal(fake_arch.injected_tval, va + 64);
+    assert_int_equal(v->arch.ctx.gpr[10], 0x77);
+    assert_int_equal(v->arch.ctx.sepc, at);
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_STORE, va - 3, 0x00c5b023), EXIT_RESUME);
+    assert_int_equal(fake_arch.injected_cause, CAUSE_STORE_PAGE_FAULT);
+    assert_int_equal(fake_arch.injected_tval, va - 3);
+    /* Outside the VM's RAM (a G-stage fault: a device or nothing): an
+     * access fault, and no byte anywhere was written. */
+    unsigned stores = fake_arch.gmem_stores;
+    fake_arch.gmem_fault = CAUSE_STORE_GUEST_PAGE_FAULT;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_STORE, 0x10000001, 0x00c5b023),
+                     EXIT_RESUME);
+    assert_int_equal(fake_arch.injected_cause, CAUSE_STORE_ACCESS);
+    assert_int_equal(fake_arch.injected_tval, 0x10000001);
+    assert_int_equal(fake_arch.gmem_stores, stores);
+    fake_arch.gmem_fault = CAUSE_LOAD_GUEST_PAGE_FAULT;
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, 0x10000001, 0x0005b503),
+                     EXIT_RESUME);
+    assert_int_equal(fake_arch.injected_cause, CAUSE_LOAD_ACCESS);
+    fake_arch.gmem_fault = CAUSE_LOAD_ACCESS; /* PMP */
+    assert_int_equal(misaligned_exit(v, CAUSE_MISALIGNED_LOAD, 0x10000001, 0x0005b503),
+                     EXIT_RESUME);
+    assert_int_equal(fake_arch.injected_cause, CAUSE_LOAD_ACCESS);
+
+    /* Not emulated, given to the guest as it is: a misaligned fetch, an
+     * AMO (amoadd.w a0, a2, (a1)), an FP load (fld fa0, 0(a1)), a load
+     * whose instruction cannot be read, and an instruction that does not
+     * match the exception. */
+    const struct {
+        uint64_t cause;
+        uint32_t insn;
+    } other[] = {
+        {CAUSE_MISALIGNED_FETCH, 0x00000013}, {CAUSE_MISALIGNED_STORE, 0x00c5a52f},
+        {CAUSE_MISALIGNED_LOAD, 0x0005b507},  {CAUSE_MISALIGNED_LOAD, 0},
+        {CAUSE_MISALIGNED_LOAD, 0x00c5b023},
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        unsigned n = fake_arch.injections;
+        at = v->arch.ctx.sepc;
+        assert_int_equal(misaligned_exit(v, other[i].cause, va + 1, other[i].insn), EXIT_RESUME);
+        assert_int_equal(fake_arch.injections, n + 1);
+        assert_int_equal(fake_arch.injected_cause, other[i].cause);
+        assert_int_equal(fake_arch.injected_tval, va + 1);
+        assert_int_equal(v->arch.ctx.sepc, at);
+    }
+    assert_int_equal(vm->state, VM_RUNNING);
 }
 
 static void test_legacy(void **state)
@@ -469,7 +664,7 @@ static void test_answers(void **state)
     r = call(vc(0), SBI_EXT_SRST, SBI_SRST_RESET, 3, a1, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     assert_int_equal(r.value, 0);
-    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, 6, 0, 0);
     assert_int_equal(r.error, SBI_ERR_DENIED);
     assert_int_equal(r.value, 0);
     /* Successes without a value answer a1 = 0 too. */
@@ -646,6 +841,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_susp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fwft, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fwft_adue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misaligned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_exit, setup, teardown),
