@@ -18,9 +18,11 @@ uint64_t arch_hlv_d(uint64_t va, int *fault);
 void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
     void *vec = a->vec;
+    struct vcpu_hctl hctl = a->hctl;
 
     memset(a, 0, sizeof(*a));
     a->vec = vec;
+    a->hctl = hctl;
     if (vec)
         memset(vec, 0, arch_vector_state_size());
     a->ctx.sepc = pc;

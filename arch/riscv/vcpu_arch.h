@@ -20,9 +20,21 @@
 #include "arch/riscv/encoding.h"
 #include "arch/riscv/vcpu_ctx.h"
 
+/* The hypervisor controls a vCPU runs under, from its VM's ISA (core/isa.c):
+ * set when the VM is built, kept by vcpu_arch_reset, written on every load. */
+struct vcpu_hctl {
+    uint64_t henvcfg;
+    uint64_t hstateen0; /* written only when the host has Smstateen */
+    uint32_t hcounteren;
+};
+
 struct vcpu_arch {
     struct vcpu_ctx ctx; /* must stay first */
     uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
+    /* S-level CSRs with no VS copy: VS-mode reaches the real ones, so they
+     * are the vCPU's and switched with it. */
+    uint64_t senvcfg, scounteren;
+    struct vcpu_hctl hctl;
     uint64_t hvip;         /* owned by the hart running the vCPU */
     uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
     uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */

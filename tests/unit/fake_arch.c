@@ -293,10 +293,21 @@ void arch_ipi_send(unsigned long hartid)
 
 void arch_ipi_clear(void) {}
 
-void arch_hart_irq_init(bool host_sstc, bool host_vector)
+void arch_hart_irq_init(bool host_sstc, bool host_vector, bool host_hstateen)
 {
     (void)host_sstc;
     (void)host_vector;
+    (void)host_hstateen;
+}
+
+uint64_t arch_henvcfg_writable(uint64_t bits)
+{
+    return bits;
+}
+
+bool arch_probe_hstateen(void)
+{
+    return false;
 }
 
 size_t arch_vector_state_size(void)
