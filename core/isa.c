@@ -116,7 +116,7 @@ static const struct isa_row rows[] = {
     GIVE("zbkc", DIRECT),
     GIVE("zbkx", DIRECT),
     GIVE("zbs", DIRECT),
-    GIVE("zk", DIRECT),
+    GIVE_NEEDS("zk", "zkr", "Zkn + Zkr + Zkt: given only with Zkr"),
     GIVE("zkn", DIRECT),
     GIVE("zknd", DIRECT),
     GIVE("zkne", DIRECT),

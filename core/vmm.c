@@ -19,11 +19,12 @@ static struct isa_set host_exts;
 static struct isa_host_caps host_caps;
 static uint32_t cbom_block, cboz_block, cbop_block;
 
-/* One line naming what guests do not get of the host's ISA, and why. */
+/* One line naming what guests do not get of the host's ISA; docs/isa.md
+ * (and core/isa.c's table) says why for each. */
 static void vmm_report_isa(const struct platform *p)
 {
     static const char *why[ISA_MAX_EXTS];
-    static char line[2048];
+    static char line[1024];
     struct isa_guest g;
     int n = 0;
 
@@ -32,15 +33,13 @@ static void vmm_report_isa(const struct platform *p)
         if (!why[i])
             continue;
         size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line);
-        n += fmt_snprintf(line + used, sizeof(line) - used, "%s%s (%s)", n ? "; " : "",
-                          isa_name(i), why[i]);
+        n += fmt_snprintf(line + used, sizeof(line) - used, " %s", isa_name(i));
     }
     for (int i = 0; i < p->nexts_unknown; i++) {
         size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line);
-        n += fmt_snprintf(line + used, sizeof(line) - used, "%s%s (unknown to Vireo)",
-                          n ? "; " : "", p->exts_unknown[i]);
+        n += fmt_snprintf(line + used, sizeof(line) - used, " %s(unknown)", p->exts_unknown[i]);
     }
-    console_printf("vireo: guests do not get: %s\n", n ? line : "nothing");
+    console_printf("vireo: guests do not get:%s\n", n ? line : " nothing");
 }
 
 int vmm_init(const struct platform *p, const struct gstage_caps *caps,
