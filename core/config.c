@@ -223,8 +223,8 @@ static int vm_isa_withhold(struct loader *ld, const char *path, const struct pro
                                "knows)",
                                show(shown, name));
         if (isa_withhold_check((unsigned)row, &why) < 0)
-            return loader_fail(ld, path, prop, "\"%s\" cannot be withheld: %s",
-                               show(shown, name), why);
+            return loader_fail(ld, path, prop, "\"%s\" cannot be withheld: %s", show(shown, name),
+                               why);
         isa_add(&vm->isa_withhold, (unsigned)row);
     }
     return 0;

@@ -32,12 +32,27 @@ struct isa_row {
 #define FP     "FP instructions on the FP registers, which Vireo switches per vCPU"
 #define VEC    "vector instructions on the vector state, which Vireo switches per vCPU"
 
-#define GIVE(n, h)                 {.name = n, .how = h}
-#define GIVE_NEEDS(n, a, h)        {.name = n, .how = h, .needs = {a}}
-#define GIVE_NEEDS2(n, a, b, h)    {.name = n, .how = h, .needs = {a, b}}
-#define KEEP                       "the guest cannot do without it"
-#define GIVE_REQUIRED(n, h)        {.name = n, .how = h, .keep = KEEP}
-#define WITHHOLD(n, w)             {.name = n, .withheld = w}
+#define GIVE(n, h)                                                                                 \
+    {                                                                                              \
+        .name = n, .how = h                                                                        \
+    }
+#define GIVE_NEEDS(n, a, h)                                                                        \
+    {                                                                                              \
+        .name = n, .how = h, .needs = { a }                                                        \
+    }
+#define GIVE_NEEDS2(n, a, b, h)                                                                    \
+    {                                                                                              \
+        .name = n, .how = h, .needs = { a, b }                                                     \
+    }
+#define KEEP "the guest cannot do without it"
+#define GIVE_REQUIRED(n, h)                                                                        \
+    {                                                                                              \
+        .name = n, .how = h, .keep = KEEP                                                          \
+    }
+#define WITHHOLD(n, w)                                                                             \
+    {                                                                                              \
+        .name = n, .withheld = w                                                                   \
+    }
 
 /* In the order riscv,isa lists them: single letters canonically (i m a f d
  * q c b v h), then Z extensions by their first letter's place in that

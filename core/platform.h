@@ -12,10 +12,10 @@
 #include "core/isa.h"
 #include "lib/fdt.h"
 
-#define PLAT_MAX_HARTS  64
-#define PLAT_MAX_MEM    8
-#define PLAT_MAX_RESV   32
-#define PLAT_MAX_VIRTIO 32
+#define PLAT_MAX_HARTS        64
+#define PLAT_MAX_MEM          8
+#define PLAT_MAX_RESV         32
+#define PLAT_MAX_VIRTIO       32
 #define PLAT_MAX_UNKNOWN_EXTS 16
 
 /* ISA features Vireo cares about (one bit each). */
@@ -44,10 +44,10 @@ struct plat_range {
 
 struct plat_hart {
     unsigned long hartid;
-    uint32_t isa;       /* enum isa_ext bits */
+    uint32_t isa;        /* enum isa_ext bits */
     struct isa_set exts; /* every extension core/isa.c knows, expanded (c -> zca, ...) */
-    int satp_max;       /* 39, 48 or 57 (0 if the FDT does not say) */
-    int plic_s_context; /* PLIC context of its S-mode external interrupt, -1 if none */
+    int satp_max;        /* 39, 48 or 57 (0 if the FDT does not say) */
+    int plic_s_context;  /* PLIC context of its S-mode external interrupt, -1 if none */
 };
 
 struct plat_dev {
@@ -65,8 +65,8 @@ struct platform {
 
     struct plat_hart harts[PLAT_MAX_HARTS];
     int nharts;
-    int harts_ignored; /* listed but beyond PLAT_MAX_HARTS */
-    uint32_t isa;      /* features every hart has */
+    int harts_ignored;   /* listed but beyond PLAT_MAX_HARTS */
+    uint32_t isa;        /* features every hart has */
     struct isa_set exts; /* extensions every hart has (core/isa.c's table) */
     /* Extensions the boot hart lists that core/isa.c does not know (never
      * given to guests), pointing into the FDT. */
@@ -74,7 +74,7 @@ struct platform {
     int nexts_unknown;
     /* riscv,cbom/cboz/cbop-block-size of the first hart (0: absent), for guests. */
     uint32_t cbom_block, cboz_block, cbop_block;
-    int satp_max;      /* smallest satp_max over all harts */
+    int satp_max; /* smallest satp_max over all harts */
     uint32_t timebase_hz;
 
     struct {

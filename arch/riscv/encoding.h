@@ -29,7 +29,7 @@
 #define HSTATUS_VSXL_64 (2ULL << 32) /* VS-mode is 64-bit */
 
 /* henvcfg (the VS-level view of senvcfg's controls, and more) */
-#define HENVCFG_CBIE_FLUSH (1ULL << 4)  /* CBIE = 01: CBO.INVAL from VS/VU performs a flush */
+#define HENVCFG_CBIE_FLUSH (1ULL << 4) /* CBIE = 01: CBO.INVAL from VS/VU performs a flush */
 #define HENVCFG_CBIE       (3ULL << 4)
 #define HENVCFG_CBCFE      (1ULL << 6)  /* CBO.CLEAN/FLUSH allowed in VS/VU */
 #define HENVCFG_CBZE       (1ULL << 7)  /* CBO.ZERO allowed in VS/VU */

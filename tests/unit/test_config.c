@@ -997,13 +997,12 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_vm_defaults),   cmocka_unit_test(test_three_vms),
-        cmocka_unit_test(test_memory_forms),      cmocka_unit_test(test_max_vms_and_bootargs_limit),
-        cmocka_unit_test(test_dtc_fixture),       cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_isa_withhold),
-        cmocka_unit_test(test_bootargs_too_long), cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_fuzz_bundle),       cmocka_unit_test(test_devices),
-        cmocka_unit_test(test_device_errors),
+        cmocka_unit_test(test_one_vm_defaults), cmocka_unit_test(test_three_vms),
+        cmocka_unit_test(test_memory_forms),    cmocka_unit_test(test_max_vms_and_bootargs_limit),
+        cmocka_unit_test(test_dtc_fixture),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_isa_withhold),    cmocka_unit_test(test_bootargs_too_long),
+        cmocka_unit_test(test_error_buffer),    cmocka_unit_test(test_fuzz_bundle),
+        cmocka_unit_test(test_devices),         cmocka_unit_test(test_device_errors),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, teardown);

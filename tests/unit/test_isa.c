@@ -15,15 +15,57 @@
 #include "lib/err.h"
 
 /* QEMU 10 -cpu rv64,h=true: its cpu node's riscv,isa-extensions. */
-static const char *const rv64_list[] = {
-    "i", "m", "a", "f", "d", "c", "h", "zic64b", "zicbom", "zicbop", "zicboz", "ziccamoa",
-    "ziccif", "zicclsm", "ziccrse", "zicntr", "zicsr", "zifencei", "zihintntl", "zihintpause",
-    "zihpm", "zmmul", "za64rs", "zaamo", "zalrsc", "zawrs", "zfa", "zca", "zcd", "zba", "zbb",
-    "zbc", "zbs", "shcounterenw", "shgatpa", "shtvala", "shvsatpa", "shvstvala", "shvstvecd",
-    "ssccptr", "sscounterenw", "sstc", "sstvala", "sstvecd", "ssu64xl", "svadu", "svvptc", NULL};
+static const char *const rv64_list[] = {"i",
+                                        "m",
+                                        "a",
+                                        "f",
+                                        "d",
+                                        "c",
+                                        "h",
+                                        "zic64b",
+                                        "zicbom",
+                                        "zicbop",
+                                        "zicboz",
+                                        "ziccamoa",
+                                        "ziccif",
+                                        "zicclsm",
+                                        "ziccrse",
+                                        "zicntr",
+                                        "zicsr",
+                                        "zifencei",
+                                        "zihintntl",
+                                        "zihintpause",
+                                        "zihpm",
+                                        "zmmul",
+                                        "za64rs",
+                                        "zaamo",
+                                        "zalrsc",
+                                        "zawrs",
+                                        "zfa",
+                                        "zca",
+                                        "zcd",
+                                        "zba",
+                                        "zbb",
+                                        "zbc",
+                                        "zbs",
+                                        "shcounterenw",
+                                        "shgatpa",
+                                        "shtvala",
+                                        "shvsatpa",
+                                        "shvstvala",
+                                        "shvstvecd",
+                                        "ssccptr",
+                                        "sscounterenw",
+                                        "sstc",
+                                        "sstvala",
+                                        "sstvecd",
+                                        "ssu64xl",
+                                        "svadu",
+                                        "svvptc",
+                                        NULL};
 
 #define ALL_HENVCFG                                                                                \
-    (HENVCFG_CBIE_FLUSH | HENVCFG_CBCFE | HENVCFG_CBZE | HENVCFG_ADUE | HENVCFG_PBMTE |           \
+    (HENVCFG_CBIE_FLUSH | HENVCFG_CBCFE | HENVCFG_CBZE | HENVCFG_ADUE | HENVCFG_PBMTE |            \
      HENVCFG_STCE)
 
 static struct isa_set from_list(const char *const *l)
@@ -104,15 +146,15 @@ static void test_rva23s64_like(void **state)
     const char *why[ISA_MAX_EXTS];
 
     isa_guest_compute(&host, &caps, NULL, &g, why);
-    static const char *const given[] = {"v", "b", "zve64d", "zvkb", "zicond", "zcmop", "zimop",
-                                        "svade", "svpbmt", "svnapot", "svinval", "ssstateen",
-                                        "zfhmin", "zcb"};
+    static const char *const given[] = {"v",       "b",         "zve64d", "zvkb",   "zicond",
+                                        "zcmop",   "zimop",     "svade",  "svpbmt", "svnapot",
+                                        "svinval", "ssstateen", "zfhmin", "zcb"};
     for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
         if (!isa_has_name(&g.exts, given[i]))
             fail_msg("%s not given: %s", given[i], why_of(why, given[i]));
     }
-    static const char *const withheld[] = {"h", "zihpm", "sscofpmf", "smstateen", "ssnpm", "supm",
-                                           "smnpm", "sha"};
+    static const char *const withheld[] = {"h",     "zihpm", "sscofpmf", "smstateen",
+                                           "ssnpm", "supm",  "smnpm",    "sha"};
     for (size_t i = 0; i < sizeof(withheld) / sizeof(withheld[0]); i++) {
         assert_false(isa_has_name(&g.exts, withheld[i]));
         assert_non_null(why_of(why, withheld[i]));
@@ -164,7 +206,7 @@ static void test_no_henvcfg(void **state)
     assert_true(isa_has_name(&g.exts, "zicbop"));
     assert_true(isa_has_name(&g.exts, "svade")); /* A/D faults: what ADUE = 0 gives */
     assert_true(isa_has_name(&g.exts, "zkn"));
-    assert_false(isa_has_name(&g.exts, "zk")); /* Zk includes Zkr, which is withheld */
+    assert_false(isa_has_name(&g.exts, "zk"));      /* Zk includes Zkr, which is withheld */
     assert_true(isa_has_name(&g.exts, "zifencei")); /* from g */
     assert_int_equal(g.henvcfg, 0);
 
