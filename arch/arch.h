@@ -105,10 +105,20 @@ struct gstage_caps {
 void arch_gstage_probe(struct gstage_caps *caps);
 
 /* Per-hart setup for running guests, on each hart before it runs one:
- * delegation, counters, the host interrupts Vireo takes (timer, IPI,
- * external: they end a guest's run and wake wfi; SIE stays 0), and whether
- * guests get Sstc and the vector unit (the same on every hart). */
-void arch_hart_irq_init(bool host_sstc, bool host_vector);
+ * delegation, the host interrupts Vireo takes (timer, IPI, external: they
+ * end a guest's run and wake wfi; SIE stays 0), and whether guests get
+ * Sstc and the vector unit and vCPUs carry hstateen0 (the same on every
+ * hart). */
+void arch_hart_irq_init(bool host_sstc, bool host_vector, bool host_hstateen);
+
+/* Which of these henvcfg bits the hart lets Vireo set (the others read as
+ * zero: not implemented, or the firmware left them clear in menvcfg).
+ * Boot, before any vCPU runs. */
+uint64_t arch_henvcfg_writable(uint64_t bits);
+
+/* Whether hstateen0 (Smstateen) exists and HS-mode may write it (guarded:
+ * false instead of a trap).  Boot. */
+bool arch_probe_hstateen(void);
 
 /* Bytes of a vCPU's vector save area on this host (0 without V).  After
  * arch_hart_irq_init on the boot hart. */

@@ -24,14 +24,15 @@ enum vm_prop {
     VM_PROP_INITRD,
     VM_PROP_BOOTARGS,
     VM_PROP_AUTOSTART,
+    VM_PROP_ISA_WITHHOLD,
     VM_PROP_COUNT,
 };
 
 static const char *const vm_prop_names[VM_PROP_COUNT] = {
-    "memory", "vcpus", "pin", "kernel", "initrd", "bootargs", "autostart",
+    "memory", "vcpus", "pin", "kernel", "initrd", "bootargs", "autostart", "isa-withhold",
 };
 
-#define VM_PROP_LIST "memory, vcpus, pin, kernel, initrd, bootargs or autostart"
+#define VM_PROP_LIST "memory, vcpus, pin, kernel, initrd, bootargs, autostart or isa-withhold"
 
 static int bundle_check(struct loader *ld)
 {
@@ -191,6 +192,44 @@ static int vm_bootargs_autostart(struct loader *ld, const char *path, const stru
     return 0;
 }
 
+/* isa-withhold: extension names (a stringlist), each one core/isa.c knows
+ * and the guest can do without. */
+static int vm_isa_withhold(struct loader *ld, const char *path, const struct props *p,
+                           struct vm_config *vm)
+{
+    const char *prop = vm_prop_names[VM_PROP_ISA_WITHHOLD];
+    const char *val = (const char *)p->val[VM_PROP_ISA_WITHHOLD];
+    int len = p->len[VM_PROP_ISA_WITHHOLD];
+    char shown[SHOW_SIZE];
+
+    memset(&vm->isa_withhold, 0, sizeof(vm->isa_withhold));
+    if (!p->present[VM_PROP_ISA_WITHHOLD])
+        return 0;
+    int n = fdt_stringlist_count(val, len);
+    if (n <= 0)
+        return loader_fail(ld, path, prop,
+                           "must be one or more strings (extension names, e.g. \"zbc\", "
+                           "\"zicboz\")");
+    for (int i = 0; i < n; i++) {
+        const char *name = fdt_stringlist_get(val, len, i);
+        const char *why;
+        int row = isa_lookup(name);
+
+        if (!*name)
+            return loader_fail(ld, path, prop, "entry %d is empty", i);
+        if (row < 0)
+            return loader_fail(ld, path, prop,
+                               "unknown extension \"%s\" (docs/isa.md lists the ones Vireo "
+                               "knows)",
+                               show(shown, name));
+        if (isa_withhold_check((unsigned)row, &why) < 0)
+            return loader_fail(ld, path, prop, "\"%s\" cannot be withheld: %s", show(shown, name),
+                               why);
+        isa_add(&vm->isa_withhold, (unsigned)row);
+    }
+    return 0;
+}
+
 static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
 {
     char path[PATH_SIZE];
@@ -207,7 +246,8 @@ static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
     if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||
         vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
         vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
-        vm_bootargs_autostart(ld, path, &p, vm) < 0 || config_devices(ld, node, path, vm) < 0)
+        vm_bootargs_autostart(ld, path, &p, vm) < 0 || vm_isa_withhold(ld, path, &p, vm) < 0 ||
+        config_devices(ld, node, path, vm) < 0)
         return ERR_INVAL;
     return 0;
 }

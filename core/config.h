@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/isa.h"
+
 #define CONFIG_MAX_VMS      16
 #define CONFIG_MAX_VCPUS    8
 #define CONFIG_NAME_MAX     31 /* characters in a VM name */
@@ -52,6 +54,9 @@ struct vm_config {
     size_t initrd_size;
     const char *bootargs; /* "" if none; points into the bundle */
     bool autostart;
+    /* Extensions this VM does not get even where the host has them
+     * (isa-withhold; docs/isa.md). */
+    struct isa_set isa_withhold;
     struct dev_config devs[CONFIG_MAX_DEVS]; /* in node order: virtio slot i is devs[i] */
     unsigned ndevs;
 };

@@ -62,6 +62,17 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
         c->sepc += 4;
         return EXIT_BLOCK;
     }
+    /* Zawrs: with hstatus.VTW set (Vireo's WFI exits) and mstatus.TW clear,
+     * a WRS.NTO that does not complete at once traps as a virtual
+     * instruction, from VS- and VU-mode alike (Zawrs specification).  It
+     * only waits for a store to a reservation set, which another vCPU
+     * makes: step past it and give the hart away.  WRS.STO waits a bounded
+     * time and does not trap; treated the same if a hart makes it. */
+    if (insn == INSN_WRS_NTO || insn == INSN_WRS_STO) {
+        v->exits[EXIT_WRS]++;
+        c->sepc += 4;
+        return EXIT_YIELD;
+    }
     /* Anything else VS-mode may not do (hypervisor CSRs, HFENCE, ...) is,
      * for the guest, an instruction that does not exist. */
     vcpu_arch_inject_exception(&v->arch, CAUSE_ILLEGAL_INSN, insn);

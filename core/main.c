@@ -190,13 +190,14 @@ void vireo_main(unsigned long hartid, uintptr_t fdt_pa)
 }
 
 static int harts_go; /* set once VMs exist: secondaries join the scheduler */
-static bool harts_sstc, harts_vector;
+static bool harts_sstc, harts_vector, harts_hstateen;
 
 /* Lets the secondary harts, waiting since boot, into the run loop. */
-static void harts_release(bool host_sstc, bool host_vector)
+static void harts_release(bool host_sstc, bool host_vector, bool host_hstateen)
 {
     harts_sstc = host_sstc;
     harts_vector = host_vector;
+    harts_hstateen = host_hstateen;
     __atomic_store_n(&harts_go, 1, __ATOMIC_RELEASE);
 }
 
@@ -209,7 +210,7 @@ void hart_secondary_main(unsigned long hartid, struct hart *h)
     selftest_run_secondary(h);
     while (!__atomic_load_n(&harts_go, __ATOMIC_ACQUIRE))
         arch_cpu_relax();
-    arch_hart_irq_init(harts_sstc, harts_vector);
+    arch_hart_irq_init(harts_sstc, harts_vector, harts_hstateen);
     hart_loop();
 }
 
@@ -230,7 +231,14 @@ static _Noreturn void start_vms(void)
         arch_halt();
     }
     arch_gstage_probe(&caps);
-    if (vmm_init(&plat, &caps, err, sizeof(err)) < 0)
+    /* What the hart lets guests have beyond what the FDT lists: henvcfg
+     * bits the firmware enabled, and hstateen0 with Smstateen. */
+    struct isa_host_caps hcaps = {
+        .henvcfg = arch_henvcfg_writable(HENVCFG_CBIE_FLUSH | HENVCFG_CBCFE | HENVCFG_CBZE |
+                                         HENVCFG_ADUE | HENVCFG_PBMTE | HENVCFG_STCE),
+        .hstateen = isa_has_name(&plat.exts, "smstateen") && arch_probe_hstateen(),
+    };
+    if (vmm_init(&plat, &caps, &hcaps, err, sizeof(err)) < 0)
         boot_fail(err);
     if (config_load((const void *)(uintptr_t)plat.initrd_start,
                     (size_t)(plat.initrd_end - plat.initrd_start), hart_count, &config, err,
@@ -245,7 +253,7 @@ static _Noreturn void start_vms(void)
     hart_loop_init(plat.timebase_hz);
     vm_set_poweroff_when_done(when_done);
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
-    arch_hart_irq_init(sstc, vector);
+    arch_hart_irq_init(sstc, vector, hcaps.hstateen);
     hostdev_init(&plat);
     vm_start_all(&config);
     bool irqs = irq_init(&plat);
@@ -258,6 +266,6 @@ static _Noreturn void start_vms(void)
     hostdev_irq_init(irqs);
     if (bootargs_flag(plat.bootargs, "vireo.shell"))
         shell_start(plat.timebase_hz);
-    harts_release(sstc, vector);
+    harts_release(sstc, vector, hcaps.hstateen);
     hart_loop();
 }

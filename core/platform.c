@@ -12,7 +12,7 @@
 static const struct {
     const char *name;
     uint32_t bit;
-} isa_names[] = {
+} isa_bit_names[] = {
     {"f", ISA_F},
     {"d", ISA_D},
     {"c", ISA_C},
@@ -50,20 +50,20 @@ static bool ext_equal(const char *name, size_t n, const char *entry)
     return entry[i] == '\0';
 }
 
-static uint32_t isa_lookup(const char *name, size_t n)
+static uint32_t isa_bit_lookup(const char *name, size_t n)
 {
     if (n == 1 && lower(name[0]) == 'g')
         return ISA_F | ISA_D;
-    for (size_t i = 0; i < ARRAY_LEN(isa_names); i++) {
-        if (ext_equal(name, n, isa_names[i].name))
-            return isa_names[i].bit;
+    for (size_t i = 0; i < ARRAY_LEN(isa_bit_names); i++) {
+        if (ext_equal(name, n, isa_bit_names[i].name))
+            return isa_bit_names[i].bit;
     }
     return 0;
 }
 
 uint32_t isa_parse_extension(const char *name)
 {
-    return isa_lookup(name, strlen(name));
+    return isa_bit_lookup(name, strlen(name));
 }
 
 uint32_t isa_parse_string(const char *isa)
@@ -82,7 +82,7 @@ uint32_t isa_parse_string(const char *isa)
         char c = lower(*p);
         if (c == 's' || c == 'z' || c == 'x')
             break;
-        bits |= isa_lookup(p, 1);
+        bits |= isa_bit_lookup(p, 1);
     }
     while (*p) {
         while (*p == '_')
@@ -91,7 +91,7 @@ uint32_t isa_parse_string(const char *isa)
         while (*p && *p != '_')
             p++;
         if (p > start)
-            bits |= isa_lookup(start, (size_t)(p - start));
+            bits |= isa_bit_lookup(start, (size_t)(p - start));
     }
     return bits;
 }
@@ -327,17 +327,33 @@ static int parse_cpus(struct parse *ps)
         if (!tb)
             fdt_prop_u64(fdt, n, "timebase-frequency", &tb);
 
+        /* As Linux reads it: riscv,isa-extensions when it is there, else
+         * riscv,isa (extensions.yaml). */
         uint32_t isa = 0;
+        struct isa_set exts = {0};
+        bool first = p->nharts == 0;
         int len;
         const char *list = fdt_prop(fdt, n, "riscv,isa-extensions", &len);
         if (list && fdt_stringlist_count(list, len) > 0) {
-            for (int i = 0; i < fdt_stringlist_count(list, len); i++)
-                isa |= isa_parse_extension(fdt_stringlist_get(list, len, i));
+            for (int i = 0; i < fdt_stringlist_count(list, len); i++) {
+                const char *e = fdt_stringlist_get(list, len, i);
+                isa |= isa_parse_extension(e);
+                if (!isa_set_add_name(&exts, e) && first &&
+                    p->nexts_unknown < PLAT_MAX_UNKNOWN_EXTS)
+                    p->exts_unknown[p->nexts_unknown++] = e;
+            }
         } else {
             const char *s = fdt_prop_str(fdt, n, "riscv,isa");
             if (!s)
                 return fail(ps, n, "neither riscv,isa-extensions nor riscv,isa is usable");
             isa = isa_parse_string(s);
+            isa_set_add_string(&exts, s);
+        }
+        isa_set_expand(&exts);
+        if (first) {
+            fdt_prop_u32(fdt, n, "riscv,cbom-block-size", &p->cbom_block);
+            fdt_prop_u32(fdt, n, "riscv,cboz-block-size", &p->cboz_block);
+            fdt_prop_u32(fdt, n, "riscv,cbop-block-size", &p->cbop_block);
         }
 
         int satp = 0;
@@ -358,10 +374,13 @@ static int parse_cpus(struct parse *ps)
         p->harts[p->nharts++] = (struct plat_hart){
             .hartid = (unsigned long)hartid,
             .isa = isa,
+            .exts = exts,
             .satp_max = satp,
             .plic_s_context = -1,
         };
         p->isa &= isa;
+        for (int w = 0; w < ISA_SET_WORDS; w++)
+            p->exts.bits[w] = first ? exts.bits[w] : p->exts.bits[w] & exts.bits[w];
         if (satp < p->satp_max)
             p->satp_max = satp;
     }

@@ -9,12 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/isa.h"
 #include "lib/fdt.h"
 
-#define PLAT_MAX_HARTS  64
-#define PLAT_MAX_MEM    8
-#define PLAT_MAX_RESV   32
-#define PLAT_MAX_VIRTIO 32
+#define PLAT_MAX_HARTS        64
+#define PLAT_MAX_MEM          8
+#define PLAT_MAX_RESV         32
+#define PLAT_MAX_VIRTIO       32
+#define PLAT_MAX_UNKNOWN_EXTS 16
 
 /* ISA features Vireo cares about (one bit each). */
 enum isa_ext {
@@ -42,9 +44,10 @@ struct plat_range {
 
 struct plat_hart {
     unsigned long hartid;
-    uint32_t isa;       /* enum isa_ext bits */
-    int satp_max;       /* 39, 48 or 57 (0 if the FDT does not say) */
-    int plic_s_context; /* PLIC context of its S-mode external interrupt, -1 if none */
+    uint32_t isa;        /* enum isa_ext bits */
+    struct isa_set exts; /* every extension core/isa.c knows, expanded (c -> zca, ...) */
+    int satp_max;        /* 39, 48 or 57 (0 if the FDT does not say) */
+    int plic_s_context;  /* PLIC context of its S-mode external interrupt, -1 if none */
 };
 
 struct plat_dev {
@@ -62,9 +65,16 @@ struct platform {
 
     struct plat_hart harts[PLAT_MAX_HARTS];
     int nharts;
-    int harts_ignored; /* listed but beyond PLAT_MAX_HARTS */
-    uint32_t isa;      /* features every hart has */
-    int satp_max;      /* smallest satp_max over all harts */
+    int harts_ignored;   /* listed but beyond PLAT_MAX_HARTS */
+    uint32_t isa;        /* features every hart has */
+    struct isa_set exts; /* extensions every hart has (core/isa.c's table) */
+    /* Extensions the boot hart lists that core/isa.c does not know (never
+     * given to guests), pointing into the FDT. */
+    const char *exts_unknown[PLAT_MAX_UNKNOWN_EXTS];
+    int nexts_unknown;
+    /* riscv,cbom/cboz/cbop-block-size of the first hart (0: absent), for guests. */
+    uint32_t cbom_block, cboz_block, cbop_block;
+    int satp_max; /* smallest satp_max over all harts */
     uint32_t timebase_hz;
 
     struct {

@@ -113,11 +113,11 @@ static void cmd_list(struct vm *unused)
 }
 
 static const char *const exit_names[EXIT_KINDS] = {
-    [EXIT_SBI] = "sbi",     [EXIT_GUEST_FAULT] = "page-fault",
-    [EXIT_MMIO] = "mmio",   [EXIT_VIRTUAL_INSN] = "virtual-insn",
-    [EXIT_WFI] = "wfi",     [EXIT_TIMER] = "timer",
-    [EXIT_IPI] = "ipi",     [EXIT_EXTERNAL] = "external",
-    [EXIT_OTHER] = "other",
+    [EXIT_SBI] = "sbi",           [EXIT_GUEST_FAULT] = "page-fault",
+    [EXIT_MMIO] = "mmio",         [EXIT_VIRTUAL_INSN] = "virtual-insn",
+    [EXIT_WFI] = "wfi",           [EXIT_TIMER] = "timer",
+    [EXIT_WRS] = "wrs",           [EXIT_IPI] = "ipi",
+    [EXIT_EXTERNAL] = "external", [EXIT_OTHER] = "other",
 };
 
 static void cmd_info(struct vm *vm)

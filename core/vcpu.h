@@ -21,6 +21,7 @@ enum vcpu_state {
 enum exit_kind {
     EXIT_SBI,
     EXIT_WFI,
+    EXIT_WRS,         /* Zawrs WRS.NTO: a yield */
     EXIT_GUEST_FAULT, /* outside RAM and devices (those are EXIT_MMIO) */
     EXIT_MMIO,
     EXIT_VIRTUAL_INSN,

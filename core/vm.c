@@ -214,6 +214,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         v->sta_gpa = UINT64_MAX;
     }
 
+    vmm_vm_isa(vm);
+
     size_t vec_size = arch_vector_state_size();
     for (unsigned i = 0; vec_size && i < vm->nvcpus; i++) {
         vm->vcpus[i].arch.vec = pmem_zalloc(vec_size, 4096);

@@ -74,6 +74,11 @@ struct vm {
     bool paused;      /* by the shell: vCPUs are not run */
     uint64_t started; /* host time of the last (re)boot */
     struct vcpu vcpus[CONFIG_MAX_VCPUS];
+    /* Its ISA (core/vmm.c, vmm_vm_isa): the extensions, riscv,isa and
+     * riscv,isa-extensions of its device tree. */
+    struct isa_guest isa;
+    char isa_str[2048];
+    const char *isa_exts[ISA_MAX_EXTS + 1];
     /* The device bus: sorted by base, never overlapping RAM or each other. */
     struct mmio_dev *devs[VM_MAX_DEVS];
     unsigned ndevs;

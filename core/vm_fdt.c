@@ -17,7 +17,7 @@
 #include "lib/string.h"
 
 #define PLIC_MAX_NDEV 1023 /* sources 1..1023; 0 means "no interrupt" */
-#define ISA_EXTS_MAX  1024 /* bytes of the riscv,isa-extensions stringlist */
+#define ISA_EXTS_MAX  2048 /* bytes of the riscv,isa-extensions stringlist */
 #define NODE_NAME_MAX 48
 #define MAX_REGIONS   (3 + VM_FDT_MAX_VIRTIO)
 #define DEFAULT_MODEL "vireo,vm"
@@ -221,6 +221,12 @@ static void write_cpus(struct fdt_writer *w, const struct vm_fdt_params *p, cons
             fdtw_prop(w, "riscv,isa-extensions", exts, exts_len);
         }
         fdtw_prop_str(w, "mmu-type", p->mmu);
+        if (p->cbom_block)
+            fdtw_prop_u32(w, "riscv,cbom-block-size", p->cbom_block);
+        if (p->cboz_block)
+            fdtw_prop_u32(w, "riscv,cboz-block-size", p->cboz_block);
+        if (p->cbop_block)
+            fdtw_prop_u32(w, "riscv,cbop-block-size", p->cbop_block);
         fdtw_begin_node(w, "interrupt-controller");
         fdtw_prop_u32(w, "#interrupt-cells", 1);
         fdtw_prop(w, "interrupt-controller", NULL, 0);

@@ -51,6 +51,9 @@ struct vm_fdt_params {
      * falls back to riscv,isa. */
     const char *const *isa_exts;
     const char *mmu; /* "riscv,sv39", "riscv,sv48" or "riscv,sv57" */
+    /* riscv,cbom/cboz/cbop-block-size of every cpu (0: left out), the
+     * host's, for a guest with Zicbom, Zicboz, Zicbop. */
+    uint32_t cbom_block, cboz_block, cbop_block;
     uint32_t timebase_hz;
     uint64_t mem_base, mem_size;
     const char *bootargs;              /* NULL or "": no bootargs property */

@@ -15,10 +15,35 @@ static enum gstage_mode gmode;
 static bool guest_sstc;
 static const char *guest_mmu;
 static uint32_t timebase;
-static char guest_isa[96];
-static const char *guest_exts[16];
+static struct isa_set host_exts;
+static struct isa_host_caps host_caps;
+static uint32_t cbom_block, cboz_block, cbop_block;
 
-int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err, size_t errlen)
+/* One line naming what guests do not get of the host's ISA; docs/isa.md
+ * (and core/isa.c's table) says why for each. */
+static void vmm_report_isa(const struct platform *p)
+{
+    static const char *why[ISA_MAX_EXTS];
+    static char line[1024];
+    struct isa_guest g;
+    int n = 0;
+
+    isa_guest_compute(&host_exts, &host_caps, NULL, &g, why);
+    for (unsigned i = 0; i < isa_count(); i++) {
+        if (!why[i])
+            continue;
+        size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line);
+        n += fmt_snprintf(line + used, sizeof(line) - used, " %s", isa_name(i));
+    }
+    for (int i = 0; i < p->nexts_unknown; i++) {
+        size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line);
+        n += fmt_snprintf(line + used, sizeof(line) - used, " %s(unknown)", p->exts_unknown[i]);
+    }
+    console_printf("vireo: guests do not get:%s\n", n ? line : " nothing");
+}
+
+int vmm_init(const struct platform *p, const struct gstage_caps *caps,
+             const struct isa_host_caps *hcaps, char *err, size_t errlen)
 {
     /* Sv48x4 when the host has it: guests get room beyond 512 GiB without
      * the fifth level of Sv57x4 on every TLB miss. */
@@ -33,35 +58,35 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err
         return ERR_NOTSUP;
     }
     vmid_init(caps->vmid_bits);
-    guest_sstc = (p->isa & ISA_SSTC) != 0;
     timebase = p->timebase_hz;
     guest_mmu = p->satp_max >= 57 ? "riscv,sv57" : p->satp_max >= 48 ? "riscv,sv48" : "riscv,sv39";
 
-    /* The guest's ISA: the host's, minus H (no nested virtualization yet). */
-    bool fd = (p->isa & (ISA_F | ISA_D)) == (ISA_F | ISA_D);
-    bool vec = fd && (p->isa & ISA_V);
-    int n = 0;
-    static const char *const base[] = {"i", "m", "a"};
-    for (int i = 0; i < 3; i++)
-        guest_exts[n++] = base[i];
-    if (fd) {
-        guest_exts[n++] = "f";
-        guest_exts[n++] = "d";
-    }
-    if (p->isa & ISA_C)
-        guest_exts[n++] = "c";
-    if (vec)
-        guest_exts[n++] = "v";
-    guest_exts[n++] = "zicntr";
-    guest_exts[n++] = "zicsr";
-    guest_exts[n++] = "zifencei";
-    if (guest_sstc)
-        guest_exts[n++] = "sstc";
-    guest_exts[n] = NULL;
-    fmt_snprintf(guest_isa, sizeof(guest_isa), "rv64ima%s%s%s_zicntr_zicsr_zifencei%s",
-                 fd ? "fd" : "", (p->isa & ISA_C) ? "c" : "", vec ? "v" : "",
-                 guest_sstc ? "_sstc" : "");
+    /* The guest's ISA: the host's (every hart's), minus what core/isa.c
+     * withholds and what the hart does not let Vireo enable. */
+    host_exts = p->exts;
+    host_caps = *hcaps;
+    cbom_block = p->cbom_block;
+    cboz_block = p->cboz_block;
+    cbop_block = p->cbop_block;
+    struct isa_guest g;
+    isa_guest_compute(&host_exts, &host_caps, NULL, &g, NULL);
+    guest_sstc = (p->isa & ISA_SSTC) && isa_has_name(&g.exts, "sstc");
+    vmm_report_isa(p);
     return 0;
+}
+
+void vmm_vm_isa(struct vm *vm)
+{
+    isa_guest_compute(&host_exts, &host_caps, &vm->cfg->isa_withhold, &vm->isa, NULL);
+    isa_format_string(&vm->isa.exts, vm->isa_str, sizeof(vm->isa_str));
+    isa_names(&vm->isa.exts, vm->isa_exts, sizeof(vm->isa_exts) / sizeof(vm->isa_exts[0]));
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        vm->vcpus[i].arch.hctl = (struct vcpu_hctl){
+            .henvcfg = vm->isa.henvcfg,
+            .hstateen0 = vm->isa.hstateen0,
+            .hcounteren = vm->isa.hcounteren,
+        };
+    }
 }
 
 enum gstage_mode vmm_gstage_mode(void)
@@ -97,8 +122,14 @@ void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t init
     memset(fp, 0, sizeof(*fp));
     fp->model = "vireo,vm";
     fp->nvcpus = vm->nvcpus;
-    fp->isa = guest_isa;
-    fp->isa_exts = guest_exts;
+    fp->isa = vm->isa_str;
+    fp->isa_exts = vm->isa_exts;
+    if (isa_has_name(&vm->isa.exts, "zicbom"))
+        fp->cbom_block = cbom_block;
+    if (isa_has_name(&vm->isa.exts, "zicboz"))
+        fp->cboz_block = cboz_block;
+    if (isa_has_name(&vm->isa.exts, "zicbop"))
+        fp->cbop_block = cbop_block;
     fp->mmu = guest_mmu;
     fp->timebase_hz = timebase;
     fp->mem_base = vm->ram_base;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What guests get from the host, decided once at boot: the G-stage mode,
- * the largest piece of guest RAM, Sstc, and the ISA and machine facts
- * their device trees carry. */
+ * the largest piece of guest RAM, Sstc, and the ISA (core/isa.c; per VM,
+ * after its isa-withhold) and machine facts their device trees carry. */
 #ifndef VIREO_CORE_VMM_H
 #define VIREO_CORE_VMM_H
 
@@ -19,7 +19,14 @@ struct gstage_caps;
 
 /* Decides what guests get from the host's capabilities.  Returns 0, or
  * ERR_NOTSUP with a reason when the host cannot run guests at all. */
-int vmm_init(const struct platform *p, const struct gstage_caps *caps, char *err, size_t errlen);
+int vmm_init(const struct platform *p, const struct gstage_caps *caps,
+             const struct isa_host_caps *hcaps, char *err, size_t errlen);
+
+/* The VM's ISA (core/isa.c: the host's, minus what is withheld, minus its
+ * configuration's isa-withhold) into vm->isa, vm->isa_str and
+ * vm->isa_exts, and the henvcfg, hcounteren and hstateen0 that go with it
+ * into each vCPU.  After vm->cfg and vm->nvcpus are set. */
+void vmm_vm_isa(struct vm *vm);
 
 enum gstage_mode vmm_gstage_mode(void);
 

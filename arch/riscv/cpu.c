@@ -27,28 +27,37 @@ size_t arch_vector_state_size(void)
     return n;
 }
 
-void arch_hart_irq_init(bool use_sstc, bool use_vector)
+void arch_hart_irq_init(bool use_sstc, bool use_vector, bool use_hstateen)
 {
     riscv_cpu.sstc = use_sstc;
     riscv_cpu.vector = use_vector;
-    riscv_cpu.guest_henvcfg = use_sstc ? HENVCFG_STCE : 0;
+    riscv_cpu.hstateen = use_hstateen;
     csr_write(hedeleg, VCPU_HEDELEG_RESET);
     csr_write(hideleg, HIDELEG_GUEST);
-    csr_write(hcounteren, 7); /* guests read cycle, time and instret */
+    /* henvcfg, hcounteren and hstateen0 are each VM's (core/isa.c),
+     * written when one of its vCPUs is loaded (vcpu_arch_load). */
+    csr_write(hcounteren, 0);
     csr_write(htimedelta, 0);
     csr_write(hvip, 0);
-    /* henvcfg.ADUE is read-only zero unless the hart has Svadu and the
-     * firmware enabled it (menvcfg.ADUE): if it sticks, guests may have
-     * hardware A/D updating (SBI FWFT PTE_AD_HW_UPDATING). */
-    csr_write(henvcfg, riscv_cpu.guest_henvcfg | HENVCFG_ADUE);
-    riscv_cpu.adue = (csr_read(henvcfg) & HENVCFG_ADUE) != 0;
-    csr_write(henvcfg, riscv_cpu.guest_henvcfg);
+    csr_write(henvcfg, 0);
+    if (use_hstateen)
+        csr_write(hstateen0, 0);
     if (use_sstc)
         csr_write(stimecmp, UINT64_MAX);
     /* Timer, IPIs and the host's own device interrupts end a guest's run
      * (HS interrupts are always taken while V=1) and wake wfi; in Vireo
      * itself SIE stays 0. */
     csr_write(sie, (1ULL << IRQ_S_SOFT) | (1ULL << IRQ_S_TIMER) | (1ULL << IRQ_S_EXT));
+}
+
+uint64_t arch_henvcfg_writable(uint64_t bits)
+{
+    /* A bit the hart lacks, or the firmware left clear in menvcfg, reads
+     * back as zero (privileged spec, henvcfg). */
+    csr_write(henvcfg, bits);
+    uint64_t ok = csr_read(henvcfg) & bits;
+    csr_write(henvcfg, 0);
+    return ok;
 }
 
 void arch_gstage_probe(struct gstage_caps *caps)

@@ -8,10 +8,9 @@
 #include <stdint.h>
 
 struct riscv_cpu {
-    bool sstc;              /* guests get Sstc (vstimecmp); Vireo uses stimecmp */
-    bool vector;            /* the V extension: vCPUs have vector state */
-    uint64_t guest_henvcfg; /* henvcfg while a guest runs (plus its vCPU's henvcfg_fwft) */
-    bool adue;              /* henvcfg.ADUE is writable: Svadu, enabled by the firmware */
+    bool sstc;     /* guests get Sstc (vstimecmp); Vireo uses stimecmp */
+    bool vector;   /* the V extension: vCPUs have vector state */
+    bool hstateen; /* Smstateen: hstateen0 is written for each vCPU */
 };
 
 /* Written once by arch_hart_irq_init() on the boot hart, before any vCPU runs. */

@@ -28,9 +28,23 @@
 #define HSTATUS_VTW     (1ULL << 21)
 #define HSTATUS_VSXL_64 (2ULL << 32) /* VS-mode is 64-bit */
 
-/* henvcfg */
-#define HENVCFG_STCE (1ULL << 63)
-#define HENVCFG_ADUE (1ULL << 61) /* Svadu: hardware updates the A/D bits of VS-stage PTEs */
+/* henvcfg (the VS-level view of senvcfg's controls, and more) */
+#define HENVCFG_CBIE_FLUSH (1ULL << 4) /* CBIE = 01: CBO.INVAL from VS/VU performs a flush */
+#define HENVCFG_CBIE       (3ULL << 4)
+#define HENVCFG_CBCFE      (1ULL << 6)  /* CBO.CLEAN/FLUSH allowed in VS/VU */
+#define HENVCFG_CBZE       (1ULL << 7)  /* CBO.ZERO allowed in VS/VU */
+#define HENVCFG_ADUE       (1ULL << 61) /* Svadu: hardware A/D updates in the VS-stage */
+#define HENVCFG_PBMTE      (1ULL << 62) /* Svpbmt in the VS-stage */
+#define HENVCFG_STCE       (1ULL << 63) /* Sstc: vstimecmp */
+
+/* hstateen0 (Smstateen): what VS-mode may access */
+#define HSTATEEN0_ENVCFG (1ULL << 62) /* senvcfg */
+#define HSTATEEN0_SE0    (1ULL << 63) /* sstateen0 */
+
+/* hcounteren: the counters VS/VU-mode may read */
+#define HCOUNTEREN_CY (1u << 0)
+#define HCOUNTEREN_TM (1u << 1)
+#define HCOUNTEREN_IR (1u << 2)
 
 /* Interrupt numbers (bit positions in sip/sie, hvip, hideleg) */
 #define IRQ_S_SOFT   1
@@ -77,6 +91,8 @@
      (1ULL << CAUSE_MISALIGNED_STORE))
 
 /* Instruction words */
-#define INSN_WFI 0x10500073u
+#define INSN_WFI     0x10500073u
+#define INSN_WRS_NTO 0x00d00073u /* Zawrs: wait on a reservation set, no timeout */
+#define INSN_WRS_STO 0x01d00073u /* Zawrs: the same with a short timeout */
 
 #endif

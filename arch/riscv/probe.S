@@ -55,3 +55,19 @@ arch_cbo_zero_try:
     .align 2
 1:  csrw    stvec, t1
     ret
+
+/* bool arch_probe_hstateen(void): writes hstateen0 (Smstateen, CSR 0x60c)
+ * with 0, guarded the same way: false without Smstateen or when the
+ * firmware left mstateen0.SE0 clear (HS-mode may not reach hstateen0). */
+    .globl arch_probe_hstateen
+    .align 2
+arch_probe_hstateen:
+    csrr    t1, stvec
+    lla     t0, 1f
+    csrw    stvec, t0
+    li      a0, 0
+    csrw    0x60c, zero
+    li      a0, 1
+    .align 2
+1:  csrw    stvec, t1
+    ret

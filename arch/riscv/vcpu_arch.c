@@ -21,9 +21,11 @@ void arch_hsv_b(uint64_t va, uint64_t value, uint64_t *cause);
 void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
     void *vec = a->vec;
+    struct vcpu_hctl hctl = a->hctl;
 
     memset(a, 0, sizeof(*a));
     a->vec = vec;
+    a->hctl = hctl;
     if (vec)
         memset(vec, 0, arch_vector_state_size());
     a->ctx.sepc = pc;
@@ -36,7 +38,6 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->vsstatus = SSTATUS_UXL_64;
     a->vstimecmp = UINT64_MAX;
     a->hedeleg = VCPU_HEDELEG_RESET; /* FWFT features reset with the hart */
-    a->henvcfg_fwft = 0;
     a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
     a->last_hart = -1;
 }
@@ -115,15 +116,10 @@ void vcpu_arch_set_misaligned_deleg(struct vcpu_arch *a, bool on)
     csr_write(hedeleg, a->hedeleg);
 }
 
-bool vcpu_arch_has_adue(void)
-{
-    return riscv_cpu.adue;
-}
-
 void vcpu_arch_set_adue(struct vcpu_arch *a, bool on)
 {
-    a->henvcfg_fwft = on ? HENVCFG_ADUE : 0;
-    csr_write(henvcfg, riscv_cpu.guest_henvcfg | a->henvcfg_fwft);
+    a->hctl.henvcfg = on ? a->hctl.henvcfg | HENVCFG_ADUE : a->hctl.henvcfg & ~HENVCFG_ADUE;
+    csr_write(henvcfg, a->hctl.henvcfg);
 }
 
 /* HLV/HSV with the guest's current privilege (hstatus.SPVP); hstatus is

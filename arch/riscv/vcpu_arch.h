@@ -20,17 +20,27 @@
 #include "arch/riscv/encoding.h"
 #include "arch/riscv/vcpu_ctx.h"
 
+/* The hypervisor controls a vCPU runs under, from its VM's ISA (core/isa.c):
+ * set when the VM is built, kept by vcpu_arch_reset, written on every load. */
+struct vcpu_hctl {
+    uint64_t henvcfg;
+    uint64_t hstateen0; /* written only when the host has Smstateen */
+    uint32_t hcounteren;
+};
+
 struct vcpu_arch {
     struct vcpu_ctx ctx; /* must stay first */
     uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
+    /* S-level CSRs with no VS copy: VS-mode reaches the real ones, so they
+     * are the vCPU's and switched with it. */
+    uint64_t senvcfg, scounteren;
+    struct vcpu_hctl hctl;
     uint64_t hvip;         /* owned by the hart running the vCPU */
     uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
     uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */
-    /* Set through SBI FWFT, written on load: the exceptions the guest takes
-     * itself (hedeleg), and henvcfg bits it turned on, ORed into the
-     * henvcfg every guest gets (only HENVCFG_ADUE). */
+    /* The exceptions the guest takes itself, set through SBI FWFT
+     * (MISALIGNED_EXC_DELEG) and written on load. */
     uint64_t hedeleg;
-    uint64_t henvcfg_fwft;
     struct fp_state fp;
     void *vec;         /* vector save area (VEC_HEADER + 32 * vlenb bytes), NULL without V */
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
@@ -144,10 +154,9 @@ static inline bool vcpu_arch_misaligned_deleg(const struct vcpu_arch *a)
     return (a->hedeleg & HEDELEG_MISALIGNED) == HEDELEG_MISALIGNED;
 }
 
-/* SBI FWFT PTE_AD_HW_UPDATING: whether guests may have hardware A/D bit
- * updating at all (the host has Svadu and its firmware enabled it), and
- * turning it on or off for one vCPU (henvcfg.ADUE).  Own exit. */
-bool vcpu_arch_has_adue(void);
+/* SBI FWFT PTE_AD_HW_UPDATING: turns hardware A/D bit updating in the
+ * VS-stage on or off for one vCPU (henvcfg.ADUE in its hctl), for a VM
+ * that was given Svadu (core/isa.c).  Own exit. */
 void vcpu_arch_set_adue(struct vcpu_arch *a, bool on);
 
 /* One byte at a guest virtual address, read (HLV.B) or written (HSV.B) as

@@ -50,7 +50,12 @@ void vcpu_arch_load(struct vcpu *v)
     csr_write(vscause, a->vscause);
     csr_write(vstval, a->vstval);
     csr_write(vsatp, a->vsatp);
-    csr_write(henvcfg, riscv_cpu.guest_henvcfg | a->henvcfg_fwft);
+    csr_write(senvcfg, a->senvcfg);
+    csr_write(scounteren, a->scounteren);
+    csr_write(henvcfg, a->hctl.henvcfg);
+    csr_write(hcounteren, a->hctl.hcounteren);
+    if (riscv_cpu.hstateen)
+        csr_write(hstateen0, a->hctl.hstateen0);
     csr_write(hedeleg, a->hedeleg);
     if (riscv_cpu.sstc)
         csr_write(vstimecmp, a->vstimecmp);
@@ -184,6 +189,8 @@ void vcpu_arch_put(struct vcpu *v)
     a->vscause = csr_read(vscause);
     a->vstval = csr_read(vstval);
     a->vsatp = csr_read(vsatp);
+    a->senvcfg = csr_read(senvcfg);
+    a->scounteren = csr_read(scounteren);
     if (riscv_cpu.sstc) {
         a->vstimecmp = csr_read(vstimecmp);
         csr_write(vstimecmp, UINT64_MAX);

@@ -5,8 +5,10 @@
  *    fetch, load and store exceptions to the guest (hedeleg); 0 takes them
  *    away, and Vireo emulates misaligned loads and stores for the guest
  *    (core/misaligned.c);
- *  - PTE_AD_HW_UPDATING, when the host has Svadu and its firmware enabled
- *    it: henvcfg.ADUE for the vCPU (reset value 0).
+ *  - PTE_AD_HW_UPDATING, for a VM that was given Svadu (core/isa.c):
+ *    henvcfg.ADUE for the vCPU; its reset value is 1, because such a VM's
+ *    device tree lists Svadu without Svade, which tells its kernel that
+ *    the hardware updates A/D bits.
  * The other defined features need extensions guests do not get (Zicfilp,
  * Zicfiss, Ssdbltrp, Ssnpm): NOT_SUPPORTED.  Reserved and platform-specific
  * IDs, local or global: DENIED.  A locked feature refuses every later set
@@ -14,14 +16,16 @@
  * which also resets the values (vcpu_arch_reset, sched_hsm_start). */
 #include "core/sbi/sbi.h"
 
+#include "core/vm.h"
+
 /* SBI_SUCCESS if guests have feature, else the error any call on it returns. */
-static long fwft_check(uint32_t feature)
+static long fwft_check(const struct vcpu *v, uint32_t feature)
 {
     switch (feature) {
     case SBI_FWFT_MISALIGNED_EXC_DELEG:
         return SBI_SUCCESS;
     case SBI_FWFT_PTE_AD_HW_UPDATING:
-        return vcpu_arch_has_adue() ? SBI_SUCCESS : SBI_ERR_NOT_SUPPORTED;
+        return (v->vm->isa.henvcfg & HENVCFG_ADUE) ? SBI_SUCCESS : SBI_ERR_NOT_SUPPORTED;
     case SBI_FWFT_LANDING_PAD:
     case SBI_FWFT_SHADOW_STACK:
     case SBI_FWFT_DOUBLE_TRAP:
@@ -36,7 +40,7 @@ static long fwft_get(const struct vcpu *v, uint32_t feature)
 {
     if (feature == SBI_FWFT_MISALIGNED_EXC_DELEG)
         return vcpu_arch_misaligned_deleg(&v->arch);
-    return (v->arch.henvcfg_fwft & HENVCFG_ADUE) != 0;
+    return (v->arch.hctl.henvcfg & HENVCFG_ADUE) != 0;
 }
 
 static struct sbi_ret fwft_call(struct vcpu *v, const struct sbi_args *c)
@@ -47,7 +51,7 @@ static struct sbi_ret fwft_call(struct vcpu *v, const struct sbi_args *c)
 
     if (c->fid != SBI_FWFT_SET && c->fid != SBI_FWFT_GET)
         return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
-    err = fwft_check(feature);
+    err = fwft_check(v, feature);
     if (err)
         return (struct sbi_ret){err, 0};
     if (c->fid == SBI_FWFT_GET)

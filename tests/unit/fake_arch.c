@@ -211,14 +211,9 @@ void vcpu_arch_set_misaligned_deleg(struct vcpu_arch *a, bool on)
     a->hedeleg = on ? a->hedeleg | HEDELEG_MISALIGNED : a->hedeleg & ~HEDELEG_MISALIGNED;
 }
 
-bool vcpu_arch_has_adue(void)
-{
-    return fake_arch.adue;
-}
-
 void vcpu_arch_set_adue(struct vcpu_arch *a, bool on)
 {
-    a->henvcfg_fwft = on ? HENVCFG_ADUE : 0;
+    a->hctl.henvcfg = on ? a->hctl.henvcfg | HENVCFG_ADUE : a->hctl.henvcfg & ~HENVCFG_ADUE;
 }
 
 static bool fake_gmem(uint64_t va, bool store, uint64_t *cause)
@@ -336,10 +331,21 @@ void arch_ipi_send(unsigned long hartid)
 
 void arch_ipi_clear(void) {}
 
-void arch_hart_irq_init(bool host_sstc, bool host_vector)
+void arch_hart_irq_init(bool host_sstc, bool host_vector, bool host_hstateen)
 {
     (void)host_sstc;
     (void)host_vector;
+    (void)host_hstateen;
+}
+
+uint64_t arch_henvcfg_writable(uint64_t bits)
+{
+    return bits;
+}
+
+bool arch_probe_hstateen(void)
+{
+    return false;
 }
 
 size_t arch_vector_state_size(void)

@@ -36,7 +36,6 @@ struct fake_arch_log {
     uint8_t gmem[64];
     uint64_t gmem_va, gmem_fault;
     unsigned gmem_stores;
-    bool adue; /* what vcpu_arch_has_adue() answers */
 };
 
 extern struct fake_arch_log fake_arch;

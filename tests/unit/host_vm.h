@@ -39,10 +39,13 @@ static inline void *host_vm_init(size_t arena_size, char *err, size_t errlen)
     }
     memset(&p, 0, sizeof(p));
     p.isa = ISA_F | ISA_D | ISA_C | ISA_H;
+    isa_set_add_string(&p.exts, "rv64imafdch_zicntr_zicsr_zifencei");
+    isa_set_expand(&p.exts);
     p.satp_max = 48;
     p.timebase_hz = 10000000;
     arch_gstage_probe(&caps);
-    if (vmm_init(&p, &caps, err, errlen) != 0) {
+    struct isa_host_caps hcaps = {.henvcfg = 0, .hstateen = false};
+    if (vmm_init(&p, &caps, &hcaps, err, errlen) != 0) {
         free(arena);
         return NULL;
     }

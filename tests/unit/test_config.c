@@ -496,7 +496,7 @@ struct err_case {
     .pin = (const uint32_t[]){__VA_ARGS__}, .npin = sizeof((const uint32_t[]){__VA_ARGS__}) / 4
 
 #define P_VM0 "config: /vms/vm0: "
-#define PROPS "memory, vcpus, pin, kernel, initrd, bootargs or autostart"
+#define PROPS "memory, vcpus, pin, kernel, initrd, bootargs, autostart or isa-withhold"
 
 static const struct err_case err_cases[] = {
     /* the bundle */
@@ -665,7 +665,32 @@ static const struct err_case err_cases[] = {
      .msg = P_VM0 "property autostart: must be <0> or <1> (got 2)"},
     {.tc = {VM0(.raw = {{"autostart", "", 0}})},
      .msg = P_VM0 "property autostart: must be one cell (got 0 bytes)"},
+    /* isa-withhold */
+    {.tc = {VM0(.raw = {RAW_STR("isa-withhold", "zbc\0zfoo")})},
+     .msg = P_VM0 "property isa-withhold: unknown extension \"zfoo\" (docs/isa.md lists the "
+                  "ones Vireo knows)"},
+    {.tc = {VM0(.raw = {RAW_STR("isa-withhold", "zicsr")})},
+     .msg = P_VM0 "property isa-withhold: \"zicsr\" cannot be withheld: the guest cannot do "
+                  "without it"},
+    {.tc = {VM0(.raw = {RAW_STR("isa-withhold", "zbc\0")})},
+     .msg = P_VM0 "property isa-withhold: entry 1 is empty"},
+    {.tc = {VM0(.raw = {RAW("isa-withhold", 0, 0, 0, 1)})},
+     .msg = P_VM0 "property isa-withhold: must be one or more strings (extension names, e.g. "
+                  "\"zbc\", \"zicboz\")"},
 };
+
+static void test_isa_withhold(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[512];
+    struct tcfg tc = {VM0(.raw = {RAW_STR("isa-withhold", "zbc\0ZICBOZ")})};
+
+    assert_int_equal(load(&tc, 4, &cfg, err, sizeof(err)), 0);
+    assert_true(isa_has_name(&cfg.vms[0].isa_withhold, "zbc"));
+    assert_true(isa_has_name(&cfg.vms[0].isa_withhold, "zicboz"));
+    assert_false(isa_has_name(&cfg.vms[0].isa_withhold, "zicbom"));
+}
 
 static void test_errors(void **state)
 {
@@ -972,12 +997,12 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_vm_defaults),   cmocka_unit_test(test_three_vms),
-        cmocka_unit_test(test_memory_forms),      cmocka_unit_test(test_max_vms_and_bootargs_limit),
-        cmocka_unit_test(test_dtc_fixture),       cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_bootargs_too_long), cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_fuzz_bundle),       cmocka_unit_test(test_devices),
-        cmocka_unit_test(test_device_errors),
+        cmocka_unit_test(test_one_vm_defaults), cmocka_unit_test(test_three_vms),
+        cmocka_unit_test(test_memory_forms),    cmocka_unit_test(test_max_vms_and_bootargs_limit),
+        cmocka_unit_test(test_dtc_fixture),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_isa_withhold),    cmocka_unit_test(test_bootargs_too_long),
+        cmocka_unit_test(test_error_buffer),    cmocka_unit_test(test_fuzz_bundle),
+        cmocka_unit_test(test_devices),         cmocka_unit_test(test_device_errors),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, teardown);

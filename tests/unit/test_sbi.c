@@ -383,7 +383,7 @@ static void test_fwft(void **state)
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
     assert_int_equal(r.value, 1); /* the reset value: delegated */
-    /* Defined, but guests lack the extension (no Svadu: fake_arch.adue). */
+    /* Defined, but guests lack the extension (this VM was not given Svadu). */
     for (unsigned long f = 1; f <= 5; f++) {
         r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, f, 0, 0);
         assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
@@ -462,28 +462,37 @@ static void test_fwft(void **state)
 static void test_fwft_adue(void **state)
 {
     (void)state;
-    fake_arch.adue = true; /* the host has Svadu, its firmware enabled it */
+    /* As core/isa.c builds a VM given Svadu: ADUE in its henvcfg. */
+    vm->isa.henvcfg |= HENVCFG_ADUE;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vc(i)->arch.hctl.henvcfg |= HENVCFG_ADUE;
     struct ret r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(r.value, 0); /* reset value */
+    assert_int_equal(r.value, 1); /* reset value: Svadu without Svade */
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 2, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
-    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(vc(0)->arch.henvcfg_fwft, HENVCFG_ADUE);
+    assert_int_equal(vc(0)->arch.hctl.henvcfg & HENVCFG_ADUE, 0);
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
-    assert_int_equal(r.value, 1);
-    assert_int_equal(vc(1)->arch.henvcfg_fwft, 0);
-    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0,
+    assert_int_equal(r.value, 0);
+    assert_int_equal(vc(1)->arch.hctl.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE); /* per vCPU */
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1,
              SBI_FWFT_SET_FLAG_LOCK);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(vc(0)->arch.henvcfg_fwft, 0);
-    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+    assert_int_equal(vc(0)->arch.hctl.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE);
+    r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
     assert_int_equal(r.error, SBI_ERR_DENIED_LOCKED);
-    assert_int_equal(vc(0)->arch.henvcfg_fwft, 0);
+    assert_int_equal(vc(0)->arch.hctl.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE);
     /* Each feature has its own lock. */
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
+    /* A restarted hart starts from the VM's value, unlocked. */
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    vc(1)->state = VCPU_OFFLINE; /* as if it had stopped */
+    assert_int_equal(call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
+    assert_int_equal(vc(1)->arch.hctl.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE);
 }
 
 /* Misaligned loads and stores, emulated once the guest took their

@@ -489,7 +489,7 @@ static void test_param_errors(void **state)
     for (int i = 0; i < 199; i++)
         long_list[i] = long_name;
     memset(long_name, 'z', sizeof(long_name) - 1);
-    BAD(p.isa_exts = long_list, "riscv,isa-extensions is longer than 1024 bytes");
+    BAD(p.isa_exts = long_list, "riscv,isa-extensions is longer than 2048 bytes");
     BAD(p.mmu = NULL, "mmu-type \"(null)\" is not");
     BAD(p.mmu = "riscv,sv32", "mmu-type \"riscv,sv32\" is not riscv,sv39, sv48 or sv57");
     BAD(p.timebase_hz = 0, "timebase-frequency is 0");
