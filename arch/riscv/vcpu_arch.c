@@ -95,18 +95,23 @@ bool vcpu_arch_read_insn(struct vcpu_arch *a, uint64_t pc, uint32_t *insn)
 {
     int fault;
     (void)a;
+    /* A fault here is a trap from HS-mode, which sets hstatus.SPV to 0
+     * (and GVA): the exit fast path returns to the guest with hstatus as
+     * it stands, so it must be put back, or the guest would resume in
+     * HS-mode.  (A vCPU of the same guest can unmap the page between the
+     * exit and this read.)  SPVP, set by the exit, already names the
+     * guest's privilege. */
+    uint64_t hs = csr_read(hstatus);
     uint64_t lo = arch_hlvx_hu(pc, &fault);
 
-    if (fault)
-        return false;
-    if ((lo & 3) != 3) {
-        *insn = (uint32_t)lo;
-        return true;
+    if (!fault && (lo & 3) == 3) {
+        uint64_t hi = arch_hlvx_hu(pc + 2, &fault);
+        lo |= hi << 16;
     }
-    uint64_t hi = arch_hlvx_hu(pc + 2, &fault);
+    csr_write(hstatus, hs);
     if (fault)
         return false;
-    *insn = (uint32_t)(lo | (hi << 16));
+    *insn = (uint32_t)lo;
     return true;
 }
 
