@@ -32,6 +32,10 @@ void arch_hart_irq_init(bool use_sstc, bool use_vector, bool use_hstateen)
     riscv_cpu.sstc = use_sstc;
     riscv_cpu.vector = use_vector;
     riscv_cpu.hstateen = use_hstateen;
+    /* Every hart's firmware leaves the same values; Vireo never wrote
+     * these CSRs before (vCPUs switch them from now on). */
+    __atomic_store_n(&riscv_cpu.scounteren_reset, csr_read(scounteren), __ATOMIC_RELAXED);
+    __atomic_store_n(&riscv_cpu.senvcfg_reset, csr_read(senvcfg), __ATOMIC_RELAXED);
     csr_write(hedeleg, VCPU_HEDELEG_RESET);
     csr_write(hideleg, HIDELEG_GUEST);
     /* henvcfg, hcounteren and hstateen0 are each VM's (core/isa.c),

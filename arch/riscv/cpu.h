@@ -11,6 +11,11 @@ struct riscv_cpu {
     bool sstc;     /* guests get Sstc (vstimecmp); Vireo uses stimecmp */
     bool vector;   /* the V extension: vCPUs have vector state */
     bool hstateen; /* Smstateen: hstateen0 is written for each vCPU */
+    /* What the firmware left in scounteren and senvcfg for its S-mode
+     * payload: a vCPU starts with the same (vcpu_arch_reset), as the guest
+     * kernel would natively (OpenSBI lets U-mode read cycle, time and
+     * instret, and Linux's vDSO reads time). */
+    uint64_t scounteren_reset, senvcfg_reset;
 };
 
 /* Written once by arch_hart_irq_init() on the boot hart, before any vCPU runs. */

@@ -37,6 +37,8 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->ctx.hstatus = HSTATUS_VSXL_64 | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW;
     a->vsstatus = SSTATUS_UXL_64;
     a->vstimecmp = UINT64_MAX;
+    a->scounteren = __atomic_load_n(&riscv_cpu.scounteren_reset, __ATOMIC_RELAXED);
+    a->senvcfg = __atomic_load_n(&riscv_cpu.senvcfg_reset, __ATOMIC_RELAXED);
     a->hedeleg = VCPU_HEDELEG_RESET; /* FWFT features reset with the hart */
     a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
     a->last_hart = -1;
