@@ -198,8 +198,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->ram_base = VM_RAM_BASE;
     vm->ram_size = cfg->mem_size;
     vm->nvcpus = cfg->vcpus;
-    vm->end = VM_END_NONE;
-    vm->reason[0] = '\0';
     vm->running = 0;
     vm->paused = false;
     vm->started = arch_time();

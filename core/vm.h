@@ -59,6 +59,10 @@ struct vm {
     char name[32];
     unsigned index;
     enum vm_state state;
+    /* How its last boot ended, and why (VM_END_NONE: it never ended).
+     * vm_create leaves them: a VM that reboots stays VM_END_REBOOT while
+     * it is built again, so the shell shows it as rebooting (and lets the
+     * console be bound to it) until it runs. */
     enum vm_end end;
     char reason[192];
     const struct vm_config *cfg;

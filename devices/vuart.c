@@ -185,8 +185,9 @@ static void vuart_rx_refill(struct vuart *u)
     u->held_count = (uint8_t)(u->held_count - k);
 }
 
-/* End of every locked section: drive the line if the pending state changed
- * and publish the input room.  Called with the lock held (why: vuart.h). */
+/* End of every locked section: held input back into the FIFO, and the line
+ * driven if the pending state changed.  Called with the lock held (why:
+ * vuart.h). */
 static void vuart_settle(struct vuart *u)
 {
     vuart_rx_refill(u);
@@ -196,7 +197,6 @@ static void vuart_settle(struct vuart *u)
         u->irq_level = level;
         irq_line_set(&u->irq, level);
     }
-    __atomic_store_n(&u->input_room, vuart_room(u), __ATOMIC_RELAXED);
 }
 
 static uint8_t vuart_reg_read(struct vuart *u, uint64_t offset)
@@ -384,7 +384,6 @@ void vuart_init(struct vuart *u, const struct irq_line *irq, void (*output)(void
     u->output = output;
     u->ctx = ctx;
     u->rx_trigger = 1;
-    u->input_room = vuart_room(u);
 }
 
 bool vuart_input(struct vuart *u, char c)
@@ -398,9 +397,14 @@ bool vuart_input(struct vuart *u, char c)
     return kept;
 }
 
-unsigned vuart_input_room(const struct vuart *u)
+unsigned vuart_input_room(struct vuart *u)
 {
-    return __atomic_load_n(&u->input_room, __ATOMIC_RELAXED);
+    /* Computed here, under the lock, rather than kept up to date on every
+     * register access: no guest MMIO pays for it. */
+    spin_lock(&u->lock);
+    unsigned room = vuart_room(u);
+    spin_unlock(&u->lock);
+    return room;
 }
 
 void vuart_set_room_notify(struct vuart *u, void (*room_notify)(void *ctx), void *ctx)

@@ -72,10 +72,6 @@ struct vuart {
      * the output callback once tx_done reaches it. */
     uint32_t tx_next, tx_done;
 
-    /* vuart_input_room()'s answer, stored atomically whenever the lock is
-     * released, so that it can read it without taking the lock. */
-    unsigned input_room;
-
     /* Flow-controlled input (vuart_input_offer): bytes the guest cleared
      * from the FIFO unread, delivered again before anything new, and
      * whether the host waits to be told there is room. */
@@ -106,7 +102,7 @@ bool vuart_input(struct vuart *u, char c);
  * the guest changes it at any time (reading RBR, switching FIFOs or
  * loopback), so a byte pushed within it can still, rarely, be lost, exactly
  * as on a real line. */
-unsigned vuart_input_room(const struct vuart *u);
+unsigned vuart_input_room(struct vuart *u);
 
 /* Flow-controlled input, for a host that never wants to lose a byte (the
  * virtual console; the line-like vuart_input above is for tests and
