@@ -66,34 +66,26 @@ uint32_t isa_parse_extension(const char *name)
     return isa_bit_lookup(name, strlen(name));
 }
 
-uint32_t isa_parse_string(const char *isa)
+/* The feature bits of an extension set (after isa_set_expand). */
+static uint32_t isa_set_bits(const struct isa_set *exts)
 {
     uint32_t bits = 0;
-    const char *p = isa;
 
-    if (strncmp(p, "rv", 2) && strncmp(p, "RV", 2))
-        return 0;
-    p += 2;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    /* Single-letter extensions run until '_' or the first multi-letter
-     * one, which starts with s, z or x. */
-    for (; *p && *p != '_'; p++) {
-        char c = lower(*p);
-        if (c == 's' || c == 'z' || c == 'x')
-            break;
-        bits |= isa_bit_lookup(p, 1);
-    }
-    while (*p) {
-        while (*p == '_')
-            p++;
-        const char *start = p;
-        while (*p && *p != '_')
-            p++;
-        if (p > start)
-            bits |= isa_bit_lookup(start, (size_t)(p - start));
+    for (size_t i = 0; i < ARRAY_LEN(isa_bit_names); i++) {
+        if (isa_has_name(exts, isa_bit_names[i].name))
+            bits |= isa_bit_names[i].bit;
     }
     return bits;
+}
+
+uint32_t isa_parse_string(const char *isa)
+{
+    /* One reader of ISA strings: core/isa.c's, which the guest ISA uses. */
+    struct isa_set exts = {0};
+
+    isa_set_add_string(&exts, isa);
+    isa_set_expand(&exts);
+    return isa_set_bits(&exts);
 }
 
 int isa_format(uint32_t isa, char *buf, size_t len)
@@ -337,7 +329,6 @@ static int parse_cpus(struct parse *ps)
         if (list && fdt_stringlist_count(list, len) > 0) {
             for (int i = 0; i < fdt_stringlist_count(list, len); i++) {
                 const char *e = fdt_stringlist_get(list, len, i);
-                isa |= isa_parse_extension(e);
                 if (!isa_set_add_name(&exts, e) && first &&
                     p->nexts_unknown < PLAT_MAX_UNKNOWN_EXTS)
                     p->exts_unknown[p->nexts_unknown++] = e;
@@ -346,10 +337,10 @@ static int parse_cpus(struct parse *ps)
             const char *s = fdt_prop_str(fdt, n, "riscv,isa");
             if (!s)
                 return fail(ps, n, "neither riscv,isa-extensions nor riscv,isa is usable");
-            isa = isa_parse_string(s);
             isa_set_add_string(&exts, s);
         }
         isa_set_expand(&exts);
+        isa = isa_set_bits(&exts);
         if (first) {
             fdt_prop_u32(fdt, n, "riscv,cbom-block-size", &p->cbom_block);
             fdt_prop_u32(fdt, n, "riscv,cboz-block-size", &p->cboz_block);
