@@ -34,6 +34,16 @@ enum exit_kind {
 
 struct vm;
 
+/* SBI DBTR: the vCPU's debug triggers as its guest configured and reads
+ * them (core/sbi/dbtr.c); what the hardware gets is vcpu_arch's trig[]. */
+struct vcpu_dbtr {
+    uint64_t shmem; /* guest physical address of the shared memory; UINT64_MAX: none */
+    struct {
+        uint64_t state; /* trig_state: mapped, saved U/S copies, index */
+        uint64_t tdata1, tdata2, tdata3;
+    } trig[VCPU_TRIG_MAX];
+};
+
 struct vcpu {
     struct vcpu_arch arch; /* must stay first */
     struct vm *vm;
@@ -56,6 +66,7 @@ struct vcpu {
     uint64_t runnable_since; /* host time it last became runnable */
     uint32_t eip;            /* external interrupt line from the virtual PLIC (VSEIP) */
     uint32_t fwft_locked;    /* SBI FWFT: features locked by the guest (bit = feature) */
+    struct vcpu_dbtr dbtr;   /* SBI DBTR */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
 };
@@ -63,6 +74,16 @@ struct vcpu {
 /* The exit fast path turns the world switch's struct vcpu_ctx pointer
  * back into its vCPU (vcpu_arch_exit_fast). */
 _Static_assert(offsetof(struct vcpu, arch) == 0, "arch must stay first in struct vcpu");
+
+/* A hart's DBTR state at its start (VM boot, HSM hart_start): no triggers,
+ * no shared memory.  The vCPU is not loaded (vcpu_arch_reset disarms). */
+static inline void vcpu_dbtr_reset(struct vcpu *v)
+{
+    for (unsigned i = 0; i < VCPU_TRIG_MAX; i++)
+        v->dbtr.trig[i].state = v->dbtr.trig[i].tdata1 = v->dbtr.trig[i].tdata2 =
+            v->dbtr.trig[i].tdata3 = 0;
+    v->dbtr.shmem = UINT64_MAX;
+}
 
 /* What an exit handler wants next. */
 enum exit_action {

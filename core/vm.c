@@ -210,6 +210,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         v->state = VCPU_OFFLINE;
         v->timer_deadline = UINT64_MAX;
         v->sta_gpa = UINT64_MAX;
+        vcpu_dbtr_reset(v);
     }
 
     vmm_vm_isa(vm);

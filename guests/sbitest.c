@@ -54,6 +54,8 @@ static const char *ext_name(unsigned long ext)
         return "STA";
     case EXT_FWFT:
         return "FWFT";
+    case EXT_DBTR:
+        return "DBTR";
     default:
         return NULL;
     }
@@ -287,6 +289,233 @@ static void test_fwft(void)
     call(EXT_FWFT, 1, 4, 0, 0);
 }
 
+/* ---- DBTR ---- */
+
+#define T_MC6       (6UL << 60)
+#define T_MC2       (2UL << 60)
+#define T_LOAD      (1UL << 0)
+#define T_STORE     (1UL << 1)
+#define T_EXEC      (1UL << 2)
+#define T_U         (1UL << 3)
+#define T_S         (1UL << 4)
+#define T_M         (1UL << 6)
+#define T_ACTION_DM (1UL << 12)
+#define T_CHAIN     (1UL << 11)
+#define T_DMODE     (1UL << 59)
+#define T_MC6_VS    (1UL << 24)
+#define T_MC6_SIZE4 (3UL << 16) /* 32-bit accesses */
+#define T_MC2_SIZE4 (3UL << 16) /* sizelo = 3, sizehi = 0 */
+
+struct dbtr_entry {
+    unsigned long word[4];
+};
+static struct dbtr_entry dbtr_shmem[8] __attribute__((aligned(64)));
+static volatile unsigned dbtr_hits;
+static volatile uint32_t dbtr_var[2];
+
+/* A function an execute trigger watches: the breakpoint is taken before
+ * its first instruction, which the handler skips (a nop). */
+__attribute__((naked, noinline)) static void dbtr_target(void)
+{
+    __asm__ volatile(".option push\n.option norvc\nnop\nret\n.option pop\n");
+}
+
+static bool dbtr_on_breakpoint(uint64_t cause, uint64_t epc, uint64_t tval)
+{
+    (void)tval;
+    if (cause != 3)
+        return false;
+    dbtr_hits++;
+    uint16_t insn = *(volatile uint16_t *)(uintptr_t)epc;
+    csr_write(sepc, epc + ((insn & 3) == 3 ? 4 : 2));
+    return true;
+}
+
+/* Does one access of kind ("store", "load", "exec") and prints whether a
+ * trigger fired. */
+static void dbtr_probe(const char *what, const char *kind, unsigned i)
+{
+    dbtr_hits = 0;
+    if (kind[0] == 's')
+        dbtr_var[i] = 1;
+    else if (kind[0] == 'l')
+        (void)dbtr_var[i];
+    else
+        dbtr_target();
+    gprintf("sbi HIT %s %s%u -> %u 0\n", what, kind, i, dbtr_hits);
+}
+
+/* Installs one trigger from entry 0 and prints the call (label names it). */
+static struct sbiret dbtr_install1(const char *label, unsigned long tdata1, unsigned long tdata2)
+{
+    char args[48];
+    dbtr_shmem[0].word[0] = 0;
+    dbtr_shmem[0].word[1] = tdata1;
+    dbtr_shmem[0].word[2] = tdata2;
+    dbtr_shmem[0].word[3] = 0;
+    fmt_snprintf(args, sizeof(args), "a0=1 %s", label);
+    struct sbiret r = callx(EXT_DBTR, 3, 1, 0, 0, args);
+    gprintf("sbi DBTR idx %s -> 0 %lu\n", label, dbtr_shmem[0].word[0]);
+    return r;
+}
+
+static void dbtr_read0(const char *label, unsigned long idx)
+{
+    char args[48];
+    fmt_snprintf(args, sizeof(args), "a0=%lu a1=1 %s", idx, label);
+    callx(EXT_DBTR, 2, idx, 1, 0, args);
+    gprintf("sbi DBTR entry %s -> 0 %#lx %#lx %s\n", label, dbtr_shmem[0].word[0],
+            dbtr_shmem[0].word[1], dbtr_shmem[0].word[2] == (unsigned long)dbtr_var ? "var0" : "?");
+}
+
+/* Uninstalls everything, without printing (the sides may differ in what
+ * a refused call left behind). */
+static void dbtr_clear(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        sbi_call(EXT_DBTR, 5, i, 1, 0);
+}
+
+static void test_dbtr(void)
+{
+    struct sbiret r = sbi_call(0x10, 3, EXT_DBTR, 0, 0);
+    if (r.error || !r.value) {
+        gprintf("sbi dbtr absent\n");
+        return;
+    }
+    unsigned long v0 = (unsigned long)&dbtr_var[0], v1 = (unsigned long)&dbtr_var[1];
+    unsigned long sh = (unsigned long)dbtr_shmem;
+    unsigned n = (unsigned)call(EXT_DBTR, 0, 0, 0, 0).value;
+    call(EXT_DBTR, 0, T_MC2, 0, 0);
+    call(EXT_DBTR, 0, T_MC6, 0, 0);
+    call(EXT_DBTR, 0, T_MC6 | T_STORE | T_S, 0, 0);
+    call(EXT_DBTR, 0, 3UL << 60, 0, 0);
+    call(EXT_DBTR, 0, 15UL << 60, 0, 0);
+    call(EXT_DBTR, 8, 0, 0, 0);
+    if (n < 2 || n > 8) {
+        gprintf("sbi dbtr triggers %u: not tested\n", n);
+        return;
+    }
+    guest_set_exc_handler(dbtr_on_breakpoint);
+
+    /* Shared memory: off, misaligned, above 4 GiB... */
+    call(EXT_DBTR, 2, 0, 1, 0);
+    call(EXT_DBTR, 3, 1, 0, 0);
+    call(EXT_DBTR, 1, (unsigned long)-1, (unsigned long)-1, 0);
+    callx(EXT_DBTR, 1, sh + 4, 0, 0, "a0=shmem+4 a1=0 a2=0");
+    callx(EXT_DBTR, 1, sh, 1, 0, "a0=shmem a1=1 a2=0");
+    callx(EXT_DBTR, 1, sh, 0, 1, "a0=shmem a1=0 a2=1 flags");
+    sbi_call(EXT_DBTR, 1, (unsigned long)-1, (unsigned long)-1, 0);
+    callx(EXT_DBTR, 1, sh, 0, 0, "a0=shmem a1=0 a2=0");
+    callx(EXT_DBTR, 1, sh, 0, 0, "a0=shmem a1=0 a2=0 again");
+    sbi_call(EXT_DBTR, 1, (unsigned long)-1, (unsigned long)-1, 0);
+    sbi_call(EXT_DBTR, 1, sh, 0, 0);
+
+    /* Reading: an unused trigger, and the range. */
+    dbtr_read0("unused", 0);
+    call(EXT_DBTR, 2, n - 1, 1, 0);
+    call(EXT_DBTR, 2, n, 0, 0);
+    call(EXT_DBTR, 2, 0, n, 0);
+    call(EXT_DBTR, 2, (unsigned long)-1, 2, 0);
+
+    /* A store trigger (mcontrol6): fires on a store only, reads back as
+     * written, can be disabled and enabled, then goes. */
+    dbtr_install1("store6", T_MC6 | T_STORE | T_S | T_MC6_SIZE4, v0);
+    dbtr_probe("store6", "store", 0);
+    dbtr_probe("store6", "load", 0);
+    dbtr_probe("store6", "store", 1);
+    dbtr_read0("store6", 0);
+    call(EXT_DBTR, 7, 0, 1, 0);
+    dbtr_probe("disabled", "store", 0);
+    dbtr_read0("disabled", 0);
+    call(EXT_DBTR, 6, 0, 1, 0);
+    dbtr_probe("enabled", "store", 0);
+    dbtr_read0("enabled", 0);
+    /* ... across many switches: each wfi gives the hart up until a tick. */
+    unsigned hits = 0;
+    csr_set(sie, SIE_STIE);
+    for (int i = 0; i < 20; i++) {
+        sbi_set_timer(guest_time() + guest_ms_to_ticks(1));
+        __asm__ volatile("wfi");
+        dbtr_hits = 0;
+        dbtr_var[0] = 2;
+        hits += dbtr_hits;
+    }
+    sbi_set_timer((uint64_t)-1);
+    csr_clear(sie, SIE_STIE);
+    gprintf("sbi HIT switches store0 -> %u 0\n", hits);
+    call(EXT_DBTR, 5, 0, 1, 0);
+    dbtr_probe("uninstalled", "store", 0);
+    dbtr_read0("uninstalled", 0);
+    call(EXT_DBTR, 5, 0, 1, 0);
+    call(EXT_DBTR, 6, 0, 1, 0);
+    call(EXT_DBTR, 7, 0, 1, 0);
+    call(EXT_DBTR, 5, n, 1, 0);
+    call(EXT_DBTR, 5, 0, 0, 0);
+
+    /* Load (mcontrol, the older type), execute, and two at once. */
+    dbtr_install1("load2", T_MC2 | T_LOAD | T_S | T_MC2_SIZE4, v1);
+    dbtr_probe("load2", "load", 1);
+    dbtr_probe("load2", "store", 1);
+    dbtr_read0("load2", 0);
+    call(EXT_DBTR, 5, 0, 1, 0);
+    dbtr_install1("exec6", T_MC6 | T_EXEC | T_S, (unsigned long)dbtr_target);
+    dbtr_probe("exec6", "exec", 0);
+    dbtr_probe("exec6", "load", 0);
+    dbtr_install1("store6-second", T_MC6 | T_STORE | T_S | T_MC6_SIZE4, v0);
+    dbtr_probe("two", "exec", 0);
+    dbtr_probe("two", "store", 0);
+    dbtr_read0("second", 1);
+    dbtr_install1("third", T_MC6 | T_LOAD | T_S, v1);
+    call(EXT_DBTR, 5, 0, 3, 0);
+    dbtr_probe("none", "exec", 0);
+    dbtr_probe("none", "store", 0);
+    /* U-mode only: the guest's S-mode store does not fire it. */
+    dbtr_install1("store6-u", T_MC6 | T_STORE | T_U, v0);
+    dbtr_probe("store6-u", "store", 0);
+    dbtr_clear(n);
+
+    /* Refused configurations; the first entry that fails is named. */
+    dbtr_install1("m", T_MC6 | T_STORE | T_M, v0);
+    dbtr_clear(n);
+    dbtr_install1("dmode", T_MC6 | T_STORE | T_S | T_DMODE, v0);
+    dbtr_clear(n);
+    dbtr_install1("icount", 3UL << 60 | T_S, 0);
+    dbtr_clear(n);
+    dbtr_install1("none", 0, 0);
+    dbtr_clear(n);
+    dbtr_install1("vs", T_MC6 | T_STORE | T_MC6_VS, v0);
+    dbtr_clear(n);
+    dbtr_install1("action", T_MC6 | T_STORE | T_S | T_ACTION_DM, v0);
+    dbtr_clear(n);
+    callx(EXT_DBTR, 3, n, 0, 0, "a0=n");
+    dbtr_clear(n);
+    callx(EXT_DBTR, 3, 0, 0, 0, "a0=0");
+    /* Two entries, the second refused: nothing installed. */
+    dbtr_shmem[0] = (struct dbtr_entry){{0, T_MC6 | T_STORE | T_S, v0, 0}};
+    dbtr_shmem[1] = (struct dbtr_entry){{0, T_MC6 | T_STORE | T_M, v0, 0}};
+    if (n > 2)
+        callx(EXT_DBTR, 3, 2, 0, 0, "a0=2 second-bad");
+    dbtr_clear(n);
+
+    /* Update: a trigger installed watching nothing, then made a store trigger. */
+    dbtr_install1("idle", T_MC6, 0);
+    dbtr_shmem[0] = (struct dbtr_entry){{0, T_MC6 | T_STORE | T_S | T_MC6_SIZE4, v0, 0}};
+    callx(EXT_DBTR, 4, 1, 0, 0, "a0=1 update");
+    dbtr_probe("update", "store", 0);
+    dbtr_shmem[0] = (struct dbtr_entry){{0, T_MC2 | T_STORE | T_S, v0, 0}};
+    callx(EXT_DBTR, 4, 1, 0, 0, "a0=1 update-type");
+    dbtr_shmem[0] = (struct dbtr_entry){{n, T_MC6 | T_STORE | T_S, v0, 0}};
+    callx(EXT_DBTR, 4, 1, 0, 0, "a0=1 update-idx");
+    dbtr_shmem[0] = (struct dbtr_entry){{1, T_MC6 | T_STORE | T_S, v0, 0}};
+    callx(EXT_DBTR, 4, 1, 0, 0, "a0=1 update-unmapped");
+    callx(EXT_DBTR, 4, n, 0, 0, "a0=n update");
+    dbtr_clear(n);
+    callx(EXT_DBTR, 1, (unsigned long)-1, (unsigned long)-1, 0, "off");
+    callx(EXT_DBTR, 4, 1, 0, 0, "a0=1 update-noshmem");
+    guest_set_exc_handler(NULL);
+}
+
 void guest_main(uint64_t hartid)
 {
     uint64_t harts[64];
@@ -304,6 +533,7 @@ void guest_main(uint64_t hartid)
     test_time_ipi_rfence(hartid, (unsigned)n);
     test_hsm(hartid, other, (unsigned)n);
     test_fwft();
+    test_dbtr();
     test_srst_susp_dbcn_sta(other, (unsigned)n);
     gprintf("sbi end\n");
     guest_pass("%d harts", n);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Numbers from the RISC-V SBI specification (v2.0, and v3.0 for FWFT and
- * SBI_ERR_DENIED_LOCKED): extension and
+/* Numbers from the RISC-V SBI specification (v2.0, and v3.0 for FWFT, DBTR
+ * and SBI_ERR_DENIED_LOCKED): extension and
  * function IDs, error codes, HSM states.  Shared by Vireo's calls to its
  * firmware (arch/riscv/sbi.c) and its SBI implementation for guests
  * (core/sbi/). */
@@ -30,6 +30,7 @@
 #define SBI_EXT_SUSP   0x53555350
 #define SBI_EXT_STA    0x535441
 #define SBI_EXT_FWFT   0x46574654
+#define SBI_EXT_DBTR   0x44425452
 
 #define SBI_BASE_GET_SPEC_VERSION 0
 #define SBI_BASE_GET_IMPL_ID      1
@@ -86,6 +87,26 @@
 #define SBI_FWFT_GLOBAL_BIT    0x80000000UL
 #define SBI_FWFT_PLATFORM_BIT  0x40000000UL
 #define SBI_FWFT_SET_FLAG_LOCK 1UL
+
+/* DBTR (v3.0): debug triggers through shared memory.  Each entry is four
+ * XLEN words, (state or index, tdata1, tdata2, tdata3). */
+#define SBI_DBTR_NUM_TRIGGERS      0
+#define SBI_DBTR_SET_SHMEM         1
+#define SBI_DBTR_READ_TRIGGERS     2
+#define SBI_DBTR_INSTALL_TRIGGERS  3
+#define SBI_DBTR_UPDATE_TRIGGERS   4
+#define SBI_DBTR_UNINSTALL_TRIGGERS 5
+#define SBI_DBTR_ENABLE_TRIGGERS   6
+#define SBI_DBTR_DISABLE_TRIGGERS  7
+#define SBI_DBTR_ENTRY_SIZE        32 /* XLEN / 2 bytes on RV64 */
+/* trig_state: saved copies of tdata1's mode bits, and the mapping. */
+#define SBI_DBTR_STATE_MAPPED       (1UL << 0)
+#define SBI_DBTR_STATE_U            (1UL << 1)
+#define SBI_DBTR_STATE_S            (1UL << 2)
+#define SBI_DBTR_STATE_VU           (1UL << 3)
+#define SBI_DBTR_STATE_VS           (1UL << 4)
+#define SBI_DBTR_STATE_HAVE_HW_TRIG (1UL << 5)
+#define SBI_DBTR_STATE_HW_IDX_SHIFT 8
 
 #define SBI_DBCN_WRITE      0
 #define SBI_DBCN_READ       1

@@ -6,6 +6,7 @@
 
 #include "arch/arch.h"
 #include "arch/riscv/csr.h"
+#include "arch/riscv/dbtr.h"
 #include "arch/riscv/sbi.h"
 #include "arch/riscv/switch.h"
 #include "arch/riscv/vcpu_arch.h"
@@ -52,6 +53,7 @@ void arch_hart_irq_init(bool use_sstc, bool use_vector, bool use_hstateen)
      * (HS interrupts are always taken while V=1) and wake wfi; in Vireo
      * itself SIE stays 0. */
     csr_write(sie, (1ULL << IRQ_S_SOFT) | (1ULL << IRQ_S_TIMER) | (1ULL << IRQ_S_EXT));
+    dbtr_hart_init();
 }
 
 uint64_t arch_henvcfg_writable(uint64_t bits)

@@ -90,6 +90,45 @@
     ((1ULL << CAUSE_MISALIGNED_FETCH) | (1ULL << CAUSE_MISALIGNED_LOAD) |                          \
      (1ULL << CAUSE_MISALIGNED_STORE))
 
+/* Sdtrig trigger configuration (tdata1) on RV64: the type and dmode
+ * fields every type has, then the address/data match triggers, mcontrol
+ * (type 2, no VS/VU bits: it never matches in a guest) and mcontrol6
+ * (type 6).  RISC-V Debug Specification 1.0, "Trigger Module Registers". */
+#define TDATA1_TYPE_SHIFT 60
+#define TDATA1_TYPE(t)    ((uint64_t)(t) << TDATA1_TYPE_SHIFT)
+#define TDATA1_DMODE      (1ULL << 59)
+#define TRIG_TYPE_MCONTROL  2
+#define TRIG_TYPE_MCONTROL6 6
+/* Fields both match types have at the same place. */
+#define MCONTROL_LOAD    (1ULL << 0)
+#define MCONTROL_STORE   (1ULL << 1)
+#define MCONTROL_EXECUTE (1ULL << 2)
+#define MCONTROL_U       (1ULL << 3)
+#define MCONTROL_S       (1ULL << 4)
+#define MCONTROL_M       (1ULL << 6)
+#define MCONTROL_MATCH   (0xfULL << 7)
+#define MCONTROL_CHAIN   (1ULL << 11)
+#define MCONTROL_ACTION  (0xfULL << 12) /* 0: breakpoint exception */
+/* mcontrol (type 2) only */
+#define MCONTROL_SIZELO_SHIFT 16
+#define MCONTROL_SIZELO       (3ULL << 16)
+#define MCONTROL_TIMING       (1ULL << 18)
+#define MCONTROL_SELECT       (1ULL << 19)
+#define MCONTROL_HIT          (1ULL << 20)
+#define MCONTROL_SIZEHI_SHIFT 21
+#define MCONTROL_SIZEHI       (3ULL << 21)
+#define MCONTROL_MASKMAX      (0x3fULL << 53) /* read-only */
+/* mcontrol6 (type 6) only */
+#define MCONTROL6_UNCERTAINEN (1ULL << 5)
+#define MCONTROL6_SIZE_SHIFT  16
+#define MCONTROL6_SIZE        (7ULL << 16)
+#define MCONTROL6_SELECT      (1ULL << 21)
+#define MCONTROL6_HIT0        (1ULL << 22)
+#define MCONTROL6_VU          (1ULL << 23)
+#define MCONTROL6_VS          (1ULL << 24)
+#define MCONTROL6_HIT1        (1ULL << 25)
+#define MCONTROL6_UNCERTAIN   (1ULL << 26)
+
 /* Instruction words */
 #define INSN_WFI     0x10500073u
 #define INSN_WRS_NTO 0x00d00073u /* Zawrs: wait on a reservation set, no timeout */

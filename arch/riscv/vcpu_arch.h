@@ -28,6 +28,17 @@ struct vcpu_hctl {
     uint32_t hcounteren;
 };
 
+/* Debug triggers a vCPU may have, at most (the SBI DBTR slots, core/sbi/dbtr.c). */
+#define VCPU_TRIG_MAX 8
+
+/* One of a vCPU's debug triggers as the hardware gets it: Sdtrig mcontrol6
+ * matching in VS/VU-mode only, action "breakpoint exception" (which hedeleg
+ * hands to the guest), translated from the guest's own configuration by
+ * core/sbi/dbtr.c. */
+struct vcpu_trig {
+    uint64_t tdata1, tdata2, tdata3;
+};
+
 struct vcpu_arch {
     struct vcpu_ctx ctx; /* must stay first */
     uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
@@ -41,6 +52,12 @@ struct vcpu_arch {
     /* The exceptions the guest takes itself, set through SBI FWFT
      * (MISALIGNED_EXC_DELEG) and written on load. */
     uint64_t hedeleg;
+    /* Debug triggers: trig_on names the slots of trig[] armed on the hart
+     * while the vCPU runs (through the firmware's SBI DBTR, on load);
+     * trig_fw the firmware's indices of those armed now, while loaded. */
+    struct vcpu_trig trig[VCPU_TRIG_MAX];
+    uint32_t trig_on;
+    uint64_t trig_fw;
     struct fp_state fp;
     void *vec;         /* vector save area (VEC_HEADER + 32 * vlenb bytes), NULL without V */
     uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
@@ -158,6 +175,17 @@ static inline bool vcpu_arch_misaligned_deleg(const struct vcpu_arch *a)
  * VS-stage on or off for one vCPU (henvcfg.ADUE in its hctl), for a VM
  * that was given Svadu (core/isa.c).  Own exit. */
 void vcpu_arch_set_adue(struct vcpu_arch *a, bool on);
+
+/* The debug triggers a vCPU may have on this host: the firmware's
+ * mcontrol6 triggers (SBI DBTR), at most VCPU_TRIG_MAX; 0 without them.
+ * After arch_hart_irq_init on the boot hart. */
+unsigned vcpu_arch_trig_max(void);
+
+/* Arms the triggers trig_on names, as trig[] now has them, on this hart in
+ * place of those armed before.  Own exit.  Returns 0, or the firmware's
+ * (negative SBI) error when it would not uninstall the old ones: they may
+ * still be armed, and the caller must not let anything else run here. */
+long vcpu_arch_sync_triggers(struct vcpu_arch *a);
 
 /* One byte at a guest virtual address, read (HLV.B) or written (HSV.B) as
  * the guest's own access would be: its translation, its privilege.  True,

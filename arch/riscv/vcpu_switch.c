@@ -16,9 +16,11 @@
 #include "arch/arch.h"
 #include "arch/riscv/cpu.h"
 #include "arch/riscv/csr.h"
+#include "arch/riscv/dbtr.h"
 #include "arch/riscv/switch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/hart.h"
+#include "core/panic.h"
 #include "core/vm.h"
 
 void vcpu_arch_load(struct vcpu *v)
@@ -59,6 +61,8 @@ void vcpu_arch_load(struct vcpu *v)
     csr_write(hedeleg, a->hedeleg);
     if (riscv_cpu.sstc)
         csr_write(vstimecmp, a->vstimecmp);
+    if (a->trig_on)
+        dbtr_arm(a);
 
     /* Lazy FP: the registers are reloaded only when another vCPU used them
      * since this one last ran here. */
@@ -198,6 +202,13 @@ void vcpu_arch_put(struct vcpu *v)
     /* A VS-level interrupt left pending in the CSRs (a stale vstimecmp, an
      * hvip bit) would keep waking this hart's wfi once it idles. */
     csr_write(hvip, 0);
+    /* Its debug triggers leave with it: one left armed would fire in
+     * whatever runs here next. */
+    if (a->trig_fw) {
+        long err = dbtr_disarm(a);
+        if (err)
+            panic("firmware refused to uninstall debug triggers (SBI error %ld)", err);
+    }
     if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
         csr_set(sstatus, SSTATUS_FS_INITIAL);
         fp_save(&a->fp);

@@ -7,28 +7,28 @@
 
 static const struct sbi_ext *const sbi_exts[] = {
     &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi, &sbi_ext_rfence, &sbi_ext_hsm,
-    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft,
+    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft, &sbi_ext_dbtr,
 };
 
-const struct sbi_ext *sbi_ext_find(unsigned long eid)
+const struct sbi_ext *sbi_ext_find(const struct vcpu *v, unsigned long eid)
 {
     for (unsigned i = 0; i < sizeof(sbi_exts) / sizeof(sbi_exts[0]); i++) {
-        if (eid >= sbi_exts[i]->eid_min && eid <= sbi_exts[i]->eid_max)
-            return sbi_exts[i];
+        const struct sbi_ext *e = sbi_exts[i];
+        if (eid >= e->eid_min && eid <= e->eid_max)
+            return !e->available || e->available(v) ? e : NULL;
     }
     return NULL;
 }
 
 /* Out of line: inlined (LTO), the extension search costs base_call a stack
  * frame on every path, the hot get_spec_version included (GCC 12). */
-static __attribute__((noinline)) long base_probe(unsigned long eid)
+static __attribute__((noinline)) long base_probe(const struct vcpu *v, unsigned long eid)
 {
-    return sbi_ext_find(eid) ? 1 : 0;
+    return sbi_ext_find(v, eid) ? 1 : 0;
 }
 
 static struct sbi_ret base_call(struct vcpu *v, const struct sbi_args *c)
 {
-    (void)v;
     switch (c->fid) {
     case SBI_BASE_GET_SPEC_VERSION:
         return (struct sbi_ret){SBI_SUCCESS, (long)SBI_SPEC_VERSION_2_0};
@@ -37,7 +37,7 @@ static struct sbi_ret base_call(struct vcpu *v, const struct sbi_args *c)
     case SBI_BASE_GET_IMPL_VERSION:
         return (struct sbi_ret){SBI_SUCCESS, (long)SBI_IMPL_VERSION};
     case SBI_BASE_PROBE_EXT:
-        return (struct sbi_ret){SBI_SUCCESS, base_probe(c->a[0])};
+        return (struct sbi_ret){SBI_SUCCESS, base_probe(v, c->a[0])};
     case SBI_BASE_GET_MVENDORID:
     case SBI_BASE_GET_MARCHID:
     case SBI_BASE_GET_MIMPID:

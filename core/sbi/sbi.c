@@ -9,7 +9,7 @@
 #include "core/vm.h"
 #include "lib/compiler.h"
 
-static INLINE_ALWAYS const struct sbi_ext *sbi_find(unsigned long eid)
+static INLINE_ALWAYS const struct sbi_ext *sbi_find(const struct vcpu *v, unsigned long eid)
 {
     /* The calls guests make all the time, without the search. */
     switch (eid) {
@@ -24,7 +24,7 @@ static INLINE_ALWAYS const struct sbi_ext *sbi_find(unsigned long eid)
     default:
         break;
     }
-    return sbi_ext_find(eid);
+    return sbi_ext_find(v, eid);
 }
 
 /* struct sbi_args is a view of gpr[10..17] (a0..a7). */
@@ -39,7 +39,7 @@ INLINE_ALWAYS enum exit_action sbi_dispatch(struct vcpu *v)
 {
     uint64_t *x = v->arch.ctx.gpr;
     const struct sbi_args *c = (const struct sbi_args *)&x[10];
-    const struct sbi_ext *ext = sbi_find(c->eid);
+    const struct sbi_ext *ext = sbi_find(v, c->eid);
     struct sbi_ret r = {SBI_ERR_NOT_SUPPORTED, 0};
 
     if (ext)

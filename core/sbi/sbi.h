@@ -49,6 +49,9 @@ struct sbi_ext {
     unsigned long eid_max;
     const char *name;
     struct sbi_ret (*handler)(struct vcpu *v, const struct sbi_args *c);
+    /* NULL, or whether v's VM has the extension (one that depends on the
+     * host): when it does not, probing says 0 and calls NOT_SUPPORTED. */
+    bool (*available)(const struct vcpu *v);
 };
 
 /* For a handler whose call, besides its answer, blocks the vCPU or makes it
@@ -62,14 +65,15 @@ static inline struct sbi_ret sbi_ret_then(struct vcpu *v, enum exit_action act, 
 }
 
 extern const struct sbi_ext sbi_ext_base, sbi_ext_legacy, sbi_ext_time, sbi_ext_ipi, sbi_ext_rfence,
-    sbi_ext_hsm, sbi_ext_srst, sbi_ext_dbcn, sbi_ext_susp, sbi_ext_sta, sbi_ext_fwft;
+    sbi_ext_hsm, sbi_ext_srst, sbi_ext_dbcn, sbi_ext_susp, sbi_ext_sta, sbi_ext_fwft, sbi_ext_dbtr;
 
 /* The ecall exit: runs the extension a7 names on the registers in place,
  * writes its answer to a0/a1 and returns what it asked for (v->sbi_action). */
 enum exit_action sbi_dispatch(struct vcpu *v);
 
-/* The extension that implements eid, or NULL (the table in base.c). */
-const struct sbi_ext *sbi_ext_find(unsigned long eid);
+/* The extension that implements eid for v's VM, or NULL (the table in
+ * base.c). */
+const struct sbi_ext *sbi_ext_find(const struct vcpu *v, unsigned long eid);
 
 /* Shared between extensions: TIME's set_timer (and legacy set_timer), the
  * HSM suspend that SUSP also uses, and the per-target actions of IPI and

@@ -188,10 +188,16 @@ void guest_secondary(uint64_t hartid, uint64_t slot)
 /* ---- traps ---- */
 
 static guest_irq_fn irq_handler;
+static guest_exc_fn exc_handler;
 
 void guest_set_irq_handler(guest_irq_fn fn)
 {
     __atomic_store_n(&irq_handler, fn, __ATOMIC_RELEASE);
+}
+
+void guest_set_exc_handler(guest_exc_fn fn)
+{
+    __atomic_store_n(&exc_handler, fn, __ATOMIC_RELEASE);
 }
 
 static const char *cause_name(uint64_t cause)
@@ -234,10 +240,14 @@ void guest_trap(uint64_t cause, uint64_t epc, uint64_t tval)
 {
     guest_irq_fn fn = __atomic_load_n(&irq_handler, __ATOMIC_ACQUIRE);
 
+    guest_exc_fn efn = __atomic_load_n(&exc_handler, __ATOMIC_ACQUIRE);
+
     if ((cause >> 63) && fn) {
         fn(cause & ~(1ull << 63));
         return;
     }
+    if (!(cause >> 63) && efn && efn(cause, epc, tval))
+        return;
     guest_fail("unexpected trap on hart %lu: scause 0x%lx (%s) sepc 0x%lx stval 0x%lx",
                (unsigned long)guest_hartid(), (unsigned long)cause, cause_name(cause),
                (unsigned long)epc, (unsigned long)tval);

@@ -92,6 +92,12 @@ _Noreturn void guest_park(void);
 typedef void (*guest_irq_fn)(uint64_t cause);
 void guest_set_irq_handler(guest_irq_fn fn);
 
+/* Exceptions go to fn(scause, sepc, stval) first: it returns true when it
+ * handled one (writing sepc to resume elsewhere), false to fail the guest
+ * as without it.  NULL removes it. */
+typedef bool (*guest_exc_fn)(uint64_t cause, uint64_t epc, uint64_t tval);
+void guest_set_exc_handler(guest_exc_fn fn);
+
 /* /chosen/bootargs words of the form key=value: the value of the first word
  * with this key (not NUL-terminated: *len bytes), or NULL. */
 const char *guest_bootarg(const char *key, size_t *len);

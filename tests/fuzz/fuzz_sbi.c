@@ -110,7 +110,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static const unsigned long eids[] = {
     SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE, SBI_EXT_HSM, SBI_EXT_SRST,
-    SBI_EXT_DBCN, SBI_EXT_SUSP, SBI_EXT_STA, SBI_EXT_FWFT,   0x504D55, /* PMU: not implemented */
+    SBI_EXT_DBCN, SBI_EXT_SUSP, SBI_EXT_STA, SBI_EXT_FWFT,   SBI_EXT_DBTR, 0x504D55, /* PMU: not implemented */
 };
 #define NEIDS (sizeof(eids) / sizeof(eids[0]))
 
@@ -164,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * masks): taken from the input too. */
     fake_arch.guest_va = VM_RAM_BASE + 0x1000;
     fake_arch.guest_u64 = take(&in, 1);
+    fake_arch.trig_max = 2; /* as QEMU's harts: DBTR is offered */
     /* vCPU 0 booted and runs on hart 0, as after vm_boot. */
     vm->vcpus[0].state = VCPU_RUNNING;
     vm->vcpus[0].hart = 0;
@@ -221,8 +222,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (error < -1 || error > 255)
                 fail("console_getchar returned neither a byte nor -1", eid, fid, error);
         } else if ((error > 0 || error < SBI_ERR_ALREADY_STOPPED) &&
-                   !(eid == SBI_EXT_FWFT && error == SBI_ERR_DENIED_LOCKED)) {
-            /* DENIED_LOCKED (SBI 3.0) is FWFT's alone. */
+                   !(eid == SBI_EXT_FWFT && error == SBI_ERR_DENIED_LOCKED) &&
+                   !(eid == SBI_EXT_DBTR &&
+                     (error == SBI_ERR_NO_SHMEM || error == SBI_ERR_BAD_RANGE))) {
+            /* DENIED_LOCKED (SBI 3.0) is FWFT's alone; NO_SHMEM and
+             * BAD_RANGE are DBTR's. */
             fail("returned error is not an SBI error code", eid, fid, error);
         }
         if (act != EXIT_LEAVE && vm->state == VM_RUNNING && v->arch.ctx.sepc != pc + 4)
@@ -231,8 +235,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (value < SBI_HSM_STATE_STARTED || value > SBI_HSM_STATE_SUSPENDED))
             fail("hart_get_status returned no HSM state", eid, fid, value);
         if (eid == SBI_EXT_BASE && fid == SBI_BASE_PROBE_EXT && error == SBI_SUCCESS &&
-            value != (sbi_ext_find(query) ? 1 : 0))
+            value != (sbi_ext_find(v, query) ? 1 : 0))
             fail("probe_extension disagrees with the extension table", eid, fid, value);
+        /* Whatever the guest asked for, an armed trigger matches in VS/VU
+         * only and raises a breakpoint exception. */
+        for (unsigned t = 0; t < VCPU_TRIG_MAX; t++) {
+            uint64_t t1 = v->arch.trig[t].tdata1;
+            if (((v->arch.trig_on >> t) & 1) &&
+                ((t1 >> TDATA1_TYPE_SHIFT) != TRIG_TYPE_MCONTROL6 ||
+                 (t1 & (TDATA1_DMODE | MCONTROL_M | MCONTROL_S | MCONTROL_U | MCONTROL_ACTION |
+                        MCONTROL_CHAIN)) ||
+                 !(t1 & (MCONTROL6_VS | MCONTROL6_VU)) || v->arch.trig[t].tdata3))
+                fail("a guest's trigger would match outside VS/VU-mode", eid, fid, (long)t);
+        }
     }
 
     /* End it the way Vireo does (off the run queue, then freed). */

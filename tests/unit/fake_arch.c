@@ -243,6 +243,18 @@ bool vcpu_arch_store_guest_u8(struct vcpu_arch *a, uint64_t va, uint8_t value, u
     return true;
 }
 
+unsigned vcpu_arch_trig_max(void)
+{
+    return fake_arch.trig_max;
+}
+
+long vcpu_arch_sync_triggers(struct vcpu_arch *a)
+{
+    fake_arch.trig_syncs++;
+    a->trig_fw = a->trig_on; /* as if the firmware used the same indices */
+    return 0;
+}
+
 void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
     a->ctx.sepc = pc;

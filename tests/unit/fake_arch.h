@@ -36,6 +36,9 @@ struct fake_arch_log {
     uint8_t gmem[64];
     uint64_t gmem_va, gmem_fault;
     unsigned gmem_stores;
+    /* Debug triggers: how many vCPUs get (vcpu_arch_trig_max), and how
+     * often the triggers were handed to the "hardware". */
+    unsigned trig_max, trig_syncs;
 };
 
 extern struct fake_arch_log fake_arch;
