@@ -90,15 +90,15 @@
 
 /* DBTR (v3.0): debug triggers through shared memory.  Each entry is four
  * XLEN words, (state or index, tdata1, tdata2, tdata3). */
-#define SBI_DBTR_NUM_TRIGGERS      0
-#define SBI_DBTR_SET_SHMEM         1
-#define SBI_DBTR_READ_TRIGGERS     2
-#define SBI_DBTR_INSTALL_TRIGGERS  3
-#define SBI_DBTR_UPDATE_TRIGGERS   4
+#define SBI_DBTR_NUM_TRIGGERS       0
+#define SBI_DBTR_SET_SHMEM          1
+#define SBI_DBTR_READ_TRIGGERS      2
+#define SBI_DBTR_INSTALL_TRIGGERS   3
+#define SBI_DBTR_UPDATE_TRIGGERS    4
 #define SBI_DBTR_UNINSTALL_TRIGGERS 5
-#define SBI_DBTR_ENABLE_TRIGGERS   6
-#define SBI_DBTR_DISABLE_TRIGGERS  7
-#define SBI_DBTR_ENTRY_SIZE        32 /* XLEN / 2 bytes on RV64 */
+#define SBI_DBTR_ENABLE_TRIGGERS    6
+#define SBI_DBTR_DISABLE_TRIGGERS   7
+#define SBI_DBTR_ENTRY_SIZE         32 /* XLEN / 2 bytes on RV64 */
 /* trig_state: saved copies of tdata1's mode bits, and the mapping. */
 #define SBI_DBTR_STATE_MAPPED       (1UL << 0)
 #define SBI_DBTR_STATE_U            (1UL << 1)

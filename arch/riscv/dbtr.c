@@ -46,8 +46,8 @@ void dbtr_hart_init(void)
     unsigned n = 0;
 
     if (sbi_probe(SBI_EXT_DBTR) > 0) {
-        struct sbiret r = sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_NUM_TRIGGERS,
-                                    TDATA1_TYPE(TRIG_TYPE_MCONTROL6), 0, 0);
+        struct sbiret r =
+            sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_NUM_TRIGGERS, TDATA1_TYPE(TRIG_TYPE_MCONTROL6), 0, 0);
         n = r.error ? 0 : (unsigned)r.value;
         r = sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_NUM_TRIGGERS, 0, 0, 0);
         if (!r.error && (unsigned long)r.value > dbtr_fw_count)
@@ -57,8 +57,8 @@ void dbtr_hart_init(void)
         /* A firmware that already has shared memory for this hart (an
          * earlier setup) refuses a new one until it is disabled. */
         sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, (unsigned long)-1, (unsigned long)-1, 0);
-        struct sbiret r = sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM,
-                                    (unsigned long)&dbtr_shmem[h->index], 0, 0);
+        struct sbiret r =
+            sbi_ecall(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, (unsigned long)&dbtr_shmem[h->index], 0, 0);
         if (r.error)
             n = 0;
     }

@@ -94,9 +94,9 @@
  * fields every type has, then the address/data match triggers, mcontrol
  * (type 2, no VS/VU bits: it never matches in a guest) and mcontrol6
  * (type 6).  RISC-V Debug Specification 1.0, "Trigger Module Registers". */
-#define TDATA1_TYPE_SHIFT 60
-#define TDATA1_TYPE(t)    ((uint64_t)(t) << TDATA1_TYPE_SHIFT)
-#define TDATA1_DMODE      (1ULL << 59)
+#define TDATA1_TYPE_SHIFT   60
+#define TDATA1_TYPE(t)      ((uint64_t)(t) << TDATA1_TYPE_SHIFT)
+#define TDATA1_DMODE        (1ULL << 59)
 #define TRIG_TYPE_MCONTROL  2
 #define TRIG_TYPE_MCONTROL6 6
 /* Fields both match types have at the same place. */

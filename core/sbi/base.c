@@ -7,7 +7,7 @@
 
 static const struct sbi_ext *const sbi_exts[] = {
     &sbi_ext_base, &sbi_ext_legacy, &sbi_ext_time, &sbi_ext_ipi, &sbi_ext_rfence, &sbi_ext_hsm,
-    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft, &sbi_ext_dbtr,
+    &sbi_ext_srst, &sbi_ext_dbcn,   &sbi_ext_susp, &sbi_ext_sta, &sbi_ext_fwft,   &sbi_ext_dbtr,
 };
 
 const struct sbi_ext *sbi_ext_find(const struct vcpu *v, unsigned long eid)

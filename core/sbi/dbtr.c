@@ -176,8 +176,8 @@ static struct sbi_ret dbtr_read(struct vcpu *v, unsigned max, unsigned long base
 
 /* The first count entries of the shared memory (count < trig_max), or
  * false if the shared memory is off or unreadable (*err says which). */
-static bool dbtr_entries(struct vcpu *v, unsigned max, unsigned long count,
-                         struct dbtr_entry *e, long *err)
+static bool dbtr_entries(struct vcpu *v, unsigned max, unsigned long count, struct dbtr_entry *e,
+                         long *err)
 {
     if (v->dbtr.shmem == DBTR_NO_SHMEM) {
         *err = SBI_ERR_NO_SHMEM;
@@ -261,8 +261,8 @@ static struct sbi_ret dbtr_update(struct vcpu *v, unsigned max, unsigned long co
 
 /* The triggers base + (bits of mask), as a bit set: SBI_SUCCESS, or
  * INVALID_PARAM if one is past trig_max or not mapped. */
-static long dbtr_set_of(const struct vcpu *v, unsigned max, unsigned long base,
-                        unsigned long mask, uint32_t *set)
+static long dbtr_set_of(const struct vcpu *v, unsigned max, unsigned long base, unsigned long mask,
+                        uint32_t *set)
 {
     *set = 0;
     for (unsigned b = 0; b < 64; b++) {

@@ -109,8 +109,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const unsigned long eids[] = {
-    SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE, SBI_EXT_HSM, SBI_EXT_SRST,
-    SBI_EXT_DBCN, SBI_EXT_SUSP, SBI_EXT_STA, SBI_EXT_FWFT,   SBI_EXT_DBTR, 0x504D55, /* PMU: not implemented */
+    SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI,  SBI_EXT_RFENCE,
+    SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN, SBI_EXT_SUSP,
+    SBI_EXT_STA,  SBI_EXT_FWFT, SBI_EXT_DBTR, 0x504D55, /* PMU: not implemented */
 };
 #define NEIDS (sizeof(eids) / sizeof(eids[0]))
 
