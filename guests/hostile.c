@@ -29,6 +29,13 @@
  *                       ids and masks, reserved values, unknown extensions
  *                       and functions: each must return the specification's
  *                       error code.
+ *   attack=dbtr ms=N    SBI DBTR with shared memory outside the VM, trigger
+ *                       types the host lacks, M-mode, debug-mode, chained,
+ *                       VS/VU triggers and other actions: the specification's
+ *                       errors; then every trigger armed (one on its own
+ *                       variable, the rest on addresses the guard writes) while
+ *                       it gives up its hart for N ms: its own must fire each
+ *                       round, the guard must never see one.
  *   attack=ipi ms=N     every hart sends IPIs to every hart (and itself) in a
  *                       tight loop for N ms, taking them with SIE on.
  *   attack=wfi ms=N     every hart: an IPI pending but masked (sstatus.SIE
@@ -67,14 +74,21 @@ const char guest_name[] = "hostile";
 #define MAX_HARTS  8
 #define MAX_RANGES 16
 
-#define SBI_EXT_IPI     0x735049
-#define SBI_EXT_RFENCE  0x52464E43
-#define SBI_EXT_SUSP    0x53555350
-#define SBI_EXT_STA     0x535441
-#define SBI_EXT_FWFT    0x46574654
-#define SBI_EXT_PMU     0x504D55
-#define SBI_HSM_STOP    1
-#define SBI_HSM_SUSPEND 3
+#define SBI_EXT_IPI                 0x735049
+#define SBI_EXT_RFENCE              0x52464E43
+#define SBI_EXT_SUSP                0x53555350
+#define SBI_EXT_STA                 0x535441
+#define SBI_EXT_FWFT                0x46574654
+#define SBI_EXT_PMU                 0x504D55
+#define SBI_EXT_DBTR                0x44425452
+#define SBI_DBTR_NUM_TRIGGERS       0
+#define SBI_DBTR_SET_SHMEM          1
+#define SBI_DBTR_READ_TRIGGERS      2
+#define SBI_DBTR_INSTALL_TRIGGERS   3
+#define SBI_DBTR_UNINSTALL_TRIGGERS 5
+#define SBI_DBTR_ENABLE_TRIGGERS    6
+#define SBI_HSM_STOP                1
+#define SBI_HSM_SUSPEND             3
 
 /* ---- helpers ---- */
 
@@ -596,6 +610,20 @@ static void sbi_attack(void)
            SBI_ERR_DENIED);
     expect("fwft get reserved feature 0x3fffffff", call(SBI_EXT_FWFT, 1, 0x3ffffffful, 0, 0),
            SBI_ERR_DENIED);
+    /* Every reserved feature ID from 6 to 1023 and the top 256 below bit
+     * 30, local and global, standard and platform-specific: DENIED, for get
+     * and for set (whatever the value and flags). */
+    for (unsigned long scope = 0; scope < 4; scope++) {
+        for (unsigned long low = 6; low < 1024 + 256; low++) {
+            unsigned long id = (low < 1024 ? low : 0x3fffff00ul + (low - 1024)) | scope << 30;
+            if ((id & 0x40000000ul) == 0 && id <= 5)
+                continue;
+            fmt_snprintf(what, sizeof(what), "fwft get feature 0x%lx", id);
+            expect(what, call(SBI_EXT_FWFT, 1, id, 0, 0), SBI_ERR_DENIED);
+            fmt_snprintf(what, sizeof(what), "fwft set feature 0x%lx", id);
+            expect(what, call(SBI_EXT_FWFT, 0, id, low & 1, low & 3), SBI_ERR_DENIED);
+        }
+    }
 
     /* Nothing above may have started hart 1 or ended this VM. */
     r = call(SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1, 0, 0);
@@ -619,6 +647,155 @@ static void sbi_attack(void)
     if (sbi_bad)
         guest_fail("%u of %u SBI checks got the wrong result", sbi_bad, sbi_checks);
     guest_pass("sbi: %u calls returned the specification's error codes", sbi_checks);
+}
+
+/* ---- dbtr: debug triggers ---- */
+
+#define TRIG_MC6   (6ul << 60)
+#define TRIG_LOAD  (1ul << 0)
+#define TRIG_STORE (1ul << 1)
+#define TRIG_EXEC  (1ul << 2)
+#define TRIG_U     (1ul << 3)
+#define TRIG_S     (1ul << 4)
+
+static struct {
+    unsigned long word[4];
+} dbtr_shm[8] __attribute__((aligned(64)));
+static volatile unsigned dbtr_hits;
+static volatile uint64_t dbtr_mine;
+
+static bool dbtr_breakpoint(uint64_t cause, uint64_t epc, uint64_t tval)
+{
+    (void)tval;
+    if (cause != 3)
+        return false;
+    dbtr_hits++;
+    uint16_t insn = *(volatile uint16_t *)(uintptr_t)epc;
+    csr_write(sepc, epc + ((insn & 3) == 3 ? 4 : 2));
+    return true;
+}
+
+static struct sbiret dbtr_install(unsigned long tdata1, unsigned long tdata2, unsigned long tdata3)
+{
+    dbtr_shm[0].word[0] = 0;
+    dbtr_shm[0].word[1] = tdata1;
+    dbtr_shm[0].word[2] = tdata2;
+    dbtr_shm[0].word[3] = tdata3;
+    return call(SBI_EXT_DBTR, SBI_DBTR_INSTALL_TRIGGERS, 1, 0, 0);
+}
+
+/* Hostile DBTR input, then every trigger armed: one on its own variable
+ * (to see that they work), the others watching the addresses where the
+ * sibling guard keeps writing (its RAM at the same guest addresses).  The
+ * VM then yields its hart again and again for ms: a trigger that outlived
+ * its slice would stop the guard with a breakpoint it never asked for. */
+static void dbtr_attack(void)
+{
+    struct mem_range m = ram();
+    unsigned long end = m.end, sh = (unsigned long)dbtr_shm;
+    const unsigned long outside[] = {end,       end + 0x1000,    0x0,
+                                     0x1000,    UART_BASE,       PLIC_BASE,
+                                     0x2000000, 0x80000000000ul, 0xffffffffffff0000ul};
+    uint64_t ms = arg_u64("ms", 2000);
+    char what[96];
+
+    struct sbiret r = call(SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DBTR, 0, 0);
+    if (r.error || r.value != 1)
+        guest_fail("dbtr: probe_extension(DBTR) = %ld, %ld: expected the host's triggers", r.error,
+                   r.value);
+    unsigned long n = (unsigned long)call(SBI_EXT_DBTR, SBI_DBTR_NUM_TRIGGERS, 0, 0, 0).value;
+    if (n < 1 || n > 8)
+        guest_fail("dbtr: %lu triggers, expected 1..8", n);
+
+    /* Shared memory that is not the VM's RAM, or not usable. */
+    for (unsigned i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        fmt_snprintf(what, sizeof(what), "dbtr set_shmem at 0x%lx", outside[i]);
+        expect(what, call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, outside[i], 0, 0),
+               SBI_ERR_INVALID_ADDRESS);
+    }
+    expect("dbtr set_shmem straddling the end of RAM",
+           call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, end - 32 * n + 8, 0, 0), SBI_ERR_INVALID_ADDRESS);
+    expect("dbtr set_shmem with shmem_phys_hi 1", call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, sh, 1, 0),
+           SBI_ERR_INVALID_ADDRESS);
+    expect("dbtr set_shmem misaligned", call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, sh + 4, 0, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbtr set_shmem with flags", call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, sh, 0, 1),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbtr install without shared memory",
+           call(SBI_EXT_DBTR, SBI_DBTR_INSTALL_TRIGGERS, 1, 0, 0), SBI_ERR_NO_SHMEM);
+    expect("dbtr read without shared memory", call(SBI_EXT_DBTR, SBI_DBTR_READ_TRIGGERS, 0, 0, 0),
+           SBI_ERR_NO_SHMEM);
+    expect("dbtr set_shmem", call(SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, sh, 0, 0), SBI_SUCCESS);
+
+    /* Trigger types the host lacks (or guests may not have), machine-mode
+     * and debug-mode triggers, other actions, chains, textra, VS/VU. */
+    for (unsigned long type = 0; type < 16; type++) {
+        if (type == 2 || type == 6)
+            continue;
+        fmt_snprintf(what, sizeof(what), "dbtr install of trigger type %lu", type);
+        expect(what, dbtr_install(type << 60 | TRIG_STORE | TRIG_S, 0x80000000ul, 0),
+               SBI_ERR_FAILED);
+    }
+    expect("dbtr install of an M-mode trigger",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | (1ul << 6), 0x80000000ul, 0),
+           SBI_ERR_INVALID_PARAM);
+    expect("dbtr install of a debug-mode trigger",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | TRIG_S | (1ul << 59), 0x80000000ul, 0),
+           SBI_ERR_INVALID_PARAM);
+    for (unsigned long action = 1; action < 16; action++) {
+        fmt_snprintf(what, sizeof(what), "dbtr install with action %lu", action);
+        expect(what, dbtr_install(TRIG_MC6 | TRIG_STORE | TRIG_S | action << 12, 0x80000000ul, 0),
+               SBI_ERR_NOT_SUPPORTED);
+    }
+    expect("dbtr install of a chain",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | TRIG_S | 1ul << 11, 0, 0), SBI_ERR_NOT_SUPPORTED);
+    expect("dbtr install with textra", dbtr_install(TRIG_MC6 | TRIG_STORE | TRIG_S, 0, 0x123),
+           SBI_ERR_NOT_SUPPORTED);
+    expect("dbtr install matching in VS-mode",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | 1ul << 24, 0, 0), SBI_ERR_NOT_SUPPORTED);
+    expect("dbtr install matching in VU-mode",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | 1ul << 23, 0, 0), SBI_ERR_NOT_SUPPORTED);
+    expect("dbtr install of trig_max triggers",
+           call(SBI_EXT_DBTR, SBI_DBTR_INSTALL_TRIGGERS, n, 0, 0), SBI_ERR_BAD_RANGE);
+    expect("dbtr uninstall of a trigger not installed",
+           call(SBI_EXT_DBTR, SBI_DBTR_UNINSTALL_TRIGGERS, 0, 1, 0), SBI_ERR_INVALID_PARAM);
+    expect("dbtr enable past trig_max", call(SBI_EXT_DBTR, SBI_DBTR_ENABLE_TRIGGERS, ~0ul, 3, 0),
+           SBI_ERR_INVALID_PARAM);
+
+    /* Everything armed. */
+    guest_set_exc_handler(dbtr_breakpoint);
+    expect("dbtr install on its own variable",
+           dbtr_install(TRIG_MC6 | TRIG_STORE | TRIG_S | TRIG_U, (unsigned long)&dbtr_mine, 0),
+           SBI_SUCCESS);
+    for (unsigned long i = 1; i < n; i++) {
+        unsigned long a = m.start + 0x1000000 + i * 0x1000;
+        fmt_snprintf(what, sizeof(what), "dbtr install watching 0x%lx", a);
+        expect(what,
+               dbtr_install(TRIG_MC6 | TRIG_LOAD | TRIG_STORE | TRIG_EXEC | TRIG_S | TRIG_U, a, 0),
+               SBI_SUCCESS);
+    }
+    if (sbi_bad)
+        guest_fail("%u of %u DBTR checks got the wrong result", sbi_bad, sbi_checks);
+
+    unsigned rounds = 0, hits = 0;
+    uint64_t stop = guest_time() + guest_ms_to_ticks(ms);
+    csr_set(sie, SIE_STIE);
+    while (guest_time() < stop) {
+        sbi_set_timer(guest_time() + guest_ms_to_ticks(2));
+        __asm__ volatile("wfi");
+        dbtr_hits = 0;
+        dbtr_mine = rounds;
+        hits += dbtr_hits;
+        rounds++;
+    }
+    sbi_set_timer(~0ull);
+    csr_clear(sie, SIE_STIE);
+    guest_set_exc_handler(NULL);
+    if (hits != rounds)
+        guest_fail("dbtr: its own trigger fired %u times in %u rounds", hits, rounds);
+    guest_pass("dbtr: %u calls refused or accepted as specified; %lu triggers armed, %u hits "
+               "over %u slices",
+               sbi_checks, n, hits, rounds);
 }
 
 /* ---- storms ---- */
@@ -1011,7 +1188,9 @@ void guest_main(uint64_t hartid)
         stopall();
     else if (word_is(a, len, "virtio"))
         virtio_attack();
-    guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, ipi, wfi, irq, "
+    else if (word_is(a, len, "dbtr"))
+        dbtr_attack();
+    guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, dbtr, ipi, wfi, irq, "
                "stopall or virtio",
                (int)len, a ? a : "");
 }

@@ -36,6 +36,12 @@ const char *sbi_strerror(long err)
         "SBI_ERR_ALREADY_AVAILABLE",
         "SBI_ERR_ALREADY_STARTED",
         "SBI_ERR_ALREADY_STOPPED",
+        "SBI_ERR_NO_SHMEM",
+        "SBI_ERR_INVALID_STATE",
+        "SBI_ERR_BAD_RANGE",
+        "SBI_ERR_TIMEOUT",
+        "SBI_ERR_IO",
+        "SBI_ERR_DENIED_LOCKED",
     };
 
     if (err <= 0 && -err < (long)(sizeof(names) / sizeof(names[0])))

@@ -46,6 +46,8 @@
 #define SBI_ERR_INVALID_ADDRESS   -5
 #define SBI_ERR_ALREADY_AVAILABLE -6
 #define SBI_ERR_ALREADY_STARTED   -7
+#define SBI_ERR_NO_SHMEM          -9
+#define SBI_ERR_BAD_RANGE         -11
 
 struct sbiret {
     long error;

@@ -459,6 +459,230 @@ static void test_fwft(void **state)
     assert_int_equal(call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, 0, 0, 0).error, SBI_SUCCESS);
 }
 
+/* DBTR: the guest's shared memory at SHM; entries of four words. */
+#define SHM (VM_RAM_BASE + 0x2000)
+#define MC6 TDATA1_TYPE(TRIG_TYPE_MCONTROL6)
+#define MC2 TDATA1_TYPE(TRIG_TYPE_MCONTROL)
+
+static void shm_put(unsigned i, uint64_t w0, uint64_t t1, uint64_t t2, uint64_t t3)
+{
+    uint64_t w[4] = {w0, t1, t2, t3};
+    assert_int_equal(gpa_write(vm, SHM + i * 32, w, sizeof(w)), 0);
+}
+
+static uint64_t shm_word(unsigned i, unsigned w)
+{
+    uint64_t x = 0;
+    assert_int_equal(gpa_read(vm, SHM + i * 32 + w * 8, &x, sizeof(x)), 0);
+    return x;
+}
+
+static struct ret dbtr(struct vcpu *v, unsigned long fid, unsigned long a0, unsigned long a1)
+{
+    return call(v, SBI_EXT_DBTR, fid, a0, a1, 0);
+}
+
+static void test_dbtr_absent(void **state)
+{
+    (void)state;
+    fake_arch.trig_max = 0; /* the firmware has no triggers for guests */
+    assert_int_equal(call(vc(0), SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DBTR, 0, 0).value, 0);
+    assert_int_equal(dbtr(vc(0), SBI_DBTR_NUM_TRIGGERS, 0, 0).error, SBI_ERR_NOT_SUPPORTED);
+    assert_int_equal(dbtr(vc(0), SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_ERR_NOT_SUPPORTED);
+}
+
+static void test_dbtr(void **state)
+{
+    (void)state;
+    struct vcpu *v = vc(0);
+    struct ret r;
+
+    fake_arch.trig_max = 4;
+    assert_int_equal(call(v, SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DBTR, 0, 0).value, 1);
+    assert_int_equal(dbtr(v, SBI_DBTR_NUM_TRIGGERS, 0, 0).value, 4);
+    assert_int_equal(dbtr(v, SBI_DBTR_NUM_TRIGGERS, MC2, 0).value, 4);
+    assert_int_equal(dbtr(v, SBI_DBTR_NUM_TRIGGERS, MC6 | MCONTROL_STORE, 0).value, 4);
+    assert_int_equal(dbtr(v, SBI_DBTR_NUM_TRIGGERS, TDATA1_TYPE(3), 0).value, 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_NUM_TRIGGERS, TDATA1_TYPE(15), 0).value, 0);
+    assert_int_equal(dbtr(v, 8, 0, 0).error, SBI_ERR_NOT_SUPPORTED);
+
+    /* No shared memory yet. */
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 0, 1).error, SBI_ERR_NO_SHMEM);
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_ERR_NO_SHMEM);
+    assert_int_equal(dbtr(v, SBI_DBTR_UPDATE_TRIGGERS, 1, 0).error, SBI_ERR_NO_SHMEM);
+    /* Range before shared memory for read, as the firmware checks. */
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 4, 0).error, SBI_ERR_BAD_RANGE);
+
+    /* set_shmem: flags, alignment, the upper half, outside the VM's RAM
+     * (before it, straddling its end, a device), then a good one. */
+    assert_int_equal(call(v, SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, SHM, 0, 1).error,
+                     SBI_ERR_INVALID_PARAM);
+    assert_int_equal(call(v, SBI_EXT_DBTR, SBI_DBTR_SET_SHMEM, -1UL, -1UL, 1).error,
+                     SBI_ERR_INVALID_PARAM);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, SHM + 4, 0).error, SBI_ERR_INVALID_PARAM);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, SHM, 1).error, SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, VM_RAM_BASE - 64, 0).error,
+                     SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, VM_RAM_BASE + GUEST_MEM - 96, 0).error,
+                     SBI_ERR_INVALID_ADDRESS); /* 3 of the 4 entries fit */
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, 0x10000000, 0).error, SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, VM_RAM_BASE + GUEST_MEM - 128, 0).error,
+                     SBI_SUCCESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, -1UL, -1UL).error, SBI_SUCCESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_ERR_NO_SHMEM);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, SHM, 0).error, SBI_SUCCESS);
+    assert_int_equal(dbtr(v, SBI_DBTR_SET_SHMEM, SHM, 0).error, SBI_SUCCESS); /* again: kept */
+
+    /* A store trigger for S-mode: the hardware gets mcontrol6 for VS only. */
+    uint64_t st = MC6 | MCONTROL_STORE | MCONTROL_S | (3ULL << MCONTROL6_SIZE_SHIFT);
+    shm_put(0, 99, st, 0x1234, 0);
+    r = dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(shm_word(0, 0), 0);
+    assert_int_equal(v->arch.trig_on, 1);
+    assert_int_equal(v->arch.trig[0].tdata1, MC6 | MCONTROL_STORE | MCONTROL6_VS | (3ULL << 16));
+    assert_int_equal(v->arch.trig[0].tdata2, 0x1234);
+    /* A load trigger of the older type for U-mode: mcontrol6 for VU. */
+    uint64_t ld = MC2 | MCONTROL_LOAD | MCONTROL_U | MCONTROL_SELECT | (1ULL << 16) | (1ULL << 21);
+    shm_put(0, 0, ld, 0x5678, 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_SUCCESS);
+    assert_int_equal(shm_word(0, 0), 1);
+    assert_int_equal(v->arch.trig_on, 3);
+    assert_int_equal(v->arch.trig[1].tdata1,
+                     MC6 | MCONTROL_LOAD | MCONTROL6_VU | MCONTROL6_SELECT | (5ULL << 16));
+    /* Read back as written, with trig_state. */
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 0, 2).error, SBI_SUCCESS);
+    assert_int_equal(shm_word(0, 0), SBI_DBTR_STATE_MAPPED | SBI_DBTR_STATE_S);
+    assert_int_equal(shm_word(0, 1), st);
+    assert_int_equal(shm_word(0, 2), 0x1234);
+    assert_int_equal(shm_word(1, 0), SBI_DBTR_STATE_MAPPED | SBI_DBTR_STATE_U | (1 << 8));
+    assert_int_equal(shm_word(1, 1), ld);
+    /* The range: base + count must stay below trig_max. */
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 0, 4).error, SBI_ERR_BAD_RANGE);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 3, 1).error, SBI_ERR_BAD_RANGE);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, -1UL, 2).error, SBI_ERR_BAD_RANGE);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 2, -1UL).error, SBI_ERR_BAD_RANGE);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 3, 0).error, SBI_SUCCESS);
+
+    /* Refused configurations, each named by its index; nothing changes. */
+    const struct {
+        uint64_t tdata1, tdata3;
+        long error;
+    } bad[] = {
+        {TDATA1_TYPE(3) | MCONTROL_S, 0, SBI_ERR_FAILED}, /* icount: no such trigger */
+        {0, 0, SBI_ERR_FAILED},
+        {TDATA1_TYPE(15), 0, SBI_ERR_FAILED},
+        {st | MCONTROL_M, 0, SBI_ERR_INVALID_PARAM},
+        {st | TDATA1_DMODE, 0, SBI_ERR_INVALID_PARAM},
+        {st | (1ULL << 20), 0, SBI_ERR_INVALID_PARAM}, /* reserved in mcontrol6 */
+        {MC2 | MCONTROL_STORE | (1ULL << 5), 0, SBI_ERR_INVALID_PARAM},
+        {st | MCONTROL_CHAIN, 0, SBI_ERR_NOT_SUPPORTED},
+        {st | (1ULL << 12), 0, SBI_ERR_NOT_SUPPORTED}, /* action: debug mode */
+        {st | MCONTROL6_VS, 0, SBI_ERR_NOT_SUPPORTED},
+        {st | MCONTROL6_VU, 0, SBI_ERR_NOT_SUPPORTED},
+        {st, 1, SBI_ERR_NOT_SUPPORTED}, /* textra */
+        {MC2 | MCONTROL_STORE | MCONTROL_TIMING, 0, SBI_ERR_NOT_SUPPORTED},
+        {MC2 | MCONTROL_STORE | (2ULL << 21), 0, SBI_ERR_NOT_SUPPORTED}, /* 128-bit size */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        shm_put(0, 0, st, 1, 0);
+        shm_put(1, 0, bad[i].tdata1, 1, bad[i].tdata3);
+        r = dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 2, 0);
+        if (r.error != bad[i].error || r.value != 1)
+            fail_msg("bad config %zu (%#lx): expected %ld at 1, got %ld at %ld", i,
+                     (unsigned long)bad[i].tdata1, bad[i].error, r.error, r.value);
+    }
+    assert_int_equal(v->arch.trig_on, 3);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 2, 1).error, SBI_SUCCESS);
+    assert_int_equal(shm_word(0, 0), 0); /* still free */
+    /* trig_count >= trig_max; more than are free (the first without one). */
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 4, 0).error, SBI_ERR_BAD_RANGE);
+    shm_put(0, 0, st, 1, 0);
+    shm_put(1, 0, st, 2, 0);
+    shm_put(2, 0, st, 3, 0);
+    r = dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 3, 0);
+    assert_int_equal(r.error, SBI_ERR_FAILED);
+    assert_int_equal(r.value, 2);
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 0, 0).error, SBI_SUCCESS);
+
+    /* Disable and enable: the mode bits go and come back from trig_state. */
+    assert_int_equal(dbtr(v, SBI_DBTR_DISABLE_TRIGGERS, 0, 1).error, SBI_SUCCESS);
+    assert_int_equal(v->arch.trig_on, 2);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 0, 1).error, SBI_SUCCESS);
+    assert_int_equal(shm_word(0, 0), SBI_DBTR_STATE_MAPPED | SBI_DBTR_STATE_S);
+    assert_int_equal(shm_word(0, 1), st & ~MCONTROL_S);
+    assert_int_equal(dbtr(v, SBI_DBTR_ENABLE_TRIGGERS, 0, 1).error, SBI_SUCCESS);
+    assert_int_equal(v->arch.trig_on, 3);
+    /* A set naming one that is not installed, or past trig_max, changes nothing. */
+    const unsigned long sets[][2] = {{0, 5}, {2, 1},    {1, 8},         {3, 2},
+                                     {4, 1}, {-1UL, 1}, {0, 1UL << 63}, {63, 1}};
+    for (unsigned long fid = SBI_DBTR_UNINSTALL_TRIGGERS; fid <= SBI_DBTR_DISABLE_TRIGGERS; fid++)
+        for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+            r = dbtr(v, fid, sets[i][0], sets[i][1]);
+            if (r.error != SBI_ERR_INVALID_PARAM)
+                fail_msg("fid %lu base %#lx mask %#lx: expected INVALID_PARAM, got %ld", fid,
+                         sets[i][0], sets[i][1], r.error);
+        }
+    assert_int_equal(v->arch.trig_on, 3);
+    assert_int_equal(dbtr(v, SBI_DBTR_DISABLE_TRIGGERS, 0, 0).error, SBI_SUCCESS);
+
+    /* Update: index, type and chain must match an installed trigger. */
+    shm_put(0, 0, MC6 | MCONTROL_LOAD | MCONTROL_S, 0x99, 0);
+    shm_put(1, 1, MC2 | MCONTROL_STORE | MCONTROL_S, 0x98, 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_UPDATE_TRIGGERS, 2, 0).error, SBI_SUCCESS);
+    assert_int_equal(v->arch.trig[0].tdata1, MC6 | MCONTROL_LOAD | MCONTROL6_VS);
+    assert_int_equal(v->arch.trig[0].tdata2, 0x99);
+    assert_int_equal(v->arch.trig[1].tdata1, MC6 | MCONTROL_STORE | MCONTROL6_VS);
+    const struct {
+        uint64_t idx, tdata1;
+        long error;
+    } upd[] = {
+        {0, MC2 | MCONTROL_LOAD | MCONTROL_S, SBI_ERR_INVALID_PARAM}, /* type */
+        {0, MC6 | MCONTROL_LOAD | MCONTROL_S | MCONTROL_CHAIN, SBI_ERR_INVALID_PARAM},
+        {4, MC6 | MCONTROL_LOAD | MCONTROL_S, SBI_ERR_INVALID_PARAM}, /* idx >= trig_max */
+        {-1UL, MC6 | MCONTROL_LOAD | MCONTROL_S, SBI_ERR_INVALID_PARAM},
+        {2, MC6 | MCONTROL_LOAD | MCONTROL_S, SBI_ERR_FAILED}, /* not installed */
+        {0, MC6 | MCONTROL_LOAD | MCONTROL_M, SBI_ERR_INVALID_PARAM},
+        {0, MC6 | MCONTROL_LOAD | MCONTROL6_VS, SBI_ERR_NOT_SUPPORTED},
+    };
+    for (size_t i = 0; i < sizeof(upd) / sizeof(upd[0]); i++) {
+        shm_put(0, 1, MC2 | MCONTROL_EXECUTE | MCONTROL_S, 0x77, 0);
+        shm_put(1, upd[i].idx, upd[i].tdata1, 0x42, 0);
+        r = dbtr(v, SBI_DBTR_UPDATE_TRIGGERS, 2, 0);
+        if (r.error != upd[i].error || r.value != 1)
+            fail_msg("update %zu: expected %ld at 1, got %ld at %ld", i, upd[i].error, r.error,
+                     r.value);
+    }
+    assert_int_equal(v->arch.trig[1].tdata2, 0x98); /* entry 0 was not applied either */
+    assert_int_equal(dbtr(v, SBI_DBTR_UPDATE_TRIGGERS, 4, 0).error, SBI_ERR_BAD_RANGE);
+
+    /* Another vCPU's triggers are its own; hart start clears them. */
+    assert_int_equal(call(v, SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
+    assert_int_equal(dbtr(vc(1), SBI_DBTR_READ_TRIGGERS, 0, 1).error, SBI_ERR_NO_SHMEM);
+    assert_int_equal(dbtr(vc(1), SBI_DBTR_SET_SHMEM, SHM + 0x100, 0).error, SBI_SUCCESS);
+    assert_int_equal(dbtr(vc(1), SBI_DBTR_READ_TRIGGERS, 0, 1).error, SBI_SUCCESS);
+    assert_int_equal(shm_word(8, 0), 0); /* not mapped there */
+    shm_put(8, 0, st, 0x4444, 0);
+    assert_int_equal(dbtr(vc(1), SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_SUCCESS);
+    assert_int_equal(vc(1)->arch.trig_on, 1);
+    vc(1)->state = VCPU_OFFLINE; /* as if it had stopped */
+    assert_int_equal(call(v, SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
+    assert_int_equal(vc(1)->arch.trig_on, 0);
+    assert_int_equal(dbtr(vc(1), SBI_DBTR_READ_TRIGGERS, 0, 1).error, SBI_ERR_NO_SHMEM);
+
+    /* Uninstall: gone from the hardware and from reads. */
+    assert_int_equal(dbtr(v, SBI_DBTR_UNINSTALL_TRIGGERS, 0, 3).error, SBI_SUCCESS);
+    assert_int_equal(v->arch.trig_on, 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_READ_TRIGGERS, 0, 2).error, SBI_SUCCESS);
+    for (unsigned w = 0; w < 4; w++)
+        assert_int_equal(shm_word(1, w), 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_UNINSTALL_TRIGGERS, 0, 1).error, SBI_ERR_INVALID_PARAM);
+    /* A trigger watching nothing, or disabled, is not armed. */
+    shm_put(0, 0, MC6 | MCONTROL_S, 0, 0);
+    assert_int_equal(dbtr(v, SBI_DBTR_INSTALL_TRIGGERS, 1, 0).error, SBI_SUCCESS);
+    assert_int_equal(v->arch.trig_on, 0);
+}
+
 static void test_fwft_adue(void **state)
 {
     (void)state;
@@ -851,6 +1075,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fwft, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fwft_adue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dbtr_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dbtr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
