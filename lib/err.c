@@ -18,6 +18,8 @@ static const char *const err_names[] = {
     [-ERR_BROKEN] = "protocol broken",
     [-ERR_IO] = "I/O error",
     [-ERR_NOTSUP] = "not supported",
+    [-ERR_CHECKSUM] = "checksum mismatch",
+    [-ERR_MISMATCH] = "made for another host or VM",
 };
 
 _Static_assert(sizeof(err_names) / sizeof(err_names[0]) == 1 - ERR_FIRST, "a name for every code");

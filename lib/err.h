@@ -28,9 +28,11 @@ enum err {
     ERR_BROKEN = -14,    /* the other side broke the protocol (a guest's virtio ring) */
     ERR_IO = -15,        /* a device reported an error */
     ERR_NOTSUP = -16,    /* not supported */
+    ERR_CHECKSUM = -17,  /* its checksum does not match its contents */
+    ERR_MISMATCH = -18,  /* made for a different host or VM than this one */
 };
 
-#define ERR_FIRST ERR_NOTSUP /* the most negative code */
+#define ERR_FIRST ERR_MISMATCH /* the most negative code */
 
 /* "out of memory", "truncated", ...; "success" for 0, "unknown error"
  * for anything else. */
