@@ -221,11 +221,12 @@ static const struct isa_row rows[] = {
     GIVE("ssu64xl", DIRECT " (VU-mode is 64-bit)"),
     WITHHOLD("supm", "pointer masking for VU needs senvcfg.PMM through Ssnpm; not "
                      "implemented"),
-    GIVE("svade", "A/D faults in the VS-stage when henvcfg.ADUE is clear (given only "
-                  "then)"),
+    GIVE("svade", "A/D faults in the VS-stage while henvcfg.ADUE is clear (also given "
+                  "with Svadu: ADUE starts clear)"),
     {.name = "svadu",
-     .how = "henvcfg.ADUE; the G-stage has A and D set in every leaf, so only the "
-            "guest's own tables are updated",
+     .how = "henvcfg.ADUE, per vCPU through SBI FWFT PTE_AD_HW_UPDATING (reset 0); the "
+            "G-stage has A and D set in every leaf, so only the guest's own tables are "
+            "updated",
      .henvcfg = HENVCFG_ADUE},
     GIVE("svinval", DIRECT " (SINVAL.VMA and the SFENCE.*.INVAL in VS-mode)"),
     GIVE("svnapot", DIRECT " (VS-stage NAPOT leaves)"),
@@ -377,8 +378,6 @@ void isa_guest_compute(const struct isa_set *host, const struct isa_host_caps *c
     static const char *const no_hstateen = "needs hstateen0, which this hart does not let "
                                            "Vireo write";
     static const char *const no_dep = "needs an extension the guest does not get";
-    static const char *const svadu_on =
-        "the guest gets Svadu (henvcfg.ADUE): the VS-stage updates A/D in hardware";
 
     memset(g, 0, sizeof(*g));
     for (unsigned i = 0; i < NROWS; i++) {
@@ -421,11 +420,16 @@ void isa_guest_compute(const struct isa_set *host, const struct isa_host_caps *c
             }
         }
     }
+    /* With Svadu the guest gets Svade too: its vCPUs start with henvcfg.ADUE
+     * clear (SBI FWFT PTE_AD_HW_UPDATING resets to 0), so A/D faults are
+     * what it sees until it turns hardware updating on, and both in its
+     * device tree say exactly that (the binding: Svade in effect, Svadu
+     * enabled through SBI FWFT). */
     int svade = isa_lookup("svade");
-    if (isa_has_name(&g->exts, "svadu") && svade >= 0 && isa_has(&g->exts, (unsigned)svade)) {
-        isa_del(&g->exts, (unsigned)svade);
+    if (isa_has_name(&g->exts, "svadu") && svade >= 0) {
+        isa_add(&g->exts, (unsigned)svade);
         if (why)
-            why[svade] = svadu_on;
+            why[svade] = NULL;
     }
     for (unsigned i = 0; i < NROWS; i++) {
         if (!isa_has(&g->exts, i))

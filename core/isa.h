@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/riscv/encoding.h"
+
 #define ISA_SET_WORDS 3
 #define ISA_MAX_EXTS  (64 * ISA_SET_WORDS)
 
@@ -29,10 +31,17 @@ struct isa_host_caps {
 /* A guest's ISA and the hypervisor controls that go with it. */
 struct isa_guest {
     struct isa_set exts;
-    uint64_t henvcfg;
+    uint64_t henvcfg;   /* every bit the guest may have (ADUE: it may turn it on) */
     uint64_t hstateen0; /* only written when the host has Smstateen */
     uint32_t hcounteren;
 };
+
+/* The henvcfg a vCPU starts with (boot, HSM hart_start): the guest's, with
+ * ADUE clear, because SBI FWFT PTE_AD_HW_UPDATING resets to 0. */
+static inline uint64_t isa_guest_henvcfg_reset(const struct isa_guest *g)
+{
+    return g->henvcfg & ~HENVCFG_ADUE;
+}
 
 /* Number of rows in the table; extension i (0 <= i < isa_count()). */
 unsigned isa_count(void);

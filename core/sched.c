@@ -132,9 +132,10 @@ bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
         v->sta_gpa = UINT64_MAX;
         v->stop_requested = false;
         v->suspend = VCPU_AWAKE;
-        v->fwft_locked = 0;                        /* local features reset with the hart */
-        vcpu_dbtr_reset(v);                        /* as do its debug triggers */
-        v->arch.hctl.henvcfg = v->vm->isa.henvcfg; /* FWFT PTE_AD_HW_UPDATING too */
+        v->fwft_locked = 0; /* local features reset with the hart */
+        vcpu_dbtr_reset(v); /* as do its debug triggers */
+        v->arch.hctl.henvcfg =
+            isa_guest_henvcfg_reset(&v->vm->isa); /* FWFT PTE_AD_HW_UPDATING too */
         rq_push(v);
         kick_idle_harts(v);
         started = true;

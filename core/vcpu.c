@@ -13,7 +13,7 @@ static uint64_t pending_vs(const struct vcpu *v, uint64_t now)
         p |= HVIP_VSTIP;
     if (__atomic_load_n(&v->eip, __ATOMIC_ACQUIRE))
         p |= HVIP_VSEIP;
-    if (vmm_guest_sstc() && v->arch.vstimecmp <= now)
+    if (vmm_guest_sstc() && vcpu_host_time(v, v->arch.vstimecmp) <= now)
         p |= HVIP_VSTIP;
     return p;
 }
@@ -31,7 +31,7 @@ uint64_t vcpu_wake_deadline(const struct vcpu *v)
     if (!(v->arch.vsie & (HVIP_VSTIP >> 1)))
         return UINT64_MAX;
     uint64_t d = v->timer_deadline;
-    if (vmm_guest_sstc() && v->arch.vstimecmp < d)
-        d = v->arch.vstimecmp;
+    if (vmm_guest_sstc() && vcpu_host_time(v, v->arch.vstimecmp) < d)
+        d = vcpu_host_time(v, v->arch.vstimecmp);
     return d;
 }

@@ -75,6 +75,22 @@ struct vcpu {
  * back into its vCPU (vcpu_arch_exit_fast). */
 _Static_assert(offsetof(struct vcpu, arch) == 0, "arch must stay first in struct vcpu");
 
+/* A time on the guest's clock (its time CSR, deadlines it asks for) as
+ * host time: guest = host + htimedelta (mod 2^64, the delta taken as
+ * signed).  A guest time before host time 0 is 0 (due now); one past the
+ * host's range, and UINT64_MAX, are UINT64_MAX (never). */
+static inline uint64_t vcpu_host_time(const struct vcpu *v, uint64_t guest)
+{
+    int64_t delta = (int64_t)v->arch.hctl.htimedelta;
+
+    if (guest == UINT64_MAX)
+        return UINT64_MAX;
+    if (delta >= 0)
+        return guest >= (uint64_t)delta ? guest - (uint64_t)delta : 0;
+    uint64_t back = 0 - (uint64_t)delta;
+    return guest > UINT64_MAX - back ? UINT64_MAX : guest + back;
+}
+
 /* A hart's DBTR state at its start (VM boot, HSM hart_start): no triggers,
  * no shared memory.  The vCPU is not loaded (vcpu_arch_reset disarms). */
 static inline void vcpu_dbtr_reset(struct vcpu *v)

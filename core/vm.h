@@ -77,6 +77,9 @@ struct vm {
     unsigned boots;   /* 1 + reboots so far */
     bool paused;      /* by the shell: vCPUs are not run */
     uint64_t started; /* host time of the last (re)boot */
+    /* Guest time minus host time (mod 2^64): 0, unless restored from a
+     * snapshot; every vCPU's hctl.htimedelta. */
+    uint64_t time_offset;
     struct vcpu vcpus[CONFIG_MAX_VCPUS];
     /* Its ISA (core/vmm.c, vmm_vm_isa): the extensions, riscv,isa and
      * riscv,isa-extensions of its device tree. */

@@ -82,9 +82,10 @@ void vmm_vm_isa(struct vm *vm)
     isa_names(&vm->isa.exts, vm->isa_exts, sizeof(vm->isa_exts) / sizeof(vm->isa_exts[0]));
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         vm->vcpus[i].arch.hctl = (struct vcpu_hctl){
-            .henvcfg = vm->isa.henvcfg,
+            .henvcfg = isa_guest_henvcfg_reset(&vm->isa),
             .hstateen0 = vm->isa.hstateen0,
             .hcounteren = vm->isa.hcounteren,
+            .htimedelta = vm->time_offset,
         };
     }
 }

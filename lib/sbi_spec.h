@@ -7,7 +7,7 @@
 #ifndef VIREO_LIB_SBI_SPEC_H
 #define VIREO_LIB_SBI_SPEC_H
 
-#define SBI_SPEC_VERSION_2_0 0x02000000UL /* major 2 in bits 30:24, minor 0 */
+#define SBI_SPEC_VERSION_3_0 0x03000000UL /* major 3 in bits 30:24, minor 0 */
 
 /* Legacy (v0.1) extensions: the EID is the function. */
 #define SBI_LEGACY_SET_TIMER              0x00

@@ -26,6 +26,9 @@ struct vcpu_hctl {
     uint64_t henvcfg;
     uint64_t hstateen0; /* written only when the host has Smstateen */
     uint32_t hcounteren;
+    /* The guest's clock is the host's plus this (mod 2^64): 0, unless the
+     * VM was restored from a snapshot, whose guest time it continues. */
+    uint64_t htimedelta;
 };
 
 /* Debug triggers a vCPU may have, at most (the SBI DBTR slots, core/sbi/dbtr.c). */

@@ -56,6 +56,7 @@ void vcpu_arch_load(struct vcpu *v)
     csr_write(scounteren, a->scounteren);
     csr_write(henvcfg, a->hctl.henvcfg);
     csr_write(hcounteren, a->hctl.hcounteren);
+    csr_write(htimedelta, a->hctl.htimedelta);
     if (riscv_cpu.hstateen)
         csr_write(hstateen0, a->hctl.hstateen0);
     csr_write(hedeleg, a->hedeleg);

@@ -31,7 +31,7 @@ static struct sbi_ret base_call(struct vcpu *v, const struct sbi_args *c)
 {
     switch (c->fid) {
     case SBI_BASE_GET_SPEC_VERSION:
-        return (struct sbi_ret){SBI_SUCCESS, (long)SBI_SPEC_VERSION_2_0};
+        return (struct sbi_ret){SBI_SUCCESS, (long)SBI_SPEC_VERSION_3_0};
     case SBI_BASE_GET_IMPL_ID:
         return (struct sbi_ret){SBI_SUCCESS, (long)SBI_IMPL_ID_VIREO};
     case SBI_BASE_GET_IMPL_VERSION:

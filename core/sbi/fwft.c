@@ -6,9 +6,9 @@
  *    away, and Vireo emulates misaligned loads and stores for the guest
  *    (core/misaligned.c);
  *  - PTE_AD_HW_UPDATING, for a VM that was given Svadu (core/isa.c):
- *    henvcfg.ADUE for the vCPU; its reset value is 1, because such a VM's
- *    device tree lists Svadu without Svade, which tells its kernel that
- *    the hardware updates A/D bits.
+ *    henvcfg.ADUE for the vCPU; its reset value is 0 (the specification),
+ *    and such a VM's device tree lists Svade with Svadu, which tells its
+ *    kernel exactly that: A/D faults until it turns updating on here.
  * The other defined features need extensions guests do not get (Zicfilp,
  * Zicfiss, Ssdbltrp, Ssnpm): NOT_SUPPORTED.  Reserved and platform-specific
  * IDs, local or global: DENIED.  A locked feature refuses every later set

@@ -8,7 +8,7 @@ void sbi_time_set(struct vcpu *v, uint64_t deadline)
 {
     /* A new deadline withdraws the pending tick, as the spec requires. */
     vcpu_arch_lower(&v->arch, HVIP_VSTIP);
-    v->timer_deadline = deadline;
+    v->timer_deadline = vcpu_host_time(v, deadline); /* the guest's clock may be offset */
 }
 
 static struct sbi_ret time_call(struct vcpu *v, const struct sbi_args *c)

@@ -111,7 +111,7 @@ static void test_rv64_default(void **state)
     assert_string_equal(s, "rv64imafdc_zic64b_zicbom_zicbop_zicboz_ziccamoa_ziccif_zicclsm_"
                            "ziccrse_zicntr_zicsr_zifencei_zihintntl_zihintpause_zmmul_za64rs_"
                            "zaamo_zalrsc_zawrs_zfa_zca_zcd_zba_zbb_zbc_zbs_ssccptr_sstc_sstvala_"
-                           "sstvecd_ssu64xl_svadu_svvptc");
+                           "sstvecd_ssu64xl_svade_svadu_svvptc");
     assert_non_null(why_of(why, "h"));
     assert_non_null(why_of(why, "zihpm"));
     assert_non_null(why_of(why, "shgatpa"));
@@ -210,12 +210,17 @@ static void test_no_henvcfg(void **state)
     assert_true(isa_has_name(&g.exts, "zifencei")); /* from g */
     assert_int_equal(g.henvcfg, 0);
 
-    /* With ADUE the guest gets Svadu and not Svade. */
+    /* With ADUE the guest gets Svadu, and Svade too (ADUE starts clear:
+     * SBI FWFT PTE_AD_HW_UPDATING turns it on), even from a host that
+     * lists Svadu alone. */
     caps.henvcfg = HENVCFG_ADUE;
     isa_guest_compute(&host, &caps, NULL, &g, why);
     assert_true(isa_has_name(&g.exts, "svadu"));
-    assert_false(isa_has_name(&g.exts, "svade"));
-    assert_non_null(why_of(why, "svade"));
+    assert_true(isa_has_name(&g.exts, "svade"));
+    assert_int_equal(g.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE);
+    struct isa_set host2 = from_string("rv64gch_svadu");
+    isa_guest_compute(&host2, &caps, NULL, &g, why);
+    assert_true(isa_has_name(&g.exts, "svade"));
 }
 
 static void test_withhold(void **state)

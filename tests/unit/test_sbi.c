@@ -110,7 +110,7 @@ static void test_base(void **state)
     (void)state;
     struct ret r = call(vc(0), SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(r.value, 0x02000000);
+    assert_int_equal(r.value, 0x03000000);
     r = call(vc(0), SBI_EXT_BASE, SBI_BASE_GET_IMPL_ID, 0, 0, 0);
     assert_true(r.value > 11); /* not one of the specification's assigned IDs */
     const unsigned long present[] = {SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI,  SBI_EXT_RFENCE,
@@ -686,13 +686,16 @@ static void test_dbtr(void **state)
 static void test_fwft_adue(void **state)
 {
     (void)state;
-    /* As core/isa.c builds a VM given Svadu: ADUE in its henvcfg. */
+    /* As core/isa.c builds a VM given Svadu: ADUE in its henvcfg, which
+     * its vCPUs start without (the reset value is 0). */
     vm->isa.henvcfg |= HENVCFG_ADUE;
-    for (unsigned i = 0; i < vm->nvcpus; i++)
-        vc(i)->arch.hctl.henvcfg |= HENVCFG_ADUE;
     struct ret r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    assert_int_equal(r.value, 1); /* reset value: Svadu without Svade */
+    assert_int_equal(r.value, 0);
+    for (unsigned i = 0; i < 2; i++) {
+        r = call(vc(i), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+        assert_int_equal(r.error, SBI_SUCCESS);
+    }
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 2, 0);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
@@ -711,12 +714,14 @@ static void test_fwft_adue(void **state)
     /* Each feature has its own lock. */
     r = call(vc(0), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
-    /* A restarted hart starts from the VM's value, unlocked. */
-    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0);
+    /* A restarted hart starts from the reset value, unlocked. */
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 1);
     assert_int_equal(r.error, SBI_SUCCESS);
     vc(1)->state = VCPU_OFFLINE; /* as if it had stopped */
     assert_int_equal(call(vc(0), SBI_EXT_HSM, SBI_HSM_HART_START, 1, VM_RAM_BASE, 0).error, 0);
-    assert_int_equal(vc(1)->arch.hctl.henvcfg & HENVCFG_ADUE, HENVCFG_ADUE);
+    assert_int_equal(vc(1)->arch.hctl.henvcfg & HENVCFG_ADUE, 0);
+    r = call(vc(1), SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
 }
 
 /* Misaligned loads and stores, emulated once the guest took their
