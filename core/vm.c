@@ -201,6 +201,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     vm->running = 0;
     vm->paused = false;
     vm->started = arch_time();
+    /* Its clock starts at 0, as a machine's does at power-on (and as KVM
+     * does): what the guest sees does not depend on how long the host ran
+     * before, and a snapshot restore can set it to continue elsewhere. */
+    vm->time_offset = 0 - vm->started;
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         v->vm = vm;
