@@ -23,6 +23,7 @@
 #define SSTATUS_UXL_64     (2ULL << 32) /* U-mode (vsstatus: VU-mode) is 64-bit */
 
 /* hstatus */
+#define HSTATUS_GVA     (1ULL << 6)
 #define HSTATUS_SPV     (1ULL << 7)
 #define HSTATUS_SPVP    (1ULL << 8)
 #define HSTATUS_VTW     (1ULL << 21)

@@ -34,7 +34,7 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     /* sret goes to VS-mode (SPV, SPP); FP is on at the HS level so the
      * guest alone decides, through its vsstatus.FS. */
     a->ctx.sstatus = SSTATUS_SPP | SSTATUS_FS_CLEAN | (vec ? SSTATUS_VS_CLEAN : 0);
-    a->ctx.hstatus = HSTATUS_VSXL_64 | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW;
+    a->ctx.hstatus = VCPU_HSTATUS_RESET;
     a->vsstatus = SSTATUS_UXL_64;
     a->vstimecmp = UINT64_MAX;
     a->scounteren = __atomic_load_n(&riscv_cpu.scounteren_reset, __ATOMIC_RELAXED);
@@ -42,6 +42,13 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->hedeleg = VCPU_HEDELEG_RESET; /* FWFT features reset with the hart */
     a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
     a->last_hart = -1;
+}
+
+void vcpu_arch_invalidate(struct vcpu_arch *a)
+{
+    a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
+    a->last_hart = -1;
+    vcpu_arch_request_fence(a, VCPU_FENCE_I | VCPU_FENCE_VVMA);
 }
 
 void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)

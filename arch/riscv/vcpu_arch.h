@@ -135,6 +135,17 @@ void vcpu_arch_lower(struct vcpu_arch *a, uint64_t bits);
  * HSM hart_start): everything else architectural is reset.  Not loaded. */
 void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1);
 
+/* The hstatus and HS sstatus a vCPU enters its guest with after a reset
+ * (VS-mode, 64-bit, WFI trapping); SPVP/GVA and SPP/SPIE then follow the
+ * guest's last exit. */
+#define VCPU_HSTATUS_RESET (HSTATUS_VSXL_64 | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW)
+
+/* The vCPU's state was replaced wholesale (a snapshot restore): whatever a
+ * hart still holds of it (its FP and vector registers, VS-stage TLB
+ * entries, instructions in a cache) is stale and must be reloaded or
+ * flushed before it runs again.  Not loaded. */
+void vcpu_arch_invalidate(struct vcpu_arch *a);
+
 /* Resumption after a non-retentive suspend: pc, a0, a1, translation off,
  * supervisor interrupts off, in VS-mode; the rest is left as it was (the
  * specification leaves it undefined).  The vCPU must not be loaded. */

@@ -197,11 +197,17 @@ struct fake_arch_log fake_arch;
 
 void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
 {
+    struct vcpu_hctl hctl = a->hctl; /* kept, as the real one does */
+    void *vec = a->vec;
+
     memset(a, 0, sizeof(*a));
+    a->hctl = hctl;
+    a->vec = vec;
     a->ctx.sepc = pc;
     a->ctx.gpr[10] = a0;
     a->ctx.gpr[11] = a1;
     a->ctx.sstatus = 1ULL << 8;
+    a->ctx.hstatus = VCPU_HSTATUS_RESET;
     a->hedeleg = VCPU_HEDELEG_RESET;
     a->last_hart = -1;
 }
@@ -253,6 +259,12 @@ long vcpu_arch_sync_triggers(struct vcpu_arch *a)
     fake_arch.trig_syncs++;
     a->trig_fw = a->trig_on; /* as if the firmware used the same indices */
     return 0;
+}
+
+void vcpu_arch_invalidate(struct vcpu_arch *a)
+{
+    a->last_hart = -1;
+    vcpu_arch_request_fence(a, VCPU_FENCE_I | VCPU_FENCE_VVMA);
 }
 
 void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
