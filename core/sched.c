@@ -270,6 +270,28 @@ static void block_vcpu(struct vcpu *v)
     }
 }
 
+bool sched_vm_off_harts(struct vm *vm)
+{
+    spin_lock(&sched_lock);
+    bool off = vm->paused && vm->running == 0;
+    spin_unlock(&sched_lock);
+    return off;
+}
+
+void sched_set_vcpu_state(struct vcpu *v, enum vcpu_state s)
+{
+    spin_lock(&sched_lock);
+    if (v->state == VCPU_RUNNABLE)
+        rq_remove(v);
+    if (s == VCPU_RUNNABLE)
+        rq_push(v);
+    else if (s == VCPU_BLOCKED)
+        block_vcpu(v);
+    else
+        v->state = VCPU_OFFLINE;
+    spin_unlock(&sched_lock);
+}
+
 uint64_t sched_blocked_deadline(uint64_t now)
 {
     uint64_t next = __atomic_load_n(&blocked_next, __ATOMIC_RELAXED);

@@ -48,6 +48,15 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
  * is busy elsewhere. */
 void sched_pause_vm(struct vm *vm, bool pause);
 
+/* True when vm is paused and none of its vCPUs is on a hart: its state
+ * may be read or replaced (snapshots). */
+bool sched_vm_off_harts(struct vm *vm);
+
+/* Puts a vCPU of a paused VM, off the harts, in state s (OFFLINE,
+ * RUNNABLE: queued, BLOCKED: waiting for its wake-up), whatever it was:
+ * a snapshot restore. */
+void sched_set_vcpu_state(struct vcpu *v, enum vcpu_state s);
+
 /* The run loop's side (core/hart_loop.c), on hart h with interrupts off. */
 
 /* Wakes blocked vCPUs whose time has come and takes the next vCPU h may

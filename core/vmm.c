@@ -42,9 +42,12 @@ static void vmm_report_isa(const struct platform *p)
     console_printf("vireo: guests do not get:%s\n", n ? line : " nothing");
 }
 
+static uint32_t timebase_hz;
+
 int vmm_init(const struct platform *p, const struct gstage_caps *caps,
              const struct isa_host_caps *hcaps, char *err, size_t errlen)
 {
+    timebase_hz = p->timebase_hz;
     /* Sv48x4 when the host has it: guests get room beyond 512 GiB without
      * the fifth level of Sv57x4 on every TLB miss. */
     if (caps->sv48x4)
@@ -115,6 +118,11 @@ void vmm_set_max_page(const char *bootargs)
 bool vmm_guest_sstc(void)
 {
     return guest_sstc;
+}
+
+uint32_t vmm_timebase_hz(void)
+{
+    return timebase_hz;
 }
 
 void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,

@@ -36,6 +36,9 @@ enum gstage_mode vmm_gstage_mode(void);
 uint64_t vmm_max_page(void);
 void vmm_set_max_page(const char *bootargs);
 bool vmm_guest_sstc(void);
+
+/* The host's timebase (the guests' too). */
+uint32_t vmm_timebase_hz(void);
 void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,
                     uint64_t initrd_end);
 

@@ -24,6 +24,7 @@
 
 #include "core/panic.h"
 #include "core/vm.h"
+#include "lib/err.h"
 
 #define DBTR_NO_SHMEM UINT64_MAX
 
@@ -117,9 +118,9 @@ static bool dbtr_mapped(const struct vcpu *v, unsigned idx)
     return (v->dbtr.trig[idx].state & SBI_DBTR_STATE_MAPPED) != 0;
 }
 
-/* Gives the hardware the vCPU's triggers as they now are: those mapped,
- * enabled (a mode bit set) and watching something. */
-static void dbtr_sync(struct vcpu *v, unsigned max)
+/* The hardware's part of the vCPU's triggers as they now are: those
+ * mapped, enabled (a mode bit set) and watching something. */
+static void dbtr_translate(struct vcpu *v, unsigned max)
 {
     struct vcpu_arch *a = &v->arch;
 
@@ -132,7 +133,13 @@ static void dbtr_sync(struct vcpu *v, unsigned max)
         a->trig[i] = (struct vcpu_trig){dbtr_hw_tdata1(t1), v->dbtr.trig[i].tdata2, 0};
         a->trig_on |= 1u << i;
     }
-    long err = vcpu_arch_sync_triggers(a);
+}
+
+/* ... and armed on this hart in place of what was. */
+static void dbtr_sync(struct vcpu *v, unsigned max)
+{
+    dbtr_translate(v, max);
+    long err = vcpu_arch_sync_triggers(&v->arch);
     if (err)
         panic("firmware refused to uninstall debug triggers (SBI error %ld)", err);
 }
@@ -326,6 +333,38 @@ static struct sbi_ret dbtr_call(struct vcpu *v, const struct sbi_args *c)
     default:
         return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
+}
+
+int sbi_dbtr_state_check(const struct vcpu_dbtr *d)
+{
+    unsigned max = vcpu_arch_trig_max();
+
+    if (d->shmem != DBTR_NO_SHMEM && (d->shmem & 7))
+        return ERR_RANGE;
+    for (unsigned i = 0; i < VCPU_TRIG_MAX; i++) {
+        uint64_t state = d->trig[i].state, t1 = d->trig[i].tdata1;
+        if (!(state & SBI_DBTR_STATE_MAPPED)) {
+            if (state | t1 | d->trig[i].tdata2 | d->trig[i].tdata3)
+                return ERR_RANGE; /* a free trigger is all zero */
+            continue;
+        }
+        if (i >= max || dbtr_check(t1, d->trig[i].tdata3) != SBI_SUCCESS)
+            return ERR_RANGE;
+        /* Its state is what install or update made of some configuration:
+         * the saved mode bits, and the mode bits now either those (enabled)
+         * or none (disabled). */
+        uint64_t saved = ((state & SBI_DBTR_STATE_U) ? MCONTROL_U : 0) |
+                         ((state & SBI_DBTR_STATE_S) ? MCONTROL_S : 0);
+        uint64_t modes = t1 & MC_MODES;
+        if (state != dbtr_state(saved, i) || (modes && modes != saved))
+            return ERR_RANGE;
+    }
+    return 0;
+}
+
+void sbi_dbtr_restored(struct vcpu *v)
+{
+    dbtr_translate(v, vcpu_arch_trig_max());
 }
 
 /* Offered when the host has triggers for guests. */

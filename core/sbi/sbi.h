@@ -83,6 +83,13 @@ struct sbi_ret sbi_suspend(struct vcpu *v, bool retentive, uint64_t pc, uint64_t
 void sbi_ipi_raise(struct vcpu *target, void *arg);
 void sbi_rfence_request(struct vcpu *target, void *arg);
 
+/* DBTR and snapshots: whether a vCPU's trigger state (from a snapshot) is
+ * one the guest could have made on this host (0, or ERR_RANGE); and, once
+ * it is the vCPU's, the hardware's part rebuilt from it (the vCPU not
+ * loaded: its triggers are armed when it next is). */
+int sbi_dbtr_state_check(const struct vcpu_dbtr *d);
+void sbi_dbtr_restored(struct vcpu *v);
+
 /* STA: adds the time v waited in the run queue (since v->runnable_since)
  * to its steal-time record, if it named one.  From the run loop, as v
  * gets a hart. */

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Snapshots of a VM (docs/snapshot.md).  Sections, in this order:
+ * HEADER (what a restore must match), VM (the guest's clock), one VCPU per
+ * vCPU, VPLIC, VUART, one DEVICE per virtio device, one RAM section per
+ * 2 MiB of guest RAM (zero pages elided), END.
+ *
+ * A restore reads its source twice: the first pass checks the framing and
+ * every checksum, that the snapshot was made for this VM on a host like
+ * this one, and every vCPU's state; nothing changes.  The second applies:
+ * vCPUs, then devices, then RAM.  A device model checks its own payload
+ * before changing anything; should one still refuse, everything already
+ * applied is put back from an undo image of the VM's non-RAM state taken
+ * just before, so a refused restore leaves the VM as it was. */
+#include "core/snapshot.h"
+
+#include "arch/arch.h"
+#include "core/console.h"
+#include "core/pmem.h"
+#include "core/sched.h"
+#include "core/vcpu_state.h"
+#include "core/vdev/vdev.h"
+#include "core/version.h"
+#include "core/vmm.h"
+#include "devices/vplic.h"
+#include "devices/vuart.h"
+#include "lib/crc32c.h"
+#include "lib/err.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "lib/wire.h"
+
+#define SNAP_HEADER_VERSION 1
+#define SNAP_VM_VERSION     1
+#define SNAP_RAM_VERSION    1
+#define RAM_CHUNK           (2u << 20)
+#define RAM_CHUNK_PAGES     (RAM_CHUNK / 4096)
+#define RAM_HEAD            (8 + 8 + 4 + 4 + RAM_CHUNK_PAGES / 8) /* version..bitmap */
+#define PROGRESS_STEP       (64ull << 20)
+
+/* Scratch for one non-RAM section (and the restore's undo image); taken
+ * from Vireo's memory for the duration of a call.  The shell runs one
+ * snapshot at a time. */
+struct snap_scratch {
+    uint8_t *buf;
+    size_t size;
+};
+
+static int scratch_get(struct snap_scratch *s, size_t size)
+{
+    s->buf = pmem_alloc(size, 4096);
+    s->size = s->buf ? size : 0;
+    return s->buf ? 0 : ERR_NOMEM;
+}
+
+static void scratch_put(struct snap_scratch *s)
+{
+    if (s->buf)
+        pmem_free(s->buf, s->size);
+    s->buf = NULL;
+}
+
+static uint64_t guest_now(const struct vm *vm)
+{
+    return arch_time() + vm->time_offset;
+}
+
+/* ---- the header: what a restore must match ---- */
+
+static void put_str(struct wire *w, const char *s)
+{
+    size_t n = strlen(s);
+    wire_put_u16(w, (uint16_t)n);
+    wire_put_bytes(w, s, n);
+}
+
+static long header_build(const struct vm *vm, void *buf, size_t size)
+{
+    struct wire w = wire_out(buf, size);
+
+    wire_put_u32(&w, SNAP_HEADER_VERSION);
+    put_str(&w, VIREO_VERSION);
+    put_str(&w, vm->name);
+    wire_put_u64(&w, vm->ram_base);
+    wire_put_u64(&w, vm->ram_size);
+    wire_put_u32(&w, vm->nvcpus);
+    wire_put_u32(&w, vmm_timebase_hz());
+    wire_put_u32(&w, (uint32_t)arch_vector_state_size());
+    wire_put_u32(&w, vcpu_arch_trig_max());
+    put_str(&w, vm->isa_str);
+    wire_put_u32(&w, vm->nvdevs);
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        put_str(&w, vm->vdevs[i]->kind->name);
+        put_str(&w, vm->vdevs[i]->cfg->name);
+    }
+    return w.bad ? ERR_NOSPC : (long)w.pos;
+}
+
+/* The header is compared with the one this VM would write, except for the
+ * Vireo version (any version that writes this format may restore it) and
+ * the VM's name (a snapshot may be restored into another VM of the same
+ * configuration). */
+static int header_check(const struct vm *vm, const uint8_t *p, size_t n, void *mine,
+                        size_t minesize, char *err, size_t errlen)
+{
+    long len = header_build(vm, mine, minesize);
+    struct wire_in a = wire_in(p, n), b = wire_in(mine, len < 0 ? 0 : (size_t)len);
+
+    if (len < 0)
+        return (int)len;
+    if (wire_get_u32(&a) != SNAP_HEADER_VERSION) {
+        fmt_snprintf(err, errlen, "snapshot header of an unknown version");
+        return ERR_VERSION;
+    }
+    wire_get_u32(&b);
+    for (int skip = 0; skip < 2; skip++) { /* version, name */
+        uint16_t la = wire_get_u16(&a), lb = wire_get_u16(&b);
+        if (a.bad || la > a.len - a.pos) {
+            fmt_snprintf(err, errlen, "snapshot header is truncated");
+            return ERR_TRUNCATED;
+        }
+        a.pos += la;
+        b.pos += lb;
+    }
+    if (a.len - a.pos != b.len - b.pos || memcmp(a.buf + a.pos, b.buf + b.pos, a.len - a.pos)) {
+        fmt_snprintf(err, errlen,
+                     "the snapshot was made for another configuration or host (RAM, vCPUs, "
+                     "devices, guest ISA, timebase, vector length or debug triggers differ)");
+        return ERR_MISMATCH;
+    }
+    return 0;
+}
+
+/* ---- RAM: 2 MiB chunks, zero pages elided ---- */
+
+static bool page_is_zero(const uint64_t *p)
+{
+    uint64_t acc = 0;
+    for (unsigned i = 0; i < 512; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+static int ram_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
+                    snapshot_progress_fn progress)
+{
+    static uint64_t page[512];
+    uint64_t next_report = PROGRESS_STEP;
+
+    for (uint64_t off = 0, id = 0; off < vm->ram_size; off += RAM_CHUNK, id++) {
+        uint64_t gpa = vm->ram_base + off;
+        uint32_t npages = (uint32_t)((vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK
+                                                                      : vm->ram_size - off) /
+                                     4096);
+        uint8_t head[RAM_HEAD];
+        uint8_t *bitmap = head + RAM_HEAD - RAM_CHUNK_PAGES / 8;
+        uint32_t present = 0;
+
+        memset(head, 0, sizeof(head));
+        /* First pass over the chunk: which pages are not zero, and the CRC
+         * of what will be written, which the section header carries. */
+        for (uint32_t i = 0; i < npages; i++) {
+            if (gpa_read(vm, gpa + i * 4096ull, page, 4096) < 0)
+                return ERR_RANGE;
+            if (!page_is_zero(page)) {
+                bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
+                present++;
+            }
+        }
+        struct wire w = wire_out(head, RAM_HEAD - RAM_CHUNK_PAGES / 8);
+        wire_put_u32(&w, SNAP_RAM_VERSION);
+        wire_put_u32(&w, 0);
+        wire_put_u64(&w, gpa);
+        wire_put_u32(&w, npages);
+        wire_put_u32(&w, present);
+        uint32_t crc = crc32c(0, head, sizeof(head));
+        for (uint32_t i = 0; i < npages; i++) {
+            if (!((bitmap[i / 8] >> (i % 8)) & 1))
+                continue;
+            gpa_read(vm, gpa + i * 4096ull, page, 4096);
+            crc = crc32c(crc, page, 4096);
+        }
+        struct snap_section h = {SNAP_RAM, (uint32_t)id, sizeof(head) + present * 4096ull, crc};
+        int err = snap_write_head(s, &h);
+        if (err < 0)
+            return err;
+        if ((err = snap_write_raw(s, head, sizeof(head))) < 0)
+            return err;
+        for (uint32_t i = 0; i < npages; i++) {
+            if (!((bitmap[i / 8] >> (i % 8)) & 1))
+                continue;
+            gpa_read(vm, gpa + i * 4096ull, page, 4096);
+            if ((err = snap_write_raw(s, page, 4096)) < 0)
+                return err;
+        }
+        st->ram_pages += present;
+        st->zero_pages += npages - present;
+        if (progress && off + RAM_CHUNK >= next_report) {
+            progress(vm, off + RAM_CHUNK, vm->ram_size);
+            next_report += PROGRESS_STEP;
+        }
+    }
+    return 0;
+}
+
+/* Checks a RAM section's head (the chunk it names, its page count and
+ * bitmap against its length); apply: also writes the chunk, reading its
+ * pages from the source (a page not present is zero). */
+static int ram_load(struct vm *vm, struct snap_source *src, const struct snap_section *h,
+                    uint32_t expect_id, bool apply)
+{
+    static uint64_t page[512];
+    uint8_t head[RAM_HEAD];
+    uint64_t off = (uint64_t)expect_id * RAM_CHUNK;
+
+    if (h->id != expect_id || off >= vm->ram_size || h->len < RAM_HEAD)
+        return ERR_STRUCTURE;
+    int err = src->read(src->ctx, head, sizeof(head));
+    if (err < 0)
+        return err;
+    src->bytes += sizeof(head);
+    struct wire_in r = wire_in(head, sizeof(head));
+    uint32_t version = wire_get_u32(&r), flags = wire_get_u32(&r);
+    uint64_t gpa = wire_get_u64(&r);
+    uint32_t npages = wire_get_u32(&r), present = wire_get_u32(&r);
+    const uint8_t *bitmap = head + RAM_HEAD - RAM_CHUNK_PAGES / 8;
+    uint64_t want = (vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK : vm->ram_size - off) / 4096;
+    uint32_t count = 0;
+
+    if (version != SNAP_RAM_VERSION || flags)
+        return ERR_VERSION;
+    for (uint32_t i = 0; i < RAM_CHUNK_PAGES; i++)
+        count += (bitmap[i / 8] >> (i % 8)) & 1;
+    if (gpa != vm->ram_base + off || npages != want || present != count ||
+        h->len != sizeof(head) + present * 4096ull)
+        return ERR_STRUCTURE;
+    for (uint32_t i = npages; i < RAM_CHUNK_PAGES; i++)
+        if ((bitmap[i / 8] >> (i % 8)) & 1)
+            return ERR_STRUCTURE;
+    uint32_t crc = crc32c(0, head, sizeof(head));
+    for (uint32_t i = 0; i < npages; i++) {
+        bool here = (bitmap[i / 8] >> (i % 8)) & 1;
+        if (here) {
+            if ((err = src->read(src->ctx, page, 4096)) < 0)
+                return err;
+            src->bytes += 4096;
+            crc = crc32c(crc, page, 4096);
+        } else if (apply) {
+            memset(page, 0, 4096);
+        }
+        if (apply && gpa_write(vm, gpa + i * 4096ull, page, 4096) < 0)
+            return ERR_RANGE;
+    }
+    return crc == h->crc ? 0 : ERR_CHECKSUM;
+}
+
+/* ---- the non-RAM state: vCPUs and devices ---- */
+
+/* Each of vm's state sections after VM, in order, as (type, id, saver). */
+static long state_save_one(struct vm *vm, uint32_t type, uint32_t id, void *buf, size_t size)
+{
+    switch (type) {
+    case SNAP_VCPU:
+        return vcpu_state_save(&vm->vcpus[id], buf, size);
+    case SNAP_VPLIC:
+        return vplic_save(&vm->plic, buf, size);
+    case SNAP_VUART:
+        return vuart_save(&vm->uart, buf, size);
+    default: {
+        const struct vm_vdev *d = vm->vdevs[id];
+        if (!d->kind->save)
+            return ERR_NOTSUP;
+        return d->kind->save(d, buf, size);
+    }
+    }
+}
+
+/* The sections of the non-RAM state: n of them, the k-th being (type, id). */
+static unsigned state_count(const struct vm *vm)
+{
+    return vm->nvcpus + 2 + vm->nvdevs;
+}
+
+static void state_nth(const struct vm *vm, unsigned k, uint32_t *type, uint32_t *id)
+{
+    if (k < vm->nvcpus) {
+        *type = SNAP_VCPU;
+        *id = k;
+    } else if (k == vm->nvcpus) {
+        *type = SNAP_VPLIC;
+        *id = 0;
+    } else if (k == vm->nvcpus + 1) {
+        *type = SNAP_VUART;
+        *id = 0;
+    } else {
+        *type = SNAP_DEVICE;
+        *id = k - vm->nvcpus - 2;
+    }
+}
+
+static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, char *buf,
+                              size_t n)
+{
+    if (type == SNAP_VCPU)
+        fmt_snprintf(buf, n, "vCPU %u", id);
+    else if (type == SNAP_VPLIC)
+        fmt_snprintf(buf, n, "the virtual PLIC");
+    else if (type == SNAP_VUART)
+        fmt_snprintf(buf, n, "the UART");
+    else
+        fmt_snprintf(buf, n, "device %s", vm->vdevs[id]->cfg->name);
+    return buf;
+}
+
+/* ---- save ---- */
+
+int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
+                  snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    struct snap_scratch sc = {0};
+    char name[48];
+    int rc;
+
+    memset(st, 0, sizeof(*st));
+    if (!sched_vm_off_harts(vm)) {
+        fmt_snprintf(err, errlen, "vm %s is not paused with its vCPUs stopped", vm->name);
+        return ERR_INVAL;
+    }
+    if ((rc = scratch_get(&sc, SNAP_SECTION_MAX)) < 0) {
+        fmt_snprintf(err, errlen, "no memory for the snapshot's buffers");
+        return rc;
+    }
+    s->bytes = 0;
+    rc = snap_write_preamble(s);
+    long len = rc < 0 ? rc : header_build(vm, sc.buf, sc.size);
+    if (len >= 0)
+        rc = snap_write_section(s, SNAP_HEADER, 0, sc.buf, (uint64_t)len);
+    else
+        rc = (int)len;
+    if (rc >= 0) {
+        struct wire w = wire_out(sc.buf, sc.size);
+        wire_put_u32(&w, SNAP_VM_VERSION);
+        wire_put_u64(&w, guest_now(vm));
+        rc = snap_write_section(s, SNAP_VM, 0, sc.buf, w.pos);
+    }
+    for (unsigned k = 0; rc >= 0 && k < state_count(vm); k++) {
+        uint32_t type, id;
+        state_nth(vm, k, &type, &id);
+        len = state_save_one(vm, type, id, sc.buf, sc.size);
+        if (len < 0) {
+            fmt_snprintf(err, errlen, "%s: %s",
+                         state_name(vm, type, id, name, sizeof(name)),
+                         len == ERR_NOTSUP ? "cannot be saved" : err_str((int)len));
+            scratch_put(&sc);
+            return (int)len;
+        }
+        rc = snap_write_section(s, type, id, sc.buf, (uint64_t)len);
+    }
+    scratch_put(&sc);
+    if (rc >= 0)
+        rc = ram_save(vm, s, st, progress);
+    if (rc >= 0)
+        rc = snap_write_end(s);
+    if (rc < 0) {
+        fmt_snprintf(err, errlen, "writing the snapshot failed: %s", err_str(rc));
+        return rc;
+    }
+    st->bytes = s->bytes;
+    return 0;
+}
+
+/* ---- restore ---- */
+
+static struct vcpu_image images[CONFIG_MAX_VCPUS];
+
+/* Reads the next section header, which must be (type, id). */
+static int expect_head(struct snap_source *src, struct snap_section *h, uint32_t type, uint32_t id)
+{
+    int rc = snap_read_head(src, h);
+    if (rc < 0)
+        return rc;
+    return h->type == type && h->id == id ? 0 : ERR_STRUCTURE;
+}
+
+/* Puts the non-RAM state saved in undo back (it came from this VM). */
+static void state_undo(struct vm *vm, const uint8_t *undo, const size_t *len)
+{
+    char e[8];
+    for (unsigned k = 0; k < state_count(vm); k++) {
+        uint32_t type, id;
+        state_nth(vm, k, &type, &id);
+        if (type == SNAP_VCPU) {
+            if (vcpu_state_parse(&vm->vcpus[id], undo, len[k], &images[0], e, sizeof(e)) == 0)
+                vcpu_state_apply(&vm->vcpus[id], &images[0]);
+        } else if (type == SNAP_VPLIC) {
+            vplic_load(&vm->plic, undo, len[k]);
+        } else if (type == SNAP_VUART) {
+            vuart_load(&vm->uart, undo, len[k]);
+        } else {
+            vm->vdevs[id]->kind->load(vm->vdevs[id], undo, len[k]);
+        }
+        undo += len[k];
+    }
+}
+
+/* One pass over the snapshot: check (apply false) or apply. */
+static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scratch *sc,
+                        struct snap_scratch *undo, bool apply, snapshot_progress_fn progress,
+                        char *err, size_t errlen)
+{
+    struct snap_section h;
+    char name[48];
+    int rc = snap_read_preamble(src);
+    uint8_t *buf = sc->buf, *mine = sc->buf + SNAP_SECTION_MAX;
+
+    if (rc < 0) {
+        fmt_snprintf(err, errlen, "not a Vireo snapshot of a version this Vireo reads (%s)",
+                     err_str(rc));
+        return rc;
+    }
+    if ((rc = expect_head(src, &h, SNAP_HEADER, 0)) < 0 || h.len > SNAP_SECTION_MAX ||
+        (rc = snap_read_payload(src, &h, buf)) < 0) {
+        fmt_snprintf(err, errlen, "snapshot header: %s", err_str(rc < 0 ? rc : ERR_STRUCTURE));
+        return rc < 0 ? rc : ERR_STRUCTURE;
+    }
+    if ((rc = header_check(vm, buf, (size_t)h.len, mine, SNAP_SECTION_MAX, err, errlen)) < 0)
+        return rc;
+    rc = expect_head(src, &h, SNAP_VM, 0);
+    if (rc >= 0 && h.len != 12)
+        rc = ERR_STRUCTURE;
+    if (rc >= 0)
+        rc = snap_read_payload(src, &h, buf);
+    struct wire_in r = wire_in(buf, 12);
+    if (rc >= 0 && wire_get_u32(&r) != SNAP_VM_VERSION)
+        rc = ERR_VERSION;
+    uint64_t guest_time = wire_get_u64(&r);
+    if (rc < 0) {
+        fmt_snprintf(err, errlen, "snapshot VM section: %s", err_str(rc));
+        return rc;
+    }
+    if (apply) {
+        /* The guest's clock continues from the snapshot's point. */
+        vm->time_offset = guest_time - arch_time();
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            vm->vcpus[i].arch.hctl.htimedelta = vm->time_offset;
+    }
+
+    size_t undo_len[CONFIG_MAX_VCPUS + 2 + CONFIG_MAX_DEVS];
+    if (apply) {
+        /* The undo image: this VM's non-RAM state as it is now. */
+        size_t used = 0;
+        for (unsigned k = 0; k < state_count(vm); k++) {
+            uint32_t type, id;
+            state_nth(vm, k, &type, &id);
+            long len = state_save_one(vm, type, id, undo->buf + used, undo->size - used);
+            if (len < 0) {
+                fmt_snprintf(err, errlen, "%s: cannot be saved for undo (%s)",
+                             state_name(vm, type, id, name, sizeof(name)), err_str((int)len));
+                return (int)len;
+            }
+            undo_len[k] = (size_t)len;
+            used += (size_t)len;
+        }
+    }
+    for (unsigned k = 0; k < state_count(vm); k++) {
+        uint32_t type, id;
+        state_nth(vm, k, &type, &id);
+        state_name(vm, type, id, name, sizeof(name));
+        rc = expect_head(src, &h, type, id);
+        if (rc >= 0 && h.len > SNAP_SECTION_MAX)
+            rc = ERR_RANGE;
+        if (rc >= 0)
+            rc = snap_read_payload(src, &h, buf);
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "snapshot section for %s: %s", name, err_str(rc));
+            goto undo;
+        }
+        if (type == SNAP_VCPU) {
+            rc = vcpu_state_parse(&vm->vcpus[id], buf, (size_t)h.len, &images[id], err, errlen);
+            if (rc < 0)
+                goto undo;
+            if (apply)
+                vcpu_state_apply(&vm->vcpus[id], &images[id]);
+            continue;
+        }
+        if (!apply)
+            continue; /* device models check their payloads as they load them */
+        if (type == SNAP_VPLIC)
+            rc = vplic_load(&vm->plic, buf, (size_t)h.len);
+        else if (type == SNAP_VUART)
+            rc = vuart_load(&vm->uart, buf, (size_t)h.len);
+        else if (vm->vdevs[id]->kind->load)
+            rc = vm->vdevs[id]->kind->load(vm->vdevs[id], buf, (size_t)h.len);
+        else
+            rc = ERR_NOTSUP;
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "%s refused its state: %s", name, err_str(rc));
+            goto undo;
+        }
+    }
+    uint64_t next_report = PROGRESS_STEP;
+    for (uint32_t id = 0; (uint64_t)id * RAM_CHUNK < vm->ram_size; id++) {
+        if ((rc = snap_read_head(src, &h)) >= 0)
+            rc = h.type == SNAP_RAM ? ram_load(vm, src, &h, id, apply) : ERR_STRUCTURE;
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "snapshot RAM at 0x%llx: %s",
+                         (unsigned long long)(vm->ram_base + (uint64_t)id * RAM_CHUNK),
+                         err_str(rc));
+            /* Past the point of no return only if the source changed
+             * between the passes: RAM is partly written then. */
+            return rc;
+        }
+        if (apply && progress && ((uint64_t)id + 1) * RAM_CHUNK >= next_report) {
+            progress(vm, ((uint64_t)id + 1) * RAM_CHUNK, vm->ram_size);
+            next_report += PROGRESS_STEP;
+        }
+    }
+    if ((rc = snap_read_head(src, &h)) >= 0 && h.type != SNAP_END)
+        rc = ERR_STRUCTURE;
+    if (rc < 0) {
+        fmt_snprintf(err, errlen, "snapshot end: %s", err_str(rc));
+        return rc;
+    }
+    return 0;
+
+undo:
+    if (apply)
+        state_undo(vm, undo->buf, undo_len);
+    return rc;
+}
+
+int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress,
+                     char *err, size_t errlen)
+{
+    struct snap_scratch sc = {0}, undo = {0};
+    uint64_t offset = vm->time_offset;
+    int rc;
+
+    if (!sched_vm_off_harts(vm)) {
+        fmt_snprintf(err, errlen, "vm %s is not paused with its vCPUs stopped: pause it first",
+                     vm->name);
+        return ERR_INVAL;
+    }
+    if (scratch_get(&sc, 2 * SNAP_SECTION_MAX) < 0 ||
+        scratch_get(&undo, (size_t)state_count(vm) * SNAP_SECTION_MAX) < 0) {
+        scratch_put(&sc);
+        fmt_snprintf(err, errlen, "no memory for the restore's buffers");
+        return ERR_NOMEM;
+    }
+    rc = restore_pass(vm, &in->src, &sc, &undo, false, NULL, err, errlen);
+    if (rc >= 0 && (rc = in->rewind(in->src.ctx)) < 0)
+        fmt_snprintf(err, errlen, "cannot read the snapshot again: %s", err_str(rc));
+    if (rc >= 0)
+        rc = restore_pass(vm, &in->src, &sc, &undo, true, progress, err, errlen);
+    if (rc < 0 && vm->time_offset != offset) {
+        vm->time_offset = offset;
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            vm->vcpus[i].arch.hctl.htimedelta = offset;
+    }
+    scratch_put(&undo);
+    scratch_put(&sc);
+    return rc;
+}
+
+/* ---- the in-memory target ---- */
+
+#define MEM_BLOCK    (2u << 20)
+#define MEM_MAX_BLKS 2048 /* 4 GiB of snapshot per VM */
+
+struct snap_mem {
+    char vm_name[32];
+    uint64_t size, taken;
+    unsigned nblocks;
+    uint8_t **blocks; /* MEM_MAX_BLKS pointers, from pmem */
+};
+
+static struct snap_mem mem_slots[VM_MAX];
+
+struct mem_cursor {
+    struct snap_mem *m;
+    uint64_t pos;
+};
+
+static int mem_write(void *ctx, const void *p, size_t n)
+{
+    struct mem_cursor *c = ctx;
+    const uint8_t *s = p;
+
+    while (n) {
+        unsigned b = (unsigned)(c->pos / MEM_BLOCK);
+        size_t off = (size_t)(c->pos % MEM_BLOCK), k = MEM_BLOCK - off;
+        if (b >= MEM_MAX_BLKS)
+            return ERR_NOSPC;
+        if (b >= c->m->nblocks) {
+            c->m->blocks[b] = pmem_alloc_block();
+            if (!c->m->blocks[b])
+                return ERR_NOSPC;
+            c->m->nblocks = b + 1;
+        }
+        if (k > n)
+            k = n;
+        memcpy(c->m->blocks[b] + off, s, k);
+        c->pos += k;
+        s += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int mem_read(void *ctx, void *p, size_t n)
+{
+    struct mem_cursor *c = ctx;
+    uint8_t *d = p;
+
+    if (n > c->m->size - c->pos)
+        return ERR_TRUNCATED;
+    while (n) {
+        size_t off = (size_t)(c->pos % MEM_BLOCK), k = MEM_BLOCK - off;
+        if (k > n)
+            k = n;
+        memcpy(d, c->m->blocks[c->pos / MEM_BLOCK] + off, k);
+        c->pos += k;
+        d += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int mem_rewind(void *ctx)
+{
+    ((struct mem_cursor *)ctx)->pos = 0;
+    return 0;
+}
+
+static void mem_free(struct snap_mem *m)
+{
+    for (unsigned i = 0; i < m->nblocks; i++)
+        pmem_free(m->blocks[i], MEM_BLOCK);
+    if (m->blocks)
+        pmem_free(m->blocks, MEM_MAX_BLKS * sizeof(uint8_t *));
+    memset(m, 0, sizeof(*m));
+}
+
+int snapshot_mem_save(struct vm *vm, struct snapshot_stats *st, snapshot_progress_fn progress,
+                      char *err, size_t errlen)
+{
+    struct snap_mem m = {0};
+
+    m.blocks = pmem_zalloc(MEM_MAX_BLKS * sizeof(uint8_t *), 4096);
+    if (!m.blocks) {
+        fmt_snprintf(err, errlen, "no memory for a snapshot");
+        return ERR_NOMEM;
+    }
+    struct mem_cursor c = {&m, 0};
+    struct snap_sink s = {mem_write, &c, 0, 0, 0};
+    int rc = snapshot_save(vm, &s, st, progress, err, errlen);
+    if (rc == ERR_NOSPC)
+        fmt_snprintf(err, errlen, "no memory left for the snapshot (%llu MiB written)",
+                     (unsigned long long)(c.pos >> 20));
+    if (rc < 0) {
+        mem_free(&m);
+        return rc;
+    }
+    m.size = c.pos;
+    m.taken = arch_time();
+    memcpy(m.vm_name, vm->name, sizeof(m.vm_name));
+    mem_free(&mem_slots[vm->index]);
+    mem_slots[vm->index] = m;
+    return 0;
+}
+
+int snapshot_mem_restore(struct vm *vm, snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    struct snap_mem *m = &mem_slots[vm->index];
+
+    if (!m->size || strcmp(m->vm_name, vm->name) != 0) {
+        fmt_snprintf(err, errlen, "vm %s has no snapshot (vm snapshot %s takes one)", vm->name,
+                     vm->name);
+        return ERR_NOENT;
+    }
+    struct mem_cursor c = {m, 0};
+    struct snap_input in = {{mem_read, &c, 0, 0, 0}, mem_rewind};
+    return snapshot_restore(vm, &in, progress, err, errlen);
+}
+
+uint64_t snapshot_mem_size(const struct vm *vm, uint64_t *taken)
+{
+    const struct snap_mem *m = &mem_slots[vm->index];
+    bool mine = m->size && strcmp(m->vm_name, vm->name) == 0;
+
+    if (taken)
+        *taken = mine ? m->taken : 0;
+    return mine ? m->size : 0;
+}
+
+void snapshot_mem_drop(const struct vm *vm)
+{
+    mem_free(&mem_slots[vm->index]);
+}
