@@ -67,8 +67,7 @@ int snap_write_raw(struct snap_sink *s, const void *p, size_t n)
     return sink_put(s, p, n);
 }
 
-int snap_write_section(struct snap_sink *s, uint32_t type, uint32_t id, const void *p,
-                       uint64_t len)
+int snap_write_section(struct snap_sink *s, uint32_t type, uint32_t id, const void *p, uint64_t len)
 {
     struct snap_section h = {type, id, len, crc32c(0, p, (size_t)len)};
     int err = snap_write_head(s, &h);
