@@ -568,7 +568,7 @@ int vuart_load(struct vuart *u, const void *buf, size_t size)
         u->irq_level = vuart_iir_id(u) != IIR_NO_INT;
         irq_line_set(&u->irq, u->irq_level);
     }
-    bool room = e == 0 && vuart_room_due(u);
+    bool room = e == 0 && u->room_notify && vuart_room_due(u);
     spin_unlock(&u->lock);
     if (room)
         u->room_notify(u->room_ctx);
