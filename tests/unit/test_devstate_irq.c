@@ -152,13 +152,13 @@ static void test_vplic_hostile(void **state)
     assert_true(ds_hostile_sweep(&db, good, n) > 0);
 
     size_t prio = 12, thr = prio + NDEV, maps = thr + NCTX, en = maps + 5 * 16;
-    ds_field_refused(&db, good, n, 4, NDEV + 1, 4, ERR_MISMATCH);      /* ndev */
-    ds_field_refused(&db, good, n, 8, 64, 4, ERR_MISMATCH);            /* ncontexts */
-    ds_field_refused(&db, good, n, prio + 3, 8, 1, ERR_RANGE);         /* priority > 7 */
-    ds_field_refused(&db, good, n, thr + 1, 0xff, 1, ERR_RANGE);       /* threshold */
-    ds_field_refused(&db, good, n, maps, 1, 8, ERR_RANGE);             /* source 0 pending */
+    ds_field_refused(&db, good, n, 4, NDEV + 1, 4, ERR_MISMATCH);       /* ndev */
+    ds_field_refused(&db, good, n, 8, 64, 4, ERR_MISMATCH);             /* ncontexts */
+    ds_field_refused(&db, good, n, prio + 3, 8, 1, ERR_RANGE);          /* priority > 7 */
+    ds_field_refused(&db, good, n, thr + 1, 0xff, 1, ERR_RANGE);        /* threshold */
+    ds_field_refused(&db, good, n, maps, 1, 8, ERR_RANGE);              /* source 0 pending */
     ds_field_refused(&db, good, n, maps + 8, 1ull << 32, 8, ERR_RANGE); /* source 96 */
-    ds_field_refused(&db, good, n, en + 8, 1ull << 63, 8, ERR_RANGE);  /* enable 127 */
+    ds_field_refused(&db, good, n, en + 8, 1ull << 63, 8, ERR_RANGE);   /* enable 127 */
     /* Pending and in service at once (source 70, in service). */
     ds_field_refused(&db, good, n, maps + 8, 1ull << 6 | 1ull << 30 | 1ull << 1, 8, ERR_STRUCTURE);
     /* A level source (1) with its line high, neither pending nor in service. */
@@ -306,8 +306,8 @@ static void test_vuart_held_bytes(void **state)
     uart_wr(&a, 2, 0x01);
     uart_wr(&a, 1, 0x01);
     assert_int_equal(vuart_input_offer(&a, "abcdefghijklmnopqrs", 19), 16);
-    uart_wr(&a, 1, 0x00);    /* stop listening */
-    uart_wr(&a, 2, 0x03);    /* clear: 16 bytes held */
+    uart_wr(&a, 1, 0x00); /* stop listening */
+    uart_wr(&a, 2, 0x03); /* clear: 16 bytes held */
     size_t n = ds_save(&da, sa);
     assert_int_equal(sa[4 + 12 + 1], 16); /* held_count */
 
@@ -336,16 +336,16 @@ static void test_vuart_hostile(void **state)
     uart_init(&b, &eb);
     assert_int_equal(vuart_load(&b, good, n), 0);
     assert_true(ds_hostile_sweep(&db, good, n) > 0);
-    ds_field_refused(&db, good, n, 4, 0x10, 1, ERR_RANGE);      /* IER reserved bits */
-    ds_field_refused(&db, good, n, 6, 0x20, 1, ERR_RANGE);      /* MCR reserved bits */
-    ds_field_refused(&db, good, n, 10, 2, 1, ERR_RANGE);        /* fifo_enabled */
-    ds_field_refused(&db, good, n, 11, 2, 1, ERR_RANGE);        /* trigger level */
-    ds_field_refused(&db, good, n, 12, 0x01, 1, ERR_RANGE);     /* LSR bits */
-    ds_field_refused(&db, good, n, 13, 0x10, 1, ERR_RANGE);     /* MSR deltas */
-    ds_field_refused(&db, good, n, 14, 2, 1, ERR_RANGE);        /* thre_pending */
-    ds_field_refused(&db, good, n, 15, 2, 1, ERR_RANGE);        /* room_wanted */
-    ds_field_refused(&db, good, n, 16, 17, 1, ERR_RANGE);       /* rx_count > FIFO */
-    ds_field_refused(&db, good, n, 16, 4, 1, ERR_RANGE); /* 'o' read as held_count */
+    ds_field_refused(&db, good, n, 4, 0x10, 1, ERR_RANGE);        /* IER reserved bits */
+    ds_field_refused(&db, good, n, 6, 0x20, 1, ERR_RANGE);        /* MCR reserved bits */
+    ds_field_refused(&db, good, n, 10, 2, 1, ERR_RANGE);          /* fifo_enabled */
+    ds_field_refused(&db, good, n, 11, 2, 1, ERR_RANGE);          /* trigger level */
+    ds_field_refused(&db, good, n, 12, 0x01, 1, ERR_RANGE);       /* LSR bits */
+    ds_field_refused(&db, good, n, 13, 0x10, 1, ERR_RANGE);       /* MSR deltas */
+    ds_field_refused(&db, good, n, 14, 2, 1, ERR_RANGE);          /* thre_pending */
+    ds_field_refused(&db, good, n, 15, 2, 1, ERR_RANGE);          /* room_wanted */
+    ds_field_refused(&db, good, n, 16, 17, 1, ERR_RANGE);         /* rx_count > FIFO */
+    ds_field_refused(&db, good, n, 16, 4, 1, ERR_RANGE);          /* 'o' read as held_count */
     ds_field_refused(&db, good, n, 16 + 1 + 5, 17, 1, ERR_RANGE); /* held_count */
     /* With FIFOs off the receiver holds one byte. */
     static uint8_t p[DS_MAX];
