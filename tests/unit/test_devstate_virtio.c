@@ -72,18 +72,19 @@ static void transport_fields(const struct ds_model *b, const uint8_t *good, size
     ds_field_refused(b, good, n, T_STATUS, 0x100, 4, ERR_RANGE);
     ds_field_refused(b, good, n, T_INT, 4, 4, ERR_RANGE);
     ds_field_refused(b, good, n, T_FEATURES, VT_F_V1 | 1ull << 40, 8, ERR_RANGE); /* not offered */
-    ds_field_refused(b, good, n, T_FEATURES, 1, 8, ERR_RANGE);                   /* no VERSION_1 */
+    ds_field_refused(b, good, n, T_FEATURES, 1, 8, ERR_RANGE);                    /* no VERSION_1 */
     uint64_t drv = 0;
     for (int i = 7; i >= 0; i--)
         drv = drv << 8 | good[16 + i];
-    ds_field_refused(b, good, n, T_FEATURES, drv ^ VT_F_INDIRECT, 8, ERR_STRUCTURE); /* != driver's */
+    ds_field_refused(b, good, n, T_FEATURES, drv ^ VT_F_INDIRECT, 8,
+                     ERR_STRUCTURE); /* != driver's */
     ds_field_refused(b, good, n, T_NQUEUES, 9, 4, ERR_MISMATCH);
     ds_field_refused(b, good, n, Q0, (uint64_t)max * 2, 2, ERR_RANGE); /* above QueueNumMax */
     ds_field_refused(b, good, n, Q0, 3, 2, ERR_RANGE);                 /* not a power of 2 */
     ds_field_refused(b, good, n, Q0 + 2, 0x10, 1, ERR_RANGE);          /* unknown flag */
     ds_field_refused(b, good, n, Q0 + Q_DESC, VT_RAM_BASE + VT_RAM_SIZE, 8, ERR_RANGE);
     ds_field_refused(b, good, n, Q0 + Q_DESC, VT_QUEUE(0) + 8, 8, ERR_RANGE); /* misaligned */
-    ds_field_refused(b, good, n, Q0 + Q_DESC, UINT64_MAX - 15, 8, ERR_RANGE);  /* wraps */
+    ds_field_refused(b, good, n, Q0 + Q_DESC, UINT64_MAX - 15, 8, ERR_RANGE); /* wraps */
     ds_field_refused(b, good, n, Q0 + Q_DRIVER, 0x1000, 8, ERR_RANGE);
     ds_field_refused(b, good, n, Q0 + Q_DEVICE, VT_RAM_BASE + VT_RAM_SIZE - 16, 8, ERR_RANGE);
     ds_field_refused(b, good, n, Q0 + Q_LAST, (uint16_t)(le16(good + Q0 + Q_USED) + num + 1), 2,
