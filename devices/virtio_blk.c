@@ -10,6 +10,7 @@
 #include "devices/virtqueue.h"
 #include "lib/err.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 /* A position in one direction (readable or writable part) of a chain. */
 struct cursor {
@@ -271,4 +272,34 @@ void virtio_blk_init(struct virtio_blk *b, const struct guest_mem *mem, const st
         .notify = blk_notify,
     };
     virtio_mmio_init(&b->t, &b->ops, b, mem, irq);
+}
+
+static void blk_state_put(const void *dev, struct wire *w)
+{
+    const struct virtio_blk *b = dev;
+
+    wire_put_u64(w, b->be.sectors);
+    wire_put_u8(w, b->be.read_only);
+}
+
+static int blk_state_get(void *dev, struct wire_in *r, bool apply)
+{
+    const struct virtio_blk *b = dev;
+    uint64_t sectors = wire_get_u64(r);
+    uint8_t ro = wire_get_u8(r);
+
+    (void)apply; /* nothing of its own to store */
+    if (sectors != b->be.sectors || ro != (uint8_t)b->be.read_only)
+        return ERR_MISMATCH;
+    return 0;
+}
+
+long virtio_blk_save(const struct virtio_blk *b, void *buf, size_t size)
+{
+    return virtio_mmio_save(&b->t, VIRTIO_BLK_STATE_VERSION, blk_state_put, buf, size);
+}
+
+int virtio_blk_load(struct virtio_blk *b, const void *buf, size_t size)
+{
+    return virtio_mmio_load(&b->t, VIRTIO_BLK_STATE_VERSION, blk_state_get, buf, size);
 }

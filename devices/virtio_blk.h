@@ -101,4 +101,16 @@ struct virtio_blk {
 void virtio_blk_init(struct virtio_blk *b, const struct guest_mem *mem, const struct irq_line *irq,
                      const struct blk_backend *be, const char *serial /* GET_ID, <= 20 bytes */);
 
+/* Snapshots (docs/snapshot-devices.md): the transport, then the capacity
+ * and read-only flag, which load only compares with this device's
+ * backend (ERR_MISMATCH: a snapshot of another disk).  No request is ever
+ * in flight between MMIO accesses (they complete in the notification), so
+ * a snapshot of a paused VM has none to save: chains the driver posted
+ * and the device has not taken are in guest RAM, after last_avail, and
+ * are processed once, at the next notification after load.  Statistics
+ * are the host's, not saved.  See virtio_mmio_load for the rest. */
+#define VIRTIO_BLK_STATE_VERSION 1
+long virtio_blk_save(const struct virtio_blk *b, void *buf, size_t size);
+int virtio_blk_load(struct virtio_blk *b, const void *buf, size_t size);
+
 #endif

@@ -12,6 +12,7 @@
 #include "devices/virtqueue.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 /* Lock held: one chain's readable bytes to the output.  Returns 0 or ERR_RANGE
  * (guest memory refused). */
@@ -251,4 +252,47 @@ void virtio_console_init(struct virtio_console *c, const struct guest_mem *mem,
     c->output = output;
     c->ctx = ctx;
     virtio_mmio_init(&c->t, &con_ops, c, mem, irq);
+}
+
+static void con_state_put(const void *dev, struct wire *w)
+{
+    const struct virtio_console *c = dev;
+
+    wire_put_u32(w, c->backlog_len);
+    wire_put_bytes(w, c->backlog, c->backlog_len);
+    wire_put_u8(w, c->room_wanted);
+}
+
+static int con_state_get(void *dev, struct wire_in *r, bool apply)
+{
+    struct virtio_console *c = dev;
+    uint32_t len = wire_get_u32(r);
+
+    if (len > VIRTIO_CONSOLE_BACKLOG)
+        return ERR_RANGE;
+    /* Read where it goes only when applying: the check pass must not
+     * touch the backlog. */
+    if (apply) {
+        wire_get_bytes(r, c->backlog, len);
+        c->backlog_len = len;
+    } else {
+        for (uint32_t i = 0; i < len; i++)
+            wire_get_u8(r);
+    }
+    uint8_t wanted = wire_get_u8(r);
+    if (wanted > 1)
+        return ERR_RANGE;
+    if (apply)
+        c->room_wanted = wanted;
+    return 0;
+}
+
+long virtio_console_save(const struct virtio_console *c, void *buf, size_t size)
+{
+    return virtio_mmio_save(&c->t, VIRTIO_CONSOLE_STATE_VERSION, con_state_put, buf, size);
+}
+
+int virtio_console_load(struct virtio_console *c, const void *buf, size_t size)
+{
+    return virtio_mmio_load(&c->t, VIRTIO_CONSOLE_STATE_VERSION, con_state_get, buf, size);
 }

@@ -96,4 +96,14 @@ size_t virtio_console_offer(struct virtio_console *c, const char *buf, size_t n)
 /* Whether the driver is up (DRIVER_OK, not NEEDS_RESET): input is for it. */
 bool virtio_console_listening(struct virtio_console *c);
 
+/* Snapshots (docs/snapshot-devices.md): the transport, then the input
+ * backlog (typed bytes the driver has not taken) and whether the host
+ * waits to be told of receive buffers.  Output is never pending: it goes
+ * out during the notification.  Statistics are the host's, not saved.
+ * load refuses a backlog over VIRTIO_CONSOLE_BACKLOG (see
+ * virtio_mmio_load for the rest). */
+#define VIRTIO_CONSOLE_STATE_VERSION 1
+long virtio_console_save(const struct virtio_console *c, void *buf, size_t size);
+int virtio_console_load(struct virtio_console *c, const void *buf, size_t size);
+
 #endif

@@ -10,6 +10,7 @@
 #include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 #define TRANSPORT_FEATURES                                                                         \
     ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |                        \
@@ -394,3 +395,121 @@ const struct mmio_ops virtio_mmio_ops = {
     .read = vm_mmio_read,
     .write = vm_mmio_write,
 };
+
+void virtio_mmio_state_put(const struct virtio_mmio *t, struct wire *w)
+{
+    wire_put_u32(w, t->status);
+    wire_put_u32(w, t->dev_features_sel);
+    wire_put_u32(w, t->drv_features_sel);
+    wire_put_u64(w, t->drv_features);
+    wire_put_u64(w, t->features);
+    wire_put_u32(w, t->queue_sel);
+    wire_put_u32(w, t->int_status);
+    wire_put_u32(w, t->config_generation);
+    wire_put_u32(w, t->ops->nqueues);
+    for (unsigned i = 0; i < t->ops->nqueues; i++) {
+        vq_state_put(&t->queues[i], w);
+        wire_put_u16(w, t->signalled[i]);
+    }
+}
+
+int virtio_mmio_state_get(struct virtio_mmio *t, struct wire_in *r, bool apply)
+{
+    uint32_t status = wire_get_u32(r);
+    uint32_t dev_sel = wire_get_u32(r);
+    uint32_t drv_sel = wire_get_u32(r);
+    uint64_t drv_features = wire_get_u64(r);
+    uint64_t features = wire_get_u64(r);
+    uint32_t queue_sel = wire_get_u32(r);
+    uint32_t int_status = wire_get_u32(r);
+    uint32_t generation = wire_get_u32(r);
+    uint32_t nqueues = wire_get_u32(r);
+
+    if (r->bad)
+        return ERR_TRUNCATED;
+    /* The selects, QueueSel and the driver's feature bits hold whatever the
+     * driver wrote; the rest is the device's and must be what it could have
+     * made. */
+    if ((status & ~0xffu) ||
+        (int_status & ~(uint32_t)(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)))
+        return ERR_RANGE;
+    if ((features & ~virtio_mmio_offered(t)) ||
+        (features && !(features & (1ull << VIRTIO_F_VERSION_1))))
+        return ERR_RANGE;
+    if ((status & VIRTIO_STATUS_FEATURES_OK) && features != drv_features)
+        return ERR_STRUCTURE;
+    if (nqueues != t->ops->nqueues)
+        return ERR_MISMATCH;
+    bool dead = status & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    for (unsigned i = 0; i < nqueues; i++) {
+        struct virtqueue *q = &t->queues[i];
+        int e = vq_state_get(q, r, t->ops->queue_max, &t->mem, !dead, apply);
+        if (e < 0)
+            return e;
+        uint16_t signalled = wire_get_u16(r);
+        if (r->bad)
+            return ERR_TRUNCATED;
+        if (apply)
+            t->signalled[i] = signalled;
+    }
+    if (!apply)
+        return 0;
+    t->status = status;
+    t->dev_features_sel = dev_sel;
+    t->drv_features_sel = drv_sel;
+    t->drv_features = drv_features;
+    t->features = features;
+    t->queue_sel = queue_sel;
+    t->int_status = int_status;
+    t->config_generation = generation;
+    /* Driven even if unchanged: the controller may be fresh, or restored
+     * from the same snapshot. */
+    t->irq_level = int_status != 0;
+    irq_line_set(&t->irq, t->irq_level);
+    return 0;
+}
+
+long virtio_mmio_save(const struct virtio_mmio *ct, uint32_t version,
+                      void (*put)(const void *dev, struct wire *w), void *buf, size_t size)
+{
+    /* Host-side input (frames, console bytes) may still arrive from other
+     * harts while the VM is paused: the lock keeps the picture consistent.
+     * t is not really const. */
+    struct virtio_mmio *t = (struct virtio_mmio *)ct;
+    struct wire w = wire_out(buf, size);
+
+    spin_lock(&t->lock);
+    wire_put_u32(&w, version);
+    virtio_mmio_state_put(t, &w);
+    if (put)
+        put(t->dev, &w);
+    spin_unlock(&t->lock);
+    return wire_result(&w);
+}
+
+/* One pass over a device payload; lock held. */
+static int vm_load_pass(struct virtio_mmio *t, uint32_t version,
+                        int (*get)(void *dev, struct wire_in *r, bool apply), const void *buf,
+                        size_t size, bool apply)
+{
+    struct wire_in r = wire_in(buf, size);
+
+    if (wire_get_u32(&r) != version)
+        return wire_refuse(&r, ERR_VERSION);
+    int e = virtio_mmio_state_get(t, &r, apply);
+    if (e == 0 && get)
+        e = get(t->dev, &r, apply);
+    return e < 0 ? wire_refuse(&r, e) : wire_end(&r);
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, uint32_t version,
+                     int (*get)(void *dev, struct wire_in *r, bool apply), const void *buf,
+                     size_t size)
+{
+    spin_lock(&t->lock);
+    int e = vm_load_pass(t, version, get, buf, size, false);
+    if (e == 0)
+        e = vm_load_pass(t, version, get, buf, size, true);
+    spin_unlock(&t->lock);
+    return e;
+}

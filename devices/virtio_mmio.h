@@ -167,4 +167,35 @@ void virtio_mmio_used(struct virtio_mmio *t, unsigned queue);
 /* From the device's callbacks, lock held: the driver broke the protocol. */
 void virtio_mmio_needs_reset(struct virtio_mmio *t);
 
+/* Snapshots (docs/snapshot-devices.md): the transport's part of every
+ * virtio device's payload, for the device's own save and load, which
+ * hold t->lock around them.  state_put writes status, feature selects and
+ * features, QueueSel, InterruptStatus, ConfigGeneration and each queue
+ * (vq_state_put, then its last signalled used index).  state_get reads
+ * the same and checks it: status and InterruptStatus bits, features
+ * within what this transport offers, the same number of queues
+ * (ERR_MISMATCH), each queue (vq_state_get; a ready queue's rings must be
+ * guest RAM unless the device already needs a reset or the queue is
+ * broken, as then they are never touched again).  With apply false it only
+ * checks; with apply true (after a check of the whole payload passed) it
+ * stores and drives the interrupt line to InterruptStatus, changed or not. */
+struct wire;
+struct wire_in;
+void virtio_mmio_state_put(const struct virtio_mmio *t, struct wire *w);
+int virtio_mmio_state_get(struct virtio_mmio *t, struct wire_in *r, bool apply);
+
+/* A whole device payload, for the device types' save and load: under
+ * t->lock, the u32 version, the transport (above), then the device's own
+ * part through put/get (NULL: none; get checks, and stores only with
+ * apply).  virtio_mmio_save returns the length or ERR_NOSPC.
+ * virtio_mmio_load refuses a version other than version (ERR_VERSION),
+ * then runs a checking pass over everything, trailing bytes included
+ * (ERR_STRUCTURE), and only if that passes the applying one, so a refused
+ * payload changes nothing. */
+long virtio_mmio_save(const struct virtio_mmio *t, uint32_t version,
+                      void (*put)(const void *dev, struct wire *w), void *buf, size_t size);
+int virtio_mmio_load(struct virtio_mmio *t, uint32_t version,
+                     int (*get)(void *dev, struct wire_in *r, bool apply), const void *buf,
+                     size_t size);
+
 #endif

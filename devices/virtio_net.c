@@ -12,6 +12,7 @@
 #include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 /* Copies n bytes from src into the chain's buffers (all device-writable).
  * Returns 0, or ERR_RANGE if guest memory refused. */
@@ -210,4 +211,31 @@ void virtio_net_detach(struct virtio_net *n)
         vswitch_detach(n->sw, &n->port);
     n->sw = NULL;
     spin_unlock(&n->tx_lock);
+}
+
+static void net_state_put(const void *dev, struct wire *w)
+{
+    const struct virtio_net *n = dev;
+
+    wire_put_bytes(w, n->mac, sizeof(n->mac));
+}
+
+static int net_state_get(void *dev, struct wire_in *r, bool apply)
+{
+    const struct virtio_net *n = dev;
+    uint8_t mac[6];
+
+    (void)apply; /* nothing of its own to store */
+    wire_get_bytes(r, mac, sizeof(mac));
+    return memcmp(mac, n->mac, sizeof(mac)) == 0 ? 0 : ERR_MISMATCH;
+}
+
+long virtio_net_save(const struct virtio_net *n, void *buf, size_t size)
+{
+    return virtio_mmio_save(&n->t, VIRTIO_NET_STATE_VERSION, net_state_put, buf, size);
+}
+
+int virtio_net_load(struct virtio_net *n, const void *buf, size_t size)
+{
+    return virtio_mmio_load(&n->t, VIRTIO_NET_STATE_VERSION, net_state_get, buf, size);
 }

@@ -96,4 +96,16 @@ void virtio_net_detach(struct virtio_net *n);
  * ERR_BROKEN (a broken ring or receive chain: NEEDS_RESET). */
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
 
+/* Snapshots (docs/snapshot-devices.md): the transport, then the MAC, which
+ * load only compares with this device's (ERR_MISMATCH).  Nothing is
+ * queued in the model: a transmitted frame is handed to the switch within
+ * the kick, a received one written into the guest within the switch's
+ * delivery.  The switch port (attached by init, from the configuration)
+ * and its counters and learned addresses are the switch's, not the VM's:
+ * not saved; the switch learns the MAC again from the next frame sent.
+ * Statistics are the host's, not saved.  See virtio_mmio_load. */
+#define VIRTIO_NET_STATE_VERSION 1
+long virtio_net_save(const struct virtio_net *n, void *buf, size_t size);
+int virtio_net_load(struct virtio_net *n, const void *buf, size_t size);
+
 #endif

@@ -88,3 +88,13 @@ void virtio_rng_init(struct virtio_rng *r, const struct guest_mem *mem, const st
     r->ctx = ctx;
     virtio_mmio_init(&r->t, &rng_ops, r, mem, irq);
 }
+
+long virtio_rng_save(const struct virtio_rng *r, void *buf, size_t size)
+{
+    return virtio_mmio_save(&r->t, VIRTIO_RNG_STATE_VERSION, NULL, buf, size);
+}
+
+int virtio_rng_load(struct virtio_rng *r, const void *buf, size_t size)
+{
+    return virtio_mmio_load(&r->t, VIRTIO_RNG_STATE_VERSION, NULL, buf, size);
+}

@@ -34,4 +34,10 @@ struct virtio_rng {
 void virtio_rng_init(struct virtio_rng *r, const struct guest_mem *mem, const struct irq_line *irq,
                      size_t (*entropy)(void *ctx, void *buf, size_t n), void *ctx);
 
+/* Snapshots (docs/snapshot-devices.md): the transport's state only; the
+ * device holds nothing between notifications.  See virtio_mmio_load. */
+#define VIRTIO_RNG_STATE_VERSION 1
+long virtio_rng_save(const struct virtio_rng *r, void *buf, size_t size);
+int virtio_rng_load(struct virtio_rng *r, const void *buf, size_t size);
+
 #endif

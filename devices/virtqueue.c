@@ -8,6 +8,7 @@
 #include "devices/virtqueue.h"
 #include "lib/err.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 /* Rings are little-endian (virtio 1.x); decode bytes so the host's byte
  * order does not matter. */
@@ -229,4 +230,76 @@ bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint
     if (rd16(m, q->driver, &v) != 0)
         return true;
     return !(v & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/* Snapshot flags byte. */
+#define VQS_READY    1
+#define VQS_BROKEN   2
+#define VQS_EVENT    4
+#define VQS_INDIRECT 8
+
+void vq_state_put(const struct virtqueue *q, struct wire *w)
+{
+    wire_put_u16(w, q->num);
+    wire_put_u8(w, (uint8_t)((q->ready ? VQS_READY : 0) | (q->broken ? VQS_BROKEN : 0) |
+                             (q->event_idx ? VQS_EVENT : 0) | (q->indirect ? VQS_INDIRECT : 0)));
+    wire_put_u64(w, q->desc);
+    wire_put_u64(w, q->driver);
+    wire_put_u64(w, q->device);
+    wire_put_u16(w, q->last_avail);
+    wire_put_u16(w, q->used_idx);
+}
+
+/* Whether [gpa, gpa + size) is guest RAM: read through m in pieces, the
+ * one test guest_mem offers. */
+static bool vq_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t size)
+{
+    uint8_t scratch[64];
+
+    if (!m->read)
+        return false;
+    for (uint64_t done = 0; done < size; done += sizeof(scratch)) {
+        uint64_t k = size - done < sizeof(scratch) ? size - done : sizeof(scratch);
+        if (m->read(m->ctx, gpa + done, scratch, (size_t)k) != 0)
+            return false;
+    }
+    return true;
+}
+
+int vq_state_get(struct virtqueue *q, struct wire_in *r, uint16_t num_max,
+                 const struct guest_mem *m, bool in_ram, bool apply)
+{
+    struct virtqueue n = {.max_bytes = q->max_bytes};
+
+    n.num = wire_get_u16(r);
+    uint8_t flags = wire_get_u8(r);
+    n.desc = wire_get_u64(r);
+    n.driver = wire_get_u64(r);
+    n.device = wire_get_u64(r);
+    n.last_avail = wire_get_u16(r);
+    n.used_idx = wire_get_u16(r);
+    if (r->bad)
+        return ERR_TRUNCATED;
+    if (flags & ~(VQS_READY | VQS_BROKEN | VQS_EVENT | VQS_INDIRECT))
+        return ERR_RANGE;
+    n.ready = flags & VQS_READY;
+    n.broken = flags & VQS_BROKEN;
+    n.event_idx = flags & VQS_EVENT;
+    n.indirect = flags & VQS_INDIRECT;
+    /* A queue that is not ready holds only what the driver wrote to its
+     * registers, any value; a ready one was checked when it became ready. */
+    if (n.ready) {
+        if (vq_check(&n, num_max) != 0 || (uint16_t)(n.last_avail - n.used_idx) > n.num)
+            return ERR_RANGE;
+        uint64_t ev = n.event_idx ? 2 : 0;
+        /* A broken queue's rings are never touched again. */
+        if (in_ram && !n.broken &&
+            (!vq_is_ram(m, n.desc, 16 * (uint64_t)n.num) ||
+             !vq_is_ram(m, n.driver, AVAIL_SIZE(n.num) - 2 + ev) ||
+             !vq_is_ram(m, n.device, USED_SIZE(n.num) - 2 + ev)))
+            return ERR_RANGE;
+    }
+    if (apply)
+        *q = n;
+    return 0;
 }

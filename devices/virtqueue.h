@@ -75,4 +75,17 @@ int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint3
  * VRING_AVAIL_F_NO_INTERRUPT.  Unreadable rings answer true. */
 bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint16_t old_used);
 
+/* Snapshots (docs/snapshot-devices.md): a queue's registers and shadow
+ * indices, part of its transport's payload.  vq_state_get reads one queue
+ * from r and checks it: a ready queue must pass vq_check against num_max
+ * and have at most num chains taken and not yet given back; with in_ram,
+ * unless the queue is broken, its rings must also be guest RAM (probed
+ * through m).  It stores into q only with apply, so a caller checks a whole payload first and then
+ * applies it.  0 or a negative ERR_* code. */
+struct wire;
+struct wire_in;
+void vq_state_put(const struct virtqueue *q, struct wire *w);
+int vq_state_get(struct virtqueue *q, struct wire_in *r, uint16_t num_max,
+                 const struct guest_mem *m, bool in_ram, bool apply);
+
 #endif

@@ -9,6 +9,7 @@
 #include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 _Static_assert(VPLIC_MAX_CONTEXTS <= 64, "EIP bits live in one uint64_t");
 _Static_assert(VPLIC_MAX_SOURCES % 64 == 0, "bitmaps are whole words");
@@ -386,3 +387,138 @@ const struct mmio_ops vplic_ops = {
     .read = vplic_read,
     .write = vplic_write,
 };
+
+/* Snapshots.  The bitmaps saved, in payload order. */
+enum { MAP_PENDING, MAP_IN_SERVICE, MAP_LINE, MAP_EDGE, MAP_DEFERRED, MAP_COUNT };
+
+static uint64_t *vplic_map(struct vplic *p, unsigned m)
+{
+    uint64_t *maps[MAP_COUNT] = {p->pending, p->in_service, p->line, p->edge, p->deferred};
+
+    return maps[m];
+}
+
+/* Bits of bitmap word w that name existing sources. */
+static uint64_t vplic_word_mask(const struct vplic *p, unsigned w)
+{
+    return vplic_valid_mask(p, 2 * w) | (uint64_t)vplic_valid_mask(p, 2 * w + 1) << 32;
+}
+
+long vplic_save(const struct vplic *cp, void *buf, size_t size)
+{
+    /* The VM is paused, but devices may still move lines from other harts:
+     * the lock keeps the picture consistent.  p is not really const. */
+    struct vplic *p = (struct vplic *)cp;
+    struct wire w = wire_out(buf, size);
+
+    spin_lock(&p->lock);
+    wire_put_u32(&w, VPLIC_STATE_VERSION);
+    wire_put_u32(&w, p->ndev);
+    wire_put_u32(&w, p->ncontexts);
+    for (unsigned s = 1; s <= p->ndev; s++)
+        wire_put_u8(&w, p->priority[s]);
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        wire_put_u8(&w, p->threshold[c]);
+    for (unsigned m = 0; m < MAP_COUNT; m++)
+        for (unsigned i = 0; i < p->nwords; i++)
+            wire_put_u64(&w, vplic_map(p, m)[i]);
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        for (unsigned i = 0; i < p->nwords; i++)
+            wire_put_u64(&w, p->enable[c][i]);
+    spin_unlock(&p->lock);
+    return wire_result(&w);
+}
+
+/* One pass over a payload: checks every field and, with apply, stores it.
+ * Lock held.  load runs it twice so a refusal changes nothing. */
+static int vplic_state_get(struct vplic *p, const void *buf, size_t size, bool apply)
+{
+    struct wire_in r = wire_in(buf, size);
+    uint64_t maps[MAP_COUNT][VPLIC_WORDS];
+
+    if (wire_get_u32(&r) != VPLIC_STATE_VERSION)
+        return wire_refuse(&r, ERR_VERSION);
+    uint32_t ndev = wire_get_u32(&r);
+    uint32_t ncontexts = wire_get_u32(&r);
+    if (ndev != p->ndev || ncontexts != p->ncontexts)
+        return wire_refuse(&r, ERR_MISMATCH);
+    if (apply)
+        memset(p->by_prio, 0, sizeof(p->by_prio));
+    for (unsigned s = 1; s <= p->ndev; s++) {
+        uint8_t v = wire_get_u8(&r);
+        if (v > VPLIC_PRIO_MAX)
+            return wire_refuse(&r, ERR_RANGE);
+        if (apply) {
+            p->priority[s] = v;
+            bit_put(p->by_prio[v], s, true);
+        }
+    }
+    for (unsigned c = 0; c < p->ncontexts; c++) {
+        uint8_t v = wire_get_u8(&r);
+        if (v > VPLIC_PRIO_MAX)
+            return wire_refuse(&r, ERR_RANGE);
+        if (apply)
+            p->threshold[c] = v;
+    }
+    for (unsigned m = 0; m < MAP_COUNT; m++) {
+        for (unsigned i = 0; i < p->nwords; i++) {
+            maps[m][i] = wire_get_u64(&r);
+            if (maps[m][i] & ~vplic_word_mask(p, i))
+                return wire_refuse(&r, ERR_RANGE); /* a source that does not exist */
+        }
+    }
+    /* The gateways' invariants (vplic.h): never pending and in service; a
+     * level source whose line is high is pending or in service; only an
+     * edge source in service remembers a request. */
+    for (unsigned i = 0; i < p->nwords; i++) {
+        uint64_t level = ~maps[MAP_EDGE][i];
+        if ((maps[MAP_PENDING][i] & maps[MAP_IN_SERVICE][i]) ||
+            (level & maps[MAP_LINE][i] & ~maps[MAP_PENDING][i] & ~maps[MAP_IN_SERVICE][i]) ||
+            (maps[MAP_DEFERRED][i] & ~(maps[MAP_EDGE][i] & maps[MAP_IN_SERVICE][i])))
+            return wire_refuse(&r, ERR_STRUCTURE);
+    }
+    for (unsigned c = 0; c < p->ncontexts; c++) {
+        for (unsigned i = 0; i < p->nwords; i++) {
+            uint64_t v = wire_get_u64(&r);
+            if (v & ~vplic_word_mask(p, i))
+                return wire_refuse(&r, ERR_RANGE);
+            if (apply)
+                p->enable[c][i] = v;
+        }
+    }
+    int e = wire_end(&r);
+    if (e < 0 || !apply)
+        return e;
+    for (unsigned m = 0; m < MAP_COUNT; m++)
+        memcpy(vplic_map(p, m), maps[m], p->nwords * sizeof(uint64_t));
+    return 0;
+}
+
+int vplic_load(struct vplic *p, const void *buf, size_t size)
+{
+    uint64_t eip = 0;
+
+    spin_lock(&p->lock);
+    int e = vplic_state_get(p, buf, size, false);
+    if (e == 0)
+        e = vplic_state_get(p, buf, size, true);
+    if (e == 0) {
+        for (unsigned c = 0; c < p->ncontexts; c++)
+            if (vplic_best(p, c, p->threshold[c]))
+                eip |= (uint64_t)1 << c;
+        __atomic_store_n(&p->eip, eip, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&p->lock);
+    if (e < 0)
+        return e;
+    /* Every context's line, whatever was reported before: the vCPUs may
+     * have been restored from the same snapshot, or be fresh. */
+    spin_lock(&p->notify_lock);
+    p->reported = eip;
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        if (p->notify)
+            p->notify(p->opaque, c, (eip >> c) & 1);
+    spin_unlock(&p->notify_lock);
+    vplic_report(p); /* anything that changed meanwhile */
+    return 0;
+}

@@ -120,4 +120,17 @@ void vplic_set_edge(struct vplic *p, unsigned source, bool edge);
 /* Context's EIP now (false for a context that does not exist). */
 bool vplic_eip(const struct vplic *p, unsigned context);
 
+/* Snapshots (docs/snapshot-devices.md).  vplic_save writes the state the
+ * guest and the devices gave it (priorities, thresholds, enables, the
+ * gateways' pending, in-service, line, edge and deferred bits) and returns
+ * its length, or ERR_NOSPC.  vplic_load checks every field first (format
+ * VPLIC_STATE_VERSION, the same ndev and ncontexts: ERR_MISMATCH, values
+ * in range, the gateways' invariants) and changes nothing when it refuses
+ * one; on success it recomputes every EIP and calls notify for every
+ * context, changed or not, since the vCPUs' view may be older than the
+ * state loaded. */
+#define VPLIC_STATE_VERSION 1
+long vplic_save(const struct vplic *p, void *buf, size_t size);
+int vplic_load(struct vplic *p, const void *buf, size_t size);
+
 #endif

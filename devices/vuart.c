@@ -11,6 +11,7 @@
 #include "lib/err.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 /* Register offsets (reg-shift 0). */
 enum {
@@ -455,4 +456,121 @@ bool vuart_input_listening(const struct vuart *u)
 {
     return (__atomic_load_n(&u->ier, __ATOMIC_RELAXED) & IER_ERBFI) &&
            !(__atomic_load_n(&u->mcr, __ATOMIC_RELAXED) & MCR_LOOP);
+}
+
+long vuart_save(const struct vuart *cu, void *buf, size_t size)
+{
+    /* Host input may arrive from another hart while the VM is paused; the
+     * lock keeps the picture consistent.  u is not really const. */
+    struct vuart *u = (struct vuart *)cu;
+    struct wire w = wire_out(buf, size);
+
+    spin_lock(&u->lock);
+    wire_put_u32(&w, VUART_STATE_VERSION);
+    wire_put_u8(&w, u->ier);
+    wire_put_u8(&w, u->lcr);
+    wire_put_u8(&w, u->mcr);
+    wire_put_u8(&w, u->scr);
+    wire_put_u8(&w, u->dll);
+    wire_put_u8(&w, u->dlm);
+    wire_put_u8(&w, u->fifo_enabled);
+    wire_put_u8(&w, u->rx_trigger);
+    wire_put_u8(&w, u->lsr_errors);
+    wire_put_u8(&w, u->msr_delta);
+    wire_put_u8(&w, u->thre_pending);
+    wire_put_u8(&w, u->room_wanted);
+    wire_put_u8(&w, u->rx_count);
+    for (unsigned i = 0; i < u->rx_count; i++) /* oldest first */
+        wire_put_u8(&w, u->rx[(u->rx_head + i) % VUART_FIFO_SIZE]);
+    wire_put_u8(&w, u->held_count);
+    wire_put_bytes(&w, u->held, u->held_count);
+    spin_unlock(&u->lock);
+    return wire_result(&w);
+}
+
+static bool vuart_trigger_valid(uint8_t t)
+{
+    for (unsigned i = 0; i < sizeof(vuart_trigger_levels); i++)
+        if (vuart_trigger_levels[i] == t)
+            return true;
+    return false;
+}
+
+/* Decodes and checks a payload into the fields of *n it holds; the caller
+ * copies them into the vuart only on success. */
+static int vuart_state_get(struct vuart *n, const void *buf, size_t size)
+{
+    struct wire_in r = wire_in(buf, size);
+    uint8_t b[12];
+
+    if (wire_get_u32(&r) != VUART_STATE_VERSION)
+        return wire_refuse(&r, ERR_VERSION);
+    memset(n, 0, sizeof(*n));
+    wire_get_bytes(&r, b, sizeof(b));
+    n->ier = b[0];
+    n->lcr = b[1];
+    n->mcr = b[2];
+    n->scr = b[3];
+    n->dll = b[4];
+    n->dlm = b[5];
+    n->fifo_enabled = b[6];
+    n->rx_trigger = b[7];
+    n->lsr_errors = b[8];
+    n->msr_delta = b[9];
+    n->thre_pending = b[10];
+    n->room_wanted = b[11];
+    if ((b[0] & ~IER_MASK) || (b[2] & ~MCR_MASK) || b[6] > 1 || !vuart_trigger_valid(b[7]) ||
+        (b[8] & ~LSR_OE) || (b[9] & ~(MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD)) || b[10] > 1 ||
+        b[11] > 1)
+        return wire_refuse(&r, ERR_RANGE);
+    n->rx_head = 0;
+    n->rx_count = wire_get_u8(&r);
+    if (n->rx_count > vuart_rx_capacity(n))
+        return wire_refuse(&r, ERR_RANGE);
+    memset(n->rx, 0, sizeof(n->rx));
+    wire_get_bytes(&r, n->rx, n->rx_count);
+    n->held_count = wire_get_u8(&r);
+    if (n->held_count > VUART_FIFO_SIZE)
+        return wire_refuse(&r, ERR_RANGE);
+    memset(n->held, 0, sizeof(n->held));
+    wire_get_bytes(&r, n->held, n->held_count);
+    return wire_end(&r);
+}
+
+int vuart_load(struct vuart *u, const void *buf, size_t size)
+{
+    struct vuart n;
+
+    spin_lock(&u->lock);
+    int e = vuart_state_get(&n, buf, size);
+    if (e == 0) {
+        /* Everything but the lock, which is held, and the output turns,
+         * which belong to this host's writers. */
+        memcpy(u->rx, n.rx, sizeof(u->rx));
+        u->rx_head = n.rx_head;
+        u->rx_count = n.rx_count;
+        u->rx_trigger = n.rx_trigger;
+        u->fifo_enabled = n.fifo_enabled;
+        u->ier = n.ier;
+        u->lcr = n.lcr;
+        u->mcr = n.mcr;
+        u->scr = n.scr;
+        u->dll = n.dll;
+        u->dlm = n.dlm;
+        u->lsr_errors = n.lsr_errors;
+        u->msr_delta = n.msr_delta;
+        u->thre_pending = n.thre_pending;
+        u->room_wanted = n.room_wanted;
+        memcpy(u->held, n.held, sizeof(u->held));
+        u->held_count = n.held_count;
+        /* Driven even if unchanged: the controller may be fresh, or
+         * restored from the same snapshot. */
+        u->irq_level = vuart_iir_id(u) != IIR_NO_INT;
+        irq_line_set(&u->irq, u->irq_level);
+    }
+    bool room = e == 0 && u->room_notify && vuart_room_due(u);
+    spin_unlock(&u->lock);
+    if (room)
+        u->room_notify(u->room_ctx);
+    return e;
 }

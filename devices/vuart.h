@@ -128,4 +128,16 @@ size_t vuart_input_reclaim(struct vuart *u, char *buf, size_t cap);
 /* Whether the guest takes input now (IER.ERBFI, not in loopback). */
 bool vuart_input_listening(const struct vuart *u);
 
+/* Snapshots (docs/snapshot-devices.md).  vuart_save writes every register,
+ * the receive FIFO's bytes, the held bytes (input the guest has not read is
+ * state: a keystroke is never dropped) and the pending interrupt sources;
+ * it returns the length or ERR_NOSPC.  vuart_load checks every field first
+ * (format VUART_STATE_VERSION, reserved bits clear, counts within the
+ * FIFO) and changes nothing when it refuses; on success it drives the
+ * interrupt line to the loaded state, whatever was driven before, and
+ * tells a waiting host there is room as a register access would. */
+#define VUART_STATE_VERSION 1
+long vuart_save(const struct vuart *u, void *buf, size_t size);
+int vuart_load(struct vuart *u, const void *buf, size_t size);
+
 #endif

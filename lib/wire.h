@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 struct wire {
     uint8_t *buf;
     size_t cap, pos;
@@ -115,6 +117,28 @@ static inline uint64_t wire_get_u64(struct wire_in *r)
 static inline bool wire_done(const struct wire_in *r)
 {
     return !r->bad && r->pos == r->len;
+}
+
+/* For loaders refusing a field: a read past the end shows up as zeros, so
+ * a value found wrong after that is reported as the truncation it is. */
+static inline int wire_refuse(const struct wire_in *r, int err)
+{
+    return r->bad ? ERR_TRUNCATED : err;
+}
+
+/* At the end of a load: 0, ERR_TRUNCATED, or ERR_STRUCTURE for bytes left
+ * over. */
+static inline int wire_end(const struct wire_in *r)
+{
+    if (r->bad)
+        return ERR_TRUNCATED;
+    return r->pos == r->len ? 0 : ERR_STRUCTURE;
+}
+
+/* What a saver returns: the bytes written, or ERR_NOSPC. */
+static inline long wire_result(const struct wire *w)
+{
+    return w->bad ? ERR_NOSPC : (long)w->pos;
 }
 
 #endif

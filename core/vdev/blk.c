@@ -236,6 +236,21 @@ static int blk_create(struct vm_vdev *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The backend comes from the configuration; only the model is saved. */
+static long blk_save(const struct vm_vdev *d, void *buf, size_t size)
+{
+    const struct blk_vdev *b = d->state;
+
+    return virtio_blk_save(&b->blk, buf, size);
+}
+
+static int blk_load(struct vm_vdev *d, const void *buf, size_t size)
+{
+    struct blk_vdev *b = d->state;
+
+    return virtio_blk_load(&b->blk, buf, size);
+}
+
 const struct vdev_kind vdev_kind_blk = {
     .name = "disk",
     .numbered = true,
@@ -246,4 +261,6 @@ const struct vdev_kind vdev_kind_blk = {
     .parse = blk_parse,
     .conflict = blk_conflict,
     .create = blk_create,
+    .save = blk_save,
+    .load = blk_load,
 };

@@ -16,6 +16,16 @@ static void console_output(void *ctx, const char *buf, size_t n)
     vconsole_output(&vm->con, buf, n);
 }
 
+static long console_save(const struct vm_vdev *d, void *buf, size_t size)
+{
+    return virtio_console_save(d->state, buf, size);
+}
+
+static int console_load(struct vm_vdev *d, const void *buf, size_t size)
+{
+    return virtio_console_load(d->state, buf, size);
+}
+
 static int console_create(struct vm_vdev *d, char *err, size_t errlen)
 {
     struct virtio_console *c = d->state;
@@ -33,4 +43,6 @@ const struct vdev_kind vdev_kind_console = {
     .model = "virtio-console",
     .state_size = sizeof(struct virtio_console),
     .create = console_create,
+    .save = console_save,
+    .load = console_load,
 };

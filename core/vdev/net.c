@@ -92,6 +92,18 @@ static int net_create(struct vm_vdev *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The port stays as create attached it: the switch's state, not the VM's
+ * (virtio_net.h). */
+static long net_save(const struct vm_vdev *d, void *buf, size_t size)
+{
+    return virtio_net_save(d->state, buf, size);
+}
+
+static int net_load(struct vm_vdev *d, const void *buf, size_t size)
+{
+    return virtio_net_load(d->state, buf, size);
+}
+
 /* The switch may deliver to the port until it is detached. */
 static void net_destroy(struct vm_vdev *d)
 {
@@ -109,4 +121,6 @@ const struct vdev_kind vdev_kind_net = {
     .conflict = net_conflict,
     .create = net_create,
     .destroy = net_destroy,
+    .save = net_save,
+    .load = net_load,
 };

@@ -7,6 +7,16 @@
 #include "core/vdev/vdev.h"
 #include "devices/virtio_rng.h"
 
+static long rng_save(const struct vm_vdev *d, void *buf, size_t size)
+{
+    return virtio_rng_save(d->state, buf, size);
+}
+
+static int rng_load(struct vm_vdev *d, const void *buf, size_t size)
+{
+    return virtio_rng_load(d->state, buf, size);
+}
+
 static int rng_create(struct vm_vdev *d, char *err, size_t errlen)
 {
     struct virtio_rng *r = d->state;
@@ -27,4 +37,6 @@ const struct vdev_kind vdev_kind_rng = {
     .model = "virtio-rng",
     .state_size = sizeof(struct virtio_rng),
     .create = rng_create,
+    .save = rng_save,
+    .load = rng_load,
 };

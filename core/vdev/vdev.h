@@ -60,9 +60,13 @@ struct vdev_kind {
     /* A device-level reset for when a VM reset keeps its devices; NULL for
      * every kind today, because a VM reset rebuilds them (destroy, create). */
     void (*reset)(struct vm_vdev *d);
-    /* Snapshots (a later issue): save writes the model's state into buf
-     * and returns its length, or ERR_NOSPC if it does not fit; load restores
-     * it into a freshly created device, 0 or a negative ERR_* code.  NULL for now. */
+    /* Snapshots (docs/snapshot-devices.md): save writes the model's state
+     * (its transport's and its own) into buf and returns its length, or
+     * ERR_NOSPC if it does not fit; load restores it into a device created
+     * from the same configuration (freshly, or the same one rolled back),
+     * 0 or a negative ERR_* code.  The payload is hostile input: load
+     * checks all of it first and changes nothing when it refuses.  Called
+     * with the VM paused (its vCPUs out of the guest); every kind has both. */
     long (*save)(const struct vm_vdev *d, void *buf, size_t size);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
 };
