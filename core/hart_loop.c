@@ -26,6 +26,31 @@ void hart_loop_init(uint32_t timebase_hz)
         slice_ticks = 1;
 }
 
+static void (*defer_fn)(void *arg);
+static void *defer_arg;
+
+bool hart_loop_defer(void (*fn)(void *arg), void *arg)
+{
+    void (*none)(void *) = NULL;
+
+    if (__atomic_load_n(&defer_fn, __ATOMIC_ACQUIRE))
+        return false;
+    defer_arg = arg; /* written before fn publishes it; read only after */
+    return __atomic_compare_exchange_n(&defer_fn, &none, fn, false, __ATOMIC_RELEASE,
+                                       __ATOMIC_RELAXED);
+}
+
+/* No vCPU is loaded here: run deferred management work, if any. */
+static void hart_loop_deferred(void)
+{
+    if (!__atomic_load_n(&defer_fn, __ATOMIC_RELAXED))
+        return;
+    void *arg = defer_arg;
+    void (*fn)(void *) = __atomic_exchange_n(&defer_fn, NULL, __ATOMIC_ACQUIRE);
+    if (fn)
+        fn(arg);
+}
+
 static void timer_program(struct hart *h, uint64_t deadline)
 {
     if (h->timer != deadline) {
@@ -66,6 +91,8 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
             act = EXIT_LEAVE;
         else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
             act = EXIT_YIELD; /* back to the queue, where it waits for resume */
+        else if (act == EXIT_RESUME && __atomic_load_n(&defer_fn, __ATOMIC_RELAXED))
+            act = EXIT_YIELD; /* deferred management work waits for a hart */
         if (act != EXIT_RESUME)
             break;
         now = arch_time();
@@ -102,6 +129,7 @@ void hart_loop(void)
             h->timer = 0; /* whatever woke us, program afresh next time */
             irq_dispatch();
             sched_idle_end(h);
+            hart_loop_deferred();
             continue;
         }
 
@@ -117,5 +145,6 @@ void hart_loop(void)
         case SCHED_PUT_DONE:
             break;
         }
+        hart_loop_deferred();
     }
 }

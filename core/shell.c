@@ -14,7 +14,9 @@
 #include "core/console.h"
 #include "core/hart.h"
 #include "core/pmem.h"
+#include "core/hart_loop.h"
 #include "core/sched.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
 #include "core/vconsole.h"
@@ -256,6 +258,159 @@ static void cmd_resume(struct vm *vm)
     console_printf("vm %s resumed\n", vm->name);
 }
 
+/* Pauses vm (if it is not already) and waits until its vCPUs are off the
+ * harts: true, or false after a second with the VM resumed as it was. */
+static bool vm_quiesce(struct vm *vm, bool *was_paused)
+{
+    *was_paused = __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
+    if (!*was_paused)
+        sched_pause_vm(vm, true);
+    uint64_t give_up = arch_time() + timebase;
+    while (!sched_vm_off_harts(vm)) {
+        if (arch_time() > give_up) {
+            if (!*was_paused)
+                sched_pause_vm(vm, false);
+            console_printf("vm %s: its vCPUs did not leave their harts within a second\n",
+                           vm->name);
+            return false;
+        }
+        arch_cpu_relax();
+    }
+    return true;
+}
+
+static void snapshot_progress(const struct vm *vm, uint64_t done, uint64_t total)
+{
+    console_printf("vm %s: %llu of %llu MiB of RAM\n", vm->name, (unsigned long long)(done >> 20),
+                   (unsigned long long)(total >> 20));
+}
+
+static unsigned long ticks_ms(uint64_t ticks)
+{
+    return (unsigned long)(ticks * 1000 / (timebase ? timebase : 1));
+}
+
+/* Snapshots and restores run in the run loop (hart_loop_defer), on a hart
+ * with no vCPU loaded, because they wait for the VM's vCPUs to leave their
+ * harts and the shell runs inside an interrupt that may have stopped one
+ * of them.  The shell is busy until the task ends. */
+static struct {
+    struct vm *vm;
+    bool restore;
+    volatile bool busy;
+} task;
+
+static void task_snapshot(struct vm *vm)
+{
+    char err[192];
+    struct snapshot_stats st;
+    bool was_paused;
+
+    if (!vm_quiesce(vm, &was_paused))
+        return;
+    uint64_t t0 = arch_time();
+    int rc = snapshot_mem_save(vm, &st, snapshot_progress, err, sizeof(err));
+    uint64_t t1 = arch_time();
+    if (!was_paused)
+        sched_pause_vm(vm, false);
+    if (rc < 0) {
+        console_printf("vm %s: no snapshot: %s\n", vm->name, err);
+        return;
+    }
+    console_printf("vm %s: snapshot of %llu KiB (%llu pages of RAM, %llu zero pages left out) "
+                   "in %lu ms%s\n",
+                   vm->name, (unsigned long long)(st.bytes >> 10), (unsigned long long)st.ram_pages,
+                   (unsigned long long)st.zero_pages, ticks_ms(t1 - t0),
+                   was_paused ? "; still paused" : "");
+}
+
+static void task_restore(struct vm *vm)
+{
+    char err[192];
+    bool was_paused;
+
+    if (!vm_quiesce(vm, &was_paused))
+        return;
+    uint64_t taken, size = snapshot_mem_size(vm, &taken);
+    uint64_t t0 = arch_time();
+    int rc = snapshot_mem_restore(vm, snapshot_progress, err, sizeof(err));
+    uint64_t t1 = arch_time();
+    if (rc < 0) {
+        console_printf("vm %s: not restored: %s\n", vm->name, err);
+        return;
+    }
+    console_printf("vm %s: restored the snapshot taken %lu s ago (%llu KiB) in %lu ms; still "
+                   "paused (vm resume %s)\n",
+                   vm->name, ticks_ms(t0 - taken) / 1000, (unsigned long long)(size >> 10),
+                   ticks_ms(t1 - t0), vm->name);
+}
+
+static void task_run(void *arg)
+{
+    (void)arg;
+    /* The VM may have ended meanwhile. */
+    if (__atomic_load_n(&task.vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
+        console_printf("vm %s is no longer running\n", task.vm->name);
+    else if (task.restore)
+        task_restore(task.vm);
+    else
+        task_snapshot(task.vm);
+    __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
+    if (!vconsole_bound())
+        prompt();
+}
+
+static void task_start(struct vm *vm, bool restore)
+{
+    task.vm = vm;
+    task.restore = restore;
+    __atomic_store_n(&task.busy, true, __ATOMIC_RELEASE);
+    if (!hart_loop_defer(task_run, NULL)) {
+        __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
+        console_printf("busy: other management work is waiting for a hart\n");
+    }
+}
+
+static void cmd_snapshot(struct vm *vm)
+{
+    if (vm_needs_running(vm, "snapshot"))
+        task_start(vm, false);
+}
+
+static void cmd_restore(struct vm *vm)
+{
+    if (!vm_needs_running(vm, "restore"))
+        return;
+    if (!__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
+        console_printf("vm %s is running: pause it first (vm pause %s), then vm restore %s\n",
+                       vm->name, vm->name, vm->name);
+        return;
+    }
+    if (!snapshot_mem_size(vm, NULL)) {
+        console_printf("vm %s has no snapshot (vm snapshot %s takes one)\n", vm->name, vm->name);
+        return;
+    }
+    task_start(vm, true);
+}
+
+static void cmd_snapshots(struct vm *unused)
+{
+    (void)unused;
+    unsigned n = 0;
+    uint64_t now = arch_time();
+
+    for (unsigned i = 0; i < vm_count; i++) {
+        uint64_t taken, size = snapshot_mem_size(&vms[i], &taken);
+        if (!size)
+            continue;
+        console_printf("vm %s: %llu KiB in memory, taken %lu s ago\n", vms[i].name,
+                       (unsigned long long)(size >> 10), ticks_ms(now - taken) / 1000);
+        n++;
+    }
+    if (!n)
+        console_printf("no snapshots (vm snapshot NAME takes one)\n");
+}
+
 static void cmd_version(struct vm *unused)
 {
     (void)unused;
@@ -330,6 +485,20 @@ static const struct shell_cmd vm_cmds[] = {
      .help = "reboot a VM (disk data kept)",
      .takes_vm = true,
      .handler = cmd_reset},
+    {.name = "snapshot",
+     .usage = "vm snapshot NAME",
+     .help = "save its state in memory (paused meanwhile)",
+     .takes_vm = true,
+     .handler = cmd_snapshot},
+    {.name = "restore",
+     .usage = "vm restore NAME",
+     .help = "put a paused VM back to its snapshot",
+     .takes_vm = true,
+     .handler = cmd_restore},
+    {.name = "snapshots",
+     .usage = "vm snapshots",
+     .help = "the snapshots kept in memory",
+     .handler = cmd_snapshots},
     {.name = "log",
      .usage = "vm log NAME",
      .help = "what the VM printed lately (the last 4 KiB)",
@@ -460,8 +629,13 @@ void shell_input(char c)
         console_printf("\n");
         line[len] = '\0';
         len = 0;
+        if (__atomic_load_n(&task.busy, __ATOMIC_ACQUIRE)) {
+            console_printf("busy: vm %s %s still running\n", task.vm->name,
+                           task.restore ? "restore" : "snapshot");
+            return;
+        }
         run_line(line);
-        if (!vconsole_bound())
+        if (!vconsole_bound() && !__atomic_load_n(&task.busy, __ATOMIC_ACQUIRE))
             prompt();
     } else if (c == 0x7f || c == '\b') {
         if (len) {

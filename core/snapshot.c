@@ -19,6 +19,7 @@
 #include "core/sched.h"
 #include "core/vcpu_state.h"
 #include "core/vdev/vdev.h"
+#include "core/vm_dev.h"
 #include "core/version.h"
 #include "core/vmm.h"
 #include "devices/vplic.h"
@@ -148,9 +149,8 @@ static int ram_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *s
 
     for (uint64_t off = 0, id = 0; off < vm->ram_size; off += RAM_CHUNK, id++) {
         uint64_t gpa = vm->ram_base + off;
-        uint32_t npages = (uint32_t)((vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK
-                                                                      : vm->ram_size - off) /
-                                     4096);
+        uint32_t npages =
+            (uint32_t)((vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK : vm->ram_size - off) / 4096);
         uint8_t head[RAM_HEAD];
         uint8_t *bitmap = head + RAM_HEAD - RAM_CHUNK_PAGES / 8;
         uint32_t present = 0;
@@ -297,8 +297,7 @@ static void state_nth(const struct vm *vm, unsigned k, uint32_t *type, uint32_t 
     }
 }
 
-static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, char *buf,
-                              size_t n)
+static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, char *buf, size_t n)
 {
     if (type == SNAP_VCPU)
         fmt_snprintf(buf, n, "vCPU %u", id);
@@ -313,18 +312,13 @@ static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, c
 
 /* ---- save ---- */
 
-int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
-                  snapshot_progress_fn progress, char *err, size_t errlen)
+static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
+                     snapshot_progress_fn progress, char *err, size_t errlen)
 {
     struct snap_scratch sc = {0};
     char name[48];
     int rc;
 
-    memset(st, 0, sizeof(*st));
-    if (!sched_vm_off_harts(vm)) {
-        fmt_snprintf(err, errlen, "vm %s is not paused with its vCPUs stopped", vm->name);
-        return ERR_INVAL;
-    }
     if ((rc = scratch_get(&sc, SNAP_SECTION_MAX)) < 0) {
         fmt_snprintf(err, errlen, "no memory for the snapshot's buffers");
         return rc;
@@ -347,8 +341,7 @@ int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
         state_nth(vm, k, &type, &id);
         len = state_save_one(vm, type, id, sc.buf, sc.size);
         if (len < 0) {
-            fmt_snprintf(err, errlen, "%s: %s",
-                         state_name(vm, type, id, name, sizeof(name)),
+            fmt_snprintf(err, errlen, "%s: %s", state_name(vm, type, id, name, sizeof(name)),
                          len == ERR_NOTSUP ? "cannot be saved" : err_str((int)len));
             scratch_put(&sc);
             return (int)len;
@@ -366,6 +359,22 @@ int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
     }
     st->bytes = s->bytes;
     return 0;
+}
+
+int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
+                  snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof(*st));
+    if (!sched_vm_off_harts(vm)) {
+        fmt_snprintf(err, errlen, "vm %s is not paused with its vCPUs stopped", vm->name);
+        return ERR_INVAL;
+    }
+    /* Nothing else may change the VM while it is read: RAM, then device
+     * state, must be of one instant. */
+    vm_devices_hold(vm, true);
+    int rc = save_held(vm, s, st, progress, err, errlen);
+    vm_devices_hold(vm, false);
+    return rc;
 }
 
 /* ---- restore ---- */
@@ -528,8 +537,8 @@ undo:
     return rc;
 }
 
-int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress,
-                     char *err, size_t errlen)
+int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
+                     size_t errlen)
 {
     struct snap_scratch sc = {0}, undo = {0};
     uint64_t offset = vm->time_offset;
@@ -546,6 +555,7 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
         fmt_snprintf(err, errlen, "no memory for the restore's buffers");
         return ERR_NOMEM;
     }
+    vm_devices_hold(vm, true);
     rc = restore_pass(vm, &in->src, &sc, &undo, false, NULL, err, errlen);
     if (rc >= 0 && (rc = in->rewind(in->src.ctx)) < 0)
         fmt_snprintf(err, errlen, "cannot read the snapshot again: %s", err_str(rc));
@@ -556,6 +566,7 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
         for (unsigned i = 0; i < vm->nvcpus; i++)
             vm->vcpus[i].arch.hctl.htimedelta = offset;
     }
+    vm_devices_hold(vm, false);
     scratch_put(&undo);
     scratch_put(&sc);
     return rc;

@@ -39,8 +39,8 @@ struct snap_input {
  * from (same RAM, vCPUs, devices, guest ISA, host timebase and vector
  * length).  The whole snapshot is checked before anything changes; a
  * refused restore leaves vm as it was.  The VM stays paused. */
-int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress,
-                     char *err, size_t errlen);
+int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
+                     size_t errlen);
 
 /* The in-memory target: one snapshot per VM slot, in 2 MiB blocks of
  * Vireo's memory.  save replaces the slot's previous snapshot only once

@@ -143,7 +143,7 @@ void vconsole_port_pump(struct vconsole_port *p)
     if (!port_fill(p))
         return;
     spin_lock(&p->in_lock);
-    while (p->in_count && p->attached) {
+    while (p->in_count && p->attached && !p->held) {
         unsigned run = IN_CAP - p->in_head;
         size_t n = p->in_count < run ? p->in_count : run;
         size_t k = port_offer(p, p->in + p->in_head, n);
@@ -192,6 +192,15 @@ void vconsole_port_detach(struct vconsole_port *p)
     flow_check();
 }
 
+void vconsole_port_hold(struct vconsole_port *p, bool on)
+{
+    spin_lock(&p->in_lock);
+    p->held = on;
+    spin_unlock(&p->in_lock);
+    if (!on)
+        vconsole_port_pump(p);
+}
+
 size_t vconsole_port_read(struct vconsole_port *p, char *buf, size_t n)
 {
     size_t k = 0;
@@ -199,7 +208,7 @@ size_t vconsole_port_read(struct vconsole_port *p, char *buf, size_t n)
     if (!port_fill(p))
         return 0;
     spin_lock(&p->in_lock);
-    if (!port_device_listens(p)) {
+    if (!port_device_listens(p) && !p->held) {
         for (; k < n && p->in_count; k++) {
             buf[k] = p->in[p->in_head];
             queue_drop(p, 1);

@@ -64,6 +64,7 @@ struct vconsole_port {
     struct vuart *uart;
     struct virtio_console *vcon;
     bool attached;
+    bool held; /* input stays queued (vconsole_port_hold) */
     /* Output: the line being gathered (VMs sharing the console without
      * the shell) and the log, kept across reboots. */
     struct spinlock out_lock;
@@ -89,6 +90,11 @@ void vconsole_port_init(struct vconsole_port *p, const char *name);
  * next boot reads it.  vcon may be NULL. */
 void vconsole_port_attach(struct vconsole_port *p, struct vuart *uart, struct virtio_console *vcon);
 void vconsole_port_detach(struct vconsole_port *p);
+
+/* While held, input stays in the port's queue (flow control as usual) and
+ * no device gets any; releasing hands the guest what waited.  For
+ * snapshots: the VM's devices stay still while one is taken. */
+void vconsole_port_hold(struct vconsole_port *p, bool on);
 
 /* Moves queued input into the guest as far as it has room; the device
  * models' "room for input" callback (ctx = the port). */

@@ -44,9 +44,20 @@ long vcpu_state_save(const struct vcpu *v, void *buf, size_t size)
     wire_put_u64(&w, a->ctx.sepc);
     wire_put_u64(&w, a->ctx.sstatus & VCPU_SSTATUS_GUEST);
     wire_put_u64(&w, a->ctx.hstatus & VCPU_HSTATUS_GUEST);
-    const uint64_t csrs[] = {a->vsstatus,   a->vsie,        a->vstvec,   a->vsscratch, a->vsepc,
-                             a->vscause,    a->vstval,      a->vsatp,    a->senvcfg,   a->scounteren,
-                             a->hctl.henvcfg, a->hedeleg, a->hvip | a->hvip_pending, a->vstimecmp};
+    const uint64_t csrs[] = {a->vsstatus,
+                             a->vsie,
+                             a->vstvec,
+                             a->vsscratch,
+                             a->vsepc,
+                             a->vscause,
+                             a->vstval,
+                             a->vsatp,
+                             a->senvcfg,
+                             a->scounteren,
+                             a->hctl.henvcfg,
+                             a->hedeleg,
+                             a->hvip | a->hvip_pending,
+                             a->vstimecmp};
     for (unsigned i = 0; i < sizeof(csrs) / sizeof(csrs[0]); i++)
         wire_put_u64(&w, csrs[i]);
     wire_put_u64(&w, guest_time(v, v->timer_deadline));
@@ -94,8 +105,8 @@ int vcpu_state_parse(const struct vcpu *v, const void *buf, size_t size, struct 
     img->pc = wire_get_u64(&r);
     img->sstatus = wire_get_u64(&r);
     img->hstatus = wire_get_u64(&r);
-    uint64_t *csrs[] = {&img->vsstatus, &img->vsie,    &img->vstvec,  &img->vsscratch,
-                        &img->vsepc,    &img->vscause, &img->vstval,  &img->vsatp,
+    uint64_t *csrs[] = {&img->vsstatus, &img->vsie,       &img->vstvec,  &img->vsscratch,
+                        &img->vsepc,    &img->vscause,    &img->vstval,  &img->vsatp,
                         &img->senvcfg,  &img->scounteren, &img->henvcfg, &img->hedeleg,
                         &img->hvip,     &img->vstimecmp};
     for (unsigned i = 0; i < sizeof(csrs) / sizeof(csrs[0]); i++)
@@ -142,8 +153,8 @@ int vcpu_state_parse(const struct vcpu *v, const void *buf, size_t size, struct 
     if (img->sta_gpa != UINT64_MAX &&
         ((img->sta_gpa & 63) || !gpa_is_ram(vm, img->sta_gpa, SBI_STA_SHMEM_SIZE)))
         return refuse(err, errlen, v, ERR_RANGE, "steal-time record outside the VM's RAM");
-    if (img->fwft_locked & ~((1u << SBI_FWFT_MISALIGNED_EXC_DELEG) |
-                             (1u << SBI_FWFT_PTE_AD_HW_UPDATING)))
+    if (img->fwft_locked &
+        ~((1u << SBI_FWFT_MISALIGNED_EXC_DELEG) | (1u << SBI_FWFT_PTE_AD_HW_UPDATING)))
         return refuse(err, errlen, v, ERR_RANGE, "FWFT lock on a feature guests do not have");
     if (img->dbtr.shmem != UINT64_MAX &&
         !gpa_is_ram(vm, img->dbtr.shmem, (uint64_t)vcpu_arch_trig_max() * SBI_DBTR_ENTRY_SIZE))
@@ -157,7 +168,8 @@ int vcpu_state_parse(const struct vcpu *v, const void *buf, size_t size, struct 
     if ((img->henvcfg & ~vm->isa.henvcfg) || (img->henvcfg & env_min) != env_min ||
         ((img->henvcfg ^ env_min) & ~HENVCFG_ADUE))
         return refuse(err, errlen, v, ERR_MISMATCH, "henvcfg this VM's ISA does not give");
-    if (img->hedeleg != VCPU_HEDELEG_RESET && img->hedeleg != (VCPU_HEDELEG_RESET & ~HEDELEG_MISALIGNED))
+    if (img->hedeleg != VCPU_HEDELEG_RESET &&
+        img->hedeleg != (VCPU_HEDELEG_RESET & ~HEDELEG_MISALIGNED))
         return refuse(err, errlen, v, ERR_RANGE, "exception delegation a guest cannot ask for");
     /* Sanitized: the bits only the hardware and Vireo set. */
     img->sstatus &= VCPU_SSTATUS_GUEST;
@@ -194,7 +206,10 @@ void vcpu_state_apply(struct vcpu *v, const struct vcpu_image *img)
     a->fp = img->fp;
     if (a->vec && img->vec_size)
         memcpy(a->vec, img->vec, img->vec_size);
-    a->reload_all = 1;
+    /* It enters from the scheduler, which loads every register; a pending
+     * "reload all" of the fast path would reload s1-s11 after an ecall,
+     * whose exit does not store them. */
+    a->reload_all = 0;
     vcpu_arch_invalidate(a);
 
     v->timer_deadline = vcpu_host_time(v, img->timer_guest);

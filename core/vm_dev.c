@@ -120,3 +120,13 @@ const struct mmio_dev *vm_device_mmio(const struct vm *vm, unsigned i)
 {
     return i < vm->nvdevs ? &vm->vdevs[i]->mdev : NULL;
 }
+
+void vm_devices_hold(struct vm *vm, bool on)
+{
+    vconsole_port_hold(&vm->con, on);
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        struct vm_vdev *d = vm->vdevs[i];
+        if (d->kind->hold)
+            d->kind->hold(d, on);
+    }
+}

@@ -17,6 +17,11 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen);
 /* Detaches (from the switch) and frees them; no vCPU may be running. */
 void vm_devices_destroy(struct vm *vm);
 
+/* Holds (on) or releases everything that changes the VM's devices or RAM
+ * without its vCPUs: frames from the switch, console input.  For
+ * snapshots, with the VM paused. */
+void vm_devices_hold(struct vm *vm, bool on);
+
 /* The slots for the guest's device tree: bases and PLIC sources. */
 unsigned vm_devices_fdt(const struct vm *vm, uint64_t *base, uint32_t *irq, unsigned max);
 

@@ -48,6 +48,9 @@ int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
     spin_lock(&t->lock);
     if (len > VIRTIO_NET_MAX_FRAME)
         goto drop;
+    r = ERR_AGAIN;
+    if (n->held)
+        goto drop;
     int head = virtio_mmio_pop(t, VIRTIO_NET_RXQ, n->rx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
     r = head;
     if (head < 0)
@@ -90,6 +93,13 @@ drop:
 out:
     spin_unlock(&t->lock);
     return r;
+}
+
+void virtio_net_hold(struct virtio_net *n, bool on)
+{
+    spin_lock(&n->t.lock);
+    n->held = on;
+    spin_unlock(&n->t.lock);
 }
 
 static int net_deliver(void *ctx, const void *frame, size_t len)

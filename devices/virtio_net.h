@@ -71,6 +71,7 @@ struct virtio_net {
     struct vswitch_port port;
     struct vswitch *sw; /* NULL once detached */
     uint8_t mac[6];
+    bool held; /* receive drops frames (virtio_net_hold); under the transport lock */
     struct spinlock tx_lock;
     struct virtio_net_stats stats;
     struct vq_buf rx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under the transport lock */
@@ -83,6 +84,11 @@ struct virtio_net {
  * The port's name can be set by the caller after init. */
 void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const struct irq_line *irq,
                      const uint8_t mac[6], struct vswitch *sw);
+
+/* While held, frames from the switch are dropped (counted in rx_drops) and
+ * guest memory is left alone; a receive in progress finishes before this
+ * returns.  For snapshots. */
+void virtio_net_hold(struct virtio_net *n, bool on);
 
 /* Detaches from the switch: call before the VM's memory goes.  Waits for
  * a transmit and a delivery in flight; afterwards nothing calls into n

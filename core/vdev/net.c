@@ -104,6 +104,11 @@ static int net_load(struct vm_vdev *d, const void *buf, size_t size)
     return virtio_net_load(d->state, buf, size);
 }
 
+static void net_hold(struct vm_vdev *d, bool on)
+{
+    virtio_net_hold(d->state, on);
+}
+
 /* The switch may deliver to the port until it is detached. */
 static void net_destroy(struct vm_vdev *d)
 {
@@ -118,6 +123,7 @@ const struct vdev_kind vdev_kind_net = {
     .nprops = NP_COUNT,
     .state_size = sizeof(struct virtio_net),
     .parse = net_parse,
+    .hold = net_hold,
     .conflict = net_conflict,
     .create = net_create,
     .destroy = net_destroy,

@@ -68,6 +68,11 @@ struct vdev_kind {
      * checks all of it first and changes nothing when it refuses.  Called
      * with the VM paused (its vCPUs out of the guest); every kind has both. */
     long (*save)(const struct vm_vdev *d, void *buf, size_t size);
+    /* Holds (on) or releases what the device writes into guest memory on
+     * its own rather than at the guest's request (a frame arriving from
+     * the switch: dropped while held), so the VM's state stays still while
+     * a snapshot reads or replaces it.  NULL: it writes nothing on its own. */
+    void (*hold)(struct vm_vdev *d, bool on);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
 };
 

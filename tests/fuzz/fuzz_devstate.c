@@ -92,9 +92,15 @@ static void check(long (*save)(const void *, void *, size_t),
 }
 
 /* Adapters: each model's save/load with void pointers. */
-#define ADAPT(name, save_fn, load_fn)                                                        \
-    static long name##_save(const void *m, void *b, size_t s) { return save_fn(m, b, s); }         \
-    static int name##_load(void *m, const void *b, size_t s) { return load_fn(m, b, s); }
+#define ADAPT(name, save_fn, load_fn)                                                              \
+    static long name##_save(const void *m, void *b, size_t s)                                      \
+    {                                                                                              \
+        return save_fn(m, b, s);                                                                   \
+    }                                                                                              \
+    static int name##_load(void *m, const void *b, size_t s)                                       \
+    {                                                                                              \
+        return load_fn(m, b, s);                                                                   \
+    }
 ADAPT(plic, vplic_save, vplic_load)
 ADAPT(uart, vuart_save, vuart_load)
 ADAPT(rng, virtio_rng_save, virtio_rng_load)

@@ -61,6 +61,9 @@ static void test_help_lists_every_command(void **state)
         "  vm pause NAME           stop running its vCPUs (memory kept)\n",
         "  vm resume NAME          run a paused VM again\n",
         "  vm reset NAME           reboot a VM (disk data kept)\n",
+        "  vm snapshot NAME        save its state in memory (paused meanwhile)\n",
+        "  vm restore NAME         put a paused VM back to its snapshot\n",
+        "  vm snapshots            the snapshots kept in memory\n",
         "  vm log NAME             what the VM printed lately (the last 4 KiB)\n",
         "  console NAME            bind this console to the VM; Ctrl-] comes back\n",
         "  harts                   host harts and what they run\n",
@@ -82,8 +85,9 @@ static void test_wrong_word_count_prints_usage(void **state)
     assert_non_null(strstr(type("vm list extra"), "\nusage: vm list\n"));
     assert_non_null(strstr(type("help me"), "\nusage: help\n"));
     assert_non_null(strstr(type("console"), "\nusage: console NAME\n"));
-    assert_non_null(strstr(type("vm"), "\nusage: vm COMMAND [NAME] (list, info, start, stop, "
-                                       "pause, resume, reset, log)\n"));
+    assert_non_null(strstr(type("vm"),
+                           "\nusage: vm COMMAND [NAME] (list, info, start, stop, "
+                           "pause, resume, reset, snapshot, restore, snapshots, log)\n"));
 }
 
 static void test_unknown_words(void **state)
@@ -91,8 +95,9 @@ static void test_unknown_words(void **state)
     (void)state;
     assert_non_null(strstr(type("frobnicate"),
                            "\nunknown command \"frobnicate\" (`help` lists the commands)\n"));
-    assert_non_null(strstr(type("vm frob x"), "\nunknown vm command \"frob\" (list, info, start, "
-                                              "stop, pause, resume, reset, log)\n"));
+    assert_non_null(strstr(type("vm frob x"),
+                           "\nunknown vm command \"frob\" (list, info, start, "
+                           "stop, pause, resume, reset, snapshot, restore, snapshots, log)\n"));
     assert_non_null(
         strstr(type("vm info nosuch"), "\nno VM named \"nosuch\" (`vm list` shows them)\n"));
     assert_non_null(strstr(type("console nosuch"), "\nno VM named \"nosuch\""));
