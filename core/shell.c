@@ -12,6 +12,8 @@
 
 #include "arch/arch.h"
 #include "core/console.h"
+#include "core/dirty.h"
+#include "core/dirty_check.h"
 #include "core/hart.h"
 #include "core/pmem.h"
 #include "core/sched.h"
@@ -118,6 +120,7 @@ static const char *const exit_names[EXIT_KINDS] = {
     [EXIT_WFI] = "wfi",           [EXIT_TIMER] = "timer",
     [EXIT_WRS] = "wrs",           [EXIT_IPI] = "ipi",
     [EXIT_EXTERNAL] = "external", [EXIT_OTHER] = "other",
+    [EXIT_DIRTY] = "dirty-log",
 };
 
 static void cmd_info(struct vm *vm)
@@ -256,6 +259,61 @@ static void cmd_resume(struct vm *vm)
     console_printf("vm %s resumed\n", vm->name);
 }
 
+/* vm dirty NAME start|stop|fetch: dirty logging by hand; fetch prints how
+ * many pages were dirty (and clears them). */
+static void cmd_dirty(struct vm *vm, const char *what)
+{
+    char err[160];
+
+    if (strcmp(what, "stop") == 0) {
+        vm_dirty_stop(vm);
+        console_printf("vm %s: dirty logging off\n", vm->name);
+        return;
+    }
+    if (!vm_needs_running(vm, "dirty logging"))
+        return;
+    if (strcmp(what, "start") == 0) {
+        if (vm_dirty_start(vm, err, sizeof(err)) < 0)
+            console_printf("vm %s: cannot start dirty logging: %s\n", vm->name, err);
+        else
+            console_printf("vm %s: dirty logging on (%lu pages)\n", vm->name,
+                           (unsigned long)vm->dirty.pages);
+    } else if (strcmp(what, "fetch") == 0) {
+        size_t words = vm_dirty_words(vm);
+        uint64_t *bm = pmem_alloc(words * sizeof(uint64_t), 4096);
+        long n = bm ? vm_dirty_fetch(vm, bm, words) : ERR_NOMEM;
+        pmem_free(bm, words * sizeof(uint64_t));
+        if (n < 0)
+            console_printf("vm %s: no dirty log to fetch: %s\n", vm->name,
+                           n == ERR_INVAL ? "logging is off (vm dirty NAME start)"
+                                          : err_str((int)n));
+        else
+            console_printf("vm %s: %ld dirty pages\n", vm->name, n);
+    } else {
+        console_printf("usage: vm dirty NAME start|stop|fetch\n");
+    }
+}
+
+/* vm dirtycheck NAME SECONDS: the dirty-logging self-check (system tests). */
+static void cmd_dirtycheck(struct vm *vm, const char *secs)
+{
+    unsigned long s = 0;
+
+    for (const char *c = secs; *c; c++) {
+        if (*c < '0' || *c > '9' || s > 3600) {
+            s = 0;
+            break;
+        }
+        s = s * 10 + (unsigned long)(*c - '0');
+    }
+    if (s == 0 || s > 3600) {
+        console_printf("usage: vm dirtycheck NAME SECONDS (1 to 3600)\n");
+        return;
+    }
+    if (vm_needs_running(vm, "dirtycheck"))
+        vm_dirty_check(vm, (unsigned)s, timebase);
+}
+
 static void cmd_version(struct vm *unused)
 {
     (void)unused;
@@ -287,7 +345,10 @@ struct shell_cmd {
     const char *help;               /* what it does, one line (a group: its commands' lines) */
     bool takes_vm;                  /* one more word, a VM's name, found before the handler runs */
     void (*handler)(struct vm *vm); /* vm: the named VM, or NULL */
-    const struct shell_cmd *sub;    /* a group ("vm"): its commands, by the next word */
+    /* Instead of handler, for a command with one more word after the VM's
+     * name (takes_vm too): that word. */
+    void (*handler_arg)(struct vm *vm, const char *arg);
+    const struct shell_cmd *sub; /* a group ("vm"): its commands, by the next word */
     unsigned nsub;
 };
 
@@ -335,6 +396,16 @@ static const struct shell_cmd vm_cmds[] = {
      .help = "what the VM printed lately (the last 4 KiB)",
      .takes_vm = true,
      .handler = cmd_log},
+    {.name = "dirty",
+     .usage = "vm dirty NAME start|stop|fetch",
+     .help = "dirty logging; fetch prints and clears the dirty page count",
+     .takes_vm = true,
+     .handler_arg = cmd_dirty},
+    {.name = "dirtycheck",
+     .usage = "vm dirtycheck NAME SECONDS",
+     .help = "self-check: pre-copy RAM for SECONDS, pause, compare",
+     .takes_vm = true,
+     .handler_arg = cmd_dirtycheck},
 };
 
 static const struct shell_cmd shell_cmds[] = {
@@ -421,14 +492,17 @@ static void shell_dispatch(char **w, unsigned n)
         w++;
         n--;
     }
-    if (n != (cmd->takes_vm ? 2u : 1u)) {
+    if (n != (cmd->takes_vm ? 2u : 1u) + (cmd->handler_arg ? 1u : 0u)) {
         console_printf("usage: %s\n", cmd->usage);
         return;
     }
     struct vm *vm = NULL;
     if (cmd->takes_vm && !(vm = find_vm(w[1])))
         return;
-    cmd->handler(vm);
+    if (cmd->handler_arg)
+        cmd->handler_arg(vm, w[2]);
+    else
+        cmd->handler(vm);
 }
 
 static void run_line(char *s)

@@ -9,7 +9,7 @@
 # linked with the runtime (guests/rt/) and the freestanding lib/ files it
 # uses.  See guests/README.md.
 
-GUEST_NAMES := hello fail smp spin fpu memtest isolation ticks reboot plic ipi echo bench hostile sbitest
+GUEST_NAMES := hello fail smp spin fpu memtest isolation ticks reboot plic ipi echo bench hostile sbitest dirty
 
 # Target and prerequisite names are expanded when this file is read, so these
 # two need values even if it is included before the top Makefile sets them
