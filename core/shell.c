@@ -307,7 +307,7 @@ static void cmd_dirtycheck(struct vm *vm, const char *secs)
         s = s * 10 + (unsigned long)(*c - '0');
     }
     if (s == 0 || s > 3600) {
-        console_printf("usage: vm dirtycheck NAME SECONDS (1 to 3600)\n");
+        console_printf("usage: vm dirtycheck NAME SECS (1 to 3600)\n");
         return;
     }
     if (vm_needs_running(vm, "dirtycheck"))
@@ -397,13 +397,13 @@ static const struct shell_cmd vm_cmds[] = {
      .takes_vm = true,
      .handler = cmd_log},
     {.name = "dirty",
-     .usage = "vm dirty NAME start|stop|fetch",
-     .help = "dirty logging; fetch prints and clears the dirty page count",
+     .usage = "vm dirty NAME OP",
+     .help = "dirty logging: OP start, stop, or fetch (count and clear)",
      .takes_vm = true,
      .handler_arg = cmd_dirty},
     {.name = "dirtycheck",
-     .usage = "vm dirtycheck NAME SECONDS",
-     .help = "self-check: pre-copy RAM for SECONDS, pause, compare",
+     .usage = "vm dirtycheck NAME SECS",
+     .help = "dirty-log self-check: pre-copy for SECS, pause, compare",
      .takes_vm = true,
      .handler_arg = cmd_dirtycheck},
 };
