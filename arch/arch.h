@@ -128,6 +128,8 @@ size_t arch_vector_state_size(void);
  * VS-stage entries of the VMID now in hgatp (the loaded vCPU's, so only
  * from the run loop or a vCPU's own exit); FENCE.I. */
 void arch_hfence_gvma_vmid(unsigned vmid);
+/* G-stage entries of one guest-physical page (gpa) of a VMID, on this hart. */
+void arch_hfence_gvma_gpa(uint64_t gpa, unsigned vmid);
 void arch_hfence_gvma_all(void);
 void arch_hfence_vvma_vmid(unsigned vmid);
 void arch_fence_i(void);

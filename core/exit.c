@@ -2,6 +2,7 @@
 /* Every exit from a guest comes through vcpu_exit(): one table by cause. */
 #include "arch/arch.h"
 #include "core/hart.h"
+#include "core/dirty.h"
 #include "core/irq.h"
 #include "core/misaligned.h"
 #include "core/mmio.h"
@@ -39,6 +40,13 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v)
     if (d) {
         v->exits[EXIT_MMIO]++;
         return mmio_emulate(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT);
+    }
+    /* In RAM: a store to a page dirty logging write-protected (or one that
+     * is writable again and this hart's TLB did not know yet). */
+    if (code == CAUSE_STORE_GUEST_PAGE_FAULT && gpa_is_ram(v->vm, gpa, 1) &&
+        vm_dirty_fault(v->vm, gpa)) {
+        v->exits[EXIT_DIRTY]++;
+        return EXIT_RESUME;
     }
     v->exits[EXIT_GUEST_FAULT]++;
     vm_end(v->vm, VM_END_STOPPED, "%s at gpa %#lx (outside RAM and devices), pc %#lx in %s-mode",

@@ -21,13 +21,15 @@
 #include "core/pmem.h"
 
 /* PTE fields, shared by Sv39, Sv48 and Sv57. */
-#define PTE_V         (1ULL << 0)
-#define PTE_R         (1ULL << 1)
-#define PTE_W         (1ULL << 2)
-#define PTE_X         (1ULL << 3)
-#define PTE_U         (1ULL << 4)
-#define PTE_A         (1ULL << 6)
-#define PTE_D         (1ULL << 7)
+#define PTE_V (1ULL << 0)
+#define PTE_R (1ULL << 1)
+#define PTE_W (1ULL << 2)
+#define PTE_X (1ULL << 3)
+#define PTE_U (1ULL << 4)
+#define PTE_A (1ULL << 6)
+#define PTE_D (1ULL << 7)
+/* RSW (software) bit 8: W was taken away for dirty logging only. */
+#define PTE_LOGWP     (1ULL << 8)
 #define PTE_RWX       (PTE_R | PTE_W | PTE_X)
 #define PTE_PPN_SHIFT 10
 #define PTE_PPN_MASK  (((1ULL << 44) - 1) << PTE_PPN_SHIFT)
@@ -428,4 +430,177 @@ uint64_t gstage_hgatp(const struct gstage *g, uint16_t vmid)
 
     return (uint64_t)g->mode << HGATP_MODE_SHIFT |
            ((uint64_t)vmid & HGATP_VMID_MASK) << HGATP_VMID_SHIFT | (ppn & HGATP_PPN_MASK);
+}
+
+/* ---- Dirty logging: splitting, write protection (see gstage.h) ---- */
+
+/* The leaf translating gpa and its level, or NULL. PTEs are read once each,
+ * since other harts may change leaves' W and LOGWP bits meanwhile. */
+static uint64_t *leaf_ptep(const struct gstage *g, uint64_t gpa, int *level)
+{
+    uint64_t *t = g->root;
+
+    if (!t || gpa >= gpa_limit(g))
+        return NULL;
+    for (int l = g->levels - 1; l >= 0; l--) {
+        uint64_t *ptep = &t[pte_index(g, l, gpa)];
+        uint64_t pte = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+
+        if (!pte_valid(pte))
+            return NULL;
+        if (pte_leaf(pte)) {
+            *level = l;
+            return ptep;
+        }
+        t = pte_table(pte);
+    }
+    return NULL;
+}
+
+/* Table pages it takes to split a leaf of this level down to 4 KiB. */
+static size_t split_tables(int level)
+{
+    size_t n = 0;
+
+    for (int l = 1; l <= level; l++)
+        n = 1 + TABLE_ENTRIES * n;
+    return n;
+}
+
+/* Replaces the leaf at *ptep (level > 0) by a table of smaller leaves with the
+ * same flags, and those in turn, down to 4 KiB; tables come from *pool, a
+ * list linked through each page's first word. The new table is complete
+ * before the PTE points at it (release fence: stores in order for walkers
+ * that honour it; the caller's HFENCE.GVMA for the others). */
+static void split_leaf(uint64_t *ptep, int level, uint64_t **pool)
+{
+    uint64_t pte = *ptep;
+    uint64_t *child = *pool;
+    uint64_t step = level_size(level - 1) >> PAGE_SHIFT << PTE_PPN_SHIFT;
+
+    BUG_ON(!child);
+    *pool = (uint64_t *)(uintptr_t)child[0];
+    for (size_t i = 0; i < TABLE_ENTRIES; i++)
+        child[i] = pte + i * step;
+    if (level - 1 > 0) {
+        for (size_t i = 0; i < TABLE_ENTRIES; i++)
+            split_leaf(&child[i], level - 1, pool);
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    pte_store(ptep, pte_make_table(child));
+}
+
+int gstage_split_range(struct gstage *g, uint64_t gpa, uint64_t size, size_t *tables)
+{
+    uint64_t *pool = NULL;
+    size_t need = 0;
+    int level;
+
+    if (tables)
+        *tables = 0;
+    if (!range_ok(g, gpa, size))
+        return ERR_INVAL;
+    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
+        uint64_t *ptep = leaf_ptep(g, addr, &level);
+        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
+
+        if (ptep)
+            need += split_tables(level);
+        addr = (addr & ~(lsize - 1)) + lsize;
+    }
+    if (tables)
+        *tables = need;
+    for (size_t i = 0; i < need; i++) {
+        uint64_t *t = table_alloc(g);
+
+        if (!t) {
+            while (pool) {
+                uint64_t *next = (uint64_t *)(uintptr_t)pool[0];
+                pool[0] = 0;
+                table_free(g, pool);
+                pool = next;
+            }
+            return ERR_NOMEM;
+        }
+        t[0] = (uint64_t)(uintptr_t)pool;
+        pool = t;
+    }
+    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
+        uint64_t *ptep = leaf_ptep(g, addr, &level);
+        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
+
+        if (ptep && level > 0)
+            split_leaf(ptep, level, &pool);
+        addr = (addr & ~(lsize - 1)) + lsize;
+    }
+    BUG_ON(pool);
+    return 0;
+}
+
+/* One compare-and-swap loop on a 4 KiB leaf: from (W set) to (W clear, LOGWP
+ * set) when protect, the other way round otherwise. True if it changed. */
+static bool log_switch(uint64_t *ptep, bool protect)
+{
+    uint64_t pte = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+
+    for (;;) {
+        uint64_t next;
+
+        if (protect) {
+            if (!(pte & PTE_W))
+                return false;
+            next = (pte & ~PTE_W) | PTE_LOGWP;
+        } else {
+            if (!(pte & PTE_LOGWP) || (pte & PTE_W))
+                return false;
+            next = (pte & ~PTE_LOGWP) | PTE_W;
+        }
+        if (__atomic_compare_exchange_n(ptep, &pte, next, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return true;
+    }
+}
+
+size_t gstage_log_protect_range(struct gstage *g, uint64_t gpa, uint64_t size, bool protect)
+{
+    size_t changed = 0;
+    int level;
+
+    if (!range_ok(g, gpa, size))
+        return 0;
+    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
+        uint64_t *ptep = leaf_ptep(g, addr, &level);
+        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
+
+        if (ptep && level == 0 && log_switch(ptep, protect))
+            changed++;
+        addr = (addr & ~(lsize - 1)) + lsize;
+    }
+    return changed;
+}
+
+int gstage_log_fault(struct gstage *g, uint64_t gpa)
+{
+    int level;
+    uint64_t *ptep = leaf_ptep(g, gpa, &level);
+    uint64_t pte;
+
+    if (!ptep)
+        return ERR_NOENT;
+    pte = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+    if (pte & PTE_W)
+        return GSTAGE_LOG_WRITABLE;
+    if (level != 0 || !(pte & PTE_LOGWP))
+        return ERR_NOENT;
+    /* Only this switch and gstage_log_protect_* change the leaf now: losing
+     * the race means someone made it writable first. */
+    return log_switch(ptep, false) ? GSTAGE_LOG_UNPROTECTED : GSTAGE_LOG_WRITABLE;
+}
+
+bool gstage_log_protect_page(struct gstage *g, uint64_t gpa)
+{
+    int level;
+    uint64_t *ptep = leaf_ptep(g, gpa, &level);
+
+    return ptep && level == 0 && log_switch(ptep, true);
 }

@@ -54,6 +54,10 @@ struct gstage {
     int levels;         /* 3, 4 or 5 */
     uint64_t gpa_bits;  /* 41, 50 or 59: guest-physical addresses are below 2^gpa_bits */
     size_t table_pages; /* 4 KiB pages of tables in use, the root counting 4 */
+    /* Bumped (by core/dirty.c) after permissions were taken away: a hart
+     * whose last HFENCE.GVMA for this VM saw an older value flushes before
+     * running it again (vcpu_arch_load). */
+    uint64_t gen;
 };
 
 /* 0, ERR_INVAL (unknown mode) or ERR_NOMEM. */
@@ -84,6 +88,42 @@ int gstage_unmap(struct gstage *g, uint64_t gpa, uint64_t size);
  * pointers may be NULL. */
 bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *hpa, unsigned *perm,
                       uint64_t *page_size);
+
+/* Dirty logging (core/dirty.c, docs/dirty-logging.md).
+ *
+ * While a VM's dirty log is on, its RAM is mapped by 4 KiB leaves only, and
+ * a leaf is in one of two states: writable, or write-protected for logging
+ * (W clear and GSTAGE_PTE_LOGWP, a bit of the PTE's RSW field, set). Only
+ * those two states are switched while guests run, by compare-and-swap on
+ * the one leaf, so the calls below marked "concurrent" may run on several
+ * harts at once (and with guests walking the tables); the others follow the
+ * one-lock-per-VM rule above. Nothing here fences. */
+
+/* Replaces every 1 GiB and 2 MiB leaf overlapping [gpa, gpa + size) by 4 KiB
+ * leaves that translate the same (arguments as for gstage_unmap). All the
+ * table pages needed are taken first: without enough of them, ERR_NOMEM
+ * and nothing changed. *tables (may be NULL): table pages needed/added.
+ * The translation never changes, so guests may run meanwhile. */
+int gstage_split_range(struct gstage *g, uint64_t gpa, uint64_t size, size_t *tables);
+
+/* protect: every writable 4 KiB leaf in the range becomes write-protected
+ * for logging; !protect: every such leaf becomes writable again. Leaves of
+ * other sizes and other permissions are left alone. Returns how many leaves
+ * changed. Concurrent with gstage_log_fault/gstage_log_protect_page. */
+size_t gstage_log_protect_range(struct gstage *g, uint64_t gpa, uint64_t size, bool protect);
+
+/* What a store guest-page fault at gpa finds (concurrent): */
+enum gstage_log_fault {
+    GSTAGE_LOG_UNPROTECTED = 1, /* a leaf write-protected for logging: now writable (this call) */
+    GSTAGE_LOG_WRITABLE = 2,    /* already writable: a stale TLB entry, or another hart was first */
+};
+/* GSTAGE_LOG_* or ERR_NOENT (unmapped, or not writable for another reason:
+ * the fault is the guest's, as without logging). */
+int gstage_log_fault(struct gstage *g, uint64_t gpa);
+
+/* Write-protects the 4 KiB leaf at gpa for logging if it is writable now;
+ * true if it changed (concurrent). */
+bool gstage_log_protect_page(struct gstage *g, uint64_t gpa);
 
 /* The hgatp value for this gstage. hgatp.VMID is 14 bits wide, so only the low
  * 14 bits of vmid are used; how many of those the hart implements (VMIDLEN) is

@@ -29,9 +29,12 @@ static int gpa_copy(struct vm *vm, uint64_t gpa, void *buf, size_t n, bool write
         size_t chunk = (size_t)(psz - (gpa & (psz - 1)));
         if (chunk > n)
             chunk = n;
-        if (write)
+        if (write) {
             memcpy((void *)(uintptr_t)hpa, p, chunk);
-        else
+            /* After the write (core/dirty.h): a fetch that takes the bit
+             * copies the page with this write in it. */
+            vm_dirty_note(&vm->dirty, gpa - vm->ram_base, chunk);
+        } else
             memcpy(p, (const void *)(uintptr_t)hpa, chunk);
         gpa += chunk;
         p += chunk;

@@ -32,6 +32,7 @@ struct hart {
     /* Which VM (by uid) and vCPU last used each VMID here: decides when this
      * hart's TLB must be flushed for a VMID (see vcpu_arch_load). */
     uint64_t vmid_uid[HART_VMID_SLOTS];
+    uint64_t vmid_gen[HART_VMID_SLOTS]; /* the VM's gs.gen at this hart's last HFENCE.GVMA */
     const struct vcpu *vmid_vcpu[HART_VMID_SLOTS];
 };
 

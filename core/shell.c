@@ -12,6 +12,8 @@
 
 #include "arch/arch.h"
 #include "core/console.h"
+#include "core/dirty.h"
+#include "core/dirty_check.h"
 #include "core/hart.h"
 #include "core/pmem.h"
 #include "core/hart_loop.h"
@@ -120,6 +122,7 @@ static const char *const exit_names[EXIT_KINDS] = {
     [EXIT_WFI] = "wfi",           [EXIT_TIMER] = "timer",
     [EXIT_WRS] = "wrs",           [EXIT_IPI] = "ipi",
     [EXIT_EXTERNAL] = "external", [EXIT_OTHER] = "other",
+    [EXIT_DIRTY] = "dirty-log",
 };
 
 static void cmd_info(struct vm *vm)
@@ -295,13 +298,16 @@ static unsigned long ticks_ms(uint64_t ticks)
  * harts and the shell runs inside an interrupt that may have stopped one
  * of them.  The shell is busy until the task ends. */
 static struct {
+    void (*fn)(struct vm *vm, unsigned arg);
     struct vm *vm;
-    bool restore;
+    unsigned arg;
+    const char *what; /* for "busy" */
     volatile bool busy;
 } task;
 
-static void task_snapshot(struct vm *vm)
+static void task_snapshot(struct vm *vm, unsigned unused)
 {
+    (void)unused;
     char err[192];
     struct snapshot_stats st;
     bool was_paused;
@@ -324,8 +330,9 @@ static void task_snapshot(struct vm *vm)
                    was_paused ? "; still paused" : "");
 }
 
-static void task_restore(struct vm *vm)
+static void task_restore(struct vm *vm, unsigned unused)
 {
+    (void)unused;
     char err[192];
     bool was_paused;
 
@@ -351,19 +358,20 @@ static void task_run(void *arg)
     /* The VM may have ended meanwhile. */
     if (__atomic_load_n(&task.vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
         console_printf("vm %s is no longer running\n", task.vm->name);
-    else if (task.restore)
-        task_restore(task.vm);
     else
-        task_snapshot(task.vm);
+        task.fn(task.vm, task.arg);
     __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
     if (!vconsole_bound())
         prompt();
 }
 
-static void task_start(struct vm *vm, bool restore)
+static void task_start(void (*fn)(struct vm *, unsigned), struct vm *vm, unsigned arg,
+                       const char *what)
 {
+    task.fn = fn;
     task.vm = vm;
-    task.restore = restore;
+    task.arg = arg;
+    task.what = what;
     __atomic_store_n(&task.busy, true, __ATOMIC_RELEASE);
     if (!hart_loop_defer(task_run, NULL)) {
         __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
@@ -374,7 +382,7 @@ static void task_start(struct vm *vm, bool restore)
 static void cmd_snapshot(struct vm *vm)
 {
     if (vm_needs_running(vm, "snapshot"))
-        task_start(vm, false);
+        task_start(task_snapshot, vm, 0, "snapshot");
 }
 
 static void cmd_restore(struct vm *vm)
@@ -390,7 +398,7 @@ static void cmd_restore(struct vm *vm)
         console_printf("vm %s has no snapshot (vm snapshot %s takes one)\n", vm->name, vm->name);
         return;
     }
-    task_start(vm, true);
+    task_start(task_restore, vm, 0, "restore");
 }
 
 static void cmd_snapshots(struct vm *unused)
@@ -409,6 +417,68 @@ static void cmd_snapshots(struct vm *unused)
     }
     if (!n)
         console_printf("no snapshots (vm snapshot NAME takes one)\n");
+}
+
+/* vm dirty NAME start|stop|fetch: dirty logging by hand; fetch prints how
+ * many pages were dirty (and clears them). */
+static void cmd_dirty(struct vm *vm, const char *what)
+{
+    char err[160];
+
+    if (strcmp(what, "stop") == 0) {
+        vm_dirty_stop(vm);
+        console_printf("vm %s: dirty logging off\n", vm->name);
+        return;
+    }
+    if (!vm_needs_running(vm, "dirty logging"))
+        return;
+    if (strcmp(what, "start") == 0) {
+        if (vm_dirty_start(vm, err, sizeof(err)) < 0)
+            console_printf("vm %s: cannot start dirty logging: %s\n", vm->name, err);
+        else
+            console_printf("vm %s: dirty logging on (%lu pages)\n", vm->name,
+                           (unsigned long)vm->dirty.pages);
+    } else if (strcmp(what, "fetch") == 0) {
+        size_t words = vm_dirty_words(vm);
+        uint64_t *bm = pmem_alloc(words * sizeof(uint64_t), 4096);
+        long n = bm ? vm_dirty_fetch(vm, bm, words) : ERR_NOMEM;
+        pmem_free(bm, words * sizeof(uint64_t));
+        if (n < 0)
+            console_printf("vm %s: no dirty log to fetch: %s\n", vm->name,
+                           n == ERR_INVAL ? "logging is off (vm dirty NAME start)"
+                                          : err_str((int)n));
+        else
+            console_printf("vm %s: %ld dirty pages\n", vm->name, n);
+    } else {
+        console_printf("usage: vm dirty NAME start|stop|fetch\n");
+    }
+}
+
+/* In the run loop (task_start), as snapshots: it pauses the VM and waits
+ * for its vCPUs. */
+static void task_dirtycheck(struct vm *vm, unsigned secs)
+{
+    vm_dirty_check(vm, secs, timebase);
+}
+
+/* vm dirtycheck NAME SECONDS: the dirty-logging self-check (system tests). */
+static void cmd_dirtycheck(struct vm *vm, const char *secs)
+{
+    unsigned long s = 0;
+
+    for (const char *c = secs; *c; c++) {
+        if (*c < '0' || *c > '9' || s > 3600) {
+            s = 0;
+            break;
+        }
+        s = s * 10 + (unsigned long)(*c - '0');
+    }
+    if (s == 0 || s > 3600) {
+        console_printf("usage: vm dirtycheck NAME SECS (1 to 3600)\n");
+        return;
+    }
+    if (vm_needs_running(vm, "dirtycheck"))
+        task_start(task_dirtycheck, vm, (unsigned)s, "dirtycheck");
 }
 
 static void cmd_version(struct vm *unused)
@@ -442,7 +512,10 @@ struct shell_cmd {
     const char *help;               /* what it does, one line (a group: its commands' lines) */
     bool takes_vm;                  /* one more word, a VM's name, found before the handler runs */
     void (*handler)(struct vm *vm); /* vm: the named VM, or NULL */
-    const struct shell_cmd *sub;    /* a group ("vm"): its commands, by the next word */
+    /* Instead of handler, for a command with one more word after the VM's
+     * name (takes_vm too): that word. */
+    void (*handler_arg)(struct vm *vm, const char *arg);
+    const struct shell_cmd *sub; /* a group ("vm"): its commands, by the next word */
     unsigned nsub;
 };
 
@@ -504,6 +577,16 @@ static const struct shell_cmd vm_cmds[] = {
      .help = "what the VM printed lately (the last 4 KiB)",
      .takes_vm = true,
      .handler = cmd_log},
+    {.name = "dirty",
+     .usage = "vm dirty NAME OP",
+     .help = "dirty logging: OP start, stop, or fetch (count and clear)",
+     .takes_vm = true,
+     .handler_arg = cmd_dirty},
+    {.name = "dirtycheck",
+     .usage = "vm dirtycheck NAME SECS",
+     .help = "dirty-log self-check: pre-copy for SECS, pause, compare",
+     .takes_vm = true,
+     .handler_arg = cmd_dirtycheck},
 };
 
 static const struct shell_cmd shell_cmds[] = {
@@ -574,7 +657,7 @@ static void shell_dispatch(char **w, unsigned n)
     if (cmd->sub) {
         const struct shell_cmd *group = cmd;
 
-        char names[96];
+        char names[192];
 
         if (n < 2) {
             console_printf("usage: %s (%s)\n", group->usage,
@@ -590,14 +673,17 @@ static void shell_dispatch(char **w, unsigned n)
         w++;
         n--;
     }
-    if (n != (cmd->takes_vm ? 2u : 1u)) {
+    if (n != (cmd->takes_vm ? 2u : 1u) + (cmd->handler_arg ? 1u : 0u)) {
         console_printf("usage: %s\n", cmd->usage);
         return;
     }
     struct vm *vm = NULL;
     if (cmd->takes_vm && !(vm = find_vm(w[1])))
         return;
-    cmd->handler(vm);
+    if (cmd->handler_arg)
+        cmd->handler_arg(vm, w[2]);
+    else
+        cmd->handler(vm);
 }
 
 static void run_line(char *s)
@@ -630,8 +716,7 @@ void shell_input(char c)
         line[len] = '\0';
         len = 0;
         if (__atomic_load_n(&task.busy, __ATOMIC_ACQUIRE)) {
-            console_printf("busy: vm %s %s still running\n", task.vm->name,
-                           task.restore ? "restore" : "snapshot");
+            console_printf("busy: vm %s %s still running\n", task.vm->name, task.what);
             return;
         }
         run_line(line);

@@ -29,6 +29,7 @@ enum exit_kind {
     EXIT_IPI,
     EXIT_EXTERNAL,
     EXIT_OTHER,
+    EXIT_DIRTY, /* a store to a page write-protected for dirty logging */
     EXIT_KINDS
 };
 

@@ -191,6 +191,7 @@ static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
     memset(&vm->gs, 0, sizeof(vm->gs));
+    vm_dirty_release(vm); /* nothing left by vm_destroy; resets the log */
     memset(vm->vcpus, 0, sizeof(vm->vcpus));
     vm->cfg = cfg;
     memcpy(vm->name, cfg->name, sizeof(vm->name));
@@ -255,6 +256,7 @@ void vm_destroy(struct vm *vm)
     vm_devices_destroy(vm);
     vm_free_ram(vm);
     gstage_destroy(&vm->gs);
+    vm_dirty_release(vm);
     vm_free_vcpus(vm);
     vmid_free(vm->vmid);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/dirty.h"
 #include "core/gstage.h"
 #include "core/guest_mem.h"
 #include "core/mmio_bus.h"
@@ -99,6 +100,8 @@ struct vm {
     struct virtio_console *vcon; /* the virtio console, if any */
     /* Its console: input queue, output log (kept across reboots). */
     struct vconsole_port con;
+    /* G-stage dirty logging (core/dirty.c). */
+    struct vm_dirty dirty;
 };
 
 /* The VM slots (core/vm_table.c); vm_count of them are in use. */

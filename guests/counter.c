@@ -44,8 +44,8 @@ static __attribute__((noinline)) void count_run(void)
     while (guest_time() - start < guest_ms_to_ticks(ms)) {
         uint64_t now = guest_time();
         if (now < last || now - last > guest_ms_to_ticks(2000))
-            guest_fail("the clock moved from %lu to %lu between counts",
-                       (unsigned long)last, (unsigned long)now);
+            guest_fail("the clock moved from %lu to %lu between counts", (unsigned long)last,
+                       (unsigned long)now);
         if (count) {
             for (uint64_t i = 0; i < BUF_WORDS; i += 512) /* one word per page */
                 if (buf[i] != pattern(i, count))

@@ -9,7 +9,8 @@
 # linked with the runtime (guests/rt/) and the freestanding lib/ files it
 # uses.  See guests/README.md.
 
-GUEST_NAMES := hello fail smp spin fpu memtest isolation ticks reboot plic ipi echo bench hostile sbitest counter
+GUEST_NAMES := hello fail smp spin fpu memtest isolation ticks reboot plic ipi echo bench hostile sbitest \
+               counter dirty
 
 # Target and prerequisite names are expanded when this file is read, so these
 # two need values even if it is included before the top Makefile sets them

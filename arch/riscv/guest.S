@@ -78,6 +78,14 @@ arch_hfence_gvma_vmid:
     hfence.gvma zero, a0
     ret
 
+    .globl arch_hfence_gvma_gpa
+    .align 2
+arch_hfence_gvma_gpa:
+    /* rs1 holds the guest physical address shifted right by 2. */
+    srli    a0, a0, 2
+    hfence.gvma a0, a1
+    ret
+
     .globl arch_hfence_gvma_all
     .align 2
 arch_hfence_gvma_all:

@@ -102,6 +102,7 @@ static inline void vcpu_arch_set_gpr(struct vcpu_arch *a, unsigned reg, uint64_t
 
 #define VCPU_FENCE_I    1u /* FENCE.I */
 #define VCPU_FENCE_VVMA 2u /* all VS-stage translations of the VM */
+#define VCPU_FENCE_GVMA 4u /* all G-stage translations of the VM (dirty logging took W away) */
 
 static inline void vcpu_arch_request_fence(struct vcpu_arch *a, uint32_t fences)
 {

@@ -29,19 +29,29 @@ void vcpu_arch_load(struct vcpu *v)
     struct vcpu_arch *a = &v->arch;
     struct vm *vm = v->vm;
     unsigned slot = vm->vmid % HART_VMID_SLOTS;
+    uint64_t gen = __atomic_load_n(&vm->gs.gen, __ATOMIC_ACQUIRE);
 
     csr_write(hgatp, gstage_hgatp(&vm->gs, (uint16_t)vm->vmid));
     /* G-stage entries of this VMID may belong to an earlier VM that had it
-     * (VMIDs are reused); VS-stage entries may belong to another vCPU of
-     * this VM, or be stale from this vCPU's last visit here. */
+     * (VMIDs are reused), or predate permissions dirty logging took away
+     * (gs.gen moved since this hart last flushed for the VM); VS-stage
+     * entries may belong to another vCPU of this VM, or be stale from this
+     * vCPU's last visit here. */
     if (h->vmid_uid[slot] != vm->uid) {
         arch_hfence_gvma_vmid(vm->vmid);
         arch_hfence_vvma_vmid(vm->vmid);
         h->vmid_uid[slot] = vm->uid;
+        h->vmid_gen[slot] = gen;
         h->vmid_vcpu[slot] = v;
-    } else if (h->vmid_vcpu[slot] != v || a->last_hart != (int)h->index) {
-        arch_hfence_vvma_vmid(vm->vmid);
-        h->vmid_vcpu[slot] = v;
+    } else {
+        if (h->vmid_gen[slot] != gen) {
+            arch_hfence_gvma_vmid(vm->vmid);
+            h->vmid_gen[slot] = gen;
+        }
+        if (h->vmid_vcpu[slot] != v || a->last_hart != (int)h->index) {
+            arch_hfence_vvma_vmid(vm->vmid);
+            h->vmid_vcpu[slot] = v;
+        }
     }
 
     csr_write(vsstatus, a->vsstatus);
@@ -91,6 +101,8 @@ void vcpu_arch_run(struct vcpu *v)
 
     if (__atomic_load_n(&a->fences, __ATOMIC_SEQ_CST)) {
         uint32_t f = __atomic_exchange_n(&a->fences, 0, __ATOMIC_ACQUIRE);
+        if (f & VCPU_FENCE_GVMA)
+            arch_hfence_gvma_vmid(v->vm->vmid);
         if (f & VCPU_FENCE_VVMA)
             arch_hfence_vvma_vmid(v->vm->vmid);
         if (f & VCPU_FENCE_I)

@@ -333,6 +333,13 @@ void arch_hfence_gvma_vmid(unsigned vmid)
     (void)vmid;
 }
 
+void arch_hfence_gvma_gpa(uint64_t gpa, unsigned vmid)
+{
+    fake_arch.hfence_gpa = gpa;
+    fake_arch.hfence_gpas++;
+    (void)vmid;
+}
+
 void arch_hfence_gvma_all(void) {}
 
 void arch_hfence_vvma_vmid(unsigned vmid)

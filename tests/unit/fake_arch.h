@@ -39,6 +39,9 @@ struct fake_arch_log {
     /* Debug triggers: how many vCPUs get (vcpu_arch_trig_max), and how
      * often the triggers were handed to the "hardware". */
     unsigned trig_max, trig_syncs;
+    /* arch_hfence_gvma_gpa: how often, and the last address. */
+    uint64_t hfence_gpa;
+    unsigned hfence_gpas;
 };
 
 extern struct fake_arch_log fake_arch;

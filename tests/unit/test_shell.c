@@ -65,6 +65,8 @@ static void test_help_lists_every_command(void **state)
         "  vm restore NAME         put a paused VM back to its snapshot\n",
         "  vm snapshots            the snapshots kept in memory\n",
         "  vm log NAME             what the VM printed lately (the last 4 KiB)\n",
+        "  vm dirty NAME OP        dirty logging: OP start, stop, or fetch (count and clear)\n",
+        "  vm dirtycheck NAME SECS dirty-log self-check: pre-copy for SECS, pause, compare\n",
         "  console NAME            bind this console to the VM; Ctrl-] comes back\n",
         "  harts                   host harts and what they run\n",
         "  mem                     host memory\n",
@@ -87,7 +89,10 @@ static void test_wrong_word_count_prints_usage(void **state)
     assert_non_null(strstr(type("console"), "\nusage: console NAME\n"));
     assert_non_null(strstr(type("vm"),
                            "\nusage: vm COMMAND [NAME] (list, info, start, stop, "
-                           "pause, resume, reset, snapshot, restore, snapshots, log)\n"));
+                           "pause, resume, reset, snapshot, restore, snapshots, log, dirty, "
+                           "dirtycheck)\n"));
+    assert_non_null(strstr(type("vm dirty x"), "\nusage: vm dirty NAME OP\n"));
+    assert_non_null(strstr(type("vm dirtycheck x"), "\nusage: vm dirtycheck NAME SECS\n"));
 }
 
 static void test_unknown_words(void **state)
@@ -95,9 +100,9 @@ static void test_unknown_words(void **state)
     (void)state;
     assert_non_null(strstr(type("frobnicate"),
                            "\nunknown command \"frobnicate\" (`help` lists the commands)\n"));
-    assert_non_null(strstr(type("vm frob x"),
-                           "\nunknown vm command \"frob\" (list, info, start, "
-                           "stop, pause, resume, reset, snapshot, restore, snapshots, log)\n"));
+    assert_non_null(strstr(type("vm frob x"), "\nunknown vm command \"frob\" (list, info, start, "
+                                              "stop, pause, resume, reset, snapshot, restore, "
+                                              "snapshots, log, dirty, dirtycheck)\n"));
     assert_non_null(
         strstr(type("vm info nosuch"), "\nno VM named \"nosuch\" (`vm list` shows them)\n"));
     assert_non_null(strstr(type("console nosuch"), "\nno VM named \"nosuch\""));
