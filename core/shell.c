@@ -202,8 +202,9 @@ static void cmd_mem(struct vm *unused)
         if (vms[i].state == VM_RUNNING || vms[i].state == VM_STOPPING)
             used += vms[i].ram_size;
     }
-    console_printf("free %lu MiB; guest RAM in use %lu MiB\n",
-                   (unsigned long)(pmem_free_bytes() >> 20), (unsigned long)(used >> 20));
+    console_printf("free %lu MiB; guest RAM in use %lu MiB; free bytes %lu\n",
+                   (unsigned long)(pmem_free_bytes() >> 20), (unsigned long)(used >> 20),
+                   (unsigned long)pmem_free_bytes());
 }
 
 /* The commands that act on a running VM say so when it is not running. */

@@ -83,6 +83,11 @@ long vcpu_state_save(const struct vcpu *v, void *buf, size_t size)
     return w.bad ? ERR_NOSPC : (long)w.pos;
 }
 
+static uint64_t env_min_of(const struct vm *vm)
+{
+    return isa_guest_henvcfg_reset(&vm->isa);
+}
+
 static int refuse(char *err, size_t errlen, const struct vcpu *v, int code, const char *what)
 {
     fmt_snprintf(err, errlen, "vCPU %u: %s", v->id, what);
@@ -163,8 +168,14 @@ int vcpu_state_parse(const struct vcpu *v, const void *buf, size_t size, struct 
         return refuse(err, errlen, v, ERR_RANGE,
                       "debug triggers a guest could not have set on this host");
 
+    /* A hart that is off is reset when it starts (HSM hart_start): what its
+     * registers held does not matter, and it carries no SBI state. */
+    if (img->run == VCPU_OFFLINE) {
+        img->henvcfg = env_min_of(vm);
+        img->hedeleg = VCPU_HEDELEG_RESET;
+    }
     /* Hypervisor controls: what the VM's ISA and SBI FWFT allow, exactly. */
-    uint64_t env_min = isa_guest_henvcfg_reset(&vm->isa);
+    uint64_t env_min = env_min_of(vm);
     if ((img->henvcfg & ~vm->isa.henvcfg) || (img->henvcfg & env_min) != env_min ||
         ((img->henvcfg ^ env_min) & ~HENVCFG_ADUE))
         return refuse(err, errlen, v, ERR_MISMATCH, "henvcfg this VM's ISA does not give");
