@@ -32,10 +32,11 @@
 
 #define SNAP_HEADER_VERSION 1
 #define SNAP_VM_VERSION     1
-#define SNAP_RAM_VERSION    1
-#define RAM_CHUNK           (2u << 20)
-#define RAM_CHUNK_PAGES     (RAM_CHUNK / 4096)
-#define RAM_HEAD            (8 + 8 + 4 + 4 + RAM_CHUNK_PAGES / 8) /* version..bitmap */
+#define SNAP_CHUNK_VERSION  1
+#define CHUNK               (2u << 20)
+#define CHUNK_PAGES         (CHUNK / 4096)
+#define CHUNK_HEAD          (8 + 8 + 4 + 4 + CHUNK_PAGES / 8) /* version..bitmap */
+#define MAX_REGIONS         (1 + CONFIG_MAX_DEVS)
 #define PROGRESS_STEP       (64ull << 20)
 
 /* Scratch for one non-RAM section (and the restore's undo image); taken
@@ -90,8 +91,11 @@ static long header_build(const struct vm *vm, void *buf, size_t size)
     put_str(&w, vm->isa_str);
     wire_put_u32(&w, vm->nvdevs);
     for (unsigned i = 0; i < vm->nvdevs; i++) {
-        put_str(&w, vm->vdevs[i]->kind->name);
-        put_str(&w, vm->vdevs[i]->cfg->name);
+        const struct vm_vdev *d = vm->vdevs[i];
+        struct vdev_bulk b;
+        put_str(&w, d->kind->name);
+        put_str(&w, d->cfg->name);
+        wire_put_u64(&w, d->kind->bulk && d->kind->bulk(d, &b) ? b.size : 0);
     }
     return w.bad ? ERR_NOSPC : (long)w.pos;
 }
@@ -131,7 +135,47 @@ static int header_check(const struct vm *vm, const uint8_t *p, size_t n, void *m
     return 0;
 }
 
-/* ---- RAM: 2 MiB chunks, zero pages elided ---- */
+/* ---- RAM and disk contents: 2 MiB chunks, zero pages elided ---- */
+
+/* What chunks are cut from: the guest's RAM, or a device's bulk contents
+ * (a disk's data).  addr is what a chunk header records (the guest
+ * physical address of RAM, 0 for a disk). */
+struct snap_region {
+    uint64_t addr, size;
+    int (*read)(void *ctx, uint64_t off, void *buf, size_t n);
+    int (*write)(void *ctx, uint64_t off, const void *buf, size_t n);
+    void *ctx;
+    uint32_t type; /* SNAP_RAM or SNAP_DISK */
+    uint32_t id0;  /* the first chunk's section id */
+};
+
+static int ram_read(void *ctx, uint64_t off, void *buf, size_t n)
+{
+    struct vm *vm = ctx;
+    return gpa_read(vm, vm->ram_base + off, buf, n);
+}
+
+static int ram_write(void *ctx, uint64_t off, const void *buf, size_t n)
+{
+    struct vm *vm = ctx;
+    return gpa_write(vm, vm->ram_base + off, buf, n);
+}
+
+/* The regions of vm in snapshot order: RAM, then each device's bulk
+ * contents (id: the device's index in bits 20 and up, the chunk below). */
+static unsigned regions_of(struct vm *vm, struct snap_region *r, unsigned max)
+{
+    unsigned n = 0;
+
+    r[n++] = (struct snap_region){vm->ram_base, vm->ram_size, ram_read, ram_write, vm, SNAP_RAM, 0};
+    for (unsigned i = 0; i < vm->nvdevs && n < max; i++) {
+        struct vm_vdev *d = vm->vdevs[i];
+        struct vdev_bulk b;
+        if (d->kind->bulk && d->kind->bulk(d, &b))
+            r[n++] = (struct snap_region){0, b.size, b.read, b.write, b.ctx, SNAP_DISK, i << 20};
+    }
+    return n;
+}
 
 static bool page_is_zero(const uint64_t *p)
 {
@@ -141,105 +185,108 @@ static bool page_is_zero(const uint64_t *p)
     return acc == 0;
 }
 
-static int ram_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
-                    snapshot_progress_fn progress)
+/* Bytes of page i (of a chunk at off) inside the region: 4096, or less for
+ * the last page of a region that is not a whole number of pages. */
+static size_t page_bytes(const struct snap_region *r, uint64_t off, uint32_t i)
 {
-    static uint64_t page[512];
+    uint64_t at = off + (uint64_t)i * 4096;
+    return r->size - at >= 4096 ? 4096 : (size_t)(r->size - at);
+}
+
+static uint32_t chunk_pages(const struct snap_region *r, uint64_t off)
+{
+    uint64_t n = r->size - off >= CHUNK ? CHUNK : r->size - off;
+    return (uint32_t)((n + 4095) / 4096);
+}
+
+static int region_save(struct vm *vm, const struct snap_region *r, struct snap_sink *s,
+                       uint8_t *chunk, struct snapshot_stats *st, snapshot_progress_fn progress)
+{
     uint64_t next_report = PROGRESS_STEP;
 
-    for (uint64_t off = 0, id = 0; off < vm->ram_size; off += RAM_CHUNK, id++) {
-        uint64_t gpa = vm->ram_base + off;
-        uint32_t npages =
-            (uint32_t)((vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK : vm->ram_size - off) / 4096);
-        uint8_t head[RAM_HEAD];
-        uint8_t *bitmap = head + RAM_HEAD - RAM_CHUNK_PAGES / 8;
-        uint32_t present = 0;
+    for (uint64_t off = 0, k = 0; off < r->size; off += CHUNK, k++) {
+        uint32_t npages = chunk_pages(r, off), present = 0;
+        uint8_t head[CHUNK_HEAD];
+        uint8_t *bitmap = head + CHUNK_HEAD - CHUNK_PAGES / 8;
 
         memset(head, 0, sizeof(head));
-        /* First pass over the chunk: which pages are not zero, and the CRC
-         * of what will be written, which the section header carries. */
+        memset(chunk + (npages - 1) * 4096ull, 0, 4096); /* a short last page reads as zero */
+        uint64_t n = r->size - off >= CHUNK ? CHUNK : r->size - off;
+        int err = r->read(r->ctx, off, chunk, (size_t)n);
+        if (err < 0)
+            return err;
         for (uint32_t i = 0; i < npages; i++) {
-            if (gpa_read(vm, gpa + i * 4096ull, page, 4096) < 0)
-                return ERR_RANGE;
-            if (!page_is_zero(page)) {
+            if (!page_is_zero((const uint64_t *)(chunk + i * 4096ull))) {
                 bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
                 present++;
             }
         }
-        struct wire w = wire_out(head, RAM_HEAD - RAM_CHUNK_PAGES / 8);
-        wire_put_u32(&w, SNAP_RAM_VERSION);
+        struct wire w = wire_out(head, CHUNK_HEAD - CHUNK_PAGES / 8);
+        wire_put_u32(&w, SNAP_CHUNK_VERSION);
         wire_put_u32(&w, 0);
-        wire_put_u64(&w, gpa);
+        wire_put_u64(&w, r->addr + off);
         wire_put_u32(&w, npages);
         wire_put_u32(&w, present);
         uint32_t crc = crc32c(0, head, sizeof(head));
-        for (uint32_t i = 0; i < npages; i++) {
-            if (!((bitmap[i / 8] >> (i % 8)) & 1))
-                continue;
-            gpa_read(vm, gpa + i * 4096ull, page, 4096);
-            crc = crc32c(crc, page, 4096);
-        }
-        struct snap_section h = {SNAP_RAM, (uint32_t)id, sizeof(head) + present * 4096ull, crc};
-        int err = snap_write_head(s, &h);
-        if (err < 0)
-            return err;
-        if ((err = snap_write_raw(s, head, sizeof(head))) < 0)
+        for (uint32_t i = 0; i < npages; i++)
+            if ((bitmap[i / 8] >> (i % 8)) & 1)
+                crc = crc32c(crc, chunk + i * 4096ull, 4096);
+        struct snap_section h = {r->type, r->id0 + (uint32_t)k, sizeof(head) + present * 4096ull,
+                                 crc};
+        if ((err = snap_write_head(s, &h)) < 0 || (err = snap_write_raw(s, head, sizeof(head))) < 0)
             return err;
         for (uint32_t i = 0; i < npages; i++) {
             if (!((bitmap[i / 8] >> (i % 8)) & 1))
                 continue;
-            gpa_read(vm, gpa + i * 4096ull, page, 4096);
-            if ((err = snap_write_raw(s, page, 4096)) < 0)
+            if ((err = snap_write_raw(s, chunk + i * 4096ull, 4096)) < 0)
                 return err;
         }
         st->ram_pages += present;
         st->zero_pages += npages - present;
-        if (progress && off + RAM_CHUNK >= next_report) {
-            progress(vm, off + RAM_CHUNK, vm->ram_size);
+        if (progress && r->type == SNAP_RAM && off + CHUNK >= next_report) {
+            progress(vm, off + CHUNK, r->size);
             next_report += PROGRESS_STEP;
         }
     }
     return 0;
 }
 
-/* Checks a RAM section's head (the chunk it names, its page count and
- * bitmap against its length); apply: also writes the chunk, reading its
- * pages from the source (a page not present is zero). */
-static int ram_load(struct vm *vm, struct snap_source *src, const struct snap_section *h,
-                    uint32_t expect_id, bool apply)
+/* Checks chunk k of r against its section (the chunk it names, its page
+ * count and bitmap against its length, its checksum); apply: also writes
+ * it, a page not stored being zero. */
+static int chunk_load(const struct snap_region *r, struct snap_source *src,
+                      const struct snap_section *h, uint32_t k, bool apply)
 {
     static uint64_t page[512];
-    uint8_t head[RAM_HEAD];
-    uint64_t off = (uint64_t)expect_id * RAM_CHUNK;
+    uint8_t head[CHUNK_HEAD];
+    uint64_t off = (uint64_t)k * CHUNK;
 
-    if (h->id != expect_id || off >= vm->ram_size || h->len < RAM_HEAD)
+    if (h->type != r->type || h->id != r->id0 + k || off >= r->size || h->len < CHUNK_HEAD)
         return ERR_STRUCTURE;
     int err = src->read(src->ctx, head, sizeof(head));
     if (err < 0)
         return err;
     src->bytes += sizeof(head);
-    struct wire_in r = wire_in(head, sizeof(head));
-    uint32_t version = wire_get_u32(&r), flags = wire_get_u32(&r);
-    uint64_t gpa = wire_get_u64(&r);
-    uint32_t npages = wire_get_u32(&r), present = wire_get_u32(&r);
-    const uint8_t *bitmap = head + RAM_HEAD - RAM_CHUNK_PAGES / 8;
-    uint64_t want = (vm->ram_size - off >= RAM_CHUNK ? RAM_CHUNK : vm->ram_size - off) / 4096;
+    struct wire_in in = wire_in(head, sizeof(head));
+    uint32_t version = wire_get_u32(&in), flags = wire_get_u32(&in);
+    uint64_t addr = wire_get_u64(&in);
+    uint32_t npages = wire_get_u32(&in), present = wire_get_u32(&in);
+    const uint8_t *bitmap = head + CHUNK_HEAD - CHUNK_PAGES / 8;
     uint32_t count = 0;
 
-    if (version != SNAP_RAM_VERSION || flags)
+    if (version != SNAP_CHUNK_VERSION || flags)
         return ERR_VERSION;
-    for (uint32_t i = 0; i < RAM_CHUNK_PAGES; i++)
+    for (uint32_t i = 0; i < CHUNK_PAGES; i++)
         count += (bitmap[i / 8] >> (i % 8)) & 1;
-    if (gpa != vm->ram_base + off || npages != want || present != count ||
+    if (addr != r->addr + off || npages != chunk_pages(r, off) || present != count ||
         h->len != sizeof(head) + present * 4096ull)
         return ERR_STRUCTURE;
-    for (uint32_t i = npages; i < RAM_CHUNK_PAGES; i++)
+    for (uint32_t i = npages; i < CHUNK_PAGES; i++)
         if ((bitmap[i / 8] >> (i % 8)) & 1)
             return ERR_STRUCTURE;
     uint32_t crc = crc32c(0, head, sizeof(head));
     for (uint32_t i = 0; i < npages; i++) {
-        bool here = (bitmap[i / 8] >> (i % 8)) & 1;
-        if (here) {
+        if ((bitmap[i / 8] >> (i % 8)) & 1) {
             if ((err = src->read(src->ctx, page, 4096)) < 0)
                 return err;
             src->bytes += 4096;
@@ -247,8 +294,8 @@ static int ram_load(struct vm *vm, struct snap_source *src, const struct snap_se
         } else if (apply) {
             memset(page, 0, 4096);
         }
-        if (apply && gpa_write(vm, gpa + i * 4096ull, page, 4096) < 0)
-            return ERR_RANGE;
+        if (apply && r->write(r->ctx, off + i * 4096ull, page, page_bytes(r, off, i)) < 0)
+            return ERR_IO;
     }
     return crc == h->crc ? 0 : ERR_CHECKSUM;
 }
@@ -349,8 +396,17 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
         rc = snap_write_section(s, type, id, sc.buf, (uint64_t)len);
     }
     scratch_put(&sc);
-    if (rc >= 0)
-        rc = ram_save(vm, s, st, progress);
+    if (rc >= 0) {
+        struct snap_region r[MAX_REGIONS];
+        unsigned n = regions_of(vm, r, MAX_REGIONS);
+        uint8_t *chunk = pmem_alloc_block();
+        if (!chunk)
+            rc = ERR_NOMEM;
+        for (unsigned i = 0; rc >= 0 && i < n; i++)
+            rc = region_save(vm, &r[i], s, chunk, st, progress);
+        if (chunk)
+            pmem_free(chunk, CHUNK);
+    }
     if (rc >= 0)
         rc = snap_write_end(s);
     if (rc < 0) {
@@ -506,21 +562,31 @@ static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scra
             goto undo;
         }
     }
-    uint64_t next_report = PROGRESS_STEP;
-    for (uint32_t id = 0; (uint64_t)id * RAM_CHUNK < vm->ram_size; id++) {
-        if ((rc = snap_read_head(src, &h)) >= 0)
-            rc = h.type == SNAP_RAM ? ram_load(vm, src, &h, id, apply) : ERR_STRUCTURE;
-        if (rc < 0) {
-            fmt_snprintf(err, errlen, "snapshot RAM at 0x%llx: %s",
-                         (unsigned long long)(vm->ram_base + (uint64_t)id * RAM_CHUNK),
-                         err_str(rc));
-            /* Past the point of no return only if the source changed
-             * between the passes: RAM is partly written then. */
-            return rc;
-        }
-        if (apply && progress && ((uint64_t)id + 1) * RAM_CHUNK >= next_report) {
-            progress(vm, ((uint64_t)id + 1) * RAM_CHUNK, vm->ram_size);
-            next_report += PROGRESS_STEP;
+    struct snap_region rg[MAX_REGIONS];
+    unsigned nr = regions_of(vm, rg, MAX_REGIONS);
+    for (unsigned i = 0; i < nr; i++) {
+        uint64_t next_report = PROGRESS_STEP;
+        for (uint32_t k = 0; (uint64_t)k * CHUNK < rg[i].size; k++) {
+            if ((rc = snap_read_head(src, &h)) >= 0)
+                rc = chunk_load(&rg[i], src, &h, k, apply);
+            if (rc < 0) {
+                if (rg[i].type == SNAP_RAM)
+                    fmt_snprintf(err, errlen, "snapshot RAM at 0x%llx: %s",
+                                 (unsigned long long)(rg[i].addr + (uint64_t)k * CHUNK),
+                                 err_str(rc));
+                else
+                    fmt_snprintf(err, errlen, "snapshot of device %s's contents at 0x%llx: %s",
+                                 vm->vdevs[rg[i].id0 >> 20]->cfg->name,
+                                 (unsigned long long)((uint64_t)k * CHUNK), err_str(rc));
+                /* Past the point of no return only if the source changed
+                 * between the passes: RAM is partly written then. */
+                return rc;
+            }
+            if (apply && progress && rg[i].type == SNAP_RAM &&
+                ((uint64_t)k + 1) * CHUNK >= next_report) {
+                progress(vm, ((uint64_t)k + 1) * CHUNK, rg[i].size);
+                next_report += PROGRESS_STEP;
+            }
         }
     }
     if ((rc = snap_read_head(src, &h)) >= 0 && h.type != SNAP_END)

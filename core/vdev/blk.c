@@ -180,6 +180,30 @@ static int host_flush(void *ctx)
     return hvblk_flush(b->host);
 }
 
+/* A snapshot carries a writable disk's data (its guest's page cache in the
+ * snapshot's RAM describes that data, not what the disk holds later). */
+static int bulk_read(void *ctx, uint64_t off, void *buf, size_t n)
+{
+    struct blk_vdev *b = ctx;
+    return b->be.read(b, off / 512, buf, n);
+}
+
+static int bulk_write(void *ctx, uint64_t off, const void *buf, size_t n)
+{
+    struct blk_vdev *b = ctx;
+    return b->be.write(b, off / 512, buf, n);
+}
+
+static bool blk_bulk(const struct vm_vdev *d, struct vdev_bulk *out)
+{
+    struct blk_vdev *b = d->state;
+
+    if (b->be.read_only)
+        return false;
+    *out = (struct vdev_bulk){b->be.sectors * 512, bulk_read, bulk_write, b};
+    return true;
+}
+
 static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t errlen)
 {
     const struct vdev_blk_settings *c = &b->s;
@@ -263,4 +287,5 @@ const struct vdev_kind vdev_kind_blk = {
     .create = blk_create,
     .save = blk_save,
     .load = blk_load,
+    .bulk = blk_bulk,
 };

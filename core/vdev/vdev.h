@@ -29,6 +29,16 @@ struct vm_vdev;
  * no entropy source): the guest does not get it, and it takes no slot. */
 #define VDEV_ABSENT 1
 
+/* A device's contents that a snapshot carries besides the model's state
+ * (a disk's data), read and written in bytes at offsets, both multiples of
+ * 4096 and inside size: 0 or a negative ERR_* code. */
+struct vdev_bulk {
+    uint64_t size;
+    int (*read)(void *ctx, uint64_t off, void *buf, size_t n);
+    int (*write)(void *ctx, uint64_t off, const void *buf, size_t n);
+    void *ctx;
+};
+
 struct vdev_kind {
     const char *name;  /* the node name that binds it: "rng", "disk" */
     bool numbered;     /* also NAME0..NAME99 ("disk0") */
@@ -73,6 +83,9 @@ struct vdev_kind {
      * the switch: dropped while held), so the VM's state stays still while
      * a snapshot reads or replaces it.  NULL: it writes nothing on its own. */
     void (*hold)(struct vm_vdev *d, bool on);
+    /* Fills *out and returns true if the device has contents a snapshot
+     * must carry (a writable disk's data); NULL or false: none. */
+    bool (*bulk)(const struct vm_vdev *d, struct vdev_bulk *out);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
 };
 
