@@ -7,6 +7,7 @@
  * typo that silently falls back to a default is worse than a refusal to boot. */
 #include "core/config.h"
 #include "core/config_int.h"
+#include "core/vdev/blk.h"
 #include "lib/cpio.h"
 #include "lib/fdt.h"
 #include "lib/printf.h"
@@ -25,14 +26,20 @@ enum vm_prop {
     VM_PROP_BOOTARGS,
     VM_PROP_AUTOSTART,
     VM_PROP_ISA_WITHHOLD,
+    VM_PROP_SNAP_DISK,
+    VM_PROP_SNAP_OFFSET,
+    VM_PROP_SNAP_SIZE,
     VM_PROP_COUNT,
 };
 
 static const char *const vm_prop_names[VM_PROP_COUNT] = {
-    "memory", "vcpus", "pin", "kernel", "initrd", "bootargs", "autostart", "isa-withhold",
+    "memory",    "vcpus",        "pin",           "kernel",          "initrd",        "bootargs",
+    "autostart", "isa-withhold", "snapshot-disk", "snapshot-offset", "snapshot-size",
 };
 
-#define VM_PROP_LIST "memory, vcpus, pin, kernel, initrd, bootargs, autostart or isa-withhold"
+#define VM_PROP_LIST                                                                               \
+    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, isa-withhold, snapshot-disk, "       \
+    "snapshot-offset or snapshot-size"
 
 static int bundle_check(struct loader *ld)
 {
@@ -230,6 +237,103 @@ static int vm_isa_withhold(struct loader *ld, const char *path, const struct pro
     return 0;
 }
 
+/* A 1- or 2-cell byte count of a snapshot region, a multiple of 4 KiB. */
+static int vm_snap_bytes(struct loader *ld, const char *path, const struct props *p,
+                         enum vm_prop which, uint64_t *out)
+{
+    const char *prop = vm_prop_names[which];
+
+    if (p->len[which] == 4)
+        *out = fdt_be32(p->val[which]);
+    else if (p->len[which] == 8)
+        *out = fdt_be64(p->val[which]);
+    else
+        return loader_fail(ld, path, prop, "must be 1 or 2 cells (got %d bytes)", p->len[which]);
+    if (*out % CONFIG_SNAP_ALIGN)
+        return loader_fail(ld, path, prop, "must be a multiple of 4096 bytes (got %#llx)",
+                           (unsigned long long)*out);
+    return 0;
+}
+
+/* snapshot-disk = <N>; snapshot-offset = <...>; snapshot-size = <...>: the
+ * region of a host disk that holds the VM's disk snapshot (a 4 KiB header,
+ * then the snapshot).  Whether it fits the disk is checked when it is used. */
+static int vm_snapshot_region(struct loader *ld, const char *path, const struct props *p,
+                              struct vm_config *vm)
+{
+    struct host_region *r = &vm->snapshot_region;
+
+    vm->has_snapshot_region = false;
+    *r = (struct host_region){CONFIG_HOST_DISK_NONE, 0, 0};
+    if (!p->present[VM_PROP_SNAP_DISK]) {
+        if (p->present[VM_PROP_SNAP_OFFSET] || p->present[VM_PROP_SNAP_SIZE])
+            return loader_fail(ld, path,
+                               vm_prop_names[p->present[VM_PROP_SNAP_OFFSET] ? VM_PROP_SNAP_OFFSET
+                                                                             : VM_PROP_SNAP_SIZE],
+                               "needs snapshot-disk (the host disk the region is on)");
+        return 0;
+    }
+    uint32_t disk = 0;
+    if (vm_u32(ld, path, p, VM_PROP_SNAP_DISK, &disk) < 0)
+        return ERR_INVAL;
+    if (disk >= 8)
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_SNAP_DISK],
+                           "must be 0..7, the index of one of the host's virtio-blk disks (got %u)",
+                           disk);
+    if (p->present[VM_PROP_SNAP_OFFSET] &&
+        vm_snap_bytes(ld, path, p, VM_PROP_SNAP_OFFSET, &r->offset) < 0)
+        return ERR_INVAL;
+    if (!p->present[VM_PROP_SNAP_SIZE])
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_SNAP_SIZE],
+                           "missing (required with snapshot-disk: the region's size in bytes)");
+    if (vm_snap_bytes(ld, path, p, VM_PROP_SNAP_SIZE, &r->size) < 0)
+        return ERR_INVAL;
+    if (r->size <= CONFIG_SNAP_ALIGN)
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_SNAP_SIZE],
+                           "must be more than 4096 bytes (a 4 KiB header, then the snapshot; "
+                           "got %#llx)",
+                           (unsigned long long)r->size);
+    if (r->offset + r->size < r->offset)
+        return loader_fail(ld, path, vm_prop_names[VM_PROP_SNAP_SIZE],
+                           "snapshot-offset + snapshot-size overflows");
+    r->disk = (int)disk;
+    vm->has_snapshot_region = true;
+    return 0;
+}
+
+/* A snapshot region shares no byte with another VM's, nor with any
+ * disk's host-disk region (the rule disks follow, core/vdev/blk.c). */
+static int snapshot_regions_check(struct loader *ld, const struct config *cfg)
+{
+    for (int i = 0; i < cfg->nvms; i++) {
+        const struct vm_config *a = &cfg->vms[i];
+        char path[PATH_SIZE];
+
+        if (!a->has_snapshot_region)
+            continue;
+        fmt_snprintf(path, sizeof(path), "/vms/%s", a->name);
+        for (int j = 0; j < cfg->nvms; j++) {
+            const struct vm_config *b = &cfg->vms[j];
+            struct host_region r;
+
+            if (j < i && b->has_snapshot_region &&
+                host_region_overlaps(&a->snapshot_region, &b->snapshot_region))
+                return loader_fail(ld, path, "snapshot-offset",
+                                   "the snapshot region overlaps /vms/%s's (on host disk %d)",
+                                   b->name, a->snapshot_region.disk);
+            for (unsigned k = 0; k < b->ndevs; k++) {
+                if (vdev_blk_host_region(&b->devs[k], &r) &&
+                    host_region_overlaps(&a->snapshot_region, &r))
+                    return loader_fail(ld, path, "snapshot-offset",
+                                       "the snapshot region overlaps /vms/%s/%s (the same region "
+                                       "of host disk %d)",
+                                       b->name, b->devs[k].name, r.disk);
+            }
+        }
+    }
+    return 0;
+}
+
 static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
 {
     char path[PATH_SIZE];
@@ -247,7 +351,7 @@ static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
         vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
         vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
         vm_bootargs_autostart(ld, path, &p, vm) < 0 || vm_isa_withhold(ld, path, &p, vm) < 0 ||
-        config_devices(ld, node, path, vm) < 0)
+        vm_snapshot_region(ld, path, &p, vm) < 0 || config_devices(ld, node, path, vm) < 0)
         return ERR_INVAL;
     return 0;
 }
@@ -376,7 +480,7 @@ int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct 
         goto fail;
     }
     if (root_parse(&ld, &vms) < 0 || vms_parse(&ld, vms, cfg) < 0 ||
-        config_devices_check(&ld, cfg) < 0)
+        config_devices_check(&ld, cfg) < 0 || snapshot_regions_check(&ld, cfg) < 0)
         goto fail;
     return 0;
 

@@ -31,6 +31,19 @@
 
 #define CONFIG_DEV_SETTINGS 64 /* bytes of a device kind's settings */
 
+#define CONFIG_HOST_DISK_NONE (-1)
+#define CONFIG_SIZE_REST      0     /* a host-disk region up to the disk's end */
+#define CONFIG_SNAP_ALIGN     4096u /* snapshot regions: offset and size multiples of this */
+
+/* A region of one of the host's virtio-blk disks, in bytes: a disk's
+ * backing (core/vdev/blk.c) or a VM's snapshot region (core/snap_disk.c).
+ * Two regions must not overlap (host_region_overlaps, core/vdev/blk.c). */
+struct host_region {
+    int disk; /* the host's disk index, or CONFIG_HOST_DISK_NONE */
+    uint64_t offset;
+    uint64_t size; /* CONFIG_SIZE_REST: to the end of the disk */
+};
+
 struct vdev_kind;
 
 /* A device node: its kind (a row of the table in core/vdev/vdev.c, bound
@@ -59,6 +72,11 @@ struct vm_config {
     struct isa_set isa_withhold;
     struct dev_config devs[CONFIG_MAX_DEVS]; /* in node order: virtio slot i is devs[i] */
     unsigned ndevs;
+    /* Where `vm snapshot NAME disk` keeps its snapshot (snapshot-disk,
+     * snapshot-offset, snapshot-size; docs/snapshot.md): valid when
+     * has_snapshot_region. */
+    bool has_snapshot_region;
+    struct host_region snapshot_region;
 };
 
 struct config {

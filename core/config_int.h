@@ -49,7 +49,7 @@ int vm_file(struct loader *ld, const char *path, const char *prop, const char *f
             const void **data, size_t *size);
 
 /* A node's properties, by index into the caller's table of names. */
-#define PROPS_MAX 8
+#define PROPS_MAX 12
 struct props {
     bool present[PROPS_MAX];
     const uint8_t *val[PROPS_MAX];

@@ -18,6 +18,7 @@
 #include "core/pmem.h"
 #include "core/hart_loop.h"
 #include "core/sched.h"
+#include "core/snap_disk.h"
 #include "core/snapshot.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
@@ -303,20 +304,25 @@ static struct {
     struct vm *vm;
     unsigned arg;
     const char *what; /* for "busy" */
+    bool any_state;   /* runs even if the VM is not running (a restore that builds it) */
     volatile bool busy;
 } task;
 
-static void task_snapshot(struct vm *vm, unsigned unused)
+/* Where a snapshot goes or comes from: the task's arg. */
+enum snap_target { TARGET_MEM, TARGET_DISK };
+
+static void task_snapshot(struct vm *vm, unsigned target)
 {
-    (void)unused;
-    char err[192];
+    char err[256];
     struct snapshot_stats st;
     bool was_paused;
 
     if (!vm_quiesce(vm, &was_paused))
         return;
     uint64_t t0 = arch_time();
-    int rc = snapshot_mem_save(vm, &st, snapshot_progress, err, sizeof(err));
+    int rc = target == TARGET_DISK
+                 ? snap_disk_save(vm, &st, snapshot_progress, err, sizeof(err))
+                 : snapshot_mem_save(vm, &st, snapshot_progress, err, sizeof(err));
     uint64_t t1 = arch_time();
     if (!was_paused)
         sched_pause_vm(vm, false);
@@ -324,9 +330,10 @@ static void task_snapshot(struct vm *vm, unsigned unused)
         console_printf("vm %s: no snapshot: %s\n", vm->name, err);
         return;
     }
-    console_printf("vm %s: snapshot of %llu KiB (%llu pages of RAM, %llu zero pages left out) "
+    console_printf("vm %s: snapshot %sof %llu KiB (%llu pages of RAM, %llu zero pages left out) "
                    "in %lu ms%s\n",
-                   vm->name, (unsigned long long)(st.bytes >> 10), (unsigned long long)st.ram_pages,
+                   vm->name, target == TARGET_DISK ? "on disk " : "",
+                   (unsigned long long)(st.bytes >> 10), (unsigned long long)st.ram_pages,
                    (unsigned long long)st.zero_pages, ticks_ms(t1 - t0),
                    was_paused ? "; still paused" : "");
 }
@@ -353,11 +360,47 @@ static void task_restore(struct vm *vm, unsigned unused)
                    ticks_ms(t1 - t0), vm->name);
 }
 
+/* From the VM's snapshot region.  A VM that is off is built first, paused
+ * before any vCPU runs; if the restore fails it is off again. */
+static void task_restore_disk(struct vm *vm, unsigned unused)
+{
+    (void)unused;
+    char err[256];
+    bool was_paused, built = false;
+
+    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DONE) {
+        vm->boots++;
+        vm->end = VM_END_NONE;
+        if (vm_build_paused(vm, err, sizeof(err)) < 0) {
+            console_printf("vm %s: not restored: cannot build it: %s\n", vm->name, err);
+            return;
+        }
+        built = true;
+    } else if (!vm_quiesce(vm, &was_paused)) {
+        return;
+    }
+    uint64_t t0 = arch_time();
+    int rc = snap_disk_restore(vm, snapshot_progress, err, sizeof(err));
+    uint64_t t1 = arch_time();
+    if (rc < 0) {
+        if (built)
+            vm_unbuild(vm);
+        console_printf("vm %s: not restored: %s%s\n", vm->name, err,
+                       built ? "; it is off again" : "");
+        return;
+    }
+    console_printf("vm %s: restored the snapshot on disk in %lu ms%s; still paused (vm resume "
+                   "%s)\n",
+                   vm->name, ticks_ms(t1 - t0),
+                   built ? " into the VM built from its configuration" : "", vm->name);
+}
+
 static void task_run(void *arg)
 {
     (void)arg;
     /* The VM may have ended meanwhile. */
-    if (__atomic_load_n(&task.vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
+    enum vm_state st = __atomic_load_n(&task.vm->state, __ATOMIC_ACQUIRE);
+    if (st != VM_RUNNING && !(task.any_state && st == VM_DONE))
         console_printf("vm %s is no longer running\n", task.vm->name);
     else
         task.fn(task.vm, task.arg);
@@ -373,6 +416,7 @@ static void task_start(void (*fn)(struct vm *, unsigned), struct vm *vm, unsigne
     task.vm = vm;
     task.arg = arg;
     task.what = what;
+    task.any_state = fn == task_restore_disk;
     __atomic_store_n(&task.busy, true, __ATOMIC_RELEASE);
     if (!hart_loop_defer(task_run, NULL)) {
         __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
@@ -380,19 +424,51 @@ static void task_start(void (*fn)(struct vm *, unsigned), struct vm *vm, unsigne
     }
 }
 
-static void cmd_snapshot(struct vm *vm)
+/* The optional last word of vm snapshot / vm restore: none (memory) or
+ * "disk" (the VM's snapshot region); -1 after printing the usage. */
+static int snap_target(const char *arg, const char *verb)
 {
-    if (vm_needs_running(vm, "snapshot"))
-        task_start(task_snapshot, vm, 0, "snapshot");
+    if (!arg)
+        return TARGET_MEM;
+    if (strcmp(arg, "disk") == 0)
+        return TARGET_DISK;
+    console_printf("usage: vm %s NAME [disk] (without disk: in Vireo's memory)\n", verb);
+    return -1;
 }
 
-static void cmd_restore(struct vm *vm)
+static void cmd_snapshot(struct vm *vm, const char *arg)
 {
+    int target = snap_target(arg, "snapshot");
+
+    if (target >= 0 && vm_needs_running(vm, "snapshot"))
+        task_start(task_snapshot, vm, (unsigned)target, "snapshot");
+}
+
+static void cmd_restore(struct vm *vm, const char *arg)
+{
+    int target = snap_target(arg, "restore");
+    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+
+    if (target < 0)
+        return;
+    if (target == TARGET_DISK && st == VM_DONE) {
+        if (!vm->cfg->has_snapshot_region) {
+            console_printf("vm %s has no snapshot region (snapshot-disk in its configuration)\n",
+                           vm->name);
+            return;
+        }
+        task_start(task_restore_disk, vm, 0, "restore");
+        return;
+    }
     if (!vm_needs_running(vm, "restore"))
         return;
     if (!__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
-        console_printf("vm %s is running: pause it first (vm pause %s), then vm restore %s\n",
-                       vm->name, vm->name, vm->name);
+        console_printf("vm %s is running: pause it first (vm pause %s), then vm restore %s%s\n",
+                       vm->name, vm->name, vm->name, target == TARGET_DISK ? " disk" : "");
+        return;
+    }
+    if (target == TARGET_DISK) {
+        task_start(task_restore_disk, vm, 0, "restore");
         return;
     }
     if (!snapshot_mem_size(vm, NULL)) {
@@ -400,6 +476,26 @@ static void cmd_restore(struct vm *vm)
         return;
     }
     task_start(task_restore, vm, 0, "restore");
+}
+
+/* A VM's snapshot region: what its header says. */
+static void snapshots_disk(const struct vm *vm)
+{
+    const struct host_region *r = &vm->cfg->snapshot_region;
+    struct snap_disk_header h;
+    char err[256];
+    int rc = snap_disk_info(vm, &h, err, sizeof(err));
+
+    console_printf("vm %s: on host disk %d at byte %#llx (%llu KiB): ", vm->name, r->disk,
+                   (unsigned long long)r->offset, (unsigned long long)(r->size >> 10));
+    if (rc < 0)
+        console_printf("%s\n", err);
+    else if (h.state != SNAP_DISK_COMPLETE)
+        console_printf("no complete snapshot (save %llu did not finish)\n",
+                       (unsigned long long)h.seq);
+    else
+        console_printf("%llu KiB of vm %.32s, save %llu, header valid\n",
+                       (unsigned long long)(h.length >> 10), h.vm_name, (unsigned long long)h.seq);
 }
 
 static void cmd_snapshots(struct vm *unused)
@@ -410,11 +506,15 @@ static void cmd_snapshots(struct vm *unused)
 
     for (unsigned i = 0; i < vm_count; i++) {
         uint64_t taken, size = snapshot_mem_size(&vms[i], &taken);
-        if (!size)
-            continue;
-        console_printf("vm %s: %llu KiB in memory, taken %lu s ago\n", vms[i].name,
-                       (unsigned long long)(size >> 10), ticks_ms(now - taken) / 1000);
-        n++;
+        if (size) {
+            console_printf("vm %s: %llu KiB in memory, taken %lu s ago\n", vms[i].name,
+                           (unsigned long long)(size >> 10), ticks_ms(now - taken) / 1000);
+            n++;
+        }
+        if (vms[i].cfg && vms[i].cfg->has_snapshot_region) {
+            snapshots_disk(&vms[i]);
+            n++;
+        }
     }
     if (!n)
         console_printf("no snapshots (vm snapshot NAME takes one)\n");
@@ -516,6 +616,7 @@ struct shell_cmd {
     /* Instead of handler, for a command with one more word after the VM's
      * name (takes_vm too): that word. */
     void (*handler_arg)(struct vm *vm, const char *arg);
+    bool arg_optional;           /* handler_arg's word may be left out: arg is NULL then */
     const struct shell_cmd *sub; /* a group ("vm"): its commands, by the next word */
     unsigned nsub;
 };
@@ -560,18 +661,20 @@ static const struct shell_cmd vm_cmds[] = {
      .takes_vm = true,
      .handler = cmd_reset},
     {.name = "snapshot",
-     .usage = "vm snapshot NAME",
-     .help = "save its state in memory (paused meanwhile)",
+     .usage = "vm snapshot NAME [disk]",
+     .help = "save its state in memory, or in its snapshot region (paused meanwhile)",
      .takes_vm = true,
-     .handler = cmd_snapshot},
+     .handler_arg = cmd_snapshot,
+     .arg_optional = true},
     {.name = "restore",
-     .usage = "vm restore NAME",
-     .help = "put a paused VM back to its snapshot",
+     .usage = "vm restore NAME [disk]",
+     .help = "put a paused VM back to its snapshot (disk: also a VM that is off)",
      .takes_vm = true,
-     .handler = cmd_restore},
+     .handler_arg = cmd_restore,
+     .arg_optional = true},
     {.name = "snapshots",
      .usage = "vm snapshots",
-     .help = "the snapshots kept in memory",
+     .help = "the snapshots in memory and in snapshot regions",
      .handler = cmd_snapshots},
     {.name = "log",
      .usage = "vm log NAME",
@@ -674,7 +777,8 @@ static void shell_dispatch(char **w, unsigned n)
         w++;
         n--;
     }
-    if (n != (cmd->takes_vm ? 2u : 1u) + (cmd->handler_arg ? 1u : 0u)) {
+    unsigned words = (cmd->takes_vm ? 2u : 1u) + (cmd->handler_arg ? 1u : 0u);
+    if (n != words && !(cmd->arg_optional && n == words - 1)) {
         console_printf("usage: %s\n", cmd->usage);
         return;
     }
@@ -682,7 +786,7 @@ static void shell_dispatch(char **w, unsigned n)
     if (cmd->takes_vm && !(vm = find_vm(w[1])))
         return;
     if (cmd->handler_arg)
-        cmd->handler_arg(vm, w[2]);
+        cmd->handler_arg(vm, n == words ? w[words - 1] : NULL);
     else
         cmd->handler(vm);
 }

@@ -31,6 +31,27 @@ int vm_boot(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
+int vm_build_paused(struct vm *vm, char *err, size_t errlen)
+{
+    int r = vm_create(vm, vm->cfg, err, errlen);
+    if (r < 0)
+        return r;
+    /* Its vCPUs are all offline and none is queued: nothing ran yet. */
+    sched_pause_vm(vm, true);
+    return 0;
+}
+
+void vm_unbuild(struct vm *vm)
+{
+    __atomic_store_n(&vm->state, VM_STOPPING, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        sched_set_vcpu_state(&vm->vcpus[i], VCPU_OFFLINE);
+    vm_destroy(vm);
+    vm->paused = false;
+    vm->end = VM_END_NONE;
+    __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
+}
+
 unsigned vm_start_all(const struct config *cfg)
 {
     char err[192];

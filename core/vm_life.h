@@ -14,6 +14,14 @@
  * saying why; nothing is left allocated then. */
 int vm_boot(struct vm *vm, char *err, size_t errlen);
 
+/* Creates the VM from vm->cfg paused, with every vCPU offline: nothing of
+ * it has run when this returns (a restore goes into it next).  As
+ * vm_boot's errors. */
+int vm_build_paused(struct vm *vm, char *err, size_t errlen);
+/* Frees a VM vm_build_paused made whose vCPUs never ran (its restore
+ * failed): it is off again.  Its vCPUs must be off the harts. */
+void vm_unbuild(struct vm *vm);
+
 /* Fills the VM table from the configuration and boots every VM marked
  * autostart.  Returns how many VMs exist (booted or not).  Boot. */
 unsigned vm_start_all(const struct config *cfg);

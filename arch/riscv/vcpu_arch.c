@@ -44,6 +44,11 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->last_hart = -1;
 }
 
+uint64_t vcpu_arch_fp_token_new(void)
+{
+    return __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);
+}
+
 void vcpu_arch_invalidate(struct vcpu_arch *a)
 {
     a->fp_token = __atomic_add_fetch(&fp_tokens, 1, __ATOMIC_RELAXED);

@@ -147,6 +147,9 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
  * flushed before it runs again.  Not loaded. */
 void vcpu_arch_invalidate(struct vcpu_arch *a);
 
+/* A fresh lazy-FP token (a vCPU's FP and vector registers as of now). */
+uint64_t vcpu_arch_fp_token_new(void);
+
 /* Resumption after a non-retentive suspend: pc, a0, a1, translation off,
  * supervisor interrupts off, in VS-mode; the rest is left as it was (the
  * specification leaves it undefined).  The vCPU must not be loaded. */

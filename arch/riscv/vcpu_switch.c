@@ -222,16 +222,24 @@ void vcpu_arch_put(struct vcpu *v)
         if (err)
             panic("firmware refused to uninstall debug triggers (SBI error %ld)", err);
     }
+    bool saved = false;
     if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
         csr_set(sstatus, SSTATUS_FS_INITIAL);
         fp_save(&a->fp);
         a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+        saved = true;
     }
     if (a->vec && (a->ctx.sstatus & SSTATUS_VS) == SSTATUS_VS_DIRTY) {
         csr_set(sstatus, SSTATUS_VS_INITIAL);
         vec_save(a->vec);
         a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+        saved = true;
     }
+    /* Another hart this vCPU ran on before may still hold its older
+     * registers under the old token: a new token makes that hart reload
+     * them; this hart holds exactly what was saved. */
+    if (saved)
+        h->fp_token = a->fp_token = vcpu_arch_fp_token_new();
     csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
     a->last_hart = (int)h->index;
 }

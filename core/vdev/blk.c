@@ -16,6 +16,8 @@
 
 #define SECTOR 512u
 
+extern const struct vdev_kind vdev_kind_blk;
+
 enum blk_prop { BP_IMAGE, BP_HOST_DISK, BP_OFFSET, BP_SIZE, BP_READ_ONLY, BP_COUNT };
 
 static const char *const blk_props[BP_COUNT] = {
@@ -112,9 +114,31 @@ static int blk_parse(struct loader *ld, const char *path, const char *vm_name,
     return 0;
 }
 
-static uint64_t region_end(const struct vdev_blk_settings *s)
+static uint64_t region_end(const struct host_region *r)
 {
-    return s->size == CONFIG_SIZE_REST ? UINT64_MAX : s->offset + s->size;
+    return r->size == CONFIG_SIZE_REST ? UINT64_MAX : r->offset + r->size;
+}
+
+bool host_region_overlaps(const struct host_region *a, const struct host_region *b)
+{
+    return a->disk != CONFIG_HOST_DISK_NONE && a->disk == b->disk && a->offset < region_end(b) &&
+           b->offset < region_end(a);
+}
+
+static struct host_region blk_region(const struct vdev_blk_settings *s)
+{
+    return (struct host_region){s->host_disk, s->offset, s->size};
+}
+
+bool vdev_blk_host_region(const struct dev_config *d, struct host_region *r)
+{
+    struct vdev_blk_settings s;
+
+    if (d->kind != &vdev_kind_blk)
+        return false;
+    vdev_blk_settings(d, &s);
+    *r = blk_region(&s);
+    return s.host_disk != CONFIG_HOST_DISK_NONE;
 }
 
 /* Two disks must not see each other's writes. */
@@ -126,11 +150,12 @@ static int blk_conflict(struct loader *ld, const char *path, const char *a_vm,
 
     vdev_blk_settings(a, &sa);
     vdev_blk_settings(b, &sb);
-    if (sa.host_disk == CONFIG_HOST_DISK_NONE || sb.host_disk == CONFIG_HOST_DISK_NONE)
+    if (sa.host_disk == CONFIG_HOST_DISK_NONE || sb.host_disk == CONFIG_HOST_DISK_NONE) {
         clash = sa.image && sa.image == sb.image;
-    else
-        clash = sa.host_disk == sb.host_disk && sa.offset < region_end(&sb) &&
-                sb.offset < region_end(&sa);
+    } else {
+        struct host_region ra = blk_region(&sa), rb = blk_region(&sb);
+        clash = host_region_overlaps(&ra, &rb);
+    }
     if (clash)
         return loader_fail(ld, path, NULL, "overlaps /vms/%s/%s (%s)", a_vm, a->name,
                            sa.image ? "the same image file" : "the same region of a host disk");

@@ -10,9 +10,6 @@
 
 #include "core/config.h"
 
-#define CONFIG_HOST_DISK_NONE (-1)
-#define CONFIG_SIZE_REST      0 /* a host-disk region up to the disk's end */
-
 /* A bundle image (written in place: data survives a VM reset, not a Vireo
  * restart), or a region of a host disk (persistent). */
 struct vdev_blk_settings {
@@ -27,5 +24,13 @@ struct vdev_blk_settings {
 _Static_assert(sizeof(struct vdev_blk_settings) <= CONFIG_DEV_SETTINGS, "disk settings fit");
 
 void vdev_blk_settings(const struct dev_config *d, struct vdev_blk_settings *s);
+
+/* Whether two host-disk regions share a byte: the one rule for disks and
+ * snapshot regions (a region of CONFIG_SIZE_REST reaches the disk's end;
+ * CONFIG_HOST_DISK_NONE overlaps nothing). */
+bool host_region_overlaps(const struct host_region *a, const struct host_region *b);
+/* The host-disk region a disk device node uses: false for any other device
+ * and for a disk on a bundle image. */
+bool vdev_blk_host_region(const struct dev_config *d, struct host_region *r);
 
 #endif

@@ -496,7 +496,9 @@ struct err_case {
     .pin = (const uint32_t[]){__VA_ARGS__}, .npin = sizeof((const uint32_t[]){__VA_ARGS__}) / 4
 
 #define P_VM0 "config: /vms/vm0: "
-#define PROPS "memory, vcpus, pin, kernel, initrd, bootargs, autostart or isa-withhold"
+#define PROPS                                                                                      \
+    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, isa-withhold, snapshot-disk, "       \
+    "snapshot-offset or snapshot-size"
 
 static const struct err_case err_cases[] = {
     /* the bundle */
@@ -891,6 +893,93 @@ static void test_device_errors(void **state)
     load_ok(&ok, 4, &cfg);
 }
 
+/* ---- snapshot regions ------------------------------------------------------------- */
+
+#define SNAP_DISK(d) U32("snapshot-disk", d)
+#define SNAP_OFF(o)  U64("snapshot-offset", o)
+#define SNAP_SIZE(n) U32("snapshot-size", n)
+#define DISK0_AT(o, n)                                                                             \
+    DEVS({.name = "disk0", .props = {U32("host-disk", 0), U32("offset", o), U32("size", n)}})
+
+static void test_snapshot_region(void **state)
+{
+    (void)state;
+    /* Beside a disk region on the same host disk, beside another VM's, and
+     * the same bytes on another host disk: all fine. */
+    const struct tcfg tc = {
+        VMS({.name = "a",
+             .raw = {SNAP_DISK(0), SNAP_OFF(0x100000), SNAP_SIZE(0x200000)},
+             DISK0_AT(0, 0x100000)},
+            {.name = "b", .raw = {SNAP_DISK(0), SNAP_OFF(0x300000), SNAP_SIZE(0x2000)}},
+            {.name = "c", .raw = {SNAP_DISK(1), SNAP_SIZE(0x300000)}}, {.name = "d"})};
+    struct config cfg;
+
+    load_ok(&tc, 4, &cfg);
+    assert_true(cfg.vms[0].has_snapshot_region);
+    assert_int_equal(cfg.vms[0].snapshot_region.disk, 0);
+    assert_int_equal(cfg.vms[0].snapshot_region.offset, 0x100000);
+    assert_int_equal(cfg.vms[0].snapshot_region.size, 0x200000);
+    assert_int_equal(cfg.vms[1].snapshot_region.offset, 0x300000);
+    assert_int_equal(cfg.vms[2].snapshot_region.disk, 1);
+    assert_int_equal(cfg.vms[2].snapshot_region.offset, 0);
+    assert_false(cfg.vms[3].has_snapshot_region);
+}
+
+static const struct err_case snap_err_cases[] = {
+    {.tc = {VM0(.raw = {SNAP_OFF(0), SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-offset: needs snapshot-disk (the host disk the region is on)"},
+    {.tc = {VM0(.raw = {SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-size: needs snapshot-disk (the host disk the region is on)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(8), SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-disk: must be 0..7, the index of one of the host's "
+                  "virtio-blk disks (got 8)"},
+    {.tc = {VM0(.raw = {U64("snapshot-disk", 0), SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-disk: must be one cell (got 8 bytes)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0)})},
+     .msg = P_VM0 "property snapshot-size: missing (required with snapshot-disk: the region's "
+                  "size in bytes)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0), SNAP_SIZE(0x1000)})},
+     .msg = P_VM0 "property snapshot-size: must be more than 4096 bytes (a 4 KiB header, then "
+                  "the snapshot; got 0x1000)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0), SNAP_OFF(0x200), SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-offset: must be a multiple of 4096 bytes (got 0x200)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0),
+                        RAW("snapshot-size", 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0)})},
+     .msg = P_VM0 "property snapshot-size: must be 1 or 2 cells (got 12 bytes)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0), SNAP_OFF(0xfffffffffffff000ull), SNAP_SIZE(0x2000)})},
+     .msg = P_VM0 "property snapshot-size: snapshot-offset + snapshot-size overflows"},
+    /* overlaps */
+    {.tc = {VMS({.name = "a", .raw = {SNAP_DISK(0), SNAP_SIZE(0x200000)}},
+                {.name = "b", .raw = {SNAP_DISK(0), SNAP_OFF(0x1ff000), SNAP_SIZE(0x2000)}})},
+     .msg = "config: /vms/b: property snapshot-offset: the snapshot region overlaps /vms/a's "
+            "(on host disk 0)"},
+    {.tc = {VMS({.name = "a", DEVS({.name = "disk0", .props = {U32("host-disk", 0)}})},
+                {.name = "b", .raw = {SNAP_DISK(0), SNAP_OFF(0x40000000), SNAP_SIZE(0x2000)}})},
+     .msg = "config: /vms/b: property snapshot-offset: the snapshot region overlaps /vms/a/disk0 "
+            "(the same region of host disk 0)"},
+    {.tc = {VM0(.raw = {SNAP_DISK(0), SNAP_OFF(0x100000), SNAP_SIZE(0x2000)},
+                DISK0_AT(0xff000, 0x1200))},
+     .msg = P_VM0 "property snapshot-offset: the snapshot region overlaps /vms/vm0/disk0 (the "
+                  "same region of host disk 0)"},
+};
+
+static void test_snapshot_region_errors(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[512];
+
+    for (size_t i = 0; i < sizeof(snap_err_cases) / sizeof(snap_err_cases[0]); i++) {
+        const struct err_case *c = &snap_err_cases[i];
+
+        if (load(&c->tc, 4, &cfg, err, sizeof(err)) != ERR_INVAL)
+            fail_msg("case %zu: loaded, expected \"%s\"", i, c->msg);
+        if (strcmp(err, c->msg) != 0)
+            fail_msg("case %zu:\n  got      \"%s\"\n  expected \"%s\"", i, err, c->msg);
+        assert_zeroed(&cfg);
+    }
+}
+
 static void test_bootargs_too_long(void **state)
 {
     (void)state;
@@ -1003,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_isa_withhold),    cmocka_unit_test(test_bootargs_too_long),
         cmocka_unit_test(test_error_buffer),    cmocka_unit_test(test_fuzz_bundle),
         cmocka_unit_test(test_devices),         cmocka_unit_test(test_device_errors),
+        cmocka_unit_test(test_snapshot_region), cmocka_unit_test(test_snapshot_region_errors),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, teardown);

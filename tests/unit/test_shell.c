@@ -61,9 +61,11 @@ static void test_help_lists_every_command(void **state)
         "  vm pause NAME           stop running its vCPUs (memory kept)\n",
         "  vm resume NAME          run a paused VM again\n",
         "  vm reset NAME           reboot a VM (disk data kept)\n",
-        "  vm snapshot NAME        save its state in memory (paused meanwhile)\n",
-        "  vm restore NAME         put a paused VM back to its snapshot\n",
-        "  vm snapshots            the snapshots kept in memory\n",
+        "  vm snapshot NAME [disk] save its state in memory, or in its snapshot region (paused "
+        "meanwhile)\n",
+        "  vm restore NAME [disk]  put a paused VM back to its snapshot (disk: also a VM that is "
+        "off)\n",
+        "  vm snapshots            the snapshots in memory and in snapshot regions\n",
         "  vm log NAME             what the VM printed lately (the last 4 KiB)\n",
         "  vm dirty NAME OP        dirty logging: OP start, stop, or fetch (count and clear)\n",
         "  vm dirtycheck NAME SECS dirty-log self-check: pre-copy for SECS, pause, compare\n",
@@ -92,6 +94,8 @@ static void test_wrong_word_count_prints_usage(void **state)
                            "pause, resume, reset, snapshot, restore, snapshots, log, dirty, "
                            "dirtycheck)\n"));
     assert_non_null(strstr(type("vm dirty x"), "\nusage: vm dirty NAME OP\n"));
+    assert_non_null(strstr(type("vm snapshot"), "\nusage: vm snapshot NAME [disk]\n"));
+    assert_non_null(strstr(type("vm restore"), "\nusage: vm restore NAME [disk]\n"));
     assert_non_null(strstr(type("vm dirtycheck x"), "\nusage: vm dirtycheck NAME SECS\n"));
 }
 
