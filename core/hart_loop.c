@@ -124,7 +124,13 @@ void hart_loop(void)
              * busy host), the timer fires at once and the loop wakes that
              * vCPU: treating it as no deadline would leave it asleep until
              * some other interrupt, with every hart idle. */
-            timer_program(h, next);
+            /* Never without a deadline: an idle hart wakes at least once a
+             * second.  Under QEMU -icount with sleep=off, a hart halted
+             * with no timer armed leaves QEMU spinning with its main loop
+             * starved (no console input, no signals): with every VM paused
+             * the machine would hang. */
+            uint64_t cap = arch_time() + (uint64_t)timebase;
+            timer_program(h, next < cap ? next : cap);
             arch_wait_for_interrupt();
             h->timer = 0; /* whatever woke us, program afresh next time */
             irq_dispatch();
