@@ -326,8 +326,7 @@ static bool dbtr_on_breakpoint(uint64_t cause, uint64_t epc, uint64_t tval)
     if (cause != 3)
         return false;
     dbtr_hits++;
-    uint16_t insn = *(volatile uint16_t *)(uintptr_t)epc;
-    csr_write(sepc, epc + ((insn & 3) == 3 ? 4 : 2));
+    guest_skip_insn(epc);
     return true;
 }
 

@@ -200,6 +200,12 @@ void guest_set_exc_handler(guest_exc_fn fn)
     __atomic_store_n(&exc_handler, fn, __ATOMIC_RELEASE);
 }
 
+void guest_skip_insn(uint64_t epc)
+{
+    uint16_t insn = *(volatile uint16_t *)(uintptr_t)epc;
+    csr_write(sepc, epc + ((insn & 3) == 3 ? 4 : 2));
+}
+
 static const char *cause_name(uint64_t cause)
 {
     static const char *const exc[] = {

@@ -98,6 +98,10 @@ void guest_set_irq_handler(guest_irq_fn fn);
 typedef bool (*guest_exc_fn)(uint64_t cause, uint64_t epc, uint64_t tval);
 void guest_set_exc_handler(guest_exc_fn fn);
 
+/* From an exception handler: resume after the 16- or 32-bit instruction
+ * at epc (a breakpoint that has been counted, say). */
+void guest_skip_insn(uint64_t epc);
+
 /* /chosen/bootargs words of the form key=value: the value of the first word
  * with this key (not NUL-terminated: *len bytes), or NULL. */
 const char *guest_bootarg(const char *key, size_t *len);

@@ -150,13 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input in = {data, size};
     char err[160];
-    struct vm *vm = &vms[0];
+    struct vm *vm;
 
-    memset(vm, 0, sizeof(*vm));
-    vm_count = 1;
-    vm->cfg = &cfg;
-    vm->boots = 1;
-    if (vm_create(vm, &cfg, err, sizeof(err)) != 0) {
+    if (host_vm_create(&vm, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_sbi: vm_create: %s\n", err);
         abort();
     }

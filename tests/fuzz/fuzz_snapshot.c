@@ -69,12 +69,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     canary[0] = pmem_alloc_page();
     host_vm_config(&cfg, "f", GUEST_MEM, 2, kernel, sizeof(kernel));
-    vm = &vms[0];
-    memset(vm, 0, sizeof(*vm));
-    vm_count = 1;
-    vm->cfg = &cfg;
-    vm->boots = 1;
-    if (vm_create(vm, &cfg, err, sizeof(err)) != 0) {
+    if (host_vm_create(&vm, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_snapshot: vm_create: %s\n", err);
         abort();
     }

@@ -19,6 +19,7 @@
 #include "core/platform.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/vm.h"
 #include "core/vmm.h"
 
 /* Returns the arena (2 MiB aligned), or NULL; err says why on failure. */
@@ -51,6 +52,21 @@ static inline void *host_vm_init(size_t arena_size, char *err, size_t errlen)
     }
     hart_loop_init(p.timebase_hz);
     return arena;
+}
+
+/* vms[0] built from cfg as the VM table would (the only VM, its first
+ * boot): 0, or vm_create's error with err saying why. */
+static inline int host_vm_create(struct vm **out, const struct vm_config *cfg, char *err,
+                                 size_t errlen)
+{
+    struct vm *vm = &vms[0];
+
+    memset(vm, 0, sizeof(*vm));
+    vm_count = 1;
+    vm->cfg = cfg;
+    vm->boots = 1;
+    *out = vm;
+    return vm_create(vm, cfg, err, errlen);
 }
 
 static inline void host_vm_config(struct vm_config *cfg, const char *name, uint64_t mem,

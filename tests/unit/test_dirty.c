@@ -209,12 +209,7 @@ static int setup_vm(void **state)
     if (!arena)
         fail_msg("host_vm_init: %s", err);
     host_vm_config(&cfg, "d", GUEST_MEM, 2, kernel, sizeof(kernel));
-    vm = &vms[0];
-    memset(vm, 0, sizeof(*vm));
-    vm_count = 1;
-    vm->cfg = &cfg;
-    vm->boots = 1;
-    assert_int_equal(vm_create(vm, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(host_vm_create(&vm, &cfg, err, sizeof(err)), 0);
     console_set_output(no_output);
     memset(&fake_arch, 0, sizeof(fake_arch));
     return 0;

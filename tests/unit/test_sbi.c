@@ -51,12 +51,7 @@ static int setup(void **state)
     if (!ram)
         fail_msg("host_vm_init: %s", err);
     host_vm_config(&cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel));
-    vm = &vms[0];
-    memset(vm, 0, sizeof(*vm));
-    vm_count = 1;
-    vm->cfg = &cfg;
-    vm->boots = 1;
-    assert_int_equal(vm_create(vm, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(host_vm_create(&vm, &cfg, err, sizeof(err)), 0);
     outlen = 0;
     out[0] = '\0';
     console_set_output(capture);
