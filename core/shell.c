@@ -542,14 +542,17 @@ static void cmd_dirty(struct vm *vm, const char *what)
     } else if (strcmp(what, "fetch") == 0) {
         size_t words = vm_dirty_words(vm);
         uint64_t *bm = pmem_alloc(words * sizeof(uint64_t), 4096);
+        uint64_t t0 = arch_time();
         long n = bm ? vm_dirty_fetch(vm, bm, words) : ERR_NOMEM;
+        uint64_t t1 = arch_time();
         pmem_free(bm, words * sizeof(uint64_t));
         if (n < 0)
             console_printf("vm %s: no dirty log to fetch: %s\n", vm->name,
                            n == ERR_INVAL ? "logging is off (vm dirty NAME start)"
                                           : err_str((int)n));
         else
-            console_printf("vm %s: %ld dirty pages\n", vm->name, n);
+            console_printf("vm %s: %ld dirty pages (fetched and cleared in %lu us)\n", vm->name, n,
+                           (unsigned long)((t1 - t0) * 1000000 / (timebase ? timebase : 1)));
     } else {
         console_printf("usage: vm dirty NAME start|stop|fetch\n");
     }
