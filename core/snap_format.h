@@ -30,6 +30,7 @@ enum snap_type {
     SNAP_VUART = 6,   /* the virtual UART */
     SNAP_RAM = 7,     /* a 2 MiB chunk of guest RAM (id = chunk index), zero pages elided */
     SNAP_DISK = 8,    /* the same of a device's contents (id = device << 20 | chunk) */
+    SNAP_CONSOLE = 9, /* the VM's console log */
     SNAP_END = 0xffu, /* last: section count and CRC chain */
 };
 

@@ -30,14 +30,15 @@
 #include "lib/string.h"
 #include "lib/wire.h"
 
-#define SNAP_HEADER_VERSION 1
-#define SNAP_VM_VERSION     1
-#define SNAP_CHUNK_VERSION  1
-#define CHUNK               (2u << 20)
-#define CHUNK_PAGES         (CHUNK / 4096)
-#define CHUNK_HEAD          (8 + 8 + 4 + 4 + CHUNK_PAGES / 8) /* version..bitmap */
-#define MAX_REGIONS         (1 + CONFIG_MAX_DEVS)
-#define PROGRESS_STEP       (64ull << 20)
+#define SNAP_HEADER_VERSION  1
+#define SNAP_VM_VERSION      1
+#define SNAP_CHUNK_VERSION   1
+#define SNAP_CONSOLE_VERSION 1
+#define CHUNK                (2u << 20)
+#define CHUNK_PAGES          (CHUNK / 4096)
+#define CHUNK_HEAD           (8 + 8 + 4 + 4 + CHUNK_PAGES / 8) /* version..bitmap */
+#define MAX_REGIONS          (1 + CONFIG_MAX_DEVS)
+#define PROGRESS_STEP        (64ull << 20)
 
 /* Scratch for one non-RAM section (and the restore's undo image); taken
  * from Vireo's memory for the duration of a call.  The shell runs one
@@ -395,6 +396,18 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
         }
         rc = snap_write_section(s, type, id, sc.buf, (uint64_t)len);
     }
+    if (rc >= 0) {
+        /* The VM's console log: what it printed lately, for `vm log`. */
+        static char log[VCONSOLE_LOG_SIZE];
+        uint64_t total;
+        size_t n = vconsole_port_log(&vm->con, log, sizeof(log), &total);
+        struct wire w = wire_out(sc.buf, sc.size);
+        wire_put_u32(&w, SNAP_CONSOLE_VERSION);
+        wire_put_u64(&w, total);
+        wire_put_u32(&w, (uint32_t)n);
+        wire_put_bytes(&w, log, n);
+        rc = snap_write_section(s, SNAP_CONSOLE, 0, sc.buf, w.pos);
+    }
     scratch_put(&sc);
     if (rc >= 0) {
         struct snap_region r[MAX_REGIONS];
@@ -561,6 +574,28 @@ static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scra
             fmt_snprintf(err, errlen, "%s refused its state: %s", name, err_str(rc));
             goto undo;
         }
+    }
+    /* The console log: checked, then (apply) put in place of the VM's. */
+    rc = expect_head(src, &h, SNAP_CONSOLE, 0);
+    if (rc >= 0 && h.len > SNAP_SECTION_MAX)
+        rc = ERR_RANGE;
+    if (rc >= 0)
+        rc = snap_read_payload(src, &h, buf);
+    if (rc >= 0) {
+        struct wire_in lr = wire_in(buf, (size_t)h.len);
+        uint32_t version = wire_get_u32(&lr);
+        uint64_t total = wire_get_u64(&lr);
+        uint32_t n = wire_get_u32(&lr);
+        if (version != SNAP_CONSOLE_VERSION)
+            rc = ERR_VERSION;
+        else if (lr.bad || n > VCONSOLE_LOG_SIZE || n > total || n != lr.len - lr.pos)
+            rc = ERR_STRUCTURE;
+        else if (apply)
+            vconsole_port_log_restore(&vm->con, (const char *)lr.buf + lr.pos, n, total);
+    }
+    if (rc < 0) {
+        fmt_snprintf(err, errlen, "snapshot console log: %s", err_str(rc));
+        goto undo;
     }
     struct snap_region rg[MAX_REGIONS];
     unsigned nr = regions_of(vm, rg, MAX_REGIONS);

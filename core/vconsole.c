@@ -372,6 +372,15 @@ size_t vconsole_port_log(struct vconsole_port *p, char *buf, size_t n, uint64_t 
     return k;
 }
 
+void vconsole_port_log_restore(struct vconsole_port *p, const char *buf, size_t n, uint64_t total)
+{
+    spin_lock(&p->out_lock);
+    p->log_total = total;
+    for (size_t i = 0; i < n; i++)
+        p->log[(total - n + i) % sizeof(p->log)] = buf[i];
+    spin_unlock(&p->out_lock);
+}
+
 #ifdef VIREO_HOST
 void vconsole_test_reset(void)
 {

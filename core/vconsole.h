@@ -117,6 +117,10 @@ void vconsole_port_flush(struct vconsole_port *p);
  * and sets *total to the bytes ever written. */
 size_t vconsole_port_log(struct vconsole_port *p, char *buf, size_t n, uint64_t *total);
 
+/* Replaces the log with the last n bytes (n <= VCONSOLE_LOG_SIZE) of a log
+ * that had total bytes written (a snapshot's). */
+void vconsole_port_log_restore(struct vconsole_port *p, const char *buf, size_t n, uint64_t total);
+
 /* The host side: a byte read from the console UART.  The reader reads
  * only while vconsole_input_open(); set_reader's callback says when that
  * changes (false: stop reading, leave bytes in the UART; true: resume). */

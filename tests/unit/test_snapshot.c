@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/snapshot.h"
+#include "core/vconsole.h"
 #include "core/vcpu_state.h"
 #include "core/vm.h"
 #include "devices/vplic.h"
@@ -141,13 +142,16 @@ static int restore_from(uint8_t *img, size_t len, char *err, size_t errlen)
 static void test_roundtrip(void **state)
 {
     (void)state;
-    char err[192];
+    char err[192], log[64];
+    uint64_t total;
+    vconsole_output(&vm->con, "before the snapshot\n", 20);
     dirty_vm(7);
     struct digest before = digest();
     uint64_t guest_then = arch_time() + vm->time_offset;
     take();
     assert_true(image_len < 400 * 1024); /* 40 pages of RAM, the rest left out */
     dirty_vm(9);
+    vconsole_output(&vm->con, "after it\n", 9);
     assert_int_not_equal(digest().ram, before.ram);
     int rc = restore_from(image, image_len, err, sizeof(err));
     if (rc)
@@ -159,6 +163,10 @@ static void test_roundtrip(void **state)
     assert_memory_equal(after.vsatp, before.vsatp, sizeof(before.vsatp));
     assert_memory_equal(after.f3, before.f3, sizeof(before.f3));
     assert_int_equal(after.prio, before.prio);
+    /* The console log is the snapshot's again. */
+    size_t n = vconsole_port_log(&vm->con, log, sizeof(log), &total);
+    assert_int_equal(total, 20);
+    assert_memory_equal(log, "before the snapshot\n", n);
     /* The guest's clock continues from the snapshot's instant: what it
      * reads now is just past what it read then (the fake clock moves 1000
      * ticks per look). */
