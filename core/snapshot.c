@@ -448,6 +448,14 @@ int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
 
 /* ---- restore ---- */
 
+static bool vm_log_empty(struct vm *vm)
+{
+    uint64_t total;
+    char none;
+    vconsole_port_log(&vm->con, &none, 0, &total);
+    return total == 0;
+}
+
 static struct vcpu_image images[CONFIG_MAX_VCPUS];
 
 /* Reads the next section header, which must be (type, id). */
@@ -575,7 +583,10 @@ static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scra
             goto undo;
         }
     }
-    /* The console log: checked, then (apply) put in place of the VM's. */
+    /* The console log: checked, then put back into a VM that has printed
+     * nothing yet (one built for this restore); a VM rolled back keeps its
+     * log, so `vm log` shows what it printed after the snapshot, then what
+     * it prints from the snapshot's point on. */
     rc = expect_head(src, &h, SNAP_CONSOLE, 0);
     if (rc >= 0 && h.len > SNAP_SECTION_MAX)
         rc = ERR_RANGE;
@@ -590,7 +601,7 @@ static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scra
             rc = ERR_VERSION;
         else if (lr.bad || n > VCONSOLE_LOG_SIZE || n > total || n != lr.len - lr.pos)
             rc = ERR_STRUCTURE;
-        else if (apply)
+        else if (apply && vm_log_empty(vm))
             vconsole_port_log_restore(&vm->con, (const char *)lr.buf + lr.pos, n, total);
     }
     if (rc < 0) {
