@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "core/bootargs.h"
 #include "core/console.h"
+#include "core/dirty.h"
 #include "core/hart.h"
 #include "core/hart_loop.h"
 #include "core/hostdev.h"
@@ -19,6 +20,7 @@
 #include "core/version.h"
 #include "drivers/ns16550.h"
 #include "lib/fdt.h"
+#include "lib/string.h"
 
 /* The firmware's FDT is trusted, but a sane upper bound keeps a corrupt
  * header from making Vireo reserve (or read) half of memory. */
@@ -214,6 +216,30 @@ void hart_secondary_main(unsigned long hartid, struct hart *h)
     hart_loop();
 }
 
+/* vireo.dirty-log=NAME: dirty logging on for VM NAME from before its
+ * first instruction (for make bench: the cost of logging on a guest that
+ * writes, without a shell to start it).  Boot, before the other harts run. */
+static void dirty_log_at_boot(const char *bootargs)
+{
+    const char *name;
+    size_t len;
+    char err[160];
+
+    if (!bootargs_get(bootargs, "vireo.dirty-log", &name, &len))
+        return;
+    for (unsigned i = 0; i < vm_count; i++) {
+        struct vm *vm = &vms[i];
+        if (strlen(vm->name) != len || strncmp(vm->name, name, len) != 0)
+            continue;
+        if (vm_dirty_start(vm, err, sizeof(err)) < 0)
+            console_printf("vireo: vm %s: dirty logging not started: %s\n", vm->name, err);
+        else
+            console_printf("vireo: vm %s: dirty logging on from boot\n", vm->name);
+        return;
+    }
+    console_printf("vireo: vireo.dirty-log=%.*s: no such VM\n", (int)len, name);
+}
+
 /* The boot bundle arrives as the initrd: the configuration and the guest
  * images it names.  Every error is reported before any VM starts. */
 static _Noreturn void start_vms(void)
@@ -256,6 +282,7 @@ static _Noreturn void start_vms(void)
     arch_hart_irq_init(sstc, vector, hcaps.hstateen);
     hostdev_init(&plat);
     vm_start_all(&config);
+    dirty_log_at_boot(plat.bootargs);
     bool irqs = irq_init(&plat);
     if (irqs && plat.uart.present && plat.uart.dev.irq &&
         irq_register(plat.uart.dev.irq, uart_console_rx, NULL)) {
