@@ -8,6 +8,7 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/vm.h"
+#include "core/vmm.h"
 #include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/string.h"
@@ -50,6 +51,14 @@ static void dirty_flush(struct vm *vm)
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         sched_sync_vcpu(v);
     }
+}
+
+/* D-bit mode: a page the hardware marked dirty, into the bitmap. */
+static void dirty_mark(void *ctx, uint64_t gpa)
+{
+    struct vm *vm = ctx;
+    uint64_t p = (gpa - vm->ram_base) >> DIRTY_PAGE_SHIFT;
+    __atomic_fetch_or(&vm->dirty.bitmap[p / 64], 1ULL << (p % 64), __ATOMIC_RELEASE);
 }
 
 int vm_dirty_start(struct vm *vm, char *err, size_t errlen)
@@ -99,9 +108,13 @@ int vm_dirty_start(struct vm *vm, char *err, size_t errlen)
     d->pages = ram_pages(vm);
     d->words = words;
     d->fetches = 0;
+    d->dbit = vmm_gstage_ad_hw();
     /* On before the first leaf is protected: faults may come at once. */
     __atomic_store_n(&d->on, true, __ATOMIC_RELEASE);
-    gstage_log_protect_range(&vm->gs, vm->ram_base, ram_span(vm), true);
+    if (d->dbit)
+        gstage_log_dirty_range(&vm->gs, vm->ram_base, ram_span(vm), NULL, NULL);
+    else
+        gstage_log_protect_range(&vm->gs, vm->ram_base, ram_span(vm), true);
     dirty_flush(vm);
     spin_unlock(&d->lock);
     return 0;
@@ -114,7 +127,10 @@ void vm_dirty_stop(struct vm *vm)
     spin_lock(&d->lock);
     if (d->on) {
         __atomic_store_n(&d->on, false, __ATOMIC_RELEASE);
-        gstage_log_protect_range(&vm->gs, vm->ram_base, ram_span(vm), false);
+        if (d->dbit)
+            gstage_log_set_d_range(&vm->gs, vm->ram_base, ram_span(vm));
+        else
+            gstage_log_protect_range(&vm->gs, vm->ram_base, ram_span(vm), false);
         /* Not needed for correctness (a stale read-only entry only costs a
          * fault that finds the page writable), but it keeps stop cheap for
          * the guest and waits for faults in flight. */
@@ -137,6 +153,11 @@ long vm_dirty_fetch(struct vm *vm, uint64_t *bitmap, size_t words)
         spin_unlock(&d->lock);
         return ERR_NOSPC;
     }
+    /* D-bit mode: the pages the hardware marked, into the bitmap (where a
+     * store that faulted on a clear D may have put some already). */
+    size_t from_d = 0;
+    if (d->dbit)
+        from_d = gstage_log_dirty_range(&vm->gs, vm->ram_base, ram_span(vm), dirty_mark, vm);
     for (size_t w = 0; w < d->words; w++) {
         uint64_t bits = __atomic_load_n(&d->bitmap[w], __ATOMIC_RELAXED);
 
@@ -147,14 +168,15 @@ long vm_dirty_fetch(struct vm *vm, uint64_t *bitmap, size_t words)
             unsigned b = (unsigned)__builtin_ctzll(bits);
 
             bits &= bits - 1;
-            gstage_log_protect_page(&vm->gs,
-                                    vm->ram_base + (((uint64_t)w * 64 + b) << DIRTY_PAGE_SHIFT));
+            if (!d->dbit)
+                gstage_log_protect_page(&vm->gs, vm->ram_base +
+                                                     (((uint64_t)w * 64 + b) << DIRTY_PAGE_SHIFT));
             count++;
         }
     }
     for (size_t w = d->words; w < words; w++)
         bitmap[w] = 0;
-    if (count)
+    if (count || from_d)
         dirty_flush(vm);
     d->fetches++;
     spin_unlock(&d->lock);

@@ -56,6 +56,8 @@ struct vm_dirty {
     uint64_t pages;        /* RAM pages covered: ram_size / 4 KiB, rounded up */
     uint64_t fetches;      /* since start */
     uint64_t split_tables; /* table pages the last start added to split huge leaves */
+    /* How: D bits the hardware sets (true), or write-protect and fault. */
+    bool dbit;
 };
 
 /* Starts logging: splits the RAM's huge leaves, write-protects it all,

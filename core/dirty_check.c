@@ -85,9 +85,11 @@ int vm_dirty_check(struct vm *vm, unsigned seconds, uint32_t timebase_hz)
         ret = (int)r;
         goto out;
     }
-    console_printf("dirtycheck vm %s: logging, %lu pages, %lu page-table pages added to split "
-                   "huge pages\n",
-                   vm->name, (unsigned long)pages, (unsigned long)vm->dirty.split_tables);
+    console_printf("dirtycheck vm %s: logging (%s), %lu pages, %lu page-table pages added to "
+                   "split huge pages\n",
+                   vm->name,
+                   vm->dirty.dbit ? "D bits the hardware sets" : "write-protect and fault",
+                   (unsigned long)pages, (unsigned long)vm->dirty.split_tables);
     /* The first round of a pre-copy: everything, with logging on already. */
     if ((r = gpa_read(vm, vm->ram_base, shadow, span)) < 0)
         goto failed;

@@ -588,6 +588,12 @@ int gstage_log_fault(struct gstage *g, uint64_t gpa)
     if (!ptep)
         return ERR_NOENT;
     pte = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+    if ((pte & PTE_W) && !(pte & PTE_D) && level == 0) {
+        /* D-bit logging on a hart that does not set D itself: the store
+         * faulted on the clear D bit; set it, and the page counts as dirty. */
+        __atomic_fetch_or(ptep, PTE_A | PTE_D, __ATOMIC_ACQ_REL);
+        return GSTAGE_LOG_UNPROTECTED;
+    }
     if (pte & PTE_W)
         return GSTAGE_LOG_WRITABLE;
     if (level != 0 || !(pte & PTE_LOGWP))
@@ -595,6 +601,58 @@ int gstage_log_fault(struct gstage *g, uint64_t gpa)
     /* Only this switch and gstage_log_protect_* change the leaf now: losing
      * the race means someone made it writable first. */
     return log_switch(ptep, false) ? GSTAGE_LOG_UNPROTECTED : GSTAGE_LOG_WRITABLE;
+}
+
+/* D-bit mode: clears D on a 4 KiB writable leaf; true if it was set. */
+static bool log_clear_d(uint64_t *ptep)
+{
+    uint64_t pte = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+
+    while (pte & PTE_D) {
+        if (__atomic_compare_exchange_n(ptep, &pte, pte & ~PTE_D, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return true;
+    }
+    return false;
+}
+
+size_t gstage_log_dirty_range(struct gstage *g, uint64_t gpa, uint64_t size,
+                              void (*mark)(void *ctx, uint64_t gpa), void *ctx)
+{
+    size_t found = 0;
+    int level;
+
+    if (!range_ok(g, gpa, size))
+        return 0;
+    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
+        uint64_t *ptep = leaf_ptep(g, addr, &level);
+        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
+
+        if (ptep && level == 0 && (__atomic_load_n(ptep, __ATOMIC_RELAXED) & PTE_W) &&
+            log_clear_d(ptep)) {
+            if (mark)
+                mark(ctx, addr & ~(lsize - 1));
+            found++;
+        }
+        addr = (addr & ~(lsize - 1)) + lsize;
+    }
+    return found;
+}
+
+void gstage_log_set_d_range(struct gstage *g, uint64_t gpa, uint64_t size)
+{
+    int level;
+
+    if (!range_ok(g, gpa, size))
+        return;
+    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
+        uint64_t *ptep = leaf_ptep(g, addr, &level);
+        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
+
+        if (ptep)
+            __atomic_fetch_or(ptep, PTE_A | PTE_D, __ATOMIC_ACQ_REL);
+        addr = (addr & ~(lsize - 1)) + lsize;
+    }
 }
 
 bool gstage_log_protect_page(struct gstage *g, uint64_t gpa)

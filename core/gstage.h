@@ -117,6 +117,14 @@ enum gstage_log_fault {
     GSTAGE_LOG_UNPROTECTED = 1, /* a leaf write-protected for logging: now writable (this call) */
     GSTAGE_LOG_WRITABLE = 2,    /* already writable: a stale TLB entry, or another hart was first */
 };
+/* D-bit logging (where the hardware sets the G-stage D bit on a store:
+ * menvcfg.ADUE): clears D on every writable 4 KiB leaf of the range,
+ * calling mark(ctx, gpa) for each that had it set; returns how many. */
+size_t gstage_log_dirty_range(struct gstage *g, uint64_t gpa, uint64_t size,
+                              void (*mark)(void *ctx, uint64_t gpa), void *ctx);
+/* Sets A and D on every leaf of the range again (logging stops). */
+void gstage_log_set_d_range(struct gstage *g, uint64_t gpa, uint64_t size);
+
 /* GSTAGE_LOG_* or ERR_NOENT (unmapped, or not writable for another reason:
  * the fault is the guest's, as without logging). */
 int gstage_log_fault(struct gstage *g, uint64_t gpa);

@@ -537,8 +537,9 @@ static void cmd_dirty(struct vm *vm, const char *what)
         if (vm_dirty_start(vm, err, sizeof(err)) < 0)
             console_printf("vm %s: cannot start dirty logging: %s\n", vm->name, err);
         else
-            console_printf("vm %s: dirty logging on (%lu pages)\n", vm->name,
-                           (unsigned long)vm->dirty.pages);
+            console_printf("vm %s: dirty logging on (%lu pages, %s)\n", vm->name,
+                           (unsigned long)vm->dirty.pages,
+                           vm->dirty.dbit ? "D bits the hardware sets" : "write-protect and fault");
     } else if (strcmp(what, "fetch") == 0) {
         size_t words = vm_dirty_words(vm);
         uint64_t *bm = pmem_alloc(words * sizeof(uint64_t), 4096);

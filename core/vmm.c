@@ -120,6 +120,13 @@ bool vmm_guest_sstc(void)
     return guest_sstc;
 }
 
+bool vmm_gstage_ad_hw(void)
+{
+    /* henvcfg.ADUE is writable only with menvcfg.ADUE set (Svadu), and
+     * menvcfg.ADUE also makes the hardware update the G-stage's A/D bits. */
+    return (host_caps.henvcfg & HENVCFG_ADUE) != 0;
+}
+
 uint32_t vmm_timebase_hz(void)
 {
     return timebase_hz;

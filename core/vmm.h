@@ -37,6 +37,10 @@ uint64_t vmm_max_page(void);
 void vmm_set_max_page(const char *bootargs);
 bool vmm_guest_sstc(void);
 
+/* Whether the hart sets the G-stage's A and D bits itself (Svadu with
+ * menvcfg.ADUE on): dirty logging then reads D bits instead of faulting. */
+bool vmm_gstage_ad_hw(void);
+
 /* The host's timebase (the guests' too). */
 uint32_t vmm_timebase_hz(void);
 void vmm_fdt_params(const struct vm *vm, struct vm_fdt_params *fp, uint64_t initrd_start,
