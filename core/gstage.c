@@ -561,9 +561,13 @@ static bool log_switch(uint64_t *ptep, bool protect)
     }
 }
 
-size_t gstage_log_protect_range(struct gstage *g, uint64_t gpa, uint64_t size, bool protect)
+/* Calls fn for each leaf mapping part of [gpa, gpa + size) (a huge leaf
+ * once); returns how many calls returned true. */
+static size_t leaves_each(struct gstage *g, uint64_t gpa, uint64_t size,
+                          bool (*fn)(uint64_t *ptep, int level, uint64_t leaf_gpa, void *ctx),
+                          void *ctx)
 {
-    size_t changed = 0;
+    size_t n = 0;
     int level;
 
     if (!range_ok(g, gpa, size))
@@ -572,11 +576,22 @@ size_t gstage_log_protect_range(struct gstage *g, uint64_t gpa, uint64_t size, b
         uint64_t *ptep = leaf_ptep(g, addr, &level);
         uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
 
-        if (ptep && level == 0 && log_switch(ptep, protect))
-            changed++;
+        if (ptep && fn(ptep, level, addr & ~(lsize - 1), ctx))
+            n++;
         addr = (addr & ~(lsize - 1)) + lsize;
     }
-    return changed;
+    return n;
+}
+
+static bool leaf_protect(uint64_t *ptep, int level, uint64_t leaf_gpa, void *ctx)
+{
+    (void)leaf_gpa;
+    return level == 0 && log_switch(ptep, *(const bool *)ctx);
+}
+
+size_t gstage_log_protect_range(struct gstage *g, uint64_t gpa, uint64_t size, bool protect)
+{
+    return leaves_each(g, gpa, size, leaf_protect, &protect);
 }
 
 int gstage_log_fault(struct gstage *g, uint64_t gpa)
@@ -616,43 +631,41 @@ static bool log_clear_d(uint64_t *ptep)
     return false;
 }
 
+struct leaf_mark {
+    void (*mark)(void *ctx, uint64_t gpa);
+    void *ctx;
+};
+
+static bool leaf_take_d(uint64_t *ptep, int level, uint64_t leaf_gpa, void *ctx)
+{
+    const struct leaf_mark *m = ctx;
+
+    if (level != 0 || !(__atomic_load_n(ptep, __ATOMIC_RELAXED) & PTE_W) || !log_clear_d(ptep))
+        return false;
+    if (m->mark)
+        m->mark(m->ctx, leaf_gpa);
+    return true;
+}
+
 size_t gstage_log_dirty_range(struct gstage *g, uint64_t gpa, uint64_t size,
                               void (*mark)(void *ctx, uint64_t gpa), void *ctx)
 {
-    size_t found = 0;
-    int level;
+    struct leaf_mark m = {mark, ctx};
+    return leaves_each(g, gpa, size, leaf_take_d, &m);
+}
 
-    if (!range_ok(g, gpa, size))
-        return 0;
-    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
-        uint64_t *ptep = leaf_ptep(g, addr, &level);
-        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
-
-        if (ptep && level == 0 && (__atomic_load_n(ptep, __ATOMIC_RELAXED) & PTE_W) &&
-            log_clear_d(ptep)) {
-            if (mark)
-                mark(ctx, addr & ~(lsize - 1));
-            found++;
-        }
-        addr = (addr & ~(lsize - 1)) + lsize;
-    }
-    return found;
+static bool leaf_set_d(uint64_t *ptep, int level, uint64_t leaf_gpa, void *ctx)
+{
+    (void)level;
+    (void)leaf_gpa;
+    (void)ctx;
+    __atomic_fetch_or(ptep, PTE_A | PTE_D, __ATOMIC_ACQ_REL);
+    return false;
 }
 
 void gstage_log_set_d_range(struct gstage *g, uint64_t gpa, uint64_t size)
 {
-    int level;
-
-    if (!range_ok(g, gpa, size))
-        return;
-    for (uint64_t addr = gpa, end = gpa + size; addr < end && addr >= gpa;) {
-        uint64_t *ptep = leaf_ptep(g, addr, &level);
-        uint64_t lsize = ptep ? level_size(level) : PAGE_SIZE;
-
-        if (ptep)
-            __atomic_fetch_or(ptep, PTE_A | PTE_D, __ATOMIC_ACQ_REL);
-        addr = (addr & ~(lsize - 1)) + lsize;
-    }
+    leaves_each(g, gpa, size, leaf_set_d, NULL);
 }
 
 bool gstage_log_protect_page(struct gstage *g, uint64_t gpa)
