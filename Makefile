@@ -42,7 +42,7 @@ TARGET_CFLAGS := $(COMMON) -O2 -g -ffreestanding -fno-builtin -nostdlib -nostdin
                  -isystem $(shell $(TARGET_CC) -print-file-name=include 2>/dev/null) \
                  -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
                  -mno-relax -fno-pie -fno-stack-protector -fomit-frame-pointer \
-                 -fno-common -ffunction-sections -flto=auto
+                 -fno-common -ffunction-sections -flto=auto -isystem $(BUILD)/jsmn
 TARGET_ASFLAGS := $(COMMON) -nostdinc -march=rv64imac_zicsr_zifencei -mabi=lp64 -mno-relax -D__ASSEMBLER__
 TARGET_LDFLAGS := -nostdlib -no-pie -Wl,--build-id=none -Wl,-T,arch/riscv/vireo.ld \
                   -Wl,--no-relax -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
@@ -78,7 +78,14 @@ $(VIREO_OBJ): Makefile
 # Library-call providers stay outside LTO: calls to them appear only after it.
 $(BUILD)/target/lib/compiler_rt.c.o $(BUILD)/target/lib/string.c.o: TARGET_CFLAGS += -fno-lto
 
-$(BUILD)/target/%.c.o: %.c
+# jsmn (Debian's libjsmn-dev), the JSON tokenizer lib/json.c builds on: a
+# header-only library in /usr/include, which the freestanding build does
+# not search, so it gets a directory of its own.
+$(BUILD)/jsmn/jsmn.h: /usr/include/jsmn.h
+	@mkdir -p $(dir $@)
+	@cp $< $@
+
+$(BUILD)/target/%.c.o: %.c | $(BUILD)/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
 
