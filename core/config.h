@@ -67,6 +67,7 @@ struct vm_config {
     size_t initrd_size;
     const char *bootargs; /* "" if none; points into the bundle */
     bool autostart;
+    bool control; /* may drive the control plane over vsock (docs/control.md) */
     /* Extensions this VM does not get even where the host has them
      * (isa-withhold; docs/isa.md). */
     struct isa_set isa_withhold;

@@ -66,6 +66,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
     enum exit_action act;
     uint64_t now = arch_time();
     uint64_t slice_end = now + slice_ticks;
+    uint64_t loaded = now;
 
     if (v->suspend == VCPU_SUSPENDED_NONRET)
         vcpu_arch_resume(&v->arch, v->resume_pc, v->id, v->resume_opaque);
@@ -105,6 +106,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
         }
     }
     vcpu_arch_put(v);
+    v->run_ticks += arch_time() - loaded;
     return act;
 }
 

@@ -24,6 +24,7 @@
 #include "core/vm_dev.h"
 #include "core/vconsole.h"
 #include "core/vm_life.h"
+#include "core/vm_ops.h"
 #include "core/version.h"
 #include "core/vmm.h"
 #include "lib/string.h"
@@ -75,26 +76,11 @@ void shell_start(uint32_t timebase_hz)
 
 static struct vm *find_vm(const char *name)
 {
-    for (unsigned i = 0; i < vm_count; i++) {
-        if (strcmp(vms[i].name, name) == 0)
-            return &vms[i];
-    }
-    console_printf("no VM named \"%.32s\" (`vm list` shows them)\n", name);
-    return NULL;
-}
+    struct vm *vm = vm_ops_find(name);
 
-static const char *state_word(const struct vm *vm)
-{
-    switch (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE)) {
-    case VM_RUNNING:
-        return vm->paused ? "paused" : "running";
-    case VM_STOPPING:
-        return vm->end == VM_END_REBOOT ? "rebooting" : "stopping";
-    case VM_DONE:
-        return vm->end == VM_END_NONE ? "off" : "stopped";
-    default:
-        return "-";
-    }
+    if (!vm)
+        console_printf("no VM named \"%.32s\" (`vm list` shows them)\n", name);
+    return vm;
 }
 
 static void cmd_list(struct vm *unused)
@@ -112,26 +98,17 @@ static void cmd_list(struct vm *unused)
         if (up)
             fmt_snprintf(upt, sizeof(upt), "%lu:%02lu:%02lu", secs / 3600, secs / 60 % 60,
                          secs % 60);
-        console_printf("%-16s %-9s %5u %6lu MiB %10s\n", vm->name, state_word(vm), vm->cfg->vcpus,
+        console_printf("%-16s %-9s %5u %6lu MiB %10s\n", vm->name, vm_ops_state(vm), vm->cfg->vcpus,
                        (unsigned long)(vm->cfg->mem_size >> 20), upt);
     }
 }
-
-static const char *const exit_names[EXIT_KINDS] = {
-    [EXIT_SBI] = "sbi",           [EXIT_GUEST_FAULT] = "page-fault",
-    [EXIT_MMIO] = "mmio",         [EXIT_VIRTUAL_INSN] = "virtual-insn",
-    [EXIT_WFI] = "wfi",           [EXIT_TIMER] = "timer",
-    [EXIT_WRS] = "wrs",           [EXIT_IPI] = "ipi",
-    [EXIT_EXTERNAL] = "external", [EXIT_OTHER] = "other",
-    [EXIT_DIRTY] = "dirty-log",
-};
 
 static void cmd_info(struct vm *vm)
 {
     const struct vm_config *c = vm->cfg;
 
-    console_printf("vm %s: %s, boot %u, %u vCPUs, %lu MiB RAM at %#lx\n", vm->name, state_word(vm),
-                   vm->boots, c->vcpus, (unsigned long)(c->mem_size >> 20),
+    console_printf("vm %s: %s, boot %u, %u vCPUs, %lu MiB RAM at %#lx\n", vm->name,
+                   vm_ops_state(vm), vm->boots, c->vcpus, (unsigned long)(c->mem_size >> 20),
                    (unsigned long)VM_RAM_BASE);
     console_printf("  kernel %lu bytes, initrd %lu bytes, bootargs \"%.200s\"\n",
                    (unsigned long)c->kernel_size, (unsigned long)c->initrd_size, c->bootargs);
@@ -147,7 +124,8 @@ static void cmd_info(struct vm *vm)
         console_printf("  %-14s %-15s at %#lx irq %u\n", vm_device_label(vm, i),
                        vm_device_kind(vm, i), (unsigned long)d->base, VM_VIRTIO_IRQ0 + i);
     }
-    uint64_t total[EXIT_KINDS] = {0};
+    uint64_t total[EXIT_KINDS];
+    vm_ops_exits(vm, total);
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         const struct vcpu *v = &vm->vcpus[i];
         const char *st = v->state == VCPU_RUNNING    ? "running"
@@ -161,12 +139,11 @@ static void cmd_info(struct vm *vm)
             console_printf("  vcpu %u: %s on hart %d, %s\n", i, st, v->hart, where);
         else
             console_printf("  vcpu %u: %s, %s\n", i, st, where);
-        for (unsigned k = 0; k < EXIT_KINDS; k++)
-            total[k] += v->exits[k];
     }
     console_printf("  exits since boot:");
     for (unsigned k = 0; k < EXIT_KINDS; k++)
-        console_printf(" %s %lu", exit_names[k] ? exit_names[k] : "?", (unsigned long)total[k]);
+        console_printf(" %s %lu", vm_ops_exit_names[k] ? vm_ops_exit_names[k] : "?",
+                       (unsigned long)total[k]);
     console_printf("\n");
 }
 
@@ -208,59 +185,61 @@ static void cmd_mem(struct vm *unused)
                    (unsigned long)pmem_free_bytes());
 }
 
-/* The commands that act on a running VM say so when it is not running. */
-static bool vm_needs_running(const struct vm *vm, const char *verb)
-{
-    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING)
-        return true;
-    console_printf("vm %s is %s: %s needs a running VM\n", vm->name, state_word(vm), verb);
-    return false;
-}
-
+/* The operations themselves are core/vm_ops.c's; the shell says how they
+ * went. */
 static void cmd_start(struct vm *vm)
 {
-    char err[192];
+    char err[256];
 
-    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DONE) {
-        console_printf("vm %s is %s already\n", vm->name, state_word(vm));
-        return;
-    }
-    vm->boots++;
-    vm->end = VM_END_NONE;
-    if (vm_boot(vm, err, sizeof(err)) < 0)
-        console_printf("vm %s cannot start: %s\n", vm->name, err);
+    if (vm_ops_start(vm, err, sizeof(err)) < 0)
+        console_printf("%s\n", err);
     else
         console_printf("vm %s started\n", vm->name);
 }
 
 static void cmd_stop(struct vm *vm)
 {
-    if (vm_needs_running(vm, "stop"))
-        vm_end(vm, VM_END_STOPPED, "by the shell (vm stop)");
+    char err[192];
+
+    if (vm_ops_stop(vm, "the shell (vm stop)", err, sizeof(err)) < 0)
+        console_printf("%s\n", err);
 }
 
 static void cmd_reset(struct vm *vm)
 {
-    if (!vm_needs_running(vm, "reset"))
-        return;
-    vm->paused = false;
-    vm_end(vm, VM_END_REBOOT, "%s", "by the shell (vm reset)");
+    char err[192];
+
+    if (vm_ops_reset(vm, "the shell (vm reset)", err, sizeof(err)) < 0)
+        console_printf("%s\n", err);
 }
 
 static void cmd_pause(struct vm *vm)
 {
-    if (!vm_needs_running(vm, "pause"))
-        return;
-    sched_pause_vm(vm, true);
-    console_printf("vm %s paused\n", vm->name);
+    char err[192];
+
+    if (vm_ops_pause(vm, err, sizeof(err)) < 0)
+        console_printf("%s\n", err);
+    else
+        console_printf("vm %s paused\n", vm->name);
 }
 
 static void cmd_resume(struct vm *vm)
 {
-    if (!vm_needs_running(vm, "resume"))
-        return;
-    sched_pause_vm(vm, false);
-    console_printf("vm %s resumed\n", vm->name);
+    char err[192];
+
+    if (vm_ops_resume(vm, err, sizeof(err)) < 0)
+        console_printf("%s\n", err);
+    else
+        console_printf("vm %s resumed\n", vm->name);
+}
+
+/* Whether vm is running; says so when it is not. */
+static bool vm_needs_running(const struct vm *vm, const char *verb)
+{
+    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING)
+        return true;
+    console_printf("vm %s is %s: %s needs a running VM\n", vm->name, vm_ops_state(vm), verb);
+    return false;
 }
 
 /* Pauses vm (if it is not already) and waits until its vCPUs are off the
@@ -599,7 +578,7 @@ static void bind(struct vm *vm)
     /* A VM that is rebooting comes back: what is typed meanwhile waits in
      * its console queue for the new boot (core/vconsole.c). */
     if (st != VM_RUNNING && !(st == VM_STOPPING && vm->end == VM_END_REBOOT)) {
-        console_printf("vm %s is %s; start it first (vm start %s)\n", vm->name, state_word(vm),
+        console_printf("vm %s is %s; start it first (vm start %s)\n", vm->name, vm_ops_state(vm),
                        vm->name);
         return;
     }

@@ -316,11 +316,45 @@ static void line_flush(struct vconsole_port *p)
     p->linelen = 0;
 }
 
+static void (*watcher)(struct vconsole_port *p);
+
+void vconsole_set_watcher(void (*watch)(struct vconsole_port *p))
+{
+    watcher = watch;
+}
+
+void vconsole_port_watch(struct vconsole_port *p, bool on)
+{
+    __atomic_store_n(&p->watched, on, __ATOMIC_RELEASE);
+}
+
+size_t vconsole_port_log_since(struct vconsole_port *p, uint64_t *pos, char *buf, size_t n,
+                               uint64_t *lost)
+{
+    spin_lock(&p->out_lock);
+    uint64_t t = p->log_total;
+    uint64_t oldest = t > sizeof(p->log) ? t - sizeof(p->log) : 0;
+    uint64_t from = *pos;
+    if (from > t)
+        from = t; /* a position from before a restore rewound the log */
+    *lost = from < oldest ? oldest - from : 0;
+    if (from < oldest)
+        from = oldest;
+    size_t k = t - from < n ? (size_t)(t - from) : n;
+    for (size_t i = 0; i < k; i++)
+        buf[i] = p->log[(from + i) % sizeof(p->log)];
+    spin_unlock(&p->out_lock);
+    *pos = from + k;
+    return k;
+}
+
 void vconsole_output(struct vconsole_port *p, const char *s, size_t n)
 {
     spin_lock(&p->out_lock);
     log_append(p, s, n);
     spin_unlock(&p->out_lock);
+    if (__atomic_load_n(&p->watched, __ATOMIC_ACQUIRE) && watcher)
+        watcher(p);
     /* Byte for byte (but for the byte that marks Vireo's status lines):
      * under the shell, only the bound port's output; without it, the
      * output of a VM that runs alone.  Several VMs without the shell:
@@ -390,5 +424,6 @@ void vconsole_test_reset(void)
     reader_fn = NULL;
     reader_ctx = NULL;
     reader_stopped = false;
+    watcher = NULL;
 }
 #endif

@@ -72,6 +72,7 @@ struct vconsole_port {
     size_t linelen;
     char log[VCONSOLE_LOG_SIZE];
     uint64_t log_total; /* bytes ever written; log[i % size] */
+    bool watched;       /* the watcher hears of its output */
 };
 
 /* What the shell registers: bytes typed while no port is bound, and the
@@ -119,6 +120,17 @@ size_t vconsole_port_log(struct vconsole_port *p, char *buf, size_t n, uint64_t 
 
 /* Replaces the log with the last n bytes (n <= VCONSOLE_LOG_SIZE) of a log
  * that had total bytes written (a snapshot's). */
+/* Output after *pos (a count of bytes ever written, as total above): up
+ * to n bytes into buf, *pos advanced past them.  If the log no longer
+ * holds what follows *pos, *lost says how many bytes were skipped. */
+size_t vconsole_port_log_since(struct vconsole_port *p, uint64_t *pos, char *buf, size_t n,
+                               uint64_t *lost);
+/* Whoever follows a port's output (the control plane's console attach):
+ * watch(p) is called after each piece of output while p->watched is set.
+ * It runs in the guest's output path: it must be quick and take no lock
+ * the output path holds. */
+void vconsole_set_watcher(void (*watch)(struct vconsole_port *p));
+void vconsole_port_watch(struct vconsole_port *p, bool on);
 void vconsole_port_log_restore(struct vconsole_port *p, const char *buf, size_t n, uint64_t total);
 
 /* The host side: a byte read from the console UART.  The reader reads

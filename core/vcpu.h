@@ -70,6 +70,7 @@ struct vcpu {
     struct vcpu_dbtr dbtr;   /* SBI DBTR */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
+    uint64_t run_ticks; /* time on a hart since its VM booted */
 };
 
 /* The exit fast path turns the world switch's struct vcpu_ctx pointer

@@ -9,6 +9,7 @@
 #include "core/pmem.h"
 #include "core/vdev/vdev.h"
 #include "core/vm.h"
+#include "devices/virtio_mmio.h"
 #include "lib/err.h"
 #include "lib/string.h"
 
@@ -119,6 +120,17 @@ const char *vm_device_kind(const struct vm *vm, unsigned i)
 const struct mmio_dev *vm_device_mmio(const struct vm *vm, unsigned i)
 {
     return i < vm->nvdevs ? &vm->vdevs[i]->mdev : NULL;
+}
+
+void vm_device_io(const struct vm *vm, unsigned i, struct virtio_io_stats *out)
+{
+    *out = (struct virtio_io_stats){0};
+    if (i >= vm->nvdevs || vm->vdevs[i]->mdev.ops != &virtio_mmio_ops)
+        return;
+    struct virtio_mmio *t = vm->vdevs[i]->mdev.priv;
+    spin_lock(&t->lock);
+    *out = t->io;
+    spin_unlock(&t->lock);
 }
 
 void vm_devices_hold(struct vm *vm, bool on)

@@ -29,5 +29,8 @@ unsigned vm_devices_fdt(const struct vm *vm, uint64_t *base, uint32_t *irq, unsi
 const char *vm_device_label(const struct vm *vm, unsigned i);
 const char *vm_device_kind(const struct vm *vm, unsigned i);
 const struct mmio_dev *vm_device_mmio(const struct vm *vm, unsigned i);
+/* Device i's I/O counters (its virtio transport's). */
+struct virtio_io_stats;
+void vm_device_io(const struct vm *vm, unsigned i, struct virtio_io_stats *out);
 
 #endif

@@ -22,12 +22,26 @@ void vm_set_poweroff_when_done(bool on)
     poweroff_when_done = on;
 }
 
+static void (*observer)(struct vm *vm, enum vm_event ev);
+
+void vm_life_observe(void (*fn)(struct vm *vm, enum vm_event ev))
+{
+    observer = fn;
+}
+
+void vm_life_notify(struct vm *vm, enum vm_event ev)
+{
+    if (observer)
+        observer(vm, ev);
+}
+
 int vm_boot(struct vm *vm, char *err, size_t errlen)
 {
     int r = vm_create(vm, vm->cfg, err, errlen);
     if (r < 0)
         return r;
     sched_start_vcpu(&vm->vcpus[0]);
+    vm_life_notify(vm, VM_EVENT_STARTED);
     return 0;
 }
 
@@ -139,10 +153,14 @@ void vm_finish(struct vm *vm)
         console_printf("vireo: vm %s boot %u; %lu KiB free\n", vm->name, vm->boots + 1,
                        (unsigned long)(pmem_free_bytes() >> 10));
         vm->boots++;
+        vm_life_notify(vm, VM_EVENT_REBOOTING);
         if (vm_boot(vm, err, sizeof(err)) == 0)
             return;
         console_printf(CONSOLE_STATUS "vireo: vm %s stopped: reboot failed: %s\n", vm->name, err);
+        vm->end = VM_END_STOPPED;
+        fmt_snprintf(vm->reason, sizeof(vm->reason), "reboot failed: %s", err);
     }
     __atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
+    vm_life_notify(vm, VM_EVENT_ENDED);
     check_all_done();
 }

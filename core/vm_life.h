@@ -36,6 +36,22 @@ void vm_end(struct vm *vm, enum vm_end how, const char *fmt, ...) FMT_PRINTF(3, 
  * boots it again on reboot.  From the run loop or vm_end. */
 void vm_finish(struct vm *vm);
 
+/* What happens to VMs, for whoever follows it (the control plane's
+ * events).  The observer runs wherever the change happens (the run loop,
+ * a guest's exit, a front end's command, with locks held there): it must
+ * only note the event and return. */
+enum vm_event {
+    VM_EVENT_STARTED,   /* booted (also after a reboot) */
+    VM_EVENT_ENDED,     /* stopped for good: vm->end and vm->reason say how */
+    VM_EVENT_REBOOTING, /* ended with a reboot; STARTED follows */
+    VM_EVENT_PAUSED,
+    VM_EVENT_RESUMED,
+    VM_EVENT_ADDED,   /* created at run time, off */
+    VM_EVENT_DELETED, /* its slot is about to be freed */
+};
+void vm_life_observe(void (*fn)(struct vm *vm, enum vm_event ev));
+void vm_life_notify(struct vm *vm, enum vm_event ev);
+
 /* Power off when the last VM has ended (vireo.poweroff-when-done). */
 void vm_set_poweroff_when_done(bool on);
 

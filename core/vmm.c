@@ -78,6 +78,15 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps,
     return 0;
 }
 
+void vmm_isa_strings(char *host, size_t hlen, char *guest, size_t glen)
+{
+    static struct isa_guest g; /* large; callers are serialised (the control plane) */
+
+    isa_format_string(&host_exts, host, hlen);
+    isa_guest_compute(&host_exts, &host_caps, NULL, &g, NULL);
+    isa_format_string(&g.exts, guest, glen);
+}
+
 void vmm_vm_isa(struct vm *vm)
 {
     isa_guest_compute(&host_exts, &host_caps, &vm->cfg->isa_withhold, &vm->isa, NULL);

@@ -28,6 +28,10 @@ int vmm_init(const struct platform *p, const struct gstage_caps *caps,
  * into each vCPU.  After vm->cfg and vm->nvcpus are set. */
 void vmm_vm_isa(struct vm *vm);
 
+/* The host's ISA string (every hart's extensions) and what a guest gets
+ * of it with nothing withheld by its configuration.  Not reentrant. */
+void vmm_isa_strings(char *host, size_t hlen, char *guest, size_t glen);
+
 enum gstage_mode vmm_gstage_mode(void);
 
 /* Largest piece of guest RAM (and G-stage leaf): 1 GiB normally; the

@@ -98,6 +98,12 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, 
     int r = vq_pop(&t->queues[queue], &t->mem, bufs, max, count);
     if (r == ERR_BROKEN)
         virtio_mmio_needs_reset(t);
+    if (r >= 0) {
+        t->io.requests++;
+        for (unsigned i = 0; i < *count; i++)
+            if (!bufs[i].write)
+                t->io.from_guest += bufs[i].len;
+    }
     return r;
 }
 
@@ -108,6 +114,8 @@ int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint3
     int r = vq_push(&t->queues[queue], &t->mem, head, written);
     if (r == ERR_BROKEN)
         virtio_mmio_needs_reset(t);
+    else
+        t->io.to_guest += written;
     return r;
 }
 
@@ -307,6 +315,7 @@ static int vm_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
             vm_queue_ready(t, q, v);
         break;
     case VIRTIO_MMIO_QUEUE_NOTIFY:
+        t->io.notifications++;
         return vm_queue_notify(t, v);
     case VIRTIO_MMIO_INTERRUPT_ACK:
         t->int_status &= ~v;

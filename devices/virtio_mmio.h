@@ -123,6 +123,15 @@ struct virtio_dev_ops {
     void (*kick)(void *dev, unsigned queue);
 };
 
+/* What a device moved, for the control plane's statistics (counted under
+ * the transport lock; not part of a snapshot). */
+struct virtio_io_stats {
+    uint64_t notifications; /* QueueNotify writes */
+    uint64_t requests;      /* chains taken from the available rings */
+    uint64_t from_guest;    /* bytes of the driver's readable buffers in them */
+    uint64_t to_guest;      /* bytes the device reported written (used lengths) */
+};
+
 struct virtio_mmio {
     struct spinlock lock;
     const struct virtio_dev_ops *ops;
@@ -139,6 +148,7 @@ struct virtio_mmio {
     uint32_t config_generation;
     struct virtqueue queues[VIRTIO_MMIO_MAX_QUEUES];
     uint16_t signalled[VIRTIO_MMIO_MAX_QUEUES]; /* used idx at the last virtio_mmio_used */
+    struct virtio_io_stats io;
 };
 
 /* mem and irq are copied. */

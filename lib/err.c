@@ -20,6 +20,8 @@ static const char *const err_names[] = {
     [-ERR_NOTSUP] = "not supported",
     [-ERR_CHECKSUM] = "checksum mismatch",
     [-ERR_MISMATCH] = "made for another host or VM",
+    [-ERR_STATE] = "wrong state",
+    [-ERR_PERM] = "not permitted",
 };
 
 _Static_assert(sizeof(err_names) / sizeof(err_names[0]) == 1 - ERR_FIRST, "a name for every code");

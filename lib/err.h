@@ -30,9 +30,11 @@ enum err {
     ERR_NOTSUP = -16,    /* not supported */
     ERR_CHECKSUM = -17,  /* its checksum does not match its contents */
     ERR_MISMATCH = -18,  /* made for a different host or VM than this one */
+    ERR_STATE = -19,     /* not in a state that allows it (starting a running VM) */
+    ERR_PERM = -20,      /* not allowed to whoever asked */
 };
 
-#define ERR_FIRST ERR_MISMATCH /* the most negative code */
+#define ERR_FIRST ERR_PERM /* the most negative code */
 
 /* "out of memory", "truncated", ...; "success" for 0, "unknown error"
  * for anything else. */

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The control protocol's commands: one row each in control_cmds[], with
+ * the arguments it takes (checked before it runs) and its handler.  The
+ * handlers call core/vm_ops.c, as the shell does, and write their return
+ * value with the JSON writer.  docs/control.md lists them. */
+#include "arch/arch.h"
+#include "core/control/internal.h"
+#include "core/hart.h"
+#include "core/pmem.h"
+#include "core/vconsole.h"
+#include "core/version.h"
+#include "core/vm.h"
+#include "core/vm_dev.h"
+#include "core/vm_ops.h"
+#include "core/vmm.h"
+#include "devices/virtio_mmio.h"
+#include "lib/base64.h"
+#include "lib/err.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+static uint64_t ticks_ms(uint64_t t)
+{
+    return t / (control_timebase() / 1000 ? control_timebase() / 1000 : 1);
+}
+
+/* The VM the "name" argument names. */
+static struct vm *arg_vm(struct control_req *r)
+{
+    char name[CONFIG_NAME_MAX + 2];
+
+    if (control_arg_str(r, "name", name, sizeof(name)) < 0) {
+        control_fail(r, ERR_NOENT, "no VM has a name that long");
+        return NULL;
+    }
+    struct vm *vm = vm_ops_find(name);
+    if (!vm)
+        control_fail(r, ERR_NOENT, "no VM named \"%s\" (query-vms lists them)", name);
+    return vm;
+}
+
+/* A control VM must not leave itself unable to come back. */
+static bool is_self(struct control_req *r, const struct vm *vm, const char *verb)
+{
+    if (r->s->peer != vm)
+        return false;
+    control_fail(r, ERR_PERM, "vm %s is the control VM asking: it cannot %s itself", vm->name,
+                 verb);
+    return true;
+}
+
+/* "the management port", or "vm ctl over vsock": who stopped a VM. */
+static const char *who(const struct control_req *r)
+{
+    static char by[96];
+    fmt_snprintf(by, sizeof(by), "the control plane (%s)", r->s->who);
+    return by;
+}
+
+/* ---- hello, commands, host ---------------------------------------------- */
+
+static int cmd_hello(struct control_req *r)
+{
+    struct jw *w = r->w;
+
+    jw_obj(w);
+    jw_kstr(w, "version", VIREO_VERSION);
+    jw_ku64(w, "protocol", CONTROL_PROTOCOL);
+    jw_kstr(w, "peer", r->s->who);
+    jw_kbool(w, "host-port", r->s->peer == NULL);
+    jw_end(w);
+    return 0;
+}
+
+static int cmd_query_commands(struct control_req *r)
+{
+    struct jw *w = r->w;
+
+    jw_arr(w);
+    for (unsigned i = 0; i < control_ncmds; i++) {
+        const struct control_cmd *c = &control_cmds[i];
+        jw_obj(w);
+        jw_kstr(w, "name", c->name);
+        jw_kstr(w, "help", c->help);
+        jw_key(w, "arguments");
+        jw_arr(w);
+        for (unsigned k = 0; k < CONTROL_MAX_ARGS && c->args[k].name; k++) {
+            jw_obj(w);
+            jw_kstr(w, "name", c->args[k].name);
+            jw_kstr(w, "type", c->args[k].type == ARG_STR    ? "string"
+                               : c->args[k].type == ARG_UINT ? "uint"
+                                                             : "bool");
+            jw_kbool(w, "required", c->args[k].required);
+            jw_end(w);
+        }
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+    return 0;
+}
+
+static int cmd_query_host(struct control_req *r)
+{
+    static char host_isa[1024], guest_isa[1024];
+    struct jw *w = r->w;
+    unsigned used = 0;
+
+    for (unsigned i = 0; i < vm_count; i++)
+        used += vms[i].state != VM_EMPTY;
+    vmm_isa_strings(host_isa, sizeof(host_isa), guest_isa, sizeof(guest_isa));
+    jw_obj(w);
+    jw_kstr(w, "version", VIREO_VERSION);
+    jw_ku64(w, "timebase-hz", control_timebase());
+    jw_ku64(w, "uptime-ms", ticks_ms(arch_time()));
+    jw_key(w, "harts");
+    jw_arr(w);
+    for (unsigned i = 0; i < hart_count; i++) {
+        const struct vcpu *v = __atomic_load_n(&harts[i].current, __ATOMIC_ACQUIRE);
+        jw_obj(w);
+        jw_ku64(w, "index", i);
+        jw_ku64(w, "hartid", harts[i].hartid);
+        if (v) {
+            jw_kstr(w, "vm", v->vm->name);
+            jw_ku64(w, "vcpu", v->id);
+        }
+        jw_end(w);
+    }
+    jw_end(w);
+    jw_key(w, "memory");
+    jw_obj(w);
+    jw_ku64(w, "total", pmem_total_bytes());
+    jw_ku64(w, "free", pmem_free_bytes());
+    jw_end(w);
+    jw_kstr(w, "isa", host_isa);
+    jw_kstr(w, "guest-isa", guest_isa);
+    jw_key(w, "vms");
+    jw_obj(w);
+    jw_ku64(w, "count", used);
+    jw_ku64(w, "max", VM_MAX);
+    jw_end(w);
+    jw_end(w);
+    return 0;
+}
+
+/* ---- VMs ---------------------------------------------------------------- */
+
+static void put_vm_summary(struct jw *w, const struct vm *vm)
+{
+    uint64_t now = arch_time();
+
+    jw_kstr(w, "name", vm->name);
+    jw_kstr(w, "state", vm_ops_state(vm));
+    jw_ku64(w, "vcpus", vm->cfg->vcpus);
+    jw_ku64(w, "memory", vm->cfg->mem_size);
+    jw_ku64(w, "boots", vm->boots);
+    jw_kbool(w, "control", vm->cfg->control);
+    jw_ku64(w, "uptime-ms", vm->state == VM_RUNNING ? ticks_ms(now - vm->started) : 0);
+}
+
+static int cmd_query_vms(struct control_req *r)
+{
+    struct jw *w = r->w;
+
+    jw_arr(w);
+    for (unsigned i = 0; i < vm_count; i++) {
+        if (vms[i].state == VM_EMPTY)
+            continue;
+        jw_obj(w);
+        put_vm_summary(w, &vms[i]);
+        jw_end(w);
+    }
+    jw_end(w);
+    return 0;
+}
+
+static const char *vcpu_state_word(const struct vcpu *v)
+{
+    switch (v->state) {
+    case VCPU_RUNNING:
+        return "running";
+    case VCPU_RUNNABLE:
+        return "runnable";
+    case VCPU_BLOCKED:
+        return "waiting";
+    default:
+        return "offline";
+    }
+}
+
+static void put_exits(struct jw *w, const uint64_t exits[EXIT_KINDS])
+{
+    jw_obj(w);
+    for (unsigned k = 0; k < EXIT_KINDS; k++)
+        jw_ku64(w, vm_ops_exit_names[k] ? vm_ops_exit_names[k] : "unnamed", exits[k]);
+    jw_end(w);
+}
+
+static bool vm_built(const struct vm *vm)
+{
+    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+    return st == VM_RUNNING || st == VM_STOPPING;
+}
+
+static int cmd_query_vm(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    struct jw *w = r->w;
+
+    if (!vm)
+        return ERR_NOENT;
+    const struct vm_config *c = vm->cfg;
+    jw_obj(w);
+    put_vm_summary(w, vm);
+    jw_key(w, "config");
+    jw_obj(w);
+    jw_ku64(w, "kernel-size", c->kernel_size);
+    jw_ku64(w, "initrd-size", c->initrd_size);
+    jw_kstr(w, "bootargs", c->bootargs);
+    jw_kbool(w, "autostart", c->autostart);
+    jw_end(w);
+    if (vm->end != VM_END_NONE && vm->state == VM_DONE) {
+        jw_kstr(w, "how",
+                vm->end == VM_END_SHUTDOWN  ? "shutdown"
+                : vm->end == VM_END_FAILURE ? "failure"
+                : vm->end == VM_END_REBOOT  ? "reboot"
+                                            : "stopped");
+        jw_kstr(w, "reason", vm->reason);
+    }
+    if (vm_built(vm)) {
+        jw_key(w, "devices");
+        jw_arr(w);
+        for (unsigned i = 0; vm_device_label(vm, i); i++) {
+            jw_obj(w);
+            jw_kstr(w, "name", vm_device_label(vm, i));
+            jw_kstr(w, "model", vm_device_kind(vm, i));
+            jw_ku64(w, "base", vm_device_mmio(vm, i)->base);
+            jw_ku64(w, "irq", VM_VIRTIO_IRQ0 + i);
+            jw_end(w);
+        }
+        jw_end(w);
+        jw_key(w, "vcpus");
+        jw_arr(w);
+        for (unsigned i = 0; i < vm->nvcpus; i++) {
+            const struct vcpu *v = &vm->vcpus[i];
+            jw_obj(w);
+            jw_ku64(w, "id", i);
+            jw_kstr(w, "state", vcpu_state_word(v));
+            if (v->pin >= 0)
+                jw_ku64(w, "pinned", (uint64_t)v->pin);
+            if (v->state == VCPU_RUNNING && v->hart >= 0)
+                jw_ku64(w, "hart", (uint64_t)v->hart);
+            jw_end(w);
+        }
+        jw_end(w);
+        uint64_t total[EXIT_KINDS];
+        vm_ops_exits(vm, total);
+        jw_key(w, "exits");
+        put_exits(w, total);
+    }
+    jw_end(w);
+    return 0;
+}
+
+static int cmd_query_stats(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    struct jw *w = r->w;
+
+    if (!vm)
+        return ERR_NOENT;
+    jw_obj(w);
+    jw_kstr(w, "name", vm->name);
+    jw_kstr(w, "state", vm_ops_state(vm));
+    if (vm_built(vm)) {
+        uint64_t total[EXIT_KINDS];
+        vm_ops_exits(vm, total);
+        jw_key(w, "exits");
+        put_exits(w, total);
+        jw_key(w, "vcpus");
+        jw_arr(w);
+        for (unsigned i = 0; i < vm->nvcpus; i++) {
+            const struct vcpu *v = &vm->vcpus[i];
+            jw_obj(w);
+            jw_ku64(w, "id", i);
+            jw_ku64(w, "run-ms", ticks_ms(v->run_ticks));
+            jw_key(w, "exits");
+            put_exits(w, v->exits);
+            jw_end(w);
+        }
+        jw_end(w);
+        jw_key(w, "devices");
+        jw_arr(w);
+        for (unsigned i = 0; vm_device_label(vm, i); i++) {
+            struct virtio_io_stats io;
+            vm_device_io(vm, i, &io);
+            jw_obj(w);
+            jw_kstr(w, "name", vm_device_label(vm, i));
+            jw_ku64(w, "notifications", io.notifications);
+            jw_ku64(w, "requests", io.requests);
+            jw_ku64(w, "bytes-from-guest", io.from_guest);
+            jw_ku64(w, "bytes-to-guest", io.to_guest);
+            jw_end(w);
+        }
+        jw_end(w);
+        uint64_t total_con;
+        char tmp[1];
+        vconsole_port_log(&vm->con, tmp, 0, &total_con);
+        jw_ku64(w, "console-output-bytes", total_con);
+    }
+    jw_end(w);
+    return 0;
+}
+
+static int cmd_vm_start(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    return vm ? vm_ops_start(vm, r->err, sizeof(r->err)) : ERR_NOENT;
+}
+
+static int cmd_vm_stop(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    if (!vm)
+        return ERR_NOENT;
+    if (is_self(r, vm, "stop"))
+        return ERR_PERM;
+    return vm_ops_stop(vm, who(r), r->err, sizeof(r->err));
+}
+
+static int cmd_vm_reset(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    return vm ? vm_ops_reset(vm, who(r), r->err, sizeof(r->err)) : ERR_NOENT;
+}
+
+static int cmd_vm_pause(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    if (!vm)
+        return ERR_NOENT;
+    if (is_self(r, vm, "pause"))
+        return ERR_PERM;
+    return vm_ops_pause(vm, r->err, sizeof(r->err));
+}
+
+static int cmd_vm_resume(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    return vm ? vm_ops_resume(vm, r->err, sizeof(r->err)) : ERR_NOENT;
+}
+
+/* ---- consoles ----------------------------------------------------------- */
+
+static int cmd_vm_log(struct control_req *r)
+{
+    static char out[VCONSOLE_LOG_SIZE];
+    struct vm *vm = arg_vm(r);
+    uint64_t total;
+
+    if (!vm)
+        return ERR_NOENT;
+    size_t n = vconsole_port_log(&vm->con, out, sizeof(out), &total);
+    jw_obj(r->w);
+    jw_ku64(r->w, "total", total);
+    jw_key(r->w, "data");
+    jw_base64(r->w, out, n);
+    jw_end(r->w);
+    return 0;
+}
+
+void control_console_detach(struct control_session *s)
+{
+    struct vm *vm = s->con_vm;
+
+    if (!vm)
+        return;
+    s->con_vm = NULL;
+    /* Stop watching the port unless another session follows it too. */
+    if (!control_console_followed(vm))
+        vconsole_port_watch(&vm->con, false);
+}
+
+static int cmd_console_attach(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    uint64_t total;
+    char tmp[1];
+
+    if (!vm)
+        return ERR_NOENT;
+    control_console_detach(r->s);
+    vconsole_port_log(&vm->con, tmp, 0, &total);
+    /* From what is already in the log (its last 4 KiB), or from now. */
+    uint64_t from = control_arg_bool(r, "history", false) ? 0 : total;
+    r->s->con_vm = vm;
+    r->s->con_uid = vm->uid;
+    r->s->con_pos = from;
+    vconsole_port_watch(&vm->con, true);
+    jw_obj(r->w);
+    jw_kstr(r->w, "name", vm->name);
+    jw_ku64(r->w, "position", from);
+    jw_end(r->w);
+    control_kick(); /* the lock is held: this only notes that there is output to send */
+    return 0;
+}
+
+static int cmd_console_detach(struct control_req *r)
+{
+    control_console_detach(r->s);
+    return 0;
+}
+
+static int cmd_console_input(struct control_req *r)
+{
+    static char text[CONTROL_CHUNK_MAX * 4 / 3 + 8];
+    static char bytes[CONTROL_CHUNK_MAX];
+    struct vm *vm = arg_vm(r);
+
+    if (!vm)
+        return ERR_NOENT;
+    int n = control_arg_str(r, "data", text, sizeof(text));
+    if (n < 0)
+        return n;
+    long k = base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+    if (k < 0)
+        return control_fail(r, ERR_INVAL, "argument \"data\" is not base64 of at most %u bytes",
+                            CONTROL_CHUNK_MAX);
+    /* What does not fit the VM's input queue now is not taken: the client
+     * sends it again (accepted says how much went in), so no byte is
+     * dropped. */
+    size_t took = vconsole_port_push(&vm->con, bytes, (size_t)k);
+    jw_obj(r->w);
+    jw_ku64(r->w, "accepted", took);
+    jw_end(r->w);
+    return 0;
+}
+
+const struct control_cmd control_cmds[] = {
+    {"hello", "Vireo's version, the protocol version, who this session is", {{0}}, cmd_hello},
+    {"query-commands", "every command with its arguments", {{0}}, cmd_query_commands},
+    {"query-host", "harts, memory, ISA, VM slots", {{0}}, cmd_query_host},
+    {"query-vms", "every VM: name, state, vCPUs, memory, uptime", {{0}}, cmd_query_vms},
+    {"query-vm",
+     "one VM: configuration, devices, vCPUs, exits, how it ended",
+     {{"name", ARG_STR, true}},
+     cmd_query_vm},
+    {"query-stats",
+     "one VM's counters: exits by reason, per-vCPU run time, device I/O",
+     {{"name", ARG_STR, true}},
+     cmd_query_stats},
+    {"vm-start", "boot a VM that is off or stopped", {{"name", ARG_STR, true}}, cmd_vm_start},
+    {"vm-stop", "power a VM off (memory freed)", {{"name", ARG_STR, true}}, cmd_vm_stop},
+    {"vm-pause", "stop running its vCPUs", {{"name", ARG_STR, true}}, cmd_vm_pause},
+    {"vm-resume", "run a paused VM again", {{"name", ARG_STR, true}}, cmd_vm_resume},
+    {"vm-reset", "reboot a VM", {{"name", ARG_STR, true}}, cmd_vm_reset},
+    {"vm-log", "the last 4 KiB a VM printed", {{"name", ARG_STR, true}}, cmd_vm_log},
+    {"console-attach",
+     "follow a VM's console output as CONSOLE events (history: from its log)",
+     {{"name", ARG_STR, true}, {"history", ARG_BOOL, false}},
+     cmd_console_attach},
+    {"console-detach", "stop following the console", {{0}}, cmd_console_detach},
+    {"console-input",
+     "type into a VM's console (data: base64); returns how many bytes it took",
+     {{"name", ARG_STR, true}, {"data", ARG_STR, true}},
+     cmd_console_input},
+    {"upload-begin",
+     "open an upload of size bytes (a bundle for vm-create)",
+     {{"size", ARG_UINT, true}},
+     control_cmd_upload_begin},
+    {"upload-data",
+     "the upload's next chunk: offset (the bytes so far) and data (base64)",
+     {{"upload", ARG_UINT, true}, {"offset", ARG_UINT, true}, {"data", ARG_STR, true}},
+     control_cmd_upload_data},
+    {"upload-cancel", "drop an open upload", {{"upload", ARG_UINT, true}},
+     control_cmd_upload_cancel},
+};
+
+const unsigned control_ncmds = sizeof(control_cmds) / sizeof(control_cmds[0]);

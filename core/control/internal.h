@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the control plane's files share (session.c, commands.c). */
+#ifndef VIREO_CORE_CONTROL_INTERNAL_H
+#define VIREO_CORE_CONTROL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/control/control.h"
+#include "lib/json.h"
+
+#define CONTROL_SESSIONS    8
+#define CONTROL_REQUEST_MAX (96u << 10) /* bytes in one request line */
+#define CONTROL_REPLY_MAX   (48u << 10) /* bytes of one reply's value */
+#define CONTROL_OUT_SIZE    (128u << 10)
+#define CONTROL_TOKENS      1024
+#define CONTROL_UPLOAD_MAX  (1ull << 30)   /* a bundle, at most */
+#define CONTROL_CHUNK_MAX   (48u << 10)    /* decoded bytes in one upload-data */
+#define CONTROL_CONSOLE_CHUNK 2048         /* bytes of console output per event */
+
+struct vm;
+
+struct control_upload {
+    uint64_t id; /* 0: none */
+    uint8_t *buf;
+    uint64_t size, received;
+};
+
+struct control_session {
+    bool used;
+    bool dead; /* the transport closed it: freed at the next work */
+    const struct control_transport *t;
+    void *ctx;
+    struct vm *peer; /* NULL: the host management port */
+    uint64_t peer_uid;
+    char who[64];
+    bool greet;
+    /* Input: bytes not yet taken as lines. */
+    char in[CONTROL_REQUEST_MAX + 1];
+    size_t in_len;
+    bool discarding; /* inside a line that was too long: up to its newline */
+    /* Output: out[out_off..out_len) waits for the transport. */
+    char out[CONTROL_OUT_SIZE];
+    size_t out_off, out_len;
+    uint64_t ev_next; /* sequence number of the next event to send */
+    /* The console it follows (console-attach). */
+    struct vm *con_vm;
+    uint64_t con_uid, con_pos;
+    struct control_upload up;
+};
+
+/* A request being served: commands read their arguments and write their
+ * return value (one JSON value) into w, or fail with a class and a
+ * message. */
+struct control_req {
+    struct control_session *s;
+    const struct json_doc *doc;
+    int args; /* the arguments object's token, or -1 */
+    struct jw *w;
+    char err[256];
+};
+
+enum control_arg_type { ARG_STR, ARG_UINT, ARG_BOOL };
+
+struct control_arg {
+    const char *name;
+    enum control_arg_type type;
+    bool required;
+};
+
+#define CONTROL_MAX_ARGS 6
+
+struct control_cmd {
+    const char *name;
+    const char *help;
+    struct control_arg args[CONTROL_MAX_ARGS];
+    /* 0, or a negative ERR_* with r->err saying why (the error class
+     * follows from the code). */
+    int (*run)(struct control_req *r);
+};
+
+extern const struct control_cmd control_cmds[];
+extern const unsigned control_ncmds;
+
+/* Arguments, already checked against the command's list. */
+bool control_arg_present(const struct control_req *r, const char *name);
+int control_arg_str(struct control_req *r, const char *name, char *buf, size_t size);
+uint64_t control_arg_u64(const struct control_req *r, const char *name, uint64_t dflt);
+bool control_arg_bool(const struct control_req *r, const char *name, bool dflt);
+/* The token of an argument's value, or -1. */
+int control_arg_tok(const struct control_req *r, const char *name);
+
+/* Fails r with a message; returns code. */
+int control_fail(struct control_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Commands in other files than commands.c. */
+int control_cmd_upload_begin(struct control_req *r);
+int control_cmd_upload_data(struct control_req *r);
+int control_cmd_upload_cancel(struct control_req *r);
+
+/* The command-side hooks session.c calls. */
+void control_upload_drop(struct control_upload *up);
+void control_console_detach(struct control_session *s);
+/* Whether any session follows vm's console. */
+bool control_console_followed(const struct vm *vm);
+uint32_t control_timebase(void);
+
+#endif
