@@ -64,7 +64,7 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
-.PHONY: all deps run check unit unit-build system soak clean format format-check
+.PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -129,6 +129,21 @@ $(BUILD)/fixtures/%.dtb: tests/unit/data/%.dts
 	@mkdir -p $(dir $@)
 	$(call say,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
 
+# vireoctl (docs/control.md): for the build machine, and static for riscv64
+# Linux (a control VM's initramfs).
+VIREOCTL_SRC := tools/vireoctl/vireoctl.c lib/json.c lib/base64.c
+VIREOCTL_CFLAGS := -std=c11 $(WARN) -I. -O2 -DVIREO_HOST
+
+$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)$(HOST_CC) $(VIREOCTL_CFLAGS) -o $@ $(VIREOCTL_SRC)
+
+$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h | $(BUILD)/jsmn/jsmn.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(TARGET_CC) $(VIREOCTL_CFLAGS) -isystem $(BUILD)/jsmn -static -o $@ $(VIREOCTL_SRC)
+
+vireoctl: $(BUILD)/vireoctl $(BUILD)/riscv64/vireoctl
+
 unit-build: $(UNIT_BINS) $(FIXTURES)
 
 unit: deps unit-build
@@ -141,7 +156,7 @@ soak: deps all guests
 	@tests/soak/run $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory format-check all guests unit-build fuzz-build
+	@$(MAKE) --no-print-directory format-check all vireoctl guests unit-build fuzz-build
 	@tests/check $(BUILD)
 
 run: deps all

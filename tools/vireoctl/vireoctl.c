@@ -1,0 +1,840 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vireoctl: drives Vireo's control plane (docs/control.md).
+ *
+ * One program for both places it runs: on the build machine it talks to
+ * the Unix socket `tools/vireo run --mgmt PATH` exposes (Vireo's host
+ * management port); in a control VM (a static riscv64 binary in its
+ * initramfs) it talks AF_VSOCK to Vireo, CID 2.  The protocol is JSON
+ * lines shaped like QEMU's QMP; lib/json.c reads the replies. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/vm_sockets.h>
+
+#include "lib/base64.h"
+#include "lib/json.h"
+
+#define VSOCK_HOST_CID   2
+#define VSOCK_CTL_PORT   7000
+#define CHUNK            (48u << 10) /* bytes per upload-data (Vireo's chunk-max) */
+#define UPLOAD_WINDOW    4           /* upload-data requests in flight */
+#define TOKENS           8192
+#define LINE_MAX_BYTES   (1u << 20)
+
+/* Exit codes (docs/control.md, "vireoctl"). */
+enum {
+    EXIT_OK = 0,
+    EXIT_REFUSED = 1,   /* Vireo answered with an error not listed below */
+    EXIT_USAGE = 2,     /* wrong command line */
+    EXIT_CONNECT = 3,   /* no connection, or it broke, or no answer in time */
+    EXIT_NOTFOUND = 4,  /* NotFound / CommandNotFound */
+    EXIT_STATE = 5,     /* InvalidState */
+    EXIT_DENIED = 6,    /* PermissionDenied */
+    EXIT_NOMEM = 7,     /* NoMemory / NoSpace */
+    EXIT_MISMATCH = 8,  /* console --expect text never came */
+};
+
+static int fd = -1;
+static bool json_out;
+static int timeout_s = 30;
+static unsigned long id_base;
+static unsigned long next_id;
+
+static char *inbuf;
+static size_t in_len;
+static jsmntok_t *toks;
+static struct json_doc doc;
+
+static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vireoctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(code);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void connect_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(a.sun_path))
+        die(EXIT_USAGE, "socket path too long: %s", path);
+    strcpy(a.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        die(EXIT_CONNECT, "cannot connect to %s: %s (is `tools/vireo run --mgmt %s` running?)",
+            path, strerror(errno), path);
+}
+
+static void connect_vsock(unsigned cid, unsigned port)
+{
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+    fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die(EXIT_CONNECT, "no vsock here: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        die(EXIT_CONNECT, "cannot connect to vsock %u:%u: %s%s", cid, port, strerror(errno),
+            errno == ECONNRESET || errno == ECONNREFUSED
+                ? " (only a VM configured as `control` may open the control port)"
+                : "");
+}
+
+static void send_all(const char *s, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            die(EXIT_CONNECT, "connection lost while sending: %s", strerror(errno));
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Reads until a whole line is there (or the deadline passes: NULL). */
+static char *read_line(double deadline, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(inbuf, '\n', in_len);
+        if (nl) {
+            *nl = 0;
+            *len = (size_t)(nl - inbuf);
+            return inbuf;
+        }
+        if (in_len >= LINE_MAX_BYTES)
+            die(EXIT_CONNECT, "a line from Vireo longer than %u bytes", LINE_MAX_BYTES);
+        double left = deadline - now_s();
+        if (left <= 0)
+            return NULL;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        ssize_t k = read(fd, inbuf + in_len, LINE_MAX_BYTES - in_len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            die(EXIT_CONNECT, "Vireo closed the connection%s", k < 0 ? strerror(errno) : "");
+        in_len += (size_t)k;
+    }
+}
+
+/* Drops the line read_line returned. */
+static void consume_line(size_t len)
+{
+    memmove(inbuf, inbuf + len + 1, in_len - len - 1);
+    in_len -= len + 1;
+}
+
+static char line_copy[LINE_MAX_BYTES + 1];
+
+/* Sends a request; returns its id.  args is a JSON object's text or NULL. */
+static unsigned long request_send(const char *cmd, const char *args)
+{
+    static char buf[CHUNK * 2];
+    unsigned long id = next_id++;
+    int n = snprintf(buf, sizeof(buf), "{\"execute\":\"%s\"%s%s,\"id\":\"%lx-%lu\"}\n", cmd,
+                     args ? ",\"arguments\":" : "", args ? args : "", id_base, id);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        die(EXIT_USAGE, "request too long");
+    send_all(buf, (size_t)n);
+    return id;
+}
+
+/* Events that arrive while waiting for a reply go here (console output). */
+static void (*on_event)(void);
+
+/* Waits for the reply to request id; it is parsed into doc (a copy of the
+ * line).  Lines for other ids (an earlier client's) are skipped. */
+static void reply_wait(unsigned long id)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "\"%lx-%lu\"", id_base, id);
+    double deadline = now_s() + timeout_s;
+    for (;;) {
+        size_t len;
+        char *l = read_line(deadline, &len);
+        if (!l)
+            die(EXIT_CONNECT, "no answer from Vireo within %d s", timeout_s);
+        memcpy(line_copy, l, len + 1);
+        consume_line(len);
+        if (json_parse(&doc, line_copy, len, toks, TOKENS) != 0)
+            continue; /* not a message (noise from before this client) */
+        if (json_get(&doc, 0, "event") >= 0) {
+            if (on_event)
+                on_event();
+            continue;
+        }
+        size_t n;
+        int idt = json_get(&doc, 0, "id");
+        const char *raw = idt >= 0 ? json_raw(&doc, idt, &n) : "";
+        if (idt < 0 || n != strlen(want) || memcmp(raw, want, n) != 0)
+            continue;
+        return;
+    }
+}
+
+static int class_exit(const char *cls)
+{
+    if (!strcmp(cls, "NotFound") || !strcmp(cls, "CommandNotFound"))
+        return EXIT_NOTFOUND;
+    if (!strcmp(cls, "InvalidState"))
+        return EXIT_STATE;
+    if (!strcmp(cls, "PermissionDenied"))
+        return EXIT_DENIED;
+    if (!strcmp(cls, "NoMemory") || !strcmp(cls, "NoSpace"))
+        return EXIT_NOMEM;
+    return EXIT_REFUSED;
+}
+
+/* The reply's "return" token; on an error reply, says it and exits. */
+static int reply_return(void)
+{
+    int e = json_get(&doc, 0, "error");
+    if (e >= 0) {
+        char cls[64] = "?", desc[512] = "?";
+        json_str(&doc, json_get(&doc, e, "class"), cls, sizeof(cls));
+        json_str(&doc, json_get(&doc, e, "desc"), desc, sizeof(desc));
+        if (json_out)
+            printf("%s\n", line_copy);
+        fprintf(stderr, "vireoctl: %s (%s)\n", desc, cls);
+        exit(class_exit(cls));
+    }
+    int r = json_get(&doc, 0, "return");
+    if (r < 0)
+        die(EXIT_CONNECT, "a reply without return or error: %.200s", line_copy);
+    return r;
+}
+
+static int call(const char *cmd, const char *args)
+{
+    reply_wait(request_send(cmd, args));
+    return reply_return();
+}
+
+/* A JSON string literal for s (names are plain; quotes and backslashes
+ * escaped anyway). */
+static const char *jstr(const char *s)
+{
+    static char bufs[4][512];
+    static int k;
+    char *b = bufs[k++ % 4];
+    size_t o = 0;
+    b[o++] = '"';
+    for (; *s && o < sizeof(bufs[0]) - 8; s++) {
+        if (*s == '"' || *s == '\\')
+            b[o++] = '\\';
+        if ((unsigned char)*s < 0x20)
+            continue;
+        b[o++] = *s;
+    }
+    b[o++] = '"';
+    b[o] = 0;
+    return b;
+}
+
+static const char *name_arg(const char *name)
+{
+    static char buf[600];
+    snprintf(buf, sizeof(buf), "{\"name\":%s}", jstr(name));
+    return buf;
+}
+
+/* ---- output helpers ----------------------------------------------------- */
+
+static void print_return(int r)
+{
+    size_t n;
+    const char *raw = json_raw(&doc, r, &n);
+    printf("%.*s\n", (int)n, raw);
+}
+
+static uint64_t get_u64(int obj, const char *key)
+{
+    uint64_t v = 0;
+    json_u64(&doc, json_get(&doc, obj, key), &v);
+    return v;
+}
+
+static const char *get_str(int obj, const char *key)
+{
+    static char bufs[4][1024];
+    static int k;
+    char *b = bufs[k++ % 4];
+    if (json_str(&doc, json_get(&doc, obj, key), b, sizeof(bufs[0])) < 0)
+        strcpy(b, "-");
+    return b;
+}
+
+static bool get_bool(int obj, const char *key)
+{
+    bool v = false;
+    json_bool(&doc, json_get(&doc, obj, key), &v);
+    return v;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static int do_list(void)
+{
+    int r = call("query-vms", NULL);
+    if (json_out)
+        return print_return(r), 0;
+    printf("%-16s %-9s %5s %9s %10s %s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME", "");
+    for (int i = 0; i < json_size(&doc, r); i++) {
+        int v = json_elem(&doc, r, i);
+        uint64_t ms = get_u64(v, "uptime-ms"), s = ms / 1000;
+        char up[32] = "-";
+        if (!strcmp(get_str(v, "state"), "running") || !strcmp(get_str(v, "state"), "paused"))
+            snprintf(up, sizeof(up), "%lu:%02lu:%02lu", (unsigned long)(s / 3600),
+                     (unsigned long)(s / 60 % 60), (unsigned long)(s % 60));
+        printf("%-16s %-9s %5lu %6lu MiB %10s %s\n", get_str(v, "name"), get_str(v, "state"),
+               (unsigned long)get_u64(v, "vcpus"), (unsigned long)(get_u64(v, "memory") >> 20), up,
+               get_bool(v, "control") ? "control" : "");
+    }
+    return 0;
+}
+
+static int do_host(void)
+{
+    int r = call("query-host", NULL);
+    if (json_out)
+        return print_return(r), 0;
+    int m = json_get(&doc, r, "memory"), v = json_get(&doc, r, "vms"), h = json_get(&doc, r, "harts");
+    printf("Vireo %s, up %lu s\n", get_str(r, "version"),
+           (unsigned long)(get_u64(r, "uptime-ms") / 1000));
+    printf("memory: %lu MiB free of %lu MiB\n", (unsigned long)(get_u64(m, "free") >> 20),
+           (unsigned long)(get_u64(m, "total") >> 20));
+    printf("VMs: %lu of %lu slots\n", (unsigned long)get_u64(v, "count"),
+           (unsigned long)get_u64(v, "max"));
+    for (int i = 0; i < json_size(&doc, h); i++) {
+        int e = json_elem(&doc, h, i);
+        if (json_get(&doc, e, "vm") >= 0)
+            printf("hart %lu (hartid %lu): vm %s vcpu %lu\n", (unsigned long)get_u64(e, "index"),
+                   (unsigned long)get_u64(e, "hartid"), get_str(e, "vm"),
+                   (unsigned long)get_u64(e, "vcpu"));
+        else
+            printf("hart %lu (hartid %lu): idle\n", (unsigned long)get_u64(e, "index"),
+                   (unsigned long)get_u64(e, "hartid"));
+    }
+    printf("isa: %s\nguest isa: %s\n", get_str(r, "isa"), get_str(r, "guest-isa"));
+    return 0;
+}
+
+static void print_exits(int e)
+{
+    for (int k = 0, j = e + 1; k < json_size(&doc, e); k++, j = json_next(&doc, j + 1)) {
+        char key[32];
+        uint64_t v = 0;
+        json_str(&doc, j, key, sizeof(key));
+        json_u64(&doc, j + 1, &v);
+        printf(" %s %lu", key, (unsigned long)v);
+    }
+    printf("\n");
+}
+
+static int do_info(const char *name)
+{
+    int r = call("query-vm", name_arg(name));
+    if (json_out)
+        return print_return(r), 0;
+    int c = json_get(&doc, r, "config");
+    printf("vm %s: %s, boot %lu, %lu vCPUs, %lu MiB RAM%s\n", get_str(r, "name"),
+           get_str(r, "state"), (unsigned long)get_u64(r, "boots"),
+           (unsigned long)get_u64(r, "vcpus"), (unsigned long)(get_u64(r, "memory") >> 20),
+           get_bool(r, "control") ? ", control VM" : "");
+    printf("  kernel %lu bytes, initrd %lu bytes, bootargs \"%s\"\n",
+           (unsigned long)get_u64(c, "kernel-size"), (unsigned long)get_u64(c, "initrd-size"),
+           get_str(c, "bootargs"));
+    if (json_get(&doc, r, "reason") >= 0)
+        printf("  ended: %s: %s\n", get_str(r, "how"), get_str(r, "reason"));
+    int d = json_get(&doc, r, "devices");
+    for (int i = 0; i < json_size(&doc, d); i++) {
+        int e = json_elem(&doc, d, i);
+        printf("  %-14s %-15s at %#lx irq %lu\n", get_str(e, "name"), get_str(e, "model"),
+               (unsigned long)get_u64(e, "base"), (unsigned long)get_u64(e, "irq"));
+    }
+    int v = json_get(&doc, r, "vcpus");
+    for (int i = 0; i < json_size(&doc, v); i++) {
+        int e = json_elem(&doc, v, i);
+        printf("  vcpu %lu: %s", (unsigned long)get_u64(e, "id"), get_str(e, "state"));
+        if (json_get(&doc, e, "hart") >= 0)
+            printf(" on hart %lu", (unsigned long)get_u64(e, "hart"));
+        if (json_get(&doc, e, "pinned") >= 0)
+            printf(", pinned to hart %lu", (unsigned long)get_u64(e, "pinned"));
+        printf("\n");
+    }
+    int x = json_get(&doc, r, "exits");
+    if (x >= 0) {
+        printf("  exits since boot:");
+        print_exits(x);
+    }
+    return 0;
+}
+
+static int do_stats(const char *name)
+{
+    int r = call("query-stats", name_arg(name));
+    if (json_out)
+        return print_return(r), 0;
+    printf("vm %s: %s\n", get_str(r, "name"), get_str(r, "state"));
+    int x = json_get(&doc, r, "exits");
+    if (x < 0)
+        return 0;
+    printf("  exits:");
+    print_exits(x);
+    int v = json_get(&doc, r, "vcpus");
+    for (int i = 0; i < json_size(&doc, v); i++) {
+        int e = json_elem(&doc, v, i);
+        printf("  vcpu %lu: ran %lu ms; exits:", (unsigned long)get_u64(e, "id"),
+               (unsigned long)get_u64(e, "run-ms"));
+        print_exits(json_get(&doc, e, "exits"));
+    }
+    int d = json_get(&doc, r, "devices");
+    for (int i = 0; i < json_size(&doc, d); i++) {
+        int e = json_elem(&doc, d, i);
+        printf("  %-14s notifications %lu, requests %lu, %lu bytes from the guest, %lu to it\n",
+               get_str(e, "name"), (unsigned long)get_u64(e, "notifications"),
+               (unsigned long)get_u64(e, "requests"), (unsigned long)get_u64(e, "bytes-from-guest"),
+               (unsigned long)get_u64(e, "bytes-to-guest"));
+    }
+    printf("  console output: %lu bytes\n", (unsigned long)get_u64(r, "console-output-bytes"));
+    return 0;
+}
+
+static int do_simple(const char *cmd, const char *name, const char *done)
+{
+    int r = call(cmd, name_arg(name));
+    if (json_out)
+        print_return(r);
+    else if (done)
+        printf("vm %s %s\n", name, done);
+    return 0;
+}
+
+static int do_log(const char *name)
+{
+    static char text[8192], bytes[8192];
+    int r = call("vm-log", name_arg(name));
+    if (json_out)
+        return print_return(r), 0;
+    int n = json_str(&doc, json_get(&doc, r, "data"), text, sizeof(text));
+    long k = n < 0 ? -1 : base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+    if (k < 0)
+        die(EXIT_CONNECT, "a log that is not base64");
+    fwrite(bytes, 1, (size_t)k, stdout);
+    return 0;
+}
+
+/* create: the bundle goes up in chunks, several in flight; then vm-create. */
+static int do_create(const char *path, bool start)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(EXIT_USAGE, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0)
+        die(EXIT_USAGE, "%s: empty or unreadable", path);
+    uint64_t size = (uint64_t)st.st_size;
+    char args[256];
+    snprintf(args, sizeof(args), "{\"size\":%llu}", (unsigned long long)size);
+    int r = call("upload-begin", args);
+    uint64_t up = get_u64(r, "upload");
+    static char chunk[CHUNK], msg[CHUNK * 2];
+    static char b64[CHUNK * 4 / 3 + 8];
+    uint64_t sent = 0;
+    unsigned long inflight[UPLOAD_WINDOW];
+    unsigned nin = 0;
+    bool tty = isatty(2);
+    double t0 = now_s(), last = 0;
+    while (sent < size || nin) {
+        if (sent < size && nin < UPLOAD_WINDOW) {
+            size_t k = fread(chunk, 1, sizeof(chunk), f);
+            if (k == 0)
+                die(EXIT_USAGE, "%s: read failed", path);
+            size_t m = base64_encode(chunk, k, b64, sizeof(b64));
+            b64[m] = 0;
+            snprintf(msg, sizeof(msg), "{\"upload\":%llu,\"offset\":%llu,\"data\":\"%s\"}",
+                     (unsigned long long)up, (unsigned long long)sent, b64);
+            inflight[nin++] = request_send("upload-data", msg);
+            sent += k;
+            continue;
+        }
+        reply_wait(inflight[0]);
+        reply_return();
+        memmove(inflight, inflight + 1, (nin - 1) * sizeof(inflight[0]));
+        nin--;
+        double t = now_s();
+        if (tty && (t - last > 0.2 || (sent == size && !nin))) {
+            last = t;
+            fprintf(stderr, "\rvireoctl: uploading %s: %.1f of %.1f MiB (%.1f MiB/s)   ", path,
+                    (double)(sent) / 1048576.0, (double)size / 1048576.0,
+                    (double)sent / 1048576.0 / (t - t0 > 0 ? t - t0 : 1));
+        }
+    }
+    if (tty)
+        fputc('\n', stderr);
+    fclose(f);
+    snprintf(args, sizeof(args), "{\"upload\":%llu,\"start\":%s}", (unsigned long long)up,
+             start ? "true" : "false");
+    r = call("vm-create", args);
+    if (json_out)
+        print_return(r);
+    else
+        printf("vm %s created%s\n", get_str(r, "name"), start ? " and started" : "");
+    return 0;
+}
+
+/* ---- console ------------------------------------------------------------ */
+
+static const char *con_name;
+static char *expect_text;
+static size_t expect_seen; /* bytes of output kept for the search */
+static char seen_buf[1 << 16];
+static bool expect_hit;
+
+static void console_event(void)
+{
+    static char text[8192], bytes[8192];
+    if (!json_str_eq(&doc, json_get(&doc, 0, "event"), "CONSOLE"))
+        return;
+    int d = json_get(&doc, 0, "data");
+    int n = json_str(&doc, json_get(&doc, d, "data"), text, sizeof(text));
+    long k = n < 0 ? -1 : base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+    if (k <= 0)
+        return;
+    if (write(1, bytes, (size_t)k) < 0)
+        exit(EXIT_CONNECT);
+    if (expect_text && !expect_hit) {
+        if (expect_seen + (size_t)k >= sizeof(seen_buf)) {
+            size_t keep = strlen(expect_text);
+            memmove(seen_buf, seen_buf + expect_seen - keep, keep);
+            expect_seen = keep;
+        }
+        memcpy(seen_buf + expect_seen, bytes, (size_t)k);
+        expect_seen += (size_t)k;
+        seen_buf[expect_seen] = 0;
+        expect_hit = memmem(seen_buf, expect_seen, expect_text, strlen(expect_text)) != NULL;
+    }
+}
+
+/* Types bytes into the console; what the VM's queue cannot take now is
+ * sent again until it is taken (no keystroke dropped). */
+static void console_type(const char *s, size_t n)
+{
+    static char b64[CHUNK * 4 / 3 + 8], args[CHUNK * 2];
+    while (n) {
+        size_t k = n < 1024 ? n : 1024;
+        size_t m = base64_encode(s, k, b64, sizeof(b64));
+        b64[m] = 0;
+        snprintf(args, sizeof(args), "{\"name\":%s,\"data\":\"%s\"}", jstr(con_name), b64);
+        int r = call("console-input", args);
+        uint64_t took = get_u64(r, "accepted");
+        s += took;
+        n -= took;
+        if (!took)
+            usleep(20000);
+    }
+}
+
+/* Handles the lines that arrived (events) without a request outstanding. */
+static void pump_events(double wait_s)
+{
+    double deadline = now_s() + wait_s;
+    size_t len;
+    char *l;
+    while ((l = read_line(deadline, &len))) {
+        memcpy(line_copy, l, len + 1);
+        consume_line(len);
+        if (json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
+            json_get(&doc, 0, "event") >= 0)
+            console_event();
+        deadline = now_s(); /* only what is already here */
+    }
+}
+
+static int do_console(const char *name, const char *run, const char *expect, bool history)
+{
+    char args[600];
+    con_name = name;
+    on_event = console_event;
+    snprintf(args, sizeof(args), "{\"name\":%s,\"history\":%s}", jstr(name),
+             history ? "true" : "false");
+    call("console-attach", args);
+    if (run) {
+        /* Scripted: type one line, wait for the expected text (or for
+         * quiet), detach. */
+        expect_text = expect ? strdup(expect) : NULL;
+        console_type(run, strlen(run));
+        console_type("\n", 1);
+        double deadline = now_s() + timeout_s;
+        while (now_s() < deadline && !(expect_text && expect_hit))
+            pump_events(0.2);
+        call("console-detach", NULL);
+        if (expect_text && !expect_hit) {
+            fprintf(stderr, "\nvireoctl: \"%s\" did not appear within %d s\n", expect_text,
+                    timeout_s);
+            return EXIT_MISMATCH;
+        }
+        return EXIT_OK;
+    }
+    /* Interactive: the terminal raw, Ctrl-] (0x1d) leaves. */
+    struct termios saved, raw;
+    bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+    if (tty) {
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSANOW, &raw);
+        fprintf(stderr, "vireoctl: console of vm %s; Ctrl-] leaves\r\n", name);
+    }
+    for (;;) {
+        struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+        if (in_len)
+            pump_events(0);
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents) {
+            ssize_t k = read(fd, inbuf + in_len, LINE_MAX_BYTES - in_len);
+            if (k <= 0)
+                break;
+            in_len += (size_t)k;
+            pump_events(0);
+        }
+        if (p[0].revents) {
+            char b[256];
+            ssize_t k = read(0, b, sizeof(b));
+            if (k <= 0)
+                break;
+            char *esc = memchr(b, 0x1d, (size_t)k);
+            console_type(b, esc ? (size_t)(esc - b) : (size_t)k);
+            if (esc)
+                break;
+        }
+    }
+    if (tty)
+        tcsetattr(0, TCSANOW, &saved);
+    call("console-detach", NULL);
+    fprintf(stderr, "\nvireoctl: left the console of vm %s\n", name);
+    return EXIT_OK;
+}
+
+static int do_events(void) __attribute__((noreturn));
+static int do_events(void)
+{
+    call("hello", NULL);
+    for (;;) {
+        size_t len;
+        char *l = read_line(now_s() + 3600, &len);
+        if (!l)
+            continue;
+        memcpy(line_copy, l, len + 1);
+        consume_line(len);
+        if (strstr(line_copy, "\"event\""))
+            printf("%s\n", line_copy);
+        fflush(stdout);
+    }
+}
+
+static void usage(FILE *o)
+{
+    fputs("Usage: vireoctl [OPTIONS] COMMAND [ARGS]\n"
+          "\n"
+          "Drives Vireo's control plane (docs/control.md): over the management port's Unix\n"
+          "socket (`tools/vireo run --mgmt PATH`), or from a control VM over vsock.\n"
+          "\n"
+          "Options:\n"
+          "  --socket PATH     the management port's Unix socket [$VIREO_SOCKET]\n"
+          "  --vsock [CID:]PORT  vsock instead [2:7000; the default when there is no socket]\n"
+          "  --json            print Vireo's replies as JSON\n"
+          "  --timeout SECONDS how long to wait for an answer [30]\n"
+          "\n"
+          "Commands:\n"
+          "  version                    Vireo's and the protocol's version\n"
+          "  host                       harts, memory, ISA, VM slots\n"
+          "  list                       every VM: state, vCPUs, memory, uptime\n"
+          "  info NAME                  configuration, devices, vCPUs, exits\n"
+          "  stats NAME                 exits by reason, per-vCPU run time, device I/O\n"
+          "  start|stop|pause|resume|reset NAME\n"
+          "  create BUNDLE [--start]    a VM from a boot bundle (`tools/vireo pack`)\n"
+          "  delete NAME                a VM that is off or stopped; its memory returns\n"
+          "  log NAME                   the last 4 KiB it printed\n"
+          "  console NAME [--history]   its console here; Ctrl-] leaves\n"
+          "  console NAME --run LINE [--expect TEXT]\n"
+          "                             type LINE, print the output until TEXT appears\n"
+          "  events                     print events as they come (JSON lines)\n"
+          "  raw JSON                   send one request, print the reply\n"
+          "\n"
+          "Exit codes: 0 done; 1 refused; 2 usage; 3 no connection or no answer;\n"
+          "4 not found; 5 wrong state; 6 not permitted; 7 no memory; 8 --expect text missing.\n",
+          o);
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = getenv("VIREO_SOCKET");
+    bool use_vsock = false;
+    unsigned vcid = VSOCK_HOST_CID, vport = VSOCK_CTL_PORT;
+    int i = 1;
+
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+            sock = argv[++i];
+        } else if (!strcmp(argv[i], "--vsock") && i + 1 < argc) {
+            use_vsock = true;
+            if (sscanf(argv[++i], "%u:%u", &vcid, &vport) != 2) {
+                vcid = VSOCK_HOST_CID;
+                if (sscanf(argv[i], "%u", &vport) != 1)
+                    die(EXIT_USAGE, "--vsock wants [CID:]PORT");
+            }
+        } else if (!strcmp(argv[i], "--json")) {
+            json_out = true;
+        } else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            timeout_s = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[i++];
+    int nargs = argc - i;
+    char **a = argv + i;
+
+    inbuf = malloc(LINE_MAX_BYTES + 1);
+    toks = malloc(sizeof(*toks) * TOKENS);
+    if (!inbuf || !toks)
+        die(EXIT_CONNECT, "out of memory");
+    signal(SIGPIPE, SIG_IGN);
+    if (!use_vsock && sock && *sock)
+        connect_unix(sock);
+    else if (use_vsock || access("/dev/vsock", F_OK) == 0)
+        connect_vsock(vcid, vport);
+    else
+        die(EXIT_USAGE, "no --socket and no vsock here (set VIREO_SOCKET or pass --socket)");
+    id_base = (unsigned long)getpid() ^ ((unsigned long)time(NULL) << 16);
+    /* A newline first: ends whatever an earlier client left half-sent. */
+    send_all("\n", 1);
+
+/* The command takes exactly n words: a usage error otherwise. */
+#define WANT(n) (nargs != (n) ? (usage(stderr), EXIT_USAGE) : 0)
+
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "hello")) {
+        if (WANT(0))
+            return EXIT_USAGE;
+        int r = call("hello", NULL);
+        if (json_out)
+            print_return(r);
+        else
+            printf("Vireo %s, control protocol %lu; this is %s\n", get_str(r, "version"),
+                   (unsigned long)get_u64(r, "protocol"), get_str(r, "peer"));
+        return 0;
+    }
+    if (!strcmp(cmd, "host"))
+        return WANT(0) ? EXIT_USAGE : do_host();
+    if (!strcmp(cmd, "list"))
+        return WANT(0) ? EXIT_USAGE : do_list();
+    if (!strcmp(cmd, "info"))
+        return WANT(1) ? EXIT_USAGE : do_info(a[0]);
+    if (!strcmp(cmd, "stats"))
+        return WANT(1) ? EXIT_USAGE : do_stats(a[0]);
+    static const char *const simple[][3] = {{"start", "vm-start", "started"},
+                                            {"stop", "vm-stop", "stopping"},
+                                            {"pause", "vm-pause", "paused"},
+                                            {"resume", "vm-resume", "resumed"},
+                                            {"reset", "vm-reset", "rebooting"},
+                                            {"delete", "vm-delete", "deleted"}};
+    for (unsigned k = 0; k < sizeof(simple) / sizeof(simple[0]); k++)
+        if (!strcmp(cmd, simple[k][0]))
+            return WANT(1) ? EXIT_USAGE : do_simple(simple[k][1], a[0], simple[k][2]);
+    if (!strcmp(cmd, "log"))
+        return WANT(1) ? EXIT_USAGE : do_log(a[0]);
+    if (!strcmp(cmd, "create")) {
+        if (nargs == 2 && !strcmp(a[1], "--start"))
+            return do_create(a[0], true);
+        return WANT(1) ? EXIT_USAGE : do_create(a[0], false);
+    }
+    if (!strcmp(cmd, "console")) {
+        const char *run = NULL, *expect = NULL;
+        bool history = false;
+        if (nargs < 1) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        for (int k = 1; k < nargs; k++) {
+            if (!strcmp(a[k], "--run") && k + 1 < nargs)
+                run = a[++k];
+            else if (!strcmp(a[k], "--expect") && k + 1 < nargs)
+                expect = a[++k];
+            else if (!strcmp(a[k], "--history"))
+                history = true;
+            else {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+        }
+        return do_console(a[0], run, expect, history);
+    }
+    if (!strcmp(cmd, "events"))
+        return WANT(0) ? EXIT_USAGE : do_events();
+    if (!strcmp(cmd, "raw")) {
+        if (WANT(1))
+            return EXIT_USAGE;
+        /* The request as given; the reply is the next line that is not
+         * an event. */
+        send_all(a[0], strlen(a[0]));
+        send_all("\n", 1);
+        double deadline = now_s() + timeout_s;
+        for (;;) {
+            size_t len;
+            char *l = read_line(deadline, &len);
+            if (!l)
+                die(EXIT_CONNECT, "no answer from Vireo within %d s", timeout_s);
+            memcpy(line_copy, l, len + 1);
+            consume_line(len);
+            if (strstr(line_copy, "\"event\"") && json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
+                json_get(&doc, 0, "event") >= 0)
+                continue;
+            printf("%s\n", line_copy);
+            return strstr(line_copy, "\"error\"") ? EXIT_REFUSED : EXIT_OK;
+        }
+    }
+    usage(stderr);
+    return EXIT_USAGE;
+}
