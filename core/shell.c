@@ -21,6 +21,7 @@
 #include "core/snap_disk.h"
 #include "core/snapshot.h"
 #include "core/vm.h"
+#include "core/vm_admin.h"
 #include "core/vm_dev.h"
 #include "core/vconsole.h"
 #include "core/vm_life.h"
@@ -75,10 +76,10 @@ void shell_start(uint32_t timebase_hz)
 
 static struct vm *find_vm(const char *name)
 {
-    for (unsigned i = 0; i < vm_count; i++) {
-        if (strcmp(vms[i].name, name) == 0)
-            return &vms[i];
-    }
+    struct vm *vm = vm_find(name);
+
+    if (vm)
+        return vm;
     console_printf("no VM named \"%.32s\" (`vm list` shows them)\n", name);
     return NULL;
 }
@@ -105,6 +106,8 @@ static void cmd_list(struct vm *unused)
     console_printf("%-16s %-9s %5s %9s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME");
     for (unsigned i = 0; i < vm_count; i++) {
         const struct vm *vm = &vms[i];
+        if (!vm_in_use(vm))
+            continue;
         bool up = vm->state == VM_RUNNING;
         unsigned long secs = up && timebase ? (unsigned long)((now - vm->started) / timebase) : 0;
         char upt[16] = "-";
@@ -231,6 +234,17 @@ static void cmd_start(struct vm *vm)
         console_printf("vm %s cannot start: %s\n", vm->name, err);
     else
         console_printf("vm %s started\n", vm->name);
+}
+
+static void cmd_delete(struct vm *vm)
+{
+    char err[160], name[sizeof(vm->name)];
+
+    memcpy(name, vm->name, sizeof(name)); /* the slot forgets it */
+    if (vm_delete(vm, err, sizeof(err)) < 0)
+        console_printf("vm %s not deleted: %s\n", name, err);
+    else
+        console_printf("vm %s deleted\n", name);
 }
 
 static void cmd_stop(struct vm *vm)
@@ -505,6 +519,8 @@ static void cmd_snapshots(struct vm *unused)
     uint64_t now = arch_time();
 
     for (unsigned i = 0; i < vm_count; i++) {
+        if (!vm_in_use(&vms[i]))
+            continue;
         uint64_t taken, size = snapshot_mem_size(&vms[i], &taken);
         if (size) {
             console_printf("vm %s: %llu KiB in memory, taken %lu s ago\n", vms[i].name,
@@ -664,6 +680,11 @@ static const struct shell_cmd vm_cmds[] = {
      .help = "reboot a VM (disk data kept)",
      .takes_vm = true,
      .handler = cmd_reset},
+    {.name = "delete",
+     .usage = "vm delete NAME",
+     .help = "remove a VM that is off or stopped (its slot is free)",
+     .takes_vm = true,
+     .handler = cmd_delete},
     {.name = "snapshot",
      .usage = "vm snapshot NAME [disk]",
      .help = "save its state in memory, or in its snapshot region (paused meanwhile)",
