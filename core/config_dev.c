@@ -90,14 +90,15 @@ static int device_pair_check(struct loader *ld, const struct vm_config *va,
 int config_devices_check(struct loader *ld, const struct config *cfg)
 {
     for (int i = 0; i < cfg->nvms; i++) {
-        for (unsigned k = 0; k < cfg->vms[i].ndevs; k++) {
-            const struct dev_config *a = &cfg->vms[i].devs[k];
+        const struct vm_config *va = &cfg->vms[i];
 
+        for (unsigned k = 0; k < va->ndevs; k++) {
             /* Against every device after this one, in this VM and the next ones. */
             for (int j = i; j < cfg->nvms; j++) {
-                for (unsigned l = (j == i ? k + 1 : 0); l < cfg->vms[j].ndevs; l++) {
-                    if (device_pair_check(ld, &cfg->vms[i], a, &cfg->vms[j], &cfg->vms[j].devs[l]) <
-                        0)
+                const struct vm_config *vb = &cfg->vms[j];
+
+                for (unsigned l = (j == i ? k + 1 : 0); l < vb->ndevs; l++) {
+                    if (device_pair_check(ld, va, &va->devs[k], vb, &vb->devs[l]) < 0)
                         return ERR_INVAL;
                 }
             }

@@ -64,8 +64,8 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
     int r, slot;
 
     if (!bundle || !size) {
-        fmt_snprintf(err, errlen, "bundle: empty (a cpio newc archive holding one VM's vireo.dtb "
-                                  "and images)");
+        fmt_snprintf(err, errlen,
+                     "bundle: empty (a cpio newc archive holding one VM's vireo.dtb and images)");
         r = ERR_INVAL;
         goto refuse;
     }

@@ -61,8 +61,8 @@ static size_t ar_entry(size_t off, const char *name, const void *data, size_t si
 
     assert_true(off + CPIO_HEADER_SIZE + namesize + size + 8 <= sizeof(ar));
     snprintf((char *)ar + off, CPIO_HEADER_SIZE + 1,
-             "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, 0100644u, 0u, 0u,
-             1u, 0u, (unsigned)size, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
+             "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, 0100644u, 0u, 0u, 1u,
+             0u, (unsigned)size, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
     off += CPIO_HEADER_SIZE;
     memcpy(ar + off, name, namesize);
     off += namesize;
@@ -333,8 +333,8 @@ static void test_add_refusals(void **state)
 
     expect_refusal((const struct tvm[]){{.name = "b"}, {.name = "c"}}, 2, ERR_INVAL,
                    "bundle: holds 2 VMs (a VM added at run time comes alone)");
-    expect_refusal(&(struct tvm){.name = "a"}, 1, ERR_EXIST, "vm a exists already (names are "
-                                                             "unique)");
+    expect_refusal(&(struct tvm){.name = "a"}, 1, ERR_EXIST,
+                   "vm a exists already (names are unique)");
     expect_refusal(&(struct tvm){.name = "b", .mac = mac}, 1, ERR_EXIST,
                    "config: /vms/b/net: property mac: same address as /vms/a/net");
     expect_refusal(&(struct tvm){.name = "b", .disk = true, .disk_off = 512 * 1024}, 1, ERR_EXIST,
