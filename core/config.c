@@ -25,6 +25,7 @@ enum vm_prop {
     VM_PROP_INITRD,
     VM_PROP_BOOTARGS,
     VM_PROP_AUTOSTART,
+    VM_PROP_CONTROL,
     VM_PROP_ISA_WITHHOLD,
     VM_PROP_SNAP_DISK,
     VM_PROP_SNAP_OFFSET,
@@ -33,13 +34,13 @@ enum vm_prop {
 };
 
 static const char *const vm_prop_names[VM_PROP_COUNT] = {
-    "memory",    "vcpus",        "pin",           "kernel",          "initrd",        "bootargs",
-    "autostart", "isa-withhold", "snapshot-disk", "snapshot-offset", "snapshot-size",
+    "memory",    "vcpus",   "pin",          "kernel",        "initrd",          "bootargs",
+    "autostart", "control", "isa-withhold", "snapshot-disk", "snapshot-offset", "snapshot-size",
 };
 
 #define VM_PROP_LIST                                                                               \
-    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, isa-withhold, snapshot-disk, "       \
-    "snapshot-offset or snapshot-size"
+    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, control, isa-withhold, "             \
+    "snapshot-disk, snapshot-offset or snapshot-size"
 
 static int bundle_check(struct loader *ld)
 {
@@ -175,11 +176,24 @@ static int vm_image(struct loader *ld, const char *path, const struct props *p, 
     return vm_file(ld, path, prop, (const char *)val, data, size);
 }
 
-static int vm_bootargs_autostart(struct loader *ld, const char *path, const struct props *p,
-                                 struct vm_config *vm)
+/* A flag written as autostart is: <0> or <1>, absent meaning dflt. */
+static int vm_flag(struct loader *ld, const char *path, const struct props *p, enum vm_prop which,
+                   bool dflt, bool *out)
+{
+    uint32_t v = dflt ? 1 : 0;
+
+    if (vm_u32(ld, path, p, which, &v) < 0)
+        return ERR_INVAL;
+    if (v > 1)
+        return loader_fail(ld, path, vm_prop_names[which], "must be <0> or <1> (got %u)", v);
+    *out = v == 1;
+    return 0;
+}
+
+static int vm_bootargs_flags(struct loader *ld, const char *path, const struct props *p,
+                             struct vm_config *vm)
 {
     const char *prop = vm_prop_names[VM_PROP_BOOTARGS];
-    uint32_t autostart = 1;
 
     vm->bootargs = "";
     if (p->present[VM_PROP_BOOTARGS]) {
@@ -190,13 +204,11 @@ static int vm_bootargs_autostart(struct loader *ld, const char *path, const stru
                                CONFIG_BOOTARGS_MAX - 1, p->len[VM_PROP_BOOTARGS] - 1);
         vm->bootargs = (const char *)p->val[VM_PROP_BOOTARGS];
     }
-    if (vm_u32(ld, path, p, VM_PROP_AUTOSTART, &autostart) < 0)
+    if (vm_flag(ld, path, p, VM_PROP_AUTOSTART, true, &vm->autostart) < 0)
         return ERR_INVAL;
-    if (autostart > 1)
-        return loader_fail(ld, path, vm_prop_names[VM_PROP_AUTOSTART],
-                           "must be <0> or <1> (got %u)", autostart);
-    vm->autostart = autostart == 1;
-    return 0;
+    /* Only a VM marked so may later drive the control plane: a guest
+     * gets no power over others by default. */
+    return vm_flag(ld, path, p, VM_PROP_CONTROL, false, &vm->control);
 }
 
 /* isa-withhold: extension names (a stringlist), each one core/isa.c knows
@@ -301,34 +313,40 @@ static int vm_snapshot_region(struct loader *ld, const char *path, const struct 
     return 0;
 }
 
+/* a's snapshot region against b's devices' host-disk regions, and (with
+ * regions) against b's snapshot region: ERR_INVAL naming both. */
+static int snapshot_region_pair(struct loader *ld, const struct vm_config *a,
+                                const struct vm_config *b, bool regions)
+{
+    char path[PATH_SIZE];
+    struct host_region r;
+
+    if (!a->has_snapshot_region)
+        return 0;
+    fmt_snprintf(path, sizeof(path), "/vms/%s", a->name);
+    if (regions && b->has_snapshot_region &&
+        host_region_overlaps(&a->snapshot_region, &b->snapshot_region))
+        return loader_fail(ld, path, "snapshot-offset",
+                           "the snapshot region overlaps /vms/%s's (on host disk %d)", b->name,
+                           a->snapshot_region.disk);
+    for (unsigned k = 0; k < b->ndevs; k++) {
+        if (vdev_blk_host_region(&b->devs[k], &r) && host_region_overlaps(&a->snapshot_region, &r))
+            return loader_fail(ld, path, "snapshot-offset",
+                               "the snapshot region overlaps /vms/%s/%s (the same region of host "
+                               "disk %d)",
+                               b->name, b->devs[k].name, r.disk);
+    }
+    return 0;
+}
+
 /* A snapshot region shares no byte with another VM's, nor with any
  * disk's host-disk region (the rule disks follow, core/vdev/blk.c). */
 static int snapshot_regions_check(struct loader *ld, const struct config *cfg)
 {
     for (int i = 0; i < cfg->nvms; i++) {
-        const struct vm_config *a = &cfg->vms[i];
-        char path[PATH_SIZE];
-
-        if (!a->has_snapshot_region)
-            continue;
-        fmt_snprintf(path, sizeof(path), "/vms/%s", a->name);
         for (int j = 0; j < cfg->nvms; j++) {
-            const struct vm_config *b = &cfg->vms[j];
-            struct host_region r;
-
-            if (j < i && b->has_snapshot_region &&
-                host_region_overlaps(&a->snapshot_region, &b->snapshot_region))
-                return loader_fail(ld, path, "snapshot-offset",
-                                   "the snapshot region overlaps /vms/%s's (on host disk %d)",
-                                   b->name, a->snapshot_region.disk);
-            for (unsigned k = 0; k < b->ndevs; k++) {
-                if (vdev_blk_host_region(&b->devs[k], &r) &&
-                    host_region_overlaps(&a->snapshot_region, &r))
-                    return loader_fail(ld, path, "snapshot-offset",
-                                       "the snapshot region overlaps /vms/%s/%s (the same region "
-                                       "of host disk %d)",
-                                       b->name, b->devs[k].name, r.disk);
-            }
+            if (snapshot_region_pair(ld, &cfg->vms[i], &cfg->vms[j], j < i) < 0)
+                return ERR_INVAL;
         }
     }
     return 0;
@@ -350,7 +368,7 @@ static int vm_parse(struct loader *ld, int node, struct vm_config *vm)
     if (vm_memory(ld, path, &p, vm) < 0 || vm_vcpus_and_pins(ld, path, &p, vm) < 0 ||
         vm_image(ld, path, &p, VM_PROP_KERNEL, &vm->kernel, &vm->kernel_size) < 0 ||
         vm_image(ld, path, &p, VM_PROP_INITRD, &vm->initrd, &vm->initrd_size) < 0 ||
-        vm_bootargs_autostart(ld, path, &p, vm) < 0 || vm_isa_withhold(ld, path, &p, vm) < 0 ||
+        vm_bootargs_flags(ld, path, &p, vm) < 0 || vm_isa_withhold(ld, path, &p, vm) < 0 ||
         vm_snapshot_region(ld, path, &p, vm) < 0 || config_devices(ld, node, path, vm) < 0)
         return ERR_INVAL;
     return 0;
@@ -487,4 +505,22 @@ int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct 
 fail:
     memset(cfg, 0, sizeof(*cfg));
     return ERR_INVAL;
+}
+
+int config_check_added(const struct vm_config *vm, const struct vm_config *const *others,
+                       unsigned n, char *err, size_t errlen)
+{
+    struct loader ld = {.err = err, .errlen = errlen};
+
+    if (err && errlen)
+        err[0] = '\0';
+    for (unsigned i = 0; i < n; i++) {
+        const struct vm_config *o = others[i];
+
+        if (config_devices_check_pair(&ld, o, vm) < 0 ||
+            snapshot_region_pair(&ld, vm, o, true) < 0 ||
+            snapshot_region_pair(&ld, o, vm, false) < 0)
+            return ERR_EXIST;
+    }
+    return 0;
 }

@@ -67,7 +67,9 @@ struct vm_config {
     size_t initrd_size;
     const char *bootargs; /* "" if none; points into the bundle */
     bool autostart;
-    bool control; /* may drive the control plane over vsock (docs/control.md) */
+    /* May drive Vireo's control plane (the `control` property): several
+     * VMs may have it; none has by default. */
+    bool control;
     /* Extensions this VM does not get even where the host has them
      * (isa-withhold; docs/isa.md). */
     struct isa_set isa_withhold;
@@ -93,5 +95,15 @@ struct config {
  * at 40 characters. The bundle must stay in place while cfg is used. */
 int config_load(const void *bundle, size_t bundle_size, unsigned nharts, struct config *cfg,
                 char *err, size_t errlen);
+
+/* A VM added at run time (vm, from a bundle of its own) against the n VMs
+ * that exist: what config_load checks between the VMs of one bundle, that
+ * no two devices the kinds' conflict hooks forbid both exist (disks on the
+ * same data, NICs with one MAC, ...) and that snapshot regions overlap
+ * neither each other nor disks.  0, or ERR_EXIST with err naming both
+ * nodes, such as
+ *   config: /vms/new/disk0: overlaps /vms/old/disk0 (the same region of a host disk) */
+int config_check_added(const struct vm_config *vm, const struct vm_config *const *others,
+                       unsigned n, char *err, size_t errlen);
 
 #endif

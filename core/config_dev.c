@@ -73,27 +73,47 @@ int config_devices(struct loader *ld, int node, const char *vm_path, struct vm_c
     return 0;
 }
 
+/* Device a of VM va against device b of VM vb (b's node is the one the
+ * message names first). */
+static int device_pair_check(struct loader *ld, const struct vm_config *va,
+                             const struct dev_config *a, const struct vm_config *vb,
+                             const struct dev_config *b)
+{
+    char path[PATH_SIZE];
+
+    if (!a->kind->conflict || a->kind != b->kind)
+        return 0;
+    fmt_snprintf(path, sizeof(path), "/vms/%s/%s", vb->name, b->name);
+    return a->kind->conflict(ld, path, va->name, a, b);
+}
+
 int config_devices_check(struct loader *ld, const struct config *cfg)
 {
     for (int i = 0; i < cfg->nvms; i++) {
-        for (unsigned k = 0; k < cfg->vms[i].ndevs; k++) {
-            const struct dev_config *a = &cfg->vms[i].devs[k];
+        const struct vm_config *va = &cfg->vms[i];
 
-            if (!a->kind->conflict)
-                continue;
+        for (unsigned k = 0; k < va->ndevs; k++) {
             /* Against every device after this one, in this VM and the next ones. */
             for (int j = i; j < cfg->nvms; j++) {
-                for (unsigned l = (j == i ? k + 1 : 0); l < cfg->vms[j].ndevs; l++) {
-                    const struct dev_config *b = &cfg->vms[j].devs[l];
-                    char path[PATH_SIZE];
+                const struct vm_config *vb = &cfg->vms[j];
 
-                    if (a->kind != b->kind)
-                        continue;
-                    fmt_snprintf(path, sizeof(path), "/vms/%s/%s", cfg->vms[j].name, b->name);
-                    if (a->kind->conflict(ld, path, cfg->vms[i].name, a, b) < 0)
+                for (unsigned l = (j == i ? k + 1 : 0); l < vb->ndevs; l++) {
+                    if (device_pair_check(ld, va, &va->devs[k], vb, &vb->devs[l]) < 0)
                         return ERR_INVAL;
                 }
             }
+        }
+    }
+    return 0;
+}
+
+int config_devices_check_pair(struct loader *ld, const struct vm_config *a,
+                              const struct vm_config *b)
+{
+    for (unsigned k = 0; k < a->ndevs; k++) {
+        for (unsigned l = 0; l < b->ndevs; l++) {
+            if (device_pair_check(ld, a, &a->devs[k], b, &b->devs[l]) < 0)
+                return ERR_INVAL;
         }
     }
     return 0;

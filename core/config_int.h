@@ -66,5 +66,9 @@ int props_collect(struct loader *ld, int node, const char *path, const char *con
 int config_devices(struct loader *ld, int node, const char *path, struct vm_config *vm);
 /* Checks what VMs' devices must not share: disk images, host disk regions, MACs. */
 int config_devices_check(struct loader *ld, const struct config *cfg);
+/* The same between every device of a (a VM that exists) and every device
+ * of b (one being added); the error names b's device first. */
+int config_devices_check_pair(struct loader *ld, const struct vm_config *a,
+                              const struct vm_config *b);
 
 #endif

@@ -336,6 +336,20 @@ int gstage_init(struct gstage *g, enum gstage_mode mode)
     return 0;
 }
 
+uint64_t gstage_tables_max(enum gstage_mode mode, uint64_t gpa, uint64_t size)
+{
+    int levels = gstage_levels(mode);
+    uint64_t bytes = ROOT_SIZE, last = gpa + size - 1;
+
+    if (!levels || !size)
+        return 0;
+    /* A table at level l spans what its 512 entries map: one per distinct
+     * span the range touches. */
+    for (int l = 0; l < levels - 1; l++)
+        bytes += ((last >> level_shift(l + 1)) - (gpa >> level_shift(l + 1)) + 1) * TABLE_SIZE;
+    return bytes;
+}
+
 static void tables_free(struct gstage *g, uint64_t *t, int level, size_t entries)
 {
     for (size_t i = 0; i < entries; i++) {

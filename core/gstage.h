@@ -67,6 +67,12 @@ int gstage_init(struct gstage *g, enum gstage_mode mode);
  * every hart and fenced, for the reason given above. */
 void gstage_destroy(struct gstage *g);
 
+/* The most table memory, in bytes, that mapping [gpa, gpa + size) into a
+ * fresh gstage of this mode can take (every leaf 4 KiB), the root
+ * included: what a VM is refused without before anything of it is built.
+ * 0 for an unknown mode or an empty range. */
+uint64_t gstage_tables_max(enum gstage_mode mode, uint64_t gpa, uint64_t size);
+
 /* Map [gpa, gpa + size) to [hpa, hpa + size) with perm, a non-empty subset of
  * GSTAGE_RWX in which W requires R (W without R is reserved in a PTE).
  * gpa, hpa and size are 4 KiB aligned, size > 0, the guest range lies below

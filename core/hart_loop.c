@@ -40,9 +40,31 @@ bool hart_loop_defer(void (*fn)(void *arg), void *arg)
                                        __ATOMIC_RELAXED);
 }
 
+static void (*service_fn)(void);
+static int service_poked;
+
+void hart_loop_set_service(void (*fn)(void))
+{
+    service_fn = fn;
+}
+
+void hart_loop_poke(void)
+{
+    __atomic_store_n(&service_poked, 1, __ATOMIC_RELEASE);
+}
+
+static bool hart_loop_has_work(void)
+{
+    return __atomic_load_n(&defer_fn, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&service_poked, __ATOMIC_RELAXED);
+}
+
 /* No vCPU is loaded here: run deferred management work, if any. */
 static void hart_loop_deferred(void)
 {
+    if (__atomic_load_n(&service_poked, __ATOMIC_RELAXED) &&
+        __atomic_exchange_n(&service_poked, 0, __ATOMIC_ACQUIRE) && service_fn)
+        service_fn();
     if (!__atomic_load_n(&defer_fn, __ATOMIC_RELAXED))
         return;
     void *arg = defer_arg;
@@ -92,7 +114,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
             act = EXIT_LEAVE;
         else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
             act = EXIT_YIELD; /* back to the queue, where it waits for resume */
-        else if (act == EXIT_RESUME && __atomic_load_n(&defer_fn, __ATOMIC_RELAXED))
+        else if (act == EXIT_RESUME && hart_loop_has_work())
             act = EXIT_YIELD; /* deferred management work waits for a hart */
         if (act != EXIT_RESUME)
             break;

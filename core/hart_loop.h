@@ -17,6 +17,14 @@ void hart_loop_init(uint32_t timebase_hz);
  * a time: false if one is already waiting. */
 bool hart_loop_defer(void (*fn)(void *arg), void *arg);
 
+/* A service of a layer above (the control plane): fn runs on the first
+ * hart to reach a point with no vCPU loaded after hart_loop_poke, once per
+ * poke (several pokes before it runs: once).  Boot, before harts run. */
+void hart_loop_set_service(void (*fn)(void));
+/* Any hart, any context: the service has work.  Cheap: a flag, which a
+ * hart running a vCPU sees at the vCPU's next exit. */
+void hart_loop_poke(void);
+
 /* Each hart's life once boot is over, interrupts off. */
 _Noreturn void hart_loop(void);
 

@@ -14,7 +14,9 @@
 #include "core/pmem.h"
 #include "core/sched.h"
 #include "core/selftest.h"
+#include "core/snapshot.h"
 #include "core/vconsole.h"
+#include "core/vm_admin.h"
 #include "core/vm_life.h"
 #include "core/vmm.h"
 #include "core/version.h"
@@ -229,7 +231,7 @@ static void dirty_log_at_boot(const char *bootargs)
         return;
     for (unsigned i = 0; i < vm_count; i++) {
         struct vm *vm = &vms[i];
-        if (strlen(vm->name) != len || strncmp(vm->name, name, len) != 0)
+        if (!vm_in_use(vm) || strlen(vm->name) != len || strncmp(vm->name, name, len) != 0)
             continue;
         if (vm_dirty_start(vm, err, sizeof(err)) < 0)
             console_printf("vireo: vm %s: dirty logging not started: %s\n", vm->name, err);
@@ -278,6 +280,8 @@ static _Noreturn void start_vms(void)
     vmm_set_max_page(plat.bootargs);
     hart_loop_init(plat.timebase_hz);
     vm_set_poweroff_when_done(when_done);
+    /* A deleted VM's in-memory snapshot goes with it (vm_admin.h). */
+    vm_set_delete_hook(snapshot_mem_drop);
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
     arch_hart_irq_init(sstc, vector, hcaps.hstateen);
     hostdev_init(&plat);

@@ -21,6 +21,7 @@
 #include "core/snap_disk.h"
 #include "core/snapshot.h"
 #include "core/vm.h"
+#include "core/vm_admin.h"
 #include "core/vm_dev.h"
 #include "core/vconsole.h"
 #include "core/vm_life.h"
@@ -76,7 +77,7 @@ void shell_start(uint32_t timebase_hz)
 
 static struct vm *find_vm(const char *name)
 {
-    struct vm *vm = vm_ops_find(name);
+    struct vm *vm = vm_find(name);
 
     if (!vm)
         console_printf("no VM named \"%.32s\" (`vm list` shows them)\n", name);
@@ -91,6 +92,8 @@ static void cmd_list(struct vm *unused)
     console_printf("%-16s %-9s %5s %9s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME");
     for (unsigned i = 0; i < vm_count; i++) {
         const struct vm *vm = &vms[i];
+        if (!vm_in_use(vm))
+            continue;
         bool up = vm->state == VM_RUNNING;
         unsigned long secs = up && timebase ? (unsigned long)((now - vm->started) / timebase) : 0;
         char upt[16] = "-";
@@ -195,6 +198,17 @@ static void cmd_start(struct vm *vm)
         console_printf("%s\n", err);
     else
         console_printf("vm %s started\n", vm->name);
+}
+
+static void cmd_delete(struct vm *vm)
+{
+    char err[160], name[sizeof(vm->name)];
+
+    memcpy(name, vm->name, sizeof(name)); /* the slot forgets it */
+    if (vm_ops_delete(vm, err, sizeof(err)) < 0)
+        console_printf("vm %s not deleted: %s\n", name, err);
+    else
+        console_printf("vm %s deleted\n", name);
 }
 
 static void cmd_stop(struct vm *vm)
@@ -378,11 +392,13 @@ static void task_run(void *arg)
 {
     (void)arg;
     /* The VM may have ended meanwhile. */
+    vm_ops_hold();
     enum vm_state st = __atomic_load_n(&task.vm->state, __ATOMIC_ACQUIRE);
     if (st != VM_RUNNING && !(task.any_state && st == VM_DONE))
         console_printf("vm %s is no longer running\n", task.vm->name);
     else
         task.fn(task.vm, task.arg);
+    vm_ops_release();
     __atomic_store_n(&task.busy, false, __ATOMIC_RELEASE);
     if (!vconsole_bound())
         prompt();
@@ -484,6 +500,8 @@ static void cmd_snapshots(struct vm *unused)
     uint64_t now = arch_time();
 
     for (unsigned i = 0; i < vm_count; i++) {
+        if (!vm_in_use(&vms[i]))
+            continue;
         uint64_t taken, size = snapshot_mem_size(&vms[i], &taken);
         if (size) {
             console_printf("vm %s: %llu KiB in memory, taken %lu s ago\n", vms[i].name,
@@ -643,6 +661,11 @@ static const struct shell_cmd vm_cmds[] = {
      .help = "reboot a VM (disk data kept)",
      .takes_vm = true,
      .handler = cmd_reset},
+    {.name = "delete",
+     .usage = "vm delete NAME",
+     .help = "remove a VM that is off or stopped (its slot is free)",
+     .takes_vm = true,
+     .handler = cmd_delete},
     {.name = "snapshot",
      .usage = "vm snapshot NAME [disk]",
      .help = "save its state in memory, or in its snapshot region (paused meanwhile)",
@@ -766,12 +789,16 @@ static void shell_dispatch(char **w, unsigned n)
         return;
     }
     struct vm *vm = NULL;
-    if (cmd->takes_vm && !(vm = find_vm(w[1])))
+    vm_ops_hold(); /* the whole command sees the VM table still */
+    if (cmd->takes_vm && !(vm = find_vm(w[1]))) {
+        vm_ops_release();
         return;
+    }
     if (cmd->handler_arg)
         cmd->handler_arg(vm, n == words ? w[words - 1] : NULL);
     else
         cmd->handler(vm);
+    vm_ops_release();
 }
 
 static void run_line(char *s)

@@ -82,6 +82,38 @@ static void flow_update(void)
         reader_fn(reader_ctx, !stop);
 }
 
+void vconsole_port_remove(struct vconsole_port *p)
+{
+    const struct vconsole_shell *sh = NULL;
+
+    spin_lock(&vcon_lock);
+    for (unsigned i = 0; i < nports; i++) {
+        if (ports[i] != p)
+            continue;
+        /* Kept in order: without the shell, input goes to the first
+         * attached port, and that must not change by a deletion. */
+        for (unsigned j = i; j + 1 < nports; j++) {
+            ports[j] = ports[j + 1];
+            ports[j]->index = j;
+        }
+        ports[--nports] = NULL;
+        break;
+    }
+    if (bound == p) {
+        bound = NULL;
+        sh = shell;
+    }
+    if (last_in == p)
+        last_in = NULL;
+    spin_lock(&p->in_lock);
+    p->in_count = 0;
+    spin_unlock(&p->in_lock);
+    flow_update();
+    spin_unlock(&vcon_lock);
+    if (sh)
+        sh->escaped(sh->ctx);
+}
+
 static void flow_check(void)
 {
     spin_lock(&vcon_lock);

@@ -86,6 +86,12 @@ struct vconsole_shell {
 /* Registers a port (once per VM, at start-up; name must outlive it). */
 void vconsole_port_init(struct vconsole_port *p, const char *name);
 
+/* Unregisters a port whose VM is deleted (no devices attached): its
+ * queued input and its log go with it, and a console bound to it comes
+ * back to the shell (whose escaped callback says so).  The memory may
+ * then be initialised as a new port. */
+void vconsole_port_remove(struct vconsole_port *p);
+
 /* The VM's console devices exist (vm created) or are about to go (vm
  * destroyed).  Detach takes back the input the UART held unread, so the
  * next boot reads it.  vcon may be NULL. */

@@ -18,6 +18,8 @@
 #define GIB (1ULL << 30)
 #define MIB (1ULL << 20)
 
+#define VM_FDT_CAP (64 * 1024) /* vm_load builds the guest's device tree here */
+
 /* Frees guest RAM by walking the table, so nothing else has to remember
  * where each piece of it came from. */
 static void vm_free_ram(struct vm *vm)
@@ -123,7 +125,7 @@ static int vm_load(struct vm *vm, char *err, size_t errlen)
         avoid[1] = (struct loader_range){initrd_gpa, initrd_gpa + cfg->initrd_size};
     }
 
-    const size_t fdt_cap = 64 * 1024;
+    const size_t fdt_cap = VM_FDT_CAP;
     void *fdt = pmem_alloc(fdt_cap, 4096);
     if (!fdt) {
         fmt_snprintf(err, errlen, "no memory to build the guest device tree");
@@ -188,8 +190,32 @@ static int vm_add_devices(struct vm *vm, char *err, size_t errlen)
     return vm_devices_create(vm, err, errlen);
 }
 
+/* Everything vm_create takes besides guest RAM, at most: G-stage tables
+ * as if every leaf were 4 KiB, vector state, devices, the device tree. */
+static uint64_t vm_overhead_bytes(const struct vm_config *cfg)
+{
+    uint64_t vec = (arch_vector_state_size() + 4095) & ~4095ull;
+
+    return gstage_tables_max(vmm_gstage_mode(), VM_RAM_BASE, cfg->mem_size) + cfg->vcpus * vec +
+           vm_devices_bytes(cfg) + VM_FDT_CAP;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
+    /* Refused before anything (of this VM or another) is touched: a VM
+     * that would run out of memory half-built gains nothing, and the
+     * figures say what is missing.  Free 4 KiB pages are enough for RAM
+     * (vm_alloc_ram falls back to them), so fragmentation cannot make a
+     * VM that passes this fail later. */
+    uint64_t over = vm_overhead_bytes(cfg), free = pmem_free_bytes();
+    if (cfg->mem_size + over > free) {
+        fmt_snprintf(err, errlen,
+                     "vm %s needs %lu MiB of RAM (+ %lu KiB for its tables and "
+                     "devices), only %lu MiB free",
+                     cfg->name, (unsigned long)(cfg->mem_size / MIB), (unsigned long)(over >> 10),
+                     (unsigned long)(free / MIB));
+        return ERR_NOMEM;
+    }
     memset(&vm->gs, 0, sizeof(vm->gs));
     vm_dirty_release(vm); /* nothing left by vm_destroy; resets the log */
     memset(vm->vcpus, 0, sizeof(vm->vcpus));

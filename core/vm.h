@@ -104,9 +104,26 @@ struct vm {
     struct vm_dirty dirty;
 };
 
-/* The VM slots (core/vm_table.c); vm_count of them are in use. */
+/* The VM slots (core/vm_table.c).  Every VM is in vms[0..vm_count); a
+ * slot there whose state is VM_EMPTY is free (its VM was deleted,
+ * core/vm_admin.c) and is skipped by every walk of the table.  A slot is
+ * filled completely before it leaves VM_EMPTY and vm_count grows. */
 extern struct vm vms[VM_MAX];
 extern unsigned vm_count;
+
+/* Whether a slot holds a VM (off, running or anything in between). */
+static inline bool vm_in_use(const struct vm *vm)
+{
+    return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_EMPTY;
+}
+
+/* The VM named name, among the slots in use; NULL if none. */
+struct vm *vm_find(const char *name);
+
+/* Makes slot index a VM that is off (VM_DONE, never booted) with cfg, a
+ * fresh console port and nothing left of the slot's previous VM; grows
+ * vm_count to cover it.  The slot must be free; cfg must outlive it. */
+void vm_slot_init(unsigned index, const struct vm_config *cfg);
 
 /* Builds a VM from its configuration: RAM, G-stage, kernel, initrd, FDT,
  * vCPU 0 ready to run.  0, or a negative ERR_* code (ERR_NOMEM, ERR_NOSPC:

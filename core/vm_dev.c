@@ -21,6 +21,15 @@ static size_t vdev_alloc_size(const struct vdev_kind *kind)
     return (VDEV_HEAD + kind->state_size + 4095) & ~(size_t)4095;
 }
 
+uint64_t vm_devices_bytes(const struct vm_config *cfg)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < cfg->ndevs; i++)
+        n += vdev_alloc_size(cfg->devs[i].kind);
+    return n;
+}
+
 static int mem_read(void *ctx, uint64_t gpa, void *dst, size_t n)
 {
     return gpa_read(ctx, gpa, dst, n);

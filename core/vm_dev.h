@@ -9,11 +9,15 @@
 #include "devices/mmio.h"
 
 struct vm;
+struct vm_config;
 
 /* Creates the devices of vm->cfg and puts them on the VM's bus.  On error
  * (a missing host disk, a region beyond its end, no memory) nothing is
  * left and err says which device and why. */
 int vm_devices_create(struct vm *vm, char *err, size_t errlen);
+/* The memory, in bytes, vm_devices_create takes for cfg's devices (what
+ * vm_create checks is free before it builds anything). */
+uint64_t vm_devices_bytes(const struct vm_config *cfg);
 /* Detaches (from the switch) and frees them; no vCPU may be running. */
 void vm_devices_destroy(struct vm *vm);
 

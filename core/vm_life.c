@@ -70,15 +70,9 @@ unsigned vm_start_all(const struct config *cfg)
 {
     char err[192];
 
-    vm_count = (unsigned)cfg->nvms;
-    for (unsigned i = 0; i < vm_count; i++) {
+    for (unsigned i = 0; i < (unsigned)cfg->nvms; i++) {
         struct vm *vm = &vms[i];
-        vm->index = i;
-        vm->cfg = &cfg->vms[i];
-        memcpy(vm->name, cfg->vms[i].name, sizeof(vm->name));
-        vm->name[sizeof(vm->name) - 1] = '\0';
-        vm->state = VM_DONE;
-        vconsole_port_init(&vm->con, vm->name);
+        vm_slot_init(i, &cfg->vms[i]);
         if (!cfg->vms[i].autostart)
             continue;
         vm->boots = 1;
@@ -130,7 +124,8 @@ static const char *end_word(enum vm_end how)
 static void check_all_done(void)
 {
     for (unsigned i = 0; i < vm_count; i++) {
-        if (vms[i].state != VM_DONE && vms[i].state != VM_EMPTY)
+        enum vm_state st = __atomic_load_n(&vms[i].state, __ATOMIC_ACQUIRE);
+        if (st != VM_DONE && st != VM_EMPTY) /* a deleted VM's slot is done */
             return;
     }
     if (poweroff_when_done) {

@@ -1,14 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* VM operations shared by the management front ends (core/vm_ops.h). */
 #include "core/vm_ops.h"
+#include "core/hart.h"
 #include "core/sched.h"
+#include "core/vm_admin.h"
 #include "core/vm_life.h"
 #include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 
-static struct spinlock vm_ops_lock;
+static struct spinlock ops_lock;
+
+void vm_ops_hold(void)
+{
+    spin_lock(&ops_lock);
+}
+
+void vm_ops_release(void)
+{
+    spin_unlock(&ops_lock);
+}
 
 const char *const vm_ops_exit_names[EXIT_KINDS] = {
     [EXIT_SBI] = "sbi",           [EXIT_GUEST_FAULT] = "page-fault",
@@ -18,15 +30,6 @@ const char *const vm_ops_exit_names[EXIT_KINDS] = {
     [EXIT_EXTERNAL] = "external", [EXIT_OTHER] = "other",
     [EXIT_DIRTY] = "dirty-log",
 };
-
-struct vm *vm_ops_find(const char *name)
-{
-    for (unsigned i = 0; i < vm_count; i++) {
-        if (vms[i].state != VM_EMPTY && strcmp(vms[i].name, name) == 0)
-            return &vms[i];
-    }
-    return NULL;
-}
 
 const char *vm_ops_state(const struct vm *vm)
 {
@@ -66,7 +69,6 @@ int vm_ops_start(struct vm *vm, char *err, size_t errlen)
     char why[192];
     int rc = 0;
 
-    spin_lock(&vm_ops_lock);
     if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DONE) {
         fmt_snprintf(err, errlen, "vm %s is %s already", vm->name, vm_ops_state(vm));
         rc = ERR_STATE;
@@ -77,52 +79,58 @@ int vm_ops_start(struct vm *vm, char *err, size_t errlen)
         if (rc < 0)
             fmt_snprintf(err, errlen, "vm %s cannot start: %s", vm->name, why);
     }
-    spin_unlock(&vm_ops_lock);
     return rc;
 }
 
 int vm_ops_stop(struct vm *vm, const char *by, char *err, size_t errlen)
 {
-    spin_lock(&vm_ops_lock);
     int rc = needs_running(vm, "stop", err, errlen);
     if (rc == 0)
         vm_end(vm, VM_END_STOPPED, "by %s", by);
-    spin_unlock(&vm_ops_lock);
     return rc;
 }
 
 int vm_ops_reset(struct vm *vm, const char *by, char *err, size_t errlen)
 {
-    spin_lock(&vm_ops_lock);
     int rc = needs_running(vm, "reset", err, errlen);
     if (rc == 0) {
         vm->paused = false;
         vm_end(vm, VM_END_REBOOT, "by %s", by);
     }
-    spin_unlock(&vm_ops_lock);
     return rc;
 }
 
 int vm_ops_pause(struct vm *vm, char *err, size_t errlen)
 {
-    spin_lock(&vm_ops_lock);
     int rc = needs_running(vm, "pause", err, errlen);
     if (rc == 0 && !vm->paused) {
         sched_pause_vm(vm, true);
         vm_life_notify(vm, VM_EVENT_PAUSED);
     }
-    spin_unlock(&vm_ops_lock);
     return rc;
 }
 
 int vm_ops_resume(struct vm *vm, char *err, size_t errlen)
 {
-    spin_lock(&vm_ops_lock);
     int rc = needs_running(vm, "resume", err, errlen);
     if (rc == 0 && vm->paused) {
         sched_pause_vm(vm, false);
         vm_life_notify(vm, VM_EVENT_RESUMED);
     }
-    spin_unlock(&vm_ops_lock);
     return rc;
+}
+
+int vm_ops_add(void *bundle, size_t size, struct vm **out, char *err, size_t errlen)
+{
+    int slot = vm_add(bundle, size, hart_count, err, errlen);
+    if (slot < 0)
+        return slot;
+    *out = &vms[slot];
+    vm_life_notify(*out, VM_EVENT_ADDED);
+    return 0;
+}
+
+int vm_ops_delete(struct vm *vm, char *err, size_t errlen)
+{
+    return vm_delete(vm, err, errlen); /* it says VM_EVENT_DELETED */
 }

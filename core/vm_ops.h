@@ -5,9 +5,12 @@
  * comes back; a refusal is a negative ERR_* code with err saying why in
  * words a person reads ("vm alpha is stopped: pause needs a running VM").
  *
- * Every call that changes a VM's state holds one lock (vm_ops_lock) so two
- * front ends acting at once see each change whole.  From any hart, with
- * no scheduler lock held. */
+ * A front end holds the operations' lock (vm_ops_hold .. vm_ops_release)
+ * around each whole command, reading or changing, so two front ends acting
+ * at once see each change whole and a VM is never deleted under a reader.
+ * Every call below expects it held.  From any hart, with no scheduler
+ * lock held; the lock is never taken inside a guest's own ending
+ * (vm_end, vm_finish), only by front ends. */
 #ifndef VIREO_CORE_VM_OPS_H
 #define VIREO_CORE_VM_OPS_H
 
@@ -17,8 +20,8 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 
-/* The VM with this name, among the slots in use; NULL if none. */
-struct vm *vm_ops_find(const char *name);
+void vm_ops_hold(void);
+void vm_ops_release(void);
 
 /* The state as the front ends show it: "running", "paused", "rebooting",
  * "stopping", "stopped", "off". */
@@ -35,5 +38,11 @@ int vm_ops_stop(struct vm *vm, const char *by, char *err, size_t errlen);
 int vm_ops_reset(struct vm *vm, const char *by, char *err, size_t errlen);
 int vm_ops_pause(struct vm *vm, char *err, size_t errlen);
 int vm_ops_resume(struct vm *vm, char *err, size_t errlen);
+
+/* vm_add and vm_delete (core/vm_admin.h) under the lock, with their
+ * events.  vm_ops_add takes the bundle (pmem) and sets *out to the new
+ * VM. */
+int vm_ops_add(void *bundle, size_t size, struct vm **out, char *err, size_t errlen);
+int vm_ops_delete(struct vm *vm, char *err, size_t errlen);
 
 #endif

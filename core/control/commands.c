@@ -33,7 +33,7 @@ static struct vm *arg_vm(struct control_req *r)
         control_fail(r, ERR_NOENT, "no VM has a name that long");
         return NULL;
     }
-    struct vm *vm = vm_ops_find(name);
+    struct vm *vm = vm_find(name);
     if (!vm)
         control_fail(r, ERR_NOENT, "no VM named \"%s\" (query-vms lists them)", name);
     return vm;
@@ -87,9 +87,10 @@ static int cmd_query_commands(struct control_req *r)
         for (unsigned k = 0; k < CONTROL_MAX_ARGS && c->args[k].name; k++) {
             jw_obj(w);
             jw_kstr(w, "name", c->args[k].name);
-            jw_kstr(w, "type", c->args[k].type == ARG_STR    ? "string"
-                               : c->args[k].type == ARG_UINT ? "uint"
-                                                             : "bool");
+            jw_kstr(w, "type",
+                    c->args[k].type == ARG_STR    ? "string"
+                    : c->args[k].type == ARG_UINT ? "uint"
+                                                  : "bool");
             jw_kbool(w, "required", c->args[k].required);
             jw_end(w);
         }
@@ -344,6 +345,16 @@ static int cmd_vm_pause(struct control_req *r)
     return vm_ops_pause(vm, r->err, sizeof(r->err));
 }
 
+static int cmd_vm_delete(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    if (!vm)
+        return ERR_NOENT;
+    if (is_self(r, vm, "delete"))
+        return ERR_PERM;
+    return vm_ops_delete(vm, r->err, sizeof(r->err));
+}
+
 static int cmd_vm_resume(struct control_req *r)
 {
     struct vm *vm = arg_vm(r);
@@ -369,18 +380,6 @@ static int cmd_vm_log(struct control_req *r)
     return 0;
 }
 
-void control_console_detach(struct control_session *s)
-{
-    struct vm *vm = s->con_vm;
-
-    if (!vm)
-        return;
-    s->con_vm = NULL;
-    /* Stop watching the port unless another session follows it too. */
-    if (!control_console_followed(vm))
-        vconsole_port_watch(&vm->con, false);
-}
-
 static int cmd_console_attach(struct control_req *r)
 {
     struct vm *vm = arg_vm(r);
@@ -389,19 +388,14 @@ static int cmd_console_attach(struct control_req *r)
 
     if (!vm)
         return ERR_NOENT;
-    control_console_detach(r->s);
     vconsole_port_log(&vm->con, tmp, 0, &total);
     /* From what is already in the log (its last 4 KiB), or from now. */
     uint64_t from = control_arg_bool(r, "history", false) ? 0 : total;
-    r->s->con_vm = vm;
-    r->s->con_uid = vm->uid;
-    r->s->con_pos = from;
-    vconsole_port_watch(&vm->con, true);
+    control_console_follow(r->s, vm, from);
     jw_obj(r->w);
     jw_kstr(r->w, "name", vm->name);
     jw_ku64(r->w, "position", from);
     jw_end(r->w);
-    control_kick(); /* the lock is held: this only notes that there is output to send */
     return 0;
 }
 
@@ -472,8 +466,18 @@ const struct control_cmd control_cmds[] = {
      "the upload's next chunk: offset (the bytes so far) and data (base64)",
      {{"upload", ARG_UINT, true}, {"offset", ARG_UINT, true}, {"data", ARG_STR, true}},
      control_cmd_upload_data},
-    {"upload-cancel", "drop an open upload", {{"upload", ARG_UINT, true}},
+    {"upload-cancel",
+     "drop an open upload",
+     {{"upload", ARG_UINT, true}},
      control_cmd_upload_cancel},
+    {"vm-create",
+     "add the VM a complete upload describes (a boot bundle with one VM); start: boot it",
+     {{"upload", ARG_UINT, true}, {"start", ARG_BOOL, false}},
+     control_cmd_vm_create},
+    {"vm-delete",
+     "remove a VM that is off or stopped; its memory returns",
+     {{"name", ARG_STR, true}},
+     cmd_vm_delete},
 };
 
 const unsigned control_ncmds = sizeof(control_cmds) / sizeof(control_cmds[0]);

@@ -5,11 +5,12 @@
  * VM configured as `control`.  The shell and the protocol are two front
  * ends of the same operations (core/vm_ops.c).
  *
- * All of it runs under one lock, taken by control_kick: whoever has news
- * for the control plane (bytes arrived, room to send, a VM changed state,
- * a watched console printed) calls control_kick, which does the work at
- * once if the lock is free and otherwise leaves it to the hart that holds
- * it, which looks again before it lets go.  Nothing waits for the lock. */
+ * All of it runs under one lock, taken by control_kick: a transport with
+ * news (bytes arrived, room to send) calls control_kick, which does the
+ * work at once if the lock is free and otherwise leaves it to the hart
+ * that holds it, which looks again before it lets go.  Nothing waits for
+ * the lock.  News from inside other work (a VM changed state, a watched
+ * console printed) goes through control_poke: the run loop acts on it. */
 #ifndef VIREO_CORE_CONTROL_CONTROL_H
 #define VIREO_CORE_CONTROL_CONTROL_H
 
@@ -17,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONTROL_PROTOCOL 1 /* the version docs/control.md describes */
+#define CONTROL_PROTOCOL   1 /* the version docs/control.md describes */
 #define CONTROL_VSOCK_PORT 7000
 
 struct vm;
@@ -40,15 +41,19 @@ void control_init(uint32_t timebase_hz);
  * messages and stop reasons ("the management port", "vm ctl over vsock").
  * greet: send the greeting now (a transport that knows when a client
  * connects).  NULL when every session is in use. */
-struct control_session *control_open(const struct control_transport *t, void *ctx,
-                                     struct vm *peer, const char *who, bool greet);
+struct control_session *control_open(const struct control_transport *t, void *ctx, struct vm *peer,
+                                     const char *who, bool greet);
 /* The client is gone: the session ends at the next work (its uploads are
  * dropped, its console detached).  The transport's ctx is not used once
  * control_close returns; call it with the control lock free. */
 void control_close(struct control_session *s);
 
-/* Something happened that the control plane may have to act on. */
+/* Something happened that the control plane may have to act on (a
+ * transport has bytes or room): the work is done now if nobody is doing
+ * it.  From a place that holds no lock a command takes. */
 void control_kick(void);
+/* The same from anywhere: the work is done at the run loop's next stop. */
+void control_poke(void);
 
 /* For tests: forget every session, upload and event. */
 void control_reset(void);

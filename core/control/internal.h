@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the control plane's files share (session.c, commands.c). */
+/* What the control plane's files share.  Calls go down: server.c (a
+ * request line: checked, run, answered) -> commands.c, upload.c (the
+ * commands) -> args.c (their arguments) -> session.c (transports,
+ * output, events). */
 #ifndef VIREO_CORE_CONTROL_INTERNAL_H
 #define VIREO_CORE_CONTROL_INTERNAL_H
 
@@ -10,13 +13,13 @@
 #include "core/control/control.h"
 #include "lib/json.h"
 
-#define CONTROL_SESSIONS    8
-#define CONTROL_REQUEST_MAX (96u << 10) /* bytes in one request line */
-#define CONTROL_REPLY_MAX   (48u << 10) /* bytes of one reply's value */
-#define CONTROL_OUT_SIZE    (128u << 10)
-#define CONTROL_TOKENS      1024
-#define CONTROL_UPLOAD_MAX  (1ull << 30)   /* a bundle, at most */
-#define CONTROL_CHUNK_MAX   (48u << 10)    /* decoded bytes in one upload-data */
+#define CONTROL_SESSIONS      8
+#define CONTROL_REQUEST_MAX   (96u << 10) /* bytes in one request line */
+#define CONTROL_REPLY_MAX     (48u << 10) /* bytes of one reply's value */
+#define CONTROL_OUT_SIZE      (128u << 10)
+#define CONTROL_TOKENS        1024
+#define CONTROL_UPLOAD_MAX    (1ull << 30) /* a bundle, at most */
+#define CONTROL_CHUNK_MAX     (48u << 10)  /* decoded bytes in one upload-data */
 #define CONTROL_CONSOLE_CHUNK 2048         /* bytes of console output per event */
 
 struct vm;
@@ -99,12 +102,24 @@ int control_fail(struct control_req *r, int code, const char *fmt, ...)
 int control_cmd_upload_begin(struct control_req *r);
 int control_cmd_upload_data(struct control_req *r);
 int control_cmd_upload_cancel(struct control_req *r);
+int control_cmd_vm_create(struct control_req *r);
 
-/* The command-side hooks session.c calls. */
+/* session.c, for the files above it. */
+void control_sessions_init(uint32_t timebase_hz,
+                           void (*serve)(struct control_session *s, const char *line, size_t n));
+uint32_t control_timebase(void);
+size_t control_out_room(const struct control_session *s);
+/* Queues one message (w's JSON object) and its newline, if it fits whole. */
+bool control_emit(struct control_session *s, struct jw *w);
+void control_reply_error(struct control_session *s, const char *id, size_t idlen, const char *cls,
+                         const char *desc);
+/* The error class a negative ERR_* code is reported with ("NotFound"). */
+const char *control_error_class(int code);
 void control_upload_drop(struct control_upload *up);
+/* The session follows vm's console output from log position from. */
+void control_console_follow(struct control_session *s, struct vm *vm, uint64_t from);
 void control_console_detach(struct control_session *s);
 /* Whether any session follows vm's console. */
 bool control_console_followed(const struct vm *vm);
-uint32_t control_timebase(void);
 
 #endif

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The control plane's sessions: lines in, requests checked and served,
- * replies and events out (docs/control.md). */
+/* The control plane's sessions: bytes in and out of the transports, lines
+ * handed to the server (server.c), replies, events and console output
+ * out, with flow control (docs/control.md).  The bottom of core/control/:
+ * it knows nothing of the commands. */
 #include <stdarg.h>
 
 #include "arch/arch.h"
 #include "core/console.h"
+#include "core/hart_loop.h"
+#include "core/pmem.h"
 #include "core/control/internal.h"
 #include "core/vconsole.h"
 #include "core/version.h"
@@ -20,6 +24,7 @@ static struct spinlock control_lock;
 static int kick_pending; /* news arrived while the lock was held */
 static struct control_session sessions[CONTROL_SESSIONS];
 static uint32_t timebase;
+static void (*server)(struct control_session *s, const char *line, size_t n);
 
 uint32_t control_timebase(void)
 {
@@ -60,20 +65,39 @@ static void control_vm_event(struct vm *vm, enum vm_event ev)
     e->time = arch_time();
     __atomic_store_n(&event_seq, event_seq + 1, __ATOMIC_RELEASE);
     spin_unlock(&event_lock);
-    control_kick();
+    control_poke();
 }
 
 static void control_console_watch(struct vconsole_port *p)
 {
     (void)p;
-    control_kick();
+    control_poke();
 }
 
-void control_init(uint32_t timebase_hz)
+/* News from places that may hold locks the control plane's commands take
+ * (a VM ending inside a shell command holds the operations' lock): noted
+ * here, acted on by the run loop at its next stop (hart_loop_poke), or by
+ * whoever kicks first. */
+void control_poke(void)
+{
+    __atomic_store_n(&kick_pending, 1, __ATOMIC_SEQ_CST);
+    hart_loop_poke();
+}
+
+static void control_service(void)
+{
+    if (__atomic_load_n(&kick_pending, __ATOMIC_ACQUIRE))
+        control_kick();
+}
+
+void control_sessions_init(uint32_t timebase_hz,
+                           void (*serve)(struct control_session *s, const char *line, size_t n))
 {
     timebase = timebase_hz;
+    server = serve;
     vm_life_observe(control_vm_event);
     vconsole_set_watcher(control_console_watch);
+    hart_loop_set_service(control_service);
 }
 
 static const char *end_word(enum vm_end end)
@@ -110,7 +134,7 @@ static void put_timestamp(struct jw *w, uint64_t t)
 
 /* ---- output ------------------------------------------------------------- */
 
-static size_t out_room(const struct control_session *s)
+size_t control_out_room(const struct control_session *s)
 {
     return sizeof(s->out) - s->out_len;
 }
@@ -133,10 +157,10 @@ static void flush(struct control_session *s)
 }
 
 /* One message (a JSON object) and its newline, if it fits whole. */
-static bool emit(struct control_session *s, struct jw *w)
+bool control_emit(struct control_session *s, struct jw *w)
 {
     long n = jw_finish(w);
-    if (n < 0 || (size_t)n + 1 > out_room(s))
+    if (n < 0 || (size_t)n + 1 > control_out_room(s))
         return false;
     memcpy(s->out + s->out_len, w->buf, (size_t)n);
     s->out_len += (size_t)n;
@@ -144,8 +168,7 @@ static bool emit(struct control_session *s, struct jw *w)
     return true;
 }
 
-static char msg[CONTROL_REPLY_MAX + 1024]; /* one message being built (under the lock) */
-static char value[CONTROL_REPLY_MAX];     /* a command's return value */
+static char msg[4096]; /* one message being built (under the lock) */
 
 static void send_event_record(struct control_session *s, const struct control_event *e)
 {
@@ -167,7 +190,7 @@ static void send_event_record(struct control_session *s, const struct control_ev
     jw_end(&w);
     put_timestamp(&w, e->time);
     jw_end(&w);
-    emit(s, &w);
+    control_emit(s, &w);
 }
 
 static void send_events(struct control_session *s)
@@ -176,7 +199,7 @@ static void send_events(struct control_session *s)
         struct control_event e;
         uint64_t lost = 0;
 
-        if (out_room(s) < 1024)
+        if (control_out_room(s) < 1024)
             return;
         spin_lock(&event_lock);
         uint64_t seq = event_seq;
@@ -202,7 +225,7 @@ static void send_events(struct control_session *s)
             jw_end(&w);
             put_timestamp(&w, arch_time());
             jw_end(&w);
-            emit(s, &w);
+            control_emit(s, &w);
         }
         send_event_record(s, &e);
     }
@@ -224,7 +247,7 @@ static void send_console(struct control_session *s)
         }
         s->con_uid = vm->uid;
     }
-    while (out_room(s) >= 2 * CONTROL_CONSOLE_CHUNK + 1024) {
+    while (control_out_room(s) >= 2 * CONTROL_CONSOLE_CHUNK + 1024) {
         uint64_t lost;
         size_t n = vconsole_port_log_since(&vm->con, &s->con_pos, buf, sizeof(buf), &lost);
         if (!n && !lost)
@@ -242,13 +265,13 @@ static void send_console(struct control_session *s)
             jw_ku64(&w, "lost", lost);
         jw_end(&w);
         jw_end(&w);
-        emit(s, &w);
+        control_emit(s, &w);
     }
 }
 
 /* ---- requests ----------------------------------------------------------- */
 
-static const char *error_class(int code)
+const char *control_error_class(int code)
 {
     switch (code) {
     case ERR_NOENT:
@@ -281,8 +304,8 @@ static const char *error_class(int code)
     }
 }
 
-static void reply_error(struct control_session *s, const char *id, size_t idlen, const char *cls,
-                        const char *desc)
+void control_reply_error(struct control_session *s, const char *id, size_t idlen, const char *cls,
+                         const char *desc)
 {
     struct jw w;
 
@@ -298,237 +321,7 @@ static void reply_error(struct control_session *s, const char *id, size_t idlen,
         jw_raw(&w, id, idlen);
     }
     jw_end(&w);
-    emit(s, &w);
-}
-
-static void reply_errorf(struct control_session *s, const char *id, size_t idlen, const char *cls,
-                         const char *fmt, ...) FMT_PRINTF(5, 6);
-
-static void reply_errorf(struct control_session *s, const char *id, size_t idlen, const char *cls,
-                         const char *fmt, ...)
-{
-    char desc[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    fmt_vsnprintf(desc, sizeof(desc), fmt, ap);
-    va_end(ap);
-    reply_error(s, id, idlen, cls, desc);
-}
-
-int control_fail(struct control_req *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fmt_vsnprintf(r->err, sizeof(r->err), fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static const struct control_cmd *cmd_find(const struct json_doc *d, int tok)
-{
-    for (unsigned i = 0; i < control_ncmds; i++)
-        if (json_str_eq(d, tok, control_cmds[i].name))
-            return &control_cmds[i];
-    return NULL;
-}
-
-static const char *arg_type_name(enum control_arg_type t)
-{
-    return t == ARG_STR ? "a string" : t == ARG_UINT ? "a non-negative integer" : "true or false";
-}
-
-static bool arg_type_ok(const struct json_doc *d, int tok, enum control_arg_type t)
-{
-    uint64_t u;
-    switch (t) {
-    case ARG_STR:
-        return json_type(d, tok) == JSON_STRING;
-    case ARG_UINT:
-        return json_u64(d, tok, &u) == 0;
-    case ARG_BOOL:
-        return json_type(d, tok) == JSON_TRUE || json_type(d, tok) == JSON_FALSE;
-    }
-    return false;
-}
-
-/* The request's arguments against the command's list: every one known,
- * of its type, the required ones there.  0, or a message in err. */
-static int check_args(const struct control_cmd *c, const struct json_doc *d, int args, char *err,
-                      size_t errlen)
-{
-    char key[64];
-
-    if (args >= 0) {
-        if (json_type(d, args) != JSON_OBJECT)
-            return fmt_snprintf(err, errlen, "\"arguments\" must be an object"), ERR_INVAL;
-        if (json_dup_key(d, args))
-            return fmt_snprintf(err, errlen, "an argument is given twice"), ERR_INVAL;
-        int j = args + 1;
-        for (int k = 0; k < json_size(d, args); k++, j = json_next(d, j + 1)) {
-            const struct control_arg *a = NULL;
-            if (json_str(d, j, key, sizeof(key)) < 0)
-                return fmt_snprintf(err, errlen, "an argument name is too long"), ERR_INVAL;
-            for (unsigned i = 0; i < CONTROL_MAX_ARGS && c->args[i].name; i++)
-                if (strcmp(c->args[i].name, key) == 0)
-                    a = &c->args[i];
-            if (!a)
-                return fmt_snprintf(err, errlen, "%s takes no argument \"%.40s\"", c->name, key),
-                       ERR_INVAL;
-            if (!arg_type_ok(d, j + 1, a->type))
-                return fmt_snprintf(err, errlen, "argument \"%s\" of %s must be %s", a->name,
-                                    c->name, arg_type_name(a->type)),
-                       ERR_INVAL;
-        }
-    }
-    for (unsigned i = 0; i < CONTROL_MAX_ARGS && c->args[i].name; i++) {
-        if (c->args[i].required && (args < 0 || json_get(d, args, c->args[i].name) < 0))
-            return fmt_snprintf(err, errlen, "%s needs argument \"%s\" (%s)", c->name,
-                                c->args[i].name, arg_type_name(c->args[i].type)),
-                   ERR_INVAL;
-    }
-    return 0;
-}
-
-int control_arg_tok(const struct control_req *r, const char *name)
-{
-    if (r->args < 0)
-        return -1;
-    int t = json_get(r->doc, r->args, name);
-    return t < 0 ? -1 : t;
-}
-
-bool control_arg_present(const struct control_req *r, const char *name)
-{
-    return control_arg_tok(r, name) >= 0;
-}
-
-int control_arg_str(struct control_req *r, const char *name, char *buf, size_t size)
-{
-    int t = control_arg_tok(r, name);
-    if (t < 0) {
-        if (size)
-            buf[0] = 0;
-        return ERR_NOENT;
-    }
-    int n = json_str(r->doc, t, buf, size);
-    if (n == ERR_NOSPC)
-        return control_fail(r, ERR_INVAL, "argument \"%s\" is longer than %zu bytes", name,
-                            size - 1);
-    if (n < 0)
-        return control_fail(r, ERR_INVAL, "argument \"%s\" holds \\u0000 or a lone surrogate",
-                            name);
-    return n;
-}
-
-uint64_t control_arg_u64(const struct control_req *r, const char *name, uint64_t dflt)
-{
-    uint64_t v;
-    int t = control_arg_tok(r, name);
-    return t >= 0 && json_u64(r->doc, t, &v) == 0 ? v : dflt;
-}
-
-bool control_arg_bool(const struct control_req *r, const char *name, bool dflt)
-{
-    bool v;
-    int t = control_arg_tok(r, name);
-    return t >= 0 && json_bool(r->doc, t, &v) == 0 ? v : dflt;
-}
-
-static void serve(struct control_session *s, const char *line, size_t n)
-{
-    static jsmntok_t toks[CONTROL_TOKENS];
-    struct json_doc d;
-    char err[256];
-    const char *id = NULL;
-    size_t idlen = 0;
-
-    int rc = json_parse(&d, line, n, toks, CONTROL_TOKENS);
-    if (rc < 0) {
-        if (rc == ERR_NOSPC)
-            reply_errorf(s, NULL, 0, "InvalidRequest", "more than %d JSON tokens",
-                         CONTROL_TOKENS);
-        else if (rc == ERR_DEPTH)
-            reply_errorf(s, NULL, 0, "InvalidRequest", "nested deeper than %d", JSON_DEPTH);
-        else
-            reply_errorf(s, NULL, 0, "InvalidRequest", "not JSON (%s at byte %zu)", err_str(rc),
-                         d.bad_at < n ? d.bad_at : n);
-        return;
-    }
-    if (json_type(&d, 0) != JSON_OBJECT) {
-        reply_error(s, NULL, 0, "InvalidRequest", "a request is a JSON object");
-        return;
-    }
-    int idt = json_get(&d, 0, "id");
-    if (idt >= 0)
-        id = json_raw(&d, idt, &idlen);
-    if (json_dup_key(&d, 0)) {
-        reply_error(s, id, idlen, "InvalidRequest", "a member is given twice");
-        return;
-    }
-    int j = 1;
-    for (int k = 0; k < json_size(&d, 0); k++, j = json_next(&d, j + 1)) {
-        if (!json_str_eq(&d, j, "execute") && !json_str_eq(&d, j, "arguments") &&
-            !json_str_eq(&d, j, "id")) {
-            char key[48];
-            if (json_str(&d, j, key, sizeof(key)) < 0)
-                fmt_snprintf(key, sizeof(key), "(a long name)");
-            reply_errorf(s, id, idlen, "InvalidRequest",
-                         "unknown member \"%s\" (a request has execute, arguments and id)", key);
-            return;
-        }
-    }
-    int ex = json_get(&d, 0, "execute");
-    if (ex < 0 || json_type(&d, ex) != JSON_STRING) {
-        reply_error(s, id, idlen, "InvalidRequest", "\"execute\" must name a command (a string)");
-        return;
-    }
-    const struct control_cmd *c = cmd_find(&d, ex);
-    if (!c) {
-        char name[48];
-        if (json_str(&d, ex, name, sizeof(name)) < 0)
-            fmt_snprintf(name, sizeof(name), "(a long name)");
-        reply_errorf(s, id, idlen, "CommandNotFound",
-                     "no command \"%s\" (query-commands lists them)", name);
-        return;
-    }
-    int args = json_get(&d, 0, "arguments");
-    if (check_args(c, &d, args, err, sizeof(err)) < 0) {
-        reply_error(s, id, idlen, "InvalidArgument", err);
-        return;
-    }
-
-    struct jw w;
-    jw_init(&w, value, sizeof(value));
-    struct control_req r = {.s = s, .doc = &d, .args = args < 0 ? -1 : args, .w = &w};
-    rc = c->run(&r);
-    if (rc < 0) {
-        reply_error(s, id, idlen, error_class(rc), r.err[0] ? r.err : err_str(rc));
-        return;
-    }
-    long vn = jw_finish(&w);
-    if (vn <= 0) { /* a command that wrote nothing returns {} */
-        if (vn < 0) {
-            reply_errorf(s, id, idlen, "Failed", "%s: the reply does not fit %u bytes", c->name,
-                         CONTROL_REPLY_MAX);
-            return;
-        }
-        value[0] = '{';
-        value[1] = '}';
-        vn = 2;
-    }
-    struct jw m;
-    jw_init(&m, msg, sizeof(msg));
-    jw_obj(&m);
-    jw_key(&m, "return");
-    jw_raw(&m, value, (size_t)vn);
-    if (id) {
-        jw_key(&m, "id");
-        jw_raw(&m, id, idlen);
-    }
-    jw_end(&m);
-    emit(s, &m);
+    control_emit(s, &w);
 }
 
 static void greet(struct control_session *s)
@@ -544,7 +337,7 @@ static void greet(struct control_session *s)
     jw_kstr(&w, "peer", s->who);
     jw_end(&w);
     jw_end(&w);
-    emit(s, &w);
+    control_emit(s, &w);
 }
 
 /* Takes the lines that have arrived, one request each, while there is room
@@ -554,7 +347,7 @@ static bool serve_input(struct control_session *s)
     bool did = false;
 
     for (unsigned served = 0; served < 64; served++) {
-        if (out_room(s) < sizeof(msg))
+        if (control_out_room(s) < CONTROL_REPLY_MAX + 1024)
             return did; /* the reply could not be kept: wait for the client to read */
         char *nl = memchr(s->in, '\n', s->in_len);
         if (!nl) {
@@ -568,9 +361,12 @@ static bool serve_input(struct control_session *s)
             if (s->in_len < CONTROL_REQUEST_MAX)
                 return did;
             /* A line longer than any request: refused once, skipped to its end. */
-            if (!s->discarding)
-                reply_errorf(s, NULL, 0, "InvalidRequest", "a request longer than %u bytes",
+            if (!s->discarding) {
+                char desc[64];
+                fmt_snprintf(desc, sizeof(desc), "a request longer than %u bytes",
                              CONTROL_REQUEST_MAX);
+                control_reply_error(s, NULL, 0, "InvalidRequest", desc);
+            }
             s->discarding = true;
             s->in_len = 0;
             continue;
@@ -586,7 +382,7 @@ static bool serve_input(struct control_session *s)
             for (size_t i = 0; i < len && blank; i++)
                 blank = s->in[i] == ' ' || s->in[i] == '\t';
             if (!blank)
-                serve(s, s->in, len);
+                server(s, s->in, len);
         }
         memmove(s->in, nl + 1, s->in_len - n - 1);
         s->in_len -= n + 1;
@@ -594,6 +390,35 @@ static bool serve_input(struct control_session *s)
         flush(s);
     }
     return did;
+}
+
+void control_upload_drop(struct control_upload *up)
+{
+    if (up->buf)
+        pmem_free(up->buf, up->size);
+    *up = (struct control_upload){0};
+}
+
+void control_console_follow(struct control_session *s, struct vm *vm, uint64_t from)
+{
+    control_console_detach(s);
+    s->con_vm = vm;
+    s->con_uid = vm->uid;
+    s->con_pos = from;
+    vconsole_port_watch(&vm->con, true);
+    control_poke();
+}
+
+void control_console_detach(struct control_session *s)
+{
+    struct vm *vm = s->con_vm;
+
+    if (!vm)
+        return;
+    s->con_vm = NULL;
+    /* Stop watching the port unless another session follows it too. */
+    if (!control_console_followed(vm))
+        vconsole_port_watch(&vm->con, false);
 }
 
 bool control_console_followed(const struct vm *vm)
@@ -632,7 +457,7 @@ static void work(void)
             send_console(s);
             more = serve_input(s);
             flush(s);
-        } while (more && out_room(s) >= sizeof(msg));
+        } while (more && control_out_room(s) >= CONTROL_REPLY_MAX + 1024);
     }
 }
 
@@ -650,8 +475,8 @@ void control_kick(void)
     }
 }
 
-struct control_session *control_open(const struct control_transport *t, void *ctx,
-                                     struct vm *peer, const char *who, bool greet_now)
+struct control_session *control_open(const struct control_transport *t, void *ctx, struct vm *peer,
+                                     const char *who, bool greet_now)
 {
     struct control_session *s = NULL;
 

@@ -5,18 +5,13 @@
  * memory is taken once; chunks must come in order. */
 #include "core/control/internal.h"
 #include "core/pmem.h"
+#include "core/vm.h"
+#include "core/vm_ops.h"
 #include "lib/base64.h"
 #include "lib/err.h"
 #include "lib/printf.h"
 
 static uint64_t upload_ids;
-
-void control_upload_drop(struct control_upload *up)
-{
-    if (up->buf)
-        pmem_free(up->buf, up->size);
-    *up = (struct control_upload){0};
-}
 
 int control_cmd_upload_begin(struct control_req *r)
 {
@@ -96,5 +91,36 @@ int control_cmd_upload_cancel(struct control_req *r)
     if (!up)
         return ERR_NOENT;
     control_upload_drop(up);
+    return 0;
+}
+
+/* vm-create: the upload becomes the VM's bundle (it owns it from here,
+ * whether the VM is added or refused). */
+int control_cmd_vm_create(struct control_req *r)
+{
+    struct control_upload *up = arg_upload(r);
+
+    if (!up)
+        return ERR_NOENT;
+    if (up->received != up->size)
+        return control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes",
+                            (unsigned long long)up->id, (unsigned long long)up->received,
+                            (unsigned long long)up->size);
+    void *bundle = up->buf;
+    uint64_t size = up->size;
+    *up = (struct control_upload){0};
+    struct vm *vm;
+    int rc = vm_ops_add(bundle, (size_t)size, &vm, r->err, sizeof(r->err));
+    if (rc < 0)
+        return rc; /* the bundle is freed */
+    if (control_arg_bool(r, "start", false)) {
+        rc = vm_ops_start(vm, r->err, sizeof(r->err));
+        if (rc < 0)
+            return rc; /* added, but not started: the message says why */
+    }
+    jw_obj(r->w);
+    jw_kstr(r->w, "name", vm->name);
+    jw_kstr(r->w, "state", vm_ops_state(vm));
+    jw_end(r->w);
     return 0;
 }

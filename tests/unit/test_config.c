@@ -314,6 +314,7 @@ static void test_one_vm_defaults(void **state)
     assert_int_equal(cfg.vms[0].initrd_size, 0);
     assert_string_equal(cfg.vms[0].bootargs, "");
     assert_true(cfg.vms[0].autostart);
+    assert_false(cfg.vms[0].control);
 }
 
 static void test_three_vms(void **state)
@@ -330,14 +331,14 @@ static void test_three_vms(void **state)
          .npin = 2,
          .initrd = "i0",
          .bootargs = "console=hvc0 root=/dev/vda",
-         .raw = {RAW("autostart", 0, 0, 0, 0)}},
+         .raw = {RAW("autostart", 0, 0, 0, 0), RAW("control", 0, 0, 0, 1)}},
         {.name = "web-1",
          .mem = 4 * GiB,
          .vcpus = 4,
          .pin = pin1,
          .npin = 4,
          .kernel = "k1",
-         .raw = {RAW("autostart", 0, 0, 0, 1)}},
+         .raw = {RAW("autostart", 0, 0, 0, 1), RAW("control", 0, 0, 0, 1)}},
         {.name = "db_2-abcdefghijklmnopqrstuvwxyz", /* 31 characters */
          .mem = 64 * GiB,
          .vcpus = 8,
@@ -360,6 +361,7 @@ static void test_three_vms(void **state)
     assert_file(cfg.vms[0].initrd, cfg.vms[0].initrd_size, "INITRD0");
     assert_string_equal(cfg.vms[0].bootargs, "console=hvc0 root=/dev/vda");
     assert_false(cfg.vms[0].autostart);
+    assert_true(cfg.vms[0].control); /* several VMs may have it */
 
     assert_string_equal(cfg.vms[1].name, "web-1");
     assert_int_equal(cfg.vms[1].mem_size, 4 * GiB);
@@ -371,6 +373,7 @@ static void test_three_vms(void **state)
     assert_file(cfg.vms[1].kernel, cfg.vms[1].kernel_size, "KERNEL-ONE");
     assert_null(cfg.vms[1].initrd);
     assert_true(cfg.vms[1].autostart);
+    assert_true(cfg.vms[1].control);
 
     assert_string_equal(cfg.vms[2].name, "db_2-abcdefghijklmnopqrstuvwxyz");
     assert_int_equal(cfg.vms[2].mem_size, 64 * GiB);
@@ -380,6 +383,7 @@ static void test_three_vms(void **state)
     assert_file(cfg.vms[2].kernel, cfg.vms[2].kernel_size, "K2");
     assert_file(cfg.vms[2].initrd, cfg.vms[2].initrd_size, "KERNEL-ONE");
     assert_string_equal(cfg.vms[2].bootargs, "");
+    assert_false(cfg.vms[2].control);
 }
 
 static void test_memory_forms(void **state)
@@ -497,8 +501,8 @@ struct err_case {
 
 #define P_VM0 "config: /vms/vm0: "
 #define PROPS                                                                                      \
-    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, isa-withhold, snapshot-disk, "       \
-    "snapshot-offset or snapshot-size"
+    "memory, vcpus, pin, kernel, initrd, bootargs, autostart, control, isa-withhold, "             \
+    "snapshot-disk, snapshot-offset or snapshot-size"
 
 static const struct err_case err_cases[] = {
     /* the bundle */
@@ -667,6 +671,10 @@ static const struct err_case err_cases[] = {
      .msg = P_VM0 "property autostart: must be <0> or <1> (got 2)"},
     {.tc = {VM0(.raw = {{"autostart", "", 0}})},
      .msg = P_VM0 "property autostart: must be one cell (got 0 bytes)"},
+    {.tc = {VM0(.raw = {RAW("control", 0, 0, 0, 2)})},
+     .msg = P_VM0 "property control: must be <0> or <1> (got 2)"},
+    {.tc = {VM0(.raw = {RAW("control", 0, 0, 1)})},
+     .msg = P_VM0 "property control: must be one cell (got 3 bytes)"},
     /* isa-withhold */
     {.tc = {VM0(.raw = {RAW_STR("isa-withhold", "zbc\0zfoo")})},
      .msg = P_VM0 "property isa-withhold: unknown extension \"zfoo\" (docs/isa.md lists the "

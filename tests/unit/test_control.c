@@ -21,7 +21,7 @@
 struct client {
     char in[1 << 20];
     size_t in_len, in_off;
-    char out[1 << 20];
+    char out[1 << 23];
     size_t out_len, out_read;
     size_t write_limit; /* bytes Vireo may still write (flow control); SIZE_MAX: any */
 };
@@ -368,6 +368,7 @@ static void test_control_console(void **state)
     request(&ca, "{\"execute\":\"console-attach\",\"arguments\":{\"name\":\"alpha\"}}");
     assert_true(reply_ok());
     vconsole_output(&vms[0].con, "hello from alpha\n", 17);
+    control_kick(); /* what the run loop does after the watcher's poke */
     const char *l;
     bool got = false;
     while ((l = next_line(&ca, true))) {
@@ -396,8 +397,9 @@ static void test_control_console(void **state)
     char got3[4] = {0};
     assert_int_equal(vconsole_port_read(&vms[0].con, got3, 3), 3);
     assert_string_equal(got3, "ls\n");
-    expect_error("{\"execute\":\"console-input\",\"arguments\":{\"name\":\"alpha\",\"data\":\"***\"}}",
-                 "InvalidArgument", "not base64");
+    expect_error(
+        "{\"execute\":\"console-input\",\"arguments\":{\"name\":\"alpha\",\"data\":\"***\"}}",
+        "InvalidArgument", "not base64");
 }
 
 static void test_control_two_clients_see_the_same(void **state)

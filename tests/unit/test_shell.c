@@ -61,6 +61,7 @@ static void test_help_lists_every_command(void **state)
         "  vm pause NAME           stop running its vCPUs (memory kept)\n",
         "  vm resume NAME          run a paused VM again\n",
         "  vm reset NAME           reboot a VM (disk data kept)\n",
+        "  vm delete NAME          remove a VM that is off or stopped (its slot is free)\n",
         "  vm snapshot NAME [disk] save its state in memory, or in its snapshot region (paused "
         "meanwhile)\n",
         "  vm restore NAME [disk]  put a paused VM back to its snapshot (disk: also a VM that is "
@@ -91,12 +92,13 @@ static void test_wrong_word_count_prints_usage(void **state)
     assert_non_null(strstr(type("console"), "\nusage: console NAME\n"));
     assert_non_null(strstr(type("vm"),
                            "\nusage: vm COMMAND [NAME] (list, info, start, stop, "
-                           "pause, resume, reset, snapshot, restore, snapshots, log, dirty, "
-                           "dirtycheck)\n"));
+                           "pause, resume, reset, delete, snapshot, restore, snapshots, log, "
+                           "dirty, dirtycheck)\n"));
     assert_non_null(strstr(type("vm dirty x"), "\nusage: vm dirty NAME OP\n"));
     assert_non_null(strstr(type("vm snapshot"), "\nusage: vm snapshot NAME [disk]\n"));
     assert_non_null(strstr(type("vm restore"), "\nusage: vm restore NAME [disk]\n"));
     assert_non_null(strstr(type("vm dirtycheck x"), "\nusage: vm dirtycheck NAME SECS\n"));
+    assert_non_null(strstr(type("vm delete"), "\nusage: vm delete NAME\n"));
 }
 
 static void test_unknown_words(void **state)
@@ -105,11 +107,13 @@ static void test_unknown_words(void **state)
     assert_non_null(strstr(type("frobnicate"),
                            "\nunknown command \"frobnicate\" (`help` lists the commands)\n"));
     assert_non_null(strstr(type("vm frob x"), "\nunknown vm command \"frob\" (list, info, start, "
-                                              "stop, pause, resume, reset, snapshot, restore, "
-                                              "snapshots, log, dirty, dirtycheck)\n"));
+                                              "stop, pause, resume, reset, delete, snapshot, "
+                                              "restore, snapshots, log, dirty, dirtycheck)\n"));
     assert_non_null(
         strstr(type("vm info nosuch"), "\nno VM named \"nosuch\" (`vm list` shows them)\n"));
     assert_non_null(strstr(type("console nosuch"), "\nno VM named \"nosuch\""));
+    assert_non_null(
+        strstr(type("vm delete nosuch"), "\nno VM named \"nosuch\" (`vm list` shows them)\n"));
     assert_non_null(strstr(type("a b c d e"), "\ntoo many words"));
 }
 

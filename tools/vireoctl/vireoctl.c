@@ -29,24 +29,24 @@
 #include "lib/base64.h"
 #include "lib/json.h"
 
-#define VSOCK_HOST_CID   2
-#define VSOCK_CTL_PORT   7000
-#define CHUNK            (48u << 10) /* bytes per upload-data (Vireo's chunk-max) */
-#define UPLOAD_WINDOW    4           /* upload-data requests in flight */
-#define TOKENS           8192
-#define LINE_MAX_BYTES   (1u << 20)
+#define VSOCK_HOST_CID 2
+#define VSOCK_CTL_PORT 7000
+#define CHUNK          (48u << 10) /* bytes per upload-data (Vireo's chunk-max) */
+#define UPLOAD_WINDOW  4           /* upload-data requests in flight */
+#define TOKENS         8192
+#define LINE_MAX_BYTES (1u << 20)
 
 /* Exit codes (docs/control.md, "vireoctl"). */
 enum {
     EXIT_OK = 0,
-    EXIT_REFUSED = 1,   /* Vireo answered with an error not listed below */
-    EXIT_USAGE = 2,     /* wrong command line */
-    EXIT_CONNECT = 3,   /* no connection, or it broke, or no answer in time */
-    EXIT_NOTFOUND = 4,  /* NotFound / CommandNotFound */
-    EXIT_STATE = 5,     /* InvalidState */
-    EXIT_DENIED = 6,    /* PermissionDenied */
-    EXIT_NOMEM = 7,     /* NoMemory / NoSpace */
-    EXIT_MISMATCH = 8,  /* console --expect text never came */
+    EXIT_REFUSED = 1,  /* Vireo answered with an error not listed below */
+    EXIT_USAGE = 2,    /* wrong command line */
+    EXIT_CONNECT = 3,  /* no connection, or it broke, or no answer in time */
+    EXIT_NOTFOUND = 4, /* NotFound / CommandNotFound */
+    EXIT_STATE = 5,    /* InvalidState */
+    EXIT_DENIED = 6,   /* PermissionDenied */
+    EXIT_NOMEM = 7,    /* NoMemory / NoSpace */
+    EXIT_MISMATCH = 8, /* console --expect text never came */
 };
 
 static int fd = -1;
@@ -331,7 +331,8 @@ static int do_host(void)
     int r = call("query-host", NULL);
     if (json_out)
         return print_return(r), 0;
-    int m = json_get(&doc, r, "memory"), v = json_get(&doc, r, "vms"), h = json_get(&doc, r, "harts");
+    int m = json_get(&doc, r, "memory"), v = json_get(&doc, r, "vms"),
+        h = json_get(&doc, r, "harts");
     printf("Vireo %s, up %lu s\n", get_str(r, "version"),
            (unsigned long)(get_u64(r, "uptime-ms") / 1000));
     printf("memory: %lu MiB free of %lu MiB\n", (unsigned long)(get_u64(m, "free") >> 20),
@@ -577,8 +578,7 @@ static void pump_events(double wait_s)
     while ((l = read_line(deadline, &len))) {
         memcpy(line_copy, l, len + 1);
         consume_line(len);
-        if (json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
-            json_get(&doc, 0, "event") >= 0)
+        if (json_parse(&doc, line_copy, len, toks, TOKENS) == 0 && json_get(&doc, 0, "event") >= 0)
             console_event();
         deadline = now_s(); /* only what is already here */
     }
@@ -774,12 +774,10 @@ int main(int argc, char **argv)
         return WANT(1) ? EXIT_USAGE : do_info(a[0]);
     if (!strcmp(cmd, "stats"))
         return WANT(1) ? EXIT_USAGE : do_stats(a[0]);
-    static const char *const simple[][3] = {{"start", "vm-start", "started"},
-                                            {"stop", "vm-stop", "stopping"},
-                                            {"pause", "vm-pause", "paused"},
-                                            {"resume", "vm-resume", "resumed"},
-                                            {"reset", "vm-reset", "rebooting"},
-                                            {"delete", "vm-delete", "deleted"}};
+    static const char *const simple[][3] = {
+        {"start", "vm-start", "started"},   {"stop", "vm-stop", "stopping"},
+        {"pause", "vm-pause", "paused"},    {"resume", "vm-resume", "resumed"},
+        {"reset", "vm-reset", "rebooting"}, {"delete", "vm-delete", "deleted"}};
     for (unsigned k = 0; k < sizeof(simple) / sizeof(simple[0]); k++)
         if (!strcmp(cmd, simple[k][0]))
             return WANT(1) ? EXIT_USAGE : do_simple(simple[k][1], a[0], simple[k][2]);
@@ -828,7 +826,8 @@ int main(int argc, char **argv)
                 die(EXIT_CONNECT, "no answer from Vireo within %d s", timeout_s);
             memcpy(line_copy, l, len + 1);
             consume_line(len);
-            if (strstr(line_copy, "\"event\"") && json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
+            if (strstr(line_copy, "\"event\"") &&
+                json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
                 json_get(&doc, 0, "event") >= 0)
                 continue;
             printf("%s\n", line_copy);

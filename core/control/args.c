@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A request's arguments, already checked against its command's list
+ * (server.c), and failing a request with a message. */
+#include <stdarg.h>
+
+#include "core/control/internal.h"
+#include "lib/err.h"
+#include "lib/printf.h"
+
+int control_fail(struct control_req *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fmt_vsnprintf(r->err, sizeof(r->err), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int control_arg_tok(const struct control_req *r, const char *name)
+{
+    if (r->args < 0)
+        return -1;
+    int t = json_get(r->doc, r->args, name);
+    return t < 0 ? -1 : t;
+}
+
+bool control_arg_present(const struct control_req *r, const char *name)
+{
+    return control_arg_tok(r, name) >= 0;
+}
+
+int control_arg_str(struct control_req *r, const char *name, char *buf, size_t size)
+{
+    int t = control_arg_tok(r, name);
+    if (t < 0) {
+        if (size)
+            buf[0] = 0;
+        return ERR_NOENT;
+    }
+    int n = json_str(r->doc, t, buf, size);
+    if (n == ERR_NOSPC)
+        return control_fail(r, ERR_INVAL, "argument \"%s\" is longer than %zu bytes", name,
+                            size - 1);
+    if (n < 0)
+        return control_fail(r, ERR_INVAL, "argument \"%s\" holds \\u0000 or a lone surrogate",
+                            name);
+    return n;
+}
+
+uint64_t control_arg_u64(const struct control_req *r, const char *name, uint64_t dflt)
+{
+    uint64_t v;
+    int t = control_arg_tok(r, name);
+    return t >= 0 && json_u64(r->doc, t, &v) == 0 ? v : dflt;
+}
+
+bool control_arg_bool(const struct control_req *r, const char *name, bool dflt)
+{
+    bool v;
+    int t = control_arg_tok(r, name);
+    return t >= 0 && json_bool(r->doc, t, &v) == 0 ? v : dflt;
+}
+
