@@ -147,15 +147,18 @@ static void take_net(uintptr_t base, uint32_t irq)
 static void take_console(uintptr_t base, uint32_t irq)
 {
     char err[160];
-    struct hvcons *c = alloc(sizeof(*c));
-    void *rings = alloc(2 * hvirtio_ring_bytes(HVCONS_QUEUE));
-    void *bufs = alloc(HVCONS_BUFS_BYTES);
 
     if (mgmt) {
         console_printf("vireo: host virtio console at %#lx not used (the management port is at "
                        "%#lx)\n",
                        (unsigned long)base, (unsigned long)mgmt->v.base);
-    } else if (!c || !rings || !bufs) {
+        return;
+    }
+    struct hvcons *c = alloc(sizeof(*c));
+    void *rings = alloc(2 * hvirtio_ring_bytes(HVCONS_QUEUE));
+    void *bufs = alloc(HVCONS_BUFS_BYTES);
+
+    if (!c || !rings || !bufs) {
         console_printf("vireo: host virtio console at %#lx not used (no memory)\n",
                        (unsigned long)base);
     } else if (hvcons_init(c, base, rings, bufs, err, sizeof(err)) < 0) {

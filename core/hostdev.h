@@ -36,10 +36,10 @@ struct vswitch *hostdev_switch(void);
 
 /* The management port: a byte stream to the host's side (on QEMU a Unix
  * socket, `tools/vireo run --mgmt PATH`), the first virtio console among
- * the slots.  Flow-controlled both ways, nothing dropped: bytes not read
- * hold the sender back, and a write takes only what fits.  read and write
- * may be called from any hart (a lock inside); without a port they do
- * nothing. */
+ * the slots.  Vireo drops nothing: bytes not read hold the sender back,
+ * and a write takes only what fits (QEMU, though, drops what its client
+ * does not read in time: docs/platform-notes.md).  read and write may be
+ * called from any hart (a lock inside); without a port they do nothing. */
 bool hostdev_mgmt_present(void);
 size_t hostdev_mgmt_read(void *buf, size_t n);        /* non-blocking: bytes copied */
 size_t hostdev_mgmt_write(const void *buf, size_t n); /* non-blocking: bytes taken, 0 when full */
