@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/irq.h"
 #include "core/pmem.h"
+#include "drivers/hvirtio_console.h"
 #include "drivers/hvirtio_net.h"
 #include "drivers/hvirtio_rng.h"
 #include "lib/string.h"
@@ -20,6 +21,10 @@ static struct hvnet *uplink;
 static uint32_t uplink_irq;
 static struct vswitch sw;
 static struct vswitch_port uplink_port;
+static struct hvcons *mgmt;
+static uint32_t mgmt_irq;
+static void (*mgmt_readable)(void), (*mgmt_writable)(void);
+static unsigned mgmt_failure_told; /* a word: rv64imac has no byte atomics */
 static bool zkr;
 static uint64_t timeout; /* ticks a host device may take for one request */
 
@@ -139,6 +144,37 @@ static void take_net(uintptr_t base, uint32_t irq)
                    (unsigned long)base);
 }
 
+static void take_console(uintptr_t base, uint32_t irq)
+{
+    char err[160];
+
+    if (mgmt) {
+        console_printf("vireo: host virtio console at %#lx not used (the management port is at "
+                       "%#lx)\n",
+                       (unsigned long)base, (unsigned long)mgmt->v.base);
+        return;
+    }
+    struct hvcons *c = alloc(sizeof(*c));
+    void *rings = alloc(2 * hvirtio_ring_bytes(HVCONS_QUEUE));
+    void *bufs = alloc(HVCONS_BUFS_BYTES);
+
+    if (!c || !rings || !bufs) {
+        console_printf("vireo: host virtio console at %#lx not used (no memory)\n",
+                       (unsigned long)base);
+    } else if (hvcons_init(c, base, rings, bufs, err, sizeof(err)) < 0) {
+        console_printf("vireo: host virtio console at %#lx not used: %s\n", (unsigned long)base,
+                       err);
+    } else {
+        mgmt = c;
+        mgmt_irq = irq;
+        console_printf("vireo: management port: virtio-console at %#lx\n", (unsigned long)base);
+        return;
+    }
+    unalloc(c, sizeof(*c));
+    unalloc(rings, 2 * hvirtio_ring_bytes(HVCONS_QUEUE));
+    unalloc(bufs, HVCONS_BUFS_BYTES);
+}
+
 void hostdev_init(const struct platform *p)
 {
     timeout = (uint64_t)p->timebase_hz * 5;
@@ -156,6 +192,9 @@ void hostdev_init(const struct platform *p)
         case 2:
             take_blk(base);
             break;
+        case 3:
+            take_console(base, p->virtio[i].irq);
+            break;
         case 4:
             take_rng(base);
             break;
@@ -169,12 +208,20 @@ void hostdev_init(const struct platform *p)
     console_printf("vireo: entropy for guests: %s\n", hostdev_entropy_source());
 }
 
+static void mgmt_irq_handler(void *ctx)
+{
+    (void)ctx;
+    hostdev_mgmt_poll();
+}
+
 void hostdev_irq_init(bool have_irqs)
 {
-    if (!uplink)
-        return;
-    if (!have_irqs || !uplink_irq || !irq_register(uplink_irq, uplink_irq_handler, uplink))
+    if (uplink &&
+        (!have_irqs || !uplink_irq || !irq_register(uplink_irq, uplink_irq_handler, uplink)))
         console_printf("vireo: uplink: no host interrupt: frames from the host are not received\n");
+    if (mgmt && (!have_irqs || !mgmt_irq || !irq_register(mgmt_irq, mgmt_irq_handler, NULL)))
+        console_printf("vireo: management port: no host interrupt: only hostdev_mgmt_poll "
+                       "serves it\n");
 }
 
 struct hvblk *hostdev_disk(unsigned index)
@@ -211,4 +258,42 @@ size_t hostdev_entropy(void *ctx, void *buf, size_t n)
 struct vswitch *hostdev_switch(void)
 {
     return &sw;
+}
+
+bool hostdev_mgmt_present(void)
+{
+    return mgmt != NULL;
+}
+
+size_t hostdev_mgmt_read(void *buf, size_t n)
+{
+    return mgmt ? hvcons_read(mgmt, buf, n) : 0;
+}
+
+size_t hostdev_mgmt_write(const void *buf, size_t n)
+{
+    return mgmt ? hvcons_write(mgmt, buf, n) : 0;
+}
+
+void hostdev_mgmt_notify(void (*readable)(void), void (*writable)(void))
+{
+    __atomic_store_n(&mgmt_readable, readable, __ATOMIC_RELEASE);
+    __atomic_store_n(&mgmt_writable, writable, __ATOMIC_RELEASE);
+}
+
+void hostdev_mgmt_poll(void)
+{
+    if (!mgmt)
+        return;
+    unsigned ev = hvcons_poll(mgmt);
+    /* Said once: a device that broke the protocol leaves the port dead. */
+    if (hvcons_failed(mgmt) && !__atomic_exchange_n(&mgmt_failure_told, 1u, __ATOMIC_RELAXED))
+        console_printf("vireo: management port: the device broke the virtio protocol; the port "
+                       "is closed\n");
+    void (*readable)(void) = __atomic_load_n(&mgmt_readable, __ATOMIC_ACQUIRE);
+    void (*writable)(void) = __atomic_load_n(&mgmt_writable, __ATOMIC_ACQUIRE);
+    if ((ev & HVCONS_READABLE) && readable)
+        readable();
+    if ((ev & HVCONS_WRITABLE) && writable)
+        writable();
 }

@@ -295,6 +295,7 @@ static _Noreturn void start_vms(void)
     } else
         console_printf("vireo: no host interrupt for the console UART: no console input\n");
     hostdev_irq_init(irqs);
+    selftest_run_late();
     if (bootargs_flag(plat.bootargs, "vireo.shell"))
         shell_start(plat.timebase_hz);
     harts_release(sstc, vector, hcaps.hstateen);
