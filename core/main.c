@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "core/bootargs.h"
 #include "core/console.h"
+#include "core/control/control.h"
 #include "core/dirty.h"
 #include "core/hart.h"
 #include "core/hart_loop.h"
@@ -295,7 +296,9 @@ static _Noreturn void start_vms(void)
     } else
         console_printf("vireo: no host interrupt for the console UART: no console input\n");
     hostdev_irq_init(irqs);
-    selftest_run_late();
+    control_init(plat.timebase_hz);
+    control_ports_start();
+    selftest_run_late(); /* mgmt-echo takes the management port over */
     if (bootargs_flag(plat.bootargs, "vireo.shell"))
         shell_start(plat.timebase_hz);
     harts_release(sstc, vector, hcaps.hstateen);

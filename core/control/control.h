@@ -36,6 +36,11 @@ struct control_session;
 /* Boot, once: hooks into VM events and console output. */
 void control_init(uint32_t timebase_hz);
 
+/* Opens the transports: the host management port, if there is one, and
+ * vsock for control VMs.  Boot, after the host devices' interrupts are
+ * set up. */
+void control_ports_start(void);
+
 /* A client on transport t (ctx is its own).  peer: the control VM at the
  * other end, or NULL for the host management port.  who names it in
  * messages and stop reasons ("the management port", "vm ctl over vsock").
