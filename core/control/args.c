@@ -61,4 +61,3 @@ bool control_arg_bool(const struct control_req *r, const char *name, bool dflt)
     int t = control_arg_tok(r, name);
     return t >= 0 && json_bool(r->doc, t, &v) == 0 ? v : dflt;
 }
-

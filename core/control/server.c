@@ -12,7 +12,7 @@
 #include "lib/string.h"
 
 static char msg[CONTROL_REPLY_MAX + 1024]; /* the reply being built (under the lock) */
-static char value[CONTROL_REPLY_MAX];     /* a command's return value */
+static char value[CONTROL_REPLY_MAX];      /* a command's return value */
 
 static void reply_errorf(struct control_session *s, const char *id, size_t idlen, const char *cls,
                          const char *fmt, ...) FMT_PRINTF(5, 6);
@@ -105,8 +105,7 @@ static void serve(struct control_session *s, const char *line, size_t n)
     int rc = json_parse(&d, line, n, toks, CONTROL_TOKENS);
     if (rc < 0) {
         if (rc == ERR_NOSPC)
-            reply_errorf(s, NULL, 0, "InvalidRequest", "more than %d JSON tokens",
-                         CONTROL_TOKENS);
+            reply_errorf(s, NULL, 0, "InvalidRequest", "more than %d JSON tokens", CONTROL_TOKENS);
         else if (rc == ERR_DEPTH)
             reply_errorf(s, NULL, 0, "InvalidRequest", "nested deeper than %d", JSON_DEPTH);
         else
@@ -139,7 +138,8 @@ static void serve(struct control_session *s, const char *line, size_t n)
     }
     int ex = json_get(&d, 0, "execute");
     if (ex < 0 || json_type(&d, ex) != JSON_STRING) {
-        control_reply_error(s, id, idlen, "InvalidRequest", "\"execute\" must name a command (a string)");
+        control_reply_error(s, id, idlen, "InvalidRequest",
+                            "\"execute\" must name a command (a string)");
         return;
     }
     const struct control_cmd *c = cmd_find(&d, ex);
@@ -190,7 +190,6 @@ static void serve(struct control_session *s, const char *line, size_t n)
     jw_end(&m);
     control_emit(s, &m);
 }
-
 
 void control_init(uint32_t timebase_hz)
 {
