@@ -159,7 +159,7 @@ check: deps
 	@$(MAKE) --no-print-directory format-check all vireoctl guests unit-build fuzz-build
 	@tests/check $(BUILD)
 
-run: deps all
+run: deps all vireoctl
 	@tools/demo $(BUILD)
 
 FORMATTED = $$(git ls-files '*.c' '*.h')
