@@ -29,6 +29,9 @@ struct vm;
 struct control_transport {
     size_t (*read)(void *ctx, void *buf, size_t n);
     size_t (*write)(void *ctx, const void *buf, size_t n);
+    /* Optional: the session on ctx is gone (after control_close); ctx is
+     * the transport's again.  Called with the control lock held. */
+    void (*ended)(void *ctx);
 };
 
 struct control_session;

@@ -434,6 +434,8 @@ static void session_free(struct control_session *s)
     control_upload_drop(&s->up);
     control_console_detach(s);
     s->used = false;
+    if (s->t->ended)
+        s->t->ended(s->ctx);
 }
 
 static void work(void)
