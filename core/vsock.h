@@ -63,11 +63,13 @@ struct virtio_vsock_host;
 
 struct vsock_service {
     uint32_t port; /* Vireo's port it listens on */
-    /* A guest VM connects from its port: 0 accepts, a negative ERR_* refuses (the guest gets RST). */
+    /* A guest VM connects from its port: 0 accepts, a negative ERR_* refuses (the guest gets RST).
+     */
     int (*accept)(struct vsock_conn *c);
     void (*readable)(struct vsock_conn *c); /* bytes arrived: vsock_conn_recv them */
     void (*writable)(struct vsock_conn *c); /* room freed for vsock_conn_send (credit/rx buffers) */
-    void (*closed)(struct vsock_conn *c);   /* last call for c: peer shutdown/RST, device reset, VM destroyed, transport reset */
+    void (*closed)(struct vsock_conn *c);   /* last call for c: peer shutdown/RST, device reset, VM
+                                               destroyed, transport reset */
 };
 
 /* 0, ERR_EXIST (port taken), ERR_NOSPC (VSOCK_MAX_SERVICES listen),

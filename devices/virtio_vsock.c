@@ -111,8 +111,8 @@ static void conn_free(struct vsock_conn *c)
     c->dev = v;
 }
 
-static void rst_queue(struct virtio_vsock *v, uint64_t src_cid, uint32_t src_port,
-                      uint64_t dst_cid, uint32_t dst_port, uint16_t type)
+static void rst_queue(struct virtio_vsock *v, uint64_t src_cid, uint32_t src_port, uint64_t dst_cid,
+                      uint32_t dst_port, uint16_t type)
 {
     if (v->rst_count == VIRTIO_VSOCK_RST_QUEUE) {
         v->stats.dropped++; /* cannot happen: the tx queue waits while it is nearly full */
@@ -191,8 +191,8 @@ static struct vsock_conn *conn_find(struct virtio_vsock *v, uint32_t peer_port, 
 static int rx_chain(struct virtio_vsock *v, unsigned *count, uint64_t *room, bool *pushed)
 {
     for (;;) {
-        int head = virtio_mmio_pop(&v->t, VIRTIO_VSOCK_RXQ, v->rx_bufs, VIRTIO_VSOCK_QUEUE_MAX,
-                                   count);
+        int head =
+            virtio_mmio_pop(&v->t, VIRTIO_VSOCK_RXQ, v->rx_bufs, VIRTIO_VSOCK_QUEUE_MAX, count);
         if (head < 0)
             return head;
         *room = 0;
@@ -322,8 +322,8 @@ static void vv_flush(struct virtio_vsock *v)
         return;
     if (v->event_pending) {
         unsigned count;
-        int head = virtio_mmio_pop(&v->t, VIRTIO_VSOCK_EVQ, v->rx_bufs, VIRTIO_VSOCK_QUEUE_MAX,
-                                   &count);
+        int head =
+            virtio_mmio_pop(&v->t, VIRTIO_VSOCK_EVQ, v->rx_bufs, VIRTIO_VSOCK_QUEUE_MAX, &count);
         if (head >= 0) {
             uint8_t ev[4] = {VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, 0, 0, 0};
             uint32_t written = 0;
@@ -398,8 +398,7 @@ static int tx_data(struct virtio_vsock *v, struct vsock_conn *c, const struct vi
 {
     if (c->close_wanted)
         return 0; /* the host reads no more: dropped */
-    if ((c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) ||
-        h->len > VIRTIO_VSOCK_BUF - c->rx_len) {
+    if ((c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) || h->len > VIRTIO_VSOCK_BUF - c->rx_len) {
         /* Data after its own SHUTDOWN, or beyond the credit it was given
          * (which never exceeds the free room: fwd_cnt only grows). */
         conn_reset(v, c);
@@ -481,8 +480,8 @@ static int tx_packet(struct virtio_vsock *v, unsigned count, uint64_t total)
         c->ctl |= CTL_CREDIT;
         return 0;
     case VIRTIO_VSOCK_OP_SHUTDOWN:
-        c->peer_shutdown |= (uint8_t)(h.flags & (VIRTIO_VSOCK_SHUTDOWN_RCV |
-                                                 VIRTIO_VSOCK_SHUTDOWN_SEND));
+        c->peer_shutdown |=
+            (uint8_t)(h.flags & (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND));
         if ((c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV) ||
             (c->state == VV_CLOSING && (c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)))
             conn_reset(v, c); /* both sides done: RST finishes it, as Linux's host does */
@@ -565,7 +564,7 @@ static uint8_t conn_event(struct vsock_conn *c)
         return 0;
     }
     if (c->close_wanted)
-        c->events &= (uint8_t)~(EV_READABLE | EV_WRITABLE); /* the host is done with it */
+        c->events &= (uint8_t) ~(EV_READABLE | EV_WRITABLE); /* the host is done with it */
     if (c->state == VV_DEAD)
         c->events &= (uint8_t)~EV_WRITABLE;
     if (c->events & EV_ACCEPT)

@@ -73,10 +73,10 @@
 #define VIRTIO_VSOCK_F_STREAM    0
 #define VIRTIO_VSOCK_F_SEQPACKET 1
 
-#define VIRTIO_VSOCK_RXQ   0
-#define VIRTIO_VSOCK_TXQ   1
-#define VIRTIO_VSOCK_EVQ   2
-#define VIRTIO_VSOCK_NQ    3
+#define VIRTIO_VSOCK_RXQ       0
+#define VIRTIO_VSOCK_TXQ       1
+#define VIRTIO_VSOCK_EVQ       2
+#define VIRTIO_VSOCK_NQ        3
 #define VIRTIO_VSOCK_QUEUE_MAX 128
 
 #define VIRTIO_VSOCK_HOST_CID   2
@@ -145,10 +145,10 @@ struct vsock_conn {
     uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt; /* the guest's credit */
     uint32_t rx_cnt, fwd_cnt, fwd_cnt_sent;        /* ours */
     uint32_t rx_head, rx_len, tx_head, tx_len;     /* ring buffers */
-    void *svc;  /* the host's: its service (set in accept) */
-    void *priv; /* the host's service's */
-    uint8_t rx[VIRTIO_VSOCK_BUF]; /* guest to host */
-    uint8_t tx[VIRTIO_VSOCK_BUF]; /* host to guest */
+    void *svc;                                     /* the host's: its service (set in accept) */
+    void *priv;                                    /* the host's service's */
+    uint8_t rx[VIRTIO_VSOCK_BUF];                  /* guest to host */
+    uint8_t tx[VIRTIO_VSOCK_BUF];                  /* host to guest */
 };
 
 struct virtio_vsock_stats {

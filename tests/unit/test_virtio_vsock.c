@@ -217,8 +217,7 @@ static void tx_raw(const struct virtio_vsock_hdr *h, const void *payload, uint32
     vt_avail_add(&d, TXQ, id);
 }
 
-static struct virtio_vsock_hdr ghdr(uint16_t op, uint32_t src_port, uint32_t dst_port,
-                                    uint32_t len)
+static struct virtio_vsock_hdr ghdr(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t len)
 {
     return (struct virtio_vsock_hdr){
         .src_cid = CID,
@@ -316,9 +315,8 @@ static void test_identity(void **s)
     /* SEQPACKET is not offered. */
     assert_false(vt_negotiate(&d, VT_F_V1 | 2) & VIRTIO_STATUS_FEATURES_OK);
     /* The registry: one service per port. */
-    static const struct vsock_service dup = {.port = PORT_ECHO,
-                                             .accept = echo_accept,
-                                             .closed = echo_closed};
+    static const struct vsock_service dup = {
+        .port = PORT_ECHO, .accept = echo_accept, .closed = echo_closed};
     assert_int_equal(vsock_listen(&dup), ERR_EXIST);
     static const struct vsock_service bad = {.port = 9};
     assert_int_equal(vsock_listen(&bad), ERR_INVAL);
@@ -772,9 +770,9 @@ static void test_mutation(void **s)
         start();
         rx_auto = false;
         for (unsigned k = 0; k < 6; k++) {
-            struct virtio_vsock_hdr h = ghdr((uint16_t)(rng() % 9), 5000 + (uint32_t)(rng() % 3),
-                                             rng() % 4 ? PORT_ECHO : PORT_REFUSE,
-                                             (uint32_t)(rng() % 64));
+            struct virtio_vsock_hdr h =
+                ghdr((uint16_t)(rng() % 9), 5000 + (uint32_t)(rng() % 3),
+                     rng() % 4 ? PORT_ECHO : PORT_REFUSE, (uint32_t)(rng() % 64));
             if (rng() % 8 == 0)
                 h.len = (uint32_t)rng();
             h.flags = (uint32_t)(rng() % 4);
