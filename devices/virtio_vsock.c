@@ -115,7 +115,7 @@ static void rst_queue(struct virtio_vsock *v, uint64_t src_cid, uint32_t src_por
                       uint32_t dst_port, uint16_t type)
 {
     if (v->rst_count == VIRTIO_VSOCK_RST_QUEUE) {
-        v->stats.dropped++; /* cannot happen: the tx queue waits while it is nearly full */
+        v->stats.dropped++; /* cannot happen: vv_tx waits while it could fill up */
         return;
     }
     struct virtio_vsock_hdr *h = &v->rst[(v->rst_head + v->rst_count) % VIRTIO_VSOCK_RST_QUEUE];
@@ -497,18 +497,32 @@ static int tx_packet(struct virtio_vsock *v, unsigned count, uint64_t total)
     }
 }
 
+/* RSTs the queue may still have to take: one per connection whose accept
+ * is pending (the host may refuse it). */
+static unsigned rst_owed(const struct virtio_vsock *v)
+{
+    unsigned n = v->rst_count;
+
+    for (unsigned i = 0; i < VIRTIO_VSOCK_CONNS; i++)
+        n += v->conns[i].state == VV_CONNECTING;
+    return n;
+}
+
 /* Packets from the tx queue, a bounded number.  Waits (leaves chains in
- * the ring) while the RST queue could not take a packet's answers. */
+ * the ring) while the RST queue might not take a packet's answers. */
 static void vv_tx(struct virtio_vsock *v)
 {
     struct virtio_mmio *t = &v->t;
     bool pushed = false;
 
+    _Static_assert(VIRTIO_VSOCK_RST_QUEUE >= VIRTIO_VSOCK_CONNS + 2, "RST queue too small");
     for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_VSOCK_TXQ].num; i++) {
         unsigned count;
 
-        if (v->rst_count > VIRTIO_VSOCK_RST_QUEUE - 2)
-            break; /* a packet may need two (tx_request reclaiming a slot) */
+        if (rst_owed(v) > VIRTIO_VSOCK_RST_QUEUE - 2) {
+            v->tx_waiting = true; /* a packet may need two (tx_request reclaiming a slot) */
+            break;
+        }
         int head = virtio_mmio_pop(t, VIRTIO_VSOCK_TXQ, v->tx_bufs, VIRTIO_VSOCK_QUEUE_MAX, &count);
         if (head < 0)
             break;
@@ -629,17 +643,24 @@ static void vv_kick(void *dev, unsigned queue)
 {
     struct virtio_vsock *v = dev;
 
-    spin_lock(&v->t.lock);
     /* New receive buffers may also unblock a tx queue that waited for
-     * room for its RSTs. */
-    if (queue == VIRTIO_VSOCK_TXQ || queue == VIRTIO_VSOCK_RXQ) {
-        vv_tx(v);
+     * room for its RSTs; answered accepts (dispatch) may too.  A few
+     * rounds: what is left waits for the guest's next notification. */
+    for (unsigned round = 0; round < 4; round++) {
+        spin_lock(&v->t.lock);
+        v->tx_waiting = false;
+        if (queue == VIRTIO_VSOCK_TXQ || queue == VIRTIO_VSOCK_RXQ) {
+            vv_tx(v);
+            vv_flush(v);
+            vv_tx(v);
+        }
         vv_flush(v);
-        vv_tx(v);
+        bool again = v->tx_waiting && rst_owed(v) > v->rst_count;
+        spin_unlock(&v->t.lock);
+        vv_dispatch(v);
+        if (!again)
+            break;
     }
-    vv_flush(v);
-    spin_unlock(&v->t.lock);
-    vv_dispatch(v);
 }
 
 /* Lock held: the driver reset the device; every connection is over. */

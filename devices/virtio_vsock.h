@@ -39,9 +39,10 @@
  * allow: control replies first, then data, never more than the guest's
  * credit (peer_buf_alloc - (tx_cnt - peer_fwd_cnt)).  RSTs for packets
  * that have no connection wait in a VIRTIO_VSOCK_RST_QUEUE-deep queue;
- * while it is full the device stops taking packets from the tx queue
- * (the spec's "additional resources ... exhausted") until the guest posts
- * receive buffers.  A receive chain too short for a header is given back
+ * while it could fill up (counting an RST for each accept still pending)
+ * the device stops taking packets from the tx queue (the spec's
+ * "additional resources ... exhausted") until the guest posts receive
+ * buffers or the accepts are answered.  A receive chain too short for a header is given back
  * unused (used length 0); a device-readable buffer in one: NEEDS_RESET.
  *
  * The host side (struct virtio_vsock_host): accept, readable, writable
@@ -165,6 +166,7 @@ struct virtio_vsock {
     void *owner;        /* the host's (its VM) */
     bool held;          /* virtio_vsock_hold: nothing pushed on the host's initiative */
     bool event_pending; /* TRANSPORT_RESET to deliver */
+    bool tx_waiting;    /* the tx queue was left for want of RST room */
     unsigned next_conn; /* where the next flush starts (fairness) */
     struct virtio_vsock_hdr rst[VIRTIO_VSOCK_RST_QUEUE];
     unsigned rst_head, rst_count;

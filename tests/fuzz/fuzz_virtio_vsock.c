@@ -222,7 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     virtio_vsock_init(&vs, &fz_mem, &fz_irq, CID, &vsock_host, &owner);
     fz_t = &vs.t;
     fz_nq = VIRTIO_VSOCK_NQ;
-    fz_dev = (struct mmio_dev){&virtio_mmio_ops, "virtio-vsock", 0x10001000, VIRTIO_MMIO_SIZE, fz_t};
+    fz_dev =
+        (struct mmio_dev){&virtio_mmio_ops, "virtio-vsock", 0x10001000, VIRTIO_MMIO_SIZE, fz_t};
     fz_run(data, size);
     virtio_vsock_hold(&vs, false);
     virtio_vsock_detach(&vs);

@@ -759,6 +759,31 @@ static void test_snapshot(void **s)
     assert_false(vs.event_pending);
 }
 
+/* No receive buffers: RSTs queue up to the limit, then the tx queue waits
+ * (chains left in the ring) until buffers come; nothing is lost. */
+static void test_rst_backpressure(void **s)
+{
+    (void)s;
+    vt_start(&d, 0, 3, QNUM);
+    for (unsigned batch = 0; batch < 2; batch++) {
+        for (unsigned i = 0; i < 8; i++) {
+            struct virtio_vsock_hdr h = ghdr(VIRTIO_VSOCK_OP_REQUEST, 100 + 8 * batch + i, 9999, 0);
+            tx_raw(&h, NULL, 0);
+        }
+        vt_kick(&d, TXQ);
+    }
+    assert_int_equal(vt_used_idx(&d, TXQ), VIRTIO_VSOCK_RST_QUEUE - 1);
+    assert_int_equal(vs.rst_count, VIRTIO_VSOCK_RST_QUEUE - 1);
+    for (unsigned i = 0; i < 16; i++)
+        post_rx_id(i);
+    vt_kick(&d, RXQ);
+    assert_int_equal(vt_used_idx(&d, TXQ), 16);
+    for (unsigned i = 0; i < 16; i++)
+        expect(VIRTIO_VSOCK_OP_RST, 9999, 100 + i);
+    expect_none();
+    assert_int_equal(vs.stats.dropped, 0);
+}
+
 /* The service sees nothing under the lock and closed() comes exactly once
  * per accepted connection, whatever a hostile guest sends. */
 static void test_mutation(void **s)
@@ -807,6 +832,7 @@ int main(void)
         cmocka_unit_test_setup(test_malformed_tx, setup),
         cmocka_unit_test_setup(test_reset_closes, setup),
         cmocka_unit_test_setup(test_snapshot, setup),
+        cmocka_unit_test_setup(test_rst_backpressure, setup),
         cmocka_unit_test_setup(test_mutation, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
