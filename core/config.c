@@ -394,6 +394,7 @@ static int vms_parse(struct loader *ld, int vms, struct config *cfg)
         if (cfg->nvms == CONFIG_MAX_VMS)
             return loader_fail(ld, "/vms", NULL, "too many VMs (at most %d)", CONFIG_MAX_VMS);
         vm = &cfg->vms[cfg->nvms];
+        ld->vm_index = (unsigned)cfg->nvms;
         if (vm_parse(ld, node, vm) < 0)
             return ERR_INVAL;
         /* dtc refuses duplicate node names, but a hand-made blob need not. */

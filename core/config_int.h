@@ -28,6 +28,7 @@ struct loader {
     const void *bundle;
     size_t bundle_size;
     unsigned nharts;
+    unsigned vm_index; /* the VM being parsed: its place among /vms's children, from 0 */
     struct fdt fdt;
     char *err;
     size_t errlen;

@@ -397,6 +397,8 @@ static int vm_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned width, 
      * locking rule in virtio_mmio.h). */
     if (kick >= 0)
         t->ops->kick(t->dev, (unsigned)kick);
+    if (offset == VIRTIO_MMIO_STATUS && value == 0 && t->ops->reset_done)
+        t->ops->reset_done(t->dev);
     return 0;
 }
 

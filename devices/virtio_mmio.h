@@ -121,6 +121,11 @@ struct virtio_dev_ops {
     /* Optional: the driver notified queue; called after notify with the
      * transport lock released (see Locking above). */
     void (*kick)(void *dev, unsigned queue);
+    /* Optional: the driver reset the device (wrote 0 to Status); called
+     * after reset ran, with the transport lock released like kick, for
+     * news the reset makes for the host side (virtio-vsock: connections
+     * closed). */
+    void (*reset_done)(void *dev);
 };
 
 /* What a device moved, for the control plane's statistics (counted under

@@ -6,14 +6,12 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 
-extern const struct vdev_kind vdev_kind_rng, vdev_kind_console, vdev_kind_blk, vdev_kind_net;
+extern const struct vdev_kind vdev_kind_rng, vdev_kind_console, vdev_kind_blk, vdev_kind_net,
+    vdev_kind_vsock;
 
 /* One row per kind.  The order is that of messages listing them. */
 const struct vdev_kind *const vdev_kinds[] = {
-    &vdev_kind_rng,
-    &vdev_kind_console,
-    &vdev_kind_blk,
-    &vdev_kind_net,
+    &vdev_kind_rng, &vdev_kind_console, &vdev_kind_blk, &vdev_kind_net, &vdev_kind_vsock,
 };
 
 const unsigned vdev_kind_count = sizeof(vdev_kinds) / sizeof(vdev_kinds[0]);

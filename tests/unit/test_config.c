@@ -25,6 +25,7 @@
 #include "core/vdev/blk.h"
 #include "core/vdev/net.h"
 #include "core/vdev/vdev.h"
+#include "core/vdev/vsock.h"
 #include "lib/cpio.h"
 #include "lib/err.h"
 #include "lib/fdt.h"
@@ -565,7 +566,7 @@ static const struct err_case err_cases[] = {
     /* structure of a VM node */
     {.tc = {VM0(.child = "gpu")},
      .msg = "config: /vms/vm0/gpu: unknown device node (expected rng, console, disk or diskN, net "
-            "or netN)"},
+            "or netN, vsock)"},
     {.tc = {VM0(.raw = {RAW("memroy", 0, 0, 0, 0)})},
      .msg = P_VM0 "property memroy: unknown (expected " PROPS ")"},
     {.tc = {VM0(.raw = {RAW_STR("compatible", "x")})},
@@ -799,19 +800,46 @@ static void test_devices(void **state)
     assert_int_equal(cfg.vms[0].ndevs, 0);
 }
 
+/* vsock: guest-cid given, or 3 + the VM's place in /vms. */
+static void test_vsock(void **state)
+{
+    (void)state;
+    const struct tvm vms[] = {
+        {.name = "vm0", DEVS({.name = "vsock"})},
+        {.name = "vm1", DEVS({.name = "rng"}, {.name = "vsock", .props = {U32("guest-cid", 100)}})},
+        {.name = "vm2", DEVS({.name = "vsock", .props = {U64("guest-cid", 0xfffffffe)}})},
+        {.name = "vm3", DEVS({.name = "vsock"})},
+    };
+    const struct tcfg tc = {.vms = vms, .nvms = 4};
+    struct config cfg;
+    struct vdev_vsock_settings s;
+
+    load_ok(&tc, 4, &cfg);
+    assert_string_equal(cfg.vms[0].devs[0].kind->model, "virtio-vsock");
+    vdev_vsock_settings(&cfg.vms[0].devs[0], &s);
+    assert_int_equal(s.guest_cid, 3);
+    vdev_vsock_settings(&cfg.vms[1].devs[1], &s);
+    assert_int_equal(s.guest_cid, 100);
+    vdev_vsock_settings(&cfg.vms[2].devs[0], &s);
+    assert_int_equal(s.guest_cid, 0xfffffffe);
+    vdev_vsock_settings(&cfg.vms[3].devs[0], &s);
+    assert_int_equal(s.guest_cid, 6);
+}
+
 #define P_DEV "config: /vms/vm0/"
 #define DISK_ONE_OF                                                                                \
     "a disk needs exactly one of image (a file in the bundle) or host-disk (a disk of the host)"
 
 static const struct err_case dev_err_cases[] = {
     {.tc = {VM0(DEVS({.name = "disk@0"}))},
-     .msg =
-         P_DEV "disk@0: unknown device node (expected rng, console, disk or diskN, net or netN)"},
+     .msg = P_DEV
+     "disk@0: unknown device node (expected rng, console, disk or diskN, net or netN, vsock)"},
     {.tc = {VM0(DEVS({.name = "disk123"}))},
      .msg = P_DEV "disk123: unknown device node (expected rng, console, disk or diskN, net or "
-                  "netN)"},
+                  "netN, vsock)"},
     {.tc = {VM0(DEVS({.name = "rng0"}))},
-     .msg = P_DEV "rng0: unknown device node (expected rng, console, disk or diskN, net or netN)"},
+     .msg = P_DEV
+     "rng0: unknown device node (expected rng, console, disk or diskN, net or netN, vsock)"},
     {.tc = {VM0(DEVS({.name = "net0"}, {.name = "net1"}, {.name = "net2"}, {.name = "net3"},
                      {.name = "net4"}, {.name = "net5"}, {.name = "net6"}, {.name = "net7"},
                      {.name = "net8"}))},
@@ -874,6 +902,23 @@ static const struct err_case dev_err_cases[] = {
     {.tc = {VMS({.name = "a", DEVS({.name = "net0", .props = {RAW("mac", 2, 0, 0, 0, 0, 9)}})},
                 {.name = "b", DEVS({.name = "net0", .props = {RAW("mac", 2, 0, 0, 0, 0, 9)}})})},
      .msg = "config: /vms/b/net0: property mac: same address as /vms/a/net0"},
+    {.tc = {VM0(DEVS({.name = "vsock", .props = {U32("guest-cid", 2)}}))},
+     .msg = P_DEV "vsock: property guest-cid: must be 3 to 0xfffffffe (0, 1, 2 and 0xffffffff are "
+                  "reserved; got 0x2)"},
+    {.tc = {VM0(DEVS({.name = "vsock", .props = {U32("guest-cid", 0xffffffff)}}))},
+     .msg = P_DEV "vsock: property guest-cid: must be 3 to 0xfffffffe (0, 1, 2 and 0xffffffff are "
+                  "reserved; got 0xffffffff)"},
+    {.tc = {VM0(DEVS({.name = "vsock", .props = {U64("guest-cid", 0x100000003)}}))},
+     .msg = P_DEV "vsock: property guest-cid: must be 3 to 0xfffffffe (0, 1, 2 and 0xffffffff are "
+                  "reserved; got 0x100000003)"},
+    {.tc = {VM0(DEVS({.name = "vsock", .props = {RAW("guest-cid", 0, 3)}}))},
+     .msg = P_DEV "vsock: property guest-cid: must be 1 or 2 cells (got 2 bytes)"},
+    {.tc = {VM0(DEVS({.name = "vsock"}, {.name = "vsock"}))},
+     .msg = P_DEV "vsock: device node given more than once"},
+    {.tc = {VMS({.name = "a", DEVS({.name = "vsock"})},
+                {.name = "b", DEVS({.name = "vsock", .props = {U32("guest-cid", 3)}})})},
+     .msg = "config: /vms/b/vsock: property guest-cid: CID 3 is also /vms/a/vsock's (a VM without "
+            "guest-cid gets 3 + its place in /vms)"},
 };
 
 static void test_device_errors(void **state)
@@ -1094,13 +1139,21 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_vm_defaults), cmocka_unit_test(test_three_vms),
-        cmocka_unit_test(test_memory_forms),    cmocka_unit_test(test_max_vms_and_bootargs_limit),
-        cmocka_unit_test(test_dtc_fixture),     cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_isa_withhold),    cmocka_unit_test(test_bootargs_too_long),
-        cmocka_unit_test(test_error_buffer),    cmocka_unit_test(test_fuzz_bundle),
-        cmocka_unit_test(test_devices),         cmocka_unit_test(test_device_errors),
-        cmocka_unit_test(test_snapshot_region), cmocka_unit_test(test_snapshot_region_errors),
+        cmocka_unit_test(test_one_vm_defaults),
+        cmocka_unit_test(test_three_vms),
+        cmocka_unit_test(test_memory_forms),
+        cmocka_unit_test(test_max_vms_and_bootargs_limit),
+        cmocka_unit_test(test_dtc_fixture),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_isa_withhold),
+        cmocka_unit_test(test_bootargs_too_long),
+        cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_fuzz_bundle),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_vsock),
+        cmocka_unit_test(test_device_errors),
+        cmocka_unit_test(test_snapshot_region),
+        cmocka_unit_test(test_snapshot_region_errors),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, teardown);
