@@ -47,7 +47,7 @@ static size_t fz_write(void *ctx, const void *buf, size_t n)
     return n;
 }
 
-static const struct control_transport fz_ops = {fz_read, fz_write};
+static const struct control_transport fz_ops = {fz_read, fz_write, NULL};
 
 static void sink(const char *s, size_t n)
 {

@@ -50,7 +50,7 @@ static size_t client_write(void *ctx, const void *buf, size_t n)
     return n;
 }
 
-static const struct control_transport client_ops = {client_read, client_write};
+static const struct control_transport client_ops = {client_read, client_write, NULL};
 
 static struct client ca, cb;
 static struct control_session *sa, *sb;
