@@ -14,6 +14,7 @@ int control_fail(struct control_req *r, int code, const char *fmt, ...)
     va_start(ap, fmt);
     fmt_vsnprintf(r->err, sizeof(r->err), fmt, ap);
     va_end(ap);
+    r->rc = code;
     return code;
 }
 

@@ -24,8 +24,10 @@ static uint64_t ticks_ms(uint64_t t)
     return t / (control_timebase() / 1000 ? control_timebase() / 1000 : 1);
 }
 
-/* The VM the "name" argument names. */
-static struct vm *arg_vm(struct control_req *r)
+/* The VM the "name" argument names; NULL with r failed (r->rc) if none.
+ * self_verb: what a control VM may not do to itself ("stop"): refused
+ * when the VM asking is this one, which could not come back from it. */
+static struct vm *arg_vm_for(struct control_req *r, const char *self_verb)
 {
     char name[CONFIG_NAME_MAX + 2];
 
@@ -34,19 +36,21 @@ static struct vm *arg_vm(struct control_req *r)
         return NULL;
     }
     struct vm *vm = vm_find(name);
-    if (!vm)
+    if (!vm) {
         control_fail(r, ERR_NOENT, "no VM named \"%s\" (query-vms lists them)", name);
+        return NULL;
+    }
+    if (self_verb && r->s->peer == vm) {
+        control_fail(r, ERR_PERM, "vm %s is the control VM asking: it cannot %s itself", vm->name,
+                     self_verb);
+        return NULL;
+    }
     return vm;
 }
 
-/* A control VM must not leave itself unable to come back. */
-static bool is_self(struct control_req *r, const struct vm *vm, const char *verb)
+static struct vm *arg_vm(struct control_req *r)
 {
-    if (r->s->peer != vm)
-        return false;
-    control_fail(r, ERR_PERM, "vm %s is the control VM asking: it cannot %s itself", vm->name,
-                 verb);
-    return true;
+    return arg_vm_for(r, NULL);
 }
 
 /* "the management port", or "vm ctl over vsock": who stopped a VM. */
@@ -209,7 +213,7 @@ static int cmd_query_vm(struct control_req *r)
     struct jw *w = r->w;
 
     if (!vm)
-        return ERR_NOENT;
+        return r->rc;
     const struct vm_config *c = vm->cfg;
     jw_obj(w);
     put_vm_summary(w, vm);
@@ -269,7 +273,7 @@ static int cmd_query_stats(struct control_req *r)
     struct jw *w = r->w;
 
     if (!vm)
-        return ERR_NOENT;
+        return r->rc;
     jw_obj(w);
     jw_kstr(w, "name", vm->name);
     jw_kstr(w, "state", vm_ops_state(vm));
@@ -316,49 +320,37 @@ static int cmd_query_stats(struct control_req *r)
 static int cmd_vm_start(struct control_req *r)
 {
     struct vm *vm = arg_vm(r);
-    return vm ? vm_ops_start(vm, r->err, sizeof(r->err)) : ERR_NOENT;
+    return vm ? vm_ops_start(vm, r->err, sizeof(r->err)) : r->rc;
 }
 
 static int cmd_vm_stop(struct control_req *r)
 {
-    struct vm *vm = arg_vm(r);
-    if (!vm)
-        return ERR_NOENT;
-    if (is_self(r, vm, "stop"))
-        return ERR_PERM;
-    return vm_ops_stop(vm, who(r), r->err, sizeof(r->err));
+    struct vm *vm = arg_vm_for(r, "stop");
+    return vm ? vm_ops_stop(vm, who(r), r->err, sizeof(r->err)) : r->rc;
 }
 
 static int cmd_vm_reset(struct control_req *r)
 {
     struct vm *vm = arg_vm(r);
-    return vm ? vm_ops_reset(vm, who(r), r->err, sizeof(r->err)) : ERR_NOENT;
+    return vm ? vm_ops_reset(vm, who(r), r->err, sizeof(r->err)) : r->rc;
 }
 
 static int cmd_vm_pause(struct control_req *r)
 {
-    struct vm *vm = arg_vm(r);
-    if (!vm)
-        return ERR_NOENT;
-    if (is_self(r, vm, "pause"))
-        return ERR_PERM;
-    return vm_ops_pause(vm, r->err, sizeof(r->err));
-}
-
-static int cmd_vm_delete(struct control_req *r)
-{
-    struct vm *vm = arg_vm(r);
-    if (!vm)
-        return ERR_NOENT;
-    if (is_self(r, vm, "delete"))
-        return ERR_PERM;
-    return vm_ops_delete(vm, r->err, sizeof(r->err));
+    struct vm *vm = arg_vm_for(r, "pause");
+    return vm ? vm_ops_pause(vm, r->err, sizeof(r->err)) : r->rc;
 }
 
 static int cmd_vm_resume(struct control_req *r)
 {
     struct vm *vm = arg_vm(r);
-    return vm ? vm_ops_resume(vm, r->err, sizeof(r->err)) : ERR_NOENT;
+    return vm ? vm_ops_resume(vm, r->err, sizeof(r->err)) : r->rc;
+}
+
+static int cmd_vm_delete(struct control_req *r)
+{
+    struct vm *vm = arg_vm_for(r, "delete");
+    return vm ? vm_ops_delete(vm, r->err, sizeof(r->err)) : r->rc;
 }
 
 /* ---- consoles ----------------------------------------------------------- */
@@ -370,7 +362,7 @@ static int cmd_vm_log(struct control_req *r)
     uint64_t total;
 
     if (!vm)
-        return ERR_NOENT;
+        return r->rc;
     size_t n = vconsole_port_log(&vm->con, out, sizeof(out), &total);
     jw_obj(r->w);
     jw_ku64(r->w, "total", total);
@@ -387,7 +379,7 @@ static int cmd_console_attach(struct control_req *r)
     char tmp[1];
 
     if (!vm)
-        return ERR_NOENT;
+        return r->rc;
     vconsole_port_log(&vm->con, tmp, 0, &total);
     /* From what is already in the log (its last 4 KiB), or from now. */
     uint64_t from = control_arg_bool(r, "history", false) ? 0 : total;
@@ -412,7 +404,7 @@ static int cmd_console_input(struct control_req *r)
     struct vm *vm = arg_vm(r);
 
     if (!vm)
-        return ERR_NOENT;
+        return r->rc;
     int n = control_arg_str(r, "data", text, sizeof(text));
     if (n < 0)
         return n;

@@ -62,6 +62,7 @@ struct control_req {
     int args; /* the arguments object's token, or -1 */
     struct jw *w;
     char err[256];
+    int rc; /* the code of the last control_fail */
 };
 
 enum control_arg_type { ARG_STR, ARG_UINT, ARG_BOOL };

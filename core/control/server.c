@@ -94,6 +94,15 @@ static int check_args(const struct control_cmd *c, const struct json_doc *d, int
     return 0;
 }
 
+/* A string from the request, for a message ("(a long name)" if it does not
+ * fit or is no proper string). */
+static const char *name_of(const struct json_doc *d, int tok, char *buf, size_t size)
+{
+    if (json_str(d, tok, buf, size) < 0)
+        fmt_snprintf(buf, size, "(a long name)");
+    return buf;
+}
+
 static void serve(struct control_session *s, const char *line, size_t n)
 {
     static jsmntok_t toks[CONTROL_TOKENS];
@@ -129,10 +138,9 @@ static void serve(struct control_session *s, const char *line, size_t n)
         if (!json_str_eq(&d, j, "execute") && !json_str_eq(&d, j, "arguments") &&
             !json_str_eq(&d, j, "id")) {
             char key[48];
-            if (json_str(&d, j, key, sizeof(key)) < 0)
-                fmt_snprintf(key, sizeof(key), "(a long name)");
             reply_errorf(s, id, idlen, "InvalidRequest",
-                         "unknown member \"%s\" (a request has execute, arguments and id)", key);
+                         "unknown member \"%s\" (a request has execute, arguments and id)",
+                         name_of(&d, j, key, sizeof(key)));
             return;
         }
     }
@@ -145,10 +153,9 @@ static void serve(struct control_session *s, const char *line, size_t n)
     const struct control_cmd *c = cmd_find(&d, ex);
     if (!c) {
         char name[48];
-        if (json_str(&d, ex, name, sizeof(name)) < 0)
-            fmt_snprintf(name, sizeof(name), "(a long name)");
         reply_errorf(s, id, idlen, "CommandNotFound",
-                     "no command \"%s\" (query-commands lists them)", name);
+                     "no command \"%s\" (query-commands lists them)",
+                     name_of(&d, ex, name, sizeof(name)));
         return;
     }
     int args = json_get(&d, 0, "arguments");

@@ -60,7 +60,7 @@ int control_cmd_upload_data(struct control_req *r)
     struct control_upload *up = arg_upload(r);
 
     if (!up)
-        return ERR_NOENT;
+        return r->rc;
     uint64_t off = control_arg_u64(r, "offset", UINT64_MAX);
     if (off != up->received)
         return control_fail(r, ERR_INVAL, "chunk at offset %llu: the next byte expected is %llu",
@@ -89,7 +89,7 @@ int control_cmd_upload_cancel(struct control_req *r)
     struct control_upload *up = arg_upload(r);
 
     if (!up)
-        return ERR_NOENT;
+        return r->rc;
     control_upload_drop(up);
     return 0;
 }
@@ -101,7 +101,7 @@ int control_cmd_vm_create(struct control_req *r)
     struct control_upload *up = arg_upload(r);
 
     if (!up)
-        return ERR_NOENT;
+        return r->rc;
     if (up->received != up->size)
         return control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes",
                             (unsigned long long)up->id, (unsigned long long)up->received,

@@ -79,15 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup_once();
     vconsole_test_reset();
     control_reset();
-    memset(vms, 0, sizeof(vms));
-    vm_count = 2;
-    for (unsigned i = 0; i < 2; i++) {
-        vms[i].index = i;
-        vms[i].cfg = &cfgs[i];
-        memcpy(vms[i].name, cfgs[i].name, sizeof(vms[i].name));
-        vms[i].state = VM_DONE;
-        vconsole_port_init(&vms[i].con, vms[i].name);
-    }
+    host_vm_table_off(cfgs, 2);
     control_init(10000000);
     uint64_t free0 = pmem_free_bytes();
 

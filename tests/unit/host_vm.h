@@ -19,6 +19,7 @@
 #include "core/platform.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/vconsole.h"
 #include "core/vm.h"
 #include "core/vmm.h"
 
@@ -83,6 +84,21 @@ static inline void host_vm_config(struct vm_config *cfg, const char *name, uint6
     cfg->kernel_size = kernel_size;
     cfg->bootargs = "";
     cfg->autostart = true;
+}
+
+/* The VM table as at boot with every VM off (autostart = <0>): slots
+ * 0..n-1 hold cfg[0..n-1], each with its console port. */
+static inline void host_vm_table_off(const struct vm_config *cfg, unsigned n)
+{
+    memset(vms, 0, sizeof(vms));
+    vm_count = n;
+    for (unsigned i = 0; i < n; i++) {
+        vms[i].index = i;
+        vms[i].cfg = &cfg[i];
+        memcpy(vms[i].name, cfg[i].name, sizeof(vms[i].name));
+        vms[i].state = VM_DONE;
+        vconsole_port_init(&vms[i].con, vms[i].name);
+    }
 }
 
 #endif

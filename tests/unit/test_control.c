@@ -146,18 +146,10 @@ static int setup(void **state)
         arena = host_vm_init(64u << 20, err, sizeof(err));
     assert_non_null(arena);
     control_reset();
-    memset(vms, 0, sizeof(vms));
     host_vm_config(&cfgs[0], "alpha", 4u << 20, 1, kernel, sizeof(kernel));
     host_vm_config(&cfgs[1], "ctl", 4u << 20, 1, kernel, sizeof(kernel));
     cfgs[1].control = true;
-    vm_count = 2;
-    for (unsigned i = 0; i < vm_count; i++) {
-        vms[i].index = i;
-        vms[i].cfg = &cfgs[i];
-        memcpy(vms[i].name, cfgs[i].name, sizeof(vms[i].name));
-        vms[i].state = VM_DONE;
-        vconsole_port_init(&vms[i].con, vms[i].name);
-    }
+    host_vm_table_off(cfgs, 2);
     control_init(10000000);
     memset(&ca, 0, sizeof(ca));
     memset(&cb, 0, sizeof(cb));

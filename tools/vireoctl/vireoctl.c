@@ -159,6 +159,23 @@ static void consume_line(size_t len)
 
 static char line_copy[LINE_MAX_BYTES + 1];
 
+enum msg_kind { MSG_TIMEOUT, MSG_NOISE, MSG_EVENT, MSG_REPLY };
+
+/* The next line from Vireo, copied into line_copy (its length in *len)
+ * and parsed into doc: an event, a reply, noise (not a JSON object: bytes
+ * an earlier client left), or nothing by the deadline. */
+static enum msg_kind next_message(double deadline, size_t *len)
+{
+    char *l = read_line(deadline, len);
+    if (!l)
+        return MSG_TIMEOUT;
+    memcpy(line_copy, l, *len + 1);
+    consume_line(*len);
+    if (json_parse(&doc, line_copy, *len, toks, TOKENS) != 0 || json_type(&doc, 0) != JSON_OBJECT)
+        return MSG_NOISE;
+    return json_get(&doc, 0, "event") >= 0 ? MSG_EVENT : MSG_REPLY;
+}
+
 /* Sends a request; returns its id.  args is a JSON object's text or NULL. */
 static unsigned long request_send(const char *cmd, const char *args)
 {
@@ -184,14 +201,12 @@ static void reply_wait(unsigned long id)
     double deadline = now_s() + timeout_s;
     for (;;) {
         size_t len;
-        char *l = read_line(deadline, &len);
-        if (!l)
+        enum msg_kind k = next_message(deadline, &len);
+        if (k == MSG_TIMEOUT)
             die(EXIT_CONNECT, "no answer from Vireo within %d s", timeout_s);
-        memcpy(line_copy, l, len + 1);
-        consume_line(len);
-        if (json_parse(&doc, line_copy, len, toks, TOKENS) != 0)
-            continue; /* not a message (noise from before this client) */
-        if (json_get(&doc, 0, "event") >= 0) {
+        if (k == MSG_NOISE)
+            continue;
+        if (k == MSG_EVENT) {
             if (on_event)
                 on_event();
             continue;
@@ -574,11 +589,9 @@ static void pump_events(double wait_s)
 {
     double deadline = now_s() + wait_s;
     size_t len;
-    char *l;
-    while ((l = read_line(deadline, &len))) {
-        memcpy(line_copy, l, len + 1);
-        consume_line(len);
-        if (json_parse(&doc, line_copy, len, toks, TOKENS) == 0 && json_get(&doc, 0, "event") >= 0)
+    enum msg_kind k;
+    while ((k = next_message(deadline, &len)) != MSG_TIMEOUT) {
+        if (k == MSG_EVENT)
             console_event();
         deadline = now_s(); /* only what is already here */
     }
@@ -655,14 +668,10 @@ static int do_events(void)
     call("hello", NULL);
     for (;;) {
         size_t len;
-        char *l = read_line(now_s() + 3600, &len);
-        if (!l)
-            continue;
-        memcpy(line_copy, l, len + 1);
-        consume_line(len);
-        if (strstr(line_copy, "\"event\""))
+        if (next_message(now_s() + 3600, &len) == MSG_EVENT) {
             printf("%s\n", line_copy);
-        fflush(stdout);
+            fflush(stdout);
+        }
     }
 }
 
@@ -821,17 +830,13 @@ int main(int argc, char **argv)
         double deadline = now_s() + timeout_s;
         for (;;) {
             size_t len;
-            char *l = read_line(deadline, &len);
-            if (!l)
+            enum msg_kind k = next_message(deadline, &len);
+            if (k == MSG_TIMEOUT)
                 die(EXIT_CONNECT, "no answer from Vireo within %d s", timeout_s);
-            memcpy(line_copy, l, len + 1);
-            consume_line(len);
-            if (strstr(line_copy, "\"event\"") &&
-                json_parse(&doc, line_copy, len, toks, TOKENS) == 0 &&
-                json_get(&doc, 0, "event") >= 0)
+            if (k != MSG_REPLY)
                 continue;
             printf("%s\n", line_copy);
-            return strstr(line_copy, "\"error\"") ? EXIT_REFUSED : EXIT_OK;
+            return json_get(&doc, 0, "error") >= 0 ? EXIT_REFUSED : EXIT_OK;
         }
     }
     usage(stderr);
