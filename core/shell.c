@@ -256,25 +256,15 @@ static bool vm_needs_running(const struct vm *vm, const char *verb)
     return false;
 }
 
-/* Pauses vm (if it is not already) and waits until its vCPUs are off the
- * harts: true, or false after a second with the VM resumed as it was. */
+/* vm_ops_quiesce, saying why it failed. */
 static bool vm_quiesce(struct vm *vm, bool *was_paused)
 {
-    *was_paused = __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
-    if (!*was_paused)
-        sched_pause_vm(vm, true);
-    uint64_t give_up = arch_time() + timebase;
-    while (!sched_vm_off_harts(vm)) {
-        if (arch_time() > give_up) {
-            if (!*was_paused)
-                sched_pause_vm(vm, false);
-            console_printf("vm %s: its vCPUs did not leave their harts within a second\n",
-                           vm->name);
-            return false;
-        }
-        arch_cpu_relax();
-    }
-    return true;
+    char err[160];
+
+    if (vm_ops_quiesce(vm, was_paused, err, sizeof(err)) == 0)
+        return true;
+    console_printf("%s\n", err);
+    return false;
 }
 
 static void snapshot_progress(const struct vm *vm, uint64_t done, uint64_t total)

@@ -819,3 +819,49 @@ void snapshot_mem_drop(const struct vm *vm)
 {
     mem_free(&mem_slots[vm->index]);
 }
+
+long snapshot_mem_read(const struct vm *vm, uint64_t off, void *buf, size_t n)
+{
+    const struct snap_mem *m = &mem_slots[vm->index];
+
+    if (!m->size || strcmp(m->vm_name, vm->name) != 0)
+        return ERR_NOENT;
+    if (off > m->size)
+        return ERR_RANGE;
+    if (n > m->size - off)
+        n = (size_t)(m->size - off);
+    struct mem_cursor c = {(struct snap_mem *)m, off};
+    int rc = mem_read(&c, buf, n);
+    return rc < 0 ? rc : (long)n;
+}
+
+/* A snapshot in one buffer (an upload), read twice. */
+struct buf_cursor {
+    const uint8_t *p;
+    uint64_t size, pos;
+};
+
+static int buf_read(void *ctx, void *p, size_t n)
+{
+    struct buf_cursor *c = ctx;
+
+    if (n > c->size - c->pos)
+        return ERR_TRUNCATED;
+    memcpy(p, c->p + c->pos, n);
+    c->pos += n;
+    return 0;
+}
+
+static int buf_rewind(void *ctx)
+{
+    ((struct buf_cursor *)ctx)->pos = 0;
+    return 0;
+}
+
+int snapshot_buf_restore(struct vm *vm, const void *buf, uint64_t size,
+                         snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    struct buf_cursor c = {buf, size, 0};
+    struct snap_input in = {{buf_read, &c, 0, 0, 0}, buf_rewind};
+    return snapshot_restore(vm, &in, progress, err, errlen);
+}

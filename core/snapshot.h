@@ -51,5 +51,13 @@ int snapshot_mem_restore(struct vm *vm, snapshot_progress_fn progress, char *err
 /* The size of vm's stored snapshot (0: none) and when it was taken (host time). */
 uint64_t snapshot_mem_size(const struct vm *vm, uint64_t *taken);
 void snapshot_mem_drop(const struct vm *vm);
+/* Up to n bytes of vm's in-memory snapshot from offset off (streaming it
+ * out): how many, ERR_NOENT (none), ERR_RANGE (off past its end). */
+long snapshot_mem_read(const struct vm *vm, uint64_t off, void *buf, size_t n);
+
+/* Restores vm from a snapshot held whole in buf (one streamed in): as
+ * snapshot_restore. */
+int snapshot_buf_restore(struct vm *vm, const void *buf, uint64_t size,
+                         snapshot_progress_fn progress, char *err, size_t errlen);
 
 #endif

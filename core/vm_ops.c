@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* VM operations shared by the management front ends (core/vm_ops.h). */
 #include "core/vm_ops.h"
+#include "arch/arch.h"
 #include "core/hart.h"
+#include "core/snapshot.h"
 #include "core/sched.h"
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
+#include "core/vmm.h"
 #include "lib/err.h"
 #include "lib/printf.h"
 #include "lib/spinlock.h"
@@ -133,4 +136,74 @@ int vm_ops_add(void *bundle, size_t size, struct vm **out, char *err, size_t err
 int vm_ops_delete(struct vm *vm, char *err, size_t errlen)
 {
     return vm_delete(vm, err, errlen); /* it says VM_EVENT_DELETED */
+}
+
+int vm_ops_quiesce(struct vm *vm, bool *was_paused, char *err, size_t errlen)
+{
+    *was_paused = __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
+    if (!*was_paused)
+        sched_pause_vm(vm, true);
+    uint64_t give_up = arch_time() + vmm_timebase_hz();
+    while (!sched_vm_off_harts(vm)) {
+        if (arch_time() > give_up) {
+            if (!*was_paused)
+                sched_pause_vm(vm, false);
+            fmt_snprintf(err, errlen, "vm %s: its vCPUs did not leave their harts within a second",
+                         vm->name);
+            return ERR_AGAIN;
+        }
+        arch_cpu_relax();
+    }
+    return 0;
+}
+
+int vm_ops_snapshot_mem(struct vm *vm, struct snapshot_stats *st, uint64_t *ticks,
+                        snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    bool was_paused;
+
+    int rc = needs_running(vm, "snapshot", err, errlen);
+    if (rc == 0)
+        rc = vm_ops_quiesce(vm, &was_paused, err, errlen);
+    if (rc < 0)
+        return rc;
+    uint64_t t0 = arch_time();
+    rc = snapshot_mem_save(vm, st, progress, err, errlen);
+    *ticks = arch_time() - t0;
+    if (!was_paused)
+        sched_pause_vm(vm, false);
+    return rc;
+}
+
+int vm_ops_restore_buf(struct vm *vm, const void *buf, uint64_t size, char *err, size_t errlen)
+{
+    char why[256];
+    bool was_paused, built = false;
+    enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+
+    if (st == VM_DONE) {
+        vm->boots++;
+        vm->end = VM_END_NONE;
+        if (vm_build_paused(vm, why, sizeof(why)) < 0) {
+            fmt_snprintf(err, errlen, "vm %s: cannot build it: %s", vm->name, why);
+            return ERR_NOMEM;
+        }
+        built = true;
+    } else if (st != VM_RUNNING || !vm->paused) {
+        fmt_snprintf(err, errlen, "vm %s is %s: a restore needs it paused or off", vm->name,
+                     vm_ops_state(vm));
+        return ERR_STATE;
+    } else {
+        int rc = vm_ops_quiesce(vm, &was_paused, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = snapshot_buf_restore(vm, buf, size, NULL, why, sizeof(why));
+    if (rc < 0) {
+        if (built)
+            vm_unbuild(vm);
+        fmt_snprintf(err, errlen, "vm %s: not restored: %s%s", vm->name, why,
+                     built ? "; it is off again" : "");
+    }
+    return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef VIREO_CORE_VM_OPS_H
 #define VIREO_CORE_VM_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,22 @@ int vm_ops_resume(struct vm *vm, char *err, size_t errlen);
  * VM. */
 int vm_ops_add(void *bundle, size_t size, struct vm **out, char *err, size_t errlen);
 int vm_ops_delete(struct vm *vm, char *err, size_t errlen);
+
+/* Pauses vm (unless it is paused) and waits up to a second for its vCPUs
+ * to leave their harts: 0, or ERR_AGAIN (resumed as it was).  From a hart
+ * with no vCPU loaded (the run loop), or a vCPU of vm could be the one
+ * this hart never leaves. */
+int vm_ops_quiesce(struct vm *vm, bool *was_paused, char *err, size_t errlen);
+/* Saves a running VM into Vireo's memory (snapshot_mem_save), paused
+ * meanwhile and resumed after unless it was paused; *ticks: how long.
+ * From a hart with no vCPU loaded. */
+struct snapshot_stats;
+int vm_ops_snapshot_mem(struct vm *vm, struct snapshot_stats *st, uint64_t *ticks,
+                        void (*progress)(const struct vm *vm, uint64_t done, uint64_t total),
+                        char *err, size_t errlen);
+/* Restores vm from the snapshot in buf: a paused VM, or one that is off
+ * (built paused first; off again if the restore fails).  It stays paused.
+ * From a hart with no vCPU loaded. */
+int vm_ops_restore_buf(struct vm *vm, const void *buf, uint64_t size, char *err, size_t errlen);
 
 #endif

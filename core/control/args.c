@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "core/control/internal.h"
+#include "core/vm.h"
 #include "lib/err.h"
 #include "lib/printf.h"
 
@@ -61,4 +62,25 @@ bool control_arg_bool(const struct control_req *r, const char *name, bool dflt)
     bool v;
     int t = control_arg_tok(r, name);
     return t >= 0 && json_bool(r->doc, t, &v) == 0 ? v : dflt;
+}
+
+struct vm *control_arg_vm(struct control_req *r, const char *self_verb)
+{
+    char name[CONFIG_NAME_MAX + 2];
+
+    if (control_arg_str(r, "name", name, sizeof(name)) < 0) {
+        control_fail(r, ERR_NOENT, "no VM has a name that long");
+        return NULL;
+    }
+    struct vm *vm = vm_find(name);
+    if (!vm) {
+        control_fail(r, ERR_NOENT, "no VM named \"%s\" (query-vms lists them)", name);
+        return NULL;
+    }
+    if (self_verb && r->s->peer == vm) {
+        control_fail(r, ERR_PERM, "vm %s is the control VM asking: it cannot %s itself", vm->name,
+                     self_verb);
+        return NULL;
+    }
+    return vm;
 }

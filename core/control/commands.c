@@ -11,6 +11,7 @@
 #include "core/version.h"
 #include "core/vm.h"
 #include "core/vm_dev.h"
+#include "core/snapshot.h"
 #include "core/vm_ops.h"
 #include "core/vmm.h"
 #include "devices/virtio_mmio.h"
@@ -19,38 +20,9 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 
-static uint64_t ticks_ms(uint64_t t)
-{
-    return t / (control_timebase() / 1000 ? control_timebase() / 1000 : 1);
-}
-
-/* The VM the "name" argument names; NULL with r failed (r->rc) if none.
- * self_verb: what a control VM may not do to itself ("stop"): refused
- * when the VM asking is this one, which could not come back from it. */
-static struct vm *arg_vm_for(struct control_req *r, const char *self_verb)
-{
-    char name[CONFIG_NAME_MAX + 2];
-
-    if (control_arg_str(r, "name", name, sizeof(name)) < 0) {
-        control_fail(r, ERR_NOENT, "no VM has a name that long");
-        return NULL;
-    }
-    struct vm *vm = vm_find(name);
-    if (!vm) {
-        control_fail(r, ERR_NOENT, "no VM named \"%s\" (query-vms lists them)", name);
-        return NULL;
-    }
-    if (self_verb && r->s->peer == vm) {
-        control_fail(r, ERR_PERM, "vm %s is the control VM asking: it cannot %s itself", vm->name,
-                     self_verb);
-        return NULL;
-    }
-    return vm;
-}
-
 static struct vm *arg_vm(struct control_req *r)
 {
-    return arg_vm_for(r, NULL);
+    return control_arg_vm(r, NULL);
 }
 
 /* "the management port", or "vm ctl over vsock": who stopped a VM. */
@@ -117,7 +89,7 @@ static int cmd_query_host(struct control_req *r)
     jw_obj(w);
     jw_kstr(w, "version", VIREO_VERSION);
     jw_ku64(w, "timebase-hz", control_timebase());
-    jw_ku64(w, "uptime-ms", ticks_ms(arch_time()));
+    jw_ku64(w, "uptime-ms", control_ms(arch_time()));
     jw_key(w, "harts");
     jw_arr(w);
     for (unsigned i = 0; i < hart_count; i++) {
@@ -160,7 +132,7 @@ static void put_vm_summary(struct jw *w, const struct vm *vm)
     jw_ku64(w, "memory", vm->cfg->mem_size);
     jw_ku64(w, "boots", vm->boots);
     jw_kbool(w, "control", vm->cfg->control);
-    jw_ku64(w, "uptime-ms", vm->state == VM_RUNNING ? ticks_ms(now - vm->started) : 0);
+    jw_ku64(w, "uptime-ms", vm->state == VM_RUNNING ? control_ms(now - vm->started) : 0);
 }
 
 static int cmd_query_vms(struct control_req *r)
@@ -288,7 +260,7 @@ static int cmd_query_stats(struct control_req *r)
             const struct vcpu *v = &vm->vcpus[i];
             jw_obj(w);
             jw_ku64(w, "id", i);
-            jw_ku64(w, "run-ms", ticks_ms(v->run_ticks));
+            jw_ku64(w, "run-ms", control_ms(v->run_ticks));
             jw_key(w, "exits");
             put_exits(w, v->exits);
             jw_end(w);
@@ -325,7 +297,7 @@ static int cmd_vm_start(struct control_req *r)
 
 static int cmd_vm_stop(struct control_req *r)
 {
-    struct vm *vm = arg_vm_for(r, "stop");
+    struct vm *vm = control_arg_vm(r, "stop");
     return vm ? vm_ops_stop(vm, who(r), r->err, sizeof(r->err)) : r->rc;
 }
 
@@ -337,7 +309,7 @@ static int cmd_vm_reset(struct control_req *r)
 
 static int cmd_vm_pause(struct control_req *r)
 {
-    struct vm *vm = arg_vm_for(r, "pause");
+    struct vm *vm = control_arg_vm(r, "pause");
     return vm ? vm_ops_pause(vm, r->err, sizeof(r->err)) : r->rc;
 }
 
@@ -349,8 +321,57 @@ static int cmd_vm_resume(struct control_req *r)
 
 static int cmd_vm_delete(struct control_req *r)
 {
-    struct vm *vm = arg_vm_for(r, "delete");
+    struct vm *vm = control_arg_vm(r, "delete");
     return vm ? vm_ops_delete(vm, r->err, sizeof(r->err)) : r->rc;
+}
+
+/* ---- snapshots, streamed -------------------------------------------------
+ * Saved into Vireo's memory (the shell's `vm snapshot NAME` target), then
+ * read out in chunks; restored from an upload.  docs/control.md. */
+
+static int cmd_snapshot_save(struct control_req *r)
+{
+    struct vm *vm = arg_vm(r);
+    struct snapshot_stats st;
+    uint64_t ticks;
+
+    if (!vm)
+        return r->rc;
+    int rc = vm_ops_snapshot_mem(vm, &st, &ticks, NULL, r->err, sizeof(r->err));
+    if (rc < 0)
+        return rc;
+    jw_obj(r->w);
+    jw_ku64(r->w, "size", st.bytes);
+    jw_ku64(r->w, "ram-pages", st.ram_pages);
+    jw_ku64(r->w, "zero-pages", st.zero_pages);
+    jw_ku64(r->w, "ms", control_ms(ticks));
+    jw_end(r->w);
+    return 0;
+}
+
+static int cmd_snapshot_read(struct control_req *r)
+{
+    static uint8_t chunk[CONTROL_CHUNK_MAX];
+    struct vm *vm = arg_vm(r);
+
+    if (!vm)
+        return r->rc;
+    uint64_t off = control_arg_u64(r, "offset", 0);
+    uint64_t len = control_arg_u64(r, "length", CONTROL_CHUNK_MAX);
+    long n = snapshot_mem_read(vm, off, chunk, len < sizeof(chunk) ? (size_t)len : sizeof(chunk));
+    if (n == ERR_NOENT)
+        return control_fail(r, ERR_NOENT, "vm %s has no snapshot (snapshot-save takes one)",
+                            vm->name);
+    if (n < 0)
+        return control_fail(r, (int)n, "offset %llu is past the snapshot's end",
+                            (unsigned long long)off);
+    uint64_t taken, size = snapshot_mem_size(vm, &taken);
+    jw_obj(r->w);
+    jw_ku64(r->w, "size", size);
+    jw_key(r->w, "data");
+    jw_base64(r->w, chunk, (size_t)n);
+    jw_end(r->w);
+    return 0;
 }
 
 /* ---- consoles ----------------------------------------------------------- */
@@ -423,53 +444,91 @@ static int cmd_console_input(struct control_req *r)
 }
 
 const struct control_cmd control_cmds[] = {
-    {"hello", "Vireo's version, the protocol version, who this session is", {{0}}, cmd_hello},
-    {"query-commands", "every command with its arguments", {{0}}, cmd_query_commands},
-    {"query-host", "harts, memory, ISA, VM slots", {{0}}, cmd_query_host},
-    {"query-vms", "every VM: name, state, vCPUs, memory, uptime", {{0}}, cmd_query_vms},
-    {"query-vm",
-     "one VM: configuration, devices, vCPUs, exits, how it ended",
-     {{"name", ARG_STR, true}},
-     cmd_query_vm},
-    {"query-stats",
-     "one VM's counters: exits by reason, per-vCPU run time, device I/O",
-     {{"name", ARG_STR, true}},
-     cmd_query_stats},
-    {"vm-start", "boot a VM that is off or stopped", {{"name", ARG_STR, true}}, cmd_vm_start},
-    {"vm-stop", "power a VM off (memory freed)", {{"name", ARG_STR, true}}, cmd_vm_stop},
-    {"vm-pause", "stop running its vCPUs", {{"name", ARG_STR, true}}, cmd_vm_pause},
-    {"vm-resume", "run a paused VM again", {{"name", ARG_STR, true}}, cmd_vm_resume},
-    {"vm-reset", "reboot a VM", {{"name", ARG_STR, true}}, cmd_vm_reset},
-    {"vm-log", "the last 4 KiB a VM printed", {{"name", ARG_STR, true}}, cmd_vm_log},
-    {"console-attach",
-     "follow a VM's console output as CONSOLE events (history: from its log)",
-     {{"name", ARG_STR, true}, {"history", ARG_BOOL, false}},
-     cmd_console_attach},
-    {"console-detach", "stop following the console", {{0}}, cmd_console_detach},
-    {"console-input",
-     "type into a VM's console (data: base64); returns how many bytes it took",
-     {{"name", ARG_STR, true}, {"data", ARG_STR, true}},
-     cmd_console_input},
-    {"upload-begin",
-     "open an upload of size bytes (a bundle for vm-create)",
-     {{"size", ARG_UINT, true}},
-     control_cmd_upload_begin},
-    {"upload-data",
-     "the upload's next chunk: offset (the bytes so far) and data (base64)",
-     {{"upload", ARG_UINT, true}, {"offset", ARG_UINT, true}, {"data", ARG_STR, true}},
-     control_cmd_upload_data},
-    {"upload-cancel",
-     "drop an open upload",
-     {{"upload", ARG_UINT, true}},
-     control_cmd_upload_cancel},
-    {"vm-create",
-     "add the VM a complete upload describes (a boot bundle with one VM); start: boot it",
-     {{"upload", ARG_UINT, true}, {"start", ARG_BOOL, false}},
-     control_cmd_vm_create},
-    {"vm-delete",
-     "remove a VM that is off or stopped; its memory returns",
-     {{"name", ARG_STR, true}},
-     cmd_vm_delete},
+    {.name = "hello",
+     .help = "Vireo's version, the protocol version, who this session is",
+     .run = cmd_hello},
+    {.name = "query-commands",
+     .help = "every command with its arguments",
+     .run = cmd_query_commands},
+    {.name = "query-host", .help = "harts, memory, ISA, VM slots", .run = cmd_query_host},
+    {.name = "query-vms",
+     .help = "every VM: name, state, vCPUs, memory, uptime",
+     .run = cmd_query_vms},
+    {.name = "query-vm",
+     .help = "one VM: configuration, devices, vCPUs, exits, how it ended",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_query_vm},
+    {.name = "query-stats",
+     .help = "one VM's counters: exits by reason, per-vCPU run time, device I/O",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_query_stats},
+    {.name = "vm-start",
+     .help = "boot a VM that is off or stopped",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_start},
+    {.name = "vm-stop",
+     .help = "power a VM off (memory freed)",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_stop},
+    {.name = "vm-pause",
+     .help = "stop running its vCPUs",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_pause},
+    {.name = "vm-resume",
+     .help = "run a paused VM again",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_resume},
+    {.name = "vm-reset",
+     .help = "reboot a VM",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_reset},
+    {.name = "vm-log",
+     .help = "the last 4 KiB a VM printed",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_log},
+    {.name = "console-attach",
+     .help = "follow a VM's console output as CONSOLE events (history: from its log)",
+     .args = {{"name", ARG_STR, true}, {"history", ARG_BOOL, false}},
+     .run = cmd_console_attach},
+    {.name = "console-detach", .help = "stop following the console", .run = cmd_console_detach},
+    {.name = "console-input",
+     .help = "type into a VM's console (data: base64); returns how many bytes it took",
+     .args = {{"name", ARG_STR, true}, {"data", ARG_STR, true}},
+     .run = cmd_console_input},
+    {.name = "snapshot-save",
+     .help = "pause a VM, save its state into Vireo's memory, resume it; snapshot-read streams it",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_snapshot_save,
+     .in_loop = true},
+    {.name = "snapshot-read",
+     .help = "bytes of a VM's saved snapshot: offset, length (at most 48 KiB)",
+     .args = {{"name", ARG_STR, true}, {"offset", ARG_UINT, true}, {"length", ARG_UINT, false}},
+     .run = cmd_snapshot_read},
+    {.name = "snapshot-restore",
+     .help = "put a paused (or off) VM back to the snapshot in an upload; it stays paused",
+     .args = {{"name", ARG_STR, true}, {"upload", ARG_UINT, true}},
+     .run = control_cmd_snapshot_restore,
+     .in_loop = true},
+    {.name = "upload-begin",
+     .help = "open an upload of size bytes (a bundle for vm-create)",
+     .args = {{"size", ARG_UINT, true}},
+     .run = control_cmd_upload_begin},
+    {.name = "upload-data",
+     .help = "the upload's next chunk: offset (the bytes so far) and data (base64)",
+     .args = {{"upload", ARG_UINT, true}, {"offset", ARG_UINT, true}, {"data", ARG_STR, true}},
+     .run = control_cmd_upload_data},
+    {.name = "upload-cancel",
+     .help = "drop an open upload",
+     .args = {{"upload", ARG_UINT, true}},
+     .run = control_cmd_upload_cancel},
+    {.name = "vm-create",
+     .help = "add the VM a complete upload describes (a boot bundle with one VM); start: boot it",
+     .args = {{"upload", ARG_UINT, true}, {"start", ARG_BOOL, false}},
+     .run = control_cmd_vm_create},
+    {.name = "vm-delete",
+     .help = "remove a VM that is off or stopped; its memory returns",
+     .args = {{"name", ARG_STR, true}},
+     .run = cmd_vm_delete},
 };
 
 const unsigned control_ncmds = sizeof(control_cmds) / sizeof(control_cmds[0]);

@@ -15,7 +15,7 @@
 
 #define CONTROL_SESSIONS      8
 #define CONTROL_REQUEST_MAX   (96u << 10) /* bytes in one request line */
-#define CONTROL_REPLY_MAX     (48u << 10) /* bytes of one reply's value */
+#define CONTROL_REPLY_MAX     (72u << 10) /* bytes of one reply's value: a 48 KiB chunk in base64 */
 #define CONTROL_OUT_SIZE      (128u << 10)
 #define CONTROL_TOKENS        1024
 #define CONTROL_UPLOAD_MAX    (1ull << 30) /* a bundle, at most */
@@ -82,6 +82,10 @@ struct control_cmd {
     /* 0, or a negative ERR_* with r->err saying why (the error class
      * follows from the code). */
     int (*run)(struct control_req *r);
+    /* It waits for vCPUs to leave their harts (snapshots): it runs only
+     * where this hart has no vCPU loaded, so a request that arrives in a
+     * guest's exit or interrupt waits for the run loop's next stop. */
+    bool in_loop;
 };
 
 extern const struct control_cmd control_cmds[];
@@ -92,6 +96,10 @@ bool control_arg_present(const struct control_req *r, const char *name);
 int control_arg_str(struct control_req *r, const char *name, char *buf, size_t size);
 uint64_t control_arg_u64(const struct control_req *r, const char *name, uint64_t dflt);
 bool control_arg_bool(const struct control_req *r, const char *name, bool dflt);
+/* The VM the "name" argument names; NULL with r failed (r->rc) if none.
+ * self_verb: what a control VM may not do to itself ("stop"), refused
+ * when the VM asking is this one: it could not come back from it. */
+struct vm *control_arg_vm(struct control_req *r, const char *self_verb);
 /* The token of an argument's value, or -1. */
 int control_arg_tok(const struct control_req *r, const char *name);
 
@@ -104,11 +112,16 @@ int control_cmd_upload_begin(struct control_req *r);
 int control_cmd_upload_data(struct control_req *r);
 int control_cmd_upload_cancel(struct control_req *r);
 int control_cmd_vm_create(struct control_req *r);
+int control_cmd_snapshot_restore(struct control_req *r);
 
 /* session.c, for the files above it. */
+/* serve: one request line; false if it must wait (it is offered again
+ * from the run loop). */
 void control_sessions_init(uint32_t timebase_hz,
-                           void (*serve)(struct control_session *s, const char *line, size_t n));
+                           bool (*serve)(struct control_session *s, const char *line, size_t n));
 uint32_t control_timebase(void);
+/* Ticks of the time CSR in milliseconds. */
+uint64_t control_ms(uint64_t ticks);
 size_t control_out_room(const struct control_session *s);
 /* Queues one message (w's JSON object) and its newline, if it fits whole. */
 bool control_emit(struct control_session *s, struct jw *w);

@@ -5,7 +5,9 @@
  * what was wrong (docs/control.md).  The top of core/control/. */
 #include <stdarg.h>
 
+#include "arch/arch.h"
 #include "core/control/internal.h"
+#include "core/hart.h"
 #include "core/vm_ops.h"
 #include "lib/err.h"
 #include "lib/printf.h"
@@ -103,7 +105,7 @@ static const char *name_of(const struct json_doc *d, int tok, char *buf, size_t 
     return buf;
 }
 
-static void serve(struct control_session *s, const char *line, size_t n)
+static bool serve(struct control_session *s, const char *line, size_t n)
 {
     static jsmntok_t toks[CONTROL_TOKENS];
     struct json_doc d;
@@ -120,18 +122,18 @@ static void serve(struct control_session *s, const char *line, size_t n)
         else
             reply_errorf(s, NULL, 0, "InvalidRequest", "not JSON (%s at byte %zu)", err_str(rc),
                          d.bad_at < n ? d.bad_at : n);
-        return;
+        return true;
     }
     if (json_type(&d, 0) != JSON_OBJECT) {
         control_reply_error(s, NULL, 0, "InvalidRequest", "a request is a JSON object");
-        return;
+        return true;
     }
     int idt = json_get(&d, 0, "id");
     if (idt >= 0)
         id = json_raw(&d, idt, &idlen);
     if (json_dup_key(&d, 0)) {
         control_reply_error(s, id, idlen, "InvalidRequest", "a member is given twice");
-        return;
+        return true;
     }
     int j = 1;
     for (int k = 0; k < json_size(&d, 0); k++, j = json_next(&d, j + 1)) {
@@ -141,14 +143,14 @@ static void serve(struct control_session *s, const char *line, size_t n)
             reply_errorf(s, id, idlen, "InvalidRequest",
                          "unknown member \"%s\" (a request has execute, arguments and id)",
                          name_of(&d, j, key, sizeof(key)));
-            return;
+            return true;
         }
     }
     int ex = json_get(&d, 0, "execute");
     if (ex < 0 || json_type(&d, ex) != JSON_STRING) {
         control_reply_error(s, id, idlen, "InvalidRequest",
                             "\"execute\" must name a command (a string)");
-        return;
+        return true;
     }
     const struct control_cmd *c = cmd_find(&d, ex);
     if (!c) {
@@ -156,14 +158,17 @@ static void serve(struct control_session *s, const char *line, size_t n)
         reply_errorf(s, id, idlen, "CommandNotFound",
                      "no command \"%s\" (query-commands lists them)",
                      name_of(&d, ex, name, sizeof(name)));
-        return;
+        return true;
     }
     int args = json_get(&d, 0, "arguments");
     if (check_args(c, &d, args, err, sizeof(err)) < 0) {
         control_reply_error(s, id, idlen, "InvalidArgument", err);
-        return;
+        return true;
     }
 
+    struct hart *here = arch_this_hart();
+    if (c->in_loop && here && __atomic_load_n(&here->current, __ATOMIC_ACQUIRE))
+        return false; /* not in a guest's exit: from the run loop */
     struct jw w;
     jw_init(&w, value, sizeof(value));
     struct control_req r = {.s = s, .doc = &d, .args = args < 0 ? -1 : args, .w = &w};
@@ -172,14 +177,14 @@ static void serve(struct control_session *s, const char *line, size_t n)
     vm_ops_release();
     if (rc < 0) {
         control_reply_error(s, id, idlen, control_error_class(rc), r.err[0] ? r.err : err_str(rc));
-        return;
+        return true;
     }
     long vn = jw_finish(&w);
     if (vn <= 0) { /* a command that wrote nothing returns {} */
         if (vn < 0) {
             reply_errorf(s, id, idlen, "Failed", "%s: the reply does not fit %u bytes", c->name,
                          CONTROL_REPLY_MAX);
-            return;
+            return true;
         }
         value[0] = '{';
         value[1] = '}';
@@ -196,6 +201,7 @@ static void serve(struct control_session *s, const char *line, size_t n)
     }
     jw_end(&m);
     control_emit(s, &m);
+    return true;
 }
 
 void control_init(uint32_t timebase_hz)

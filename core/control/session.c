@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "arch/arch.h"
+#include "core/hart.h"
 #include "core/console.h"
 #include "core/hart_loop.h"
 #include "core/pmem.h"
@@ -24,11 +25,17 @@ static struct spinlock control_lock;
 static int kick_pending; /* news arrived while the lock was held */
 static struct control_session sessions[CONTROL_SESSIONS];
 static uint32_t timebase;
-static void (*server)(struct control_session *s, const char *line, size_t n);
+static bool (*server)(struct control_session *s, const char *line, size_t n);
 
 uint32_t control_timebase(void)
 {
     return timebase ? timebase : 1;
+}
+
+uint64_t control_ms(uint64_t ticks)
+{
+    uint32_t per_ms = control_timebase() / 1000;
+    return ticks / (per_ms ? per_ms : 1);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -84,14 +91,26 @@ void control_poke(void)
     hart_loop_poke();
 }
 
+/* A request that must run where no vCPU is loaded waits for this: the
+ * run loop's stop.  Not kick_pending, which would have the kick that
+ * deferred it run the work again at once, in the same place. */
+static int loop_pending;
+
+static void control_defer_to_loop(void)
+{
+    __atomic_store_n(&loop_pending, 1, __ATOMIC_SEQ_CST);
+    hart_loop_poke();
+}
+
 static void control_service(void)
 {
-    if (__atomic_load_n(&kick_pending, __ATOMIC_ACQUIRE))
+    if (__atomic_exchange_n(&loop_pending, 0, __ATOMIC_ACQ_REL) ||
+        __atomic_load_n(&kick_pending, __ATOMIC_ACQUIRE))
         control_kick();
 }
 
 void control_sessions_init(uint32_t timebase_hz,
-                           void (*serve)(struct control_session *s, const char *line, size_t n))
+                           bool (*serve)(struct control_session *s, const char *line, size_t n))
 {
     timebase = timebase_hz;
     server = serve;
@@ -342,11 +361,11 @@ static void greet(struct control_session *s)
 
 /* Takes the lines that have arrived, one request each, while there is room
  * for a reply.  Returns true if it did anything. */
-static bool serve_input(struct control_session *s)
+static bool serve_input(struct control_session *s, unsigned *budget)
 {
     bool did = false;
 
-    for (unsigned served = 0; served < 64; served++) {
+    for (; *budget; --*budget) {
         if (control_out_room(s) < CONTROL_REPLY_MAX + 1024)
             return did; /* the reply could not be kept: wait for the client to read */
         char *nl = memchr(s->in, '\n', s->in_len);
@@ -381,8 +400,10 @@ static bool serve_input(struct control_session *s)
             bool blank = true;
             for (size_t i = 0; i < len && blank; i++)
                 blank = s->in[i] == ' ' || s->in[i] == '\t';
-            if (!blank)
-                server(s, s->in, len);
+            if (!blank && !server(s, s->in, len)) {
+                control_defer_to_loop(); /* it runs where no vCPU is loaded */
+                return did;
+            }
         }
         memmove(s->in, nl + 1, s->in_len - n - 1);
         s->in_len -= n + 1;
@@ -438,8 +459,14 @@ static void session_free(struct control_session *s)
         s->t->ended(s->ctx);
 }
 
+/* Requests one work() serves at most before it hands the rest to the run
+ * loop's next stop: a client streaming an upload does not hold a hart. */
+#define WORK_BUDGET 32
+
 static void work(void)
 {
+    unsigned budget = WORK_BUDGET;
+
     for (unsigned i = 0; i < CONTROL_SESSIONS; i++) {
         struct control_session *s = &sessions[i];
         if (!s->used)
@@ -457,14 +484,25 @@ static void work(void)
             flush(s);
             send_events(s);
             send_console(s);
-            more = serve_input(s);
+            more = serve_input(s, &budget);
             flush(s);
-        } while (more && control_out_room(s) >= CONTROL_REPLY_MAX + 1024);
+        } while (more && budget && control_out_room(s) >= CONTROL_REPLY_MAX + 1024);
     }
+    if (!budget)
+        control_defer_to_loop();
 }
 
 void control_kick(void)
 {
+    /* Inside a guest's exit or interrupt, that guest's vCPU is loaded on
+     * this hart and would wait for all of the work (a bundle uploading,
+     * a VM booting): it is done at the run loop's next stop instead, on a
+     * hart with no vCPU, while the scheduler runs the guests elsewhere. */
+    struct hart *here = arch_this_hart();
+    if (here && __atomic_load_n(&here->current, __ATOMIC_ACQUIRE)) {
+        control_defer_to_loop();
+        return;
+    }
     for (;;) {
         __atomic_store_n(&kick_pending, 1, __ATOMIC_SEQ_CST);
         if (!spin_trylock(&control_lock))

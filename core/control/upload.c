@@ -3,6 +3,7 @@
  * (docs/control.md, "Creating a VM").  The whole size is declared first,
  * so a bundle that cannot fit is refused before a byte moves, and the
  * memory is taken once; chunks must come in order. */
+#include "arch/arch.h"
 #include "core/control/internal.h"
 #include "core/pmem.h"
 #include "core/vm.h"
@@ -121,6 +122,31 @@ int control_cmd_vm_create(struct control_req *r)
     jw_obj(r->w);
     jw_kstr(r->w, "name", vm->name);
     jw_kstr(r->w, "state", vm_ops_state(vm));
+    jw_end(r->w);
+    return 0;
+}
+
+/* snapshot-restore: the upload is a snapshot; it is dropped after. */
+int control_cmd_snapshot_restore(struct control_req *r)
+{
+    struct control_upload *up = arg_upload(r);
+    if (!up)
+        return r->rc;
+    struct vm *vm = control_arg_vm(r, "restore");
+    if (!vm)
+        return r->rc;
+    if (up->received != up->size)
+        return control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes",
+                            (unsigned long long)up->id, (unsigned long long)up->received,
+                            (unsigned long long)up->size);
+    uint64_t t0 = arch_time();
+    int rc = vm_ops_restore_buf(vm, up->buf, up->size, r->err, sizeof(r->err));
+    control_upload_drop(up);
+    if (rc < 0)
+        return rc;
+    jw_obj(r->w);
+    jw_kstr(r->w, "state", vm_ops_state(vm));
+    jw_ku64(r->w, "ms", control_ms(arch_time() - t0));
     jw_end(r->w);
     return 0;
 }

@@ -473,8 +473,23 @@ static int do_log(const char *name)
     return 0;
 }
 
-/* create: the bundle goes up in chunks, several in flight; then vm-create. */
-static int do_create(const char *path, bool start)
+/* Progress on stderr, when it is a terminal: at most 5 times a second. */
+static void progress(const char *what, const char *path, uint64_t done, uint64_t total, double t0,
+                     bool last_one)
+{
+    static double last;
+    double t = now_s();
+
+    if (!isatty(2) || (t - last < 0.2 && !last_one))
+        return;
+    last = t;
+    fprintf(stderr, "\rvireoctl: %s %s: %.1f of %.1f MiB (%.1f MiB/s)   %s", what, path,
+            (double)done / 1048576.0, (double)total / 1048576.0,
+            (double)done / 1048576.0 / (t - t0 > 0 ? t - t0 : 1), last_one ? "\n" : "");
+}
+
+/* Uploads a file in chunks, several in flight: the upload's id. */
+static uint64_t upload_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -492,8 +507,7 @@ static int do_create(const char *path, bool start)
     uint64_t sent = 0;
     unsigned long inflight[UPLOAD_WINDOW];
     unsigned nin = 0;
-    bool tty = isatty(2);
-    double t0 = now_s(), last = 0;
+    double t0 = now_s();
     while (sent < size || nin) {
         if (sent < size && nin < UPLOAD_WINDOW) {
             size_t k = fread(chunk, 1, sizeof(chunk), f);
@@ -511,24 +525,82 @@ static int do_create(const char *path, bool start)
         reply_return();
         memmove(inflight, inflight + 1, (nin - 1) * sizeof(inflight[0]));
         nin--;
-        double t = now_s();
-        if (tty && (t - last > 0.2 || (sent == size && !nin))) {
-            last = t;
-            fprintf(stderr, "\rvireoctl: uploading %s: %.1f of %.1f MiB (%.1f MiB/s)   ", path,
-                    (double)(sent) / 1048576.0, (double)size / 1048576.0,
-                    (double)sent / 1048576.0 / (t - t0 > 0 ? t - t0 : 1));
-        }
+        progress("uploading", path, sent, size, t0, sent == size && !nin);
     }
-    if (tty)
-        fputc('\n', stderr);
     fclose(f);
+    return up;
+}
+
+/* create: the bundle goes up, then vm-create. */
+static int do_create(const char *path, bool start)
+{
+    char args[256];
+    uint64_t up = upload_file(path);
     snprintf(args, sizeof(args), "{\"upload\":%llu,\"start\":%s}", (unsigned long long)up,
              start ? "true" : "false");
-    r = call("vm-create", args);
+    int r = call("vm-create", args);
     if (json_out)
         print_return(r);
     else
         printf("vm %s created%s\n", get_str(r, "name"), start ? " and started" : "");
+    return 0;
+}
+
+/* snapshot: saved into Vireo's memory, then read out in chunks into path. */
+static int do_snapshot(const char *name, const char *path)
+{
+    static char text[CHUNK * 4 / 3 + 8], bytes[CHUNK];
+    char args[600];
+    int r = call("snapshot-save", name_arg(name));
+    uint64_t size = get_u64(r, "size"), ms = get_u64(r, "ms");
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        die(EXIT_USAGE, "cannot write %s: %s", path, strerror(errno));
+    unsigned long inflight[UPLOAD_WINDOW];
+    unsigned nin = 0;
+    uint64_t asked = 0, got = 0;
+    double t0 = now_s();
+    while (got < size) {
+        if (asked < size && nin < UPLOAD_WINDOW) {
+            snprintf(args, sizeof(args), "{\"name\":%s,\"offset\":%llu,\"length\":%u}", jstr(name),
+                     (unsigned long long)asked, CHUNK);
+            inflight[nin++] = request_send("snapshot-read", args);
+            asked += CHUNK;
+            continue;
+        }
+        reply_wait(inflight[0]);
+        r = reply_return();
+        memmove(inflight, inflight + 1, (nin - 1) * sizeof(inflight[0]));
+        nin--;
+        if (get_u64(r, "size") != size)
+            die(EXIT_REFUSED, "the snapshot changed while it was read (another snapshot-save?)");
+        int n = json_str(&doc, json_get(&doc, r, "data"), text, sizeof(text));
+        long k = n < 0 ? -1 : base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+        if (k <= 0 || fwrite(bytes, 1, (size_t)k, f) != (size_t)k)
+            die(EXIT_CONNECT, "a snapshot chunk that is not base64, or %s not written", path);
+        got += (uint64_t)k;
+        progress("saving", path, got, size, t0, got == size);
+    }
+    if (fclose(f) != 0)
+        die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+    printf("vm %s: snapshot of %llu KiB taken in %llu ms, written to %s\n", name,
+           (unsigned long long)(size >> 10), (unsigned long long)ms, path);
+    return 0;
+}
+
+/* restore: the file goes up, then snapshot-restore. */
+static int do_restore(const char *name, const char *path)
+{
+    char args[600];
+    uint64_t up = upload_file(path);
+    snprintf(args, sizeof(args), "{\"name\":%s,\"upload\":%llu}", jstr(name),
+             (unsigned long long)up);
+    int r = call("snapshot-restore", args);
+    if (json_out)
+        print_return(r);
+    else
+        printf("vm %s restored from %s in %llu ms; %s (vireoctl resume %s)\n", name, path,
+               (unsigned long long)get_u64(r, "ms"), get_str(r, "state"), name);
     return 0;
 }
 
@@ -697,6 +769,8 @@ static void usage(FILE *o)
           "  start|stop|pause|resume|reset NAME\n"
           "  create BUNDLE [--start]    a VM from a boot bundle (`tools/vireo pack`)\n"
           "  delete NAME                a VM that is off or stopped; its memory returns\n"
+          "  snapshot NAME FILE         pause it, save its state into FILE, resume it\n"
+          "  restore NAME FILE          put a paused or off VM back to FILE's state\n"
           "  log NAME                   the last 4 KiB it printed\n"
           "  console NAME [--history]   its console here; Ctrl-] leaves\n"
           "  console NAME --run LINE [--expect TEXT]\n"
@@ -790,6 +864,10 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < sizeof(simple) / sizeof(simple[0]); k++)
         if (!strcmp(cmd, simple[k][0]))
             return WANT(1) ? EXIT_USAGE : do_simple(simple[k][1], a[0], simple[k][2]);
+    if (!strcmp(cmd, "snapshot"))
+        return WANT(2) ? EXIT_USAGE : do_snapshot(a[0], a[1]);
+    if (!strcmp(cmd, "restore"))
+        return WANT(2) ? EXIT_USAGE : do_restore(a[0], a[1]);
     if (!strcmp(cmd, "log"))
         return WANT(1) ? EXIT_USAGE : do_log(a[0]);
     if (!strcmp(cmd, "create")) {
