@@ -414,6 +414,62 @@ static void test_control_two_clients_see_the_same(void **state)
     control_close(sb);
 }
 
+static void test_control_uploads(void **state)
+{
+    (void)state;
+    uint64_t free0 = pmem_free_bytes();
+    request(&ca, "{\"execute\":\"upload-begin\",\"arguments\":{\"size\":8}}");
+    int r = json_get(&doc, 0, "return");
+    uint64_t id;
+    assert_int_equal(json_u64(&doc, json_get(&doc, r, "upload"), &id), 0);
+    assert_true(pmem_free_bytes() < free0);
+    char req[256];
+    snprintf(req, sizeof(req), "{\"execute\":\"upload-begin\",\"arguments\":{\"size\":8}}");
+    expect_error(req, "InvalidState", "still open");
+    snprintf(req, sizeof(req),
+             "{\"execute\":\"upload-data\",\"arguments\":{\"upload\":%llu,\"offset\":4,"
+             "\"data\":\"AAAA\"}}",
+             (unsigned long long)id);
+    expect_error(req, "InvalidArgument", "the next byte expected is 0");
+    snprintf(req, sizeof(req),
+             "{\"execute\":\"upload-data\",\"arguments\":{\"upload\":%llu,\"offset\":0,"
+             "\"data\":\"AAAAAAAAAAAAAAAA\"}}",
+             (unsigned long long)id);
+    expect_error(req, "InvalidArgument", "past the declared size");
+    snprintf(req, sizeof(req),
+             "{\"execute\":\"upload-data\",\"arguments\":{\"upload\":%llu,\"offset\":0,"
+             "\"data\":\"not base64!\"}}",
+             (unsigned long long)id);
+    expect_error(req, "InvalidArgument", "not base64");
+    snprintf(req, sizeof(req), "{\"execute\":\"vm-create\",\"arguments\":{\"upload\":%llu}}",
+             (unsigned long long)id);
+    expect_error(req, "InvalidState", "has 0 of its 8 bytes");
+    snprintf(req, sizeof(req),
+             "{\"execute\":\"upload-data\",\"arguments\":{\"upload\":%llu,\"offset\":0,"
+             "\"data\":\"AAECAwQFBgc=\"}}",
+             (unsigned long long)id);
+    request(&ca, req);
+    assert_true(reply_ok());
+    /* Eight bytes are no boot bundle: refused by the configuration's
+     * checks, and the bundle's memory is back. */
+    snprintf(req, sizeof(req), "{\"execute\":\"vm-create\",\"arguments\":{\"upload\":%llu}}",
+             (unsigned long long)id);
+    request(&ca, req);
+    assert_true(json_get(&doc, 0, "error") >= 0);
+    assert_int_equal(pmem_free_bytes(), free0);
+    expect_error(req, "NotFound", "no upload");
+    /* An upload that does not fit is refused before anything is taken;
+     * one left open is dropped with its session. */
+    expect_error("{\"execute\":\"upload-begin\",\"arguments\":{\"size\":1073741824}}", "NoMemory",
+                 "KiB free");
+    request(&ca, "{\"execute\":\"upload-begin\",\"arguments\":{\"size\":4096}}");
+    assert_true(reply_ok());
+    assert_true(pmem_free_bytes() < free0);
+    control_close(sa);
+    control_kick();
+    assert_int_equal(pmem_free_bytes(), free0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_control_waits_for_a_slow_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_console, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_two_clients_see_the_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_uploads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
