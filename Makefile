@@ -52,7 +52,7 @@ SAN_CFLAGS  := $(COMMON) -O1 -g -DVIREO_HOST -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Portable code: built into the hypervisor and, for tests, on the host.
-PORTABLE_SRC := $(sort $(wildcard core/*.c core/sbi/*.c core/vdev/*.c core/control/*.c devices/*.c drivers/*.c lib/*.c))
+PORTABLE_SRC := $(sort $(wildcard core/*.c core/sbi/*.c core/vdev/*.c core/control/*.c core/gdb/*.c devices/*.c drivers/*.c lib/*.c))
 ARCH_SRC     := $(sort $(wildcard arch/riscv/*.c arch/riscv/*.S))
 # The host's C library provides these.
 HOST_SRC     := $(filter-out lib/string.c lib/compiler_rt.c,$(PORTABLE_SRC))
