@@ -55,6 +55,16 @@ static struct control_upload *arg_upload(struct control_req *r)
     return up;
 }
 
+/* Whether every byte of the upload arrived; r failed if not. */
+static bool upload_complete(struct control_req *r, const struct control_upload *up)
+{
+    if (up->received == up->size)
+        return true;
+    control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes", (unsigned long long)up->id,
+                 (unsigned long long)up->received, (unsigned long long)up->size);
+    return false;
+}
+
 int control_cmd_upload_data(struct control_req *r)
 {
     static char text[CONTROL_CHUNK_MAX * 4 / 3 + 8];
@@ -103,10 +113,8 @@ int control_cmd_vm_create(struct control_req *r)
 
     if (!up)
         return r->rc;
-    if (up->received != up->size)
-        return control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes",
-                            (unsigned long long)up->id, (unsigned long long)up->received,
-                            (unsigned long long)up->size);
+    if (!upload_complete(r, up))
+        return r->rc;
     void *bundle = up->buf;
     uint64_t size = up->size;
     *up = (struct control_upload){0};
@@ -135,10 +143,8 @@ int control_cmd_snapshot_restore(struct control_req *r)
     struct vm *vm = control_arg_vm(r, "restore");
     if (!vm)
         return r->rc;
-    if (up->received != up->size)
-        return control_fail(r, ERR_STATE, "upload %llu has %llu of its %llu bytes",
-                            (unsigned long long)up->id, (unsigned long long)up->received,
-                            (unsigned long long)up->size);
+    if (!upload_complete(r, up))
+        return r->rc;
     uint64_t t0 = arch_time();
     int rc = vm_ops_restore_buf(vm, up->buf, up->size, r->err, sizeof(r->err));
     control_upload_drop(up);

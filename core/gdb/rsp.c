@@ -433,8 +433,7 @@ static void rsp_send_stop(struct gdb_rsp *r)
     rsp_send(r);
 }
 
-void gdb_rsp_stopped(struct gdb_rsp *r, unsigned thread, enum gdb_stop_reason reason,
-                     uint64_t addr)
+void gdb_rsp_stopped(struct gdb_rsp *r, unsigned thread, enum gdb_stop_reason reason, uint64_t addr)
 {
     if ((unsigned)reason > GDB_STOP_INTERRUPT)
         reason = GDB_STOP_INTERRUPT;
@@ -887,8 +886,7 @@ static void cmd_xfer_features(struct gdb_rsp *r, struct cursor *c)
         rsp_reply(r, E_ANNEX);
         return;
     }
-    if (!take_hex(c, 16, &off) || !take(c, ',') || !take_hex(c, 16, &len) || !at_end(c) ||
-        !len) {
+    if (!take_hex(c, 16, &off) || !take(c, ',') || !take_hex(c, 16, &len) || !at_end(c) || !len) {
         rsp_reply(r, E_ANNEX); /* the manual's code for a malformed request too */
         return;
     }

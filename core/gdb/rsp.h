@@ -146,17 +146,17 @@ struct gdb_rsp {
     bool noack;          /* QStartNoAckMode: no '+' / '-' either way */
     bool client_swbreak; /* the client's qSupported named swbreak+ */
     bool client_hwbreak;
-    size_t reply_len;  /* reply[]: the last packet, framed, again on a '-' */
+    size_t reply_len; /* reply[]: the last packet, framed, again on a '-' */
     char reply[GDB_RSP_PACKET_MAX + 4];
-    size_t rlen;       /* payload bytes of the reply being built */
-    bool roverflow;    /* it did not fit (a bug: it becomes "E05") */
+    size_t rlen;        /* payload bytes of the reply being built */
+    bool roverflow;     /* it did not fit (a bug: it becomes "E05") */
     unsigned list_next; /* the next thread id qsThreadInfo lists */
 
     /* The VM, as the client sees it. */
     enum gdb_rsp_state state;
-    bool interrupted;   /* WAITING: interrupt was called */
-    unsigned g_thread;  /* Hg: registers and memory (0: the stop thread) */
-    unsigned c_thread;  /* Hc: c and s (0: the stop thread / all) */
+    bool interrupted;     /* WAITING: interrupt was called */
+    unsigned g_thread;    /* Hg: registers and memory (0: the stop thread) */
+    unsigned c_thread;    /* Hc: c and s (0: the stop thread / all) */
     unsigned stop_thread; /* 0 when the target named no valid thread */
     enum gdb_stop_reason stop_reason;
     uint64_t stop_addr;

@@ -137,8 +137,8 @@ static void fz_detach(void *ctx)
 }
 
 static const struct gdb_target_ops fz_ops = {
-    fz_threads,   fz_reg_read, fz_reg_write, fz_mem_read,  fz_mem_write,
-    fz_bp_insert, fz_bp_remove, fz_resume,   fz_interrupt, fz_detach,
+    fz_threads,   fz_reg_read,  fz_reg_write, fz_mem_read,  fz_mem_write,
+    fz_bp_insert, fz_bp_remove, fz_resume,    fz_interrupt, fz_detach,
 };
 
 static int hexv(char c)
@@ -208,8 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += k;
         if (running && (data[off - 1] & 3) == 0) {
             running = false;
-            gdb_rsp_stopped(&rsp, data[off - 1] >> 5, (enum gdb_stop_reason)(data[off - 1] >> 2 & 7),
-                            0x1000);
+            gdb_rsp_stopped(&rsp, data[off - 1] >> 5,
+                            (enum gdb_stop_reason)(data[off - 1] >> 2 & 7), 0x1000);
         }
     }
     return 0;

@@ -158,7 +158,7 @@ static void fake_detach(void *ctx)
 }
 
 static const struct gdb_target_ops fake_ops = {
-    fake_threads,  fake_reg_read,  fake_reg_write, fake_mem_read,  fake_mem_write,
+    fake_threads,   fake_reg_read,  fake_reg_write, fake_mem_read,  fake_mem_write,
     fake_bp_insert, fake_bp_remove, fake_resume,    fake_interrupt, fake_detach,
 };
 
@@ -492,8 +492,15 @@ static void test_gdb_rsp_registers(void **state)
     expect(q, "E01");
 
     /* p/P for each class: x, pc, f, fflags/frm/fcsr (32 bits), CSRs, priv. */
-    static const unsigned regs[] = {1, 31, GDB_REG_PC, GDB_REG_F0, GDB_REG_F31, GDB_REG_FFLAGS,
-                                    GDB_REG_FCSR, GDB_REG_CSR(0x100), GDB_REG_CSR(0x180),
+    static const unsigned regs[] = {1,
+                                    31,
+                                    GDB_REG_PC,
+                                    GDB_REG_F0,
+                                    GDB_REG_F31,
+                                    GDB_REG_FFLAGS,
+                                    GDB_REG_FCSR,
+                                    GDB_REG_CSR(0x100),
+                                    GDB_REG_CSR(0x180),
                                     GDB_REG_PRIV};
     for (size_t k = 0; k < sizeof(regs) / sizeof(regs[0]); k++) {
         unsigned n = regs[k], size = n >= GDB_REG_FFLAGS && n <= GDB_REG_FCSR ? 4 : 8;
@@ -778,9 +785,9 @@ static void test_gdb_rsp_status(void **state)
     /* A fresh stub on a running VM: state-touching commands wait for a
      * stop; '?' asks for one. */
     gdb_rsp_init(&rsp, &fake_ops, NULL, capture, NULL);
-    static const char *const need_stop[] = {
-        "g", "G00", "p1", "P1=00", "m0,1", "M0,1:00", "X0,0:", "Z0,0,4", "z0,0,4", "c",
-        "s", "C05", "S05", "vCont;c"};
+    static const char *const need_stop[] = {"g",       "G00",   "p1",     "P1=00",  "m0,1",
+                                            "M0,1:00", "X0,0:", "Z0,0,4", "z0,0,4", "c",
+                                            "s",       "C05",   "S05",    "vCont;c"};
     for (size_t i = 0; i < sizeof(need_stop) / sizeof(need_stop[0]); i++)
         expect(need_stop[i], "E04");
     assert_int_equal(fk.resumes, 0);
@@ -877,7 +884,10 @@ static void test_gdb_rsp_escape(void **state)
     (void)state;
     assert_int_equal(gdb_rsp_escape(buf, sizeof(buf), &n, "a$#}*b", 6), 6);
     assert_int_equal(n, 10);
-    assert_memory_equal(buf, "a}\x04}\x03}]}\x0a" "b", 10);
+    assert_memory_equal(buf,
+                        "a}\x04}\x03}]}\x0a"
+                        "b",
+                        10);
     /* Room for "a}\x04" and half an escape: it stops before the escape. */
     assert_int_equal(gdb_rsp_escape(buf, 4, &n, "a$#", 3), 2);
     assert_int_equal(n, 3);
@@ -888,13 +898,13 @@ static void test_gdb_rsp_escape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gdb_rsp_checksums),  cmocka_unit_test(test_gdb_rsp_noack),
-        cmocka_unit_test(test_gdb_rsp_framing),    cmocka_unit_test(test_gdb_rsp_too_long),
-        cmocka_unit_test(test_gdb_rsp_supported),  cmocka_unit_test(test_gdb_rsp_target_xml),
-        cmocka_unit_test(test_gdb_rsp_registers),  cmocka_unit_test(test_gdb_rsp_memory),
+        cmocka_unit_test(test_gdb_rsp_checksums),   cmocka_unit_test(test_gdb_rsp_noack),
+        cmocka_unit_test(test_gdb_rsp_framing),     cmocka_unit_test(test_gdb_rsp_too_long),
+        cmocka_unit_test(test_gdb_rsp_supported),   cmocka_unit_test(test_gdb_rsp_target_xml),
+        cmocka_unit_test(test_gdb_rsp_registers),   cmocka_unit_test(test_gdb_rsp_memory),
         cmocka_unit_test(test_gdb_rsp_breakpoints), cmocka_unit_test(test_gdb_rsp_resume),
-        cmocka_unit_test(test_gdb_rsp_interrupt),  cmocka_unit_test(test_gdb_rsp_status),
-        cmocka_unit_test(test_gdb_rsp_threads),    cmocka_unit_test(test_gdb_rsp_detach_kill),
+        cmocka_unit_test(test_gdb_rsp_interrupt),   cmocka_unit_test(test_gdb_rsp_status),
+        cmocka_unit_test(test_gdb_rsp_threads),     cmocka_unit_test(test_gdb_rsp_detach_kill),
         cmocka_unit_test(test_gdb_rsp_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
