@@ -28,6 +28,9 @@ void hart_loop_init(uint32_t timebase_hz)
 
 static void (*defer_fn)(void *arg);
 static void *defer_arg;
+/* Either of the two below has work: one flag for the exit path to look
+ * at. */
+static int loop_work;
 
 bool hart_loop_defer(void (*fn)(void *arg), void *arg)
 {
@@ -36,8 +39,11 @@ bool hart_loop_defer(void (*fn)(void *arg), void *arg)
     if (__atomic_load_n(&defer_fn, __ATOMIC_ACQUIRE))
         return false;
     defer_arg = arg; /* written before fn publishes it; read only after */
-    return __atomic_compare_exchange_n(&defer_fn, &none, fn, false, __ATOMIC_RELEASE,
-                                       __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(&defer_fn, &none, fn, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED))
+        return false;
+    __atomic_store_n(&loop_work, 1, __ATOMIC_RELEASE);
+    return true;
 }
 
 static void (*service_fn)(void);
@@ -51,17 +57,21 @@ void hart_loop_set_service(void (*fn)(void))
 void hart_loop_poke(void)
 {
     __atomic_store_n(&service_poked, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&loop_work, 1, __ATOMIC_RELEASE);
 }
 
 static bool hart_loop_has_work(void)
 {
-    return __atomic_load_n(&defer_fn, __ATOMIC_RELAXED) ||
-           __atomic_load_n(&service_poked, __ATOMIC_RELAXED);
+    return __atomic_load_n(&loop_work, __ATOMIC_RELAXED);
 }
 
 /* No vCPU is loaded here: run deferred management work, if any. */
 static void hart_loop_deferred(void)
 {
+    if (!__atomic_load_n(&loop_work, __ATOMIC_RELAXED))
+        return;
+    /* Cleared before looking: news that comes meanwhile sets it again. */
+    __atomic_store_n(&loop_work, 0, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&service_poked, __ATOMIC_RELAXED) &&
         __atomic_exchange_n(&service_poked, 0, __ATOMIC_ACQUIRE) && service_fn)
         service_fn();
