@@ -51,9 +51,12 @@ void control_ports_start(void);
  * connects).  NULL when every session is in use. */
 struct control_session *control_open(const struct control_transport *t, void *ctx, struct vm *peer,
                                      const char *who, bool greet);
-/* The client is gone: the session ends at the next work (its uploads are
- * dropped, its console detached).  The transport's ctx is not used once
- * control_close returns; call it with the control lock free. */
+/* The client is gone: the session ends at the next work (its upload is
+ * dropped, its console detached), and then the transport's ended(ctx)
+ * says ctx is the transport's again.  Until then read and write may still
+ * be called on ctx: a transport whose connection is already over answers
+ * them with 0 (read) or drops the bytes (write).  Never blocks; any
+ * context. */
 void control_close(struct control_session *s);
 
 /* Something happened that the control plane may have to act on (a
