@@ -168,7 +168,7 @@ static bool serve(struct control_session *s, const char *line, size_t n)
 
     struct hart *here = arch_this_hart();
     if (c->in_loop && here && __atomic_load_n(&here->current, __ATOMIC_ACQUIRE))
-        return false; /* not in a guest's exit: from the run loop */
+        return false; /* it waits for the run loop: no guest exit may wait for vCPUs */
     struct jw w;
     jw_init(&w, value, sizeof(value));
     struct control_req r = {.s = s, .doc = &d, .args = args < 0 ? -1 : args, .w = &w};
