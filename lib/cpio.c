@@ -4,6 +4,7 @@
  * Bounds are always checked as "wanted <= len - off" with off <= len known, so no
  * sum of untrusted values is ever formed before it is known to fit. */
 #include "lib/cpio.h"
+#include "lib/hex.h"
 #include "lib/err.h"
 #include "lib/string.h"
 
@@ -14,17 +15,6 @@
 #define FIELD_FILESIZE 6
 #define FIELD_NAMESIZE 11
 #define FIELD_COUNT    13
-
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return ERR_INVAL;
-}
 
 /* Exactly 8 hex digits: sscanf-style leniency (spaces, signs, "0x") would let two
  * readers of one archive disagree on its layout. */

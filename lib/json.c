@@ -6,6 +6,7 @@
 
 #include "lib/base64.h"
 #include "lib/err.h"
+#include "lib/hex.h"
 #include "lib/json.h"
 #include "lib/string.h"
 
@@ -51,11 +52,6 @@ static bool gap_ok(struct json_doc *d, int a, int b, char sep)
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /* number = [ minus ] int [ frac ] [ exp ] (RFC 8259, 6) */
@@ -119,7 +115,7 @@ static bool string_ok(struct json_doc *d, const jsmntok_t *t)
             if (i + 5 >= t->end)
                 goto bad;
             for (int k = 2; k < 6; k++)
-                if (!is_hex(d->s[i + k]))
+                if (hex_digit(d->s[i + k]) < 0)
                     goto bad;
             i += 5;
         } else {
@@ -342,11 +338,8 @@ int json_elem(const struct json_doc *d, int arr, int k)
 static unsigned hex4(const char *s)
 {
     unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        v |= (unsigned)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
+    for (int i = 0; i < 4; i++)
+        v = v << 4 | (unsigned)hex_digit(s[i]); /* string_ok checked them */
     return v;
 }
 

@@ -3,6 +3,7 @@
  * Facts from the GDB manual's "Remote Protocol" appendix; where it leaves
  * a choice, the comment says which and why. */
 #include "core/gdb/rsp.h"
+#include "lib/hex.h"
 #include "lib/err.h"
 #include "lib/string.h"
 
@@ -272,17 +273,6 @@ struct cursor {
     const char *p, *end;
 };
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool at_end(const struct cursor *c)
 {
     return c->p == c->end;
@@ -313,7 +303,7 @@ static bool take_hex(struct cursor *c, unsigned max_digits, uint64_t *v)
     uint64_t x = 0;
     unsigned n = 0;
     int d;
-    while (c->p != c->end && (d = hex_val(*c->p)) >= 0) {
+    while (c->p != c->end && (d = hex_digit(*c->p)) >= 0) {
         if (++n > max_digits)
             return false;
         x = x << 4 | (uint64_t)d;
@@ -329,7 +319,7 @@ static bool take_hex_bytes(struct cursor *c, uint8_t *out, size_t n)
     if ((size_t)(c->end - c->p) < 2 * n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_val(c->p[2 * i]), lo = hex_val(c->p[2 * i + 1]);
+        int hi = hex_digit(c->p[2 * i]), lo = hex_digit(c->p[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -1177,7 +1167,7 @@ void gdb_rsp_input(struct gdb_rsp *r, const void *buf, size_t n)
             break;
         case GDB_FRAME_SUM1:
         case GDB_FRAME_SUM2: {
-            int d = hex_val((char)b);
+            int d = hex_digit(b);
             if (b == '$') {
                 rsp_packet_start(r);
                 break;

@@ -23,25 +23,9 @@
 #include "devices/vswitch.h"
 #include "lib/err.h"
 #include "tests/unit/fake_arch.h"
+#include "tests/unit/hvirtio_testlib.h"
 
 #define BASE 0x1000 /* in the fake device space */
-
-static int id_read(void *ctx, uint64_t gpa, void *dst, size_t n)
-{
-    (void)ctx;
-    memcpy(dst, (const void *)(uintptr_t)gpa, n);
-    return 0;
-}
-
-static int id_write(void *ctx, uint64_t gpa, const void *src, size_t n)
-{
-    (void)ctx;
-    memcpy((void *)(uintptr_t)gpa, src, n);
-    return 0;
-}
-
-static const struct guest_mem idmem = {id_read, id_write, NULL};
-static const struct irq_line noirq = {NULL, NULL, 0};
 
 static void *ring_alloc(size_t n)
 {
