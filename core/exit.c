@@ -10,6 +10,7 @@
 #include "core/trap.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/vm_debug.h"
 #include "core/vm_life.h"
 #include "lib/compiler.h"
 
@@ -128,7 +129,15 @@ static enum exit_action exit_misaligned(struct vcpu *v)
     return misaligned_emulate(v);
 }
 
+/* Only while a debugger is attached (vm_debug hands ebreak to Vireo). */
+static enum exit_action exit_breakpoint(struct vcpu *v)
+{
+    v->exits[EXIT_OTHER]++;
+    return vm_debug_breakpoint(v);
+}
+
 static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
+    [CAUSE_BREAKPOINT] = exit_breakpoint,
     [CAUSE_MISALIGNED_FETCH] = exit_misaligned,
     [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
     [CAUSE_MISALIGNED_STORE] = exit_misaligned,

@@ -122,8 +122,8 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
         act = vcpu_arch_exit_handled(&v->arch, &done) ? (enum exit_action)done : vcpu_exit(v);
         if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
             act = EXIT_LEAVE;
-        else if (act == EXIT_RESUME && __atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED))
-            act = EXIT_YIELD; /* back to the queue, where it waits for resume */
+        else if (act == EXIT_RESUME && __atomic_load_n(&v->hold, __ATOMIC_RELAXED))
+            act = EXIT_YIELD; /* back to the queue, where it waits to be let go */
         else if (act == EXIT_RESUME && hart_loop_has_work())
             act = EXIT_YIELD; /* deferred management work waits for a hart */
         if (act != EXIT_RESUME)
@@ -181,6 +181,9 @@ void hart_loop(void)
             break;
         case SCHED_PUT_ALL_STOPPED:
             vm_end(v->vm, VM_END_STOPPED, "every vCPU stopped itself (SBI HSM hart_stop)");
+            break;
+        case SCHED_PUT_DEBUG_STOPPED:
+            vm_debug_off_harts(v->vm);
             break;
         case SCHED_PUT_DONE:
             break;

@@ -19,11 +19,11 @@ static unsigned this_hart_index(void)
     return arch_this_hart()->index;
 }
 
-/* A paused VM's vCPUs stay queued but no hart takes them. */
+/* A held vCPU (its VM paused, or stopped by a debugger) stays queued but
+ * no hart takes it. */
 static bool eligible(const struct vcpu *v, unsigned hart)
 {
-    return (v->pin < 0 || (unsigned)v->pin == hart) &&
-           !__atomic_load_n(&v->vm->paused, __ATOMIC_RELAXED);
+    return (v->pin < 0 || (unsigned)v->pin == hart) && !__atomic_load_n(&v->hold, __ATOMIC_RELAXED);
 }
 
 /* Lock held. */
@@ -213,19 +213,43 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason)
     return finish;
 }
 
+/* Lock held: sets or clears hold bits of v; a vCPU now held leaves its
+ * hart at once, one no longer held is taken by an idle hart at once. */
+static void hold_vcpu(struct vcpu *v, uint8_t bits, bool hold)
+{
+    uint8_t h = hold ? (uint8_t)(v->hold | bits) : (uint8_t)(v->hold & ~bits);
+
+    __atomic_store_n(&v->hold, h, __ATOMIC_RELEASE);
+    if (h && v->state == VCPU_RUNNING && (unsigned)v->hart != this_hart_index())
+        arch_ipi_send(harts[v->hart].hartid); /* leave the hart now */
+    if (!h && v->state == VCPU_RUNNABLE)
+        kick_idle_harts(v);
+}
+
 void sched_pause_vm(struct vm *vm, bool pause)
 {
     spin_lock(&sched_lock);
     __atomic_store_n(&vm->paused, pause, __ATOMIC_RELEASE);
-    unsigned me = this_hart_index();
-    for (unsigned i = 0; i < vm->nvcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        if (pause && v->state == VCPU_RUNNING && (unsigned)v->hart != me)
-            arch_ipi_send(harts[v->hart].hartid); /* leave the hart now */
-        if (!pause && v->state == VCPU_RUNNABLE)
-            kick_idle_harts(v);
-    }
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        hold_vcpu(&vm->vcpus[i], VCPU_HOLD_PAUSE, pause);
     spin_unlock(&sched_lock);
+}
+
+void sched_debug_hold(struct vcpu *v, bool hold)
+{
+    spin_lock(&sched_lock);
+    hold_vcpu(v, VCPU_HOLD_DEBUG, hold);
+    spin_unlock(&sched_lock);
+}
+
+bool sched_debug_off_harts(struct vm *vm)
+{
+    spin_lock(&sched_lock);
+    bool off = vm->running == 0;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        off &= (vm->vcpus[i].hold & VCPU_HOLD_DEBUG) != 0;
+    spin_unlock(&sched_lock);
+    return off;
 }
 
 /* Lock held: blocked vCPUs whose wake-up has come go back to the queue;
@@ -373,6 +397,8 @@ enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
     } else {
         rq_push(v);
     }
+    if (r == SCHED_PUT_DONE && (v->hold & VCPU_HOLD_DEBUG) && vm->running == 0)
+        r = SCHED_PUT_DEBUG_STOPPED;
     spin_unlock(&sched_lock);
     return r;
 }

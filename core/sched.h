@@ -48,6 +48,15 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
  * is busy elsewhere. */
 void sched_pause_vm(struct vm *vm, bool pause);
 
+/* Holds v off the harts for a debugger (VCPU_HOLD_DEBUG: it leaves its
+ * hart at its next exit, which an IPI makes come at once), or lets it run
+ * again (unless something else holds it). */
+void sched_debug_hold(struct vcpu *v, bool hold);
+
+/* True when every vCPU of vm is held for a debugger and none is on a
+ * hart: its registers and memory may be read and changed. */
+bool sched_debug_off_harts(struct vm *vm);
+
 /* True when vm is paused and none of its vCPUs is on a hart: its state
  * may be read or replaced (snapshots). */
 bool sched_vm_off_harts(struct vm *vm);
@@ -76,6 +85,7 @@ enum sched_put {
     SCHED_PUT_DONE,
     SCHED_PUT_FINISH_VM,   /* the VM is ending and this was its last vCPU on a hart */
     SCHED_PUT_ALL_STOPPED, /* every vCPU of the VM stopped itself (HSM hart_stop) */
+    SCHED_PUT_DEBUG_STOPPED, /* v is held for a debugger and was the VM's last on a hart */
 };
 /* v left h after deciding act: back to the queue, blocked (WFI) or offline. */
 enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act);

@@ -17,6 +17,11 @@ enum vcpu_state {
     VCPU_BLOCKED,  /* in WFI (or HSM suspend) until an interrupt or its timer */
 };
 
+/* Why a vCPU is kept off the harts (struct vcpu's hold; 0: it may run).
+ * One byte the run loop reads at each exit, whatever the reason. */
+#define VCPU_HOLD_PAUSE 1u /* its VM is paused (vm->paused, sched_pause_vm) */
+#define VCPU_HOLD_DEBUG 2u /* a debugger stopped it (core/vm_debug.c) */
+
 /* Exit reasons counted per vCPU (shown by the management layer). */
 enum exit_kind {
     EXIT_SBI,
@@ -50,6 +55,7 @@ struct vcpu {
     struct vm *vm;
     unsigned id;             /* the guest's hart id */
     enum vcpu_state state;   /* changed under the scheduler lock */
+    uint8_t hold;            /* VCPU_HOLD_*: changed under the scheduler lock */
     int pin;                 /* host hart index, or -1 to float */
     int hart;                /* hart it runs on, or last ran on; -1: never ran */
     uint64_t timer_deadline; /* SBI set_timer deadline in host time; UINT64_MAX: none */

@@ -219,6 +219,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     memset(&vm->gs, 0, sizeof(vm->gs));
     vm_dirty_release(vm); /* nothing left by vm_destroy; resets the log */
     memset(vm->vcpus, 0, sizeof(vm->vcpus));
+    memset(&vm->debug, 0, sizeof(vm->debug));
     vm->cfg = cfg;
     memcpy(vm->name, cfg->name, sizeof(vm->name));
     vm->name[sizeof(vm->name) - 1] = '\0';

@@ -14,6 +14,7 @@
 #include "core/guest_mem.h"
 #include "core/mmio_bus.h"
 #include "core/vcpu.h"
+#include "core/vm_debug.h"
 #include "core/vconsole.h"
 #include "devices/mmio.h"
 #include "devices/vplic.h"
@@ -102,6 +103,8 @@ struct vm {
     struct vconsole_port con;
     /* G-stage dirty logging (core/dirty.c). */
     struct vm_dirty dirty;
+    /* A debugger's hold on it (core/vm_debug.c); cleared by each boot. */
+    struct vm_debug debug;
 };
 
 /* The VM slots (core/vm_table.c).  Every VM is in vms[0..vm_count); a

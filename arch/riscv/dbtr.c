@@ -75,7 +75,10 @@ void dbtr_arm(struct vcpu_arch *a)
 {
     struct dbtr_fw_shmem *m = &dbtr_shmem[arch_this_hart()->index];
 
-    for (unsigned i = 0; i < VCPU_TRIG_MAX; i++) {
+    /* The debugger's slots first: on a hart with too few triggers it is
+     * the guest's own that are left out while someone debugs it. */
+    for (unsigned j = 0; j < VCPU_TRIG_SLOTS; j++) {
+        unsigned i = (j + VCPU_TRIG_MAX) % VCPU_TRIG_SLOTS;
         if (!((a->trig_on >> i) & 1))
             continue;
         m->word[0] = m->word[4] = DBTR_NO_IDX;

@@ -33,6 +33,11 @@ struct vcpu_hctl {
 
 /* Debug triggers a vCPU may have, at most (the SBI DBTR slots, core/sbi/dbtr.c). */
 #define VCPU_TRIG_MAX 8
+/* Slots after those for a debugger's breakpoints and watchpoints on the
+ * vCPU (core/vm_debug.c): armed before the guest's own, so the guest's
+ * are the ones left out on a hart with too few triggers for both. */
+#define VCPU_TRIG_DEBUG 4
+#define VCPU_TRIG_SLOTS (VCPU_TRIG_MAX + VCPU_TRIG_DEBUG)
 
 /* One of a vCPU's debug triggers as the hardware gets it: Sdtrig mcontrol6
  * matching in VS/VU-mode only, action "breakpoint exception" (which hedeleg
@@ -58,7 +63,7 @@ struct vcpu_arch {
     /* Debug triggers: trig_on names the slots of trig[] armed on the hart
      * while the vCPU runs (through the firmware's SBI DBTR, on load);
      * trig_fw the firmware's indices of those armed now, while loaded. */
-    struct vcpu_trig trig[VCPU_TRIG_MAX];
+    struct vcpu_trig trig[VCPU_TRIG_SLOTS];
     uint32_t trig_on;
     uint64_t trig_fw;
     struct fp_state fp;

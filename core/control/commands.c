@@ -529,6 +529,18 @@ const struct control_cmd control_cmds[] = {
      .help = "remove a VM that is off or stopped; its memory returns",
      .args = {{"name", ARG_STR, true}},
      .run = cmd_vm_delete},
+    {.name = "gdb-attach",
+     .help = "debug a running VM with gdb's remote protocol: gdb-input in, GDB events out",
+     .args = {{"name", ARG_STR, true}},
+     .run = control_cmd_gdb_attach},
+    {.name = "gdb-input",
+     .help = "bytes from gdb for the VM's stub (bytes: base64, at most 16 KiB decoded)",
+     .args = {{"name", ARG_STR, true}, {"bytes", ARG_STR, true}},
+     .run = control_cmd_gdb_input},
+    {.name = "gdb-detach",
+     .help = "end debugging: breakpoints removed, the VM runs on as it was",
+     .args = {{"name", ARG_STR, true}},
+     .run = control_cmd_gdb_detach},
 };
 
 const unsigned control_ncmds = sizeof(control_cmds) / sizeof(control_cmds[0]);

@@ -113,12 +113,26 @@ int control_cmd_upload_data(struct control_req *r);
 int control_cmd_upload_cancel(struct control_req *r);
 int control_cmd_vm_create(struct control_req *r);
 int control_cmd_snapshot_restore(struct control_req *r);
+int control_cmd_gdb_attach(struct control_req *r);
+int control_cmd_gdb_input(struct control_req *r);
+int control_cmd_gdb_detach(struct control_req *r);
+/* gdb.c, for each session at each work: stops to report and the stub's
+ * bytes; and when a session ends: its stubs detach. */
+void control_gdb_pump(struct control_session *s);
+void control_gdb_gone(struct control_session *s);
 
 /* session.c, for the files above it. */
 /* serve: one request line; false if it must wait (it is offered again
  * from the run loop). */
+/* pump: what the files above have for a session, at each work; gone: a
+ * session ended (both optional). */
+struct control_session_hooks {
+    void (*pump)(struct control_session *s);
+    void (*gone)(struct control_session *s);
+};
 void control_sessions_init(uint32_t timebase_hz,
-                           bool (*serve)(struct control_session *s, const char *line, size_t n));
+                           bool (*serve)(struct control_session *s, const char *line, size_t n),
+                           const struct control_session_hooks *hooks);
 uint32_t control_timebase(void);
 /* Ticks of the time CSR in milliseconds. */
 uint64_t control_ms(uint64_t ticks);

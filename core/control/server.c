@@ -8,6 +8,7 @@
 #include "arch/arch.h"
 #include "core/control/internal.h"
 #include "core/hart.h"
+#include "core/vm_debug.h"
 #include "core/vm_ops.h"
 #include "lib/err.h"
 #include "lib/printf.h"
@@ -204,7 +205,15 @@ static bool serve(struct control_session *s, const char *line, size_t n)
     return true;
 }
 
+static void gdb_notify(struct vm *vm)
+{
+    (void)vm;
+    control_poke(); /* the stub polls at the next work */
+}
+
 void control_init(uint32_t timebase_hz)
 {
-    control_sessions_init(timebase_hz, serve);
+    static const struct control_session_hooks hooks = {control_gdb_pump, control_gdb_gone};
+    control_sessions_init(timebase_hz, serve, &hooks);
+    vm_debug_set_notify(gdb_notify);
 }

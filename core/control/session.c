@@ -109,11 +109,15 @@ static void control_service(void)
         control_kick();
 }
 
+static const struct control_session_hooks *hooks;
+
 void control_sessions_init(uint32_t timebase_hz,
-                           bool (*serve)(struct control_session *s, const char *line, size_t n))
+                           bool (*serve)(struct control_session *s, const char *line, size_t n),
+                           const struct control_session_hooks *session_hooks)
 {
     timebase = timebase_hz;
     server = serve;
+    hooks = session_hooks;
     vm_life_observe(control_vm_event);
     vconsole_set_watcher(control_console_watch);
     hart_loop_set_service(control_service);
@@ -452,6 +456,8 @@ bool control_console_followed(const struct vm *vm)
 
 static void session_free(struct control_session *s)
 {
+    if (hooks && hooks->gone)
+        hooks->gone(s);
     control_upload_drop(&s->up);
     control_console_detach(s);
     s->used = false;
@@ -484,6 +490,8 @@ static void work(void)
             flush(s);
             send_events(s);
             send_console(s);
+            if (hooks && hooks->pump)
+                hooks->pump(s);
             more = serve_input(s, &budget);
             flush(s);
         } while (more && budget && control_out_room(s) >= CONTROL_REPLY_MAX + 1024);

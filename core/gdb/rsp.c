@@ -643,13 +643,14 @@ static void cmd_breakpoint(struct gdb_rsp *r, struct cursor *c, bool insert)
     rsp_reply(r, rc == ERR_NOTSUP ? "" : rc < 0 ? E_TARGET : "OK");
 }
 
-/* Lets the VM run; step: the thread that single-steps, or 0. */
-static void rsp_resume(struct gdb_rsp *r, unsigned step)
+/* Lets the VM run: every thread (only 0) or thread only alone, which
+ * single-steps if step. */
+static void rsp_resume(struct gdb_rsp *r, unsigned only, bool step)
 {
     /* The state changes first: resume may report the stop from inside. */
     r->state = GDB_RSP_WAITING;
     r->interrupted = false;
-    r->ops->resume(r->ctx, step);
+    r->ops->resume(r->ctx, only, step);
 }
 
 /* c, C, s, S: [sig (C, S)][;addr (C, S) | addr (c, s)].  The signal is
@@ -681,17 +682,19 @@ static void cmd_continue(struct gdb_rsp *r, struct cursor *c, bool step, bool si
         rsp_reply(r, E_TARGET);
         return;
     }
-    rsp_resume(r, step ? t : 0);
+    rsp_resume(r, step ? t : 0, step);
 }
 
 /* vCont;action[:thread]...: each thread takes the leftmost action that
  * names it (by its id or as "every thread").  The target runs every vCPU
- * and steps at most one, so: one stepping thread at most, and an action
- * for every thread steps only when it is left with one thread; 't'
- * (stop) is accepted and means nothing in all-stop (gdb sends it only in
- * non-stop): threads it or no action names run too (also in gdb's
- * "vCont;c:N", its step over a lifted breakpoint: docs/debugging.md).
- * At least one c/C/s/S, or there is nothing to wait for. */
+ * or one alone, which may step: so one stepping thread at most, and an
+ * action for every thread steps only when it is left with one thread.  A
+ * step runs its thread alone (the others stay stopped, whatever their
+ * action).  Otherwise the threads a c/C names run: one thread named
+ * alone runs alone (gdb's "vCont;c:N", its step over a lifted breakpoint:
+ * docs/debugging.md); anything more runs every thread.  't' (stop) keeps
+ * a thread stopped only where one runs alone (gdb sends it only in
+ * non-stop).  At least one c/C/s/S, or there is nothing to wait for. */
 struct vcont_action {
     uint64_t tid; /* TID_ALL or 1..n */
     char a;
@@ -711,6 +714,8 @@ static void cmd_vcont(struct gdb_rsp *r, struct cursor *c)
     unsigned na = 0, n = rsp_threads(r), step = 0;
     bool any_run = false;
     uint8_t sig;
+    unsigned runners = 0, runner = 0; /* threads named with c/C */
+    bool run_rest = false;            /* an action for every thread runs the rest */
 
     while (!at_end(c)) {
         uint64_t tid = TID_ALL;
@@ -739,6 +744,10 @@ static void cmd_vcont(struct gdb_rsp *r, struct cursor *c)
             if (vcont_named_before(act, k, t))
                 continue;
             any_run |= act[k].a != 't';
+            if (act[k].a == 'c' || act[k].a == 'C') {
+                runners++;
+                runner = (unsigned)t;
+            }
             if (steps) {
                 if (step) {
                     rsp_reply(r, E_MALFORMED);
@@ -754,6 +763,7 @@ static void cmd_vcont(struct gdb_rsp *r, struct cursor *c)
             named += !vcont_named_before(act, i, act[i].tid);
         if (named < n) {
             any_run |= act[k].a != 't';
+            run_rest = act[k].a == 'c' || act[k].a == 'C';
             if (steps) {
                 if (step || n - named != 1) {
                     rsp_reply(r, E_MALFORMED);
@@ -772,7 +782,10 @@ static void cmd_vcont(struct gdb_rsp *r, struct cursor *c)
         rsp_reply(r, E_MALFORMED);
         return;
     }
-    rsp_resume(r, step);
+    if (step)
+        rsp_resume(r, step, true);
+    else
+        rsp_resume(r, !run_rest && runners == 1 ? runner : 0, false);
 }
 
 static void cmd_set_thread(struct gdb_rsp *r, struct cursor *c)

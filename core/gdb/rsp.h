@@ -109,9 +109,10 @@ struct gdb_target_ops {
      * another way). */
     int (*bp_insert)(void *ctx, int type, uint64_t addr, unsigned kind);
     int (*bp_remove)(void *ctx, int type, uint64_t addr, unsigned kind);
-    /* All-stop: every vCPU runs; step_thread (when not 0) single-steps.
-     * The target reports the next stop with gdb_rsp_stopped. */
-    void (*resume)(void *ctx, unsigned step_thread);
+    /* All-stop: every vCPU runs (only 0), or vCPU only alone while the
+     * others stay stopped; with step it executes one instruction.  The
+     * target reports the next stop with gdb_rsp_stopped. */
+    void (*resume)(void *ctx, unsigned only, bool step);
     /* Ctrl-C: stop every vCPU, then gdb_rsp_stopped(GDB_STOP_INTERRUPT). */
     void (*interrupt)(void *ctx);
     /* D or k: remove every breakpoint and let the VM run. */

@@ -124,7 +124,7 @@ static void dbtr_translate(struct vcpu *v, unsigned max)
 {
     struct vcpu_arch *a = &v->arch;
 
-    a->trig_on = 0;
+    a->trig_on &= ~((1u << VCPU_TRIG_MAX) - 1); /* the debugger's slots stay */
     for (unsigned i = 0; i < max; i++) {
         uint64_t t1 = v->dbtr.trig[i].tdata1;
         if (!dbtr_mapped(v, i) || !(t1 & MC_MODES) ||

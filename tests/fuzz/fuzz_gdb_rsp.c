@@ -108,15 +108,15 @@ static int fz_bp_remove(void *ctx, int type, uint64_t addr, unsigned kind)
     return fz_bp(type, addr, kind);
 }
 
-static void fz_resume(void *ctx, unsigned step)
+static void fz_resume(void *ctx, unsigned only, bool step)
 {
     (void)ctx;
-    if (running || step > nthreads)
+    if (running || only > nthreads || (step && !only))
         abort();
     running = true;
     if (stop_in_call && step) {
         running = false;
-        gdb_rsp_stopped(&rsp, step, GDB_STOP_STEP, 0);
+        gdb_rsp_stopped(&rsp, only, GDB_STOP_STEP, 0);
     }
 }
 

@@ -28,7 +28,7 @@ static struct fake {
     int bp_type;
     uint64_t bp_addr;
     unsigned bp_kind, bp_inserts, bp_removes;
-    unsigned resumes, step, interrupts, detaches;
+    unsigned resumes, step, only, interrupts, detaches;
     bool stop_in_resume; /* a step that completes inside resume */
 } fk;
 
@@ -135,14 +135,16 @@ static int fake_bp_remove(void *ctx, int type, uint64_t addr, unsigned kind)
     return rc;
 }
 
-static void fake_resume(void *ctx, unsigned step)
+static void fake_resume(void *ctx, unsigned only, bool step)
 {
     (void)ctx;
-    assert_true(step <= fk.threads);
+    assert_true(only <= fk.threads);
+    assert_true(!step || only);
     fk.resumes++;
-    fk.step = step;
+    fk.only = only;
+    fk.step = step ? only : 0;
     if (fk.stop_in_resume && step)
-        gdb_rsp_stopped(&rsp, step, GDB_STOP_STEP, 0);
+        gdb_rsp_stopped(&rsp, only, GDB_STOP_STEP, 0);
 }
 
 static void fake_interrupt(void *ctx)
@@ -718,6 +720,31 @@ static void test_gdb_rsp_resume(void **state)
     take_reply(false);
     expect_silent("vCont;t:1;c");
     assert_int_equal(fk.step, 0);
+    gdb_rsp_stopped(&rsp, 1, GDB_STOP_STEP, 0);
+    take_reply(false);
+    /* One thread continued alone (gdb stepping over a lifted breakpoint
+     * in software): the others stay stopped. */
+    expect_silent("vCont;c:2");
+    assert_int_equal(fk.step, 0);
+    assert_int_equal(fk.only, 2);
+    gdb_rsp_stopped(&rsp, 2, GDB_STOP_SWBREAK, 0);
+    take_reply(false);
+    expect_silent("vCont;c:2;t");
+    assert_int_equal(fk.only, 2);
+    gdb_rsp_stopped(&rsp, 2, GDB_STOP_SWBREAK, 0);
+    take_reply(false);
+    expect_silent("vCont;c:1;c:2");
+    assert_int_equal(fk.only, 0);
+    gdb_rsp_stopped(&rsp, 2, GDB_STOP_SWBREAK, 0);
+    take_reply(false);
+    expect_silent("vCont;c:2;c");
+    assert_int_equal(fk.only, 0);
+    gdb_rsp_stopped(&rsp, 2, GDB_STOP_SWBREAK, 0);
+    take_reply(false);
+    /* A step runs its thread alone. */
+    expect_silent("vCont;s:1;c");
+    assert_int_equal(fk.only, 1);
+    assert_int_equal(fk.step, 1);
     gdb_rsp_stopped(&rsp, 1, GDB_STOP_STEP, 0);
     take_reply(false);
     unsigned resumes = fk.resumes;

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -261,6 +264,19 @@ static int reply_return(void)
 static int call(const char *cmd, const char *args)
 {
     reply_wait(request_send(cmd, args));
+    return reply_return();
+}
+
+/* The same, but an error reply is returned (-1, its desc in *why) rather
+ * than the end of the program. */
+static int call_may_fail(const char *cmd, const char *args, char *why, size_t whylen)
+{
+    reply_wait(request_send(cmd, args));
+    int e = json_get(&doc, 0, "error");
+    if (e >= 0) {
+        json_str(&doc, json_get(&doc, e, "desc"), why, whylen);
+        return -1;
+    }
     return reply_return();
 }
 
@@ -740,6 +756,145 @@ static int do_console(const char *name, const char *run, const char *expect, boo
     return EXIT_OK;
 }
 
+/* ---- gdbserver: a VM's gdb stub on a TCP port --------------------------- */
+
+static int gdb_fd = -1;          /* the connected gdb, or -1 */
+static const char *gdb_vm;
+static char gdb_end_reason[512]; /* GDB_END came: why */
+
+/* GDB events: the stub's bytes go to gdb as they are. */
+static void gdb_event(void)
+{
+    static char text[16384], bytes[16384];
+    int ev = json_get(&doc, 0, "event"), d = json_get(&doc, 0, "data");
+    if (json_str_eq(&doc, ev, "GDB_END")) {
+        json_str(&doc, json_get(&doc, d, "reason"), gdb_end_reason, sizeof(gdb_end_reason));
+        if (!gdb_end_reason[0])
+            snprintf(gdb_end_reason, sizeof(gdb_end_reason), "the stub ended");
+        return;
+    }
+    if (!json_str_eq(&doc, ev, "GDB") || gdb_fd < 0)
+        return;
+    int n = json_str(&doc, json_get(&doc, d, "bytes"), text, sizeof(text));
+    long k = n < 0 ? -1 : base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+    for (long off = 0; off < k;) {
+        ssize_t w = write(gdb_fd, bytes + off, (size_t)(k - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(gdb_fd); /* gdb went away: the loop detaches */
+            gdb_fd = -1;
+            return;
+        }
+        off += w;
+    }
+}
+
+/* [ADDR:]PORT: a listening TCP socket (ADDR defaults to 127.0.0.1: the
+ * stub gives whoever connects the VM's memory). */
+static int gdb_listen(const char *spec)
+{
+    char addr[64] = "127.0.0.1";
+    unsigned port;
+    const char *colon = strrchr(spec, ':');
+    if (colon) {
+        size_t n = (size_t)(colon - spec);
+        if (n == 0 || n >= sizeof(addr))
+            die(EXIT_USAGE, "--listen wants [ADDR:]PORT, not '%s'", spec);
+        memcpy(addr, spec, n);
+        addr[n] = 0;
+        spec = colon + 1;
+    }
+    char *end;
+    unsigned long p = strtoul(spec, &end, 10);
+    if (!*spec || *end || p == 0 || p > 65535)
+        die(EXIT_USAGE, "--listen wants a port 1..65535, not '%s'", spec);
+    port = (unsigned)p;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+        die(EXIT_USAGE, "--listen: '%s' is not an IPv4 address", addr);
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+        die(EXIT_CONNECT, "cannot listen on %s:%u: %s", addr, port, strerror(errno));
+    fprintf(stderr, "vireoctl: gdb stub of vm %s on %s:%u (gdb: target remote %s:%u)\n", gdb_vm,
+            addr, port, addr, port);
+    return l;
+}
+
+/* Serves gdb connections to vm name one after another (once: just one),
+ * until the VM goes away. */
+static int do_gdbserver(const char *name, const char *listen_spec, bool once)
+{
+    static char b64[8192 * 4 / 3 + 8], args[8192 * 2];
+    gdb_vm = name;
+    on_event = gdb_event;
+    int l = gdb_listen(listen_spec);
+    for (;;) {
+        gdb_fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+        if (gdb_fd < 0) {
+            if (errno == EINTR)
+                continue;
+            die(EXIT_CONNECT, "accept: %s", strerror(errno));
+        }
+        int one = 1;
+        setsockopt(gdb_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        call("gdb-attach", name_arg(name));
+        fprintf(stderr, "vireoctl: gdb connected to vm %s\n", name);
+        while (gdb_fd >= 0 && !gdb_end_reason[0]) {
+            struct pollfd p[2] = {{.fd = gdb_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+            /* Whole lines already here first (a call may have read them). */
+            if (memchr(inbuf, '\n', in_len)) {
+                size_t len;
+                if (next_message(now_s(), &len) == MSG_EVENT)
+                    gdb_event();
+                continue;
+            }
+            if (poll(p, 2, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                break;
+            }
+            if (p[1].revents) {
+                ssize_t k = read(fd, inbuf + in_len, LINE_MAX_BYTES - in_len);
+                if (k <= 0)
+                    die(EXIT_CONNECT, "Vireo closed the connection");
+                in_len += (size_t)k;
+            }
+            if (p[0].revents) {
+                char b[8192];
+                ssize_t k = read(gdb_fd, b, sizeof(b));
+                if (k <= 0) {
+                    close(gdb_fd);
+                    gdb_fd = -1;
+                    break;
+                }
+                size_t m = base64_encode(b, (size_t)k, b64, sizeof(b64));
+                b64[m] = 0;
+                snprintf(args, sizeof(args), "{\"name\":%s,\"bytes\":\"%s\"}", jstr(name), b64);
+                call("gdb-input", args);
+            }
+        }
+        if (gdb_end_reason[0]) {
+            fprintf(stderr, "vireoctl: vm %s: %s\n", name, gdb_end_reason);
+            return EXIT_STATE;
+        }
+        /* The VM may have ended just as gdb left (then GDB_END is on its
+         * way, or the stub is gone already). */
+        char why[512];
+        if (call_may_fail("gdb-detach", name_arg(name), why, sizeof(why)) < 0) {
+            fprintf(stderr, "vireoctl: gdb left vm %s (%s)\n", name, why);
+            if (once)
+                return EXIT_OK;
+            continue;
+        }
+        fprintf(stderr, "vireoctl: gdb left vm %s; it runs on\n", name);
+        if (once)
+            return EXIT_OK;
+    }
+}
+
 static int do_events(void) __attribute__((noreturn));
 static int do_events(void)
 {
@@ -781,6 +936,8 @@ static void usage(FILE *o)
           "  console NAME [--history]   its console here; Ctrl-] leaves\n"
           "  console NAME --run LINE [--expect TEXT]\n"
           "                             type LINE, print the output until TEXT appears\n"
+          "  gdbserver NAME --listen [ADDR:]PORT [--once]\n"
+          "                             a gdb stub for the VM on a TCP port (ADDR: 127.0.0.1)\n"
           "  events                     print events as they come (JSON lines)\n"
           "  raw JSON                   send one request, print the reply\n"
           "\n"
@@ -901,6 +1058,23 @@ int main(int argc, char **argv)
             }
         }
         return do_console(a[0], run, expect, history);
+    }
+    if (!strcmp(cmd, "gdbserver")) {
+        const char *spec = NULL;
+        bool once = false;
+        for (int k = 1; k < nargs; k++) {
+            if (!strcmp(a[k], "--listen") && k + 1 < nargs)
+                spec = a[++k];
+            else if (!strcmp(a[k], "--once"))
+                once = true;
+            else
+                spec = NULL, k = nargs;
+        }
+        if (nargs < 3 || !spec) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return do_gdbserver(a[0], spec, once);
     }
     if (!strcmp(cmd, "events"))
         return WANT(0) ? EXIT_USAGE : do_events();
