@@ -83,8 +83,8 @@ bool sched_has_work(const struct hart *h);
 /* What sched_put leaves the caller to do about the vCPU's VM. */
 enum sched_put {
     SCHED_PUT_DONE,
-    SCHED_PUT_FINISH_VM,   /* the VM is ending and this was its last vCPU on a hart */
-    SCHED_PUT_ALL_STOPPED, /* every vCPU of the VM stopped itself (HSM hart_stop) */
+    SCHED_PUT_FINISH_VM,     /* the VM is ending and this was its last vCPU on a hart */
+    SCHED_PUT_ALL_STOPPED,   /* every vCPU of the VM stopped itself (HSM hart_stop) */
     SCHED_PUT_DEBUG_STOPPED, /* v is held for a debugger and was the VM's last on a hart */
 };
 /* v left h after deciding act: back to the queue, blocked (WFI) or offline. */

@@ -59,8 +59,7 @@ static void overlay(struct vm_debug *d, uint64_t gpa, uint8_t *buf, size_t n)
     }
 }
 
-int vm_debug_mem_read(struct vm *vm, unsigned vcpu, bool phys, uint64_t addr, void *buf,
-                      size_t n)
+int vm_debug_mem_read(struct vm *vm, unsigned vcpu, bool phys, uint64_t addr, void *buf, size_t n)
 {
     uint8_t *out = buf;
 

@@ -65,7 +65,7 @@ struct vm_debug_patch {
 struct vm_debug_hw {
     bool used;
     enum vm_debug_bp type;
-    uint64_t addr, len; /* as the debugger gave them */
+    uint64_t addr, len;  /* as the debugger gave them */
     uint64_t base, size; /* the naturally aligned range the trigger matches */
 };
 
@@ -130,8 +130,7 @@ int vm_debug_bp_remove(struct vm *vm, enum vm_debug_bp type, uint64_t addr, uint
  * translation (its vsatp; physical with phys).  Reads show the bytes the
  * debugger's breakpoints replaced; writes over them change what they
  * restore.  0, or ERR_RANGE at the first byte not mapped to RAM. */
-int vm_debug_mem_read(struct vm *vm, unsigned vcpu, bool phys, uint64_t addr, void *buf,
-                      size_t n);
+int vm_debug_mem_read(struct vm *vm, unsigned vcpu, bool phys, uint64_t addr, void *buf, size_t n);
 int vm_debug_mem_write(struct vm *vm, unsigned vcpu, bool phys, uint64_t addr, const void *buf,
                        size_t n);
 

@@ -64,7 +64,8 @@ void guest_main(uint64_t boot)
         while (guest_time() < until)
             __asm__ volatile("nop");
         if (guest_time() - start > limit)
-            guest_fail("not released by a debugger within %lu ms", (unsigned long)arg("ms", 120000));
+            guest_fail("not released by a debugger within %lu ms",
+                       (unsigned long)arg("ms", 120000));
     }
     /* sum over 1..round of 3r + 1 */
     uint64_t want = 3 * round * (round + 1) / 2 + round;

@@ -19,10 +19,10 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 
-#define GDB_STUBS     4          /* VMs debugged at once */
+#define GDB_STUBS     4           /* VMs debugged at once */
 #define GDB_OUT_MAX   (64u << 10) /* bytes for the client not yet sent */
-#define GDB_EVENT_RAW 8192       /* bytes of stub output in one GDB event */
-#define GDB_INPUT_MAX 16384      /* decoded bytes in one gdb-input */
+#define GDB_EVENT_RAW 8192        /* bytes of stub output in one GDB event */
+#define GDB_INPUT_MAX 16384       /* decoded bytes in one gdb-input */
 
 struct gdb_stub {
     struct vm *vm;
@@ -290,9 +290,9 @@ static void stub_pump(struct gdb_stub *st)
         uint64_t addr;
         if (vm_debug_poll(vm, &why, &vcpu, &addr)) {
             static const enum gdb_stop_reason reason[] = {
-                [VM_DEBUG_SWBREAK] = GDB_STOP_SWBREAK, [VM_DEBUG_HWBREAK] = GDB_STOP_HWBREAK,
-                [VM_DEBUG_WATCH] = GDB_STOP_WATCH,     [VM_DEBUG_RWATCH] = GDB_STOP_RWATCH,
-                [VM_DEBUG_AWATCH] = GDB_STOP_AWATCH,   [VM_DEBUG_STEP] = GDB_STOP_STEP,
+                [VM_DEBUG_SWBREAK] = GDB_STOP_SWBREAK,     [VM_DEBUG_HWBREAK] = GDB_STOP_HWBREAK,
+                [VM_DEBUG_WATCH] = GDB_STOP_WATCH,         [VM_DEBUG_RWATCH] = GDB_STOP_RWATCH,
+                [VM_DEBUG_AWATCH] = GDB_STOP_AWATCH,       [VM_DEBUG_STEP] = GDB_STOP_STEP,
                 [VM_DEBUG_INTERRUPT] = GDB_STOP_INTERRUPT,
             };
             gdb_rsp_stopped(&st->rsp, vcpu + 1,
@@ -359,8 +359,7 @@ int control_cmd_gdb_attach(struct control_req *r)
         return control_fail(r, ERR_NOSPC, "%u VMs are being debugged already", GDB_STUBS);
     struct gdb_stub *st = pmem_zalloc(sizeof(*st), 64);
     if (!st)
-        return control_fail(r, ERR_NOMEM, "no memory for a gdb stub (%zu KiB)",
-                            sizeof(*st) >> 10);
+        return control_fail(r, ERR_NOMEM, "no memory for a gdb stub (%zu KiB)", sizeof(*st) >> 10);
     if (vm_debug_attach(vm) < 0) {
         pmem_free(st, sizeof(*st));
         return control_fail(r, ERR_STATE, "vm %s already has a debugger", vm->name);

@@ -758,7 +758,7 @@ static int do_console(const char *name, const char *run, const char *expect, boo
 
 /* ---- gdbserver: a VM's gdb stub on a TCP port --------------------------- */
 
-static int gdb_fd = -1;          /* the connected gdb, or -1 */
+static int gdb_fd = -1; /* the connected gdb, or -1 */
 static const char *gdb_vm;
 static char gdb_end_reason[512]; /* GDB_END came: why */
 
