@@ -30,6 +30,7 @@ struct gdb_stub {
     unsigned boots;
     struct control_session *s;
     bool ended; /* the VM went away: its end is told, then the stub freed */
+    bool phys;  /* `monitor phys on`: memory by guest physical address */
     struct gdb_rsp rsp;
     size_t out_len;
     bool overflow;
@@ -157,12 +158,14 @@ static int t_reg_write(void *ctx, unsigned thread, unsigned regno, uint64_t val)
 
 static int t_mem_read(void *ctx, unsigned thread, uint64_t addr, void *buf, size_t n)
 {
-    return vm_debug_mem_read(stub_vm(ctx), thread - 1, false, addr, buf, n);
+    struct gdb_stub *st = ctx;
+    return vm_debug_mem_read(st->vm, thread - 1, st->phys, addr, buf, n);
 }
 
 static int t_mem_write(void *ctx, unsigned thread, uint64_t addr, const void *buf, size_t n)
 {
-    return vm_debug_mem_write(stub_vm(ctx), thread - 1, false, addr, buf, n);
+    struct gdb_stub *st = ctx;
+    return vm_debug_mem_write(st->vm, thread - 1, st->phys, addr, buf, n);
 }
 
 static int t_bp_insert(void *ctx, int type, uint64_t addr, unsigned kind)
@@ -201,6 +204,46 @@ static void t_detach(void *ctx)
     vm_debug_detach(stub_vm(ctx));
 }
 
+static const char *const vcpu_state_names[] = {"offline", "runnable", "running", "blocked"};
+
+/* gdb's `monitor ...`. */
+static int t_monitor(void *ctx, const char *cmd, char *out, size_t outlen)
+{
+    struct gdb_stub *st = ctx;
+    struct vm *vm = st->vm;
+
+    if (!strcmp(cmd, "help")) {
+        fmt_snprintf(out, outlen,
+                     "monitor phys [on|off]  memory by guest physical address (on) or by virtual "
+                     "address through the vCPU's page tables (off, the default)\n"
+                     "monitor vcpus          each vCPU: state, mode, pc, translation\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "phys") || !strcmp(cmd, "phys on") || !strcmp(cmd, "phys off")) {
+        if (cmd[4])
+            st->phys = !strcmp(cmd, "phys on");
+        fmt_snprintf(out, outlen, "memory is read and written by guest %s address\n",
+                     st->phys ? "physical" : "virtual");
+        return 0;
+    }
+    if (!strcmp(cmd, "vcpus")) {
+        size_t o = 0;
+        for (unsigned i = 0; i < vm->nvcpus && o < outlen; i++) {
+            const struct vcpu *v = &vm->vcpus[i];
+            static const char *const modes[16] = {
+                [0] = "Bare", [8] = "Sv39", [9] = "Sv48", [10] = "Sv57"};
+            const char *m = modes[v->arch.vsatp >> 60];
+            o += (size_t)fmt_snprintf(
+                out + o, outlen - o, "vcpu %u: %s, %s-mode, pc %#lx, satp %s\n", i,
+                vcpu_state_names[v->state & 3], (v->arch.ctx.sstatus & SSTATUS_SPP) ? "VS" : "VU",
+                (unsigned long)v->arch.ctx.sepc, m ? m : "?");
+        }
+        return 0;
+    }
+    fmt_snprintf(out, outlen, "unknown monitor command '%s' (monitor help lists them)\n", cmd);
+    return ERR_INVAL;
+}
+
 static const struct gdb_target_ops target = {
     .threads = t_threads,
     .reg_read = t_reg_read,
@@ -212,6 +255,7 @@ static const struct gdb_target_ops target = {
     .resume = t_resume,
     .interrupt = t_interrupt,
     .detach = t_detach,
+    .monitor = t_monitor,
 };
 
 /* The engine's bytes for the client: kept until the session has room. */

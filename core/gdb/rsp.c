@@ -911,8 +911,42 @@ static void cmd_xfer_features(struct gdb_rsp *r, struct cursor *c)
     rsp_send(r);
 }
 
+/* qRcmd,HEX: gdb's `monitor` (the text hex-encoded).  The answer is an
+ * "O" packet with the target's text, hex-encoded, then OK (or E05). */
+static void cmd_monitor(struct gdb_rsp *r, struct cursor *c)
+{
+    char cmd[GDB_RSP_MONITOR_MAX + 1], text[GDB_RSP_MONITOR_OUT + 1];
+    size_t n = (size_t)(c->end - c->p);
+
+    if (!r->ops->monitor) {
+        rsp_reply(r, "");
+        return;
+    }
+    if (n == 0 || n % 2 || n / 2 > GDB_RSP_MONITOR_MAX ||
+        !take_hex_bytes(c, (uint8_t *)cmd, n / 2) || memchr(cmd, 0, n / 2)) {
+        rsp_reply(r, E_MALFORMED);
+        return;
+    }
+    cmd[n / 2] = 0;
+    text[0] = 0;
+    int rc = r->ops->monitor(r->ctx, cmd, text, sizeof(text));
+    text[GDB_RSP_MONITOR_OUT] = 0;
+    size_t len = strlen(text);
+    if (len) {
+        rsp_begin(r);
+        rsp_puts(r, "O");
+        rsp_put_hex_bytes(r, (const uint8_t *)text, len);
+        rsp_send(r);
+    }
+    rsp_reply(r, rc < 0 ? E_TARGET : "OK");
+}
+
 static void cmd_query(struct gdb_rsp *r, struct cursor *c)
 {
+    if (take_word(c, "Rcmd,")) {
+        cmd_monitor(r, c);
+        return;
+    }
     if (take_word(c, "Supported")) {
         cmd_supported(r, c);
     } else if (take_word(c, "Xfer:features:read:")) {

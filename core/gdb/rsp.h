@@ -117,7 +117,16 @@ struct gdb_target_ops {
     void (*interrupt)(void *ctx);
     /* D or k: remove every breakpoint and let the VM run. */
     void (*detach)(void *ctx);
+    /* Optional (NULL: the empty reply): gdb's `monitor CMD` (qRcmd), cmd
+     * a NUL-terminated line of at most GDB_RSP_MONITOR_MAX bytes without
+     * NULs.  Text for the user goes into out (NUL-terminated, at most
+     * outlen bytes); a negative ERR_* becomes "E05" after the text. */
+    int (*monitor)(void *ctx, const char *cmd, char *out, size_t outlen);
 };
+
+/* Bytes of one monitor command, and of its answer. */
+#define GDB_RSP_MONITOR_MAX 256
+#define GDB_RSP_MONITOR_OUT 2048
 
 /* Bytes for the client: one call per ACK/NAK byte and one per whole
  * packet.  The transport takes all of them (or drops the connection). */

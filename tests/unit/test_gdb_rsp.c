@@ -159,9 +159,18 @@ static void fake_detach(void *ctx)
     fk.detaches++;
 }
 
+static int fake_monitor(void *ctx, const char *cmd, char *text, size_t n)
+{
+    (void)ctx;
+    snprintf(text, n, "%s", strcmp(cmd, "quiet") ? "said: " : "");
+    if (strcmp(cmd, "quiet"))
+        snprintf(text + strlen(text), n - strlen(text), "%s\n", cmd);
+    return strcmp(cmd, "bad") ? 0 : ERR_INVAL;
+}
+
 static const struct gdb_target_ops fake_ops = {
-    fake_threads,   fake_reg_read,  fake_reg_write, fake_mem_read,  fake_mem_write,
-    fake_bp_insert, fake_bp_remove, fake_resume,    fake_interrupt, fake_detach,
+    fake_threads,   fake_reg_read, fake_reg_write, fake_mem_read, fake_mem_write, fake_bp_insert,
+    fake_bp_remove, fake_resume,   fake_interrupt, fake_detach,   fake_monitor,
 };
 
 static void capture(void *ctx, const void *buf, size_t n)
@@ -779,6 +788,34 @@ static void test_gdb_rsp_resume(void **state)
     assert_int_equal(rsp.state, GDB_RSP_STOPPED);
 }
 
+/* gdb's `monitor` (qRcmd): the target's text in an O packet, then OK. */
+static void test_gdb_rsp_monitor(void **state)
+{
+    (void)state;
+    start(1);
+    out_len = 0;
+    send_raw("qRcmd,6869", 10); /* "hi" */
+    /* "+", the O packet, then "$OK#9a". */
+    assert_true(out_len > 7);
+    assert_memory_equal(out + out_len - 6, "$OK#9a", 6);
+    out_len -= 6;
+    assert_string_equal(take_reply(true), "O"
+                                          "736169643a2068690a"); /* "said: hi\n" */
+    /* No text: just OK; an error after its text. */
+    expect("qRcmd,7175696574", "OK");
+    out_len = 0;
+    send_raw("qRcmd,626164", 12); /* "bad" */
+    assert_memory_equal(out + out_len - 7, "$E05#aa", 7);
+    expect("qRcmd,", "E01");
+    expect("qRcmd,686", "E01");  /* odd */
+    expect("qRcmd,6x", "E01");   /* not hex */
+    expect("qRcmd,6800", "E01"); /* a NUL in the command */
+    char big[2 * (GDB_RSP_MONITOR_MAX + 1) + 8] = "qRcmd,";
+    for (unsigned i = 0; i < GDB_RSP_MONITOR_MAX + 1; i++)
+        strcat(big, "41");
+    expect(big, "E01");
+}
+
 static void test_gdb_rsp_interrupt(void **state)
 {
     (void)state;
@@ -930,9 +967,9 @@ int main(void)
         cmocka_unit_test(test_gdb_rsp_supported),   cmocka_unit_test(test_gdb_rsp_target_xml),
         cmocka_unit_test(test_gdb_rsp_registers),   cmocka_unit_test(test_gdb_rsp_memory),
         cmocka_unit_test(test_gdb_rsp_breakpoints), cmocka_unit_test(test_gdb_rsp_resume),
-        cmocka_unit_test(test_gdb_rsp_interrupt),   cmocka_unit_test(test_gdb_rsp_status),
-        cmocka_unit_test(test_gdb_rsp_threads),     cmocka_unit_test(test_gdb_rsp_detach_kill),
-        cmocka_unit_test(test_gdb_rsp_escape),
+        cmocka_unit_test(test_gdb_rsp_monitor),     cmocka_unit_test(test_gdb_rsp_interrupt),
+        cmocka_unit_test(test_gdb_rsp_status),      cmocka_unit_test(test_gdb_rsp_threads),
+        cmocka_unit_test(test_gdb_rsp_detach_kill), cmocka_unit_test(test_gdb_rsp_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

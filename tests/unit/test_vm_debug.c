@@ -208,14 +208,14 @@ static void test_next_pcs(void **state)
     gpr[1] = 0x80002001; /* ra, odd: jalr clears bit 0 */
     gpr[10] = 0x80003000;
 
-    expect_next(0x00000013, pc, gpr, 0, true, 1, pc + 4, 0);       /* addi x0, x0, 0 */
-    expect_next(0x0100006f, pc, gpr, 0, true, 1, pc + 16, 0);      /* jal x0, +16 */
-    expect_next(0xff1ff0ef, pc, gpr, 0, true, 1, pc - 16, 0);      /* jal ra, -16 */
-    expect_next(0x00008067, pc, gpr, 0, true, 1, 0x80002000, 0);   /* jalr x0, 0(ra) */
-    expect_next(0x00850067, pc, gpr, 0, true, 1, 0x80003008, 0);   /* jalr x0, 8(a0) */
-    expect_next(0x00000067, pc, gpr, 0, true, 1, 0, 0);            /* jalr x0, 0(x0) */
-    expect_next(0x00050463, pc, gpr, 0, true, 2, pc + 4, pc + 8);  /* beqz a0, +8 */
-    expect_next(0xfe050ee3, pc, gpr, 0, true, 2, pc + 4, pc - 4);  /* beqz a0, -4 */
+    expect_next(0x00000013, pc, gpr, 0, true, 1, pc + 4, 0);              /* addi x0, x0, 0 */
+    expect_next(0x0100006f, pc, gpr, 0, true, 1, pc + 16, 0);             /* jal x0, +16 */
+    expect_next(0xff1ff0ef, pc, gpr, 0, true, 1, pc - 16, 0);             /* jal ra, -16 */
+    expect_next(0x00008067, pc, gpr, 0, true, 1, 0x80002000, 0);          /* jalr x0, 0(ra) */
+    expect_next(0x00850067, pc, gpr, 0, true, 1, 0x80003008, 0);          /* jalr x0, 8(a0) */
+    expect_next(0x00000067, pc, gpr, 0, true, 1, 0, 0);                   /* jalr x0, 0(x0) */
+    expect_next(0x00050463, pc, gpr, 0, true, 2, pc + 4, pc + 8);         /* beqz a0, +8 */
+    expect_next(0xfe050ee3, pc, gpr, 0, true, 2, pc + 4, pc - 4);         /* beqz a0, -4 */
     expect_next(0x10200073, pc, gpr, 0x80009000, true, 1, 0x80009000, 0); /* sret from VS */
     expect_next(0x10200073, pc, gpr, 0x80009000, false, 1, pc + 4, 0);    /* VU: it traps */
     expect_next(0x00000073, pc, gpr, 0, true, 1, pc + 4, 0);              /* ecall */
