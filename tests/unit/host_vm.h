@@ -86,6 +86,25 @@ static inline void host_vm_config(struct vm_config *cfg, const char *name, uint6
     cfg->autostart = true;
 }
 
+/* The usual fixture in one call: the arena (host_vm_init) and vms[0]
+ * built from *cfg (host_vm_config with name, mem, vcpus and kernel as
+ * its image).  The arena, or NULL with err saying what failed. */
+static inline void *host_vm_setup(size_t arena_size, struct vm_config *cfg, const char *name,
+                                  uint64_t mem, unsigned vcpus, uint8_t *kernel, size_t kernel_size,
+                                  struct vm **vm, char *err, size_t errlen)
+{
+    void *arena = host_vm_init(arena_size, err, errlen);
+
+    if (!arena)
+        return NULL;
+    host_vm_config(cfg, name, mem, vcpus, kernel, kernel_size);
+    if (host_vm_create(vm, cfg, err, errlen) != 0) {
+        free(arena);
+        return NULL;
+    }
+    return arena;
+}
+
 /* The VM table as at boot with every VM off (autostart = <0>): slots
  * 0..n-1 hold cfg[0..n-1], each with its console port. */
 static inline void host_vm_table_off(const struct vm_config *cfg, unsigned n)

@@ -205,11 +205,10 @@ static int setup_vm(void **state)
     char err[160] = "";
 
     (void)state;
-    arena = host_vm_init(ARENA, err, sizeof(err));
+    arena = host_vm_setup(ARENA, &cfg, "d", GUEST_MEM, 2, kernel, sizeof(kernel), &vm, err,
+                          sizeof(err));
     if (!arena)
-        fail_msg("host_vm_init: %s", err);
-    host_vm_config(&cfg, "d", GUEST_MEM, 2, kernel, sizeof(kernel));
-    assert_int_equal(host_vm_create(&vm, &cfg, err, sizeof(err)), 0);
+        fail_msg("building the VM: %s", err);
     console_set_output(no_output);
     memset(&fake_arch, 0, sizeof(fake_arch));
     return 0;

@@ -47,11 +47,10 @@ static int setup(void **state)
     (void)state;
     char err[160] = "";
 
-    ram = host_vm_init(RAM_SIZE, err, sizeof(err));
+    ram = host_vm_setup(RAM_SIZE, &cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel), &vm, err,
+                        sizeof(err));
     if (!ram)
-        fail_msg("host_vm_init: %s", err);
-    host_vm_config(&cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel));
-    assert_int_equal(host_vm_create(&vm, &cfg, err, sizeof(err)), 0);
+        fail_msg("building the VM: %s", err);
     outlen = 0;
     out[0] = '\0';
     console_set_output(capture);

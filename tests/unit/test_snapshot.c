@@ -42,11 +42,10 @@ static int setup(void **state)
     (void)state;
     char err[160] = "";
 
-    ram = host_vm_init(RAM_SIZE, err, sizeof(err));
+    ram = host_vm_setup(RAM_SIZE, &cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel), &vm, err,
+                        sizeof(err));
     if (!ram)
-        fail_msg("host_vm_init: %s", err);
-    host_vm_config(&cfg, "t", GUEST_MEM, NVCPUS, kernel, sizeof(kernel));
-    assert_int_equal(host_vm_create(&vm, &cfg, err, sizeof(err)), 0);
+        fail_msg("building the VM: %s", err);
     memset(&fake_arch, 0, sizeof(fake_arch));
     vm->paused = true; /* and no vCPU on a hart: a snapshot may be taken */
     image = malloc(IMAGE_MAX);
