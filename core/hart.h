@@ -27,6 +27,10 @@ struct hart {
     bool online;
     bool idle;            /* waiting for work in wfi (scheduler lock) */
     struct vcpu *current; /* vCPU on this hart, if any */
+    /* The enabled trace classes (core/trace.h), copied here so that the
+     * exit path tests them with one load from tp; core/trace_ctl.c keeps
+     * every hart's copy equal to trace_on. */
+    uint32_t trace_on;
     uint64_t fp_token;    /* whose FP state is in this hart's registers (vcpu_arch) */
     uint64_t timer;       /* deadline programmed in the host timer */
     /* Which VM (by uid) and vCPU last used each VMID here: decides when this

@@ -11,6 +11,7 @@
 #include "core/console.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "core/vconsole.h"
 #include "lib/err.h"
 #include "lib/string.h"
@@ -29,8 +30,14 @@ void vm_life_observe(void (*fn)(struct vm *vm, enum vm_event ev))
     observer = fn;
 }
 
+_Static_assert((int)TRACE_VM_STARTED == (int)VM_EVENT_STARTED &&
+                   (int)TRACE_VM_DELETED == (int)VM_EVENT_DELETED,
+               "trace records carry enum vm_event as it is");
+
 void vm_life_notify(struct vm *vm, enum vm_event ev)
 {
+    if (trace_wants(TRACE_VM))
+        trace_emit(TRACE_EV_VM, (uint16_t)vm->index, TRACE_NONE, (uint16_t)ev, 0, 0);
     if (observer)
         observer(vm, ev);
 }

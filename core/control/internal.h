@@ -113,6 +113,10 @@ int control_cmd_upload_data(struct control_req *r);
 int control_cmd_upload_cancel(struct control_req *r);
 int control_cmd_vm_create(struct control_req *r);
 int control_cmd_snapshot_restore(struct control_req *r);
+int control_cmd_trace_start(struct control_req *r);
+int control_cmd_trace_stop(struct control_req *r);
+int control_cmd_trace_status(struct control_req *r);
+int control_cmd_trace_read(struct control_req *r);
 
 /* session.c, for the files above it. */
 /* serve: one request line; false if it must wait (it is offered again
