@@ -196,6 +196,7 @@ void hart_loop(void)
             irq_dispatch();
             sched_idle_end(h);
             hart_loop_deferred();
+            vm_life_idle();
             continue;
         }
 
