@@ -178,6 +178,13 @@ static inline long trace_classes_parse(const char *s, size_t n, const char **bad
     long mask = 0;
     size_t i = 0;
 
+    if (n && s[n - 1] == ',') { /* an empty last word */
+        if (bad)
+            *bad = s + n - 1;
+        if (badlen)
+            *badlen = 1;
+        return -1;
+    }
     while (i < n) {
         size_t j = i;
         while (j < n && s[j] != ',')

@@ -122,7 +122,7 @@ int control_cmd_trace_status(struct control_req *r)
 
     jw_obj(r->w);
     put_classes(r->w);
-    jw_ku64(r->w, "timebase-hz", trace_ctl_timebase());
+    jw_ku64(r->w, "timebase-hz", control_timebase());
     jw_ku64(r->w, "record-size", TRACE_REC_WIRE_SIZE);
     put_harts(r->w);
     put_vms(r->w);
