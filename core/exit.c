@@ -154,10 +154,8 @@ static enum exit_action exit_fetch_fault(struct vcpu *v)
 }
 
 static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
-    [CAUSE_MISALIGNED_FETCH] = exit_misaligned,
-    [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
-    [CAUSE_MISALIGNED_STORE] = exit_misaligned,
-    [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_fetch_fault,
+    [CAUSE_MISALIGNED_FETCH] = exit_misaligned, [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
+    [CAUSE_MISALIGNED_STORE] = exit_misaligned, [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_fetch_fault,
     [CAUSE_VIRTUAL_INSN] = exit_virtual_insn,
 };
 
@@ -198,8 +196,8 @@ __attribute__((noinline)) enum exit_action vcpu_exit_traced(struct vcpu *v)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
     uint16_t vm = (uint16_t)v->vm->index, id = (uint16_t)v->id;
-    uint16_t cause = (uint16_t)((c->scause & 0x7fff) |
-                                ((c->scause & CAUSE_INTERRUPT) ? TRACE_CAUSE_IRQ : 0));
+    uint16_t cause =
+        (uint16_t)((c->scause & 0x7fff) | ((c->scause & CAUSE_INTERRUPT) ? TRACE_CAUSE_IRQ : 0));
     bool on = trace_wants(TRACE_EXIT);
 
     if (on) {

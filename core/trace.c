@@ -77,13 +77,19 @@ static struct trace_ring *this_ring(unsigned *index)
 
 void trace_emit(uint8_t type, uint16_t vm, uint16_t vcpu, uint16_t x, uint64_t a, uint64_t b)
 {
+    trace_emit_at(arch_time(), type, vm, vcpu, x, a, b);
+}
+
+void trace_emit_at(uint64_t time, uint8_t type, uint16_t vm, uint16_t vcpu, uint16_t x, uint64_t a,
+                   uint64_t b)
+{
     unsigned hart;
     struct trace_ring *r = this_ring(&hart);
 
     if (!r)
         return;
     struct trace_rec rec = {
-        .time = arch_time(),
+        .time = time,
         .type = type,
         .hart = (uint8_t)hart,
         .vm = vm,
@@ -130,8 +136,7 @@ void trace_exit_end(uint16_t vm, uint16_t vcpu, uint16_t cause, unsigned action)
         struct trace_exit_stat *s = &r->stats[reason];
         /* Written here only; a reader may see a sum a record ahead of the
          * count, which a summary can live with. */
-        __atomic_store_n(&s->min, (!s->count || took < s->min) ? took : s->min,
-                         __ATOMIC_RELAXED);
+        __atomic_store_n(&s->min, (!s->count || took < s->min) ? took : s->min, __ATOMIC_RELAXED);
         __atomic_store_n(&s->max, took > s->max ? took : s->max, __ATOMIC_RELAXED);
         __atomic_store_n(&s->sum, s->sum + took, __ATOMIC_RELAXED);
         __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);

@@ -60,6 +60,10 @@ void trace_set(uint32_t classes);
 
 /* One record on this hart's ring, stamped with the time CSR. */
 void trace_emit(uint8_t type, uint16_t vm, uint16_t vcpu, uint16_t x, uint64_t a, uint64_t b);
+/* The same with a time taken earlier (the ring is then not in time
+ * order: readers sort). */
+void trace_emit_at(uint64_t time, uint8_t type, uint16_t vm, uint16_t vcpu, uint16_t x, uint64_t a,
+                   uint64_t b);
 /* The same, for the vCPU this hart runs now (none when it runs none). */
 void trace_emit_here(uint8_t type, uint16_t x, uint64_t a, uint64_t b);
 

@@ -90,15 +90,24 @@ enum trace_vm_event {
 static inline const char *trace_cause_name(uint16_t x)
 {
     static const char *const exc[24] = {
-        [0] = "misaligned-fetch",       [1] = "fetch-access",
-        [2] = "illegal-instruction",    [3] = "breakpoint",
-        [4] = "misaligned-load",        [5] = "load-access",
-        [6] = "misaligned-store",       [7] = "store-access",
-        [8] = "ecall-u",                [9] = "ecall-s",
-        [10] = "sbi-call",              [11] = "ecall-m",
-        [12] = "fetch-page-fault",      [13] = "load-page-fault",
-        [15] = "store-page-fault",      [20] = "fetch-guest-page-fault",
-        [21] = "load-guest-page-fault", [22] = "virtual-instruction",
+        [0] = "misaligned-fetch",
+        [1] = "fetch-access",
+        [2] = "illegal-instruction",
+        [3] = "breakpoint",
+        [4] = "misaligned-load",
+        [5] = "load-access",
+        [6] = "misaligned-store",
+        [7] = "store-access",
+        [8] = "ecall-u",
+        [9] = "ecall-s",
+        [10] = "sbi-call",
+        [11] = "ecall-m",
+        [12] = "fetch-page-fault",
+        [13] = "load-page-fault",
+        [15] = "store-page-fault",
+        [20] = "fetch-guest-page-fault",
+        [21] = "load-guest-page-fault",
+        [22] = "virtual-instruction",
         [23] = "store-guest-page-fault",
     };
     static const char *const irq[16] = {

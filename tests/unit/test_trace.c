@@ -144,8 +144,9 @@ static void test_trace_ring_reader_beside_writer(void **state)
     trace_ring_info(0, &b);
     uint64_t dropped = b.dropped - a.dropped;
     if (got + dropped != writer_total)
-        fail_msg("expected read + dropped = %llu, got %llu + %llu", (unsigned long long)writer_total,
-                 (unsigned long long)got, (unsigned long long)dropped);
+        fail_msg("expected read + dropped = %llu, got %llu + %llu",
+                 (unsigned long long)writer_total, (unsigned long long)got,
+                 (unsigned long long)dropped);
     assert_true(got > 0);
 }
 
@@ -176,7 +177,7 @@ static void test_trace_exit_pairs_and_summary(void **state)
 static void test_trace_wire_and_classes(void **state)
 {
     (void)state;
-    struct trace_rec r = {0x0102030405060708ull, TRACE_EV_MMIO, 7, 0x1234, 0xfffe, 0xabcd,
+    struct trace_rec r = {0x0102030405060708ull, TRACE_EV_MMIO,        7, 0x1234, 0xfffe, 0xabcd,
                           0x1122334455667788ull, 0x99aabbccddeeff00ull};
     struct trace_rec back;
     uint8_t w[TRACE_REC_WIRE_SIZE];

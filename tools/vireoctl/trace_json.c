@@ -177,8 +177,8 @@ static const char *irq_name(unsigned x)
 
 static const char *vm_event_name(unsigned x)
 {
-    static const char *const n[] = {"vm started", "vm ended",   "vm rebooting", "vm paused",
-                                    "vm resumed", "vm added",   "vm deleted"};
+    static const char *const n[] = {"vm started", "vm ended", "vm rebooting", "vm paused",
+                                    "vm resumed", "vm added", "vm deleted"};
     return x < TRACE_VM_EVENTS ? n[x] : "vm ?";
 }
 
@@ -206,8 +206,7 @@ static void on_exit_done(struct tj *t, const struct trace_rec *r)
     c->in_exit = false;
     const char *name = trace_cause_name(r->x);
     ev_open(t, name, 'B', c->exit.time, PID_VM0 + r->vm, r->vcpu);
-    fprintf(t->out,
-            ",\"cat\":\"exit\",\"args\":{\"pc\":\"%#llx\",\"addr\":\"%#llx\",\"hart\":%u}}",
+    fprintf(t->out, ",\"cat\":\"exit\",\"args\":{\"pc\":\"%#llx\",\"addr\":\"%#llx\",\"hart\":%u}}",
             (unsigned long long)c->exit.a, (unsigned long long)c->exit.b, c->exit.hart);
     ev_open(t, name, 'E', r->time, PID_VM0 + r->vm, r->vcpu);
     static const char *const acts[] = {"resume", "block", "yield", "leave"};
@@ -362,8 +361,9 @@ void tj_add(struct tj *t, const struct trace_rec *r)
 
 void tj_end(struct tj *t)
 {
-    fprintf(t->out, "\n],\"otherData\":{\"source\":\"vireo\",\"timebase-hz\":%u,\"records\":%llu,"
-                    "\"dropped-in-vireo\":%u,\"unpaired\":%llu}}\n",
+    fprintf(t->out,
+            "\n],\"otherData\":{\"source\":\"vireo\",\"timebase-hz\":%u,\"records\":%llu,"
+            "\"dropped-in-vireo\":%u,\"unpaired\":%llu}}\n",
             t->meta->timebase_hz, (unsigned long long)t->records, t->meta->dropped,
             (unsigned long long)t->skipped);
 }
@@ -376,8 +376,8 @@ void tj_summary(const struct tj *t, FILE *o)
         sum += t->stat[i].sum;
     }
     fprintf(o, "Exits by reason, all VMs and vCPUs (handling time in Vireo):\n\n");
-    fprintf(o, "%-24s %9s %8s %8s %10s %10s %10s\n", "exit reason", "samples", "samples%",
-            "time%", "min us", "max us", "avg us");
+    fprintf(o, "%-24s %9s %8s %8s %10s %10s %10s\n", "exit reason", "samples", "samples%", "time%",
+            "min us", "max us", "avg us");
     for (unsigned i = 0; i < TJ_REASONS; i++) {
         const struct tj_stat *s = &t->stat[i];
         if (!s->count)
@@ -388,8 +388,9 @@ void tj_summary(const struct tj *t, FILE *o)
                 sum ? 100.0 * (double)s->sum / (double)sum : 0.0, us(t, s->min), us(t, s->max),
                 us(t, s->sum) / (double)s->count);
     }
-    fprintf(o, "\nTotal samples: %llu; %llu records, %llu without their pair, %u dropped in "
-               "Vireo\n",
+    fprintf(o,
+            "\nTotal samples: %llu; %llu records, %llu without their pair, %u dropped in "
+            "Vireo\n",
             (unsigned long long)n, (unsigned long long)t->records, (unsigned long long)t->skipped,
             t->meta->dropped);
 }

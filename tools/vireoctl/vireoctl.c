@@ -946,10 +946,11 @@ static int do_trace(int nargs, char **a)
                (unsigned long long)get_u64(r, "timebase-hz"));
         int hs = json_get(&doc, r, "harts");
         for (int k = 0, h; (h = json_elem(&doc, hs, k)) >= 0; k++)
-            printf("  hart %llu: %llu written, %llu waiting, %llu dropped (ring of %llu)\n",
-                   (unsigned long long)get_u64(h, "index"), (unsigned long long)get_u64(h, "written"),
-                   (unsigned long long)get_u64(h, "pending"),
-                   (unsigned long long)get_u64(h, "dropped"), (unsigned long long)get_u64(h, "size"));
+            printf(
+                "  hart %llu: %llu written, %llu waiting, %llu dropped (ring of %llu)\n",
+                (unsigned long long)get_u64(h, "index"), (unsigned long long)get_u64(h, "written"),
+                (unsigned long long)get_u64(h, "pending"),
+                (unsigned long long)get_u64(h, "dropped"), (unsigned long long)get_u64(h, "size"));
         return 0;
     }
     if (!strcmp(a[0], "dump")) {
