@@ -125,20 +125,25 @@ $(BUILD)/host/test_%: $(BUILD)/host/tests/unit/test_%.c.o $(BUILD)/host/libvireo
 $(BUILD)/host-san/test_%: $(BUILD)/host-san/tests/unit/test_%.c.o $(BUILD)/host-san/libvireo.a
 	$(call say,SANLD,$@)$(SAN_CC) $(SAN_CFLAGS) $^ -lcmocka -lpthread -o $@
 
+# The trace converter is vireoctl's (tools/vireoctl/trace_json.c); its test
+# links it too.
+$(BUILD)/host/test_trace: $(BUILD)/host/tools/vireoctl/trace_json.c.o
+$(BUILD)/host-san/test_trace: $(BUILD)/host-san/tools/vireoctl/trace_json.c.o
+
 $(BUILD)/fixtures/%.dtb: tests/unit/data/%.dts
 	@mkdir -p $(dir $@)
 	$(call say,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
 
 # vireoctl (docs/control.md): for the build machine, and static for riscv64
 # Linux (a control VM's initramfs).
-VIREOCTL_SRC := tools/vireoctl/vireoctl.c lib/json.c lib/base64.c
+VIREOCTL_SRC := tools/vireoctl/vireoctl.c tools/vireoctl/trace_json.c lib/json.c lib/base64.c
 VIREOCTL_CFLAGS := -std=c11 $(WARN) -I. -O2 -DVIREO_HOST
 
-$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h
+$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)$(HOST_CC) $(VIREOCTL_CFLAGS) -o $@ $(VIREOCTL_SRC)
 
-$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h | $(BUILD)/jsmn/jsmn.h
+$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h | $(BUILD)/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(TARGET_CC) $(VIREOCTL_CFLAGS) -isystem $(BUILD)/jsmn -static -o $@ $(VIREOCTL_SRC)
 

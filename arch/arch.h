@@ -26,7 +26,8 @@ struct trap_frame;
  *    firmware's FDT (core/main.c);
  *  - hart_secondary_main: each other hart once started (core/main.c);
  *  - trap_fatal, trap_report_unexpected_irq: Vireo's own traps (core/panic.c);
- *  - vcpu_exit: a guest's exit (core/exit.c, vcpu.h). */
+ *  - vcpu_exit, vcpu_exit_traced: a guest's exit (core/exit.c, vcpu.h);
+ *    the second when the hart's trace_on (core/hart.h) is set. */
 void vireo_main(unsigned long hartid, uintptr_t fdt_pa);
 void hart_secondary_main(unsigned long hartid, struct hart *h);
 

@@ -7,6 +7,7 @@
 #include "core/misaligned.h"
 #include "core/mmio.h"
 #include "core/sbi/sbi.h"
+#include "core/trace.h"
 #include "core/trap.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -21,14 +22,30 @@ static const char *guest_mode(const struct vcpu *v)
     return (v->arch.ctx.sstatus & SSTATUS_SPP) ? "VS" : "VU";
 }
 
-static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v)
+/* The traced exit path's SBI record: what the guest asked (read before
+ * the call, which may change the registers) and what it got. */
+static __attribute__((noinline)) enum exit_action exit_ecall_traced(struct vcpu *v)
+{
+    const uint64_t *x = v->arch.ctx.gpr;
+    uint64_t eid = x[17], fid = x[16];
+    enum exit_action act = sbi_dispatch(v);
+
+    if (trace_wants(TRACE_SBI))
+        trace_emit(TRACE_EV_SBI, (uint16_t)v->vm->index, (uint16_t)v->id, (uint16_t)fid,
+                   (eid & 0xffffffffu) | x[10] << 32, x[11]);
+    return act;
+}
+
+/* traced is a constant wherever this is inlined (here and below): the
+ * untraced copy has no hook at all. */
+static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v, bool traced)
 {
     v->exits[EXIT_SBI]++;
     v->arch.ctx.sepc += 4;
-    return sbi_dispatch(v);
+    return traced ? exit_ecall_traced(v) : sbi_dispatch(v);
 }
 
-static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v)
+static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool traced)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
     /* htval holds the guest physical address shifted right by 2; stval
@@ -40,7 +57,8 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v)
         code != CAUSE_FETCH_GUEST_PAGE_FAULT ? vm_find_device(v->vm, gpa, 1) : NULL;
     if (d) {
         v->exits[EXIT_MMIO]++;
-        return mmio_emulate(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT);
+        return traced ? mmio_emulate_traced(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT)
+                      : mmio_emulate(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT);
     }
     /* In RAM: a store to a page dirty logging write-protected (or one that
      * is writable again and this hart's TLB did not know yet). */
@@ -136,16 +154,20 @@ static enum exit_action exit_breakpoint(struct vcpu *v)
     return vm_debug_breakpoint(v);
 }
 
+/* The fetch guest-page fault (never MMIO: it ends the VM); ecalls and
+ * load/store faults are taken before the table. */
+static enum exit_action exit_fetch_fault(struct vcpu *v)
+{
+    return exit_guest_page_fault(v, false);
+}
+
 static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
     [CAUSE_BREAKPOINT] = exit_breakpoint,
     [CAUSE_MISALIGNED_FETCH] = exit_misaligned,
     [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
     [CAUSE_MISALIGNED_STORE] = exit_misaligned,
-    [CAUSE_VS_ECALL] = exit_ecall,
-    [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_guest_page_fault,
-    [CAUSE_LOAD_GUEST_PAGE_FAULT] = exit_guest_page_fault,
+    [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_fetch_fault,
     [CAUSE_VIRTUAL_INSN] = exit_virtual_insn,
-    [CAUSE_STORE_GUEST_PAGE_FAULT] = exit_guest_page_fault,
 };
 
 static const exit_handler interrupt_table[IRQ_S_EXT + 1] = {
@@ -154,7 +176,7 @@ static const exit_handler interrupt_table[IRQ_S_EXT + 1] = {
     [IRQ_S_EXT] = exit_external, /* the host's own devices, through its PLIC */
 };
 
-INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
+static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced)
 {
     uint64_t cause = v->arch.ctx.scause;
     uint64_t code = cause & ~CAUSE_INTERRUPT;
@@ -163,9 +185,9 @@ INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
     /* The commonest exits (SBI calls, MMIO loads and stores) are taken
      * before the table, as calls the compiler can inline. */
     if (cause == CAUSE_VS_ECALL)
-        return exit_ecall(v);
+        return exit_ecall(v, traced);
     if (cause == CAUSE_LOAD_GUEST_PAGE_FAULT || cause == CAUSE_STORE_GUEST_PAGE_FAULT)
-        return exit_guest_page_fault(v);
+        return exit_guest_page_fault(v, traced);
     if (cause & CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];
@@ -173,4 +195,34 @@ INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
         fn = exception_table[code];
     }
     return (fn ? fn : exit_unexpected)(v);
+}
+
+INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
+{
+    return exit_dispatch(v, false);
+}
+
+/* Out of line: the exit path pays for tracing only when it is on. */
+__attribute__((noinline)) enum exit_action vcpu_exit_traced(struct vcpu *v)
+{
+    const struct vcpu_ctx *c = &v->arch.ctx;
+    uint16_t vm = (uint16_t)v->vm->index, id = (uint16_t)v->id;
+    uint16_t cause =
+        (uint16_t)((c->scause & 0x7fff) | ((c->scause & CAUSE_INTERRUPT) ? TRACE_CAUSE_IRQ : 0));
+    bool on = trace_wants(TRACE_EXIT);
+
+    if (on) {
+        uint64_t addr = c->stval;
+        if (c->scause == CAUSE_VS_ECALL)
+            addr = 0; /* no trap value, and the saved one is stale (switch.S) */
+        else if (c->scause == CAUSE_FETCH_GUEST_PAGE_FAULT ||
+                 c->scause == CAUSE_LOAD_GUEST_PAGE_FAULT ||
+                 c->scause == CAUSE_STORE_GUEST_PAGE_FAULT)
+            addr = (c->htval << 2) | (c->stval & 3);
+        trace_exit_begin(vm, id, cause, c->sepc, addr);
+    }
+    enum exit_action act = exit_dispatch(v, true);
+    if (on)
+        trace_exit_end(vm, id, cause, act);
+    return act;
 }

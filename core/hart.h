@@ -27,8 +27,12 @@ struct hart {
     bool online;
     bool idle;            /* waiting for work in wfi (scheduler lock) */
     struct vcpu *current; /* vCPU on this hart, if any */
-    uint64_t fp_token;    /* whose FP state is in this hart's registers (vcpu_arch) */
-    uint64_t timer;       /* deadline programmed in the host timer */
+    /* The enabled trace classes (core/trace.h), copied here so that the
+     * exit path tests them with one load from tp; core/trace_ctl.c keeps
+     * every hart's copy equal to trace_on. */
+    unsigned long trace_on; /* a whole register: no sign extension to test it */
+    uint64_t fp_token;      /* whose FP state is in this hart's registers (vcpu_arch) */
+    uint64_t timer;         /* deadline programmed in the host timer */
     /* Which VM (by uid) and vCPU last used each VMID here: decides when this
      * hart's TLB must be flushed for a VMID (see vcpu_arch_load). */
     uint64_t vmid_uid[HART_VMID_SLOTS];

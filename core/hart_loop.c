@@ -11,6 +11,7 @@
 #include "core/irq.h"
 #include "core/sbi/sbi.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "core/vm_life.h"
 
 #define SLICE_US 10000 /* 10 ms */
@@ -99,6 +100,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
     uint64_t now = arch_time();
     uint64_t slice_end = now + slice_ticks;
     uint64_t loaded = now;
+    bool forced = false; /* Vireo made it yield (for the trace: preempted) */
 
     if (v->suspend == VCPU_SUSPENDED_NONRET)
         vcpu_arch_resume(&v->arch, v->resume_pc, v->id, v->resume_opaque);
@@ -110,6 +112,9 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
         if (v->timer_deadline <= now) {
             v->arch.hvip |= HVIP_VSTIP;
             v->timer_deadline = UINT64_MAX;
+            if (__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_IRQ)
+                trace_emit(TRACE_EV_IRQ, (uint16_t)v->vm->index, (uint16_t)v->id, TRACE_IRQ_TIMER,
+                           h->index, 0);
         }
         uint64_t deadline = v->timer_deadline < slice_end ? v->timer_deadline : slice_end;
         uint64_t woken = sched_blocked_deadline(now);
@@ -118,27 +123,51 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
         timer_program(h, deadline);
         vcpu_arch_run(v);
         int done;
-        /* The exit fast path may have handled it already. */
-        act = vcpu_arch_exit_handled(&v->arch, &done) ? (enum exit_action)done : vcpu_exit(v);
-        if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested)
+        /* The exit fast path may have handled it already; if not, the
+         * exit goes through the table here, traced when this hart's copy
+         * of the trace classes says so. */
+        if (vcpu_arch_exit_handled(&v->arch, &done))
+            act = (enum exit_action)done;
+        else if (__builtin_expect(__atomic_load_n(&arch_this_hart()->trace_on, __ATOMIC_RELAXED),
+                                  0))
+            act = vcpu_exit_traced(v);
+        else
+            act = vcpu_exit(v);
+        if (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->stop_requested) {
             act = EXIT_LEAVE;
-        else if (act == EXIT_RESUME && __atomic_load_n(&v->hold, __ATOMIC_RELAXED))
+        } else if (act == EXIT_RESUME && __atomic_load_n(&v->hold, __ATOMIC_RELAXED)) {
             act = EXIT_YIELD; /* back to the queue, where it waits to be let go */
-        else if (act == EXIT_RESUME && hart_loop_has_work())
+            forced = true;
+        } else if (act == EXIT_RESUME && hart_loop_has_work()) {
             act = EXIT_YIELD; /* deferred management work waits for a hart */
+            forced = true;
+        }
         if (act != EXIT_RESUME)
             break;
         now = arch_time();
         if (now >= slice_end) {
             if (sched_has_work(h)) {
                 act = EXIT_YIELD;
+                forced = true;
                 break;
             }
             slice_end = now + slice_ticks;
         }
     }
     vcpu_arch_put(v);
-    v->run_ticks += arch_time() - loaded;
+    uint64_t ran = arch_time() - loaded;
+    v->run_ticks += ran;
+    /* The visit's two records, written now with their own times: one
+     * test of the classes per visit (the reader sorts by time). */
+    if (__builtin_expect(__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_SCHED, 0)) {
+        enum trace_out why = act == EXIT_BLOCK   ? TRACE_OUT_BLOCKED
+                             : act == EXIT_LEAVE ? TRACE_OUT_LEAVE
+                             : forced            ? TRACE_OUT_PREEMPT
+                                                 : TRACE_OUT_YIELD;
+        trace_emit_at(loaded, TRACE_EV_VCPU_IN, (uint16_t)v->vm->index, (uint16_t)v->id, 0, 0, 0);
+        trace_emit_at(loaded + ran, TRACE_EV_VCPU_OUT, (uint16_t)v->vm->index, (uint16_t)v->id,
+                      (uint16_t)why, ran, 0);
+    }
     return act;
 }
 
@@ -170,6 +199,7 @@ void hart_loop(void)
             irq_dispatch();
             sched_idle_end(h);
             hart_loop_deferred();
+            vm_life_idle();
             continue;
         }
 

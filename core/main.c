@@ -16,6 +16,7 @@
 #include "core/sched.h"
 #include "core/selftest.h"
 #include "core/snapshot.h"
+#include "core/trace_ctl.h"
 #include "core/vconsole.h"
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
@@ -245,6 +246,34 @@ static void dirty_log_at_boot(const char *bootargs)
 
 /* The boot bundle arrives as the initrd: the configuration and the guest
  * images it names.  Every error is reported before any VM starts. */
+/* vireo.trace=CLASSES: tracing from before the first VM runs (what
+ * `tools/vireo run --trace` uses to see a whole boot). */
+static void trace_at_boot(const char *bootargs)
+{
+    const char *val;
+    size_t len, badlen = 0;
+    const char *bad = "";
+    char err[160];
+
+    trace_ctl_init(plat.timebase_hz);
+    if (!bootargs_get(bootargs, "vireo.trace", &val, &len))
+        return;
+    long classes = trace_classes_parse(val, len, &bad, &badlen);
+    if (classes < 0) {
+        console_printf("vireo: vireo.trace: no trace class '%.*s' (exit, sbi, mmio, irq, sched, "
+                       "virtio, vm, all)\n",
+                       (int)badlen, bad);
+        return;
+    }
+    if (trace_ctl_set((uint32_t)classes, err, sizeof(err)) < 0) {
+        console_printf("vireo: vireo.trace: %s\n", err);
+        return;
+    }
+    trace_ctl_format((uint32_t)classes, err, sizeof(err));
+    console_printf("vireo: tracing %s from boot (%u harts, %u records each)\n", err,
+                   trace_ctl_harts(), TRACE_RING_RECORDS);
+}
+
 static _Noreturn void start_vms(void)
 {
     static char err[256];
@@ -286,6 +315,7 @@ static _Noreturn void start_vms(void)
     bool sstc = (plat.isa & ISA_SSTC) != 0, vector = (plat.isa & ISA_V) != 0;
     arch_hart_irq_init(sstc, vector, hcaps.hstateen);
     hostdev_init(&plat);
+    trace_at_boot(plat.bootargs);
     vm_start_all(&config);
     dirty_log_at_boot(plat.bootargs);
     bool irqs = irq_init(&plat);

@@ -5,6 +5,7 @@
 #include "arch/riscv/vcpu_arch.h"
 #include "core/insn.h"
 #include "core/mmio.h"
+#include "core/trace.h"
 #include "core/trap.h"
 #include "core/vm.h"
 #include "core/vm_life.h"
@@ -28,10 +29,25 @@ static __attribute__((noinline)) enum exit_action mmio_refuse(struct vcpu *v, ui
     return mmio_stop(v, gpa, "MMIO access across a device's end");
 }
 
+/* The access as a trace record: device (its place on the VM's bus),
+ * offset, width, direction, value. */
+static __attribute__((noinline)) void mmio_trace(const struct vcpu *v, const struct mmio_dev *d,
+                                                 uint64_t off, unsigned width, bool store,
+                                                 uint64_t val)
+{
+    unsigned idx = 0xff;
+    for (unsigned i = 0; i < v->vm->ndevs && i < 0xff; i++)
+        if (v->vm->devs[i] == d)
+            idx = i;
+    trace_emit(TRACE_EV_MMIO, (uint16_t)v->vm->index, (uint16_t)v->id,
+               (uint16_t)((width & 0xf) | (store ? TRACE_MMIO_WRITE : 0) | idx << 8), off, val);
+}
+
 /* The access itself, once decoded.  in is passed by value so that, on the
- * common path, the decode never leaves registers. */
+ * common path, the decode never leaves registers.  traced is a constant
+ * where this is inlined: only mmio_emulate_traced's copy has the hook. */
 static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_dev *d, uint64_t gpa,
-                                                  bool store, struct mmio_insn in)
+                                                  bool store, struct mmio_insn in, bool traced)
 {
     struct vcpu_ctx *c = &v->arch.ctx;
     uint64_t off = gpa - d->base; /* d covers gpa: the caller found it so */
@@ -39,12 +55,17 @@ static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_de
     if ((in.kind == INSN_STORE) != store || (gpa & (in.width - 1u)) || in.width > d->size - off)
         return mmio_refuse(v, gpa, in, store);
     if (store) {
-        if (d->ops->write(d, off, in.width, insn_store_value(&in, c->gpr[in.reg])) < 0)
+        uint64_t val = insn_store_value(&in, c->gpr[in.reg]);
+        if (traced && trace_wants(TRACE_MMIO))
+            mmio_trace(v, d, off, in.width, true, val);
+        if (d->ops->write(d, off, in.width, val) < 0)
             return mmio_stop(v, gpa, "MMIO store the device does not support");
     } else {
         uint64_t val = 0;
         if (d->ops->read(d, off, in.width, &val) < 0)
             return mmio_stop(v, gpa, "MMIO load the device does not support");
+        if (traced && trace_wants(TRACE_MMIO))
+            mmio_trace(v, d, off, in.width, false, val);
         if (in.reg)
             vcpu_arch_set_gpr(&v->arch, in.reg, insn_load_result(&in, val));
     }
@@ -56,7 +77,7 @@ static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_de
  * htinst decoder, or, when htinst says nothing useful, the instruction the
  * guest executed, read as the guest would fetch it. */
 static __attribute__((noinline)) enum exit_action
-mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
+mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store, bool traced)
 {
     struct mmio_insn in;
     uint32_t raw;
@@ -69,7 +90,7 @@ mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
     }
     if (r != 0)
         return mmio_stop(v, gpa, "unsupported MMIO instruction (atomic, FP, vector or unknown)");
-    return mmio_access(v, d, gpa, store, in);
+    return mmio_access(v, d, gpa, store, in, traced);
 }
 
 enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
@@ -79,6 +100,15 @@ enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, 
     /* htinst, when the hardware supplies it, already says which access it
      * was: the common case. */
     if (!insn_htinst_ldst(v->arch.ctx.htinst, &in))
-        return mmio_emulate_other(v, d, gpa, store);
-    return mmio_access(v, d, gpa, store, in);
+        return mmio_emulate_other(v, d, gpa, store, false);
+    return mmio_access(v, d, gpa, store, in, false);
+}
+
+enum exit_action mmio_emulate_traced(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
+{
+    struct mmio_insn in;
+
+    if (!insn_htinst_ldst(v->arch.ctx.htinst, &in))
+        return mmio_emulate_other(v, d, gpa, store, true);
+    return mmio_access(v, d, gpa, store, in, true);
 }

@@ -20,6 +20,7 @@
 #include "core/sched.h"
 #include "core/snap_disk.h"
 #include "core/snapshot.h"
+#include "core/trace_ctl.h"
 #include "core/vm.h"
 #include "core/vm_admin.h"
 #include "core/vm_dev.h"
@@ -186,6 +187,93 @@ static void cmd_mem(struct vm *unused)
     console_printf("free %lu MiB; guest RAM in use %lu MiB; free bytes %lu\n",
                    (unsigned long)(pmem_free_bytes() >> 20), (unsigned long)(used >> 20),
                    (unsigned long)pmem_free_bytes());
+}
+
+/* ---- trace (docs/tracing.md) ---- */
+
+static void cmd_trace_on(struct vm *unused, const char *arg)
+{
+    char err[192];
+    const char *bad = arg;
+    size_t badlen = 0;
+
+    (void)unused;
+    long classes = trace_classes_parse(arg, strlen(arg), &bad, &badlen);
+    if (classes <= 0) {
+        console_printf("no trace class \"%.*s\" (classes: exit, sbi, mmio, irq, sched, virtio, vm, "
+                       "all; joined by ',')\n",
+                       (int)(badlen > 32 ? 32 : badlen), bad);
+        return;
+    }
+    if (trace_ctl_set((uint32_t)classes, err, sizeof(err)) < 0) {
+        console_printf("tracing not started: %s\n", err);
+        return;
+    }
+    trace_ctl_format(trace_ctl_classes(), err, sizeof(err));
+    console_printf("tracing %s on %u harts (%u records each; `trace status`, `trace summary`)\n",
+                   err, trace_ctl_harts(), TRACE_RING_RECORDS);
+}
+
+static void cmd_trace_off(struct vm *unused)
+{
+    char err[64];
+
+    (void)unused;
+    trace_ctl_set(0, err, sizeof(err));
+    console_printf("tracing off (records stay until read or tracing starts again)\n");
+}
+
+static void cmd_trace_status(struct vm *unused)
+{
+    char classes[96];
+
+    (void)unused;
+    trace_ctl_format(trace_ctl_classes(), classes, sizeof(classes));
+    console_printf("tracing: %s\n", classes);
+    for (unsigned i = 0; i < trace_ctl_harts(); i++) {
+        struct trace_ring_info in;
+        trace_ring_info(i, &in);
+        console_printf("  hart %u: %lu records written, %lu waiting (ring of %u), %lu dropped\n", i,
+                       (unsigned long)in.written, (unsigned long)in.pending, in.size,
+                       (unsigned long)in.dropped);
+    }
+}
+
+/* Ticks as microseconds with two decimals, without floating point. */
+static void put_us(char *buf, size_t size, uint64_t ticks)
+{
+    uint64_t c = timebase ? ticks * 100000000ull / timebase : 0; /* hundredths of a µs */
+    fmt_snprintf(buf, size, "%lu.%02lu", (unsigned long)(c / 100), (unsigned long)(c % 100));
+}
+
+static void cmd_trace_summary(struct vm *unused)
+{
+    struct trace_exit_stat st[TRACE_EXIT_REASONS];
+    uint64_t total = 0;
+
+    (void)unused;
+    trace_ctl_summary(st);
+    for (unsigned i = 0; i < TRACE_EXIT_REASONS; i++)
+        total += st[i].count;
+    if (!total) {
+        console_printf("no exits traced (`trace on exit` first)\n");
+        return;
+    }
+    console_printf("%-24s %10s %7s %10s %10s %10s\n", "exit reason", "count", "share", "min us",
+                   "avg us", "max us");
+    for (unsigned i = 0; i < TRACE_EXIT_REASONS; i++) {
+        if (!st[i].count)
+            continue;
+        char mn[24], av[24], mx[24];
+        uint64_t share = st[i].count * 1000 / total; /* tenths of a percent */
+        put_us(mn, sizeof(mn), st[i].min);
+        put_us(av, sizeof(av), st[i].sum / st[i].count);
+        put_us(mx, sizeof(mx), st[i].max);
+        console_printf("%-24s %10lu %5lu.%lu%% %10s %10s %10s\n", trace_ctl_reason_name(i),
+                       (unsigned long)st[i].count, (unsigned long)(share / 10),
+                       (unsigned long)(share % 10), mn, av, mx);
+    }
+    console_printf("%-24s %10lu\n", "total", (unsigned long)total);
 }
 
 /* The operations themselves are core/vm_ops.c's; the shell says how they
@@ -689,6 +777,22 @@ static const struct shell_cmd vm_cmds[] = {
      .handler_arg = cmd_dirtycheck},
 };
 
+static const struct shell_cmd trace_cmds[] = {
+    {.name = "on",
+     .usage = "trace on CLASSES",
+     .help = "trace exit,sbi,mmio,irq,sched,virtio,vm (or all), joined by ','",
+     .handler_arg = cmd_trace_on},
+    {.name = "off", .usage = "trace off", .help = "stop tracing", .handler = cmd_trace_off},
+    {.name = "status",
+     .usage = "trace status",
+     .help = "classes on; records and drops per hart",
+     .handler = cmd_trace_status},
+    {.name = "summary",
+     .usage = "trace summary",
+     .help = "exits by reason: count, share, min/avg/max handling time",
+     .handler = cmd_trace_summary},
+};
+
 static const struct shell_cmd shell_cmds[] = {
     {.name = "vm", .usage = "vm COMMAND [NAME]", .sub = vm_cmds, .nsub = SHELL_CMD_COUNT(vm_cmds)},
     {.name = "console",
@@ -696,6 +800,10 @@ static const struct shell_cmd shell_cmds[] = {
      .help = "bind this console to the VM; Ctrl-] comes back",
      .takes_vm = true,
      .handler = bind},
+    {.name = "trace",
+     .usage = "trace COMMAND",
+     .sub = trace_cmds,
+     .nsub = SHELL_CMD_COUNT(trace_cmds)},
     {.name = "harts",
      .usage = "harts",
      .help = "host harts and what they run",

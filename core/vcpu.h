@@ -119,6 +119,9 @@ enum exit_action {
 
 /* Handles the exit recorded in v->arch.ctx (the one dispatch table). */
 enum exit_action vcpu_exit(struct vcpu *v);
+/* The same with tracing (core/trace.h): the exit path calls it instead
+ * when its hart's trace_on is set. */
+enum exit_action vcpu_exit_traced(struct vcpu *v);
 
 /* True when the vCPU has an interrupt pending that it has enabled in vsie:
  * what ends a WFI. now is the host time. */

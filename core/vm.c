@@ -5,9 +5,11 @@
 #include "arch/arch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/console.h"
+#include "core/hart.h"
 #include "core/loader.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "core/vm_dev.h"
 #include "core/vm_fdt.h"
 #include "core/vmid.h"
@@ -164,6 +166,9 @@ static void vm_plic_notify(void *opaque, unsigned context, bool eip)
         return;
     struct vcpu *v = &vm->vcpus[context];
     __atomic_store_n(&v->eip, eip ? 1u : 0u, __ATOMIC_RELEASE);
+    if (eip && trace_wants(TRACE_IRQ))
+        trace_emit(TRACE_EV_IRQ, (uint16_t)vm->index, (uint16_t)v->id, TRACE_IRQ_EXTERNAL,
+                   arch_this_hart()->index, 0);
     if (eip)
         sched_notify(v);
 }

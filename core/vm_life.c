@@ -11,6 +11,7 @@
 #include "core/console.h"
 #include "core/pmem.h"
 #include "core/sched.h"
+#include "core/trace_ctl.h"
 #include "core/vconsole.h"
 #include "lib/err.h"
 #include "lib/string.h"
@@ -29,8 +30,14 @@ void vm_life_observe(void (*fn)(struct vm *vm, enum vm_event ev))
     observer = fn;
 }
 
+_Static_assert((int)TRACE_VM_STARTED == (int)VM_EVENT_STARTED &&
+                   (int)TRACE_VM_DELETED == (int)VM_EVENT_DELETED,
+               "trace records carry enum vm_event as it is");
+
 void vm_life_notify(struct vm *vm, enum vm_event ev)
 {
+    if (trace_wants(TRACE_VM))
+        trace_emit(TRACE_EV_VM, (uint16_t)vm->index, TRACE_NONE, (uint16_t)ev, 0, 0);
     if (observer)
         observer(vm, ev);
 }
@@ -121,6 +128,21 @@ static const char *end_word(enum vm_end how)
     return "ended";
 }
 
+/* Power-off waiting for a trace reader (check_all_done). */
+static bool poweroff_deferred;
+static uint64_t deferred_at, deferred_pending;
+
+static uint64_t trace_pending(void)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < trace_ctl_harts(); i++) {
+        struct trace_ring_info in;
+        trace_ring_info(i, &in);
+        n += in.pending;
+    }
+    return n;
+}
+
 static void check_all_done(void)
 {
     for (unsigned i = 0; i < vm_count; i++) {
@@ -128,9 +150,38 @@ static void check_all_done(void)
         if (st != VM_DONE && st != VM_EMPTY) /* a deleted VM's slot is done */
             return;
     }
-    if (poweroff_when_done) {
+    if (!poweroff_when_done)
+        return;
+    /* Trace records still in the rings: a reader (`tools/vireo run
+     * --trace`) is taking them; the run loop powers off once it has
+     * (vm_life_idle). */
+    uint64_t pending = trace_pending();
+    if (pending) {
+        console_printf("vireo: all VMs done; %lu trace records wait for the reader before "
+                       "power-off\n",
+                       (unsigned long)pending);
+        deferred_pending = pending;
+        deferred_at = arch_time();
+        __atomic_store_n(&poweroff_deferred, true, __ATOMIC_RELEASE);
+        return;
+    }
+    console_printf(CONSOLE_STATUS "vireo: all VMs done\n");
+    arch_poweroff(false);
+}
+
+void vm_life_idle(void)
+{
+    if (!__atomic_load_n(&poweroff_deferred, __ATOMIC_ACQUIRE))
+        return;
+    uint64_t pending = trace_pending(), now = arch_time();
+    /* Taken, or nobody has taken any for 3 s. */
+    if (!pending || now - deferred_at > 3ull * trace_ctl_timebase()) {
         console_printf(CONSOLE_STATUS "vireo: all VMs done\n");
         arch_poweroff(false);
+    }
+    if (pending < deferred_pending) {
+        deferred_pending = pending;
+        deferred_at = now;
     }
 }
 

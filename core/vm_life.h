@@ -55,4 +55,8 @@ void vm_life_notify(struct vm *vm, enum vm_event ev);
 /* Power off when the last VM has ended (vireo.poweroff-when-done). */
 void vm_set_poweroff_when_done(bool on);
 
+/* From an idle hart's run loop: powers off when that was waiting for a
+ * trace reader to empty the rings (or for 3 s without progress). */
+void vm_life_idle(void);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/trace.h"
 #include "devices/mmio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
@@ -129,6 +130,9 @@ void virtio_mmio_used(struct virtio_mmio *t, unsigned queue)
     if (old == q->used_idx)
         return; /* nothing new */
     t->signalled[queue] = q->used_idx;
+    if (trace_wants(TRACE_VIRTIO))
+        trace_emit_here(TRACE_EV_VIRTIO_DONE, (uint16_t)queue, t->trace_id,
+                        (uint16_t)(q->used_idx - old));
     if (vq_should_notify(q, &t->mem, old)) {
         t->int_status |= VIRTIO_MMIO_INT_VRING;
         vm_settle(t);
@@ -278,6 +282,8 @@ static void vm_queue_layout_write(struct virtqueue *setup, uint64_t off, uint32_
  * to kick, or ERR_NOENT when there is none. */
 static int vm_queue_notify(struct virtio_mmio *t, uint32_t v)
 {
+    if (trace_wants(TRACE_VIRTIO))
+        trace_emit_here(TRACE_EV_VIRTIO_NOTIFY, (uint16_t)v, t->trace_id, 0);
     /* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
     if (v >= t->ops->nqueues || v >= VIRTIO_MMIO_MAX_QUEUES || !t->queues[v].ready || !vm_usable(t))
         return ERR_NOENT;

@@ -154,6 +154,9 @@ struct virtio_mmio {
     struct virtqueue queues[VIRTIO_MMIO_MAX_QUEUES];
     uint16_t signalled[VIRTIO_MMIO_MAX_QUEUES]; /* used idx at the last virtio_mmio_used */
     struct virtio_io_stats io;
+    /* Who this device is in trace records (core/trace.h): VM index << 8 |
+     * its virtio slot, set by whoever builds it (0 otherwise). */
+    uint16_t trace_id;
 };
 
 /* mem and irq are copied. */

@@ -150,8 +150,12 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
 
     if (ctx->scause & CAUSE_INTERRUPT)
         return 0;
+    /* The hart's copy of the enabled trace classes (core/trace.h): one
+     * load from tp and a branch are all tracing costs here when it is off. */
+    long traced; /* its low word is enough (classes fit in 7 bits), little-endian */
+    __asm__ volatile("lw %0, %1(tp)" : "=r"(traced) : "i"(offsetof(struct hart, trace_on)));
     /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
-    enum exit_action act = vcpu_exit(v);
+    enum exit_action act = __builtin_expect(traced != 0, 0) ? vcpu_exit_traced(v) : vcpu_exit(v);
     if (act != EXIT_RESUME || v->stop_requested ||
         __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
         goto slow;

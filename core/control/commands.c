@@ -541,6 +541,18 @@ const struct control_cmd control_cmds[] = {
      .help = "end debugging: breakpoints removed, the VM runs on as it was",
      .args = {{"name", ARG_STR, true}},
      .run = control_cmd_gdb_detach},
+    {.name = "trace-start",
+     .help = "trace the classes named (exit,sbi,mmio,irq,sched,virtio,vm; default all)",
+     .args = {{"classes", ARG_STR, false}},
+     .run = control_cmd_trace_start},
+    {.name = "trace-stop", .help = "stop tracing (records stay)", .run = control_cmd_trace_stop},
+    {.name = "trace-status",
+     .help = "classes on, records and drops per hart, VMs and devices, the exit summary",
+     .run = control_cmd_trace_status},
+    {.name = "trace-read",
+     .help = "take up to max trace records (32 bytes each, base64) from one hart or all",
+     .args = {{"hart", ARG_UINT, false}, {"max", ARG_UINT, false}},
+     .run = control_cmd_trace_read},
 };
 
 const unsigned control_ncmds = sizeof(control_cmds) / sizeof(control_cmds[0]);

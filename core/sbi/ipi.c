@@ -2,12 +2,19 @@
 /* IPI (EID "sPI"): send_ipi sets the targets' VSSIP. */
 #include "core/sbi/sbi.h"
 
+#include "arch/arch.h"
+#include "core/hart.h"
 #include "core/sched.h"
+#include "core/trace.h"
+#include "core/vm.h"
 
 void sbi_ipi_raise(struct vcpu *target, void *arg)
 {
     (void)arg;
     vcpu_arch_raise(&target->arch, HVIP_VSSIP);
+    if (trace_wants(TRACE_IRQ))
+        trace_emit(TRACE_EV_IRQ, (uint16_t)target->vm->index, (uint16_t)target->id, TRACE_IRQ_IPI,
+                   arch_this_hart()->index, 0);
     sched_notify(target);
 }
 

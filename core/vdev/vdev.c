@@ -3,6 +3,7 @@
  * core/vdev/table.c. */
 #include "core/vdev/vdev.h"
 
+#include "core/vm.h"
 #include "devices/virtio_mmio.h"
 #include "lib/string.h"
 
@@ -21,4 +22,6 @@ void vdev_virtio_mmio(struct vm_vdev *d, struct virtio_mmio *t)
     d->mdev.ops = &virtio_mmio_ops;
     d->mdev.size = VIRTIO_MMIO_SIZE;
     d->mdev.priv = t;
+    /* vm_dev.c puts it at this slot once it is made. */
+    t->trace_id = (uint16_t)((d->vm->index & 0xff) << 8 | (d->vm->nvdevs & 0xff));
 }

@@ -33,6 +33,9 @@ $(BUILD)/fuzz/libvireo.a: $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(HOST_LIB_SRC))
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.c.o $(BUILD)/fuzz/libvireo.a
 	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -lpthread -o $@
 
+# vireoctl's trace converter is outside the library.
+$(BUILD)/fuzz/fuzz_trace_json: $(BUILD)/fuzz/obj/tools/vireoctl/trace_json.c.o
+
 # Keep the targets' objects (make would delete them as intermediates).
 .SECONDARY: $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRC))
 

@@ -9,9 +9,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/console.h"
+#include "core/hart.h"
+#include "core/pmem.h"
 #include "core/shell.h"
 
 static char out[8192];
@@ -71,12 +74,17 @@ static void test_help_lists_every_command(void **state)
         "  vm dirty NAME OP        dirty logging: OP start, stop, or fetch (count and clear)\n",
         "  vm dirtycheck NAME SECS dirty-log self-check: pre-copy for SECS, pause, compare\n",
         "  console NAME            bind this console to the VM; Ctrl-] comes back\n",
+        "  trace on CLASSES        trace exit,sbi,mmio,irq,sched,virtio,vm (or all), joined by "
+        "','\n",
+        "  trace off               stop tracing\n",
+        "  trace status            classes on; records and drops per hart\n",
+        "  trace summary           exits by reason: count, share, min/avg/max handling time\n",
         "  harts                   host harts and what they run\n",
         "  mem                     host memory\n",
         "  version                 Vireo's version\n",
         "  help                    this list\n",
     };
-    char want[2048] = "\n"; /* the echo's newline */
+    char want[4096] = "\n"; /* the echo's newline */
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         strcat(want, lines[i]);
@@ -117,6 +125,30 @@ static void test_unknown_words(void **state)
     assert_non_null(strstr(type("a b c d e"), "\ntoo many words"));
 }
 
+static void test_trace_commands(void **state)
+{
+    (void)state;
+    /* One hart; memory for its ring (512 KiB). */
+    static void *arena;
+    if (!arena) {
+        arena = aligned_alloc(2u << 20, 4u << 20);
+        assert_non_null(arena);
+        struct pmem_range r = {(uintptr_t)arena, 4u << 20};
+        pmem_reset();
+        assert_int_equal(pmem_init(&r, 1, NULL, 0), 0);
+    }
+    hart_count = 1;
+    assert_non_null(strstr(type("trace"), "\nusage: trace COMMAND (on, off, status, summary)\n"));
+    assert_non_null(strstr(type("trace on"), "\nusage: trace on CLASSES\n"));
+    assert_non_null(strstr(type("trace on exit,bogus"), "\nno trace class \"bogus\""));
+    assert_non_null(strstr(type("trace status"), "\ntracing: off\n"));
+    assert_non_null(strstr(type("trace on exit,sbi"), "\ntracing exit,sbi on 1 harts"));
+    assert_non_null(strstr(type("trace status"), "\ntracing: exit,sbi\n"));
+    assert_non_null(strstr(type("trace summary"), "\nno exits traced"));
+    assert_non_null(strstr(type("trace off"), "\ntracing off"));
+    assert_non_null(strstr(type("trace status"), "\ntracing: off\n"));
+}
+
 static void test_commands_without_vms(void **state)
 {
     (void)state;
@@ -133,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_help_lists_every_command),
         cmocka_unit_test(test_wrong_word_count_prints_usage),
         cmocka_unit_test(test_unknown_words),
+        cmocka_unit_test(test_trace_commands),
         cmocka_unit_test(test_commands_without_vms),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

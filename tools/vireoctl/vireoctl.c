@@ -31,6 +31,8 @@
 
 #include "lib/base64.h"
 #include "lib/json.h"
+#include "lib/trace_rec.h"
+#include "tools/vireoctl/trace_json.h"
 
 #define VSOCK_HOST_CID 2
 #define VSOCK_CTL_PORT 7000
@@ -116,12 +118,18 @@ static void connect_vsock(unsigned cid, unsigned port)
                 : "");
 }
 
+/* Called instead of dying when the connection ends (trace dump --follow:
+ * Vireo powering off is how a traced run ends). */
+static void (*on_lost)(void);
+
 static void send_all(const char *s, size_t n)
 {
     while (n) {
         ssize_t k = write(fd, s, n);
         if (k < 0 && errno == EINTR)
             continue;
+        if (k <= 0 && on_lost)
+            on_lost();
         if (k <= 0)
             die(EXIT_CONNECT, "connection lost while sending: %s", strerror(errno));
         s += k;
@@ -153,6 +161,8 @@ static char *read_line(double deadline, size_t *len)
         ssize_t k = read(fd, inbuf + in_len, LINE_MAX_BYTES - in_len);
         if (k < 0 && errno == EINTR)
             continue;
+        if (k <= 0 && on_lost)
+            on_lost();
         if (k <= 0)
             die(EXIT_CONNECT, "Vireo closed the connection%s", k < 0 ? strerror(errno) : "");
         in_len += (size_t)k;
@@ -895,6 +905,235 @@ static int do_gdbserver(const char *name, const char *listen_spec, bool once)
     }
 }
 
+static void usage(FILE *o);
+
+/* ---- trace (docs/tracing.md) ----------------------------------------- */
+
+/* Records per trace-read: 16 KiB, the size the management port carries
+ * safely in one reply (READ_CHUNK). */
+#define TRACE_READ_RECS (READ_CHUNK / TRACE_REC_WIRE_SIZE)
+
+static struct tj_meta trace_meta;
+static struct trace_rec *trace_recs;
+static size_t trace_n, trace_cap;
+static const char *trace_out, *trace_summary_out;
+static bool trace_summary;
+static uint64_t trace_dropped0, trace_dropped;
+static volatile sig_atomic_t trace_stop_asked;
+
+static void trace_signal(int sig)
+{
+    (void)sig;
+    trace_stop_asked = 1;
+}
+
+/* trace-status into trace_meta; returns the records lost in Vireo so far. */
+static uint64_t trace_status_meta(void)
+{
+    int r = call("trace-status", NULL);
+    uint64_t dropped = 0;
+
+    trace_meta.timebase_hz = (uint32_t)get_u64(r, "timebase-hz");
+    int hs = json_get(&doc, r, "harts");
+    for (int k = 0, h; (h = json_elem(&doc, hs, k)) >= 0; k++)
+        dropped += get_u64(h, "dropped");
+    int vs = json_get(&doc, r, "vms");
+    for (int k = 0, v; (v = json_elem(&doc, vs, k)) >= 0; k++) {
+        uint64_t idx = get_u64(v, "index");
+        if (idx >= TJ_VMS)
+            continue;
+        trace_meta.vm[idx].used = true;
+        snprintf(trace_meta.vm[idx].name, TJ_NAME, "%s", get_str(v, "name"));
+        trace_meta.vm[idx].vcpus = (unsigned)get_u64(v, "vcpus");
+        const char *keys[2] = {"bus", "virtio"};
+        for (int w = 0; w < 2; w++) {
+            int arr = json_get(&doc, v, keys[w]);
+            if (arr < 0)
+                continue; /* not built now: keep what an earlier look saw */
+            for (int d = 0, e; (e = json_elem(&doc, arr, d)) >= 0 && d < TJ_DEVS; d++) {
+                char *dst = w ? trace_meta.vm[idx].virtio[d] : trace_meta.vm[idx].bus[d];
+                if (json_str(&doc, e, dst, TJ_NAME) < 0)
+                    dst[0] = 0;
+            }
+        }
+    }
+    return dropped;
+}
+
+/* One trace-read of every hart's ring; returns how many records came. */
+static size_t trace_read_once(void)
+{
+    static char text[READ_CHUNK * 4 / 3 + 16];
+    static uint8_t bytes[READ_CHUNK];
+    char args[64];
+
+    snprintf(args, sizeof(args), "{\"max\":%u}", TRACE_READ_RECS);
+    int r = call("trace-read", args);
+    int n = json_str(&doc, json_get(&doc, r, "data"), text, sizeof(text));
+    long k = n < 0 ? -1 : base64_decode(text, (size_t)n, bytes, sizeof(bytes));
+    if (k < 0 || k % TRACE_REC_WIRE_SIZE)
+        die(EXIT_CONNECT, "trace-read: data is not base64 of whole %u-byte records",
+            TRACE_REC_WIRE_SIZE);
+    uint64_t dropped = 0;
+    int hs = json_get(&doc, r, "harts");
+    for (int i = 0, h; (h = json_elem(&doc, hs, i)) >= 0; i++)
+        dropped += get_u64(h, "dropped");
+    trace_dropped = dropped;
+    size_t got = 0;
+    for (long off = 0; off < k; off += TRACE_REC_WIRE_SIZE) {
+        struct trace_rec rec;
+        if (!trace_rec_decode(bytes + off, &rec))
+            continue; /* a type this vireoctl does not know */
+        if (trace_n == trace_cap) {
+            size_t cap = trace_cap ? trace_cap * 2 : 65536;
+            struct trace_rec *p = realloc(trace_recs, cap * sizeof(*p));
+            if (!p)
+                die(EXIT_NOMEM, "out of memory for %zu trace records", cap);
+            trace_recs = p;
+            trace_cap = cap;
+        }
+        trace_recs[trace_n++] = rec;
+        got++;
+    }
+    (void)got;
+    return (size_t)(k / TRACE_REC_WIRE_SIZE); /* read, known or not */
+}
+
+static struct tj trace_conv;
+
+/* Sorts what was read and writes the JSON (and the summary). */
+static void trace_write(void)
+{
+    trace_meta.dropped = (unsigned)(trace_dropped - trace_dropped0);
+    tj_sort(trace_recs, trace_n);
+    FILE *f = fopen(trace_out, "w");
+    if (!f)
+        die(EXIT_USAGE, "cannot write %s: %s", trace_out, strerror(errno));
+    tj_begin(&trace_conv, f, &trace_meta);
+    for (size_t i = 0; i < trace_n; i++)
+        tj_add(&trace_conv, &trace_recs[i]);
+    tj_end(&trace_conv);
+    if (fclose(f) != 0)
+        die(EXIT_USAGE, "%s: %s", trace_out, strerror(errno));
+    fprintf(stderr, "vireoctl: %zu trace records (%llu exits paired, %u dropped in Vireo) -> %s\n",
+            trace_n, (unsigned long long)trace_conv.pairs, trace_meta.dropped, trace_out);
+    if (trace_summary || trace_summary_out) {
+        FILE *o = stdout;
+        if (trace_summary_out && !(o = fopen(trace_summary_out, "w")))
+            die(EXIT_USAGE, "cannot write %s: %s", trace_summary_out, strerror(errno));
+        tj_summary(&trace_conv, o);
+        if (o != stdout)
+            fclose(o);
+    }
+}
+
+static void trace_lost(void)
+{
+    fprintf(stderr, "vireoctl: Vireo closed the connection: writing what was read\n");
+    trace_write();
+    exit(EXIT_OK);
+}
+
+/* dump: what the rings hold now; with follow, keeps reading until Vireo
+ * goes away (or SIGINT/SIGTERM), then writes everything. */
+static int do_trace_dump(bool follow)
+{
+    trace_dropped0 = trace_dropped = trace_status_meta();
+    if (follow) {
+        on_lost = trace_lost;
+        signal(SIGINT, trace_signal);
+        signal(SIGTERM, trace_signal);
+        /* Everything lost in Vireo counts: the rings may have filled before
+         * this reader came. */
+        trace_dropped0 = 0;
+    }
+    double meta_at = now_s();
+    while (!trace_stop_asked) {
+        size_t got = trace_read_once();
+        if (!follow && got == 0)
+            break;
+        if (follow && now_s() - meta_at > 2) {
+            trace_status_meta(); /* VMs built since */
+            meta_at = now_s();
+        }
+        if (follow && got < TRACE_READ_RECS / 4)
+            usleep(20000);
+    }
+    on_lost = NULL;
+    trace_write();
+    return 0;
+}
+
+static int do_trace(int nargs, char **a)
+{
+    if (nargs < 1) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(a[0], "start") && nargs <= 2) {
+        char args[160];
+        if (nargs == 2)
+            snprintf(args, sizeof(args), "{\"classes\":%s}", jstr(a[1]));
+        int r = call("trace-start", nargs == 2 ? args : NULL);
+        if (json_out)
+            print_return(r);
+        else
+            printf("tracing %s on %llu harts (%llu records each)\n", get_str(r, "classes"),
+                   (unsigned long long)get_u64(r, "harts"),
+                   (unsigned long long)get_u64(r, "ring-records"));
+        return 0;
+    }
+    if (!strcmp(a[0], "stop") && nargs == 1) {
+        int r = call("trace-stop", NULL);
+        if (json_out)
+            print_return(r);
+        else
+            printf("tracing off\n");
+        return 0;
+    }
+    if (!strcmp(a[0], "status") && nargs == 1) {
+        int r = call("trace-status", NULL);
+        if (json_out) {
+            print_return(r);
+            return 0;
+        }
+        printf("tracing: %s (timebase %llu Hz)\n", get_str(r, "classes"),
+               (unsigned long long)get_u64(r, "timebase-hz"));
+        int hs = json_get(&doc, r, "harts");
+        for (int k = 0, h; (h = json_elem(&doc, hs, k)) >= 0; k++)
+            printf(
+                "  hart %llu: %llu written, %llu waiting, %llu dropped (ring of %llu)\n",
+                (unsigned long long)get_u64(h, "index"), (unsigned long long)get_u64(h, "written"),
+                (unsigned long long)get_u64(h, "pending"),
+                (unsigned long long)get_u64(h, "dropped"), (unsigned long long)get_u64(h, "size"));
+        return 0;
+    }
+    if (!strcmp(a[0], "dump")) {
+        bool follow = false;
+        for (int k = 1; k < nargs; k++) {
+            if (!strcmp(a[k], "--out") && k + 1 < nargs)
+                trace_out = a[++k];
+            else if (!strcmp(a[k], "--summary"))
+                trace_summary = true;
+            else if (!strcmp(a[k], "--summary-out") && k + 1 < nargs)
+                trace_summary_out = a[++k];
+            else if (!strcmp(a[k], "--follow"))
+                follow = true;
+            else {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+        }
+        if (!trace_out) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return do_trace_dump(follow);
+    }
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
 static int do_events(void) __attribute__((noreturn));
 static int do_events(void)
 {
@@ -939,6 +1178,11 @@ static void usage(FILE *o)
           "  gdbserver NAME --listen [ADDR:]PORT [--once]\n"
           "                             a gdb stub for the VM on a TCP port (ADDR: 127.0.0.1)\n"
           "  events                     print events as they come (JSON lines)\n"
+          "  trace start [CLASSES]      trace exit,sbi,mmio,irq,sched,virtio,vm (default all)\n"
+          "  trace stop|status          stop tracing; classes on, records and drops per hart\n"
+          "  trace dump --out FILE.json [--summary] [--summary-out FILE] [--follow]\n"
+          "                             the records as Chrome Trace Event JSON (Perfetto);\n"
+          "                             --summary: exits by reason; --follow: until Vireo ends\n"
           "  raw JSON                   send one request, print the reply\n"
           "\n"
           "Exit codes: 0 done; 1 refused; 2 usage; 3 no connection or no answer;\n"
@@ -1078,6 +1322,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "events"))
         return WANT(0) ? EXIT_USAGE : do_events();
+    if (!strcmp(cmd, "trace"))
+        return do_trace(nargs, a);
     if (!strcmp(cmd, "raw")) {
         if (WANT(1))
             return EXIT_USAGE;
