@@ -62,6 +62,12 @@ static int vm_free_slot(void)
 
 int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 {
+    return vm_add_as(bundle, size, nharts, NULL, err, errlen);
+}
+
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char *err,
+              size_t errlen)
+{
     int r, slot;
 
     if (!bundle || !size) {
@@ -78,6 +84,16 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
                      scratch.nvms);
         r = ERR_INVAL;
         goto refuse;
+    }
+    if (name) {
+        size_t n = strlen(name);
+        if (n == 0 || n >= sizeof(scratch.vms[0].name)) {
+            fmt_snprintf(err, errlen, "vm name '%s': 1 to %u characters", name,
+                         (unsigned)sizeof(scratch.vms[0].name) - 1);
+            r = ERR_INVAL;
+            goto refuse;
+        }
+        memcpy(scratch.vms[0].name, name, n + 1);
     }
     r = vm_add_check(&scratch.vms[0], err, errlen);
     if (r < 0)
@@ -98,6 +114,15 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 refuse:
     pmem_free(bundle, size);
     return r;
+}
+
+int vm_admin_bundle(const struct vm *vm, const void **bundle, size_t *size)
+{
+    if (!vm_in_use(vm) || !added[vm->index].bundle)
+        return ERR_NOENT;
+    *bundle = added[vm->index].bundle;
+    *size = added[vm->index].size;
+    return 0;
 }
 
 /* Why a VM cannot be deleted now, or NULL. */

@@ -27,6 +27,17 @@
  * (ERR_NOSPC).  Returns the VM's slot index or a negative ERR_*. */
 int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen);
 
+/* The same, the VM named name instead of the bundle's name (NULL: as the
+ * bundle says): a VM migrated into the host that already has its name
+ * (docs/migration.md). */
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char *err,
+              size_t errlen);
+
+/* The run-time bundle a VM was added from (what a migration sends ahead):
+ * 0, or ERR_NOENT for a boot-bundle VM (its images are the boot bundle's)
+ * or a free slot. */
+int vm_admin_bundle(const struct vm *vm, const void **bundle, size_t *size);
+
 /* Deletes a VM that is off or stopped: its slot becomes free, its
  * configuration and run-time bundle are freed, and everything it held goes
  * back to pmem (its in-memory snapshot through the delete hook).  ERR_STATE
