@@ -32,10 +32,10 @@
 /* RAM entry: the page's guest-physical address; its low 12 bits say what
  * follows.  Bit 0: a run of zero pages (bits 1..11: the run's length - 1);
  * else one page whose 4 KiB follow, in entry order, after the entries. */
-#define MIG_ENTRY_ZERO     1u
-#define MIG_ENTRY_RUN_MAX  2048u
-#define MIG_RAM_HEAD       8u /* u32 entries, u32 data pages */
-#define MIG_SECTION_MAX    (MIG_RAM_HEAD + MIG_BATCH_ENTRIES * 8u + MIG_BATCH_PAGES * MIG_PAGE)
+#define MIG_ENTRY_ZERO    1u
+#define MIG_ENTRY_RUN_MAX 2048u
+#define MIG_RAM_HEAD      8u /* u32 entries, u32 data pages */
+#define MIG_SECTION_MAX   (MIG_RAM_HEAD + MIG_BATCH_ENTRIES * 8u + MIG_BATCH_PAGES * MIG_PAGE)
 /* Every other section's payload (CONFIG, a piece of the bundle or of the
  * final state, a reply) is at most this. */
 #define MIG_PIECE_MAX (64u << 10)

@@ -58,13 +58,13 @@ struct migrate_params {
 };
 
 struct migrate_stats {
-    uint32_t rounds;      /* RAM passes, the first full one included */
-    uint64_t pages;       /* pages sent with their data */
-    uint64_t zero_pages;  /* pages sent as zero (no data) */
-    uint64_t bytes;       /* stream bytes sent */
-    uint64_t last_dirty;  /* pages dirty at the last look */
-    uint64_t final_pages; /* pages sent while paused */
-    uint64_t state_bytes; /* the final state's size */
+    uint32_t rounds;                 /* RAM passes, the first full one included */
+    uint64_t pages;                  /* pages sent with their data */
+    uint64_t zero_pages;             /* pages sent as zero (no data) */
+    uint64_t bytes;                  /* stream bytes sent */
+    uint64_t last_dirty;             /* pages dirty at the last look */
+    uint64_t final_pages;            /* pages sent while paused */
+    uint64_t state_bytes;            /* the final state's size */
     uint64_t started, paused, ended; /* host time */
     uint64_t bytes_per_sec;          /* measured over the last round */
 };
@@ -78,9 +78,9 @@ struct migrate_src {
     char reason[192];
     struct migrate_stats st;
     /* internals */
-    int step;          /* the engine's position inside its phase */
-    uint16_t version;  /* negotiated */
-    uint8_t *out;      /* what is ready to go: one section (or preamble) */
+    int step;         /* the engine's position inside its phase */
+    uint16_t version; /* negotiated */
+    uint8_t *out;     /* what is ready to go: one section (or preamble) */
     size_t out_len, out_pos;
     struct snap_sink sink; /* writes into out; counts sections and chains */
     uint8_t *in;           /* one reply section */

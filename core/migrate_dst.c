@@ -209,8 +209,8 @@ static void build(struct migrate_dst *d)
     void *bundle = d->bundle;
 
     d->bundle = NULL; /* vm_add owns it from here, refused or not */
-    int slot = vm_add_as(bundle, d->bundle_size, hart_count, d->as[0] ? d->as : NULL, why,
-                         sizeof(why));
+    int slot =
+        vm_add_as(bundle, d->bundle_size, hart_count, d->as[0] ? d->as : NULL, why, sizeof(why));
     if (slot < 0) {
         refuse(d, slot, "the VM's configuration: %s", why);
         return;

@@ -33,23 +33,23 @@
 #define DEF_TIMEOUT 30000
 
 enum src_step {
-    S_PREAMBLE,   /* send ours */
-    S_VERSION,    /* wait for theirs */
-    S_CONFIG,     /* send CONFIG */
-    S_CONFIG_OK,  /* wait for ACCEPT(config) */
-    S_BUNDLE,     /* send the bundle */
-    S_BUILT,      /* wait for ACCEPT(built) */
-    S_RAM,        /* send the round's pages */
-    S_STATE,      /* send the final state */
-    S_END,        /* send END */
-    S_WAIT_RUN,   /* wait for RUNNING */
+    S_PREAMBLE,  /* send ours */
+    S_VERSION,   /* wait for theirs */
+    S_CONFIG,    /* send CONFIG */
+    S_CONFIG_OK, /* wait for ACCEPT(config) */
+    S_BUNDLE,    /* send the bundle */
+    S_BUILT,     /* wait for ACCEPT(built) */
+    S_RAM,       /* send the round's pages */
+    S_STATE,     /* send the final state */
+    S_END,       /* send END */
+    S_WAIT_RUN,  /* wait for RUNNING */
     S_OVER,
 };
 
 const char *migrate_phase_name(enum migrate_phase p)
 {
-    static const char *const names[] = {"idle",     "setup",     "precopy", "final",
-                                        "confirm",  "done",      "failed"};
+    static const char *const names[] = {"idle",    "setup", "precopy", "final",
+                                        "confirm", "done",  "failed"};
     return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
 
@@ -302,9 +302,8 @@ static int round_done(struct migrate_src *m)
     if ((uint64_t)dirty >= m->prev_dirty && m->st.rounds > 1)
         m->stalled++;
     m->prev_dirty = (uint64_t)dirty;
-    uint64_t need_ms = m->st.bytes_per_sec
-                           ? (uint64_t)dirty * MIG_PAGE * 1000 / m->st.bytes_per_sec
-                           : (dirty ? ~0ull : 0);
+    uint64_t need_ms = m->st.bytes_per_sec ? (uint64_t)dirty * MIG_PAGE * 1000 / m->st.bytes_per_sec
+                                           : (dirty ? ~0ull : 0);
     bool final = need_ms <= m->p.downtime_ms || m->st.rounds > m->p.max_rounds ||
                  m->stalled > m->p.stall_rounds;
     m->cursor = 0;
@@ -434,8 +433,8 @@ static bool produce(struct migrate_src *m)
                 size_t n = m->state_len - m->state_pos;
                 if (n > MIG_PIECE_MAX)
                     n = MIG_PIECE_MAX;
-                rc = snap_write_section(&m->sink, MIG_STATE, m->piece++, m->state + m->state_pos,
-                                        n);
+                rc =
+                    snap_write_section(&m->sink, MIG_STATE, m->piece++, m->state + m->state_pos, n);
                 m->state_pos += n;
                 made = true;
             } else {
@@ -570,8 +569,9 @@ void migrate_src_push(struct migrate_src *m, const void *p, size_t n)
                        lo > MIG_VERSION_MAX) {
                 /* 0: none in common; the refusal that follows says more,
                  * but the versions are what matter. */
-                fail(m, "no stream version in common (this Vireo speaks %u..%u, the destination "
-                        "chose %u)",
+                fail(m,
+                     "no stream version in common (this Vireo speaks %u..%u, the destination "
+                     "chose %u)",
                      MIG_VERSION_MIN, MIG_VERSION_MAX, lo);
             } else {
                 m->version = lo;
@@ -637,13 +637,17 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
         return ERR_STATE;
     }
     if (__atomic_load_n(&vm->dirty.on, __ATOMIC_ACQUIRE)) {
-        fmt_snprintf(err, errlen, "vm %s: dirty logging is on already (another migration, or "
-                                  "vm dirty): stop it first", vm->name);
+        fmt_snprintf(err, errlen,
+                     "vm %s: dirty logging is on already (another migration, or "
+                     "vm dirty): stop it first",
+                     vm->name);
         return ERR_STATE;
     }
     if (vm_admin_bundle(vm, &bundle, &size) < 0) {
-        fmt_snprintf(err, errlen, "vm %s came with the boot bundle: only a VM added at run time "
-                                  "(vireoctl create) can migrate so far", vm->name);
+        fmt_snprintf(err, errlen,
+                     "vm %s came with the boot bundle: only a VM added at run time "
+                     "(vireoctl create) can migrate so far",
+                     vm->name);
         return ERR_NOTSUP;
     }
     m->p = *p;

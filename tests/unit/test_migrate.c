@@ -34,6 +34,7 @@
 #include "lib/err.h"
 #include "lib/fdt.h"
 #include "tests/unit/fake_arch.h"
+#include "tests/unit/bundle_testlib.h"
 #include "tests/unit/host_vm.h"
 
 #define MiB       (1ull << 20)
@@ -45,65 +46,12 @@
 static uint8_t *arena;
 static uint64_t free_at_start;
 
-/* ---- a run-time bundle (as test_vm_admin.c makes them) ------------------------- */
-
-static uint8_t dtb[4096];
-static uint8_t ar[32768];
-
-static size_t ar_entry(size_t off, const char *name, const void *data, size_t size)
-{
-    size_t namesize = strlen(name) + 1;
-
-    assert_true(off + CPIO_HEADER_SIZE + namesize + size + 8 <= sizeof(ar));
-    snprintf((char *)ar + off, CPIO_HEADER_SIZE + 1,
-             "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, 0100644u, 0u, 0u, 1u,
-             0u, (unsigned)size, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
-    off += CPIO_HEADER_SIZE;
-    memcpy(ar + off, name, namesize);
-    off += namesize;
-    while (off % 4)
-        ar[off++] = 0;
-    if (size)
-        memcpy(ar + off, data, size);
-    off += size;
-    while (off % 4)
-        ar[off++] = 0;
-    return off;
-}
-
-static void *bundle_of(const char *name, uint64_t mem, unsigned vcpus, size_t *size)
-{
-    static uint8_t kernel[KERNEL_SZ];
-    struct fdt_writer w;
-
-    memset(kernel, 0x13, sizeof(kernel));
-    fdtw_init(&w, dtb, sizeof(dtb));
-    fdtw_begin_node(&w, "");
-    fdtw_prop_str(&w, "compatible", CONFIG_COMPATIBLE);
-    fdtw_begin_node(&w, "vms");
-    fdtw_begin_node(&w, name);
-    fdtw_prop_u64(&w, "memory", mem);
-    fdtw_prop_u32(&w, "vcpus", vcpus);
-    fdtw_prop_str(&w, "kernel", "kernel");
-    fdtw_end_node(&w);
-    fdtw_end_node(&w);
-    fdtw_end_node(&w);
-    int len = fdtw_finish(&w);
-    assert_true(len > 0);
-    size_t off = ar_entry(0, CONFIG_DTB_NAME, dtb, (size_t)len);
-    off = ar_entry(off, "kernel", kernel, sizeof(kernel));
-    *size = ar_entry(off, CPIO_TRAILER, NULL, 0);
-    void *b = pmem_alloc(*size, 4096);
-    assert_non_null(b);
-    memcpy(b, ar, *size);
-    return b;
-}
-
 static struct vm *alpha_boot(uint64_t mem)
 {
     char err[256] = "";
-    size_t size;
-    void *b = bundle_of("alpha", mem, 2, &size);
+    size_t size = 0;
+    void *b = bundle_testlib_make("alpha", mem, 2, &size);
+    assert_non_null(b);
     int slot = vm_add(b, size, NHARTS, err, sizeof(err));
     if (slot < 0)
         fail_msg("vm_add alpha: %s", err);
@@ -288,7 +236,8 @@ static int teardown(void **state)
 static void assert_runs_on(struct vm *vm, const struct run *r, const char *what)
 {
     if (r->src.phase != MIGRATE_FAILED)
-        fail_msg("%s: the source ended %s, expected failed", what, migrate_phase_name(r->src.phase));
+        fail_msg("%s: the source ended %s, expected failed", what,
+                 migrate_phase_name(r->src.phase));
     if (vm->state != VM_RUNNING || vm->paused || vm->dirty.on)
         fail_msg("%s: expected alpha running, not paused, logging off; state %d paused %d "
                  "logging %d (%s)",
