@@ -72,7 +72,7 @@ struct migrate_stats {
 struct migrate_src {
     enum migrate_phase phase;
     struct vm *vm;
-    uint64_t vm_uid;
+    uint64_t vm_uid, vm_ram;
     struct migrate_params p;
     char to[64];
     char reason[192];

@@ -85,6 +85,8 @@ static void let_go(struct migrate_src *m)
         vm_life_notify(vm, VM_EVENT_RESUMED);
     }
     m->paused_by_us = false;
+    if (same)
+        __atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
 }
 
 static void fail(struct migrate_src *m, const char *fmt, ...) FMT_PRINTF(2, 3);
@@ -490,6 +492,7 @@ static void finish(struct migrate_src *m)
         vm_devices_hold(vm, false);
     m->held = false;
     m->paused_by_us = false;
+    __atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
     vm_end(vm, VM_END_STOPPED, "migrated to %s", m->to);
 }
 
@@ -662,6 +665,7 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
     fmt_snprintf(m->to, sizeof(m->to), "%s", p->to && p->to[0] ? p->to : "another host");
     m->p.to = m->to;
     m->vm_uid = vm->uid;
+    m->vm_ram = vm->ram_size;
     m->bundle = bundle;
     m->bundle_size = size;
     m->words = vm_dirty_words(vm);
@@ -681,5 +685,6 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
     m->phase = MIGRATE_SETUP;
     m->step = S_PREAMBLE;
     m->st.started = arch_time();
+    __atomic_store_n(&vm->migrating, true, __ATOMIC_RELEASE);
     return 0;
 }

@@ -113,8 +113,13 @@ int control_cmd_upload_data(struct control_req *r);
 int control_cmd_upload_cancel(struct control_req *r);
 int control_cmd_vm_create(struct control_req *r);
 int control_cmd_snapshot_restore(struct control_req *r);
+int control_cmd_query_migration(struct control_req *r);
 
 /* session.c, for the files above it. */
+/* Work of a port above the sessions (the migration port) that runs in the
+ * same place as theirs: fn is called at every work, under the control
+ * lock, on a hart with no vCPU loaded.  Boot. */
+void control_set_port_work(void (*fn)(void));
 /* serve: one request line; false if it must wait (it is offered again
  * from the run loop). */
 void control_sessions_init(uint32_t timebase_hz,
