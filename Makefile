@@ -131,14 +131,14 @@ $(BUILD)/fixtures/%.dtb: tests/unit/data/%.dts
 
 # vireoctl (docs/control.md): for the build machine, and static for riscv64
 # Linux (a control VM's initramfs).
-VIREOCTL_SRC := tools/vireoctl/vireoctl.c lib/json.c lib/base64.c
+VIREOCTL_SRC := tools/vireoctl/vireoctl.c tools/vireoctl/pump.c lib/json.c lib/base64.c
 VIREOCTL_CFLAGS := -std=c11 $(WARN) -I. -O2 -DVIREO_HOST
 
-$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h
+$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h tools/vireoctl/pump.h
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)$(HOST_CC) $(VIREOCTL_CFLAGS) -o $@ $(VIREOCTL_SRC)
 
-$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h | $(BUILD)/jsmn/jsmn.h
+$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h tools/vireoctl/pump.h | $(BUILD)/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(TARGET_CC) $(VIREOCTL_CFLAGS) -isystem $(BUILD)/jsmn -static -o $@ $(VIREOCTL_SRC)
 
