@@ -52,6 +52,7 @@ enum mig_type {
     MIG_R_ACCEPT = 0x30,  /* id = MIG_STAGE_*: that step is done, go on */
     MIG_R_REFUSE = 0x31,  /* i32 ERR_* code, u16 length, the reason */
     MIG_R_RUNNING = 0x32, /* the VM runs here now: the source may let go */
+    MIG_R_ACK = 0x33,     /* u64 stream bytes taken so far: the source measures the link */
 };
 
 enum mig_stage {

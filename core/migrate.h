@@ -66,7 +66,7 @@ struct migrate_stats {
     uint64_t final_pages;            /* pages sent while paused */
     uint64_t state_bytes;            /* the final state's size */
     uint64_t started, paused, ended; /* host time */
-    uint64_t bytes_per_sec;          /* measured over the last round */
+    uint64_t bytes_per_sec;          /* the link, measured over the last round */
 };
 
 struct migrate_src {
@@ -94,6 +94,7 @@ struct migrate_src {
     uint64_t *entries; /* the batch being built */
     uint8_t *pages;
     uint64_t round_pages, round_zero, round_start, round_bytes, prev_dirty;
+    uint64_t acked, round_acked; /* stream bytes the destination took: now, at the round's start */
     uint32_t stalled;
     bool paused_by_us, held, logging;
     uint8_t *state; /* the final state, then sent in pieces */
@@ -143,9 +144,10 @@ struct migrate_dst {
     uint16_t version;
     uint8_t *in; /* one section */
     struct mig_reader rd;
-    uint8_t out[512]; /* replies waiting to go */
+    uint8_t out[1024]; /* replies waiting to go */
     size_t out_len, out_pos;
     struct snap_sink sink;
+    uint64_t acked;                /* stream bytes the last ACK reported */
     uint8_t header[MIG_PIECE_MAX]; /* the source's snapshot HEADER */
     size_t header_len;
     uint64_t ram_size;

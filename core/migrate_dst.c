@@ -104,6 +104,23 @@ static void reply(struct migrate_dst *d, uint32_t type, uint32_t id)
     snap_write_section(&d->sink, type, id, NULL, 0);
 }
 
+/* Tells the source how much of the stream arrived, every 256 KiB and at
+ * each round's end, when there is room (a later one says more). */
+#define ACK_STEP (256u << 10)
+static void ack(struct migrate_dst *d, bool now)
+{
+    uint64_t at = d->rd.bytes;
+    if (!now && at - d->acked < ACK_STEP)
+        return;
+    if (sizeof(d->out) - d->out_len < SNAP_SECTION_HEAD + 8)
+        return;
+    uint8_t b[8];
+    struct wire w = wire_out(b, sizeof(b));
+    wire_put_u64(&w, at);
+    snap_write_section(&d->sink, MIG_R_ACK, 0, b, sizeof(b));
+    d->acked = at;
+}
+
 static int get_str(struct wire_in *r, char *buf, size_t size)
 {
     uint16_t n = wire_get_u16(r);
@@ -383,8 +400,10 @@ static void on_section(struct migrate_dst *d, const struct snap_section *h, cons
     case D_RAM:
         if (h->type == MIG_RAM) {
             on_ram(d, h, p);
+            ack(d, false);
         } else if (h->type == MIG_ROUND && h->id == d->st.rounds && h->len == 16) {
             d->st.rounds++;
+            ack(d, true);
         } else if (h->type == MIG_STATE && d->st.rounds > 0) {
             d->phase = MIGRATE_FINAL;
             d->step = D_STATE;

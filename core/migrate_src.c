@@ -290,8 +290,12 @@ static int round_done(struct migrate_src *m)
     uint64_t now = arch_time(), ticks = now - m->round_start;
     uint64_t sent = m->sink.bytes - m->round_bytes;
 
+    /* The link's rate: what the destination acknowledged over the round
+     * (bytes pulled only fill buffers along the way); before any
+     * acknowledgement, what was pulled. */
+    uint64_t taken = m->acked - m->round_acked;
     if (ticks)
-        m->st.bytes_per_sec = sent * vmm_timebase_hz() / ticks;
+        m->st.bytes_per_sec = (taken ? taken : sent) * vmm_timebase_hz() / ticks;
     m->st.rounds++;
     if (m->phase == MIGRATE_FINAL) {
         m->step = S_STATE;
@@ -312,6 +316,7 @@ static int round_done(struct migrate_src *m)
     m->round_pages = m->round_zero = 0;
     m->round_start = now;
     m->round_bytes = m->sink.bytes;
+    m->round_acked = m->acked;
     if (!final)
         return 0;
     /* The final step: the VM stops here; what it wrote since the fetch
@@ -539,7 +544,19 @@ static void on_reply(struct migrate_src *m, const struct snap_section *h, const 
         m->step = S_RAM;
         m->round_start = arch_time();
         m->round_bytes = m->sink.bytes;
+        m->round_acked = m->acked;
         m->prev_dirty = total;
+        return;
+    }
+    if (h->type == MIG_R_ACK && h->len == 8) {
+        struct wire_in r = wire_in(p, 8);
+        uint64_t at = wire_get_u64(&r);
+        if (at < m->acked || at > m->sink.bytes) {
+            fail(m, "the destination acknowledged %llu bytes of %llu sent", (unsigned long long)at,
+                 (unsigned long long)m->sink.bytes);
+            return;
+        }
+        m->acked = at;
         return;
     }
     if (h->type == MIG_R_RUNNING && h->len == 0 && m->step == S_WAIT_RUN) {

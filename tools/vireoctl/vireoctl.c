@@ -834,11 +834,15 @@ static int do_migrate(const char *name, const char *to, unsigned downtime_ms)
     struct pump_stats st;
 
     split_hostport(to, host, sizeof(host), &port);
-    int t = pump_tcp_connect(host, port, err, sizeof(err));
-    if (t < 0)
-        die(EXIT_CONNECT, "%s (is `vireoctl migrate-listen` running there?)", err);
+    /* Vireo first: a VM it will not migrate is refused before the other
+     * host hears of it.  Its engine waits for the destination's answer. */
     snprintf(req, sizeof(req), "out %s %s:%u %u\n", name, host, port, downtime_ms);
     int v = mig_open_port(req);
+    int t = pump_tcp_connect(host, port, err, sizeof(err));
+    if (t < 0) {
+        close(v); /* the engine sees the port closed: the VM runs on */
+        die(EXIT_CONNECT, "%s (is `vireoctl migrate-listen` running there?)", err);
+    }
     mig_tty = isatty(2);
     int rc =
         pump_run(v, "Vireo's migration port", t, to, 0.5, mig_tick, "out", &st, err, sizeof(err));
