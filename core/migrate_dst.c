@@ -17,6 +17,7 @@
 #include "core/sched.h"
 #include "core/snapshot.h"
 #include "core/vm_admin.h"
+#include "core/vm_dev.h"
 #include "core/vm_life.h"
 #include "core/vmm.h"
 #include "lib/err.h"
@@ -372,6 +373,8 @@ static void on_end(struct migrate_dst *d)
     d->state = NULL;
     sched_pause_vm(d->vm, false);
     vm_life_notify(d->vm, VM_EVENT_RESUMED);
+    /* Peers and switches learn that the VM's addresses are here now. */
+    vm_devices_announce(d->vm);
     d->phase = MIGRATE_DONE;
     d->step = D_OVER;
     d->st.ended = arch_time();
