@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/isa.h"
 #include "core/mig_format.h"
 #include "core/snap_format.h"
 #include "core/vm.h"
@@ -152,6 +153,7 @@ struct migrate_dst {
     size_t header_len;
     uint64_t ram_size;
     uint32_t vcpus;
+    struct isa_set isa; /* the VM's at the source */
     uint8_t *bundle;
     size_t bundle_size, bundle_pos;
     uint32_t piece;

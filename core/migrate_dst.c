@@ -133,24 +133,28 @@ static int get_str(struct wire_in *r, char *buf, size_t size)
     return 0;
 }
 
-/* Extensions the VM has that this host cannot give a guest, named into
- * buf: how many. */
-static unsigned isa_missing(const char *theirs, char *buf, size_t size)
+/* The guest ISA this host gives a VM that withholds nothing. */
+static void isa_here(struct isa_set *have)
 {
     static char host[2048], guest[2048];
-    struct isa_set want = {0}, have = {0};
+
+    memset(have, 0, sizeof(*have));
+    vmm_isa_strings(host, sizeof(host), guest, sizeof(guest));
+    isa_set_add_string(have, guest);
+}
+
+/* Extensions the VM has (want) that this host cannot give a guest, named
+ * into buf: how many. */
+static unsigned isa_missing(const struct isa_set *want, char *buf, size_t size)
+{
+    struct isa_set have;
     unsigned n = 0;
     size_t used = 0;
 
     buf[0] = '\0';
-    vmm_isa_strings(host, sizeof(host), guest, sizeof(guest));
-    isa_set_add_string(&have, guest);
-    if (isa_set_add_string(&want, theirs) > 0) {
-        fmt_snprintf(buf, size, "extensions this Vireo does not know (%s)", theirs);
-        return 1;
-    }
+    isa_here(&have);
     for (unsigned i = 0; i < isa_count(); i++) {
-        if (isa_has(&want, i) && !isa_has(&have, i)) {
+        if (isa_has(want, i) && !isa_has(&have, i)) {
             int k = fmt_snprintf(buf + used, size - used, "%s%s", n ? ", " : "", isa_name(i));
             if (k > 0 && (size_t)k < size - used)
                 used += (size_t)k;
@@ -189,7 +193,12 @@ static void on_config(struct migrate_dst *d, const uint8_t *p, size_t len)
         refuse(d, ERR_EXIST, "a VM named %s exists here already", name);
         return;
     }
-    if (isa_missing(isa, missing, sizeof(missing))) {
+    memset(&d->isa, 0, sizeof(d->isa));
+    if (isa_set_add_string(&d->isa, isa) > 0) {
+        refuse(d, ERR_MISMATCH, "the VM's ISA names extensions this Vireo does not know (%s)", isa);
+        return;
+    }
+    if (isa_missing(&d->isa, missing, sizeof(missing))) {
         refuse(d, ERR_MISMATCH, "this host lacks ISA extensions the VM uses: %s", missing);
         return;
     }
@@ -236,6 +245,19 @@ static void build(struct migrate_dst *d)
     struct vm *vm = &vms[slot];
     d->vm = vm;
     vm_life_notify(vm, VM_EVENT_ADDED);
+    /* Exactly the ISA it had: what this host has beyond it is withheld
+     * (the guest found its extensions at boot; it must not see more or
+     * fewer now).  What cannot be withheld makes the header check below
+     * refuse. */
+    struct isa_set have, more;
+    isa_here(&have);
+    memset(&more, 0, sizeof(more));
+    for (unsigned i = 0; i < isa_count(); i++) {
+        const char *cannot;
+        if (isa_has(&have, i) && !isa_has(&d->isa, i) && isa_withhold_check(i, &cannot) == 0)
+            isa_add(&more, i);
+    }
+    vm_admin_withhold(vm, &more);
     vm->boots++;
     vm->end = VM_END_NONE;
     int rc = vm_build_paused(vm, why, sizeof(why));

@@ -116,6 +116,15 @@ refuse:
     return r;
 }
 
+int vm_admin_withhold(struct vm *vm, const struct isa_set *more)
+{
+    if (!vm_in_use(vm) || !added[vm->index].bundle)
+        return ERR_NOENT;
+    for (unsigned i = 0; i < ISA_SET_WORDS; i++)
+        added[vm->index].cfg.isa_withhold.bits[i] |= more->bits[i];
+    return 0;
+}
+
 int vm_admin_bundle(const struct vm *vm, const void **bundle, size_t *size)
 {
     if (!vm_in_use(vm) || !added[vm->index].bundle)

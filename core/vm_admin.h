@@ -33,6 +33,12 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char *err,
               size_t errlen);
 
+/* Withholds the extensions in more from a VM added at run time, on top of
+ * its configuration's isa-withhold (a VM migrated in gets exactly the ISA
+ * it had at its source, docs/migration.md).  Before it is built: 0, or
+ * ERR_NOENT for a boot-bundle VM. */
+int vm_admin_withhold(struct vm *vm, const struct isa_set *more);
+
 /* The run-time bundle a VM was added from (what a migration sends ahead):
  * 0, or ERR_NOENT for a boot-bundle VM (its images are the boot bundle's)
  * or a free slot. */

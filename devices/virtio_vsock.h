@@ -103,9 +103,9 @@
 
 #define VIRTIO_VSOCK_EVENT_TRANSPORT_RESET 0
 
-#define VIRTIO_VSOCK_CONNS     8            /* connections per device */
+#define VIRTIO_VSOCK_CONNS     8     /* connections per device */
 #define VIRTIO_VSOCK_BUF       32768 /* bytes each way per connection (a power of 2) */
-#define VIRTIO_VSOCK_RST_QUEUE 16           /* RSTs waiting for receive buffers */
+#define VIRTIO_VSOCK_RST_QUEUE 16    /* RSTs waiting for receive buffers */
 
 /* One header, in host order. */
 struct virtio_vsock_hdr {

@@ -29,6 +29,7 @@
 #include "core/vconsole.h"
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
+#include "core/vmm.h"
 #include "lib/cpio.h"
 #include "lib/crc32c.h"
 #include "lib/err.h"
@@ -46,7 +47,7 @@
 static uint8_t *arena;
 static uint64_t free_at_start;
 
-static struct vm *alpha_boot(uint64_t mem)
+static struct vm *alpha_boot_isa(uint64_t mem, const char *withhold)
 {
     char err[256] = "";
     size_t size = 0;
@@ -56,10 +57,21 @@ static struct vm *alpha_boot(uint64_t mem)
     if (slot < 0)
         fail_msg("vm_add alpha: %s", err);
     struct vm *vm = &vms[slot];
+    if (withhold) {
+        /* As on a host without it: the bundle does not say so. */
+        struct isa_set w = {0};
+        assert_int_equal(isa_set_add_name(&w, withhold), 1);
+        assert_int_equal(vm_admin_withhold(vm, &w), 0);
+    }
     vm->boots++;
     if (vm_boot(vm, err, sizeof(err)) < 0)
         fail_msg("vm_boot alpha: %s", err);
     return vm;
+}
+
+static struct vm *alpha_boot(uint64_t mem)
+{
+    return alpha_boot_isa(mem, NULL);
 }
 
 /* ---- the "guest" ---------------------------------------------------------------- */
@@ -499,6 +511,29 @@ static void test_migrate_versions(void **state)
     assert_int_equal(vm->state, VM_RUNNING);
 }
 
+/* A VM with fewer extensions than this host (it lacks C, as on a host
+ * without it; its bundle does not say so) arrives with exactly its ISA:
+ * what this host has beyond it is withheld from it. */
+static void test_migrate_isa_subset(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot_isa(GUEST_MEM, "c");
+    static struct run r;
+
+    char here[2048], guest[2048];
+    vmm_isa_strings(here, sizeof(here), guest, sizeof(guest));
+    if (strcmp(vm->isa_str, guest) == 0)
+        fail_msg("expected alpha's ISA (%s) to lack c", vm->isa_str);
+    run_start(&r, vm, "beta", NULL);
+    pump(&r, vm);
+    if (r.dst.phase != MIGRATE_DONE)
+        fail_msg("expected the VM to migrate, destination: %s", r.dst.reason);
+    struct vm *beta = vm_find("beta");
+    assert_non_null(beta);
+    assert_string_equal(beta->isa_str, r.src.vm->isa_str);
+    run_free(&r);
+}
+
 /* A destination that goes silent: the source gives up and runs on. */
 static void test_migrate_timeout(void **state)
 {
@@ -530,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_refused_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_isa_subset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
