@@ -101,6 +101,7 @@ struct migrate_src {
     uint8_t *state; /* the final state, then sent in pieces */
     size_t state_len, state_cap, state_pos;
     uint64_t waited_since;
+    uint64_t clock_at_pause; /* the guest's clock when its vCPUs had stopped */
 };
 
 /* Starts migrating vm (running, added at run time) to p->to: 0, or a

@@ -277,6 +277,9 @@ static int quiesce(struct migrate_src *m)
             return ERR_AGAIN;
         arch_cpu_relax();
     }
+    /* The guest saw its clock last about now: it goes on from here on the
+     * destination, however long the final step takes. */
+    m->clock_at_pause = arch_time() + vm->time_offset;
     return 0;
 }
 
@@ -373,7 +376,7 @@ static int state_capture(struct migrate_src *m)
     }
     struct snap_buf b = {m->state, m->state_cap, 0};
     struct snap_sink s = {snap_buf_write, &b, 0, 0, 0};
-    int rc = snapshot_save_state(vm, &s, &st, why, sizeof(why));
+    int rc = snapshot_save_state(vm, &s, m->clock_at_pause, &st, why, sizeof(why));
     /* snapshot_save released the devices: hold them again until the end. */
     vm_devices_hold(vm, true);
     if (rc < 0) {

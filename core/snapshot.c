@@ -360,8 +360,9 @@ static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, c
 
 /* ---- save ---- */
 
-static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, struct snapshot_stats *st,
-                     snapshot_progress_fn progress, char *err, size_t errlen)
+static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+                     struct snapshot_stats *st, snapshot_progress_fn progress, char *err,
+                     size_t errlen)
 {
     struct snap_scratch sc = {0};
     char name[48];
@@ -381,7 +382,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, struct sna
     if (rc >= 0) {
         struct wire w = wire_out(sc.buf, sc.size);
         wire_put_u32(&w, SNAP_VM_VERSION);
-        wire_put_u64(&w, guest_now(vm));
+        wire_put_u64(&w, clock ? clock : guest_now(vm));
         rc = snap_write_section(s, SNAP_VM, 0, sc.buf, w.pos);
     }
     for (unsigned k = 0; rc >= 0 && k < state_count(vm); k++) {
@@ -430,8 +431,8 @@ static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, struct sna
     return 0;
 }
 
-static int save(struct vm *vm, struct snap_sink *s, bool no_ram, struct snapshot_stats *st,
-                snapshot_progress_fn progress, char *err, size_t errlen)
+static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+                struct snapshot_stats *st, snapshot_progress_fn progress, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
     if (!sched_vm_off_harts(vm)) {
@@ -441,7 +442,7 @@ static int save(struct vm *vm, struct snap_sink *s, bool no_ram, struct snapshot
     /* Nothing else may change the VM while it is read: RAM, then device
      * state, must be of one instant. */
     vm_devices_hold(vm, true);
-    int rc = save_held(vm, s, no_ram, st, progress, err, errlen);
+    int rc = save_held(vm, s, no_ram, clock, st, progress, err, errlen);
     vm_devices_hold(vm, false);
     return rc;
 }
@@ -449,13 +450,13 @@ static int save(struct vm *vm, struct snap_sink *s, bool no_ram, struct snapshot
 int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
                   snapshot_progress_fn progress, char *err, size_t errlen)
 {
-    return save(vm, s, false, st, progress, err, errlen);
+    return save(vm, s, false, 0, st, progress, err, errlen);
 }
 
-int snapshot_save_state(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st, char *err,
-                        size_t errlen)
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+                        struct snapshot_stats *st, char *err, size_t errlen)
 {
-    return save(vm, s, true, st, NULL, err, errlen);
+    return save(vm, s, true, clock, st, NULL, err, errlen);
 }
 
 /* ---- restore ---- */

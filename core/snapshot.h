@@ -45,9 +45,11 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
 /* A migration's final state (docs/migration.md): a snapshot of everything
  * but RAM (preamble flag SNAP_FLAG_NO_RAM; RAM went ahead in the stream),
  * saved and restored as snapshot_save and snapshot_restore do, with the
- * same checks; neither kind is taken for the other. */
-int snapshot_save_state(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st, char *err,
-                        size_t errlen);
+ * same checks; neither kind is taken for the other.  clock: the guest's
+ * clock to record (what it read when it was paused, so that the time it
+ * spent paused does not show as a jump), 0: now. */
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+                        struct snapshot_stats *st, char *err, size_t errlen);
 int snapshot_restore_state(struct vm *vm, struct snap_input *in, char *err, size_t errlen);
 /* The largest state snapshot_save_state can write for vm (what a
  * destination accepts at most). */

@@ -306,6 +306,15 @@ static void test_migrate_roundtrip(void **state)
     assert_memory_equal(got.gpr, r.at_pause.gpr, sizeof(got.gpr));
     assert_memory_equal(got.pc, r.at_pause.pc, sizeof(got.pc));
     assert_int_equal(got.prio, 5);
+    /* The guest's clock goes on from the pause (the final step took several
+     * pumps of 100 ms): no jump by the final step's length (the last pump,
+     * after beta resumed, took 100 ms). */
+    uint64_t beta_now = arch_time() + beta->time_offset;
+    if (beta_now - r.src.clock_at_pause > 2500000 || r.src.st.ended - r.src.st.paused < 5000000)
+        fail_msg("expected beta's clock within 250 ms of alpha's at the pause (%llu ticks on) "
+                 "after a final step of over 500 ms (%llu ticks)",
+                 (unsigned long long)(beta_now - r.src.clock_at_pause),
+                 (unsigned long long)(r.src.st.ended - r.src.st.paused));
     /* The source VM ended, saying where it went. */
     assert_int_equal(vm->state, VM_DONE);
     assert_int_equal(vm->end, VM_END_STOPPED);

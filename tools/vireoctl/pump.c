@@ -154,6 +154,12 @@ struct dir {
 };
 
 static struct dir dirs[2];
+static uint64_t flip_at = ~0ull;
+
+void pump_flip_byte(uint64_t at)
+{
+    flip_at = at;
+}
 
 int pump_run(int a, const char *a_name, int b, const char *b_name, double interval_s,
              void (*tick)(void *ctx), void *ctx, struct pump_stats *st, char *err, size_t errlen)
@@ -203,6 +209,8 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
                 } else {
                     d->len = (size_t)k;
                     d->pos = 0;
+                    if (d == d0 && flip_at >= d->moved && flip_at < d->moved + (uint64_t)k)
+                        d->buf[flip_at - d->moved] ^= 0x40;
                 }
             }
             if (d->pos < d->len) {

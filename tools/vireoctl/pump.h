@@ -24,6 +24,10 @@ struct pump_stats {
     uint64_t a_to_b, b_to_a; /* bytes */
 };
 
+/* Fault injection for tests: byte at (counting from 0) of the a -> b
+ * direction of the next pump_run is flipped (XOR 0x40) on its way. */
+void pump_flip_byte(uint64_t at);
+
 /* Moves bytes a -> b and b -> a.  When one side ends its sending (EOF),
  * the other's sending side is shut down; it returns when both directions
  * have ended (0) or a socket failed (-1, err naming it: a_name, b_name).  tick(ctx) runs

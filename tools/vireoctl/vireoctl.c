@@ -1082,6 +1082,8 @@ int main(int argc, char **argv)
                 to = a[++k];
             else if (!strcmp(a[k], "--downtime") && k + 1 < nargs)
                 downtime = (unsigned)atoi(a[++k]);
+            else if (!strcmp(a[k], "--flip-byte") && k + 1 < nargs) /* tests: a damaged link */
+                pump_flip_byte(strtoull(a[++k], NULL, 0));
             else
                 to = NULL, k = nargs;
         }
