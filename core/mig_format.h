@@ -36,6 +36,8 @@
 #define MIG_ENTRY_RUN_MAX 2048u
 #define MIG_RAM_HEAD      8u /* u32 entries, u32 data pages */
 #define MIG_SECTION_MAX   (MIG_RAM_HEAD + MIG_BATCH_ENTRIES * 8u + MIG_BATCH_PAGES * MIG_PAGE)
+/* A pause longer than this is not believed (MIG_PAUSED). */
+#define MIG_PAUSE_MAX_NS (3600ull * 1000000000ull)
 /* Every other section's payload (CONFIG, a piece of the bundle or of the
  * final state, a reply) is at most this. */
 #define MIG_PIECE_MAX (64u << 10)
@@ -47,6 +49,7 @@ enum mig_type {
     MIG_RAM = 0x22,    /* a batch of pages (id = round) */
     MIG_ROUND = 0x23,  /* a round ended (id = round): u64 pages, u64 zero pages sent in it */
     MIG_STATE = 0x24,  /* a piece of the final state (id = piece index), a snapshot without RAM */
+    MIG_PAUSED = 0x25, /* u64 ns the VM has been paused so far (after the state) */
     /* then SNAP_END */
     /* destination -> source */
     MIG_R_ACCEPT = 0x30,  /* id = MIG_STAGE_*: that step is done, go on */

@@ -130,6 +130,7 @@ static inline bool migrate_src_over(const struct migrate_src *m)
 
 struct migrate_dst_stats {
     uint64_t bytes, pages, zero_pages;
+    uint64_t downtime_ns; /* the pause, as the source and this host measured it */
     uint32_t rounds;
     uint64_t started, ended;
 };
@@ -160,6 +161,8 @@ struct migrate_dst {
     uint32_t piece;
     uint8_t *state;
     size_t state_len, state_cap;
+    uint64_t paused_ns, paused_seen; /* MIG_PAUSED's figure, and when it came (here) */
+    bool paused_known;
 };
 
 /* Waits for a stream; as: the name the VM gets here (NULL or "": its own). */

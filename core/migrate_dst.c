@@ -368,6 +368,26 @@ static void on_state_piece(struct migrate_dst *d, const struct snap_section *h, 
     d->piece++;
 }
 
+/* The restore put the guest's clock where it was when the VM was paused.
+ * The pause really lasted paused_ns at the source plus the time since that
+ * figure came: the clock moves on by all of it (the guest's wall clock
+ * stays right, and never goes back), and every vCPU is told it as steal
+ * time (SBI STA): it wanted to run all along and could not. */
+static void pause_accounted(struct migrate_dst *d)
+{
+    struct vm *vm = d->vm;
+    uint64_t hz = vmm_timebase_hz(), here = arch_time() - d->paused_seen;
+    uint64_t ns = d->paused_ns + here / hz * 1000000000ull + here % hz * 1000000000ull / hz;
+    uint64_t ticks = ns / 1000000000ull * hz + ns % 1000000000ull * hz / 1000000000ull;
+
+    vm->time_offset += ticks;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        vm->vcpus[i].arch.hctl.htimedelta = vm->time_offset;
+        vm->vcpus[i].steal_ns += ns;
+    }
+    d->st.downtime_ns = ns;
+}
+
 static int buf_rewind(void *ctx)
 {
     ((struct snap_buf *)ctx)->pos = 0;
@@ -380,7 +400,7 @@ static void on_end(struct migrate_dst *d)
 {
     char why[192];
 
-    if (d->step != D_STATE || !d->state_len) {
+    if (d->step != D_STATE || !d->state_len || !d->paused_known) {
         refuse(d, ERR_STRUCTURE, "the stream ended before the VM's state");
         return;
     }
@@ -393,6 +413,7 @@ static void on_end(struct migrate_dst *d)
     }
     pmem_free(d->state, d->state_cap);
     d->state = NULL;
+    pause_accounted(d);
     sched_pause_vm(d->vm, false);
     vm_life_notify(d->vm, VM_EVENT_RESUMED);
     /* Peers and switches learn that the VM's addresses are here now. */
@@ -439,10 +460,19 @@ static void on_section(struct migrate_dst *d, const struct snap_section *h, cons
         }
         return;
     case D_STATE:
-        if (h->type == MIG_STATE)
+        if (h->type == MIG_STATE && !d->paused_known) {
             on_state_piece(d, h, p);
-        else
+        } else if (h->type == MIG_PAUSED && h->len == 8 && !d->paused_known) {
+            struct wire_in r = wire_in(p, 8);
+            d->paused_ns = wire_get_u64(&r);
+            d->paused_seen = arch_time();
+            d->paused_known = true;
+            if (d->paused_ns > MIG_PAUSE_MAX_NS)
+                refuse(d, ERR_RANGE, "the VM says it has been paused for %llu s",
+                       (unsigned long long)(d->paused_ns / 1000000000ull));
+        } else {
             refuse(d, ERR_STRUCTURE, "section 0x%x inside the VM's state", h->type);
+        }
         return;
     default:
         refuse(d, ERR_STRUCTURE, "a section out of turn");

@@ -451,13 +451,22 @@ static bool produce(struct migrate_src *m)
                 m->step = S_END;
             }
             break;
-        case S_END:
-            rc = snap_write_end(&m->sink);
+        case S_END: {
+            /* How long the VM has been paused: the destination adds its own
+             * part and moves the guest's clock and steal time on by it. */
+            uint8_t b[8];
+            struct wire w = wire_out(b, sizeof(b));
+            uint64_t t = arch_time() - m->st.paused, hz = vmm_timebase_hz();
+            wire_put_u64(&w, t / hz * 1000000000ull + t % hz * 1000000000ull / hz);
+            rc = snap_write_section(&m->sink, MIG_PAUSED, 0, b, sizeof(b));
+            if (rc >= 0)
+                rc = snap_write_end(&m->sink);
             m->phase = MIGRATE_CONFIRM;
             m->step = S_WAIT_RUN;
             m->waited_since = arch_time();
             made = true;
             break;
+        }
         default: /* waiting for the destination */
             return false;
         }

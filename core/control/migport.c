@@ -356,6 +356,8 @@ static void put_in(struct jw *w, const struct migrate_dst *d)
     jw_ku64(w, "zero-pages", d->st.zero_pages);
     jw_ku64(w, "bytes", d->st.bytes);
     jw_ku64(w, "total-ms", control_ms(end - d->st.started));
+    if (d->phase == MIGRATE_DONE)
+        jw_ku64(w, "downtime-ms", d->st.downtime_ns / 1000000);
     if (d->phase == MIGRATE_FAILED)
         jw_kstr(w, "reason", d->reason);
     jw_end(w);

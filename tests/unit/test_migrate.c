@@ -306,15 +306,23 @@ static void test_migrate_roundtrip(void **state)
     assert_memory_equal(got.gpr, r.at_pause.gpr, sizeof(got.gpr));
     assert_memory_equal(got.pc, r.at_pause.pc, sizeof(got.pc));
     assert_int_equal(got.prio, 5);
-    /* The guest's clock goes on from the pause (the final step took several
-     * pumps of 100 ms): no jump by the final step's length (the last pump,
-     * after beta resumed, took 100 ms). */
+    /* The guest's clock: from the pause, on by the pause's length (the
+     * final step took several pumps of 100 ms; fake clock: 100 ns a tick),
+     * which each vCPU is told as steal time. */
     uint64_t beta_now = arch_time() + beta->time_offset;
-    if (beta_now - r.src.clock_at_pause > 2500000 || r.src.st.ended - r.src.st.paused < 5000000)
-        fail_msg("expected beta's clock within 250 ms of alpha's at the pause (%llu ticks on) "
-                 "after a final step of over 500 ms (%llu ticks)",
-                 (unsigned long long)(beta_now - r.src.clock_at_pause),
-                 (unsigned long long)(r.src.st.ended - r.src.st.paused));
+    uint64_t pause = r.src.st.ended - r.src.st.paused, want = r.src.clock_at_pause + pause;
+    int64_t off = (int64_t)(beta_now - want);
+    if (pause < 5000000 || off < -2500000 || off > 2500000)
+        fail_msg("expected beta's clock 250 ms at most from alpha's at the pause plus the pause "
+                 "(%llu ticks): %lld ticks off",
+                 (unsigned long long)pause, (long long)off);
+    int64_t dn = (int64_t)r.dst.st.downtime_ns - (int64_t)(pause * 100);
+    if (dn < -250000000 || dn > 250000000)
+        fail_msg(
+            "expected the destination's downtime (%llu ns) within 250 ms of the pause (%llu ns)",
+            (unsigned long long)r.dst.st.downtime_ns, (unsigned long long)(pause * 100));
+    for (unsigned v = 0; v < 2; v++)
+        assert_true(beta->vcpus[v].steal_ns >= r.dst.st.downtime_ns);
     /* The source VM ended, saying where it went. */
     assert_int_equal(vm->state, VM_DONE);
     assert_int_equal(vm->end, VM_END_STOPPED);

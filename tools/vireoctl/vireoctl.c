@@ -901,11 +901,12 @@ static int do_migrate_listen(unsigned port, const char *as, bool once)
         if (o >= 0 && !strcmp(get_str(o, "phase"), "done")) {
             if (!json_out)
                 printf("vm %s migrated in from %s: %lu rounds, %lu pages + %lu zero pages, %.1f "
-                       "MiB, %lu ms; running\n",
+                       "MiB, %lu ms, paused %lu ms; running\n",
                        get_str(o, "vm"), who, (unsigned long)get_u64(o, "rounds"),
                        (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"),
                        (double)get_u64(o, "bytes") / (1 << 20),
-                       (unsigned long)get_u64(o, "total-ms"));
+                       (unsigned long)get_u64(o, "total-ms"),
+                       (unsigned long)get_u64(o, "downtime-ms"));
             status = EXIT_OK;
         } else {
             fprintf(stderr, "vireoctl: migration from %s not taken: %s\n", who,
