@@ -210,9 +210,15 @@ static void read_line(struct mig_client *cl, unsigned idx)
 
 /* ---- pumping ---- */
 
-/* Sends what waits in pend: true when it is all out. */
+/* Sends what waits in pend: true when it is all out (or can never go: the
+ * connection is gone, and its bytes with it). */
 static bool flush_pend(struct mig_client *cl)
 {
+    spin_lock(&cl->lock);
+    bool gone = !cl->conn;
+    spin_unlock(&cl->lock);
+    if (gone)
+        cl->pend_pos = cl->pend_len;
     while (cl->pend_pos < cl->pend_len) {
         size_t k = conn_send(cl, cl->pend + cl->pend_pos, cl->pend_len - cl->pend_pos);
         if (!k)
@@ -225,6 +231,11 @@ static bool flush_pend(struct mig_client *cl)
 
 static bool flush_answer(struct mig_client *cl)
 {
+    spin_lock(&cl->lock);
+    bool gone = !cl->conn;
+    spin_unlock(&cl->lock);
+    if (gone)
+        cl->answer_pos = cl->answer_len;
     while (cl->answer_pos < cl->answer_len) {
         size_t k = conn_send(cl, cl->answer + cl->answer_pos, cl->answer_len - cl->answer_pos);
         if (!k)

@@ -148,8 +148,9 @@ struct dir {
     const char *from_name, *to_name;
     char buf[BUF];
     size_t len, pos;
-    bool eof;  /* from ended; to's sending side shut once buf is empty */
-    bool done; /* and shut */
+    bool eof;     /* from ended; to's sending side shut once buf is empty */
+    bool done;    /* and shut */
+    bool discard; /* to is gone: what from still sends is read and dropped */
     uint64_t moved;
 };
 
@@ -213,10 +214,23 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
                         d->buf[flip_at - d->moved] ^= 0x40;
                 }
             }
+            if (d->pos < d->len && d->discard)
+                d->pos = d->len = 0;
             if (d->pos < d->len) {
-                ssize_t k = send(d->to, d->buf + d->pos, d->len - d->pos, MSG_DONTWAIT);
+                ssize_t k =
+                    send(d->to, d->buf + d->pos, d->len - d->pos, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (k < 0 && (errno == EAGAIN || errno == EINTR))
                     continue;
+                if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+                    /* The receiver closed (Vireo ended its engine: the
+                     * other direction still carries its last words).
+                     * Reading on and dropping, instead of closing with
+                     * unread bytes, keeps those words from being lost to
+                     * a TCP reset. */
+                    d->discard = true;
+                    d->pos = d->len = 0;
+                    continue;
+                }
                 if (k < 0) {
                     snprintf(err, errlen, "%s: the connection broke: %s", d->to_name,
                              strerror(errno));
@@ -228,7 +242,8 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
                     d->pos = d->len = 0;
             }
             if (d->eof && d->pos == d->len) {
-                shutdown(d->to, SHUT_WR);
+                if (!d->discard)
+                    shutdown(d->to, SHUT_WR);
                 d->done = true;
             }
         }
