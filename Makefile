@@ -64,7 +64,8 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
-.PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl
+.PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl \
+        migrate-check migrate-demo
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -154,6 +155,16 @@ system: deps all guests
 
 soak: deps all guests
 	@tests/soak/run $(BUILD)
+
+# Live migration in full (docs/migration.md): one host, then two QEMU hosts
+# joined on loopback (about 10 minutes); make check runs the one-host part.
+migrate-check: deps all vireoctl guests
+	@MIGRATE_TWO_HOSTS=1 tests/system/migrate $(BUILD)
+
+# The two-host demo: Linux VM alpha on host A pings beta on host B while it
+# migrates to B and back; prints each move's summary.
+migrate-demo: deps all vireoctl guests
+	@tests/system/migrate $(BUILD) --demo
 
 check: deps
 	@$(MAKE) --no-print-directory format-check all vireoctl guests unit-build fuzz-build

@@ -529,7 +529,8 @@ static void on_reply(struct migrate_src *m, const struct snap_section *h, const 
         for (uint16_t i = 0; i < len; i++) /* shown on a console: printable only */
             if (why[i] < 0x20 || why[i] > 0x7e)
                 why[i] = '?';
-        fail(m, "the destination refused: %s (%s)", why, err_str(code));
+        (void)code; /* the reason names it */
+        fail(m, "the destination refused: %s", why);
         return;
     }
     if (h->type == MIG_R_ACCEPT && h->len == 0 && h->id == MIG_STAGE_CONFIG &&
