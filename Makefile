@@ -65,7 +65,7 @@ UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/hos
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
 .PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl \
-        migrate-check migrate-demo
+        migrate-check migrate-demo migrate-bench
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -160,6 +160,11 @@ soak: deps all guests
 # joined on loopback (about 10 minutes); make check runs the one-host part.
 migrate-check: deps all vireoctl guests
 	@MIGRATE_TWO_HOSTS=1 tests/system/migrate $(BUILD)
+
+# Migration figures (docs/migration.md): an idle 256 MiB Linux VM and a VM
+# dirtying memory at a fixed rate, each migrated on one host.
+migrate-bench: deps all vireoctl guests
+	@tests/system/migrate $(BUILD) --bench
 
 # The two-host demo: Linux VM alpha on host A pings beta on host B while it
 # migrates to B and back; prints each move's summary.
