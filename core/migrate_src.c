@@ -453,10 +453,14 @@ static bool produce(struct migrate_src *m)
             break;
         case S_END: {
             /* How long the VM has been paused: the destination adds its own
-             * part and moves the guest's clock and steal time on by it. */
+             * part and moves the guest's clock and steal time on by it.
+             * The bytes still on their way (pulled ahead of the link) are
+             * not counted: an estimate from the link's rate can be far too
+             * long, and a clock put ahead of time stays ahead, while one
+             * behind only looks like a slower pause (docs/migration.md). */
             uint8_t b[8];
             struct wire w = wire_out(b, sizeof(b));
-            uint64_t t = arch_time() - m->st.paused, hz = vmm_timebase_hz();
+            uint64_t hz = vmm_timebase_hz(), t = arch_time() - m->st.paused;
             wire_put_u64(&w, t / hz * 1000000000ull + t % hz * 1000000000ull / hz);
             rc = snap_write_section(&m->sink, MIG_PAUSED, 0, b, sizeof(b));
             if (rc >= 0)
