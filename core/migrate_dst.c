@@ -236,8 +236,14 @@ static void build(struct migrate_dst *d)
     void *bundle = d->bundle;
 
     d->bundle = NULL; /* vm_add owns it from here, refused or not */
-    int slot =
-        vm_add_as(bundle, d->bundle_size, hart_count, d->as[0] ? d->as : NULL, why, sizeof(why));
+    /* A VM migrating to this same host (under another name) shares its
+     * devices' identities with the one it replaces: its MAC comes from
+     * the name it was configured with. */
+    struct vm *source = d->as[0] ? vm_find(d->name) : NULL;
+    if (source && !__atomic_load_n(&source->migrating, __ATOMIC_ACQUIRE))
+        source = NULL;
+    int slot = vm_add_as(bundle, d->bundle_size, hart_count, d->as[0] ? d->as : NULL, source, why,
+                         sizeof(why));
     if (slot < 0) {
         refuse(d, slot, "the VM's configuration: %s", why);
         return;

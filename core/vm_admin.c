@@ -34,7 +34,8 @@ void vm_set_delete_hook(void (*drop)(const struct vm *vm))
 }
 
 /* The new VM against those that exist: name, then devices. */
-static int vm_add_check(const struct vm_config *cfg, char *err, size_t errlen)
+static int vm_add_check(const struct vm_config *cfg, const struct vm *beside, char *err,
+                        size_t errlen)
 {
     const struct vm_config *others[VM_MAX];
     unsigned n = 0;
@@ -44,7 +45,7 @@ static int vm_add_check(const struct vm_config *cfg, char *err, size_t errlen)
         return ERR_EXIST;
     }
     for (unsigned i = 0; i < vm_count; i++) {
-        if (vm_in_use(&vms[i]))
+        if (vm_in_use(&vms[i]) && &vms[i] != beside)
             others[n++] = vms[i].cfg;
     }
     return config_check_added(cfg, others, n, err, errlen);
@@ -62,11 +63,11 @@ static int vm_free_slot(void)
 
 int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 {
-    return vm_add_as(bundle, size, nharts, NULL, err, errlen);
+    return vm_add_as(bundle, size, nharts, NULL, NULL, err, errlen);
 }
 
-int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char *err,
-              size_t errlen)
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, const struct vm *beside,
+              char *err, size_t errlen)
 {
     int r, slot;
 
@@ -95,7 +96,7 @@ int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char
         }
         memcpy(scratch.vms[0].name, name, n + 1);
     }
-    r = vm_add_check(&scratch.vms[0], err, errlen);
+    r = vm_add_check(&scratch.vms[0], beside, err, errlen);
     if (r < 0)
         goto refuse;
     slot = vm_free_slot();

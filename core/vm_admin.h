@@ -29,9 +29,11 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 
 /* The same, the VM named name instead of the bundle's name (NULL: as the
  * bundle says): a VM migrated into the host that already has its name
- * (docs/migration.md). */
-int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, char *err,
-              size_t errlen);
+ * (docs/migration.md).  beside (or NULL): a VM whose devices the new one
+ * may share (its MAC, its host-disk region): the VM migrating out of this
+ * very host into the new one, which it replaces. */
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, const struct vm *beside,
+              char *err, size_t errlen);
 
 /* Withholds the extensions in more from a VM added at run time, on top of
  * its configuration's isa-withhold (a VM migrated in gets exactly the ISA
