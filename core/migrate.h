@@ -73,6 +73,7 @@ struct migrate_stats {
 struct migrate_src {
     enum migrate_phase phase;
     struct vm *vm;
+    char name[32]; /* the VM's, kept: its slot may be deleted and reused after */
     uint64_t vm_uid, vm_ram;
     struct migrate_params p;
     char to[64];

@@ -105,7 +105,7 @@ static void fail(struct migrate_src *m, const char *fmt, ...)
     m->step = S_OVER;
     m->out_len = m->out_pos = 0;
     m->st.ended = arch_time();
-    console_printf("vireo: migrate %s to %s: failed: %s; it runs on here\n", m->vm->name, m->to,
+    console_printf("vireo: migrate %s to %s: failed: %s; it runs on here\n", m->name, m->to,
                    m->reason);
 }
 
@@ -114,7 +114,7 @@ static bool vm_still_here(struct migrate_src *m)
 {
     if (m->vm->uid == m->vm_uid && __atomic_load_n(&m->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING)
         return true;
-    fail(m, "vm %s ended during the migration", m->vm->name);
+    fail(m, "vm %s ended during the migration", m->name);
     return false;
 }
 
@@ -700,6 +700,7 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
     m->p.to = m->to;
     m->vm_uid = vm->uid;
     m->vm_ram = vm->ram_size;
+    memcpy(m->name, vm->name, sizeof(m->name));
     m->bundle = bundle;
     m->bundle_size = size;
     m->words = vm_dirty_words(vm);

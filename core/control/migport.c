@@ -162,7 +162,7 @@ static void request(struct mig_client *cl, unsigned idx)
             answer(cl, "error: no VM named %s\n", w[1]);
         } else if (out_busy) {
             answer(cl, "error: a migration out of this host runs already (vm %s)\n",
-                   out_engine.vm->name);
+                   out_engine.name);
         } else if (migrate_src_start(&out_engine, vm, &p, err, sizeof(err)) < 0) {
             answer(cl, "error: %s\n", err);
         } else {
@@ -335,7 +335,7 @@ static void put_out(struct jw *w, const struct migrate_src *m)
     uint64_t now = arch_time(), end = migrate_src_over(m) ? m->st.ended : now;
 
     jw_obj(w);
-    jw_kstr(w, "vm", m->vm->name);
+    jw_kstr(w, "vm", m->name);
     jw_kstr(w, "to", m->to);
     jw_kstr(w, "phase", migrate_phase_name(m->phase));
     jw_ku64(w, "rounds", m->st.rounds);
