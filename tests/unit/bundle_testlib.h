@@ -5,6 +5,7 @@
 #ifndef VIREO_TESTS_UNIT_BUNDLE_TESTLIB_H
 #define VIREO_TESTS_UNIT_BUNDLE_TESTLIB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #define BUNDLE_TESTLIB_KERNEL 8192
 
 static uint8_t bundle_testlib_ar[32768];
+/* Set: the VM gets a NIC (net0, its MAC derived from its name). */
+static bool bundle_testlib_nic;
 
 /* Appends one cpio entry at off: the offset after it, or 0 if it does not fit. */
 static inline size_t bundle_testlib_entry(size_t off, const char *name, const void *data,
@@ -61,6 +64,10 @@ static inline void *bundle_testlib_make(const char *name, uint64_t mem, unsigned
     fdtw_prop_u64(&w, "memory", mem);
     fdtw_prop_u32(&w, "vcpus", vcpus);
     fdtw_prop_str(&w, "kernel", "kernel");
+    if (bundle_testlib_nic) {
+        fdtw_begin_node(&w, "net0");
+        fdtw_end_node(&w);
+    }
     fdtw_end_node(&w);
     fdtw_end_node(&w);
     fdtw_end_node(&w);
