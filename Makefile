@@ -64,7 +64,8 @@ UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(addprefix $(BUILD)/host/,$(UNIT_NAMES)) $(addprefix $(BUILD)/host-san/,$(UNIT_NAMES))
 FIXTURES   := $(patsubst tests/unit/data/%.dts,$(BUILD)/fixtures/%.dtb,$(wildcard tests/unit/data/*.dts))
 
-.PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl
+.PHONY: all deps run check unit unit-build system soak clean format format-check vireoctl \
+        migrate-check migrate-demo migrate-bench
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/vireo.elf $(BUILD)/vireo.bin
@@ -136,14 +137,14 @@ $(BUILD)/fixtures/%.dtb: tests/unit/data/%.dts
 
 # vireoctl (docs/control.md): for the build machine, and static for riscv64
 # Linux (a control VM's initramfs).
-VIREOCTL_SRC := tools/vireoctl/vireoctl.c tools/vireoctl/trace_json.c lib/json.c lib/base64.c
+VIREOCTL_SRC := tools/vireoctl/vireoctl.c tools/vireoctl/trace_json.c tools/vireoctl/pump.c lib/json.c lib/base64.c
 VIREOCTL_CFLAGS := -std=c11 $(WARN) -I. -O2 -DVIREO_HOST
 
-$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h
+$(BUILD)/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h tools/vireoctl/pump.h
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)$(HOST_CC) $(VIREOCTL_CFLAGS) -o $@ $(VIREOCTL_SRC)
 
-$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h | $(BUILD)/jsmn/jsmn.h
+$(BUILD)/riscv64/vireoctl: $(VIREOCTL_SRC) lib/json.h lib/base64.h lib/trace_rec.h tools/vireoctl/trace_json.h tools/vireoctl/pump.h | $(BUILD)/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)$(TARGET_CC) $(VIREOCTL_CFLAGS) -isystem $(BUILD)/jsmn -static -o $@ $(VIREOCTL_SRC)
 
@@ -159,6 +160,21 @@ system: deps all guests
 
 soak: deps all guests
 	@tests/soak/run $(BUILD)
+
+# Live migration in full (docs/migration.md): one host, then two QEMU hosts
+# joined on loopback (about 10 minutes); make check runs the one-host part.
+migrate-check: deps all vireoctl guests
+	@MIGRATE_TWO_HOSTS=1 tests/system/migrate $(BUILD)
+
+# Migration figures (docs/migration.md): an idle 256 MiB Linux VM and a VM
+# dirtying memory at a fixed rate, each migrated on one host.
+migrate-bench: deps all vireoctl guests
+	@tests/system/migrate $(BUILD) --bench
+
+# The two-host demo: Linux VM alpha on host A pings beta on host B while it
+# migrates to B and back; prints each move's summary.
+migrate-demo: deps all vireoctl guests
+	@tests/system/migrate $(BUILD) --demo
 
 check: deps
 	@$(MAKE) --no-print-directory format-check all vireoctl guests unit-build fuzz-build

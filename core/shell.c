@@ -601,6 +601,10 @@ static void cmd_dirty(struct vm *vm, const char *what)
 {
     char err[160];
 
+    if (__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE)) {
+        console_printf("vm %s is migrating: its dirty log is the migration's\n", vm->name);
+        return;
+    }
     if (strcmp(what, "stop") == 0) {
         vm_dirty_stop(vm);
         console_printf("vm %s: dirty logging off\n", vm->name);

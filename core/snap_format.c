@@ -27,12 +27,17 @@ static int source_get(struct snap_source *s, void *p, size_t n)
 
 int snap_write_preamble(struct snap_sink *s)
 {
+    return snap_write_preamble_flags(s, 0);
+}
+
+int snap_write_preamble_flags(struct snap_sink *s, uint32_t flags)
+{
     uint8_t b[SNAP_PREAMBLE_SIZE];
     struct wire w = wire_out(b, sizeof(b));
 
     wire_put_bytes(&w, SNAP_MAGIC, 8);
     wire_put_u32(&w, SNAP_VERSION);
-    wire_put_u32(&w, 0); /* flags: none defined */
+    wire_put_u32(&w, flags);
     s->sections = 0;
     s->chain = 0;
     return sink_put(s, b, sizeof(b));
@@ -87,6 +92,11 @@ int snap_write_end(struct snap_sink *s)
 
 int snap_read_preamble(struct snap_source *s)
 {
+    return snap_read_preamble_flags(s, 0);
+}
+
+int snap_read_preamble_flags(struct snap_source *s, uint32_t flags)
+{
     uint8_t b[SNAP_PREAMBLE_SIZE];
     int err = source_get(s, b, sizeof(b));
 
@@ -99,8 +109,8 @@ int snap_read_preamble(struct snap_source *s)
         return ERR_BADMAGIC;
     if (wire_get_u32(&r) != SNAP_VERSION)
         return ERR_VERSION;
-    if (wire_get_u32(&r) != 0)
-        return ERR_VERSION; /* flags this version does not know */
+    if (wire_get_u32(&r) != flags)
+        return ERR_VERSION; /* flags this reader does not take here */
     s->sections = 0;
     s->chain = 0;
     return 0;

@@ -60,6 +60,11 @@ struct snap_section {
 };
 
 int snap_write_preamble(struct snap_sink *s);
+/* Preamble flags.  A snapshot without RAM is a migration's final state
+ * (RAM went ahead in the stream, docs/migration.md); a reader asks for the
+ * flags it takes, so one kind is never restored as the other. */
+#define SNAP_FLAG_NO_RAM 1u
+int snap_write_preamble_flags(struct snap_sink *s, uint32_t flags);
 /* A section whose payload is in memory. */
 int snap_write_section(struct snap_sink *s, uint32_t type, uint32_t id, const void *p,
                        uint64_t len);
@@ -71,6 +76,8 @@ int snap_write_end(struct snap_sink *s);
 
 /* 0, ERR_BADMAGIC, ERR_VERSION or the source's error. */
 int snap_read_preamble(struct snap_source *s);
+/* The same for a snapshot whose preamble flags must be exactly flags. */
+int snap_read_preamble_flags(struct snap_source *s, uint32_t flags);
 /* The next section's header, its own CRC checked (ERR_CHECKSUM).  For the
  * END section the count and chain are checked too (ERR_STRUCTURE). */
 int snap_read_head(struct snap_source *s, struct snap_section *h);

@@ -360,8 +360,9 @@ static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, c
 
 /* ---- save ---- */
 
-static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
-                     snapshot_progress_fn progress, char *err, size_t errlen)
+static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+                     struct snapshot_stats *st, snapshot_progress_fn progress, char *err,
+                     size_t errlen)
 {
     struct snap_scratch sc = {0};
     char name[48];
@@ -372,7 +373,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
         return rc;
     }
     s->bytes = 0;
-    rc = snap_write_preamble(s);
+    rc = snap_write_preamble_flags(s, no_ram ? SNAP_FLAG_NO_RAM : 0);
     long len = rc < 0 ? rc : header_build(vm, sc.buf, sc.size);
     if (len >= 0)
         rc = snap_write_section(s, SNAP_HEADER, 0, sc.buf, (uint64_t)len);
@@ -381,7 +382,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
     if (rc >= 0) {
         struct wire w = wire_out(sc.buf, sc.size);
         wire_put_u32(&w, SNAP_VM_VERSION);
-        wire_put_u64(&w, guest_now(vm));
+        wire_put_u64(&w, clock ? clock : guest_now(vm));
         rc = snap_write_section(s, SNAP_VM, 0, sc.buf, w.pos);
     }
     for (unsigned k = 0; rc >= 0 && k < state_count(vm); k++) {
@@ -415,7 +416,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
         uint8_t *chunk = pmem_alloc_block();
         if (!chunk)
             rc = ERR_NOMEM;
-        for (unsigned i = 0; rc >= 0 && i < n; i++)
+        for (unsigned i = no_ram ? 1 : 0; rc >= 0 && i < n; i++) /* RAM is r[0] */
             rc = region_save(vm, &r[i], s, chunk, st, progress);
         if (chunk)
             pmem_free(chunk, CHUNK);
@@ -430,8 +431,8 @@ static int save_held(struct vm *vm, struct snap_sink *s, struct snapshot_stats *
     return 0;
 }
 
-int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
-                  snapshot_progress_fn progress, char *err, size_t errlen)
+static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+                struct snapshot_stats *st, snapshot_progress_fn progress, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
     if (!sched_vm_off_harts(vm)) {
@@ -441,9 +442,21 @@ int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
     /* Nothing else may change the VM while it is read: RAM, then device
      * state, must be of one instant. */
     vm_devices_hold(vm, true);
-    int rc = save_held(vm, s, st, progress, err, errlen);
+    int rc = save_held(vm, s, no_ram, clock, st, progress, err, errlen);
     vm_devices_hold(vm, false);
     return rc;
+}
+
+int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
+                  snapshot_progress_fn progress, char *err, size_t errlen)
+{
+    return save(vm, s, false, 0, st, progress, err, errlen);
+}
+
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+                        struct snapshot_stats *st, char *err, size_t errlen)
+{
+    return save(vm, s, true, clock, st, NULL, err, errlen);
 }
 
 /* ---- restore ---- */
@@ -489,13 +502,13 @@ static void state_undo(struct vm *vm, const uint8_t *undo, const size_t *len)
 }
 
 /* One pass over the snapshot: check (apply false) or apply. */
-static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scratch *sc,
-                        struct snap_scratch *undo, bool apply, snapshot_progress_fn progress,
-                        char *err, size_t errlen)
+static int restore_pass(struct vm *vm, struct snap_source *src, bool no_ram,
+                        struct snap_scratch *sc, struct snap_scratch *undo, bool apply,
+                        snapshot_progress_fn progress, char *err, size_t errlen)
 {
     struct snap_section h;
     char name[48];
-    int rc = snap_read_preamble(src);
+    int rc = snap_read_preamble_flags(src, no_ram ? SNAP_FLAG_NO_RAM : 0);
     uint8_t *buf = sc->buf, *mine = sc->buf + SNAP_SECTION_MAX;
 
     if (rc < 0) {
@@ -610,7 +623,7 @@ static int restore_pass(struct vm *vm, struct snap_source *src, struct snap_scra
     }
     struct snap_region rg[MAX_REGIONS];
     unsigned nr = regions_of(vm, rg, MAX_REGIONS);
-    for (unsigned i = 0; i < nr; i++) {
+    for (unsigned i = no_ram ? 1 : 0; i < nr; i++) { /* RAM is rg[0] */
         uint64_t next_report = PROGRESS_STEP;
         for (uint32_t k = 0; (uint64_t)k * CHUNK < rg[i].size; k++) {
             if ((rc = snap_read_head(src, &h)) >= 0)
@@ -649,8 +662,8 @@ undo:
     return rc;
 }
 
-int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
-                     size_t errlen)
+static int restore(struct vm *vm, struct snap_input *in, bool no_ram, snapshot_progress_fn progress,
+                   char *err, size_t errlen)
 {
     struct snap_scratch sc = {0}, undo = {0};
     uint64_t offset = vm->time_offset;
@@ -668,11 +681,11 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
         return ERR_NOMEM;
     }
     vm_devices_hold(vm, true);
-    rc = restore_pass(vm, &in->src, &sc, &undo, false, NULL, err, errlen);
+    rc = restore_pass(vm, &in->src, no_ram, &sc, &undo, false, NULL, err, errlen);
     if (rc >= 0 && (rc = in->rewind(in->src.ctx)) < 0)
         fmt_snprintf(err, errlen, "cannot read the snapshot again: %s", err_str(rc));
     if (rc >= 0)
-        rc = restore_pass(vm, &in->src, &sc, &undo, true, progress, err, errlen);
+        rc = restore_pass(vm, &in->src, no_ram, &sc, &undo, true, progress, err, errlen);
     if (rc < 0 && vm->time_offset != offset) {
         vm->time_offset = offset;
         for (unsigned i = 0; i < vm->nvcpus; i++)
@@ -682,6 +695,48 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
     scratch_put(&undo);
     scratch_put(&sc);
     return rc;
+}
+
+int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
+                     size_t errlen)
+{
+    return restore(vm, in, false, progress, err, errlen);
+}
+
+int snapshot_restore_state(struct vm *vm, struct snap_input *in, char *err, size_t errlen)
+{
+    return restore(vm, in, true, NULL, err, errlen);
+}
+
+long snapshot_header(const struct vm *vm, void *buf, size_t size)
+{
+    return header_build(vm, buf, size);
+}
+
+int snapshot_header_check(const struct vm *vm, const void *p, size_t n, char *err, size_t errlen)
+{
+    struct snap_scratch sc = {0};
+
+    if (scratch_get(&sc, SNAP_SECTION_MAX) < 0) {
+        fmt_snprintf(err, errlen, "no memory to check the snapshot header");
+        return ERR_NOMEM;
+    }
+    int rc = header_check(vm, p, n, sc.buf, sc.size, err, errlen);
+    scratch_put(&sc);
+    return rc;
+}
+
+uint64_t snapshot_state_bound(const struct vm *vm)
+{
+    uint64_t n = SNAP_PREAMBLE_SIZE +
+                 (uint64_t)(state_count(vm) + 4) * (SNAP_SECTION_HEAD + SNAP_SECTION_MAX);
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        const struct vm_vdev *d = vm->vdevs[i];
+        struct vdev_bulk b;
+        if (d->kind->bulk && d->kind->bulk(d, &b))
+            n += b.size + (b.size / CHUNK + 1) * (SNAP_SECTION_HEAD + CHUNK_HEAD);
+    }
+    return n;
 }
 
 /* ---- the in-memory target ---- */

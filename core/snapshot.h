@@ -42,6 +42,25 @@ struct snap_input {
 int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
                      size_t errlen);
 
+/* A migration's final state (docs/migration.md): a snapshot of everything
+ * but RAM (preamble flag SNAP_FLAG_NO_RAM; RAM went ahead in the stream),
+ * saved and restored as snapshot_save and snapshot_restore do, with the
+ * same checks; neither kind is taken for the other.  clock: the guest's
+ * clock to record (what it read when it was paused, so that the time it
+ * spent paused does not show as a jump), 0: now. */
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+                        struct snapshot_stats *st, char *err, size_t errlen);
+int snapshot_restore_state(struct vm *vm, struct snap_input *in, char *err, size_t errlen);
+/* The largest state snapshot_save_state can write for vm (what a
+ * destination accepts at most). */
+uint64_t snapshot_state_bound(const struct vm *vm);
+
+/* The HEADER section vm would write (bytes into buf, or ERR_NOSPC), and
+ * the check a restore makes of one against vm: 0, or ERR_MISMATCH,
+ * ERR_VERSION, ERR_TRUNCATED with err saying what differs. */
+long snapshot_header(const struct vm *vm, void *buf, size_t size);
+int snapshot_header_check(const struct vm *vm, const void *p, size_t n, char *err, size_t errlen);
+
 /* The in-memory target: one snapshot per VM slot, in 2 MiB blocks of
  * Vireo's memory.  save replaces the slot's previous snapshot only once
  * the new one is complete. */

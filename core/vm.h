@@ -78,6 +78,7 @@ struct vm {
     unsigned running; /* vCPUs on a hart right now */
     unsigned boots;   /* 1 + reboots so far */
     bool paused;      /* by the shell: vCPUs are not run */
+    bool migrating;   /* a migration out of this host runs (core/migrate_src.c) */
     uint64_t started; /* host time of the last (re)boot */
     /* Guest time minus host time (mod 2^64): 0, unless restored from a
      * snapshot; every vCPU's hctl.htimedelta. */

@@ -34,7 +34,8 @@ void vm_set_delete_hook(void (*drop)(const struct vm *vm))
 }
 
 /* The new VM against those that exist: name, then devices. */
-static int vm_add_check(const struct vm_config *cfg, char *err, size_t errlen)
+static int vm_add_check(const struct vm_config *cfg, const struct vm *beside, char *err,
+                        size_t errlen)
 {
     const struct vm_config *others[VM_MAX];
     unsigned n = 0;
@@ -44,7 +45,7 @@ static int vm_add_check(const struct vm_config *cfg, char *err, size_t errlen)
         return ERR_EXIST;
     }
     for (unsigned i = 0; i < vm_count; i++) {
-        if (vm_in_use(&vms[i]))
+        if (vm_in_use(&vms[i]) && &vms[i] != beside)
             others[n++] = vms[i].cfg;
     }
     return config_check_added(cfg, others, n, err, errlen);
@@ -61,6 +62,12 @@ static int vm_free_slot(void)
 }
 
 int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
+{
+    return vm_add_as(bundle, size, nharts, NULL, NULL, err, errlen);
+}
+
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, const struct vm *beside,
+              char *err, size_t errlen)
 {
     int r, slot;
 
@@ -79,7 +86,17 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
         r = ERR_INVAL;
         goto refuse;
     }
-    r = vm_add_check(&scratch.vms[0], err, errlen);
+    if (name) {
+        size_t n = strlen(name);
+        if (n == 0 || n >= sizeof(scratch.vms[0].name)) {
+            fmt_snprintf(err, errlen, "vm name '%s': 1 to %u characters", name,
+                         (unsigned)sizeof(scratch.vms[0].name) - 1);
+            r = ERR_INVAL;
+            goto refuse;
+        }
+        memcpy(scratch.vms[0].name, name, n + 1);
+    }
+    r = vm_add_check(&scratch.vms[0], beside, err, errlen);
     if (r < 0)
         goto refuse;
     slot = vm_free_slot();
@@ -98,6 +115,24 @@ int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen)
 refuse:
     pmem_free(bundle, size);
     return r;
+}
+
+int vm_admin_withhold(struct vm *vm, const struct isa_set *more)
+{
+    if (!vm_in_use(vm) || !added[vm->index].bundle)
+        return ERR_NOENT;
+    for (unsigned i = 0; i < ISA_SET_WORDS; i++)
+        added[vm->index].cfg.isa_withhold.bits[i] |= more->bits[i];
+    return 0;
+}
+
+int vm_admin_bundle(const struct vm *vm, const void **bundle, size_t *size)
+{
+    if (!vm_in_use(vm) || !added[vm->index].bundle)
+        return ERR_NOENT;
+    *bundle = added[vm->index].bundle;
+    *size = added[vm->index].size;
+    return 0;
 }
 
 /* Why a VM cannot be deleted now, or NULL. */

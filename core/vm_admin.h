@@ -27,6 +27,25 @@
  * (ERR_NOSPC).  Returns the VM's slot index or a negative ERR_*. */
 int vm_add(void *bundle, size_t size, unsigned nharts, char *err, size_t errlen);
 
+/* The same, the VM named name instead of the bundle's name (NULL: as the
+ * bundle says): a VM migrated into the host that already has its name
+ * (docs/migration.md).  beside (or NULL): a VM whose devices the new one
+ * may share (its MAC, its host-disk region): the VM migrating out of this
+ * very host into the new one, which it replaces. */
+int vm_add_as(void *bundle, size_t size, unsigned nharts, const char *name, const struct vm *beside,
+              char *err, size_t errlen);
+
+/* Withholds the extensions in more from a VM added at run time, on top of
+ * its configuration's isa-withhold (a VM migrated in gets exactly the ISA
+ * it had at its source, docs/migration.md).  Before it is built: 0, or
+ * ERR_NOENT for a boot-bundle VM. */
+int vm_admin_withhold(struct vm *vm, const struct isa_set *more);
+
+/* The run-time bundle a VM was added from (what a migration sends ahead):
+ * 0, or ERR_NOENT for a boot-bundle VM (its images are the boot bundle's)
+ * or a free slot. */
+int vm_admin_bundle(const struct vm *vm, const void **bundle, size_t *size);
+
 /* Deletes a VM that is off or stopped: its slot becomes free, its
  * configuration and run-time bundle are freed, and everything it held goes
  * back to pmem (its in-memory snapshot through the delete hook).  ERR_STATE

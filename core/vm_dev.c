@@ -142,6 +142,15 @@ void vm_device_io(const struct vm *vm, unsigned i, struct virtio_io_stats *out)
     spin_unlock(&t->lock);
 }
 
+void vm_devices_announce(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        struct vm_vdev *d = vm->vdevs[i];
+        if (d->kind->announce)
+            d->kind->announce(d);
+    }
+}
+
 void vm_devices_hold(struct vm *vm, bool on)
 {
     vconsole_port_hold(&vm->con, on);

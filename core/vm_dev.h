@@ -25,6 +25,9 @@ void vm_devices_destroy(struct vm *vm);
  * without its vCPUs: frames from the switch, console input.  For
  * snapshots, with the VM paused. */
 void vm_devices_hold(struct vm *vm, bool on);
+/* Each device's announce (a VM that migrated in, running): its NICs tell
+ * the network where it is now. */
+void vm_devices_announce(struct vm *vm);
 
 /* The slots for the guest's device tree: bases and PLIC sources. */
 unsigned vm_devices_fdt(const struct vm *vm, uint64_t *base, uint32_t *irq, unsigned max);

@@ -38,6 +38,8 @@ const char *vm_ops_state(const struct vm *vm)
 {
     switch (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE)) {
     case VM_RUNNING:
+        if (__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE))
+            return "migrating";
         return vm->paused ? "paused" : "running";
     case VM_STOPPING:
         return vm->end == VM_END_REBOOT ? "rebooting" : "stopping";
@@ -57,11 +59,20 @@ void vm_ops_exits(const struct vm *vm, uint64_t total[EXIT_KINDS])
             total[k] += vm->vcpus[i].exits[k];
 }
 
-/* The operations that act on a running VM say so when it is not. */
+/* The operations that act on a running VM say so when it is not.  While
+ * it migrates only stop is taken (it ends the migration, which then
+ * fails): a pause, resume, reset or snapshot would race with the
+ * migration's own pause and final copy. */
 static int needs_running(const struct vm *vm, const char *verb, char *err, size_t errlen)
 {
-    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING)
+    if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING &&
+        (!__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE) || strcmp(verb, "stop") == 0))
         return 0;
+    if (__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE)) {
+        fmt_snprintf(err, errlen, "vm %s is migrating: %s waits until the migration is over",
+                     vm->name, verb);
+        return ERR_STATE;
+    }
     fmt_snprintf(err, errlen, "vm %s is %s: %s needs a running VM", vm->name, vm_ops_state(vm),
                  verb);
     return ERR_STATE;
@@ -140,6 +151,10 @@ int vm_ops_delete(struct vm *vm, char *err, size_t errlen)
 
 int vm_ops_quiesce(struct vm *vm, bool *was_paused, char *err, size_t errlen)
 {
+    if (__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE)) {
+        fmt_snprintf(err, errlen, "vm %s is migrating: wait until the migration is over", vm->name);
+        return ERR_STATE;
+    }
     *was_paused = __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
     if (!*was_paused)
         sched_pause_vm(vm, true);
@@ -189,7 +204,7 @@ int vm_ops_restore_buf(struct vm *vm, const void *buf, uint64_t size, char *err,
             return ERR_NOMEM;
         }
         built = true;
-    } else if (st != VM_RUNNING || !vm->paused) {
+    } else if (st != VM_RUNNING || !vm->paused || vm->migrating) {
         fmt_snprintf(err, errlen, "vm %s is %s: a restore needs it paused or off", vm->name,
                      vm_ops_state(vm));
         return ERR_STATE;

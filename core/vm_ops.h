@@ -24,8 +24,9 @@
 void vm_ops_hold(void);
 void vm_ops_release(void);
 
-/* The state as the front ends show it: "running", "paused", "rebooting",
- * "stopping", "stopped", "off". */
+/* The state as the front ends show it: "running", "paused", "migrating"
+ * (running or paused, with a migration out of this host under way),
+ * "rebooting", "stopping", "stopped", "off". */
 const char *vm_ops_state(const struct vm *vm);
 
 /* The exit counters' names ("sbi", "mmio", ...), by enum exit_kind. */

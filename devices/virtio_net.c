@@ -249,3 +249,29 @@ int virtio_net_load(struct virtio_net *n, const void *buf, size_t size)
 {
     return virtio_mmio_load(&n->t, VIRTIO_NET_STATE_VERSION, net_state_get, buf, size);
 }
+
+/* RARP (RFC 903) over Ethernet: ethertype 0x8035, hardware type 1
+ * (Ethernet), protocol 0x0800, lengths 6 and 4, opcode 3 (request
+ * reverse), sender and target hardware address both the NIC's, protocol
+ * addresses zero; padded to the 60-byte minimum frame. */
+void virtio_net_announce(struct virtio_net *n)
+{
+    uint8_t f[60];
+
+    memset(f, 0, sizeof(f));
+    memset(f, 0xff, 6);
+    memcpy(f + 6, n->mac, 6);
+    f[12] = 0x80;
+    f[13] = 0x35;
+    static const uint8_t arp[8] = {0, 1, 0x08, 0x00, 6, 4, 0, 3};
+    memcpy(f + 14, arp, sizeof(arp));
+    memcpy(f + 22, n->mac, 6);
+    memcpy(f + 32, n->mac, 6);
+    spin_lock(&n->tx_lock);
+    if (n->sw) {
+        n->stats.tx_frames++;
+        n->stats.tx_bytes += sizeof(f);
+        vswitch_send(n->sw, &n->port, f, sizeof(f));
+    }
+    spin_unlock(&n->tx_lock);
+}

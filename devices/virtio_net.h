@@ -95,6 +95,12 @@ void virtio_net_hold(struct virtio_net *n, bool on);
  * from the switch. */
 void virtio_net_detach(struct virtio_net *n);
 
+/* Sends a RARP request from the NIC's address to everyone on the switch
+ * (and the uplink), as QEMU's self-announce does after a migration:
+ * learning switches, here and beyond the uplink, then know which port
+ * the address is behind.  Takes tx_lock; no lock held by the caller. */
+void virtio_net_announce(struct virtio_net *n);
+
 /* The port's deliver: one Ethernet frame (no virtio header) into the
  * guest.  Returns 0 if delivered; if dropped, ERR_INVAL (longer than
  * VIRTIO_NET_MAX_FRAME), ERR_AGAIN (the driver not running, or no receive

@@ -525,6 +525,10 @@ const struct control_cmd control_cmds[] = {
      .help = "add the VM a complete upload describes (a boot bundle with one VM); start: boot it",
      .args = {{"upload", ARG_UINT, true}, {"start", ARG_BOOL, false}},
      .run = control_cmd_vm_create},
+    {.name = "query-migration",
+     .help = "the migration out of this host and the one into it (running or the last): phase, "
+             "rounds, pages, bytes, times (docs/migration.md)",
+     .run = control_cmd_query_migration},
     {.name = "vm-delete",
      .help = "remove a VM that is off or stopped; its memory returns",
      .args = {{"name", ARG_STR, true}},

@@ -124,8 +124,13 @@ int control_cmd_gdb_detach(struct control_req *r);
  * bytes; and when a session ends: its stubs detach. */
 void control_gdb_pump(struct control_session *s);
 void control_gdb_gone(struct control_session *s);
+int control_cmd_query_migration(struct control_req *r);
 
 /* session.c, for the files above it. */
+/* Work of a port above the sessions (the migration port) that runs in the
+ * same place as theirs: fn is called at every work, under the control
+ * lock, on a hart with no vCPU loaded.  Boot. */
+void control_set_port_work(void (*fn)(void));
 /* serve: one request line; false if it must wait (it is offered again
  * from the run loop). */
 /* pump: what the files above have for a session, at each work; gone: a

@@ -6,6 +6,7 @@
  * CONTROL_VSOCK_PORT, a session per connection. */
 #include "core/console.h"
 #include "core/control/internal.h"
+#include "core/control/migport.h"
 #include "core/hostdev.h"
 #include "core/vm.h"
 #include "core/vsock.h"
@@ -147,6 +148,7 @@ static void host_news(void)
 
 void control_ports_start(void)
 {
+    migport_start();
     if (vsock_listen(&control_service) == 0)
         console_printf("vireo: control plane on vsock port %u (control VMs only)\n",
                        CONTROL_VSOCK_PORT);

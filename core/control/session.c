@@ -469,10 +469,19 @@ static void session_free(struct control_session *s)
  * loop's next stop: a client streaming an upload does not hold a hart. */
 #define WORK_BUDGET 32
 
+static void (*port_work)(void);
+
+void control_set_port_work(void (*fn)(void))
+{
+    port_work = fn;
+}
+
 static void work(void)
 {
     unsigned budget = WORK_BUDGET;
 
+    if (port_work)
+        port_work();
     for (unsigned i = 0; i < CONTROL_SESSIONS; i++) {
         struct control_session *s = &sessions[i];
         if (!s->used)

@@ -109,6 +109,11 @@ static void net_hold(struct vm_vdev *d, bool on)
     virtio_net_hold(d->state, on);
 }
 
+static void net_announce(struct vm_vdev *d)
+{
+    virtio_net_announce(d->state);
+}
+
 /* The switch may deliver to the port until it is detached. */
 static void net_destroy(struct vm_vdev *d)
 {
@@ -128,5 +133,6 @@ const struct vdev_kind vdev_kind_net = {
     .create = net_create,
     .destroy = net_destroy,
     .save = net_save,
+    .announce = net_announce,
     .load = net_load,
 };

@@ -87,6 +87,10 @@ struct vdev_kind {
      * must carry (a writable disk's data); NULL or false: none. */
     bool (*bulk)(const struct vm_vdev *d, struct vdev_bulk *out);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
+    /* The VM now runs somewhere else than before (it migrated in): tell
+     * the network, so switches learn where it is (a NIC's announcement).
+     * NULL: nothing to tell. */
+    void (*announce)(struct vm_vdev *d);
 };
 
 /* One of a VM's devices: what every kind has, then its own state. */

@@ -584,6 +584,36 @@ static void test_net_end_to_end(void **s)
 }
 
 /* A device made without a switch, or when the switch is full. */
+/* After a migration the NIC announces itself (QEMU's self-announce): a
+ * broadcast RARP request from its address reaches the uplink, and the
+ * switch now sends frames for that address to its port. */
+static void test_net_announce(void **s)
+{
+    (void)s;
+    unsigned f0 = c1.frames;
+    virtio_net_announce(&na);
+    if (c1.frames != f0 + 1 || c1.last_len != 60)
+        fail_msg("expected one 60-byte frame on the uplink, got %u frames (last %zu bytes)",
+                 c1.frames - f0, c1.last_len);
+    static const uint8_t rarp[22] = {0,    1,    0x08, 0x00, 6, 4, 0, 3,    0x52, 0x54, 0x00,
+                                     0x00, 0x00, 0x0a, 0,    0, 0, 0, 0x52, 0x54, 0x00, 0x00};
+    assert_memory_equal(c1.last, BCAST, 6);
+    assert_memory_equal(c1.last + 6, MAC_A, 6);
+    assert_int_equal(c1.last[12], 0x80);
+    assert_int_equal(c1.last[13], 0x35);
+    assert_memory_equal(c1.last + 14, rarp, sizeof(rarp));
+    assert_int_equal(na.stats.tx_frames, 1);
+    /* Learned: a frame from the uplink for MAC_A goes to na's port only
+     * (the uplink is not flooded back, nb sees nothing). */
+    unsigned before = c1.frames;
+    uint64_t nb_seen = nb.stats.rx_frames + nb.stats.rx_drops; /* the broadcast reached it */
+    uint64_t na_seen = na.stats.rx_frames + na.stats.rx_drops;
+    vswitch_send(&nsw, &c1.port, mkframe(MAC_A, MAC_C, 60, 1), 60);
+    assert_int_equal(c1.frames, before);
+    assert_int_equal(nb.stats.rx_frames + nb.stats.rx_drops, nb_seen);
+    assert_int_equal(na.stats.rx_frames + na.stats.rx_drops, na_seen + 1);
+}
+
 static void test_net_no_switch(void **s)
 {
     (void)s;
@@ -763,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup(test_net_transmit, net_setup),
         cmocka_unit_test_setup(test_net_transmit_broken, net_setup),
         cmocka_unit_test_setup(test_net_end_to_end, net_setup),
+        cmocka_unit_test_setup(test_net_announce, net_setup),
         cmocka_unit_test_setup(test_net_no_switch, net_setup),
         cmocka_unit_test_setup(test_net_concurrent, net_setup),
         cmocka_unit_test_setup(test_net_mutation, net_setup),

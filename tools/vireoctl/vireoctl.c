@@ -33,9 +33,11 @@
 #include "lib/json.h"
 #include "lib/trace_rec.h"
 #include "tools/vireoctl/trace_json.h"
+#include "tools/vireoctl/pump.h"
 
 #define VSOCK_HOST_CID 2
 #define VSOCK_CTL_PORT 7000
+#define MIGRATE_PORT   7001 /* Vireo's migration port (vsock), and the TCP port between hosts */
 #define CHUNK          (48u << 10) /* bytes per upload-data (Vireo's chunk-max) */
 #define UPLOAD_WINDOW  4           /* upload-data requests in flight */
 /* Replies coming back are kept small and one at a time: on QEMU the
@@ -1147,6 +1149,170 @@ static int do_events(void)
     }
 }
 
+/* ---- live migration (docs/migration.md) ------------------------------------- */
+
+/* The control VM pumps bytes: TCP to the other host's control VM <-> vsock
+ * to this Vireo's migration port.  Progress and the summary come from
+ * query-migration on the control connection. */
+
+static bool mig_tty;
+
+static void mig_progress_line(int o, bool out)
+{
+    char line[256];
+    const char *phase = get_str(o, "phase");
+    double mib = (double)get_u64(o, "bytes") / (1 << 20);
+    if (out)
+        snprintf(line, sizeof(line),
+                 "migrate %s: %s, round %lu, %lu pages + %lu zero sent, %.1f MiB, %.1f MiB/s, "
+                 "%lu dirty",
+                 get_str(o, "vm"), phase, (unsigned long)get_u64(o, "rounds") + 1,
+                 (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"), mib,
+                 (double)get_u64(o, "bytes-per-sec") / (1 << 20),
+                 (unsigned long)get_u64(o, "dirty-pages"));
+    else
+        snprintf(line, sizeof(line), "incoming %s: %s, round %lu, %lu pages + %lu zero, %.1f MiB",
+                 get_str(o, "vm"), phase, (unsigned long)get_u64(o, "rounds") + 1,
+                 (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"), mib);
+    if (mig_tty)
+        fprintf(stderr, "\r%-100.100s", line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static void mig_tick(void *ctx)
+{
+    const char *side = ctx;
+    int r = call("query-migration", NULL);
+    int o = json_get(&doc, r, side);
+    if (o >= 0)
+        mig_progress_line(o, side[0] == 'o');
+}
+
+/* HOST[:PORT] */
+static void split_hostport(const char *s, char *host, size_t n, unsigned *port)
+{
+    const char *colon = strrchr(s, ':');
+    size_t len = colon ? (size_t)(colon - s) : strlen(s);
+    if (!len || len >= n)
+        die(EXIT_USAGE, "--to wants HOST[:PORT], not %s", s);
+    memcpy(host, s, len);
+    host[len] = 0;
+    *port = MIGRATE_PORT;
+    if (colon && (sscanf(colon + 1, "%u", port) != 1 || *port == 0 || *port > 65535))
+        die(EXIT_USAGE, "--to %s: a port is 1..65535", s);
+}
+
+/* Opens Vireo's migration port and says which end this is: its fd. */
+static int mig_open_port(const char *request)
+{
+    char err[256], line[256];
+    int v = pump_vsock_connect(VSOCK_HOST_CID, MIGRATE_PORT, err, sizeof(err));
+    if (v < 0)
+        die(EXIT_CONNECT, "%s", err);
+    size_t n = strlen(request);
+    if (write(v, request, n) != (ssize_t)n)
+        die(EXIT_CONNECT, "migration port: %s", strerror(errno));
+    if (pump_read_line(v, line, sizeof(line), timeout_s) < 0)
+        die(EXIT_CONNECT, "no answer on Vireo's migration port within %d s", timeout_s);
+    if (strcmp(line, "ok") != 0)
+        die(!strncmp(line, "error: no VM", 12) ? EXIT_NOTFOUND : EXIT_REFUSED, "%s",
+            !strncmp(line, "error: ", 7) ? line + 7 : line);
+    return v;
+}
+
+static int do_migrate(const char *name, const char *to, unsigned downtime_ms)
+{
+    char host[256], err[256], req[512];
+    unsigned port;
+    struct pump_stats st;
+
+    split_hostport(to, host, sizeof(host), &port);
+    /* Vireo first: a VM it will not migrate is refused before the other
+     * host hears of it.  Its engine waits for the destination's answer. */
+    snprintf(req, sizeof(req), "out %s %s:%u %u\n", name, host, port, downtime_ms);
+    int v = mig_open_port(req);
+    int t = pump_tcp_connect(host, port, err, sizeof(err));
+    if (t < 0) {
+        close(v); /* the engine sees the port closed: the VM runs on */
+        die(EXIT_CONNECT, "%s (is `vireoctl migrate-listen` running there?)", err);
+    }
+    mig_tty = isatty(2);
+    int rc =
+        pump_run(v, "Vireo's migration port", t, to, 0.5, mig_tick, "out", &st, err, sizeof(err));
+    close(t);
+    close(v);
+    if (mig_tty)
+        fputc('\n', stderr);
+    /* The engine is over once Vireo closed the port; the last word is its. */
+    int r = call("query-migration", NULL);
+    int o = json_get(&doc, r, "out");
+    if (json_out) {
+        print_return(r);
+    } else if (o >= 0 && !strcmp(get_str(o, "phase"), "done")) {
+        printf("migrated %s to %s: %lu rounds, %lu pages + %lu zero pages, %.1f MiB sent "
+               "(%lu KiB of state), total %lu ms, downtime %lu ms\n",
+               name, to, (unsigned long)get_u64(o, "rounds"), (unsigned long)get_u64(o, "pages"),
+               (unsigned long)get_u64(o, "zero-pages"), (double)get_u64(o, "bytes") / (1 << 20),
+               (unsigned long)get_u64(o, "state-bytes") >> 10,
+               (unsigned long)get_u64(o, "total-ms"), (unsigned long)get_u64(o, "downtime-ms"));
+    }
+    if (o >= 0 && !strcmp(get_str(o, "phase"), "done"))
+        return EXIT_OK;
+    fprintf(stderr, "vireoctl: migration of %s to %s failed: %s; it runs on here\n", name, to,
+            o >= 0 ? get_str(o, "reason") : (rc < 0 ? err : "?"));
+    return EXIT_REFUSED;
+}
+
+static int do_migrate_listen(unsigned port, const char *as, bool once)
+{
+    char err[256], who[64], req[128];
+    struct pump_stats st;
+    int l = pump_tcp_listen(port, err, sizeof(err)), status = EXIT_OK;
+
+    if (l < 0)
+        die(EXIT_CONNECT, "%s", err);
+    fprintf(stderr, "vireoctl: waiting for migrations on TCP port %u\n", port);
+    do {
+        int t = pump_tcp_accept(l, who, sizeof(who), err, sizeof(err));
+        if (t < 0)
+            die(EXIT_CONNECT, "%s", err);
+        snprintf(req, sizeof(req), "in%s%s\n", as ? " " : "", as ? as : "");
+        int v = mig_open_port(req);
+        mig_tty = isatty(2);
+        int rc = pump_run(t, who, v, "Vireo's migration port", 0.5, mig_tick, "in", &st, err,
+                          sizeof(err));
+        close(t);
+        close(v);
+        if (mig_tty)
+            fputc('\n', stderr);
+        int r = call("query-migration", NULL);
+        int o = json_get(&doc, r, "in");
+        if (json_out) {
+            print_return(r);
+            fflush(stdout);
+        }
+        if (o >= 0 && !strcmp(get_str(o, "phase"), "done")) {
+            if (!json_out)
+                printf("vm %s migrated in from %s: %lu rounds, %lu pages + %lu zero pages, %.1f "
+                       "MiB, %lu ms, paused %lu ms; running\n",
+                       get_str(o, "vm"), who, (unsigned long)get_u64(o, "rounds"),
+                       (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"),
+                       (double)get_u64(o, "bytes") / (1 << 20),
+                       (unsigned long)get_u64(o, "total-ms"),
+                       (unsigned long)get_u64(o, "downtime-ms"));
+            status = EXIT_OK;
+        } else {
+            fprintf(stderr, "vireoctl: migration from %s not taken: %s\n", who,
+                    o >= 0 ? get_str(o, "reason") : (rc < 0 ? err : "?"));
+            status = EXIT_REFUSED;
+        }
+        fflush(stdout);
+    } while (!once);
+    close(l);
+    return status;
+}
+
 static void usage(FILE *o)
 {
     fputs("Usage: vireoctl [OPTIONS] COMMAND [ARGS]\n"
@@ -1183,6 +1349,11 @@ static void usage(FILE *o)
           "  trace dump --out FILE.json [--summary] [--summary-out FILE] [--follow]\n"
           "                             the records as Chrome Trace Event JSON (Perfetto);\n"
           "                             --summary: exits by reason; --follow: until Vireo ends\n"
+          "  migrate NAME --to HOST[:PORT] [--downtime MS]\n"
+          "                             live-migrate NAME to the host whose control VM runs\n"
+          "                             migrate-listen (port 7001; downtime target 300 ms)\n"
+          "  migrate-listen [--port PORT] [--as NAME] [--once]\n"
+          "                             take VMs migrated to this host (as NAME here)\n"
           "  raw JSON                   send one request, print the reply\n"
           "\n"
           "Exit codes: 0 done; 1 refused; 2 usage; 3 no connection or no answer;\n"
@@ -1324,6 +1495,43 @@ int main(int argc, char **argv)
         return WANT(0) ? EXIT_USAGE : do_events();
     if (!strcmp(cmd, "trace"))
         return do_trace(nargs, a);
+    if (!strcmp(cmd, "migrate")) {
+        const char *to = NULL;
+        unsigned downtime = 0;
+        for (int k = 1; k < nargs; k++) {
+            if (!strcmp(a[k], "--to") && k + 1 < nargs)
+                to = a[++k];
+            else if (!strcmp(a[k], "--downtime") && k + 1 < nargs)
+                downtime = (unsigned)atoi(a[++k]);
+            else if (!strcmp(a[k], "--flip-byte") && k + 1 < nargs) /* tests: a damaged link */
+                pump_flip_byte(strtoull(a[++k], NULL, 0));
+            else
+                to = NULL, k = nargs;
+        }
+        if (nargs < 3 || !to) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return do_migrate(a[0], to, downtime);
+    }
+    if (!strcmp(cmd, "migrate-listen")) {
+        const char *as = NULL;
+        unsigned port = MIGRATE_PORT;
+        bool once = false;
+        for (int k = 0; k < nargs; k++) {
+            if (!strcmp(a[k], "--port") && k + 1 < nargs)
+                port = (unsigned)atoi(a[++k]);
+            else if (!strcmp(a[k], "--as") && k + 1 < nargs)
+                as = a[++k];
+            else if (!strcmp(a[k], "--once"))
+                once = true;
+            else {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+        }
+        return do_migrate_listen(port, as, once);
+    }
     if (!strcmp(cmd, "raw")) {
         if (WANT(1))
             return EXIT_USAGE;
