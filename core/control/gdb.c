@@ -394,6 +394,9 @@ int control_cmd_gdb_attach(struct control_req *r)
                             vm->name);
     if (vm->debug.attached)
         return control_fail(r, ERR_STATE, "vm %s already has a debugger", vm->name);
+    if (__atomic_load_n(&vm->migrating, __ATOMIC_ACQUIRE))
+        return control_fail(r, ERR_STATE, "vm %s is migrating: debug it where it arrives",
+                            vm->name);
     unsigned slot = GDB_STUBS;
     for (unsigned i = 0; i < GDB_STUBS && slot == GDB_STUBS; i++) {
         if (!stubs[i])

@@ -18,6 +18,7 @@
 #include "core/guest_mem.h"
 #include "core/gva.h"
 #include "core/sched.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 #include "core/vm_debug.h"
 #include "lib/err.h"
@@ -431,6 +432,22 @@ static void test_hw(void **state)
         assert_int_equal(vm->vcpus[i].arch.trig_on >> VCPU_TRIG_MAX, 0);
 }
 
+/* A snapshot would carry the debugger's ebreaks into a VM without it. */
+static void test_snapshot_refused(void **state)
+{
+    (void)state;
+    struct snapshot_stats st;
+    char err[200] = "";
+
+    assert_int_equal(vm_debug_attach(vm), 0);
+    sched_pause_vm(vm, true);
+    assert_int_equal(snapshot_mem_save(vm, &st, NULL, err, sizeof(err)), ERR_STATE);
+    if (!strstr(err, "debugger attached"))
+        fail_msg("expected the refusal to name the debugger, got \"%s\"", err);
+    vm_debug_detach(vm);
+    assert_int_equal(snapshot_mem_save(vm, &st, NULL, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_swbreak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
