@@ -224,7 +224,7 @@ __attribute__((noinline)) enum exit_action vcpu_exit_traced(struct vcpu *v)
 
     if (on) {
         uint64_t addr = c->stval;
-        if (c->scause == CAUSE_VS_ECALL)
+        if (c->scause == CAUSE_VS_ECALL || (c->scause & CAUSE_INTERRUPT))
             addr = 0; /* no trap value, and the saved one is stale (switch.S) */
         else if (c->scause == CAUSE_FETCH_GUEST_PAGE_FAULT ||
                  c->scause == CAUSE_LOAD_GUEST_PAGE_FAULT ||
