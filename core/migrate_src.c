@@ -673,13 +673,9 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
         fmt_snprintf(err, errlen, "vm %s is not running: only a running VM migrates", vm->name);
         return ERR_STATE;
     }
-    if (vm->debug.attached) {
-        fmt_snprintf(err, errlen,
-                     "vm %s has a debugger attached (its breakpoints are in its memory): "
-                     "detach it first",
-                     vm->name);
-        return ERR_STATE;
-    }
+    int rc = vm_debug_refuse_copy(vm, err, errlen);
+    if (rc < 0)
+        return rc;
     if (__atomic_load_n(&vm->dirty.on, __ATOMIC_ACQUIRE)) {
         fmt_snprintf(err, errlen,
                      "vm %s: dirty logging is on already (another migration, or "

@@ -439,19 +439,13 @@ static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
         fmt_snprintf(err, errlen, "vm %s is not paused with its vCPUs stopped", vm->name);
         return ERR_INVAL;
     }
-    /* Its memory holds the debugger's ebreaks, which no restored VM
-     * (without that debugger) should find. */
-    if (vm->debug.attached) {
-        fmt_snprintf(err, errlen,
-                     "vm %s has a debugger attached (its breakpoints are in its memory): "
-                     "detach it first",
-                     vm->name);
-        return ERR_STATE;
-    }
+    int rc = vm_debug_refuse_copy(vm, err, errlen);
+    if (rc < 0)
+        return rc;
     /* Nothing else may change the VM while it is read: RAM, then device
      * state, must be of one instant. */
     vm_devices_hold(vm, true);
-    int rc = save_held(vm, s, no_ram, clock, st, progress, err, errlen);
+    rc = save_held(vm, s, no_ram, clock, st, progress, err, errlen);
     vm_devices_hold(vm, false);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/sched.h"
 #include "core/vm.h"
 #include "lib/err.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 #define INSN_EBREAK   0x00100073u
@@ -601,4 +602,15 @@ void vm_debug_off_harts(struct vm *vm)
 {
     if (vm->debug.attached && vm->debug.pending && notify)
         notify(vm);
+}
+
+int vm_debug_refuse_copy(const struct vm *vm, char *err, size_t errlen)
+{
+    if (!vm->debug.attached)
+        return 0;
+    fmt_snprintf(err, errlen,
+                 "vm %s has a debugger attached (its breakpoints are in its memory): detach it "
+                 "first",
+                 vm->name);
+    return ERR_STATE;
 }

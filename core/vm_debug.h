@@ -142,6 +142,11 @@ enum exit_action vm_debug_breakpoint(struct vcpu *v);
  * VM. */
 void vm_debug_off_harts(struct vm *vm);
 
+/* 0, or ERR_STATE with err saying why when vm has a debugger attached:
+ * its memory may hold the debugger's ebreaks, which a copy of it (a
+ * snapshot, a migration) without that debugger would trip over. */
+int vm_debug_refuse_copy(const struct vm *vm, char *err, size_t errlen);
+
 /* The addresses an instruction at pc can hand control to next (for a
  * single step): the next instruction, a jump's or a taken branch's
  * target, sret's return address.  gpr: the vCPU's registers; vsepc: its
