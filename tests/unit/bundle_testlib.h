@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A run-time bundle of one VM (cpio newc: vireo.dtb written with
  * lib/fdt.h, a raw kernel of nops), in pmem as vm_add takes it: for the
- * migration test and fuzz target. */
+ * migration test and fuzz target; its cpio writer for test_vm_admin too. */
 #ifndef VIREO_TESTS_UNIT_BUNDLE_TESTLIB_H
 #define VIREO_TESTS_UNIT_BUNDLE_TESTLIB_H
 
@@ -21,14 +21,14 @@ static uint8_t bundle_testlib_ar[32768];
 /* Set: the VM gets a NIC (net0, its MAC derived from its name). */
 static bool bundle_testlib_nic;
 
-/* Appends one cpio entry at off: the offset after it, or 0 if it does not fit. */
-static inline size_t bundle_testlib_entry(size_t off, const char *name, const void *data,
-                                          size_t size)
+/* Appends one cpio newc entry (a regular file) at off of ar (cap bytes):
+ * the offset after it, or 0 if it does not fit. */
+static inline size_t bundle_testlib_cpio(uint8_t *ar, size_t cap, size_t off, const char *name,
+                                         const void *data, size_t size)
 {
-    uint8_t *ar = bundle_testlib_ar;
     size_t namesize = strlen(name) + 1;
 
-    if (off + CPIO_HEADER_SIZE + namesize + size + 8 > sizeof(bundle_testlib_ar))
+    if (off + CPIO_HEADER_SIZE + namesize + size + 8 > cap)
         return 0;
     snprintf((char *)ar + off, CPIO_HEADER_SIZE + 1,
              "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, 0100644u, 0u, 0u, 1u,
@@ -44,6 +44,12 @@ static inline size_t bundle_testlib_entry(size_t off, const char *name, const vo
     while (off % 4)
         ar[off++] = 0;
     return off;
+}
+
+static inline size_t bundle_testlib_entry(size_t off, const char *name, const void *data,
+                                          size_t size)
+{
+    return bundle_testlib_cpio(bundle_testlib_ar, sizeof(bundle_testlib_ar), off, name, data, size);
 }
 
 /* The bundle of VM name (mem bytes of RAM, vcpus vCPUs) in pmem; *size

@@ -27,6 +27,7 @@
 #include "lib/cpio.h"
 #include "lib/err.h"
 #include "lib/fdt.h"
+#include "tests/unit/bundle_testlib.h"
 #include "tests/unit/host_vm.h"
 
 #define MiB       (1ull << 20)
@@ -57,23 +58,10 @@ static uint8_t ar[65536];
 
 static size_t ar_entry(size_t off, const char *name, const void *data, size_t size)
 {
-    size_t namesize = strlen(name) + 1;
+    size_t end = bundle_testlib_cpio(ar, sizeof(ar), off, name, data, size);
 
-    assert_true(off + CPIO_HEADER_SIZE + namesize + size + 8 <= sizeof(ar));
-    snprintf((char *)ar + off, CPIO_HEADER_SIZE + 1,
-             "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, 0100644u, 0u, 0u, 1u,
-             0u, (unsigned)size, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
-    off += CPIO_HEADER_SIZE;
-    memcpy(ar + off, name, namesize);
-    off += namesize;
-    while (off % 4)
-        ar[off++] = 0;
-    if (size)
-        memcpy(ar + off, data, size);
-    off += size;
-    while (off % 4)
-        ar[off++] = 0;
-    return off;
+    assert_true(end != 0);
+    return end;
 }
 
 /* The archive of n VMs in ar[]; returns its size. */
