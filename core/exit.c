@@ -53,12 +53,23 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool
     uint64_t gpa = (c->htval << 2) | (c->stval & 3);
     uint64_t code = c->scause & ~CAUSE_INTERRUPT;
 
-    struct mmio_dev *d =
-        code != CAUSE_FETCH_GUEST_PAGE_FAULT ? vm_find_device(v->vm, gpa, 1) : NULL;
+    bool store = code == CAUSE_STORE_GUEST_PAGE_FAULT;
+    struct mmio_dev *d = NULL;
+
+    if (code != CAUSE_FETCH_GUEST_PAGE_FAULT) {
+        /* The vCPU's last access again (a driver polling a register)? */
+        if (mmio_hit(v, gpa, store)) {
+            v->exits[EXIT_MMIO]++;
+            return traced ? mmio_emulate_hit_traced(v) : mmio_emulate_hit(v);
+        }
+        /* Its device first: one comparison instead of a walk of the bus. */
+        d = v->mmio_hit.d;
+        if (!d || gpa - d->base >= d->size)
+            d = vm_find_device(v->vm, gpa, 1);
+    }
     if (d) {
         v->exits[EXIT_MMIO]++;
-        return traced ? mmio_emulate_traced(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT)
-                      : mmio_emulate(v, d, gpa, code == CAUSE_STORE_GUEST_PAGE_FAULT);
+        return traced ? mmio_emulate_traced(v, d, gpa, store) : mmio_emulate(v, d, gpa, store);
     }
     /* In RAM: a store to a page dirty logging write-protected (or one that
      * is writable again and this hart's TLB did not know yet). */
@@ -213,7 +224,7 @@ __attribute__((noinline)) enum exit_action vcpu_exit_traced(struct vcpu *v)
 
     if (on) {
         uint64_t addr = c->stval;
-        if (c->scause == CAUSE_VS_ECALL)
+        if (c->scause == CAUSE_VS_ECALL || (c->scause & CAUSE_INTERRUPT))
             addr = 0; /* no trap value, and the saved one is stale (switch.S) */
         else if (c->scause == CAUSE_FETCH_GUEST_PAGE_FAULT ||
                  c->scause == CAUSE_LOAD_GUEST_PAGE_FAULT ||

@@ -33,6 +33,9 @@ struct hart {
     unsigned long trace_on; /* a whole register: no sign extension to test it */
     uint64_t fp_token;      /* whose FP state is in this hart's registers (vcpu_arch) */
     uint64_t timer;         /* deadline programmed in the host timer */
+    /* End of the running vCPU's slice (core/hart_loop.c), for the exit
+     * fast path's timer interrupt (vcpu_arch_exit_fast). */
+    uint64_t slice_end;
     /* Which VM (by uid) and vCPU last used each VMID here: decides when this
      * hart's TLB must be flushed for a VMID (see vcpu_arch_load). */
     uint64_t vmid_uid[HART_VMID_SLOTS];

@@ -98,7 +98,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
 {
     enum exit_action act;
     uint64_t now = arch_time();
-    uint64_t slice_end = now + slice_ticks;
+    uint64_t slice_end = h->slice_end = now + slice_ticks;
     uint64_t loaded = now;
     bool forced = false; /* Vireo made it yield (for the trace: preempted) */
 
@@ -151,7 +151,7 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
                 forced = true;
                 break;
             }
-            slice_end = now + slice_ticks;
+            slice_end = h->slice_end = now + slice_ticks;
         }
     }
     vcpu_arch_put(v);

@@ -104,10 +104,21 @@ static inline bool insn_htinst_ldst(uint64_t htinst, struct mmio_insn *out)
     /* Bit 1 is clear when the trapping instruction was compressed; setting
      * it gives the 32-bit equivalent. */
     uint32_t insn = (uint32_t)htinst | 2;
-    if ((htinst >> 32) != 0 || !(htinst & 1) || (insn & (31u << 15)) ||
-        insn_decode_ldst32(insn, out) != 0)
+    /* LOAD (0x03) and STORE (0x23) differ only in bit 5. */
+    bool store = insn & 0x20;
+    unsigned funct3 = (insn >> 12) & 7;
+
+    if ((htinst >> 32) != 0 || !(htinst & 1) || (insn & (31u << 15)) || (insn & 0x5f) != 0x03)
         return false;
-    out->length = (htinst & 2) ? 4 : 2;
+    /* The encodings RV64I has: loads with funct3 0-6 (7 would be LDU),
+     * stores 0-3 (1xx is SQ, RV128): one bit each in 0x0f7f. */
+    if (!((0x0f7fu >> (funct3 + (store ? 8 : 0))) & 1))
+        return false;
+    /* Same results as insn_decode_ldst32, built without its switch: the
+     * exit path decodes one per MMIO access. */
+    *out = (struct mmio_insn){
+        store ? INSN_STORE : INSN_LOAD, (uint8_t)(1u << (funct3 & 3)), !store && funct3 < 3,
+        (uint8_t)((store ? insn >> 20 : insn >> 7) & 31), (htinst & 2) ? 4 : 2};
     return true;
 }
 
@@ -125,12 +136,16 @@ static inline uint64_t insn_width_mask(unsigned width)
  * bits of data (higher bits are ignored): sign- or zero-extended to 64 bits. */
 static inline uint64_t insn_load_result(const struct mmio_insn *in, uint64_t data)
 {
-    uint64_t mask = insn_width_mask(in->width);
-    uint64_t value = data & mask;
+    /* The width's bytes to the top, and back with or without the sign:
+     * a few instructions on the MMIO exit path (width 8: shift 0; a
+     * width of 0 or over 8, which no decode gives, yields 0). */
+    unsigned shift = 64 - 8u * in->width;
 
-    if (in->sign_extend && in->width > 0 && in->width < 8 && (value >> (8 * in->width - 1)) & 1)
-        value |= ~mask;
-    return value;
+    if (shift >= 64)
+        return 0;
+    if (in->sign_extend)
+        return (uint64_t)((int64_t)(data << shift) >> shift);
+    return (data << shift) >> shift;
 }
 
 /* The bytes a store sends to the device: the low `width` bytes of rs2. */

@@ -19,14 +19,12 @@ static enum exit_action mmio_stop(struct vcpu *v, uint64_t gpa, const char *what
     return EXIT_LEAVE;
 }
 
+/* Out of line: a refused access is no part of the fast path, and
+ * naming the reason by a constant keeps the decode out of the call. */
 static __attribute__((noinline)) enum exit_action mmio_refuse(struct vcpu *v, uint64_t gpa,
-                                                              struct mmio_insn in, bool store)
+                                                              const char *what)
 {
-    if ((in.kind == INSN_STORE) != store)
-        return mmio_stop(v, gpa, "MMIO access that does not match its fault");
-    if (gpa & (in.width - 1u))
-        return mmio_stop(v, gpa, "misaligned MMIO access");
-    return mmio_stop(v, gpa, "MMIO access across a device's end");
+    return mmio_stop(v, gpa, what);
 }
 
 /* The access as a trace record: device (its place on the VM's bus),
@@ -43,39 +41,98 @@ static __attribute__((noinline)) void mmio_trace(const struct vcpu *v, const str
                (uint16_t)((width & 0xf) | (store ? TRACE_MMIO_WRITE : 0) | idx << 8), off, val);
 }
 
-/* The access itself, once decoded.  in is passed by value so that, on the
- * common path, the decode never leaves registers.  traced is a constant
- * where this is inlined: only mmio_emulate_traced's copy has the hook. */
-static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, struct mmio_dev *d, uint64_t gpa,
-                                                  bool store, struct mmio_insn in, bool traced)
+/* The faulting guest physical address (as core/exit.c computes it). */
+static inline uint64_t mmio_gpa(const struct vcpu_ctx *c)
+{
+    return (c->htval << 2) | (c->stval & 3);
+}
+
+/* The key of an access in struct mmio_hit: htinst and the direction. */
+static inline uint64_t mmio_key(uint64_t htinst, bool store)
+{
+    return htinst ^ ((uint64_t)store << 63);
+}
+
+INLINE_ALWAYS bool mmio_hit(const struct vcpu *v, uint64_t gpa, bool store)
+{
+    return gpa == v->mmio_hit.gpa && mmio_key(v->arch.ctx.htinst, store) == v->mmio_hit.key;
+}
+
+/* The access in v->mmio_hit, decoded and checked.  Its fields are read
+ * from memory again after the device's call rather than kept in
+ * registers across it: the fast path's frame saves fewer.  traced is a
+ * constant where this is inlined: only the traced copies have the hook. */
+static INLINE_ALWAYS enum exit_action mmio_access(struct vcpu *v, bool traced)
 {
     struct vcpu_ctx *c = &v->arch.ctx;
-    uint64_t off = gpa - d->base; /* d covers gpa: the caller found it so */
+    const struct mmio_hit *h = &v->mmio_hit;
 
-    if ((in.kind == INSN_STORE) != store || (gpa & (in.width - 1u)) || in.width > d->size - off)
-        return mmio_refuse(v, gpa, in, store);
-    if (store) {
-        uint64_t val = insn_store_value(&in, c->gpr[in.reg]);
+    if (h->in.kind == INSN_STORE) {
+        uint64_t val = insn_store_value(&h->in, c->gpr[h->in.reg]);
         if (traced && trace_wants(TRACE_MMIO))
-            mmio_trace(v, d, off, in.width, true, val);
-        if (d->ops->write(d, off, in.width, val) < 0)
-            return mmio_stop(v, gpa, "MMIO store the device does not support");
+            mmio_trace(v, h->d, h->off, h->in.width, true, val);
+        if (h->d->ops->write(h->d, h->off, h->in.width, val) < 0)
+            return mmio_stop(v, mmio_gpa(c), "MMIO store the device does not support");
     } else {
         uint64_t val = 0;
-        if (d->ops->read(d, off, in.width, &val) < 0)
-            return mmio_stop(v, gpa, "MMIO load the device does not support");
+        if (h->d->ops->read(h->d, h->off, h->in.width, &val) < 0)
+            return mmio_stop(v, mmio_gpa(c), "MMIO load the device does not support");
         if (traced && trace_wants(TRACE_MMIO))
-            mmio_trace(v, d, off, in.width, false, val);
-        if (in.reg)
-            vcpu_arch_set_gpr(&v->arch, in.reg, insn_load_result(&in, val));
+            mmio_trace(v, h->d, h->off, h->in.width, false, val);
+        /* vcpu_arch_set_gpr and insn_load_result with what they work
+         * out taken from the hit: the same result. */
+        if (h->in.reg) {
+            c->gpr[h->in.reg] = h->in.sign_extend
+                                    ? (uint64_t)((int64_t)(val << h->shift) >> h->shift)
+                                    : (val << h->shift) >> h->shift;
+            if (h->live)
+                v->arch.reload_all = 1;
+        }
     }
-    c->sepc += in.length;
+    c->sepc += h->in.length;
     return EXIT_RESUME;
+}
+
+INLINE_ALWAYS enum exit_action mmio_emulate_hit(struct vcpu *v)
+{
+    return mmio_access(v, false);
+}
+
+enum exit_action mmio_emulate_hit_traced(struct vcpu *v)
+{
+    return mmio_access(v, true);
+}
+
+/* A decoded access: checked against the fault and the device, kept as the
+ * vCPU's last access (key: its mmio_key, or none when htinst did not
+ * describe it and the instruction was read), and carried out. */
+static INLINE_ALWAYS enum exit_action mmio_check(struct vcpu *v, struct mmio_dev *d, uint64_t gpa,
+                                                 bool store, struct mmio_insn in, uint64_t key,
+                                                 bool traced)
+{
+    struct mmio_hit *h = &v->mmio_hit;
+    uint64_t off = gpa - d->base; /* d covers gpa: the caller found it so */
+
+    if ((in.kind == INSN_STORE) != store)
+        return mmio_refuse(v, gpa, "MMIO access that does not match its fault");
+    if (gpa & (in.width - 1u))
+        return mmio_refuse(v, gpa, "misaligned MMIO access");
+    if (in.width > d->size - off)
+        return mmio_refuse(v, gpa, "MMIO access across a device's end");
+    h->gpa = key == MMIO_HIT_NONE ? MMIO_HIT_NONE : gpa;
+    h->key = key;
+    h->d = d;
+    h->off = off;
+    h->in = in;
+    h->shift = (uint8_t)(64 - 8 * in.width); /* width 1, 2, 4 or 8: the decode gives no other */
+    h->live = (VCPU_ARCH_LIVE_GPRS >> in.reg) & 1;
+    return mmio_access(v, traced);
 }
 
 /* Everything but a transformed load or store in htinst: the rest of the
  * htinst decoder, or, when htinst says nothing useful, the instruction the
- * guest executed, read as the guest would fetch it. */
+ * guest executed, read as the guest would fetch it.  Not kept for a hit:
+ * the instruction at the same pc may be another one next time. */
 static __attribute__((noinline)) enum exit_action
 mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store, bool traced)
 {
@@ -90,10 +147,14 @@ mmio_emulate_other(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store,
     }
     if (r != 0)
         return mmio_stop(v, gpa, "unsupported MMIO instruction (atomic, FP, vector or unknown)");
-    return mmio_access(v, d, gpa, store, in, traced);
+    return traced ? mmio_check(v, d, gpa, store, in, MMIO_HIT_NONE, true)
+                  : mmio_check(v, d, gpa, store, in, MMIO_HIT_NONE, false);
 }
 
-enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
+/* Inlined into the exit fast path (vcpu_exit), like the handlers of
+ * core/exit.c: an MMIO exit is one frame. */
+INLINE_ALWAYS enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa,
+                                            bool store)
 {
     struct mmio_insn in;
 
@@ -101,7 +162,7 @@ enum exit_action mmio_emulate(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, 
      * was: the common case. */
     if (!insn_htinst_ldst(v->arch.ctx.htinst, &in))
         return mmio_emulate_other(v, d, gpa, store, false);
-    return mmio_access(v, d, gpa, store, in, false);
+    return mmio_check(v, d, gpa, store, in, mmio_key(v->arch.ctx.htinst, store), false);
 }
 
 enum exit_action mmio_emulate_traced(struct vcpu *v, struct mmio_dev *d, uint64_t gpa, bool store)
@@ -110,5 +171,5 @@ enum exit_action mmio_emulate_traced(struct vcpu *v, struct mmio_dev *d, uint64_
 
     if (!insn_htinst_ldst(v->arch.ctx.htinst, &in))
         return mmio_emulate_other(v, d, gpa, store, true);
-    return mmio_access(v, d, gpa, store, in, true);
+    return mmio_check(v, d, gpa, store, in, mmio_key(v->arch.ctx.htinst, store), true);
 }

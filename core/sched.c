@@ -330,6 +330,11 @@ uint64_t sched_blocked_deadline(uint64_t now)
     return next;
 }
 
+uint64_t sched_blocked_next(void)
+{
+    return __atomic_load_n(&blocked_next, __ATOMIC_RELAXED);
+}
+
 bool sched_has_work(const struct hart *h)
 {
     /* Every hart asks at the end of every slice; with nothing queued (the

@@ -76,6 +76,9 @@ struct vcpu *sched_pick(struct hart *h, uint64_t *next);
 void sched_idle_end(struct hart *h);
 /* The earliest wake-up deadline of a blocked vCPU, after queueing those
  * due at now: every hart's timer fires no later than this. */
+/* The earliest wake-up deadline of a blocked vCPU, as last computed (no
+ * lock, no wake-ups: the exit fast path's look; UINT64_MAX: none). */
+uint64_t sched_blocked_next(void);
 uint64_t sched_blocked_deadline(uint64_t now);
 /* True when a vCPU h may run waits in the queue. */
 bool sched_has_work(const struct hart *h);

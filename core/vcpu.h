@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "arch/riscv/vcpu_arch.h"
+#include "core/insn.h"
 
 enum vcpu_state {
     VCPU_OFFLINE,  /* SBI HSM stopped (or the VM is not running) */
@@ -39,6 +40,27 @@ enum exit_kind {
 };
 
 struct vm;
+struct mmio_dev;
+
+/* A vCPU's last MMIO access, decoded and checked: a driver polling a
+ * register (a status bit, a FIFO level) repeats the same access, which
+ * then skips the device lookup, the decode and the checks (core/mmio.c).
+ * Written and read only by the vCPU's own exits.  What it caches depends
+ * only on the key (the fault's address, htinst and direction) and on the
+ * VM's bus, which does not change while the VM exists. */
+#define MMIO_HIT_NONE UINT64_MAX /* gpa of an empty entry: no fault has it */
+struct mmio_hit {
+    uint64_t gpa;
+    uint64_t key;       /* htinst, bit 63 set for a store fault */
+    struct mmio_dev *d; /* also the first device tried on a miss (NULL: none) */
+    uint64_t off;       /* gpa - d->base */
+    struct mmio_insn in;
+    /* A load's result from the device's bytes: (value << shift) >> shift,
+     * arithmetic when in.sign_extend (insn_load_result, worked out once);
+     * live: in.reg is one the exit path does not reload by itself. */
+    uint8_t shift;
+    bool live;
+};
 
 /* SBI DBTR: the vCPU's debug triggers as its guest configured and reads
  * them (core/sbi/dbtr.c); what the hardware gets is vcpu_arch's trig[]. */
@@ -76,7 +98,8 @@ struct vcpu {
     struct vcpu_dbtr dbtr;   /* SBI DBTR */
     struct vcpu *next;       /* run queue */
     uint64_t exits[EXIT_KINDS];
-    uint64_t run_ticks; /* time on a hart since its VM booted */
+    uint64_t run_ticks;       /* time on a hart since its VM booted */
+    struct mmio_hit mmio_hit; /* its last MMIO access (core/mmio.c) */
 };
 
 /* The exit fast path turns the world switch's struct vcpu_ctx pointer

@@ -247,6 +247,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
         v->state = VCPU_OFFLINE;
         v->timer_deadline = UINT64_MAX;
         v->sta_gpa = UINT64_MAX;
+        v->mmio_hit.gpa = MMIO_HIT_NONE;
         vcpu_dbtr_reset(v);
     }
 

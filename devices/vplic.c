@@ -260,11 +260,6 @@ static bool vplic_complete(struct vplic *p, unsigned c, uint32_t source)
 }
 
 /* The 32 bits of a bitmap that hold sources 32*reg.. (reg < 32). */
-static uint32_t bitmap_word32(const uint64_t *map, unsigned reg)
-{
-    return (uint32_t)(map[reg / 2] >> (32 * (reg % 2)));
-}
-
 /* Bits of register reg (32 sources) that name existing sources. */
 static uint32_t vplic_valid_mask(const struct vplic *p, unsigned reg)
 {
@@ -280,43 +275,60 @@ static uint32_t vplic_valid_mask(const struct vplic *p, unsigned reg)
     return m;
 }
 
+/* A claim, with the lock and the report; out of line so that the other
+ * reads (the ones drivers poll) need no stack frame. */
+static __attribute__((noinline)) uint32_t vplic_claim_locked(struct vplic *p, unsigned c)
+{
+    bool changed = false;
+
+    spin_lock(&p->lock);
+    uint32_t v = vplic_claim(p, c, &changed);
+    spin_unlock(&p->lock);
+    if (changed)
+        vplic_report(p);
+    return v;
+}
+
+/* Register reads other than a claim change nothing, and each reads one
+ * value written whole under the lock (a priority or threshold byte, a
+ * bitmap word): they take no lock and see the state before or after a
+ * concurrent change, as if they came first or last. */
 static int vplic_read(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t *value)
 {
     struct vplic *p = dev->priv;
     uint32_t v = 0;
-    bool changed = false;
 
     if (width != 4 || offset % 4)
         return ERR_NOTSUP;
-    spin_lock(&p->lock);
     if (offset < PLIC_PENDING) {
         unsigned s = (unsigned)(offset / 4);
 
         if (vplic_source_valid(p, s))
-            v = p->priority[s];
+            v = __atomic_load_n(&p->priority[s], __ATOMIC_RELAXED);
     } else if (offset < PLIC_PENDING + VPLIC_MAX_SOURCES / 8) {
         unsigned reg = (unsigned)(offset - PLIC_PENDING) / 4;
 
-        v = bitmap_word32(p->pending, reg) & vplic_valid_mask(p, reg);
+        v = (uint32_t)(__atomic_load_n(&p->pending[reg / 2], __ATOMIC_RELAXED) >>
+                       (32 * (reg % 2))) &
+            vplic_valid_mask(p, reg);
     } else if (offset >= PLIC_ENABLE &&
                offset < PLIC_ENABLE + (uint64_t)PLIC_ENABLE_CTX * p->ncontexts) {
         unsigned c = (unsigned)(offset - PLIC_ENABLE) / PLIC_ENABLE_CTX;
         unsigned reg = (unsigned)(offset - PLIC_ENABLE) % PLIC_ENABLE_CTX / 4;
 
-        v = bitmap_word32(p->enable[c], reg);
+        v = (uint32_t)(__atomic_load_n(&p->enable[c][reg / 2], __ATOMIC_RELAXED) >>
+                       (32 * (reg % 2)));
     } else if (offset >= PLIC_CONTEXT &&
                offset < PLIC_CONTEXT + (uint64_t)PLIC_CONTEXT_SZ * p->ncontexts) {
         unsigned c = (unsigned)(offset - PLIC_CONTEXT) / PLIC_CONTEXT_SZ;
         unsigned reg = (unsigned)(offset - PLIC_CONTEXT) % PLIC_CONTEXT_SZ;
 
-        if (reg == 0)
-            v = p->threshold[c];
-        else if (reg == PLIC_CLAIM)
-            v = vplic_claim(p, c, &changed);
+        if (reg == 0) {
+            v = __atomic_load_n(&p->threshold[c], __ATOMIC_RELAXED);
+        } else if (reg == PLIC_CLAIM) {
+            v = vplic_claim_locked(p, c);
+        }
     }
-    spin_unlock(&p->lock);
-    if (changed)
-        vplic_report(p);
     *value = v;
     return 0;
 }
@@ -344,14 +356,11 @@ static bool vplic_write_priority(struct vplic *p, unsigned s, uint32_t v)
     return vplic_update_source(p, s);
 }
 
-static int vplic_write(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t value)
+static __attribute__((noinline)) int vplic_write_locked(struct vplic *p, uint64_t offset,
+                                                        uint32_t v)
 {
-    struct vplic *p = dev->priv;
-    uint32_t v = (uint32_t)value;
     bool changed = false;
 
-    if (width != 4 || offset % 4)
-        return ERR_NOTSUP;
     spin_lock(&p->lock);
     if (offset < PLIC_PENDING) {
         unsigned s = (unsigned)(offset / 4);
@@ -381,6 +390,27 @@ static int vplic_write(struct mmio_dev *dev, uint64_t offset, unsigned width, ui
     if (changed)
         vplic_report(p);
     return 0;
+}
+
+static int vplic_write(struct mmio_dev *dev, uint64_t offset, unsigned width, uint64_t value)
+{
+    struct vplic *p = dev->priv;
+    uint32_t v = (uint32_t)value;
+
+    if (width != 4 || offset % 4)
+        return ERR_NOTSUP;
+    /* A priority write of the value the register holds changes nothing
+     * (drivers rewrite priorities as they enable sources): no lock.  A
+     * concurrent change by another vCPU is then ordered after this write,
+     * as it could have been anyway. */
+    if (offset < PLIC_PENDING) {
+        unsigned s = (unsigned)(offset / 4);
+
+        if (!vplic_source_valid(p, s) ||
+            (v & VPLIC_PRIO_MAX) == __atomic_load_n(&p->priority[s], __ATOMIC_RELAXED))
+            return 0;
+    }
+    return vplic_write_locked(p, offset, v);
 }
 
 const struct mmio_ops vplic_ops = {

@@ -333,6 +333,22 @@ static int vuart_mmio_read(struct mmio_dev *dev, uint64_t offset, unsigned width
 
     if (width != 1)
         return ERR_NOTSUP;
+    /* The registers drivers poll, read without the lock when reading them
+     * changes nothing: LSR with no error to clear (the FIFO's fill level
+     * is one byte, read whole: the value before or after a concurrent
+     * push from the host, as if the read came first or last), and SCR.
+     * Every locked access settles the interrupt line and the room notice
+     * before it unlocks, so an access that changes nothing has nothing to
+     * settle. */
+    if (offset == VUART_LSR && !__atomic_load_n(&u->lsr_errors, __ATOMIC_RELAXED)) {
+        *value =
+            LSR_THRE | LSR_TEMT | (__atomic_load_n(&u->rx_count, __ATOMIC_RELAXED) ? LSR_DR : 0);
+        return 0;
+    }
+    if (offset == VUART_SCR) {
+        *value = __atomic_load_n(&u->scr, __ATOMIC_RELAXED);
+        return 0;
+    }
     spin_lock(&u->lock);
     *value = vuart_reg_read(u, offset);
     vuart_settle(u);
@@ -349,6 +365,12 @@ static int vuart_mmio_write(struct mmio_dev *dev, uint64_t offset, unsigned widt
 
     if (width != 1)
         return ERR_NOTSUP;
+    /* The scratch register has no effect on anything: no lock (see
+     * vuart_mmio_read). */
+    if (offset == VUART_SCR) {
+        __atomic_store_n(&u->scr, (uint8_t)value, __ATOMIC_RELAXED);
+        return 0;
+    }
     spin_lock(&u->lock);
     int out = vuart_reg_write(u, offset, (uint8_t)value);
     uint32_t turn = out >= 0 ? u->tx_next++ : 0;

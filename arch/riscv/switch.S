@@ -113,16 +113,19 @@ vcpu_ctx_exit:
     sd      t5, CTX_SEPC*8(t6)
     csrr    t5, sstatus
     sd      t5, CTX_SSTATUS*8(t6)
-    csrr    t5, scause
-    sd      t5, CTX_SCAUSE*8(t6)
+    csrr    t0, scause
+    sd      t0, CTX_SCAUSE*8(t6)
     /* An ecall from VS-mode (cause 10) reads only a0-a7 and writes a0-a1:
      * s1-s11, which the C code below preserves, and hstatus, which it
      * leaves alone, are stored only if it goes back to the scheduler; it
      * has no trap value (stval, htval and htinst are zero; the saved
-     * copies are left stale).  Every other exit stores everything now
-     * (MMIO may read or write any register). */
-    addi    t5, t5, -10
+     * copies are left stale).  An interrupt (scause bit 63) reads no
+     * guest register on the fast path and has no trap value either: the
+     * same.  Every other exit stores everything now (MMIO may read or
+     * write any register).  t0 is free: GUEST_CREGS stored it. */
+    addi    t5, t0, -10
     beqz    t5, 1f
+    bltz    t0, 1f
     GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
@@ -161,12 +164,13 @@ vcpu_ctx_exit:
 3:  mv      a0, t6
     j       vcpu_ctx_resume
 
-    /* Back to the scheduler; after an ecall, s1-s11 and hstatus still
-     * hold the guest's values: store them now. */
+    /* Back to the scheduler; after an ecall or an interrupt, s1-s11 and
+     * hstatus still hold the guest's values: store them now. */
 2:  ld      t5, CTX_SCAUSE*8(t6)
+    bltz    t5, 5f
     addi    t5, t5, -10
     bnez    t5, 4f
-    GUEST_SREGS sd
+5:  GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
 4:  ld      ra, CTX_HOST(0)*8(t6)

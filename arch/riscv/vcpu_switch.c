@@ -21,6 +21,7 @@
 #include "arch/riscv/vcpu_arch.h"
 #include "core/hart.h"
 #include "core/panic.h"
+#include "core/sched.h"
 #include "core/vm.h"
 
 void vcpu_arch_load(struct vcpu *v)
@@ -123,6 +124,45 @@ void vcpu_arch_run(struct vcpu *v)
     a->hvip = csr_read(hvip);
 }
 
+/* The exit was handled but the scheduler's loop has more to do: it
+ * takes act from here (vcpu_arch_exit_handled) and reloads every
+ * register on entry. */
+static long vcpu_arch_exit_slow(struct vcpu *v, enum exit_action act)
+{
+    v->arch.reload_all = 0;
+    v->arch.exit_act = act;
+    v->arch.exit_done = 1;
+    return 0;
+}
+
+/* The host timer interrupt, when it is this vCPU's own SBI deadline: what
+ * the scheduler's loop would do (VSTIP, the deadline spent, the timer
+ * re-armed for the slice's end or a blocked vCPU's wake-up) without going
+ * there.  False, with nothing changed, when the loop has more to do: the
+ * slice is over, a blocked vCPU is due, the vCPU must leave or be held,
+ * or tracing is on (the loop writes the injection's record). */
+static inline bool vcpu_arch_timer_fast(struct vcpu *v)
+{
+    struct hart *h;
+
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
+    uint64_t now = arch_time();
+    if (__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) || v->timer_deadline > now)
+        return false;
+    uint64_t next = sched_blocked_next(); /* one due is the loop's to wake */
+    if (h->slice_end < next)
+        next = h->slice_end;
+    if (next <= now || v->stop_requested || __atomic_load_n(&v->hold, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+        return false;
+    v->exits[EXIT_TIMER]++;
+    v->timer_deadline = UINT64_MAX;
+    csr_set(hvip, HVIP_VSTIP);
+    h->timer = next;
+    arch_timer_set(next);
+    return true;
+}
+
 /* The exit fast path.  The exit was stored in ctx and Vireo's sp and
  * tp are back; the host registers vcpu_ctx_enter saved stay where they
  * are.  Interrupts (timer, IPI, external) go straight back to the
@@ -142,34 +182,14 @@ void vcpu_arch_run(struct vcpu *v)
  * handler that itself waits for another vCPU (sched_sync_vcpu) clears
  * in_guest first, so two vCPUs fencing each other cannot deadlock; it is
  * then raised again here with the same ordering as vcpu_arch_run. */
-long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+/* The end of the fast path, once the exit was handled (act): back into
+ * the guest unless the scheduler's loop has more to do.  Inlined into
+ * both callers below. */
+static inline __attribute__((always_inline)) long vcpu_arch_reenter(struct vcpu *v,
+                                                                    enum exit_action act)
 {
-    struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
     struct vcpu_arch *a = &v->arch;
-    struct hart *h;
 
-    if (ctx->scause & CAUSE_INTERRUPT)
-        return 0;
-    /* The hart's copy of the enabled trace classes (core/trace.h): one
-     * load from tp and a branch are all tracing costs here when it is off. */
-    long traced; /* its low word is enough (classes fit in 7 bits), little-endian */
-    __asm__ volatile("lw %0, %1(tp)" : "=r"(traced) : "i"(offsetof(struct hart, trace_on)));
-    /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
-    enum exit_action act = __builtin_expect(traced != 0, 0) ? vcpu_exit_traced(v) : vcpu_exit(v);
-    if (act != EXIT_RESUME || v->stop_requested ||
-        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
-        goto slow;
-    /* A new SBI deadline before the hart's timer (slice end, the old
-     * deadline or a blocked vCPU's): program it, as the scheduler would.
-     * One already due is the scheduler's to turn into VSTIP.  A later one
-     * leaves the timer early: it exits once and the scheduler reprograms. */
-    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
-    if (v->timer_deadline < h->timer) {
-        if (v->timer_deadline <= arch_time())
-            goto slow;
-        h->timer = v->timer_deadline;
-        arch_timer_set(h->timer);
-    }
     if (!__atomic_load_n(&a->in_guest, __ATOMIC_RELAXED)) {
         __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
         /* Orders the store before the loads below, as the sequentially
@@ -181,7 +201,7 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
     if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED) ||
         __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED) ||
         !__atomic_load_n(&v->eip, __ATOMIC_RELAXED) != !(a->hvip & HVIP_VSEIP))
-        goto slow;
+        return vcpu_arch_exit_slow(v, act);
     /* Only the registers a C call may clobber need reloading, unless the
      * exit changed one of the others (never an SBI call: it writes a0, a1). */
     if (a->reload_all) {
@@ -189,12 +209,46 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
         return 2;
     }
     return 1;
+}
 
-slow:
-    a->reload_all = 0; /* the scheduler's entry reloads everything */
-    a->exit_act = act;
-    a->exit_done = 1;
-    return 0;
+/* Interrupts: the host timer when it is this vCPU's SBI deadline is
+ * handled here (vcpu_arch_timer_fast); every other goes to the
+ * scheduler.  Out of line: the exceptions' path stays as short as it was. */
+static __attribute__((noinline)) long vcpu_arch_exit_irq(struct vcpu *v)
+{
+    if (v->arch.ctx.scause != (CAUSE_INTERRUPT | IRQ_S_TIMER) || !vcpu_arch_timer_fast(v))
+        return 0;
+    return vcpu_arch_reenter(v, EXIT_RESUME);
+}
+
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+{
+    struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
+    struct hart *h;
+
+    if (ctx->scause & CAUSE_INTERRUPT)
+        return vcpu_arch_exit_irq(v);
+    /* The hart's copy of the enabled trace classes (core/trace.h): one
+     * load from tp and a branch are all tracing costs here when it is off. */
+    long traced; /* its low word is enough (classes fit in 7 bits), little-endian */
+    __asm__ volatile("lw %0, %1(tp)" : "=r"(traced) : "i"(offsetof(struct hart, trace_on)));
+    /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
+    enum exit_action act = __builtin_expect(traced != 0, 0) ? vcpu_exit_traced(v) : vcpu_exit(v);
+    if (act != EXIT_RESUME || v->stop_requested ||
+        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+        return vcpu_arch_exit_slow(v, act);
+    /* A new SBI deadline before the hart's timer (slice end, the old
+     * deadline or a blocked vCPU's): program it, as the scheduler would.
+     * One already due is the scheduler's to turn into VSTIP.  A later one
+     * leaves the timer early: it exits once and the scheduler reprograms. */
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
+    if (v->timer_deadline < h->timer) {
+        if (v->timer_deadline <= arch_time())
+            return vcpu_arch_exit_slow(v, act);
+        h->timer = v->timer_deadline;
+        arch_timer_set(h->timer);
+    }
+    return vcpu_arch_reenter(v, act);
 }
 
 void vcpu_arch_put(struct vcpu *v)

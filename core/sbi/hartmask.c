@@ -14,15 +14,14 @@ long sbi_for_each_hart(struct vcpu *v, unsigned long mask, unsigned long base,
             fn(&vm->vcpus[i], arg);
         return SBI_SUCCESS;
     }
-    /* Check every named hart first: an invalid mask does nothing at all. */
-    for (unsigned bit = 0; bit < 64; bit++) {
-        if ((mask >> bit) & 1) {
-            if (base >= vm->nvcpus || bit >= vm->nvcpus - base)
-                return SBI_ERR_INVALID_PARAM;
-        }
-    }
-    for (unsigned bit = 0; bit < 64; bit++) {
-        if ((mask >> bit) & 1)
+    /* Check every named hart first: an invalid mask does nothing at all.
+     * Valid: no bit at or above nvcpus - base. */
+    if (mask && (base >= vm->nvcpus || (vm->nvcpus - base < 64 && (mask >> (vm->nvcpus - base)))))
+        return SBI_ERR_INVALID_PARAM;
+    /* Only as far as the highest bit set: an IPI to one hart is one or
+     * two steps, not 64. */
+    for (unsigned long bit = 0; mask; bit++, mask >>= 1) {
+        if (mask & 1)
             fn(&vm->vcpus[base + bit], arg);
     }
     return SBI_SUCCESS;

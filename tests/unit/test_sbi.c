@@ -211,6 +211,13 @@ static void test_ipi_masks(void **state)
     /* An empty mask with a valid base names nobody and is fine. */
     r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 0, 0, 0);
     assert_int_equal(r.error, SBI_SUCCESS);
+    /* The last hart is the highest bit a base allows: one more is out. */
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1UL << (NVCPUS - 1), 0, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1UL << (NVCPUS - 1), 1, 0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
+    r = call(vc(0), SBI_EXT_IPI, SBI_IPI_SEND_IPI, 1UL << (NVCPUS - 2), 1, 0);
+    assert_int_equal(r.error, SBI_SUCCESS);
 }
 
 static void test_rfence(void **state)
