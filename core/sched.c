@@ -96,6 +96,40 @@ static void rq_remove(struct vcpu *target)
     rq_unlink(match_target, 0, target);
 }
 
+/* Harts to send an IPI once the lock is dropped (lock held to write).
+ * Sending it with the lock held would have the woken hart spin on the
+ * lock for as long as the sender holds it, and the sender's IPI (a call
+ * into the firmware) is the longest thing done under it. */
+static uint64_t kicks;
+_Static_assert(HART_MAX <= 64, "kicks holds a bit per hart");
+
+/* Lock held: the IPI to hart i leaves at sched_unlock(). */
+static void kick_hart(unsigned i)
+{
+    kicks |= 1ull << i;
+}
+
+static __attribute__((noinline)) void sched_unlock_kick(void)
+{
+    uint64_t k = kicks;
+
+    kicks = 0;
+    spin_unlock(&sched_lock);
+    for (unsigned i = 0; k; i++, k >>= 1) {
+        if (k & 1)
+            arch_ipi_send(harts[i].hartid);
+    }
+}
+
+/* Drops the lock, then sends the IPIs asked for while it was held. */
+static inline void sched_unlock(void)
+{
+    if (kicks)
+        sched_unlock_kick();
+    else
+        spin_unlock(&sched_lock);
+}
+
 /* Lock held: wake harts that sleep for lack of work, so new work is taken
  * at once rather than at their next timer. */
 static void kick_idle_harts(const struct vcpu *v)
@@ -105,7 +139,7 @@ static void kick_idle_harts(const struct vcpu *v)
     for (unsigned i = 0; i < hart_count; i++) {
         if (i != me && harts[i].idle && eligible(v, i)) {
             harts[i].idle = false;
-            arch_ipi_send(harts[i].hartid);
+            kick_hart(i);
         }
     }
 }
@@ -118,7 +152,7 @@ void sched_start_vcpu(struct vcpu *v)
         rq_push(v);
         kick_idle_harts(v);
     }
-    spin_unlock(&sched_lock);
+    sched_unlock();
 }
 
 bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
@@ -140,7 +174,7 @@ bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
         kick_idle_harts(v);
         started = true;
     }
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return started;
 }
 
@@ -151,9 +185,9 @@ void sched_notify(struct vcpu *v)
         rq_push(v);
         kick_idle_harts(v);
     } else if (v->state == VCPU_RUNNING && v->hart >= 0 && (unsigned)v->hart != this_hart_index()) {
-        arch_ipi_send(harts[v->hart].hartid);
+        kick_hart((unsigned)v->hart);
     }
-    spin_unlock(&sched_lock);
+    sched_unlock();
 }
 
 void sched_sync_vcpu(struct vcpu *v)
@@ -189,7 +223,7 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason)
 
     spin_lock(&sched_lock);
     if (vm->state != VM_RUNNING) {
-        spin_unlock(&sched_lock);
+        sched_unlock();
         return false;
     }
     vm->state = VM_STOPPING;
@@ -203,13 +237,13 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason)
             rq_remove(v);
         if (v->state == VCPU_RUNNING) {
             if ((unsigned)v->hart != me)
-                arch_ipi_send(harts[v->hart].hartid);
+                kick_hart((unsigned)v->hart);
         } else {
             v->state = VCPU_OFFLINE;
         }
     }
     finish = vm->running == 0;
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return finish;
 }
 
@@ -221,7 +255,7 @@ static void hold_vcpu(struct vcpu *v, uint8_t bits, bool hold)
 
     __atomic_store_n(&v->hold, h, __ATOMIC_RELEASE);
     if (h && v->state == VCPU_RUNNING && (unsigned)v->hart != this_hart_index())
-        arch_ipi_send(harts[v->hart].hartid); /* leave the hart now */
+        kick_hart((unsigned)v->hart); /* leave the hart now */
     if (!h && v->state == VCPU_RUNNABLE)
         kick_idle_harts(v);
 }
@@ -232,14 +266,22 @@ void sched_pause_vm(struct vm *vm, bool pause)
     __atomic_store_n(&vm->paused, pause, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         hold_vcpu(&vm->vcpus[i], VCPU_HOLD_PAUSE, pause);
-    spin_unlock(&sched_lock);
+    /* A paused VM's clock may have moved (a snapshot restored, a
+     * migration's pause counted): its blocked vCPUs' deadlines with it.
+     * The next look at the blocked vCPUs recomputes blocked_next. */
+    if (!pause) {
+        __atomic_store_n(&blocked_next, 0, __ATOMIC_RELAXED);
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            kick_idle_harts(&vm->vcpus[i]); /* idle harts' timers too */
+    }
+    sched_unlock();
 }
 
 void sched_debug_hold(struct vcpu *v, bool hold)
 {
     spin_lock(&sched_lock);
     hold_vcpu(v, VCPU_HOLD_DEBUG, hold);
-    spin_unlock(&sched_lock);
+    sched_unlock();
 }
 
 bool sched_debug_off_harts(struct vm *vm)
@@ -248,7 +290,7 @@ bool sched_debug_off_harts(struct vm *vm)
     bool off = vm->running == 0;
     for (unsigned i = 0; i < vm->nvcpus; i++)
         off &= (vm->vcpus[i].hold & VCPU_HOLD_DEBUG) != 0;
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return off;
 }
 
@@ -298,7 +340,7 @@ bool sched_vm_off_harts(struct vm *vm)
 {
     spin_lock(&sched_lock);
     bool off = vm->paused && vm->running == 0;
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return off;
 }
 
@@ -313,7 +355,7 @@ void sched_set_vcpu_state(struct vcpu *v, enum vcpu_state s)
         block_vcpu(v);
     else
         v->state = VCPU_OFFLINE;
-    spin_unlock(&sched_lock);
+    sched_unlock();
 }
 
 uint64_t sched_blocked_deadline(uint64_t now)
@@ -325,7 +367,7 @@ uint64_t sched_blocked_deadline(uint64_t now)
          * otherwise the first slice to end does). */
         spin_lock(&sched_lock);
         next = wake_blocked(now);
-        spin_unlock(&sched_lock);
+        sched_unlock();
     }
     return next;
 }
@@ -345,25 +387,31 @@ bool sched_has_work(const struct hart *h)
         return false;
     spin_lock(&sched_lock);
     bool others = rq_has_work_for(h->index);
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return others;
 }
 
 struct vcpu *sched_pick(struct hart *h, uint64_t *next)
 {
+    uint64_t now = arch_time();
+
     spin_lock(&sched_lock);
-    *next = wake_blocked(arch_time());
+    /* The blocked vCPUs are looked at only when one is due: every way a
+     * blocked vCPU gets an interrupt queues it (sched_notify), and every
+     * way one gets an earlier deadline lowers blocked_next (block_vcpu,
+     * sched_pause_vm), so between deadlines there is nothing to find. */
+    *next = blocked_next <= now ? wake_blocked(now) : blocked_next;
     struct vcpu *v = rq_take(h->index);
     if (!v) {
         h->idle = true;
-        spin_unlock(&sched_lock);
+        sched_unlock();
         return NULL;
     }
     v->state = VCPU_RUNNING;
     v->hart = (int)h->index;
     v->vm->running++;
     h->current = v;
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return v;
 }
 
@@ -371,7 +419,7 @@ void sched_idle_end(struct hart *h)
 {
     spin_lock(&sched_lock);
     h->idle = false;
-    spin_unlock(&sched_lock);
+    sched_unlock();
 }
 
 enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
@@ -404,6 +452,6 @@ enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
     }
     if (r == SCHED_PUT_DONE && (v->hold & VCPU_HOLD_DEBUG) && vm->running == 0)
         r = SCHED_PUT_DEBUG_STOPPED;
-    spin_unlock(&sched_lock);
+    sched_unlock();
     return r;
 }
