@@ -176,6 +176,7 @@ void hart_loop(void)
     struct hart *h = arch_this_hart();
 
     h->timer = 0;
+    h->fp_token = HART_FP_TOKEN_NONE;
     for (;;) {
         uint64_t next;
 

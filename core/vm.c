@@ -278,6 +278,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
     }
     vm->uid = vmid_next_uid();
     vm->vmid = vmid_alloc(vm->index);
+    vm->hgatp = gstage_hgatp(&vm->gs, (uint16_t)vm->vmid);
     vm->state = VM_RUNNING;
     vconsole_port_attach(&vm->con, &vm->uart, vm->vcon);
     return 0;

@@ -70,6 +70,7 @@ struct vm {
     const struct vm_config *cfg;
     struct gstage gs;
     unsigned vmid;
+    uint64_t hgatp; /* gs and vmid as the hgatp CSR takes them, worked out once */
     uint64_t uid; /* never reused: tells harts when a VMID changed owner */
     uint64_t ram_base, ram_size;
     uint64_t fdt_gpa;

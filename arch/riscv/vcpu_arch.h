@@ -47,6 +47,12 @@ struct vcpu_trig {
     uint64_t tdata1, tdata2, tdata3;
 };
 
+/* The FP token of the reset state: every FP and vector register zero.
+ * Every vCPU that has not dirtied its registers since its reset shares
+ * it, so a hart switching between such vCPUs (guests that never use FP)
+ * restores nothing; a save gives a vCPU a token of its own. */
+#define VCPU_FP_TOKEN_RESET 0
+
 struct vcpu_arch {
     struct vcpu_ctx ctx; /* must stay first */
     uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
@@ -68,7 +74,8 @@ struct vcpu_arch {
     uint64_t trig_fw;
     struct fp_state fp;
     void *vec;         /* vector save area (VEC_HEADER + 32 * vlenb bytes), NULL without V */
-    uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it */
+    uint64_t fp_token; /* names this vCPU's FP state; a hart whose token matches holds it
+                        * (VCPU_FP_TOKEN_RESET: the reset state, shared by all) */
     int last_hart;     /* hart it last ran on (-1: none), for VS-stage TLB flushes */
     uint32_t fences;   /* VCPU_FENCE_* requested by other vCPUs: done before next entry */
     uint32_t in_guest; /* 1 from just before the fence check to the exit (see

@@ -32,7 +32,7 @@ void vcpu_arch_load(struct vcpu *v)
     unsigned slot = vm->vmid % HART_VMID_SLOTS;
     uint64_t gen = __atomic_load_n(&vm->gs.gen, __ATOMIC_ACQUIRE);
 
-    csr_write(hgatp, gstage_hgatp(&vm->gs, (uint16_t)vm->vmid));
+    csr_write(hgatp, vm->hgatp);
     /* G-stage entries of this VMID may belong to an earlier VM that had it
      * (VMIDs are reused), or predate permissions dirty logging took away
      * (gs.gen moved since this hart last flushed for the VM); VS-stage
@@ -224,7 +224,6 @@ static __attribute__((noinline)) long vcpu_arch_exit_irq(struct vcpu *v)
 long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
 {
     struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
-    struct hart *h;
 
     if (ctx->scause & CAUSE_INTERRUPT)
         return vcpu_arch_exit_irq(v);
@@ -237,17 +236,8 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
     if (act != EXIT_RESUME || v->stop_requested ||
         __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
         return vcpu_arch_exit_slow(v, act);
-    /* A new SBI deadline before the hart's timer (slice end, the old
-     * deadline or a blocked vCPU's): program it, as the scheduler would.
-     * One already due is the scheduler's to turn into VSTIP.  A later one
-     * leaves the timer early: it exits once and the scheduler reprograms. */
-    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
-    if (v->timer_deadline < h->timer) {
-        if (v->timer_deadline <= arch_time())
-            return vcpu_arch_exit_slow(v, act);
-        h->timer = v->timer_deadline;
-        arch_timer_set(h->timer);
-    }
+    /* A new SBI deadline was given to the hart's timer by the call itself
+     * (sbi_time_set). */
     return vcpu_arch_reenter(v, act);
 }
 
