@@ -171,21 +171,30 @@ bench_ipi_receiver:
 1:  wfi
     j       1b
 
-/* int64_t bench_ipi_once(hart_mask, kick): reads instret, sends an IPI
- * (SBI IPI send_ipi, mask base 0), spins until the receiver's stamp changes
- * and returns stamp - start.
+/* int64_t bench_ipi_once(hart_mask, kick): the instructions all harts
+ * execute from the sender's ecall (SBI IPI send_ipi, mask base 0) to the
+ * receiver's stamp, without the sender's own waiting after its call.
  *
- * QEMU runs all harts round-robin on one thread under icount, and an
- * interrupt raised for another hart from this thread does not end this
- * hart's turn: the receiver would run only when this hart's time budget
- * runs out (up to the next timer deadline, millions of instructions).
- * Arming a timer that is due sooner makes QEMU end the turn at once and
- * recompute budgets, so right after the call (and before spinning) this
- * writes stimecmp with a deadline 50 ticks ahead (kick = 1; the timer is
- * not enabled in sie, so it never interrupts; a deadline only a few ticks
- * ahead can pass before QEMU looks and does not work).  Needs Sstc.  The
- * figure includes the sender's return from the call and these three
- * instructions. */
+ * QEMU runs all harts round-robin on one thread under icount, where
+ * instret is the one machine-wide instruction count; an interrupt raised
+ * for another hart from this thread does not end this hart's turn: the
+ * receiver would run only when this hart's time budget runs out (up to
+ * the next timer deadline, millions of instructions).  Arming a timer
+ * that is due sooner makes QEMU end the turn soon and recompute budgets,
+ * so right after the call (and before spinning) this writes stimecmp with
+ * a deadline 50 ticks ahead (kick = 1; the timer is not enabled in sie,
+ * so it never interrupts; a deadline only a few ticks ahead can pass
+ * before QEMU looks and does not work).  Needs Sstc.
+ *
+ * Where the turn ends depends on timer deadlines, so the spin's length
+ * does: counting it would make the figure move with anything that shifts
+ * a deadline.  The spin counts its rounds instead (3 instructions each)
+ * and they are taken off, with the 1 or 4 instructions before it: the
+ * result is stamp - start - (kick ? 4 : 1) - 3 * (rounds - 1).  The last
+ * round's load is the one that saw the stamp, so it came after it; the
+ * receiver may also have run between the load and the rest of the round
+ * before: at most 2 instructions of the sender counted too much or too
+ * little, the same on every run of a build. */
     .globl bench_ipi_once
     .align 2
 bench_ipi_once:
@@ -195,15 +204,25 @@ bench_ipi_once:
     li      a7, 0x735049            /* sPI */
     li      a6, 0                   /* send_ipi */
     li      a1, 0
-    rdinstret t5
+    li      a2, 0                   /* spin rounds */
+    li      a3, 1                   /* instructions before the spin */
+    beqz    t6, 2f
+    li      a3, 4
+2:  rdinstret t5
     ecall
     beqz    t6, 1f
     rdtime  t0
     addi    t0, t0, 50
     csrw    stimecmp, t0
 1:  ld      t0, 0(t3)
+    addi    a2, a2, 1
     beq     t0, t4, 1b
     sub     a0, t0, t5
+    sub     a0, a0, a3
+    addi    a2, a2, -1
+    slli    t1, a2, 1
+    add     a2, a2, t1              /* 3 * (rounds - 1) */
+    sub     a0, a0, a2
     ret
 
 /* vCPU switch: uint64_t bench_wfi_loop(n, do_wfi): n wfi (each returns at
