@@ -31,8 +31,9 @@ static struct vswitch sw;
 static struct vswitch_port other;
 static bool detached;
 
-static int other_deliver(void *ctx, const void *frame, size_t len)
+static int other_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
+    (void)h;
     if (ctx != &other || len < VSWITCH_MIN_FRAME || len > VSWITCH_MAX_FRAME || frame == NULL)
         abort();
     return 0;

@@ -157,8 +157,9 @@ static uint8_t seen[2048];
 static size_t seen_len;
 static unsigned seen_count;
 
-static int capture(void *ctx, const void *frame, size_t len)
+static int capture(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
+    (void)h;
     (void)ctx;
     memcpy(seen, frame, len);
     seen_len = len;
