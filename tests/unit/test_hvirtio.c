@@ -192,7 +192,7 @@ static void test_net(void **state)
     virtio_net_init(&model, &idmem, &noirq, mac, &sw);
     fake_mmio_route(&dev);
     void *rings = ring_alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
-    void *bufs = ring_alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
+    void *bufs = ring_alloc(HVNET_BUFS_BYTES);
     if (hvnet_init(&drv, BASE, rings, bufs, 1000000, err, sizeof(err)) < 0)
         fail_msg("hvnet_init: %s", err);
     assert_memory_equal(drv.mac, mac, 6);
