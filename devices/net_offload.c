@@ -79,8 +79,7 @@ bool vnet_hdr_valid(const struct vnet_hdr *h, size_t len, size_t max_plain)
 {
     if (h->flags & ~(VNET_HDR_F_NEEDS_CSUM | VNET_HDR_F_DATA_VALID))
         return false;
-    if ((h->flags & VNET_HDR_F_NEEDS_CSUM) &&
-        (size_t)h->csum_start + h->csum_offset + 2 > len)
+    if ((h->flags & VNET_HDR_F_NEEDS_CSUM) && (size_t)h->csum_start + h->csum_offset + 2 > len)
         return false;
     if (h->gso_type == VNET_GSO_NONE)
         return len <= max_plain;
@@ -213,7 +212,7 @@ int net_gso_segment(const struct vnet_hdr *h, const uint8_t *frame, size_t len, 
         put_be32(th + 4, seq + (uint32_t)off);
         uint8_t f = flags;
         if (!last)
-            f &= (uint8_t)~(TCP_FIN | TCP_PSH);
+            f &= (uint8_t) ~(TCP_FIN | TCP_PSH);
         if (count)
             f &= (uint8_t)~TCP_CWR;
         th[13] = f;

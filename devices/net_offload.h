@@ -84,7 +84,6 @@ int net_csum_complete(uint8_t *frame, size_t len, uint16_t csum_start, uint16_t 
  * whose header lengths run past its end: ERR_INVAL, nothing emitted.
  * Returns the number of segments emitted. */
 int net_gso_segment(const struct vnet_hdr *h, const uint8_t *frame, size_t len, uint8_t *seg,
-                    size_t room, int (*emit)(void *ctx, const uint8_t *seg, size_t len),
-                    void *ctx);
+                    size_t room, int (*emit)(void *ctx, const uint8_t *seg, size_t len), void *ctx);
 
 #endif

@@ -280,8 +280,7 @@ static void net_kick(void *dev, unsigned queue)
         /* Without CSUM negotiated the header's content means nothing
          * (5.1.6.2: the driver may not ask), and is ignored. */
         unsigned need = allowed ? vnet_hdr_needs(&h) : 0;
-        if ((need & ~allowed) ||
-            (need && !vnet_hdr_valid(&h, flen, VIRTIO_NET_MAX_FRAME)) ||
+        if ((need & ~allowed) || (need && !vnet_hdr_valid(&h, flen, VIRTIO_NET_MAX_FRAME)) ||
             (!need && flen > VIRTIO_NET_MAX_FRAME)) {
             n->stats.tx_drops++; /* an offload not negotiated, or nonsense */
             continue;

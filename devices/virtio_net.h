@@ -83,7 +83,7 @@
 #define VIRTIO_NET_MAX_FRAME  VSWITCH_MAX_FRAME  /* 1514 + one VLAN tag, without offloads */
 #define VIRTIO_NET_MAX_GSO    VNET_GSO_MAX_FRAME /* a TCP segmentation offload */
 #define VIRTIO_NET_MAX_CHAIN  (1u << 17)         /* cap on one chain's total length */
-#define VIRTIO_NET_CONFIG_LEN 10                /* mac, status, max_virtqueue_pairs */
+#define VIRTIO_NET_CONFIG_LEN 10                 /* mac, status, max_virtqueue_pairs */
 
 /* Counters, from the guest's side: rx = frames the guest received. */
 struct virtio_net_stats {
@@ -109,7 +109,7 @@ struct virtio_net {
         uint64_t off;               /* into the current buffer */
         uint32_t written[VIRTIO_NET_QUEUE_MAX];
     } rx_cursor;
-    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under tx_lock + transport lock */
+    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX];               /* under tx_lock + transport lock */
     uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO]; /* under tx_lock */
 };
 

@@ -158,9 +158,8 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
         goto out;
     }
     /* Source MAC: bytes 6..11; the I/G bit is bit 0 of the first byte. */
-    if (len < VSWITCH_MIN_FRAME || (h ? !vnet_hdr_valid(h, len, VSWITCH_MAX_FRAME)
-                                      : len > VSWITCH_MAX_FRAME) ||
-        (f[6] & 1)) {
+    if (len < VSWITCH_MIN_FRAME ||
+        (h ? !vnet_hdr_valid(h, len, VSWITCH_MAX_FRAME) : len > VSWITCH_MAX_FRAME) || (f[6] & 1)) {
         from->stats.rx_drops++;
         goto out;
     }

@@ -80,9 +80,9 @@ struct vswitch {
     struct spinlock lock;
     struct vswitch_port *ports[VSWITCH_MAX_PORTS];
     struct vswitch_fdb fdb[VSWITCH_TABLE_SIZE];
-    uint64_t clock;    /* frames seen, for least-recently-seen replacement */
-    uint64_t orphans;  /* frames sent from a port not attached here */
-    uint64_t filtered; /* unicast to a MAC learned on the sender's port */
+    uint64_t clock;     /* frames seen, for least-recently-seen replacement */
+    uint64_t orphans;   /* frames sent from a port not attached here */
+    uint64_t filtered;  /* unicast to a MAC learned on the sender's port */
     uint64_t segmented; /* offload frames cut or checksummed for a port without offloads */
     uint8_t seg[VSWITCH_MAX_FRAME]; /* the fallbacks' buffer, under the lock */
 };

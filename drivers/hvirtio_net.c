@@ -27,7 +27,7 @@ int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_
     memset(n, 0, sizeof(*n));
     n->timeout_ticks = timeout_ticks;
     n->rx = bufs;
-    n->tx = (uint8_t (*)[HVNET_BUF])bufs + HVNET_RX_BUFS;
+    n->tx = (uint8_t(*)[HVNET_BUF])bufs + HVNET_RX_BUFS;
     int r = hvirtio_open(&n->v, base, 1ull << F_MAC, err, errlen);
     if (r < 0)
         return r;

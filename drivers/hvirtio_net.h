@@ -20,13 +20,13 @@
 #include "drivers/hvirtio.h"
 #include "lib/spinlock.h"
 
-#define HVNET_RXQ     0
-#define HVNET_TXQ     1
-#define HVNET_QUEUE   256  /* QEMU's default ring size: a burst from the host is not dropped */
-#define HVNET_HDR     12   /* struct virtio_net_hdr with num_buffers (VERSION_1) */
-#define HVNET_BUF     2048 /* header + the largest frame, 1518 bytes with a VLAN tag */
-#define HVNET_RX_BUFS HVNET_QUEUE
-#define HVNET_TX_BUFS HVNET_QUEUE
+#define HVNET_RXQ        0
+#define HVNET_TXQ        1
+#define HVNET_QUEUE      256  /* QEMU's default ring size: a burst from the host is not dropped */
+#define HVNET_HDR        12   /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define HVNET_BUF        2048 /* header + the largest frame, 1518 bytes with a VLAN tag */
+#define HVNET_RX_BUFS    HVNET_QUEUE
+#define HVNET_TX_BUFS    HVNET_QUEUE
 #define HVNET_BUFS_BYTES ((size_t)(HVNET_RX_BUFS + HVNET_TX_BUFS) * HVNET_BUF)
 
 struct hvnet {

@@ -204,8 +204,8 @@ static void run_gso(bool v6, bool vlan, size_t opt, size_t payload, uint16_t mss
     static struct seen w;
     static uint8_t seg[1518];
     size_t len = mk_tcp(v6, vlan, opt, payload, 0x80 | 0x18 | 0x01); /* CWR PSH ACK FIN */
-    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, 0, mss, 0, 16,
-                         0};
+    struct vnet_hdr h = {
+        VNET_HDR_F_NEEDS_CSUM, v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, 0, mss, 0, 16, 0};
 
     memset(&w, 0, sizeof(w));
     w.v6 = v6;
@@ -218,15 +218,15 @@ static void run_gso(bool v6, bool vlan, size_t opt, size_t payload, uint16_t mss
     if (want == 0)
         want = 1;
     if (r != (int)want)
-        fail_msg("%s%s: %zu bytes in segments of %u: %d segments, expected %u", v6 ? "IPv6" : "IPv4",
-                 vlan ? "+VLAN" : "", payload, mss, r, want);
+        fail_msg("%s%s: %zu bytes in segments of %u: %d segments, expected %u",
+                 v6 ? "IPv6" : "IPv4", vlan ? "+VLAN" : "", payload, mss, r, want);
     assert_int_equal(w.payload, payload);
     assert_memory_equal(w.data, frame + w.hdrs, payload);
     for (unsigned i = 0; i < w.count; i++) {
         uint8_t f = w.flags[i];
         bool last = i + 1 == w.count;
-        assert_int_equal(f & 0x01, last ? 0x01 : 0); /* FIN on the last only */
-        assert_int_equal(f & 0x08, last ? 0x08 : 0); /* PSH likewise */
+        assert_int_equal(f & 0x01, last ? 0x01 : 0);   /* FIN on the last only */
+        assert_int_equal(f & 0x08, last ? 0x08 : 0);   /* PSH likewise */
         assert_int_equal(f & 0x80, i == 0 ? 0x80 : 0); /* CWR on the first only */
         assert_int_equal(f & 0x10, 0x10);              /* ACK on all */
     }
@@ -331,8 +331,10 @@ static void test_csum_complete(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csum_reference), cmocka_unit_test(test_hdr),
-        cmocka_unit_test(test_gso),            cmocka_unit_test(test_gso_refused),
+        cmocka_unit_test(test_csum_reference),
+        cmocka_unit_test(test_hdr),
+        cmocka_unit_test(test_gso),
+        cmocka_unit_test(test_gso_refused),
         cmocka_unit_test(test_csum_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
