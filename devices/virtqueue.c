@@ -297,7 +297,8 @@ static bool vq_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t size)
 int vq_state_get(struct virtqueue *q, struct wire_in *r, uint16_t num_max,
                  const struct guest_mem *m, bool in_ram, bool apply)
 {
-    struct virtqueue n = {.max_bytes = q->max_bytes};
+    /* max_bytes and no_kicks are the device's, not the queue's state. */
+    struct virtqueue n = {.max_bytes = q->max_bytes, .no_kicks = q->no_kicks};
 
     n.num = wire_get_u16(r);
     uint8_t flags = wire_get_u8(r);

@@ -15,6 +15,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
 #include "devices/virtqueue.h"
+#include "lib/wire.h"
 
 /* Guest RAM: a host buffer standing for [RAM_BASE, RAM_BASE + RAM_SIZE). */
 #define RAM_BASE 0x80000000ull
@@ -664,8 +665,16 @@ static void test_avail_event_busy(void **state)
     uint16_t ev = get16(avail_event);
     for (unsigned added = 1; added <= 16; added++)
         assert_false(vq_need_event(ev, (uint16_t)(6 + added), 6));
-    /* vq_reset keeps no_kicks (a property of the queue, not its state). */
+    /* vq_reset keeps no_kicks (a property of the queue, not its state),
+     * and so does loading a queue's saved state. */
     vq_reset(&q);
+    assert_true(q.no_kicks);
+    uint8_t buf[64];
+    struct wire w = wire_out(buf, sizeof(buf));
+    struct virtqueue plain = {.num = 16};
+    vq_state_put(&plain, &w);
+    struct wire_in r = wire_in(buf, w.pos);
+    assert_int_equal(vq_state_get(&q, &r, 16, &mem, false, true), 0);
     assert_true(q.no_kicks);
 }
 
