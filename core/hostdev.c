@@ -61,8 +61,10 @@ static bool seed16(uint16_t *out)
     return false;
 }
 
-static int uplink_deliver(void *ctx, const void *frame, size_t len)
+static int uplink_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
+    if (h)
+        return ERR_NOTSUP; /* the switch cuts and checksums for the host */
     return hvnet_send(ctx, frame, len);
 }
 
@@ -124,7 +126,7 @@ static void take_net(uintptr_t base, uint32_t irq)
     char err[160];
     struct hvnet *n = alloc(sizeof(*n));
     void *rings = alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
-    void *bufs = alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
+    void *bufs = alloc(HVNET_BUFS_BYTES);
 
     if (uplink || !n || !rings || !bufs ||
         hvnet_init(n, base, rings, bufs, timeout, err, sizeof(err)) < 0) {
@@ -133,7 +135,7 @@ static void take_net(uintptr_t base, uint32_t irq)
                            err);
         unalloc(n, sizeof(*n));
         unalloc(rings, 2 * hvirtio_ring_bytes(HVNET_QUEUE));
-        unalloc(bufs, (size_t)HVNET_RX_BUFS * HVNET_BUF);
+        unalloc(bufs, HVNET_BUFS_BYTES);
         return;
     }
     uplink = n;

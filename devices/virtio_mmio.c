@@ -120,6 +120,22 @@ int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint3
     return r;
 }
 
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned queue, uint16_t n)
+{
+    if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || n == 0)
+        return;
+    vq_unpop(&t->queues[queue], n);
+    t->io.requests -= n;
+}
+
+void virtio_mmio_want_kick(struct virtio_mmio *t, unsigned queue)
+{
+    if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !vm_usable(t))
+        return;
+    if (vq_want_kick(&t->queues[queue], &t->mem) == ERR_BROKEN)
+        virtio_mmio_needs_reset(t);
+}
+
 void virtio_mmio_used(struct virtio_mmio *t, unsigned queue)
 {
     if (queue >= t->ops->nqueues || queue >= VIRTIO_MMIO_MAX_QUEUES || !t->mem.read)

@@ -177,6 +177,13 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned queue, struct vq_buf *bufs, 
                     unsigned *count);
 int virtio_mmio_push(struct virtio_mmio *t, unsigned queue, uint16_t head, uint32_t written);
 
+/* From the device's callbacks, lock held: give back the last n chains
+ * popped from queue and not pushed (see vq_unpop); ask for the next
+ * notification of a queue the device stopped working on before it was
+ * empty (see vq_want_kick). */
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned queue, uint16_t n);
+void virtio_mmio_want_kick(struct virtio_mmio *t, unsigned queue);
+
 /* From the device's callbacks, lock held: the device has pushed buffers
  * on queue since the last call; raise the used-buffer interrupt if the
  * driver wants one. */

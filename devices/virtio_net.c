@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "devices/mmio.h"
+#include "devices/net_offload.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtqueue.h"
@@ -14,75 +15,170 @@
 #include "lib/string.h"
 #include "lib/wire.h"
 
-/* Copies n bytes from src into the chain's buffers (all device-writable).
- * Returns 0, or ERR_RANGE if guest memory refused. */
-static int net_scatter(struct virtio_net *n, const struct vq_buf *bufs, unsigned count,
-                       uint64_t *pos, const uint8_t *src, size_t len)
+/* Negotiated feature bit f (valid once the driver is running). */
+static bool net_has(const struct virtio_net *n, unsigned f)
 {
-    /* pos: bytes of the chain already filled. */
-    uint64_t skip = *pos;
+    return (n->t.features >> f) & 1;
+}
 
-    for (unsigned i = 0; i < count && len; i++) {
-        if (skip >= bufs[i].len) {
-            skip -= bufs[i].len;
+/* The offloads (VNET_OFF_*) the driver takes on receive. */
+static unsigned net_rx_offloads(const struct virtio_net *n)
+{
+    unsigned off = 0;
+
+    if (net_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
+        off |= VNET_OFF_CSUM;
+        if (net_has(n, VIRTIO_NET_F_GUEST_TSO4))
+            off |= VNET_OFF_TSO4;
+        if (net_has(n, VIRTIO_NET_F_GUEST_TSO6))
+            off |= VNET_OFF_TSO6;
+    }
+    return off;
+}
+
+/* The offloads the driver may ask for on transmit. */
+static unsigned net_tx_offloads(const struct virtio_net *n)
+{
+    unsigned off = 0;
+
+    if (net_has(n, VIRTIO_NET_F_CSUM)) {
+        off |= VNET_OFF_CSUM;
+        if (net_has(n, VIRTIO_NET_F_HOST_TSO4))
+            off |= VNET_OFF_TSO4;
+        if (net_has(n, VIRTIO_NET_F_HOST_TSO6))
+            off |= VNET_OFF_TSO6;
+    }
+    return off;
+}
+
+/* Copies len bytes from src at the cursor.  0, or ERR_RANGE if guest
+ * memory refused (or the chains ran out, which the caller's room check
+ * rules out). */
+static int rx_fill(struct virtio_net *n, unsigned chains, struct rx_cursor *c, const uint8_t *src,
+                   size_t len)
+{
+    while (len) {
+        if (c->chain >= chains)
+            return ERR_RANGE;
+        if (c->buf >= n->rx_counts[c->chain]) {
+            c->first += n->rx_counts[c->chain];
+            c->chain++;
+            c->buf = 0;
+            c->off = 0;
             continue;
         }
-        uint64_t room = bufs[i].len - skip;
+        const struct vq_buf *b = &n->rx_bufs[c->first + c->buf];
+        if (c->off >= b->len) {
+            c->buf++;
+            c->off = 0;
+            continue;
+        }
+        uint64_t room = b->len - c->off;
         size_t k = len < room ? len : (size_t)room;
-        if (n->t.mem.write(n->t.mem.ctx, bufs[i].addr + skip, src, k) != 0)
+        if (n->t.mem.write(n->t.mem.ctx, b->addr + c->off, src, k) != 0)
             return ERR_RANGE;
-        skip = 0;
+        c->off += k;
+        c->written[c->chain] += (uint32_t)k;
         src += k;
         len -= k;
-        *pos += k;
     }
     return 0;
 }
 
-int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
+/* Transport lock held: takes receive chains until they hold need bytes
+ * (one chain only without MRG_RXBUF).  Returns the number of chains, or
+ * ERR_AGAIN (too few: those taken are given back untouched), ERR_NOSPC
+ * (one chain too small: given back unused) or ERR_BROKEN. */
+static int rx_take(struct virtio_net *n, uint64_t need)
 {
     struct virtio_mmio *t = &n->t;
-    unsigned count;
+    bool mrg = net_has(n, VIRTIO_NET_F_MRG_RXBUF);
+    unsigned chains = 0, used = 0;
+    uint64_t room = 0;
+
+    while (room < need) {
+        unsigned count;
+        if (chains == VIRTIO_NET_QUEUE_MAX || used == VIRTIO_NET_QUEUE_MAX)
+            goto too_few;
+        int head = virtio_mmio_pop(t, VIRTIO_NET_RXQ, n->rx_bufs + used,
+                                   VIRTIO_NET_QUEUE_MAX - used, &count);
+        if (head == ERR_AGAIN)
+            goto too_few;
+        if (head < 0)
+            return head; /* a broken ring (now NEEDS_RESET) */
+        for (unsigned i = 0; i < count; i++) {
+            if (!n->rx_bufs[used + i].write) {
+                virtio_mmio_needs_reset(t); /* the driver must post writable buffers */
+                return ERR_BROKEN;
+            }
+            room += n->rx_bufs[used + i].len;
+        }
+        n->rx_heads[chains] = (uint16_t)head;
+        n->rx_counts[chains] = (uint16_t)count;
+        chains++;
+        used += count;
+        if (!mrg && room < need) {
+            /* Too small: give the buffer back unused. */
+            if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, 0) == 0)
+                virtio_mmio_used(t, VIRTIO_NET_RXQ);
+            return ERR_NOSPC;
+        }
+        if (mrg && room < VIRTIO_NET_HDR_LEN)
+            goto too_few; /* the header must fit the first chain: wait for bigger ones */
+    }
+    return (int)chains;
+too_few:
+    virtio_mmio_unpop(t, VIRTIO_NET_RXQ, (uint16_t)chains);
+    return ERR_AGAIN;
+}
+
+int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const void *frame,
+                           size_t len)
+{
+    struct virtio_mmio *t = &n->t;
+    struct vnet_hdr out = {0};
     int r = ERR_INVAL;
 
+    if (h && vnet_hdr_needs(h) == 0)
+        h = NULL;
     spin_lock(&t->lock);
-    if (len > VIRTIO_NET_MAX_FRAME)
+    if (len > (h && h->gso_type != VNET_GSO_NONE ? VIRTIO_NET_MAX_GSO : VIRTIO_NET_MAX_FRAME))
         goto drop;
     r = ERR_AGAIN;
     if (n->held)
         goto drop;
-    int head = virtio_mmio_pop(t, VIRTIO_NET_RXQ, n->rx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
-    r = head;
-    if (head < 0)
-        goto drop; /* not running, no buffer, or a broken ring (now NEEDS_RESET) */
-    r = ERR_BROKEN;
-    uint64_t room = 0;
-    for (unsigned i = 0; i < count; i++) {
-        if (!n->rx_bufs[i].write) {
-            virtio_mmio_needs_reset(t); /* the driver must post writable buffers */
-            goto drop;
+    if (h) {
+        if (vnet_hdr_needs(h) & ~net_rx_offloads(n)) {
+            n->stats.rx_offload_refused++;
+            spin_unlock(&t->lock);
+            return ERR_NOTSUP; /* the switch gives the plain equivalent */
         }
-        room += n->rx_bufs[i].len;
+        out = *h;
+        out.flags &= VNET_HDR_F_NEEDS_CSUM;
     }
-    if (room < VIRTIO_NET_HDR_LEN + len) {
-        /* Too small: give the buffer back unused. */
-        if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, 0) == 0)
-            virtio_mmio_used(t, VIRTIO_NET_RXQ);
-        r = ERR_NOSPC;
+    int chains = rx_take(n, VIRTIO_NET_HDR_LEN + (uint64_t)len);
+    r = chains;
+    if (chains < 0)
         goto drop;
-    }
-    /* flags, gso_type, hdr_len, gso_size, csum_start, csum_offset: 0
-     * (VIRTIO_NET_HDR_GSO_NONE); num_buffers = 1 (le16). */
-    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};
-    hdr[10] = 1;
-    uint64_t pos = 0;
-    if (net_scatter(n, n->rx_bufs, count, &pos, hdr, sizeof(hdr)) != 0 ||
-        net_scatter(n, n->rx_bufs, count, &pos, frame, len) != 0) {
+    /* num_buffers: 1 without MRG_RXBUF (VERSION_1 has the field). */
+    out.num_buffers = (uint16_t)chains;
+    uint8_t hdr[VIRTIO_NET_HDR_LEN];
+    vnet_hdr_build(&out, hdr);
+    struct rx_cursor *c = &n->rx_cursor;
+    c->chain = c->buf = c->first = 0;
+    c->off = 0;
+    for (int i = 0; i < chains; i++)
+        c->written[i] = 0;
+    r = ERR_BROKEN;
+    if (rx_fill(n, (unsigned)chains, c, hdr, sizeof(hdr)) != 0 ||
+        rx_fill(n, (unsigned)chains, c, frame, len) != 0) {
         virtio_mmio_needs_reset(t); /* buffer outside RAM */
         goto drop;
     }
-    if (virtio_mmio_push(t, VIRTIO_NET_RXQ, (uint16_t)head, (uint32_t)pos) != 0)
-        goto drop;
+    for (int i = 0; i < chains; i++) {
+        if (virtio_mmio_push(t, VIRTIO_NET_RXQ, n->rx_heads[i], c->written[i]) != 0)
+            goto drop;
+    }
     virtio_mmio_used(t, VIRTIO_NET_RXQ);
     n->stats.rx_frames++;
     n->stats.rx_bytes += len;
@@ -95,6 +191,11 @@ out:
     return r;
 }
 
+int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
+{
+    return virtio_net_receive_hdr(n, NULL, frame, len);
+}
+
 void virtio_net_hold(struct virtio_net *n, bool on)
 {
     spin_lock(&n->t.lock);
@@ -102,9 +203,9 @@ void virtio_net_hold(struct virtio_net *n, bool on)
     spin_unlock(&n->t.lock);
 }
 
-static int net_deliver(void *ctx, const void *frame, size_t len)
+static int net_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
-    return virtio_net_receive(ctx, frame, len);
+    return virtio_net_receive_hdr(ctx, h, frame, len);
 }
 
 /* Transport lock held: takes one transmit chain into n->tx_frame.
@@ -140,9 +241,9 @@ static int64_t net_tx_one(struct virtio_net *n)
         }
         r = (int64_t)total;
     }
+    /* The interrupt, if the driver wants one, after the whole batch. */
     if (virtio_mmio_push(t, VIRTIO_NET_TXQ, (uint16_t)head, 0) != 0)
         return ERR_BROKEN;
-    virtio_mmio_used(t, VIRTIO_NET_TXQ);
     return r;
 }
 
@@ -157,9 +258,16 @@ static void net_kick(void *dev, unsigned queue)
     /* Until the ring is empty, bounded (VIRTIO_WORK_ROUNDS; the size read
      * each time: the driver may reset the device meanwhile). */
     for (unsigned i = 0;; i++) {
+        struct vnet_hdr h;
         spin_lock(&t->lock);
-        int64_t len =
-            i < VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num ? net_tx_one(n) : ERR_AGAIN;
+        bool bound = i >= VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num;
+        int64_t len = bound ? ERR_AGAIN : net_tx_one(n);
+        unsigned allowed = net_tx_offloads(n);
+        if (len < 0) {
+            if (bound) /* chains left: the driver must notify again */
+                virtio_mmio_want_kick(t, VIRTIO_NET_TXQ);
+            virtio_mmio_used(t, VIRTIO_NET_TXQ);
+        }
         spin_unlock(&t->lock);
         if (len < 0)
             break;
@@ -168,10 +276,20 @@ static void net_kick(void *dev, unsigned queue)
             continue;
         }
         size_t flen = (size_t)len - VIRTIO_NET_HDR_LEN;
+        vnet_hdr_parse(n->tx_frame, &h);
+        /* Without CSUM negotiated the header's content means nothing
+         * (5.1.6.2: the driver may not ask), and is ignored. */
+        unsigned need = allowed ? vnet_hdr_needs(&h) : 0;
+        if ((need & ~allowed) || (need && !vnet_hdr_valid(&h, flen, VIRTIO_NET_MAX_FRAME)) ||
+            (!need && flen > VIRTIO_NET_MAX_FRAME)) {
+            n->stats.tx_drops++; /* an offload not negotiated, or nonsense */
+            continue;
+        }
         n->stats.tx_frames++;
         n->stats.tx_bytes += flen;
         if (n->sw)
-            vswitch_send(n->sw, &n->port, n->tx_frame + VIRTIO_NET_HDR_LEN, flen);
+            vswitch_send_hdr(n->sw, &n->port, need ? &h : NULL, n->tx_frame + VIRTIO_NET_HDR_LEN,
+                             flen);
     }
     spin_unlock(&n->tx_lock);
 }
@@ -191,7 +309,11 @@ static void net_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
 
 static const struct virtio_dev_ops net_ops = {
     .device_id = VIRTIO_ID_NET,
-    .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
+    .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
+                (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6) |
+                (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |
+                (1ull << VIRTIO_NET_F_MRG_RXBUF),
     .nqueues = 2,
     .queue_max = VIRTIO_NET_QUEUE_MAX,
     .config_size = VIRTIO_NET_CONFIG_LEN,
@@ -210,6 +332,8 @@ void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const st
     n->port.deliver = net_deliver;
     n->port.ctx = n;
     virtio_mmio_init(&n->t, &net_ops, n, mem, irq);
+    /* Receive buffers are taken when frames come: never wait for them. */
+    n->t.queues[VIRTIO_NET_RXQ].no_kicks = true;
     if (sw && vswitch_attach(sw, &n->port) == 0)
         n->sw = sw;
 }

@@ -4,30 +4,46 @@
  * (devices/vswitch.h) through its own port.
  *
  * Features: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (the link is always
- * up), plus the transport's (VERSION_1, INDIRECT_DESC, EVENT_IDX).  No
- * checksum or segmentation offloads, no MRG_RXBUF, no control queue.  The
- * header is the 12-byte struct virtio_net_hdr (num_buffers included, as
- * VERSION_1 requires).
+ * up), the checksum and TCP segmentation offloads both ways (CSUM,
+ * GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6), MRG_RXBUF, plus the
+ * transport's (VERSION_1, INDIRECT_DESC, EVENT_IDX).  No control queue.
+ * The header is the 12-byte struct virtio_net_hdr (num_buffers included,
+ * as VERSION_1 requires); devices/net_offload.h reads and writes it.
  *
- * Receive (virtio_net_receive, the port's deliver): one receive chain per
- * frame; the device writes a zero header with num_buffers = 1 and the
- * frame after it.  A frame is dropped (and counted) if the driver is not
- * running (no DRIVER_OK, NEEDS_RESET, receive queue not ready) or has no
- * receive buffer posted; if the chain is too small for header + frame,
- * the frame is dropped and the buffer given back unused (used length 0,
- * which Linux counts as a length error and recycles).  A receive chain
- * with a device-readable buffer, or one outside guest RAM, sets
- * DEVICE_NEEDS_RESET.
+ * Offloads: a transmitted frame keeps its header across the switch, so
+ * between two guests that negotiated them a 64 KiB TCP segment crosses
+ * as one frame and no checksum is computed on the way; the switch cuts
+ * or checksums it for a port that cannot take it (devices/vswitch.h),
+ * and virtio_net_receive refuses (ERR_NOTSUP) an offload its driver did
+ * not negotiate.  A transmitted header asking for an offload the driver
+ * did not negotiate, or not sane (vnet_hdr_valid), drops the frame.
  *
- * Transmit: the kick callback (transport lock released) takes one
- * transmit chain at a time under the transport lock, copies header and
- * frame into the device's frame buffer, completes the chain (used length
- * 0), releases the lock and hands the frame to the switch.  The header's
- * content is ignored.  Chains shorter than the header or longer than
- * header + VIRTIO_NET_MAX_FRAME are dropped (counted) but completed; a
- * device-writable buffer in a transmit chain, or a buffer outside guest
- * RAM, sets DEVICE_NEEDS_RESET.  At most a queue's worth of chains per
- * kick.  tx_lock serialises transmitters (two vCPUs kicking at once).
+ * Receive (virtio_net_receive, the port's deliver): with MRG_RXBUF the
+ * frame fills as many receive chains as it needs (num_buffers in the
+ * first one's header), else one chain must hold header and frame.  The
+ * header says what offload the frame still carries (NEEDS_CSUM, gso_*),
+ * else it is zero.  A frame is dropped (and counted) if the driver is not
+ * running (no DRIVER_OK, NEEDS_RESET, receive queue not ready) or has too
+ * few receive buffers posted (the chains it took are given back
+ * untouched); if one chain without MRG_RXBUF is too small, the frame is
+ * dropped and the buffer given back unused (used length 0, which Linux
+ * counts as a length error and recycles).  A receive chain with a
+ * device-readable buffer, or one outside guest RAM, sets
+ * DEVICE_NEEDS_RESET.  The used-buffer interrupt is raised once per frame
+ * at most, and only when the driver asks (EVENT_IDX); the driver is never
+ * asked to notify new receive buffers (no_kicks).
+ *
+ * Transmit: the kick callback takes every available transmit chain, one
+ * at a time under the transport lock: copies header and frame into the
+ * device's frame buffer, completes the chain (used length 0), releases
+ * the lock and hands the frame to the switch; the used-buffer interrupt
+ * (if the driver wants one) comes once, after the batch.  While it works
+ * the driver is not asked to notify (EVENT_IDX).  Chains shorter than
+ * the header or longer than header + VNET_GSO_MAX_FRAME are dropped
+ * (counted) but completed; a device-writable buffer in a transmit chain,
+ * or a buffer outside guest RAM, sets DEVICE_NEEDS_RESET.  At most
+ * VIRTIO_WORK_ROUNDS queues' worth of chains per kick.  tx_lock
+ * serialises transmitters (two vCPUs kicking at once).
  *
  * Lock order: tx_lock, then the switch's lock, then a transport lock.
  * virtio_net_receive is called with the switch lock held and takes this
@@ -40,6 +56,7 @@
 #include <stdint.h>
 
 #include "devices/mmio.h"
+#include "devices/net_offload.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
 #include "devices/vswitch.h"
@@ -47,23 +64,32 @@
 
 #define VIRTIO_ID_NET 1
 
-#define VIRTIO_NET_F_MAC    5
-#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_HOST_TSO4  11
+#define VIRTIO_NET_F_HOST_TSO6  12
+#define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_MRG_RXBUF  15
+#define VIRTIO_NET_F_STATUS     16
 
 #define VIRTIO_NET_S_LINK_UP 1
 
 #define VIRTIO_NET_RXQ        0
 #define VIRTIO_NET_TXQ        1
 #define VIRTIO_NET_QUEUE_MAX  256
-#define VIRTIO_NET_HDR_LEN    12                /* struct virtio_net_hdr with num_buffers */
-#define VIRTIO_NET_MAX_FRAME  VSWITCH_MAX_FRAME /* 1514 + one VLAN tag */
-#define VIRTIO_NET_MAX_CHAIN  (1u << 16)        /* cap on one chain's total length */
-#define VIRTIO_NET_CONFIG_LEN 10                /* mac, status, max_virtqueue_pairs */
+#define VIRTIO_NET_HDR_LEN    VNET_HDR_LEN       /* struct virtio_net_hdr with num_buffers */
+#define VIRTIO_NET_MAX_FRAME  VSWITCH_MAX_FRAME  /* 1514 + one VLAN tag, without offloads */
+#define VIRTIO_NET_MAX_GSO    VNET_GSO_MAX_FRAME /* a TCP segmentation offload */
+#define VIRTIO_NET_MAX_CHAIN  (1u << 17)         /* cap on one chain's total length */
+#define VIRTIO_NET_CONFIG_LEN 10                 /* mac, status, max_virtqueue_pairs */
 
 /* Counters, from the guest's side: rx = frames the guest received. */
 struct virtio_net_stats {
     uint64_t rx_frames, rx_bytes, rx_drops; /* under the transport lock */
     uint64_t tx_frames, tx_bytes, tx_drops; /* under tx_lock */
+    uint64_t rx_offload_refused;            /* frames the switch had to cut or checksum */
 };
 
 struct virtio_net {
@@ -74,9 +100,17 @@ struct virtio_net {
     bool held; /* receive drops frames (virtio_net_hold); under the transport lock */
     struct spinlock tx_lock;
     struct virtio_net_stats stats;
-    struct vq_buf rx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under the transport lock */
-    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under tx_lock + transport lock */
-    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME]; /* under tx_lock */
+    /* Receive, under the transport lock: the chains one frame takes. */
+    struct vq_buf rx_bufs[VIRTIO_NET_QUEUE_MAX];
+    uint16_t rx_heads[VIRTIO_NET_QUEUE_MAX];
+    uint16_t rx_counts[VIRTIO_NET_QUEUE_MAX]; /* buffers of each chain in rx_bufs */
+    struct rx_cursor {
+        unsigned chain, buf, first; /* chain's first buffer in rx_bufs */
+        uint64_t off;               /* into the current buffer */
+        uint32_t written[VIRTIO_NET_QUEUE_MAX];
+    } rx_cursor;
+    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX];               /* under tx_lock + transport lock */
+    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO]; /* under tx_lock */
 };
 
 /* Attaches n's port to sw (if sw is not NULL and has room; otherwise the
@@ -101,11 +135,17 @@ void virtio_net_detach(struct virtio_net *n);
  * the address is behind.  Takes tx_lock; no lock held by the caller. */
 void virtio_net_announce(struct virtio_net *n);
 
-/* The port's deliver: one Ethernet frame (no virtio header) into the
- * guest.  Returns 0 if delivered; if dropped, ERR_INVAL (longer than
- * VIRTIO_NET_MAX_FRAME), ERR_AGAIN (the driver not running, or no receive
- * buffer posted), ERR_NOSPC (the chain too small: given back unused) or
- * ERR_BROKEN (a broken ring or receive chain: NEEDS_RESET). */
+/* The port's deliver: one Ethernet frame with its offload header h
+ * (NULL: plain) into the guest.  Returns 0 if delivered; ERR_NOTSUP if
+ * h asks for an offload the driver did not negotiate (nothing touched);
+ * if dropped, ERR_INVAL (longer than VIRTIO_NET_MAX_FRAME without a
+ * segmentation offload, or than VIRTIO_NET_MAX_GSO), ERR_AGAIN (the
+ * driver not running, or too few receive buffers posted), ERR_NOSPC (the
+ * chain too small: given back unused) or ERR_BROKEN (a broken ring or
+ * receive chain: NEEDS_RESET). */
+int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const void *frame,
+                           size_t len);
+/* The same for a plain frame. */
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
 
 /* Snapshots (docs/snapshot-devices.md): the transport, then the MAC, which

@@ -74,9 +74,11 @@ static int rd_desc(const struct guest_mem *m, uint64_t gpa, struct vring_desc *d
 void vq_reset(struct virtqueue *q)
 {
     uint32_t max_bytes = q->max_bytes;
+    bool no_kicks = q->no_kicks;
 
     memset(q, 0, sizeof(*q));
     q->max_bytes = max_bytes;
+    q->no_kicks = no_kicks;
 }
 
 /* [base, base + size) does not wrap around the address space. */
@@ -156,6 +158,12 @@ static int vq_walk(struct virtqueue *q, const struct guest_mem *m, uint16_t head
     return 0;
 }
 
+/* The avail_event to publish: the next chain notifies, or none does. */
+static uint16_t vq_avail_event(const struct virtqueue *q)
+{
+    return q->no_kicks ? (uint16_t)(q->last_avail + 0x8000) : q->last_avail;
+}
+
 int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, unsigned max,
            unsigned *count)
 {
@@ -169,13 +177,20 @@ int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, 
     if (rd16(m, q->driver + AVAIL_IDX, &avail_idx) != 0)
         return vq_break(q);
     uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+    if (pending == 0 && q->event_idx) {
+        /* Empty: ask for the next notification, then look once more (the
+         * driver may have added a chain before it saw the request). */
+        if (wr16(m, q->device + USED_AVAIL_EVENT(q->num), vq_avail_event(q)) != 0)
+            return vq_break(q);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (rd16(m, q->driver + AVAIL_IDX, &avail_idx) != 0)
+            return vq_break(q);
+        pending = (uint16_t)(avail_idx - q->last_avail);
+    }
     if (pending > q->num)
         return vq_break(q); /* more than the ring holds */
-    if (pending == 0) {
-        if (q->event_idx && wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
-            return vq_break(q);
+    if (pending == 0)
         return ERR_AGAIN;
-    }
     /* Read the ring entry only after the index that published it. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (rd16(m, q->driver + AVAIL_RING(q->last_avail & (q->num - 1)), &head) != 0)
@@ -187,9 +202,23 @@ int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, 
         return vq_break(q);
     }
     q->last_avail++;
-    if (q->event_idx && wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
-        return vq_break(q);
     return head;
+}
+
+void vq_unpop(struct virtqueue *q, uint16_t n)
+{
+    q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
+int vq_want_kick(struct virtqueue *q, const struct guest_mem *m)
+{
+    if (q->broken)
+        return ERR_BROKEN;
+    if (!q->ready || q->num == 0 || !q->event_idx)
+        return 0;
+    if (wr16(m, q->device + USED_AVAIL_EVENT(q->num), q->last_avail) != 0)
+        return vq_break(q);
+    return 0;
 }
 
 int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint32_t written)
@@ -224,8 +253,7 @@ bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint
     if (q->event_idx) {
         if (rd16(m, q->driver + AVAIL_USED_EVENT(q->num), &v) != 0)
             return true;
-        /* vring_need_event(): did used_idx cross used_event + 1? */
-        return (uint16_t)(q->used_idx - v - 1) < (uint16_t)(q->used_idx - old_used);
+        return vq_need_event(v, q->used_idx, old_used);
     }
     if (rd16(m, q->driver, &v) != 0)
         return true;
@@ -269,7 +297,8 @@ static bool vq_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t size)
 int vq_state_get(struct virtqueue *q, struct wire_in *r, uint16_t num_max,
                  const struct guest_mem *m, bool in_ram, bool apply)
 {
-    struct virtqueue n = {.max_bytes = q->max_bytes};
+    /* max_bytes and no_kicks are the device's, not the queue's state. */
+    struct virtqueue n = {.max_bytes = q->max_bytes, .no_kicks = q->no_kicks};
 
     n.num = wire_get_u16(r);
     uint8_t flags = wire_get_u8(r);

@@ -41,6 +41,7 @@ struct virtqueue {
     uint16_t last_avail; /* next available ring entry to consume */
     uint16_t used_idx;   /* next used ring entry to fill */
     uint32_t max_bytes;  /* cap on a chain's total length, 0 = none */
+    bool no_kicks;       /* the device never waits for this queue's notifications */
 };
 
 /* One buffer of a chain, in guest physical addresses: addr + len does not
@@ -62,18 +63,45 @@ int vq_check(const struct virtqueue *q, uint16_t num_max);
  * a longer chain is ERR_BROKEN, so pass max >= the queue size to accept all
  * legal chains).  Device-readable buffers come first, then writable ones.
  * Returns the head id (>= 0, to give back to vq_push), ERR_AGAIN when
- * nothing is available or ERR_BROKEN.  With event_idx it also publishes avail_event. */
+ * nothing is available or ERR_BROKEN.
+ *
+ * Notifications (EVENT_IDX, 2.7.10): avail_event is published only when
+ * the ring is found empty, as last_avail (the next chain the driver adds
+ * notifies), then the index is read again, so a chain added meanwhile is
+ * not missed.  While the device works through a busy ring avail_event
+ * stays behind and the driver does not notify.  A queue with no_kicks
+ * (receive queues: the device takes buffers when it has data, and never
+ * waits for them) publishes an avail_event half the index space away:
+ * the driver never notifies. */
 int vq_pop(struct virtqueue *q, const struct guest_mem *m, struct vq_buf *bufs, unsigned max,
            unsigned *count);
+
+/* Gives back the last n chains popped and not pushed (a device that
+ * took buffers for a frame and found too few): they are available
+ * again.  n must not exceed the chains outstanding. */
+void vq_unpop(struct virtqueue *q, uint16_t n);
+
+/* A device that stops before the ring is empty (a bound on its work)
+ * asks for the next notification: avail_event = last_avail.  0 or
+ * ERR_BROKEN. */
+int vq_want_kick(struct virtqueue *q, const struct guest_mem *m);
 
 /* Returns a chain: writes the used element {head, written} and then the
  * used index.  Returns 0 or ERR_BROKEN. */
 int vq_push(struct virtqueue *q, const struct guest_mem *m, uint16_t head, uint32_t written);
 
 /* After pushing, with the used index at old_used before: does the driver
- * want an interrupt?  Honours used_event (event_idx) or
+ * want an interrupt?  Honours used_event (event_idx: vq_need_event) or
  * VRING_AVAIL_F_NO_INTERRUPT.  Unreadable rings answer true. */
 bool vq_should_notify(const struct virtqueue *q, const struct guest_mem *m, uint16_t old_used);
+
+/* The spec's vring_need_event (2.7.10): with the index moved from old_idx
+ * to new_idx, is event_idx (the other side's used_event or avail_event)
+ * among the entries passed, i.e. in [old_idx, new_idx) modulo 2^16? */
+static inline bool vq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
+}
 
 /* Snapshots (docs/snapshot-devices.md): a queue's registers and shadow
  * indices, part of its transport's payload.  vq_state_get reads one queue

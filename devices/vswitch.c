@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/net_offload.h"
 #include "devices/vswitch.h"
 #include "lib/err.h"
 #include "lib/spinlock.h"
@@ -86,28 +87,79 @@ static void sw_learn(struct vswitch *sw, const uint8_t *mac, unsigned index)
     e->seen = ++sw->clock;
 }
 
-/* Lock held. */
-static void sw_deliver(struct vswitch_port *to, const void *frame, size_t len)
+/* A fallback's delivery of one plain frame (a segment, or the frame with
+ * its checksum done): lock held. */
+struct sw_plain {
+    struct vswitch_port *to;
+    unsigned taken, dropped;
+};
+
+static int sw_plain_emit(void *ctx, const uint8_t *frame, size_t len)
 {
-    if (to->deliver && to->deliver(to->ctx, frame, len) == 0) {
+    struct sw_plain *p = ctx;
+
+    if (p->to->deliver(p->to->ctx, NULL, frame, len) == 0)
+        p->taken++;
+    else
+        p->dropped++;
+    return 0;
+}
+
+/* Lock held.  The port is offered the frame with its header; if it does
+ * not take the offload, the frame's plain equivalent. */
+static void sw_deliver(struct vswitch *sw, struct vswitch_port *to, const struct vnet_hdr *h,
+                       const uint8_t *frame, size_t len)
+{
+    if (!to->deliver)
+        goto drop;
+    int r = to->deliver(to->ctx, h, frame, len);
+    if (r == 0) {
         to->stats.tx_frames++;
         to->stats.tx_bytes += len;
-    } else {
-        to->stats.tx_drops++;
+        return;
     }
+    if (r != ERR_NOTSUP || !h)
+        goto drop;
+    sw->segmented++;
+    struct sw_plain p = {.to = to};
+    if (h->gso_type != VNET_GSO_NONE) {
+        if (net_gso_segment(h, frame, len, sw->seg, sizeof(sw->seg), sw_plain_emit, &p) < 0)
+            goto drop;
+    } else {
+        /* vnet_hdr_valid: a plain frame fits the buffer. */
+        memcpy(sw->seg, frame, len);
+        if (net_csum_complete(sw->seg, len, h->csum_start, h->csum_offset) != 0)
+            goto drop;
+        sw_plain_emit(&p, sw->seg, len);
+    }
+    to->stats.tx_frames += p.taken;
+    to->stats.tx_bytes += len;
+    to->stats.tx_drops += p.dropped;
+    return;
+drop:
+    to->stats.tx_drops++;
 }
 
 void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *frame, size_t len)
 {
+    vswitch_send_hdr(sw, from, NULL, frame, len);
+}
+
+void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struct vnet_hdr *h,
+                      const void *frame, size_t len)
+{
     const uint8_t *f = frame;
 
+    if (h && !vnet_hdr_needs(h))
+        h = NULL; /* nothing asked: a plain frame */
     spin_lock(&sw->lock);
     if (!sw_attached(sw, from)) {
         sw->orphans++;
         goto out;
     }
     /* Source MAC: bytes 6..11; the I/G bit is bit 0 of the first byte. */
-    if (len < VSWITCH_MIN_FRAME || len > VSWITCH_MAX_FRAME || (f[6] & 1)) {
+    if (len < VSWITCH_MIN_FRAME ||
+        (h ? !vnet_hdr_valid(h, len, VSWITCH_MAX_FRAME) : len > VSWITCH_MAX_FRAME) || (f[6] & 1)) {
         from->stats.rx_drops++;
         goto out;
     }
@@ -120,13 +172,13 @@ void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *fra
             if (e->port == from->index)
                 sw->filtered++; /* the destination is behind the sender's port */
             else if (sw->ports[e->port])
-                sw_deliver(sw->ports[e->port], frame, len);
+                sw_deliver(sw, sw->ports[e->port], h, f, len);
             goto out;
         }
     }
     for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++) {
         if (i != from->index && sw->ports[i])
-            sw_deliver(sw->ports[i], frame, len);
+            sw_deliver(sw, sw->ports[i], h, f, len);
     }
 out:
     spin_unlock(&sw->lock);

@@ -12,6 +12,17 @@
  * VSWITCH_TABLE_SIZE entries; when it is full the least recently seen MAC
  * is replaced.  A MAC seen on another port moves there.
  *
+ * Offloads (devices/net_offload.h): a frame may come with a virtio-net
+ * header asking for a checksum (NEEDS_CSUM) or carrying a TCP
+ * segmentation (up to VNET_GSO_MAX_FRAME bytes).  The header is checked
+ * (vnet_hdr_valid) before anything else; a bad one drops the frame.
+ * Each receiving port is offered the frame with its header first; a port
+ * that cannot take it (deliver returns ERR_NOTSUP) gets what the header
+ * stands for instead: the checksum done, or the segments, built in the
+ * switch's own buffer (the sender's frame is never written).  So a
+ * 64 KiB segment crosses between two guests that both negotiated the
+ * offloads as one frame, and is cut only for a port that needs it.
+ *
  * Locking: one spinlock around everything, held while frames are
  * delivered, so vswitch_detach waits for deliveries in flight and a port's
  * deliver is never called after detach returns.  deliver runs with the
@@ -24,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/net_offload.h"
 #include "lib/spinlock.h"
 
 #define VSWITCH_MAX_PORTS  32
@@ -43,10 +55,13 @@ struct vswitch_port_stats {
 
 struct vswitch_port {
     const char *name; /* for stats, e.g. "vm0.net0" or "uplink" */
-    /* Deliver one Ethernet frame (no virtio header) to the port's owner.
-     * Return 0 if taken, a negative ERR_* code if dropped.  Called with the switch lock held;
-     * must not call back into the switch. */
-    int (*deliver)(void *ctx, const void *frame, size_t len);
+    /* Deliver one Ethernet frame to the port's owner, with its offload
+     * header h (NULL: a plain frame, nothing left to do).  Return 0 if
+     * taken, ERR_NOTSUP if h asks for an offload the port does not take
+     * (the switch then delivers the plain equivalent), another negative
+     * ERR_* code if dropped.  Called with the switch lock held; must not
+     * call back into the switch. */
+    int (*deliver)(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len);
     void *ctx;
     struct vswitch_port_stats stats; /* under the switch lock */
     /* The switch's own: */
@@ -65,9 +80,11 @@ struct vswitch {
     struct spinlock lock;
     struct vswitch_port *ports[VSWITCH_MAX_PORTS];
     struct vswitch_fdb fdb[VSWITCH_TABLE_SIZE];
-    uint64_t clock;    /* frames seen, for least-recently-seen replacement */
-    uint64_t orphans;  /* frames sent from a port not attached here */
-    uint64_t filtered; /* unicast to a MAC learned on the sender's port */
+    uint64_t clock;     /* frames seen, for least-recently-seen replacement */
+    uint64_t orphans;   /* frames sent from a port not attached here */
+    uint64_t filtered;  /* unicast to a MAC learned on the sender's port */
+    uint64_t segmented; /* offload frames cut or checksummed for a port without offloads */
+    uint8_t seg[VSWITCH_MAX_FRAME]; /* the fallbacks' buffer, under the lock */
 };
 
 void vswitch_init(struct vswitch *sw);
@@ -83,8 +100,11 @@ void vswitch_detach(struct vswitch *sw, struct vswitch_port *p);
 
 /* Switches one frame from port from (which must be attached to sw, else
  * the frame is dropped and counted in sw->orphans).  frame stays the
- * caller's. */
+ * caller's.  vswitch_send_hdr also takes the frame's offload header (NULL
+ * or one asking for nothing: a plain frame). */
 void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *frame, size_t len);
+void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struct vnet_hdr *h,
+                      const void *frame, size_t len);
 
 /* A consistent copy of p's counters (taken under the lock). */
 void vswitch_stats_read(struct vswitch *sw, const struct vswitch_port *p,

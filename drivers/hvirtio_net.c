@@ -27,6 +27,7 @@ int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_
     memset(n, 0, sizeof(*n));
     n->timeout_ticks = timeout_ticks;
     n->rx = bufs;
+    n->tx = (uint8_t(*)[HVNET_BUF])bufs + HVNET_RX_BUFS;
     int r = hvirtio_open(&n->v, base, 1ull << F_MAC, err, errlen);
     if (r < 0)
         return r;
@@ -46,9 +47,56 @@ int hvnet_init(struct hvnet *n, uintptr_t base, void *rings, void *bufs, uint64_
         return r;
     for (unsigned i = 0; i < n->v.q[HVNET_RXQ].num; i++)
         rx_post(n, i);
+    for (unsigned i = 0; i < n->v.q[HVNET_TXQ].num && i < HVNET_TX_BUFS; i++)
+        n->tx_free[n->tx_nfree++] = (uint16_t)i;
+    /* Completed transmissions are collected on the next send: no
+     * interrupt for them (VRING_AVAIL_F_NO_INTERRUPT). */
+    n->v.q[HVNET_TXQ].avail[0] = 1;
     hvirtio_start(&n->v);
     hvirtio_kick(&n->v, HVNET_RXQ);
     return 0;
+}
+
+/* tx_lock held: takes back the buffers the device has sent.  0, or
+ * ERR_IO when it answered with nonsense (the uplink is then failed). */
+static int tx_reclaim(struct hvnet *n)
+{
+    uint32_t len;
+
+    for (;;) {
+        int head = hvirtio_used(&n->v, HVNET_TXQ, &len);
+        if (head == ERR_AGAIN)
+            return 0;
+        if (head < 0 || n->tx_nfree >= HVNET_TX_BUFS) {
+            n->failed = true;
+            return ERR_IO;
+        }
+        n->tx_free[n->tx_nfree++] = n->tx_head_buf[head];
+    }
+}
+
+/* tx_lock held: a free transmit buffer, waiting (bounded) for the device
+ * to finish one when all are in flight.  ERR_IO when it did not. */
+static int tx_buffer(struct hvnet *n)
+{
+    if (tx_reclaim(n) < 0)
+        return ERR_IO;
+    if (n->tx_nfree == 0) {
+        n->tx_waits++;
+        uint64_t start = arch_time();
+        while (n->tx_nfree == 0) {
+            if (tx_reclaim(n) < 0)
+                return ERR_IO;
+            if (n->tx_nfree)
+                break;
+            if (arch_time() - start > n->timeout_ticks) {
+                n->failed = true;
+                return ERR_IO;
+            }
+            arch_cpu_relax();
+        }
+    }
+    return n->tx_free[--n->tx_nfree];
 }
 
 int hvnet_send(struct hvnet *n, const void *frame, size_t len)
@@ -58,21 +106,26 @@ int hvnet_send(struct hvnet *n, const void *frame, size_t len)
     if (len > HVNET_BUF - HVNET_HDR)
         return ERR_INVAL;
     spin_lock(&n->tx_lock);
-    if (!n->failed) {
-        memset(n->tx, 0, HVNET_HDR);
-        memcpy(n->tx + HVNET_HDR, frame, len);
-        struct hv_buf b = {n->tx, (uint32_t)(HVNET_HDR + len), false};
-        uint32_t used;
-        int head = hvirtio_post(&n->v, HVNET_TXQ, &b, 1);
-
+    int b = n->failed ? ERR_IO : tx_buffer(n);
+    if (b >= 0) {
+        uint8_t *buf = n->tx[b];
+        memset(buf, 0, HVNET_HDR);
+        memcpy(buf + HVNET_HDR, frame, len);
+        struct hv_buf hb = {buf, (uint32_t)(HVNET_HDR + len), false};
+        int head = hvirtio_post(&n->v, HVNET_TXQ, &hb, 1);
         if (head < 0) {
+            n->tx_free[n->tx_nfree++] = (uint16_t)b;
             r = head;
         } else {
-            hvirtio_kick(&n->v, HVNET_TXQ);
-            if (hvirtio_wait(&n->v, HVNET_TXQ, head, &used, n->timeout_ticks) == 0)
-                r = 0;
-            else
-                n->failed = true;
+            n->tx_head_buf[head] = (uint16_t)b;
+            /* The device clears NO_NOTIFY before it last looks at the
+             * ring: while set, it will see this buffer (2.7.10). */
+            arch_dma_fence();
+            if (!(n->v.q[HVNET_TXQ].used[0] & 1)) {
+                hvirtio_kick(&n->v, HVNET_TXQ);
+                n->tx_kicks++;
+            }
+            r = 0;
         }
     }
     if (r == 0)

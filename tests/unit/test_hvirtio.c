@@ -157,8 +157,9 @@ static uint8_t seen[2048];
 static size_t seen_len;
 static unsigned seen_count;
 
-static int capture(void *ctx, const void *frame, size_t len)
+static int capture(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
+    (void)h;
     (void)ctx;
     memcpy(seen, frame, len);
     seen_len = len;
@@ -191,7 +192,7 @@ static void test_net(void **state)
     virtio_net_init(&model, &idmem, &noirq, mac, &sw);
     fake_mmio_route(&dev);
     void *rings = ring_alloc(2 * hvirtio_ring_bytes(HVNET_QUEUE));
-    void *bufs = ring_alloc((size_t)HVNET_RX_BUFS * HVNET_BUF);
+    void *bufs = ring_alloc(HVNET_BUFS_BYTES);
     if (hvnet_init(&drv, BASE, rings, bufs, 1000000, err, sizeof(err)) < 0)
         fail_msg("hvnet_init: %s", err);
     assert_memory_equal(drv.mac, mac, 6);

@@ -15,6 +15,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
 #include "devices/virtqueue.h"
+#include "lib/wire.h"
 
 /* Guest RAM: a host buffer standing for [RAM_BASE, RAM_BASE + RAM_SIZE). */
 #define RAM_BASE 0x80000000ull
@@ -589,6 +590,94 @@ static void test_event_idx_wrap(void **state)
     assert_true(vq_should_notify(&q, &mem, 1));
 }
 
+/* vq_need_event against the spec's rule written out longhand: event is
+ * among the entries from old to new (modulo 2^16).  Every distance up to
+ * 300 from many starting points, wrap-around included. */
+static void test_need_event_rule(void **state)
+{
+    (void)state;
+    static const uint16_t starts[] = {0, 1, 255, 256, 0x7fff, 0x8000, 0xff00, 0xfffe, 0xffff};
+
+    for (unsigned s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+        for (unsigned moved = 0; moved <= 300; moved += 7) {
+            uint16_t old = starts[s], new_idx = (uint16_t)(old + moved);
+            for (int d = -5; d < 310; d++) {
+                uint16_t ev = (uint16_t)(old + d);
+                bool want = d >= 0 && (unsigned)d < moved;
+                if (vq_need_event(ev, new_idx, old) != want)
+                    fail_msg("vq_need_event(event %#x, new %#x, old %#x) = %d, expected %d", ev,
+                             new_idx, old, !want, want);
+            }
+        }
+    }
+}
+
+/* The device side of EVENT_IDX on a bare queue: avail_event is not moved
+ * while chains are taken from a busy ring (the driver does not notify
+ * then), and is set to last_avail once the ring is found empty; a
+ * no_kicks queue puts it out of reach; vq_want_kick asks for the next
+ * one; vq_unpop gives chains back. */
+static void test_avail_event_busy(void **state)
+{
+    (void)state;
+    struct virtqueue q = {.num = 16, .ready = true, .event_idx = true};
+    const uint64_t avail_event = USED + 4 + 8 * 16;
+    struct vq_buf b[4];
+    unsigned count;
+
+    q.desc = DESC;
+    q.driver = AVAIL;
+    q.device = USED;
+    qnum = 16;
+    avail_idx = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        set_desc(DESC, i, BUF(i), 16, 0, 0);
+        avail_add((uint16_t)i);
+    }
+    put16(avail_event, 0x1234);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(vq_pop(&q, &mem, b, 4, &count), (int)i);
+        if (get16(avail_event) != 0x1234)
+            fail_msg("avail_event moved to %#x while the ring was busy (chain %u)",
+                     get16(avail_event), i);
+    }
+    /* The driver, adding a fifth chain now, would not notify. */
+    assert_false(vq_need_event(get16(avail_event), 5, 4));
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), ERR_AGAIN);
+    assert_int_equal(get16(avail_event), 4);
+    assert_true(vq_need_event(get16(avail_event), 5, 4)); /* now it would */
+    /* Give two back: the same chains come again. */
+    avail_add(0);
+    avail_add(1);
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), 0);
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), 1);
+    vq_unpop(&q, 2);
+    assert_int_equal(q.last_avail, 4);
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), 0);
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), 1);
+    /* Stopping early: ask for the next notification. */
+    put16(avail_event, 0);
+    assert_int_equal(vq_want_kick(&q, &mem), 0);
+    assert_int_equal(get16(avail_event), 6);
+    /* A receive queue: the driver is never asked to notify. */
+    q.no_kicks = true;
+    assert_int_equal(vq_pop(&q, &mem, b, 4, &count), ERR_AGAIN);
+    uint16_t ev = get16(avail_event);
+    for (unsigned added = 1; added <= 16; added++)
+        assert_false(vq_need_event(ev, (uint16_t)(6 + added), 6));
+    /* vq_reset keeps no_kicks (a property of the queue, not its state),
+     * and so does loading a queue's saved state. */
+    vq_reset(&q);
+    assert_true(q.no_kicks);
+    uint8_t buf[64];
+    struct wire w = wire_out(buf, sizeof(buf));
+    struct virtqueue plain = {.num = 16};
+    vq_state_put(&plain, &w);
+    struct wire_in r = wire_in(buf, w.pos);
+    assert_int_equal(vq_state_get(&q, &r, 16, &mem, false, true), 0);
+    assert_true(q.no_kicks);
+}
+
 static void test_indirect(void **state)
 {
     (void)state;
@@ -922,6 +1011,8 @@ int main(void)
         cmocka_unit_test_setup(test_no_interrupt, setup),
         cmocka_unit_test_setup(test_event_idx, setup),
         cmocka_unit_test_setup(test_event_idx_wrap, setup),
+        cmocka_unit_test_setup(test_need_event_rule, setup),
+        cmocka_unit_test_setup(test_avail_event_busy, setup),
         cmocka_unit_test_setup(test_indirect, setup),
         cmocka_unit_test_setup(test_hostile_loop, setup),
         cmocka_unit_test_setup(test_hostile_index, setup),

@@ -17,6 +17,7 @@
 #include "devices/virtio_net.h"
 #include "devices/virtqueue.h"
 #include "devices/vswitch.h"
+#include "lib/err.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/virtio_testlib.h"
 
@@ -30,9 +31,12 @@ struct cap {
     int refuse; /* deliver returns -1 */
 };
 
-static int cap_deliver(void *ctx, const void *frame, size_t len)
+static int cap_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
 {
     struct cap *c = ctx;
+
+    if (h)
+        return ERR_NOTSUP; /* a port without offloads */
 
     assert_true(len >= VSWITCH_MIN_FRAME && len <= VSWITCH_MAX_FRAME);
     if (c->refuse)
@@ -280,8 +284,12 @@ static void test_net_identity(void **s)
 {
     (void)s;
     assert_int_equal(vt_rd(&da, VIRTIO_MMIO_DEVICE_ID), 1);
-    assert_int_equal(vt_offered(&da), (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
-                                          VT_F_V1 | VT_F_INDIRECT | VT_F_EVENT);
+    assert_int_equal(vt_offered(&da),
+                     (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
+                         (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                         (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6) |
+                         (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |
+                         (1ull << VIRTIO_NET_F_MRG_RXBUF) | VT_F_V1 | VT_F_INDIRECT | VT_F_EVENT);
     for (unsigned i = 0; i < 6; i++)
         assert_int_equal(vt_cfg(&da, i, 1), MAC_A[i]);
     assert_int_equal(vt_cfg(&da, 0, 4), 0x00005452);
@@ -296,9 +304,9 @@ static void test_net_identity(void **s)
     assert_int_equal(vt_rd(&da, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_MAX);
     vt_wr(&da, VIRTIO_MMIO_QUEUE_SEL, 2);
     assert_int_equal(vt_rd(&da, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
-    /* GUEST_CSUM / MRG_RXBUF are not offered: refused. */
-    assert_false(vt_negotiate(&da, VT_F_V1 | 2) & VIRTIO_STATUS_FEATURES_OK);
-    assert_false(vt_negotiate(&da, VT_F_V1 | (1ull << 15)) & VIRTIO_STATUS_FEATURES_OK);
+    /* The control queue and multiqueue are not offered: refused. */
+    assert_false(vt_negotiate(&da, VT_F_V1 | (1ull << 17)) & VIRTIO_STATUS_FEATURES_OK);
+    assert_false(vt_negotiate(&da, VT_F_V1 | (1ull << 22)) & VIRTIO_STATUS_FEATURES_OK);
     assert_true(vt_negotiate(&da, vt_offered(&da)) & VIRTIO_STATUS_FEATURES_OK);
 }
 
@@ -587,6 +595,132 @@ static void test_net_end_to_end(void **s)
 /* After a migration the NIC announces itself (QEMU's self-announce): a
  * broadcast RARP request from its address reaches the uplink, and the
  * switch now sends frames for that address to its port. */
+#define F_CSUM  (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4)
+#define F_GCSUM (1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4)
+#define F_MRG   (1ull << VIRTIO_NET_F_MRG_RXBUF)
+
+/* A TCP/IPv4 frame of 54 + payload bytes from A to B. */
+static size_t mk_tso(uint8_t *f, size_t payload)
+{
+    memset(f, 0, 54);
+    memcpy(f, MAC_B, 6);
+    memcpy(f + 6, MAC_A, 6);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[14 + 2] = (uint8_t)((40 + payload) >> 8);
+    f[14 + 3] = (uint8_t)(40 + payload);
+    f[14 + 8] = 64;
+    f[14 + 9] = 6;
+    memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+    f[34 + 12] = 0x50;
+    f[34 + 13] = 0x18;
+    for (size_t i = 0; i < payload; i++)
+        f[54 + i] = (uint8_t)(i * 7 + 3);
+    return 54 + payload;
+}
+
+/* A's transmit of a TCP segmentation offload (header hdr) at VT_BUF(16)
+ * (spanning pages), descriptor 0 of a 16-entry ring used round-robin. */
+static void post_tso(struct vt_dev *d, unsigned i, const struct vnet_hdr *h, const uint8_t *f,
+                     size_t len)
+{
+    uint64_t b = VT_BUF(16);
+    vnet_hdr_build(h, vt_at(d, b));
+    memcpy(vt_at(d, b + VIRTIO_NET_HDR_LEN), f, len);
+    vt_qdesc(d, TXQ, i, b, (uint32_t)(VIRTIO_NET_HDR_LEN + len), 0, 0);
+    vt_avail_add(d, TXQ, (uint16_t)i);
+}
+
+/* Offloads across the switch: a 10,000-byte TCP segment from A crosses
+ * whole to B (GUEST_TSO4, MRG_RXBUF: three 4 KiB chains, the header says
+ * what is left to do) and as seven checksummed segments to the capture
+ * port (no offloads); B without offloads gets the seven segments too; B
+ * with too few mergeable buffers drops the frame and keeps its chains;
+ * an offload A did not negotiate is dropped. */
+static void test_net_offloads(void **s)
+{
+    (void)s;
+    static uint8_t f[12000];
+    size_t len = mk_tso(f, 10000);
+    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
+
+    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    post_tso(&da, 0, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(na.stats.tx_frames, 1);
+    assert_int_equal(vt_used_idx(&db, RXQ), 3);
+    struct vnet_hdr got;
+    vnet_hdr_parse(vt_at(&db, VT_BUF(0)), &got);
+    assert_int_equal(got.flags, VNET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(got.gso_type, VNET_GSO_TCPV4);
+    assert_int_equal(got.gso_size, 1448);
+    assert_int_equal(got.csum_start, 34);
+    assert_int_equal(got.csum_offset, 16);
+    assert_int_equal(got.num_buffers, 3);
+    size_t pos = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        uint32_t id, ulen;
+        vt_used_elem(&db, RXQ, (uint16_t)i, &id, &ulen);
+        assert_int_equal(id, i);
+        size_t skip = i == 0 ? VIRTIO_NET_HDR_LEN : 0;
+        assert_int_equal(ulen, i < 2 ? 4096 : VIRTIO_NET_HDR_LEN + len - 2 * 4096);
+        assert_memory_equal(vt_at(&db, VT_BUF(i) + skip), f + pos, ulen - skip);
+        pos += ulen - skip;
+    }
+    assert_int_equal(pos, len);
+    /* The capture port (no offloads) got the segments. */
+    assert_int_equal(c1.frames, 7);
+    assert_int_equal(c1.last_len, 54 + 10000 - 6 * 1448);
+    assert_memory_equal(c1.last + 54, f + 54 + 6 * 1448, 10000 - 6 * 1448);
+    assert_int_equal(nsw.segmented, 1);
+
+    /* B without offloads or MRG_RXBUF: seven plain frames. */
+    vt_start(&db, VT_F_EVENT, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 1526);
+    post_tso(&da, 1, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(vt_used_idx(&db, RXQ), 7);
+    assert_int_equal(nb.stats.rx_offload_refused, 1);
+    uint32_t id, ulen;
+    vt_used_elem(&db, RXQ, 6, &id, &ulen);
+    assert_int_equal(ulen, VIRTIO_NET_HDR_LEN + 54 + 10000 - 6 * 1448);
+    static const uint8_t plain[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    assert_memory_equal(vt_at(&db, VT_BUF(6)), plain, 12);
+
+    /* B with MRG_RXBUF but two 4 KiB chains for a frame needing three:
+     * dropped, the chains stay available. */
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    post_rx(&db, 0, 4096);
+    post_rx(&db, 1, 4096);
+    uint64_t drops = nb.stats.rx_drops;
+    post_tso(&da, 2, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(vt_used_idx(&db, RXQ), 0);
+    assert_int_equal(nb.stats.rx_drops, drops + 1);
+    assert_int_equal(nb.t.queues[RXQ].last_avail, 0);
+    post_rx(&db, 2, 4096);
+    post_tso(&da, 3, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(vt_used_idx(&db, RXQ), 3);
+
+    /* A without HOST_TSO4 (CSUM only): its TSO frame is dropped. */
+    vt_start(&da, VT_F_EVENT | 1ull << VIRTIO_NET_F_CSUM, 2, 16);
+    uint64_t tx_drops = na.stats.tx_drops;
+    post_tso(&da, 0, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(na.stats.tx_drops, tx_drops + 1);
+    assert_int_equal(vt_used_idx(&da, TXQ), 1); /* but completed */
+    /* Nonsense: the checksum field past the frame. */
+    struct vnet_hdr bad = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_NONE, 0, 0, 50, 10, 0};
+    post_tso(&da, 1, &bad, f, 60);
+    vt_kick(&da, TXQ);
+    assert_int_equal(na.stats.tx_drops, tx_drops + 2);
+}
+
 static void test_net_announce(void **s)
 {
     (void)s;
@@ -639,8 +773,9 @@ static volatile int conc_go;
 static uint8_t conc_seen[CONC_TX];
 static unsigned conc_next, conc_order_bad;
 
-static int conc_deliver(void *ctx, const void *f, size_t len)
+static int conc_deliver(void *ctx, const struct vnet_hdr *h, const void *f, size_t len)
 {
+    (void)h;
     const uint8_t *b = f;
     (void)ctx;
     assert_int_equal(len, 60);
@@ -793,6 +928,7 @@ int main(void)
         cmocka_unit_test_setup(test_net_transmit, net_setup),
         cmocka_unit_test_setup(test_net_transmit_broken, net_setup),
         cmocka_unit_test_setup(test_net_end_to_end, net_setup),
+        cmocka_unit_test_setup(test_net_offloads, net_setup),
         cmocka_unit_test_setup(test_net_announce, net_setup),
         cmocka_unit_test_setup(test_net_no_switch, net_setup),
         cmocka_unit_test_setup(test_net_concurrent, net_setup),
