@@ -61,6 +61,7 @@ struct vcpu_arch {
     uint64_t senvcfg, scounteren;
     struct vcpu_hctl hctl;
     uint64_t hvip;         /* owned by the hart running the vCPU */
+    uint32_t eip_in;       /* the PLIC line (struct vcpu's eip, 0 or 1) hvip.VSEIP was set from */
     uint64_t hvip_pending; /* bits other harts assert (atomic OR); merged before entry */
     uint64_t vstimecmp;    /* with Sstc: the guest's own timer compare */
     /* The exceptions the guest takes itself, set through SBI FWFT

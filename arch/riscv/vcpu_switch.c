@@ -112,7 +112,8 @@ void vcpu_arch_run(struct vcpu *v)
 
     a->hvip |= pending;
     /* VSEIP follows the virtual PLIC's output for this vCPU: a level. */
-    if (__atomic_load_n(&v->eip, __ATOMIC_ACQUIRE))
+    a->eip_in = __atomic_load_n(&v->eip, __ATOMIC_ACQUIRE);
+    if (a->eip_in)
         a->hvip |= HVIP_VSEIP;
     else
         a->hvip &= ~HVIP_VSEIP;
@@ -200,7 +201,7 @@ static inline __attribute__((always_inline)) long vcpu_arch_reenter(struct vcpu 
      * the proper ordering (vcpu_arch_run). */
     if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED) ||
         __atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED) ||
-        !__atomic_load_n(&v->eip, __ATOMIC_RELAXED) != !(a->hvip & HVIP_VSEIP))
+        __atomic_load_n(&v->eip, __ATOMIC_RELAXED) != a->eip_in)
         return vcpu_arch_exit_slow(v, act);
     /* Only the registers a C call may clobber need reloading, unless the
      * exit changed one of the others (never an SBI call: it writes a0, a1). */
