@@ -45,7 +45,8 @@ static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v, bool traced)
     return traced ? exit_ecall_traced(v) : sbi_dispatch(v);
 }
 
-static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool traced)
+static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool traced,
+                                                           bool partial)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
     /* htval holds the guest physical address shifted right by 2; stval
@@ -59,6 +60,8 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool
     if (code != CAUSE_FETCH_GUEST_PAGE_FAULT) {
         /* The vCPU's last access again (a driver polling a register)? */
         if (mmio_hit(v, gpa, store)) {
+            if (partial && v->mmio_hit.live)
+                return EXIT_NEED_REGS;
             v->exits[EXIT_MMIO]++;
             return traced ? mmio_emulate_hit_traced(v) : mmio_emulate_hit(v);
         }
@@ -68,6 +71,8 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool
             d = vm_find_device(v->vm, gpa, 1);
     }
     if (d) {
+        if (partial)
+            return EXIT_NEED_REGS; /* a miss: the decode may name any register */
         v->exits[EXIT_MMIO]++;
         return traced ? mmio_emulate_traced(v, d, gpa, store) : mmio_emulate(v, d, gpa, store);
     }
@@ -169,7 +174,7 @@ static enum exit_action exit_breakpoint(struct vcpu *v)
  * load/store faults are taken before the table. */
 static enum exit_action exit_fetch_fault(struct vcpu *v)
 {
-    return exit_guest_page_fault(v, false);
+    return exit_guest_page_fault(v, false, false);
 }
 
 static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
@@ -187,7 +192,7 @@ static const exit_handler interrupt_table[IRQ_S_EXT + 1] = {
     [IRQ_S_EXT] = exit_external, /* the host's own devices, through its PLIC */
 };
 
-static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced)
+static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced, bool partial)
 {
     uint64_t cause = v->arch.ctx.scause;
     uint64_t code = cause & ~CAUSE_INTERRUPT;
@@ -198,7 +203,7 @@ static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced)
     if (cause == CAUSE_VS_ECALL)
         return exit_ecall(v, traced);
     if (cause == CAUSE_LOAD_GUEST_PAGE_FAULT || cause == CAUSE_STORE_GUEST_PAGE_FAULT)
-        return exit_guest_page_fault(v, traced);
+        return exit_guest_page_fault(v, traced, partial);
     if (cause & CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];
@@ -210,7 +215,12 @@ static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced)
 
 INLINE_ALWAYS enum exit_action vcpu_exit(struct vcpu *v)
 {
-    return exit_dispatch(v, false);
+    return exit_dispatch(v, false, false);
+}
+
+INLINE_ALWAYS enum exit_action vcpu_exit_partial(struct vcpu *v)
+{
+    return exit_dispatch(v, false, true);
 }
 
 /* Out of line: the exit path pays for tracing only when it is on. */
@@ -232,7 +242,7 @@ __attribute__((noinline)) enum exit_action vcpu_exit_traced(struct vcpu *v)
             addr = (c->htval << 2) | (c->stval & 3);
         trace_exit_begin(vm, id, cause, c->sepc, addr);
     }
-    enum exit_action act = exit_dispatch(v, true);
+    enum exit_action act = exit_dispatch(v, true, false);
     if (on)
         trace_exit_end(vm, id, cause, act);
     return act;

@@ -57,7 +57,9 @@ struct mmio_hit {
     struct mmio_insn in;
     /* A load's result from the device's bytes: (value << shift) >> shift,
      * arithmetic when in.sign_extend (insn_load_result, worked out once);
-     * live: in.reg is one the exit path does not reload by itself. */
+     * live: in.reg (a load's rd, a store's rs2) is one of
+     * VCPU_ARCH_LIVE_GPRS, which the exit path neither reloads nor, for
+     * these faults, stores by itself (vcpu_exit_partial). */
     uint8_t shift;
     bool live;
 };
@@ -138,10 +140,19 @@ enum exit_action {
     EXIT_BLOCK,  /* wait for an interrupt (WFI) */
     EXIT_YIELD,  /* give the hart to someone else */
     EXIT_LEAVE,  /* the vCPU stopped or its VM ended: leave the hart */
+    /* vcpu_exit_partial only: the exit needs the registers its context
+     * lacks; nothing was done: store them and call vcpu_exit. */
+    EXIT_NEED_REGS,
 };
 
 /* Handles the exit recorded in v->arch.ctx (the one dispatch table). */
 enum exit_action vcpu_exit(struct vcpu *v);
+/* The same for a load or store guest-page fault whose context lacks the
+ * registers of VCPU_ARCH_LIVE_GPRS (the world switch stores them only
+ * when needed): an MMIO access that names one of them, or one that is
+ * not the vCPU's last access again, returns EXIT_NEED_REGS having done
+ * nothing.  Any other exit is handled as vcpu_exit() does. */
+enum exit_action vcpu_exit_partial(struct vcpu *v);
 /* The same with tracing (core/trace.h): the exit path calls it instead
  * when its hart's trace_on is set. */
 enum exit_action vcpu_exit_traced(struct vcpu *v);

@@ -100,8 +100,11 @@ vcpu_ctx_resume:
  *      used here) need reloading: the C code kept s1-s11, which still
  *      hold the guest's values, and never touches gp;
  *   2: resume the guest, every register from the context (the exit
- *      changed one of those; never after an ecall, which stores them
- *      only on the way to the scheduler). */
+ *      changed one of those; never after an ecall or an MMIO fault
+ *      handled without them, which store them only on the way to the
+ *      scheduler);
+ *   3: store GUEST_SREGS and hstatus, then vcpu_arch_exit_full() (the
+ *      same with every register stored; never returns 3) and as above. */
     .globl vcpu_ctx_exit
     .align 2
 vcpu_ctx_exit:
@@ -116,20 +119,27 @@ vcpu_ctx_exit:
     csrr    t0, scause
     sd      t0, CTX_SCAUSE*8(t6)
     /* An ecall from VS-mode (cause 10) reads only a0-a7 and writes a0-a1:
-     * s1-s11, which the C code below preserves, and hstatus, which it
-     * leaves alone, are stored only if it goes back to the scheduler; it
-     * has no trap value (stval, htval and htinst are zero; the saved
-     * copies are left stale).  An interrupt (scause bit 63) reads no
-     * guest register on the fast path and has no trap value either: the
-     * same.  Every other exit stores everything now (MMIO may read or
-     * write any register).  t0 is free: GUEST_CREGS stored it. */
+     * s1-s11 and gp (GUEST_SREGS), which the C code below preserves, and
+     * hstatus, which it leaves alone, are stored only if it goes back to
+     * the scheduler; it has no trap value (stval, htval and htinst are
+     * zero; the saved copies are left stale).  An interrupt (scause bit
+     * 63) reads no guest register on the fast path and has no trap value
+     * either: the same.  A load or store guest-page fault (21, 23: MMIO)
+     * stores its trap values but not GUEST_SREGS and hstatus either: an
+     * access that names one of those registers asks for them (return
+     * value 3 below) and is handled again.  Every other exit stores
+     * everything now.  t0 is free: GUEST_CREGS stored it. */
     addi    t5, t0, -10
     beqz    t5, 1f
     bltz    t0, 1f
+    addi    t5, t0, -21
+    beqz    t5, 6f
+    addi    t5, t0, -23
+    beqz    t5, 6f
     GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
-    csrr    t5, stval
+6:  csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
     csrr    t5, htval
     sd      t5, CTX_HTVAL*8(t6)
@@ -141,7 +151,7 @@ vcpu_ctx_exit:
     mv      s0, t6
     mv      a0, t6
     call    vcpu_arch_exit_fast
-    mv      t6, s0
+7:  mv      t6, s0
     beqz    a0, 2f
     addi    a0, a0, -1
     bnez    a0, 3f
@@ -161,15 +171,32 @@ vcpu_ctx_exit:
     ld      x31, 31*8(t6)
     sret
 
-3:  mv      a0, t6
+3:  addi    a0, a0, -1
+    bnez    a0, 8f
+    mv      a0, t6
     j       vcpu_ctx_resume
 
-    /* Back to the scheduler; after an ecall or an interrupt, s1-s11 and
-     * hstatus still hold the guest's values: store them now. */
+    /* 3: the exit needs GUEST_SREGS (an MMIO access names one): store
+     * them and hstatus, and have it handled with every register. */
+8:  GUEST_SREGS sd
+    csrr    t5, hstatus
+    sd      t5, CTX_HSTATUS*8(t6)
+    mv      a0, t6
+    call    vcpu_arch_exit_full
+    j       7b
+
+    /* Back to the scheduler; after an ecall, an interrupt or a load or
+     * store guest-page fault, GUEST_SREGS and hstatus still hold the
+     * guest's values (stored already if it came through 8: no matter):
+     * store them now. */
 2:  ld      t5, CTX_SCAUSE*8(t6)
     bltz    t5, 5f
-    addi    t5, t5, -10
-    bnez    t5, 4f
+    addi    t4, t5, -10
+    beqz    t4, 5f
+    addi    t4, t5, -21
+    beqz    t4, 5f
+    addi    t4, t5, -23
+    bnez    t4, 4f
 5:  GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)

@@ -16,6 +16,8 @@ void vcpu_ctx_enter(struct vcpu_ctx *ctx);
  * scheduler, says to re-enter the guest at once (1, or 2 to reload every
  * register), else 0. */
 long vcpu_arch_exit_fast(struct vcpu_ctx *ctx);
+/* The same once GUEST_SREGS are stored too (after the fast path's 3). */
+long vcpu_arch_exit_full(struct vcpu_ctx *ctx);
 
 void fp_save(struct fp_state *fp);
 void fp_restore(const struct fp_state *fp);

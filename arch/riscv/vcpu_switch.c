@@ -222,7 +222,10 @@ static __attribute__((noinline)) long vcpu_arch_exit_irq(struct vcpu *v)
     return vcpu_arch_reenter(v, EXIT_RESUME);
 }
 
-long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+/* full: every register is in ctx (vcpu_arch_exit_full); otherwise a load
+ * or store guest-page fault lacks GUEST_SREGS (switch.S), and an exit
+ * that needs them returns 3 having done nothing. */
+static inline __attribute__((always_inline)) long vcpu_arch_exit(struct vcpu_ctx *ctx, bool full)
 {
     struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
 
@@ -233,13 +236,35 @@ long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
     long traced; /* its low word is enough (classes fit in 7 bits), little-endian */
     __asm__ volatile("lw %0, %1(tp)" : "=r"(traced) : "i"(offsetof(struct hart, trace_on)));
     /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
-    enum exit_action act = __builtin_expect(traced != 0, 0) ? vcpu_exit_traced(v) : vcpu_exit(v);
+    enum exit_action act;
+    if (__builtin_expect(traced != 0, 0)) {
+        /* The traced path is written for a whole context. */
+        if (!full && (ctx->scause == CAUSE_LOAD_GUEST_PAGE_FAULT ||
+                      ctx->scause == CAUSE_STORE_GUEST_PAGE_FAULT))
+            return 3;
+        act = vcpu_exit_traced(v);
+    } else {
+        act = full ? vcpu_exit(v) : vcpu_exit_partial(v);
+    }
     if (act != EXIT_RESUME || v->stop_requested ||
-        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+        __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING) {
+        if (!full && act == EXIT_NEED_REGS)
+            return 3;
         return vcpu_arch_exit_slow(v, act);
+    }
     /* A new SBI deadline was given to the hart's timer by the call itself
      * (sbi_time_set). */
     return vcpu_arch_reenter(v, act);
+}
+
+long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
+{
+    return vcpu_arch_exit(ctx, false);
+}
+
+long vcpu_arch_exit_full(struct vcpu_ctx *ctx)
+{
+    return vcpu_arch_exit(ctx, true);
 }
 
 void vcpu_arch_put(struct vcpu *v)
