@@ -46,7 +46,7 @@ static INLINE_ALWAYS enum exit_action exit_ecall(struct vcpu *v, bool traced)
 }
 
 static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool traced,
-                                                           bool partial)
+                                                            bool partial)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
     /* htval holds the guest physical address shifted right by 2; stval

@@ -30,10 +30,10 @@ struct hart {
     /* The enabled trace classes (core/trace.h), copied here so that the
      * exit path tests them with one load from tp; core/trace_ctl.c keeps
      * every hart's copy equal to trace_on. */
-    unsigned long trace_on; /* a whole register: no sign extension to test it */
-    uint64_t fp_token;      /* whose FP state is in this hart's registers (vcpu_arch) */
+    unsigned long trace_on;           /* a whole register: no sign extension to test it */
+    uint64_t fp_token;                /* whose FP state is in this hart's registers (vcpu_arch) */
 #define HART_FP_TOKEN_NONE UINT64_MAX /* what the firmware left: nobody's */
-    uint64_t timer;         /* deadline programmed in the host timer */
+    uint64_t timer;                   /* deadline programmed in the host timer */
     /* End of the running vCPU's slice (core/hart_loop.c), for the exit
      * fast path's timer interrupt (vcpu_arch_exit_fast). */
     uint64_t slice_end;

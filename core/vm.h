@@ -71,7 +71,7 @@ struct vm {
     struct gstage gs;
     unsigned vmid;
     uint64_t hgatp; /* gs and vmid as the hgatp CSR takes them, worked out once */
-    uint64_t uid; /* never reused: tells harts when a VMID changed owner */
+    uint64_t uid;   /* never reused: tells harts when a VMID changed owner */
     uint64_t ram_base, ram_size;
     uint64_t fdt_gpa;
     unsigned pieces[3]; /* guest RAM in 4 KiB, 2 MiB and 1 GiB pieces (and G-stage leaves) */

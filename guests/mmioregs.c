@@ -76,7 +76,10 @@ void guest_main(uint64_t hartid)
             }
             mmioregs_run(&r);
             uint64_t want = k == 1 ? (uint64_t)(int64_t)(int8_t)v : v;
-            const char *what = k == 0 ? "lbu into" : k == 1 ? "lb into" : k == 2 ? "sb from" : "lbu twice into";
+            const char *what = k == 0   ? "lbu into"
+                               : k == 1 ? "lb into"
+                               : k == 2 ? "sb from"
+                                        : "lbu twice into";
             if (k == 2) {
                 if (*scr != v)
                     guest_fail("sb from x%u stored %#x, expected %#x", reg, *scr, v);

@@ -39,7 +39,7 @@ void vcpu_arch_reset(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1)
     a->vstimecmp = UINT64_MAX;
     a->scounteren = __atomic_load_n(&riscv_cpu.scounteren_reset, __ATOMIC_RELAXED);
     a->senvcfg = __atomic_load_n(&riscv_cpu.senvcfg_reset, __ATOMIC_RELAXED);
-    a->hedeleg = VCPU_HEDELEG_RESET; /* FWFT features reset with the hart */
+    a->hedeleg = VCPU_HEDELEG_RESET;   /* FWFT features reset with the hart */
     a->fp_token = VCPU_FP_TOKEN_RESET; /* fp and vec are zero (memset above) */
     a->last_hart = -1;
 }

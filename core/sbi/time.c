@@ -33,8 +33,8 @@ void sbi_time_set(struct vcpu *v, uint64_t deadline)
     v->timer_deadline = UINT64_MAX;
     vcpu_arch_raise(&v->arch, HVIP_VSTIP);
     if (trace_wants(TRACE_IRQ))
-        trace_emit(TRACE_EV_IRQ, (uint16_t)v->vm->index, (uint16_t)v->id, TRACE_IRQ_TIMER,
-                   h->index, 0);
+        trace_emit(TRACE_EV_IRQ, (uint16_t)v->vm->index, (uint16_t)v->id, TRACE_IRQ_TIMER, h->index,
+                   0);
 }
 
 static struct sbi_ret time_call(struct vcpu *v, const struct sbi_args *c)
