@@ -5,11 +5,14 @@
  *   0: the UART scratch register's address    8: the test's number (below)
  *  16: the value the target register holds before a store
  *  24..: the 32 registers as they were after the access (x0 and sp: 0)
- * For test R*4 + K, register R (1, 3..31) is the target and B (t0, or t1
+ * For test R*5 + K, register R (1, 3..31) is the target and B (t0, or t1
  * when R is t0) holds the address; every other register holds a pattern
- * (mmioregs_pattern in C: i * 0x0101010101010101 ^ 0xa5a5...).  K:
- *   0 lbu R, 0(B)   1 lb R, 0(B)   2 sb R, 0(B)   3 sd/ld-free: lbu twice
- * (the second access is the vCPU's last access again: the cache's hit).
+ * (pattern() in C: i * 0x0101010101010101 ^ 0xa5a5...).  K:
+ *   0 lbu R, 0(B)   1 lb R, 0(B)   2 sb R, 0(B)   3 lbu R, 0(B) twice
+ *   4 lw R, 0(B)
+ * (K = 3: the second access is the vCPU's last access again, the cache's
+ * hit; K = 4 is a PLIC claim, which lowers the vCPU's interrupt line: the
+ * exit goes to the scheduler with the result in the context.)
  * sp is not tested: it points at r for the register dump. */
 
 #define PAT(i) (((i) * 0x0101010101010101) ^ 0xa5a5a5a55a5a5a5a)
@@ -42,9 +45,11 @@
     lb      x\r, 0(x\base)
     .elseif \k == 2
     sb      x\r, 0(x\base)
+    .elseif \k == 3
+    lbu     x\r, 0(x\base)
+    lbu     x\r, 0(x\base)
     .else
-    lbu     x\r, 0(x\base)
-    lbu     x\r, 0(x\base)
+    lw      x\r, 0(x\base)
     .endif
     DUMP
     j       9f
@@ -74,7 +79,7 @@ mmioregs_run:
     lla     t0, saved_sp
     sd      sp, 0(t0)
     mv      sp, a0
-    /* Jump to the test's entry: table of 32 * 4 entries of 4 bytes each
+    /* Jump to the test's entry: table of 32 * 5 entries of 4 bytes each
      * (a j instruction), built below. */
     ld      t0, 8(sp)
     slli    t0, t0, 2
@@ -85,7 +90,7 @@ mmioregs_run:
     .option norvc  /* the table's entries are 4 bytes each */
 1:
     .irp r, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    .irp k, 0, 1, 2, 3
+    .irp k, 0, 1, 2, 3, 4
     .if \r == 0 || \r == 2
     j       9f
     .else
@@ -96,7 +101,7 @@ mmioregs_run:
     .option pop
 
     .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    .irp k, 0, 1, 2, 3
+    .irp k, 0, 1, 2, 3, 4
 .Lt_\r\()_\k:
     .if \r == 5
     ONE     \r, \k, 6

@@ -151,7 +151,7 @@ vcpu_ctx_exit:
     mv      s0, t6
     mv      a0, t6
     call    vcpu_arch_exit_fast
-7:  mv      t6, s0
+    mv      t6, s0
     beqz    a0, 2f
     addi    a0, a0, -1
     bnez    a0, 3f
@@ -162,7 +162,7 @@ vcpu_ctx_exit:
      * handler changes it.  sstatus is written even so:
      * without that write QEMU (10.0) runs the guest on with vector
      * instructions disabled (the fpu-vector system test). */
-    ld      t0, CTX_SEPC*8(t6)
+10: ld      t0, CTX_SEPC*8(t6)
     csrw    sepc, t0
     ld      t0, CTX_SSTATUS*8(t6)
     csrw    sstatus, t0
@@ -173,22 +173,29 @@ vcpu_ctx_exit:
 
 3:  addi    a0, a0, -1
     bnez    a0, 8f
-    mv      a0, t6
+9:  mv      a0, t6
     j       vcpu_ctx_resume
 
     /* 3: the exit needs GUEST_SREGS (an MMIO access names one): store
-     * them and hstatus, and have it handled with every register. */
+     * them and hstatus, and have it handled with every register.  The
+     * handler may then write one of them in the context (a load into
+     * s1-s11 or gp), so the way to the scheduler must not store them
+     * again: 4, not 2. */
 8:  GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
     mv      a0, t6
     call    vcpu_arch_exit_full
-    j       7b
+    mv      t6, s0
+    beqz    a0, 4f
+    addi    a0, a0, -1
+    bnez    a0, 9b
+    j       10b
 
     /* Back to the scheduler; after an ecall, an interrupt or a load or
-     * store guest-page fault, GUEST_SREGS and hstatus still hold the
-     * guest's values (stored already if it came through 8: no matter):
-     * store them now. */
+     * store guest-page fault handled without them, GUEST_SREGS and
+     * hstatus still hold the guest's values, which no handler wrote in
+     * the context: store them now. */
 2:  ld      t5, CTX_SCAUSE*8(t6)
     bltz    t5, 5f
     addi    t4, t5, -10

@@ -119,6 +119,9 @@ void vcpu_arch_run(struct vcpu *v)
         a->hvip &= ~HVIP_VSEIP;
     csr_write(hvip, a->hvip);
     __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
+    /* Entry loads every register from the context (a debugger's write
+     * included): nothing left for the fast path to reload. */
+    a->reload_all = 0;
     vcpu_ctx_enter(&a->ctx);
     __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
     /* The guest clears its own VSSIP through sip, which is hvip's bit. */
