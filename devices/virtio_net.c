@@ -141,6 +141,9 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
 
     if (h && vnet_hdr_needs(h) == 0)
         h = NULL;
+    /* One receive at a time (two senders may deliver at once): the
+     * chains it took and the cursor are this lock's. */
+    spin_lock(&n->rx_lock);
     spin_lock(&t->lock);
     if (len > (h && h->gso_type != VNET_GSO_NONE ? VIRTIO_NET_MAX_GSO : VIRTIO_NET_MAX_FRAME))
         goto drop;
@@ -151,6 +154,7 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
         if (vnet_hdr_needs(h) & ~net_rx_offloads(n)) {
             n->stats.rx_offload_refused++;
             spin_unlock(&t->lock);
+            spin_unlock(&n->rx_lock);
             return ERR_NOTSUP; /* the switch gives the plain equivalent */
         }
         out = *h;
@@ -160,6 +164,13 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
     r = chains;
     if (chains < 0)
         goto drop;
+    uint32_t epoch = n->epoch;
+    /* The copy runs without the transport lock: the guest's own register
+     * accesses (interrupt status, acknowledgements, its transmit kicks)
+     * do not wait behind a 64 KiB copy.  The chains are popped, so
+     * nobody else writes them; a reset meanwhile (epoch) drops the frame,
+     * and reset_done waits for this copy before the driver goes on. */
+    spin_unlock(&t->lock);
     /* num_buffers: 1 without MRG_RXBUF (VERSION_1 has the field). */
     out.num_buffers = (uint16_t)chains;
     uint8_t hdr[VIRTIO_NET_HDR_LEN];
@@ -169,9 +180,14 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
     c->off = 0;
     for (int i = 0; i < chains; i++)
         c->written[i] = 0;
+    bool copied = rx_fill(n, (unsigned)chains, c, hdr, sizeof(hdr)) == 0 &&
+                  rx_fill(n, (unsigned)chains, c, frame, len) == 0;
+    spin_lock(&t->lock);
+    r = ERR_AGAIN;
+    if (n->epoch != epoch)
+        goto drop; /* reset meanwhile: the chains are the old rings' */
     r = ERR_BROKEN;
-    if (rx_fill(n, (unsigned)chains, c, hdr, sizeof(hdr)) != 0 ||
-        rx_fill(n, (unsigned)chains, c, frame, len) != 0) {
+    if (!copied) {
         virtio_mmio_needs_reset(t); /* buffer outside RAM */
         goto drop;
     }
@@ -188,6 +204,7 @@ drop:
     n->stats.rx_drops++;
 out:
     spin_unlock(&t->lock);
+    spin_unlock(&n->rx_lock);
     return r;
 }
 
@@ -201,6 +218,10 @@ void virtio_net_hold(struct virtio_net *n, bool on)
     spin_lock(&n->t.lock);
     n->held = on;
     spin_unlock(&n->t.lock);
+    /* A receive that took its chains before the hold finishes its copy
+     * first: nothing writes the guest's memory once this returns. */
+    spin_lock(&n->rx_lock);
+    spin_unlock(&n->rx_lock);
 }
 
 static int net_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
@@ -208,10 +229,12 @@ static int net_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, s
     return virtio_net_receive_hdr(ctx, h, frame, len);
 }
 
-/* Transport lock held: takes one transmit chain into n->tx_frame.
- * Returns the frame length (header included), 0 for a chain dropped,
- * or, when there is nothing more to do, ERR_AGAIN (the queue is empty) or
- * ERR_BROKEN (a broken ring or chain: now NEEDS_RESET). */
+/* tx_lock held, transport lock held on entry and on return (released
+ * for the copy): takes one transmit chain into n->tx_frame.  Returns the
+ * frame length (header included), 0 for a chain dropped, or, when there
+ * is nothing more to do, ERR_AGAIN (the queue is empty, or the device was
+ * reset during the copy) or ERR_BROKEN (a broken ring or chain: now
+ * NEEDS_RESET). */
 static int64_t net_tx_one(struct virtio_net *n)
 {
     struct virtio_mmio *t = &n->t;
@@ -230,14 +253,24 @@ static int64_t net_tx_one(struct virtio_net *n)
     }
     int64_t r = 0;
     if (total >= VIRTIO_NET_HDR_LEN + VSWITCH_MIN_FRAME && total <= sizeof(n->tx_frame)) {
+        /* Unlocked, as for receive: a frame delivered to this device
+         * meanwhile does not wait behind the copy. */
+        uint32_t epoch = n->epoch;
         uint64_t pos = 0;
-        for (unsigned i = 0; i < count; i++) {
+        bool copied = true;
+        spin_unlock(&t->lock);
+        for (unsigned i = 0; i < count && copied; i++) {
             if (n->tx_bufs[i].len && t->mem.read(t->mem.ctx, n->tx_bufs[i].addr, n->tx_frame + pos,
-                                                 n->tx_bufs[i].len) != 0) {
-                virtio_mmio_needs_reset(t); /* buffer outside RAM */
-                return ERR_BROKEN;
-            }
+                                                 n->tx_bufs[i].len) != 0)
+                copied = false;
             pos += n->tx_bufs[i].len;
+        }
+        spin_lock(&t->lock);
+        if (n->epoch != epoch)
+            return ERR_AGAIN; /* reset meanwhile: the chain is gone with its ring */
+        if (!copied) {
+            virtio_mmio_needs_reset(t); /* buffer outside RAM */
+            return ERR_BROKEN;
         }
         r = (int64_t)total;
     }
@@ -307,6 +340,27 @@ static void net_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
     memcpy(buf, cfg + off, len);
 }
 
+/* Transport lock held: the driver reset the device (or it was loaded
+ * from a snapshot); a copy in flight must not complete into the old rings. */
+static void net_reset(void *dev)
+{
+    struct virtio_net *n = dev;
+
+    n->epoch++;
+}
+
+/* The driver's reset write returns only once no copy into or out of the
+ * old buffers is in flight (the driver may free them next). */
+static void net_reset_done(void *dev)
+{
+    struct virtio_net *n = dev;
+
+    spin_lock(&n->rx_lock);
+    spin_unlock(&n->rx_lock);
+    spin_lock(&n->tx_lock);
+    spin_unlock(&n->tx_lock);
+}
+
 static const struct virtio_dev_ops net_ops = {
     .device_id = VIRTIO_ID_NET,
     .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
@@ -320,6 +374,8 @@ static const struct virtio_dev_ops net_ops = {
     .max_chain_bytes = VIRTIO_NET_MAX_CHAIN,
     .config_read = net_config_read,
     .kick = net_kick,
+    .reset = net_reset,
+    .reset_done = net_reset_done,
 };
 
 void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const struct irq_line *irq,
@@ -328,6 +384,7 @@ void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const st
     memset(n, 0, sizeof(*n));
     memcpy(n->mac, mac, 6);
     spin_init(&n->tx_lock);
+    spin_init(&n->rx_lock);
     n->port.name = "virtio-net";
     n->port.deliver = net_deliver;
     n->port.ctx = n;
@@ -356,12 +413,15 @@ static void net_state_put(const void *dev, struct wire *w)
 
 static int net_state_get(void *dev, struct wire_in *r, bool apply)
 {
-    const struct virtio_net *n = dev;
+    struct virtio_net *n = dev;
     uint8_t mac[6];
 
-    (void)apply; /* nothing of its own to store */
     wire_get_bytes(r, mac, sizeof(mac));
-    return memcmp(mac, n->mac, sizeof(mac)) == 0 ? 0 : ERR_MISMATCH;
+    if (memcmp(mac, n->mac, sizeof(mac)) != 0)
+        return ERR_MISMATCH;
+    if (apply)
+        n->epoch++; /* new rings: a copy in flight must not complete into them */
+    return 0;
 }
 
 long virtio_net_save(const struct virtio_net *n, void *buf, size_t size)

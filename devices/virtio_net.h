@@ -34,9 +34,9 @@
  * asked to notify new receive buffers (no_kicks).
  *
  * Transmit: the kick callback takes every available transmit chain, one
- * at a time under the transport lock: copies header and frame into the
- * device's frame buffer, completes the chain (used length 0), releases
- * the lock and hands the frame to the switch; the used-buffer interrupt
+ * at a time: pops it under the transport lock, copies header and frame
+ * into the device's frame buffer (lock released), completes the chain
+ * (used length 0) under the lock and hands the frame to the switch; the used-buffer interrupt
  * (if the driver wants one) comes once, after the batch.  While it works
  * the driver is not asked to notify (EVENT_IDX).  Chains shorter than
  * the header or longer than header + VNET_GSO_MAX_FRAME are dropped
@@ -45,9 +45,18 @@
  * VIRTIO_WORK_ROUNDS queues' worth of chains per kick.  tx_lock
  * serialises transmitters (two vCPUs kicking at once).
  *
- * Lock order: tx_lock, then the switch's lock, then a transport lock.
- * virtio_net_receive is called with the switch lock held and takes this
- * device's transport lock. */
+ * Copies run without the transport lock (the guest's register accesses
+ * and frames for it do not wait behind a 64 KiB copy): receive takes its
+ * chains under it, copies into them holding only rx_lock, and completes
+ * them under it again; transmit the same with tx_lock.  A reset meanwhile
+ * (epoch) drops the frame instead of completing chains of the old rings,
+ * and the driver's reset write returns once no such copy is in flight
+ * (reset_done); virtio_net_hold likewise waits for a receive in flight.
+ *
+ * Lock order: tx_lock, then the switch's lock, then rx_lock, then a
+ * transport lock.  virtio_net_receive is called by the switch (without
+ * its lock, or with it for a fallback's plain frames) and takes this
+ * device's rx_lock, then its transport lock. */
 #ifndef VIREO_DEVICES_VIRTIO_NET_H
 #define VIREO_DEVICES_VIRTIO_NET_H
 
@@ -97,10 +106,12 @@ struct virtio_net {
     struct vswitch_port port;
     struct vswitch *sw; /* NULL once detached */
     uint8_t mac[6];
-    bool held; /* receive drops frames (virtio_net_hold); under the transport lock */
+    bool held;      /* receive drops frames (virtio_net_hold); under the transport lock */
+    uint32_t epoch; /* resets so far; under the transport lock */
     struct spinlock tx_lock;
+    struct spinlock rx_lock; /* one receive at a time: rx_bufs .. rx_cursor */
     struct virtio_net_stats stats;
-    /* Receive, under the transport lock: the chains one frame takes. */
+    /* Receive, under rx_lock: the chains one frame takes. */
     struct vq_buf rx_bufs[VIRTIO_NET_QUEUE_MAX];
     uint16_t rx_heads[VIRTIO_NET_QUEUE_MAX];
     uint16_t rx_counts[VIRTIO_NET_QUEUE_MAX]; /* buffers of each chain in rx_bufs */

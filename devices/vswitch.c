@@ -46,6 +46,8 @@ static bool sw_attached(const struct vswitch *sw, const struct vswitch_port *p)
 
 void vswitch_detach(struct vswitch *sw, struct vswitch_port *p)
 {
+    bool was = false;
+
     spin_lock(&sw->lock);
     if (sw_attached(sw, p)) {
         for (unsigned i = 0; i < VSWITCH_TABLE_SIZE; i++) {
@@ -54,8 +56,12 @@ void vswitch_detach(struct vswitch *sw, struct vswitch_port *p)
         }
         sw->ports[p->index] = NULL;
         p->sw = NULL;
+        was = true;
     }
     spin_unlock(&sw->lock);
+    /* No new delivery can find the port now; wait for those in flight. */
+    while (was && __atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) != 0)
+        ;
 }
 
 /* Lock held: the entry for mac, or NULL. */
@@ -87,6 +93,13 @@ static void sw_learn(struct vswitch *sw, const uint8_t *mac, unsigned index)
     e->seen = ++sw->clock;
 }
 
+/* Counters a delivery adds to, outside the switch lock: atomic, so two
+ * senders delivering to one port at once both count. */
+static void stat_add(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
 /* A fallback's delivery of one plain frame (a segment, or the frame with
  * its checksum done): lock held. */
 struct sw_plain {
@@ -105,8 +118,9 @@ static int sw_plain_emit(void *ctx, const uint8_t *frame, size_t len)
     return 0;
 }
 
-/* Lock held.  The port is offered the frame with its header; if it does
- * not take the offload, the frame's plain equivalent. */
+/* Lock not held; the port is pinned (busy).  The port is offered the
+ * frame with its header; if it does not take the offload, the frame's
+ * plain equivalent, built in the switch's buffer under the lock. */
 static void sw_deliver(struct vswitch *sw, struct vswitch_port *to, const struct vnet_hdr *h,
                        const uint8_t *frame, size_t len)
 {
@@ -114,30 +128,34 @@ static void sw_deliver(struct vswitch *sw, struct vswitch_port *to, const struct
         goto drop;
     int r = to->deliver(to->ctx, h, frame, len);
     if (r == 0) {
-        to->stats.tx_frames++;
-        to->stats.tx_bytes += len;
+        stat_add(&to->stats.tx_frames, 1);
+        stat_add(&to->stats.tx_bytes, len);
         return;
     }
     if (r != ERR_NOTSUP || !h)
         goto drop;
-    sw->segmented++;
     struct sw_plain p = {.to = to};
+    bool bad = false;
+    spin_lock(&sw->lock);
+    sw->segmented++;
     if (h->gso_type != VNET_GSO_NONE) {
-        if (net_gso_segment(h, frame, len, sw->seg, sizeof(sw->seg), sw_plain_emit, &p) < 0)
-            goto drop;
+        bad = net_gso_segment(h, frame, len, sw->seg, sizeof(sw->seg), sw_plain_emit, &p) < 0;
     } else {
         /* vnet_hdr_valid: a plain frame fits the buffer. */
         memcpy(sw->seg, frame, len);
-        if (net_csum_complete(sw->seg, len, h->csum_start, h->csum_offset) != 0)
-            goto drop;
-        sw_plain_emit(&p, sw->seg, len);
+        bad = net_csum_complete(sw->seg, len, h->csum_start, h->csum_offset) != 0;
+        if (!bad)
+            sw_plain_emit(&p, sw->seg, len);
     }
-    to->stats.tx_frames += p.taken;
-    to->stats.tx_bytes += len;
-    to->stats.tx_drops += p.dropped;
+    spin_unlock(&sw->lock);
+    if (bad)
+        goto drop;
+    stat_add(&to->stats.tx_frames, p.taken);
+    stat_add(&to->stats.tx_bytes, len);
+    stat_add(&to->stats.tx_drops, p.dropped);
     return;
 drop:
-    to->stats.tx_drops++;
+    stat_add(&to->stats.tx_drops, 1);
 }
 
 void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *frame, size_t len)
@@ -149,6 +167,8 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
                       const void *frame, size_t len)
 {
     const uint8_t *f = frame;
+    struct vswitch_port *to[VSWITCH_MAX_PORTS];
+    unsigned n = 0;
 
     if (h && !vnet_hdr_needs(h))
         h = NULL; /* nothing asked: a plain frame */
@@ -166,28 +186,41 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
     from->stats.rx_frames++;
     from->stats.rx_bytes += len;
     sw_learn(sw, f + 6, from->index);
-    if (!(f[0] & 1)) {
-        struct vswitch_fdb *e = sw_lookup(sw, f);
-        if (e) {
-            if (e->port == from->index)
-                sw->filtered++; /* the destination is behind the sender's port */
-            else if (sw->ports[e->port])
-                sw_deliver(sw, sw->ports[e->port], h, f, len);
-            goto out;
+    struct vswitch_fdb *e = (f[0] & 1) ? NULL : sw_lookup(sw, f);
+    if (e) {
+        if (e->port == from->index)
+            sw->filtered++; /* the destination is behind the sender's port */
+        else if (sw->ports[e->port])
+            to[n++] = sw->ports[e->port];
+    } else {
+        for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++) {
+            if (i != from->index && sw->ports[i])
+                to[n++] = sw->ports[i];
         }
     }
-    for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++) {
-        if (i != from->index && sw->ports[i])
-            sw_deliver(sw, sw->ports[i], h, f, len);
-    }
+    /* Pinned: detach waits for them.  The copies into the receivers'
+     * buffers run without the switch lock, so other ports' frames (the
+     * receiver's own acknowledgements, say) are not held up behind a
+     * 64 KiB copy. */
+    for (unsigned i = 0; i < n; i++)
+        __atomic_fetch_add(&to[i]->busy, 1, __ATOMIC_ACQUIRE);
 out:
     spin_unlock(&sw->lock);
+    for (unsigned i = 0; i < n; i++) {
+        sw_deliver(sw, to[i], h, f, len);
+        __atomic_fetch_sub(&to[i]->busy, 1, __ATOMIC_RELEASE);
+    }
 }
 
 void vswitch_stats_read(struct vswitch *sw, const struct vswitch_port *p,
                         struct vswitch_port_stats *out)
 {
     spin_lock(&sw->lock);
-    *out = p->stats;
+    out->rx_frames = p->stats.rx_frames;
+    out->rx_bytes = p->stats.rx_bytes;
+    out->rx_drops = p->stats.rx_drops;
     spin_unlock(&sw->lock);
+    out->tx_frames = __atomic_load_n(&p->stats.tx_frames, __ATOMIC_RELAXED);
+    out->tx_bytes = __atomic_load_n(&p->stats.tx_bytes, __ATOMIC_RELAXED);
+    out->tx_drops = __atomic_load_n(&p->stats.tx_drops, __ATOMIC_RELAXED);
 }

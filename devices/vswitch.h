@@ -23,11 +23,18 @@
  * 64 KiB segment crosses between two guests that both negotiated the
  * offloads as one frame, and is cut only for a port that needs it.
  *
- * Locking: one spinlock around everything, held while frames are
- * delivered, so vswitch_detach waits for deliveries in flight and a port's
- * deliver is never called after detach returns.  deliver runs with the
- * switch lock held and must not call back into the switch; it may take
- * its own device's lock (lock order: switch, then device). */
+ * Locking: one spinlock around the ports, the learning table and the
+ * fallbacks' buffer.  A frame's destinations are chosen under it and
+ * pinned (each port's busy count), and delivered after it is released:
+ * a 64 KiB copy into one guest's buffers does not hold up every other
+ * frame (under QEMU's icount, where the harts run in turn, a hart that
+ * spins on a lock whose holder is not running spins for its whole
+ * turn).  vswitch_detach waits for the deliveries in flight to its port,
+ * so a port's deliver is never called after detach returns.  deliver
+ * must not call back into the switch; it is called without the switch
+ * lock, except for the plain frames of a fallback (ERR_NOTSUP), which
+ * are built and delivered under it (lock order: switch, then device).
+ * Two senders may call one port's deliver at once. */
 #ifndef VIREO_DEVICES_VSWITCH_H
 #define VIREO_DEVICES_VSWITCH_H
 
@@ -59,14 +66,15 @@ struct vswitch_port {
      * header h (NULL: a plain frame, nothing left to do).  Return 0 if
      * taken, ERR_NOTSUP if h asks for an offload the port does not take
      * (the switch then delivers the plain equivalent), another negative
-     * ERR_* code if dropped.  Called with the switch lock held; must not
-     * call back into the switch. */
+     * ERR_* code if dropped.  Must not call back into the switch; may run
+     * on several harts at once (see Locking). */
     int (*deliver)(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len);
     void *ctx;
-    struct vswitch_port_stats stats; /* under the switch lock */
+    struct vswitch_port_stats stats; /* rx under the switch lock, tx atomic */
     /* The switch's own: */
     struct vswitch *sw; /* NULL while detached */
     unsigned index;
+    uint32_t busy; /* deliveries in flight to this port (atomic) */
 };
 
 struct vswitch_fdb {

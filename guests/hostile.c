@@ -57,6 +57,17 @@
  *                       interrupt, ignore requests, and work again after a
  *                       reset.  case=reset: 1000 resets with a request in
  *                       flight, notifying the device in reset; then it works.
+ *   attack=net case=C   the VM's virtio-net (slot 0, CSUM and HOST_TSO4
+ *                       negotiated): after one good frame, a transmit chain
+ *                       with a buffer at 0 (outside), in the PLIC (plic),
+ *                       wrapping the address space (wrap), 4 GiB long off
+ *                       the end of RAM (huge) or in a loop (loop): the device
+ *                       must show DEVICE_NEEDS_RESET, send nothing more and
+ *                       work after a reset; or a frame to drop: 100000 bytes
+ *                       (long), an offload header with gso_size 0 (gso0),
+ *                       hdr_len past the frame (hdrlen), csum_start or
+ *                       csum_offset past it (csum, csumoff), undefined flags
+ *                       (flags): the chain completed, the device goes on.
  *
  * The device addresses are Vireo's VM layout (core/vm.h): PLIC 0x0c000000,
  * UART 0x10000000 with irq 10, S-mode context k for vCPU k. */
@@ -1125,6 +1136,178 @@ static void virtio_attack(void)
                (int)clen, c, st, is);
 }
 
+/* ---- virtio-net: hostile transmit chains on the VM's NIC (slot 0) ---- */
+
+#define VN_TXQ    1
+#define VN_F_CSUM (1u << 0)
+#define VN_F_TSO4 (1u << 11)
+#define VN_HDR    12
+#define VN_FRAME  (14 + 20 + 20 + 100) /* Ethernet, IPv4, TCP, payload */
+#define VN_LONG   100000               /* within a chain's cap, beyond any frame */
+
+static struct vdesc ndesc[VQ_NUM] __attribute__((aligned(4096)));
+static volatile uint16_t navail[2 + VQ_NUM + 1] __attribute__((aligned(4096)));
+static volatile uint32_t nused[1 + 2 * VQ_NUM + 1] __attribute__((aligned(4096)));
+static uint8_t nframe[4][VN_HDR + VN_FRAME] __attribute__((aligned(8)));
+static uint8_t nlong[VN_LONG] __attribute__((aligned(8)));
+
+/* Reset and bring the NIC up with CSUM and HOST_TSO4 and its transmit
+ * queue (the receive queue stays unused). */
+static void net_init(void)
+{
+    vio_w(VIO_STATUS, 0);
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER);
+    vio_w(VIO_DRV_FSEL, 0);
+    vio_w(VIO_DRV_FEAT, VN_F_CSUM | VN_F_TSO4);
+    vio_w(VIO_DRV_FSEL, 1);
+    vio_w(VIO_DRV_FEAT, 1); /* VERSION_1 */
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK);
+    if (!(vio_r(VIO_STATUS) & VS_FEATURES_OK))
+        guest_fail("virtio-net: FEATURES_OK refused for VERSION_1 + CSUM + HOST_TSO4");
+    vio_w(VIO_QSEL, VN_TXQ);
+    if (vio_r(VIO_QNUM_MAX) < VQ_NUM)
+        guest_fail("virtio-net: QueueNumMax %u < %u", vio_r(VIO_QNUM_MAX), VQ_NUM);
+    vio_w(VIO_QNUM, VQ_NUM);
+    vio_w64(VIO_QDESC, (uint64_t)ndesc);
+    vio_w64(VIO_QDRIVER, (uint64_t)navail);
+    vio_w64(VIO_QDEVICE, (uint64_t)nused);
+    memset((void *)navail, 0, sizeof(navail));
+    memset((void *)nused, 0, sizeof(nused));
+    vio_w(VIO_QREADY, 1);
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+}
+
+/* Offers head on the transmit queue and notifies; true once the device
+ * completed it (within 2 s). */
+static bool net_send(uint16_t head)
+{
+    uint16_t idx = navail[1], before = (uint16_t)(nused[0] >> 16);
+    navail[2 + idx % VQ_NUM] = head;
+    __asm__ volatile("fence w, w" ::: "memory");
+    navail[1] = (uint16_t)(idx + 1);
+    __asm__ volatile("fence w, o" ::: "memory");
+    vio_w(VIO_QNOTIFY, VN_TXQ);
+    uint64_t end = guest_time() + guest_ms_to_ticks(2000);
+    while ((uint16_t)(nused[0] >> 16) == before) {
+        if (guest_time() > end)
+            return false;
+    }
+    return true;
+}
+
+/* Frame k: the virtio-net header (flags, gso_type, hdr_len, gso_size,
+ * csum_start, csum_offset) and a broadcast IPv4/TCP frame behind it. */
+static void net_frame(int k, uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size,
+                      uint16_t csum_start, uint16_t csum_off)
+{
+    uint8_t *f = nframe[k];
+    memset(f, 0, sizeof(nframe[k]));
+    f[0] = flags;
+    f[1] = gso;
+    f[2] = (uint8_t)hdr_len, f[3] = (uint8_t)(hdr_len >> 8);
+    f[4] = (uint8_t)gso_size, f[5] = (uint8_t)(gso_size >> 8);
+    f[6] = (uint8_t)csum_start, f[7] = (uint8_t)(csum_start >> 8);
+    f[8] = (uint8_t)csum_off, f[9] = (uint8_t)(csum_off >> 8);
+    uint8_t *e = f + VN_HDR;
+    memset(e, 0xff, 6);
+    static const uint8_t src[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
+    memcpy(e + 6, src, 6);
+    e[12] = 0x08; /* IPv4 */
+    uint8_t *ip = e + 14;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((VN_FRAME - 14) >> 8), ip[3] = (uint8_t)(VN_FRAME - 14);
+    ip[8] = 64;
+    ip[9] = 6; /* TCP */
+    ip[12] = 10, ip[15] = 99;
+    ip[16] = 10, ip[19] = 1;
+    ip[20 + 12] = 0x50; /* TCP data offset 5 */
+    ndesc[k] = (struct vdesc){(uint64_t)f, sizeof(nframe[k]), 0, 0};
+}
+
+static void net_attack(void)
+{
+    size_t clen = 0;
+    const char *c = guest_bootarg("case", &clen);
+    struct mem_range m = ram();
+    bool broken = true; /* the device must be marked broken (else: the frame dropped) */
+
+    if (!c)
+        guest_fail("attack=net needs case=");
+    if (vio_r(VIO_MAGIC) != 0x74726976 || vio_r(VIO_VERSION) != 2 || vio_r(VIO_DEVICE_ID) != 1)
+        guest_fail("expected a version 2 virtio-net at 0x%lx (magic 0x%x version %u device %u)",
+                   VIO_BASE, vio_r(VIO_MAGIC), vio_r(VIO_VERSION), vio_r(VIO_DEVICE_ID));
+    net_init();
+    net_frame(0, 0, 0, 0, 0, 0, 0);
+    if (!net_send(0))
+        guest_fail("virtio-net: a well-formed frame was not completed");
+    glog("net %.*s: a good frame goes out; now the attack", (int)clen, c);
+
+    if (word_is(c, clen, "outside")) {
+        ndesc[1] = (struct vdesc){0x0, VN_HDR + VN_FRAME, 0, 0};
+    } else if (word_is(c, clen, "plic")) {
+        ndesc[1] = (struct vdesc){PLIC_BASE, VN_HDR + VN_FRAME, 0, 0};
+    } else if (word_is(c, clen, "wrap")) {
+        ndesc[1] = (struct vdesc){0xfffffffffffff000ull, 0x2000, 0, 0};
+    } else if (word_is(c, clen, "huge")) {
+        ndesc[1] = (struct vdesc){m.end - 8, 0xffffffffu, 0, 0};
+    } else if (word_is(c, clen, "loop")) {
+        ndesc[1] = (struct vdesc){(uint64_t)nframe[1], 64, VD_NEXT, 2};
+        ndesc[2] = (struct vdesc){(uint64_t)nframe[2], 64, VD_NEXT, 1};
+    } else {
+        broken = false;
+        if (word_is(c, clen, "long")) {
+            memcpy(nlong, nframe[0], sizeof(nframe[0]));
+            ndesc[1] = (struct vdesc){(uint64_t)nlong, sizeof(nlong), 0, 0};
+        } else if (word_is(c, clen, "gso0")) {
+            net_frame(1, 1, 1, 54, 0, 34, 16); /* TCP segmentation into 0-byte segments */
+        } else if (word_is(c, clen, "hdrlen")) {
+            net_frame(1, 1, 1, 60000, 100, 34, 16); /* headers longer than the frame */
+        } else if (word_is(c, clen, "csum")) {
+            net_frame(1, 1, 0, 0, 0, 5000, 16); /* checksum start past the end */
+        } else if (word_is(c, clen, "csumoff")) {
+            net_frame(1, 1, 0, 0, 0, 34, 2000); /* checksum field past the end */
+        } else if (word_is(c, clen, "flags")) {
+            net_frame(1, 0xfc, 1, 54, 100, 34, 16); /* undefined flags */
+        } else {
+            guest_fail("case=%.*s: expected outside, plic, wrap, huge, loop, long, gso0, hdrlen, "
+                       "csum, csumoff or flags",
+                       (int)clen, c);
+        }
+    }
+    bool done = net_send(1);
+    uint32_t st = vio_r(VIO_STATUS), is = vio_r(VIO_INT_STATUS);
+    if (!broken) {
+        /* Dropped (and counted by Vireo), but completed: the device goes on. */
+        if (!done)
+            guest_fail("net %.*s: the chain was not completed", (int)clen, c);
+        if (st & VS_NEEDS_RESET)
+            guest_fail("net %.*s: status 0x%x: DEVICE_NEEDS_RESET for a frame to drop", (int)clen,
+                       c, st);
+        net_frame(2, 0, 0, 0, 0, 0, 0);
+        if (!net_send(2))
+            guest_fail("net %.*s: a good frame after it was not completed", (int)clen, c);
+        guest_pass("net %.*s: the frame was dropped and its chain completed (status 0x%x); the "
+                   "device works on",
+                   (int)clen, c, st);
+    }
+    if (!(st & VS_NEEDS_RESET))
+        guest_fail("net %.*s: status 0x%x, expected DEVICE_NEEDS_RESET (0x40)", (int)clen, c, st);
+    if (!(is & 2))
+        guest_fail("net %.*s: InterruptStatus 0x%x, expected the configuration-change bit (2)",
+                   (int)clen, c, is);
+    vio_w(VIO_INT_ACK, is);
+    net_frame(3, 0, 0, 0, 0, 0, 0);
+    if (net_send(3))
+        guest_fail("net %.*s: a device needing reset still sent a frame", (int)clen, c);
+    net_init();
+    net_frame(0, 0, 0, 0, 0, 0, 0);
+    if (!net_send(0))
+        guest_fail("net %.*s: no frame goes out after a reset", (int)clen, c);
+    guest_pass("net %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
+               "after a reset",
+               (int)clen, c, st, is);
+}
+
 /* ---- stopall ---- */
 
 static void stop_me(uint64_t hartid, void *arg)
@@ -1187,9 +1370,11 @@ void guest_main(uint64_t hartid)
         stopall();
     else if (word_is(a, len, "virtio"))
         virtio_attack();
+    else if (word_is(a, len, "net"))
+        net_attack();
     else if (word_is(a, len, "dbtr"))
         dbtr_attack();
     guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, dbtr, ipi, wfi, irq, "
-               "stopall or virtio",
+               "stopall, virtio or net",
                (int)len, a ? a : "");
 }
