@@ -179,8 +179,8 @@ static void test_written_dirty(void **state)
 
     assert_int_equal(vm_dirty_start(a, err, sizeof(err)), 0);
     assert_int_equal(vm_dirty_fetch(a, bm, 16), 0);
-    gpa_written(a, a->ram_base + 5 * 4096 + 10, 4096);   /* pages 5 and 6 */
-    gpa_written(a, a->ram_base + MEM - 1, 2);            /* outside: ignored */
+    gpa_written(a, a->ram_base + 5 * 4096 + 10, 4096); /* pages 5 and 6 */
+    gpa_written(a, a->ram_base + MEM - 1, 2);          /* outside: ignored */
     assert_int_equal(vm_dirty_fetch(a, bm, 16), 2);
     assert_int_equal(bm[0], (1ull << 5) | (1ull << 6));
     vm_dirty_stop(a);
