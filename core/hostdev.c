@@ -83,7 +83,7 @@ static void take_blk(uintptr_t base, uint32_t irq)
 {
     char err[160];
     struct hvblk *b = alloc(sizeof(*b));
-    void *ring = alloc(hvirtio_ring_bytes(HVBLK_SLOTS));
+    void *ring = alloc(hvirtio_ring_bytes(HVBLK_RING));
     void *tables = alloc(HVBLK_TABLES_BYTES);
 
     if (!b || !ring || !tables || ndisks == HOSTDEV_MAX_DISKS) {
@@ -103,7 +103,7 @@ static void take_blk(uintptr_t base, uint32_t irq)
     return;
 fail:
     unalloc(b, sizeof(*b));
-    unalloc(ring, hvirtio_ring_bytes(HVBLK_SLOTS));
+    unalloc(ring, hvirtio_ring_bytes(HVBLK_RING));
     unalloc(tables, HVBLK_TABLES_BYTES);
 }
 

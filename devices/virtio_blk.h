@@ -76,9 +76,10 @@
  * page at both ends of each buffer. */
 #define VIRTIO_BLK_SEGS (VIRTIO_BLK_MAX_CHAIN / 4096 + 2 * VIRTIO_BLK_QUEUE_MAX)
 /* Backend submissions one request may take (its data cut into pieces of
- * at most max_segs segments, each a whole number of sectors); a request
- * that would need more completes with IOERR. */
-#define VIRTIO_BLK_PIECES 4
+ * at most max_segs segments, each a whole number of sectors): enough for
+ * any chain the device accepts cut for a backend of 254 segments (QEMU's
+ * seg_max); a request that would need more completes with IOERR. */
+#define VIRTIO_BLK_PIECES 16
 
 /* What backend submit returns for a request that completes later. */
 #define BLK_PENDING 1

@@ -9,10 +9,12 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 
-#define F_RO    5
-#define F_FLUSH 9
+#define F_SEG_MAX 2
+#define F_RO      5
+#define F_FLUSH   9
 
 #define CFG_CAPACITY 0x00
+#define CFG_SEG_MAX  0x0c
 
 int hvblk_init(struct hvblk *b, uintptr_t base, void *ring, void *tables, uint64_t timeout_ticks,
                char *err, size_t errlen)
@@ -21,8 +23,9 @@ int hvblk_init(struct hvblk *b, uintptr_t base, void *ring, void *tables, uint64
     b->timeout_ticks = timeout_ticks;
     b->tables = tables;
     int r = hvirtio_open(&b->v, base,
-                         1ull << F_RO | 1ull << F_FLUSH | 1ull << VIRTIO_RING_F_INDIRECT_DESC, err,
-                         errlen);
+                         1ull << F_SEG_MAX | 1ull << F_RO | 1ull << F_FLUSH |
+                             1ull << VIRTIO_RING_F_INDIRECT_DESC,
+                         err, errlen);
     if (r < 0)
         return r;
     if (b->v.device_id != 2) {
@@ -40,9 +43,24 @@ int hvblk_init(struct hvblk *b, uintptr_t base, void *ring, void *tables, uint64
                  (uint64_t)mmio_read32(base + VIRTIO_MMIO_CONFIG + CFG_CAPACITY + 4) << 32;
     b->read_only = (b->v.features >> F_RO) & 1;
     b->can_flush = (b->v.features >> F_FLUSH) & 1;
-    r = hvirtio_queue(&b->v, 0, HVBLK_SLOTS, ring, err, errlen);
+    /* The device's own limit on segments a request, when it states one. */
+    b->max_segs = HVBLK_SEGS;
+    if ((b->v.features >> F_SEG_MAX) & 1) {
+        uint32_t m = mmio_read32(base + VIRTIO_MMIO_CONFIG + CFG_SEG_MAX);
+        if (m && m < b->max_segs)
+            b->max_segs = m;
+    }
+    r = hvirtio_queue(&b->v, 0, HVBLK_RING, ring, err, errlen);
     if (r < 0)
         return r;
+    if (b->v.q[0].num < 8) {
+        fmt_snprintf(err, errlen, "virtio-blk at %#lx has a queue of %u entries, fewer than 8",
+                     (unsigned long)base, b->v.q[0].num);
+        return ERR_NOTSUP;
+    }
+    b->slots = b->v.q[0].num < HVBLK_SLOTS ? b->v.q[0].num : HVBLK_SLOTS;
+    if (b->max_segs > b->v.q[0].num - 2u)
+        b->max_segs = b->v.q[0].num - 2u;
     hvirtio_start(&b->v);
     return 0;
 }
@@ -59,7 +77,7 @@ int hvblk_reserve(struct hvblk *b, unsigned n)
     spin_lock(&b->lock);
     if (b->failed)
         r = ERR_IO;
-    else if (n > HVBLK_SLOTS - b->busy - b->reserved)
+    else if (n > b->slots - b->busy - b->reserved)
         r = ERR_AGAIN;
     else
         b->reserved += n;
@@ -84,7 +102,7 @@ static int submit_locked(struct hvblk *b, uint32_t type, uint64_t sector, const 
         b->reserved--;
     if (b->failed)
         return ERR_IO;
-    if (nsegs > HVBLK_SEGS || (type == HVBLK_T_FLUSH) != (nsegs == 0))
+    if (nsegs > b->max_segs || (type == HVBLK_T_FLUSH) != (nsegs == 0))
         return ERR_INVAL;
     for (unsigned i = 0; i < nsegs; i++)
         bytes += segs[i].len;
@@ -119,8 +137,8 @@ static int submit_locked(struct hvblk *b, uint32_t type, uint64_t sector, const 
     hb = (struct hv_buf){&sl->status, 1, true};
     hvirtio_desc_put(table, nsegs + 1, &hb, false);
     int head = hvirtio_post_indirect(&b->v, 0, table, nsegs + 2);
-    if (head < 0 || head >= HVBLK_SLOTS)
-        return ERR_IO; /* cannot happen: one ring entry per slot */
+    if (head < 0 || head >= HVBLK_RING)
+        return ERR_IO; /* cannot happen: one ring entry a request, more entries than slots */
     sl->busy = true;
     sl->tag = tag;
     sl->result = result;
@@ -196,7 +214,7 @@ unsigned hvblk_poll(struct hvblk *b)
             int head = hvirtio_used(&b->v, 0, &len);
             if (head == ERR_AGAIN)
                 break;
-            if (head < 0 || head >= HVBLK_SLOTS || !b->slot[b->slot_of_head[head]].busy) {
+            if (head < 0 || head >= HVBLK_RING || !b->slot[b->slot_of_head[head]].busy) {
                 count += b->busy;
                 fail_locked(b, out, &nout);
                 break;

@@ -28,7 +28,8 @@
 #include "drivers/hvirtio.h"
 #include "lib/spinlock.h"
 
-#define HVBLK_SLOTS        32   /* requests in flight: the ring's size */
+#define HVBLK_SLOTS        64   /* requests in flight */
+#define HVBLK_RING         256  /* ring entries (fewer if the device has fewer) */
 #define HVBLK_SEGS         1022 /* data segments a request: QEMU takes 1024 descriptors a chain */
 #define HVBLK_TABLE_BYTES  ((HVBLK_SEGS + 2) * 16)
 #define HVBLK_TABLES_BYTES ((size_t)HVBLK_SLOTS * HVBLK_TABLE_BYTES)
@@ -53,17 +54,22 @@ struct hvblk {
     struct spinlock lock;
     uint64_t sectors; /* capacity, 512-byte sectors */
     bool read_only, can_flush;
+    /* Data segments a request: HVBLK_SEGS, the device's seg_max, or its
+     * queue size less two (a chain, indirect or not, is no longer than
+     * the queue, virtio 1.2 2.7.5.3.1), whichever is least. */
+    unsigned max_segs;
     bool failed; /* a request timed out, or the device broke the protocol: not used again */
     uint64_t timeout_ticks;
+    unsigned slots;                      /* HVBLK_SLOTS, or the ring's size if smaller */
     unsigned reserved, busy;             /* slots reserved, slots with a request */
     uint8_t *tables;                     /* HVBLK_TABLES_BYTES: slot i's indirect table */
     void (*done)(void *tag, int result); /* 0 or ERR_IO */
     uint64_t completed, errors;          /* requests, for the log */
     struct hvblk_slot slot[HVBLK_SLOTS];
-    uint8_t slot_of_head[HVBLK_SLOTS];
+    uint8_t slot_of_head[HVBLK_RING];
 };
 
-/* ring: hvirtio_ring_bytes(HVBLK_SLOTS), tables: HVBLK_TABLES_BYTES, both
+/* ring: hvirtio_ring_bytes(HVBLK_RING), tables: HVBLK_TABLES_BYTES, both
  * 4 KiB aligned.  0, or with a reason hvirtio_open's or hvirtio_queue's
  * code, ERR_NOENT when the device is not virtio-blk, ERR_NOTSUP when it
  * has no indirect descriptors. */
@@ -81,12 +87,11 @@ void hvblk_unreserve(struct hvblk *b, unsigned n);
 
 /* One request in a reserved slot (which it uses up, whatever the result):
  * type HVBLK_T_IN (the device writes the segments), _OUT (reads them) or
- * _FLUSH (no segments); sector and the segments' total length (a multiple
- * of 512) inside the disk.  0 (done(tag, result) follows, from
- * hvblk_poll), HVBLK_DONE (a FLUSH on a disk without a write cache:
- * nothing to do, no done follows), or ERR_INVAL, ERR_RANGE, ERR_NOTSUP (a write to a
- * read-only disk) or ERR_IO (the disk failed) and nothing follows.
- * Nothing moves before hvblk_kick. */
+ * _FLUSH (no segments); at most max_segs segments; sector and the segments' total length (a
+ * multiple of 512) inside the disk.  0 (done(tag, result) follows, from hvblk_poll), HVBLK_DONE (a
+ * FLUSH on a disk without a write cache: nothing to do, no done follows), or ERR_INVAL, ERR_RANGE,
+ * ERR_NOTSUP (a write to a read-only disk) or ERR_IO (the disk failed) and nothing follows. Nothing
+ * moves before hvblk_kick. */
 int hvblk_submit(struct hvblk *b, uint32_t type, uint64_t sector, const struct gm_seg *segs,
                  unsigned nsegs, void *tag);
 void hvblk_kick(struct hvblk *b);

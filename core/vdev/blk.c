@@ -331,7 +331,7 @@ static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t e
     b->first_sector = first;
     b->be.sectors = count;
     b->be.read_only = c->read_only || b->host->read_only;
-    b->be.max_segs = HVBLK_SEGS;
+    b->be.max_segs = b->host->max_segs;
     b->be.reserve = host_reserve;
     b->be.unreserve = host_unreserve;
     b->be.submit = host_submit;

@@ -94,7 +94,7 @@ static void test_blk(void **state)
 
     virtio_blk_init(&model, &idmem, &noirq, &be, "hvtest");
     fake_mmio_route(&dev);
-    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_SLOTS));
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_RING));
     void *tables = ring_alloc(HVBLK_TABLES_BYTES);
     if (hvblk_init(&drv, BASE, ring, tables, 1000000, err, sizeof(err)) < 0)
         fail_msg("hvblk_init: %s", err);
@@ -139,7 +139,7 @@ static void test_blk_async(void **state)
 
     virtio_blk_init(&model, &idmem, &noirq, &be, "hvtest");
     fake_mmio_route(&dev);
-    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_SLOTS));
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_RING));
     void *tables = ring_alloc(HVBLK_TABLES_BYTES);
     assert_int_equal(hvblk_init(&drv, BASE, ring, tables, 1000000, err, sizeof(err)), 0);
     hvblk_set_done(&drv, on_done);
@@ -221,7 +221,7 @@ static void test_blk_read_only(void **state)
 
     virtio_blk_init(&model, &idmem, &noirq, &be, "ro");
     fake_mmio_route(&dev);
-    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_SLOTS));
+    void *ring = ring_alloc(hvirtio_ring_bytes(HVBLK_RING));
     void *tables = ring_alloc(HVBLK_TABLES_BYTES);
     assert_int_equal(hvblk_init(&drv, BASE, ring, tables, 1000000, err, sizeof(err)), 0);
     assert_true(drv.read_only);
