@@ -207,8 +207,11 @@ unsigned hvblk_poll(struct hvblk *b)
     unsigned nout = 0, count = 0;
 
     spin_lock(&b->lock);
-    if (b->busy && !b->failed) {
+    /* Acknowledged even with nothing in flight: the line is a level, and
+     * a completion a waiter already took still raised it. */
+    if (!b->failed)
         hvirtio_irq_ack(&b->v);
+    if (b->busy && !b->failed) {
         for (;;) {
             uint32_t len;
             int head = hvirtio_used(&b->v, 0, &len);
