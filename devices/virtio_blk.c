@@ -165,16 +165,20 @@ static unsigned blk_submit(struct virtio_blk *b, struct virtio_blk_req *q, unsig
             q->status = VIRTIO_BLK_S_IOERR; /* more pieces than reserved */
             break;
         }
-        /* Cut the last segment of the piece at a sector boundary; the rest
-         * starts the next piece. */
+        /* Cut the piece at a sector boundary: trailing segments that lie
+         * wholly past it stay for the next piece, the one it falls in is
+         * split and its rest (carry) starts the next piece. */
         carry.len = 0;
-        if (keep < bytes) {
+        for (uint64_t drop = bytes - keep; drop;) {
             struct gm_seg *last = &b->segs[first + n - 1];
-            uint32_t drop = (uint32_t)(bytes - keep);
-            carry = (struct gm_seg){last->addr + last->len - drop, drop};
-            last->len -= drop;
-            if (last->len == 0)
+            if (last->len <= drop) {
+                drop -= last->len;
                 n--;
+                continue;
+            }
+            carry = (struct gm_seg){last->addr + last->len - drop, (uint32_t)drop};
+            last->len -= (uint32_t)drop;
+            drop = 0;
         }
         struct blk_io io = {q->type, sector, b->segs + first, n, keep, q};
         int r = b->be.submit(b->be.ctx, &io);
@@ -186,14 +190,8 @@ static unsigned blk_submit(struct virtio_blk *b, struct virtio_blk_req *q, unsig
             q->status = VIRTIO_BLK_S_IOERR;
         sector += keep / VIRTIO_BLK_SECTOR;
         first += n;
-        if (carry.len) {
-            if (first < nseg && b->segs[first].len == 0) {
-                b->segs[first] = carry; /* the emptied segment takes the rest */
-            } else {
-                first--;
-                b->segs[first] = carry;
-            }
-        }
+        if (carry.len)
+            b->segs[--first] = carry; /* the split segment, submitted: its rest */
     } while (first < nseg);
     return used;
 }

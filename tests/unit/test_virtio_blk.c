@@ -960,6 +960,30 @@ static void test_pieces(void **s)
     assert_memory_equal(vt_at(&d, VT_BUF(0) + 3500), disk + 4 * 512, 1000);
     assert_memory_equal(vt_at(&d, VT_BUF(2) + 2000), disk + 4 * 512 + 1000, 3000);
     assert_memory_equal(vt_at(&d, VT_BUF(5)), disk + 4 * 512 + 4000, 96);
+    /* The cut falls before the piece's last segment: 1000, 100, 20 and
+     * 928 bytes, 3 a piece: 1000 + 24 of the 100, then 76 + 20 + 928. */
+    put_hdr(2, VIRTIO_BLK_T_IN, 10);
+    *vt_at(&d, STATUS + 2) = 0xee;
+    uint64_t it = VT_INDIR + 0x400;
+    uint64_t at[4] = {VT_BUF(8) + 10, VT_BUF(9) + 3000, VT_BUF(10) + 7, VT_BUF(11)};
+    uint32_t len[4] = {1000, 100, 20, 928};
+    vt_desc(&d, it, 0, hdr_at(2), 16, VRING_DESC_F_NEXT, 1);
+    for (unsigned i = 0; i < 4; i++)
+        vt_desc(&d, it, i + 1, at[i], len[i], VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+                (uint16_t)(i + 2));
+    vt_desc(&d, it, 5, STATUS + 2, 1, VRING_DESC_F_WRITE, 0);
+    vt_qdesc(&d, 0, 2, it, 6 * 16, VRING_DESC_F_INDIRECT, 0);
+    vt_avail_add(&d, 0, 2);
+    unsigned before = be_log.reads;
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.reads - before, 2);
+    complete_all();
+    assert_int_equal(status_of(2), VIRTIO_BLK_S_OK);
+    uint64_t off = 10 * 512;
+    for (unsigned i = 0; i < 4; i++) {
+        assert_memory_equal(vt_at(&d, at[i]), disk + off, len[i]);
+        off += len[i];
+    }
     /* Segments too small to make a sector within the limit: IOERR. */
     put_hdr(1, VIRTIO_BLK_T_IN, 0);
     *vt_at(&d, STATUS + 1) = 0xee;
