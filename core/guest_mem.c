@@ -52,3 +52,42 @@ int gpa_write(struct vm *vm, uint64_t gpa, const void *src, size_t n)
 {
     return gpa_copy(vm, gpa, (void *)(uintptr_t)src, n, true);
 }
+
+/* Merged segments stop below this, so a length fits struct gm_seg's. */
+#define SEG_CAP (1ull << 30)
+
+int gpa_map(struct vm *vm, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    unsigned count = 0;
+
+    if (!gpa_is_ram(vm, gpa, n))
+        return ERR_RANGE;
+    while (n) {
+        uint64_t hpa, psz;
+        unsigned perm;
+        if (!gstage_translate(&vm->gs, gpa, &hpa, &perm, &psz) || !(perm & GSTAGE_READ))
+            return ERR_RANGE;
+        uint64_t chunk = psz - (gpa & (psz - 1));
+        if (chunk > n)
+            chunk = n;
+        if (chunk > SEG_CAP)
+            chunk = SEG_CAP;
+        struct gm_seg *last = count ? &segs[count - 1] : NULL;
+        if (last && last->addr + last->len == hpa && last->len + chunk <= SEG_CAP) {
+            last->len += (uint32_t)chunk;
+        } else {
+            if (count == max)
+                return ERR_NOSPC;
+            segs[count++] = (struct gm_seg){hpa, (uint32_t)chunk};
+        }
+        gpa += chunk;
+        n -= chunk;
+    }
+    return (int)count;
+}
+
+void gpa_written(struct vm *vm, uint64_t gpa, uint64_t n)
+{
+    if (gpa_is_ram(vm, gpa, n))
+        vm_dirty_note(&vm->dirty, gpa - vm->ram_base, n);
+}

@@ -8,6 +8,7 @@
 #include "core/hart_loop.h"
 
 #include "arch/arch.h"
+#include "core/hostdev.h"
 #include "core/irq.h"
 #include "core/sbi/sbi.h"
 #include "core/sched.h"
@@ -198,6 +199,7 @@ void hart_loop(void)
             arch_wait_for_interrupt();
             h->timer = 0; /* whatever woke us, program afresh next time */
             irq_dispatch();
+            hostdev_disks_poll(); /* a late or lost disk interrupt, a disk's timeout */
             sched_idle_end(h);
             hart_loop_deferred();
             vm_life_idle();

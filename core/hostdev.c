@@ -15,6 +15,8 @@
 #define SEED_TRIES     1000 /* reads per 16 bits before the source counts as dry */
 
 static struct hvblk *disks[HOSTDEV_MAX_DISKS];
+static uint32_t disk_irq[HOSTDEV_MAX_DISKS];
+static bool disk_irq_on[HOSTDEV_MAX_DISKS];
 static unsigned ndisks;
 static struct hvrng *rng;
 static struct hvnet *uplink;
@@ -79,29 +81,32 @@ static void uplink_irq_handler(void *ctx)
     hvnet_poll(ctx, uplink_rx, NULL);
 }
 
-static void take_blk(uintptr_t base)
+static void take_blk(uintptr_t base, uint32_t irq)
 {
     char err[160];
     struct hvblk *b = alloc(sizeof(*b));
-    void *ring = alloc(hvirtio_ring_bytes(HVBLK_QUEUE));
+    void *ring = alloc(hvirtio_ring_bytes(HVBLK_RING));
+    void *tables = alloc(HVBLK_TABLES_BYTES);
 
-    if (!b || !ring || ndisks == HOSTDEV_MAX_DISKS) {
+    if (!b || !ring || !tables || ndisks == HOSTDEV_MAX_DISKS) {
         console_printf("vireo: host disk at %#lx not used (%s)\n", (unsigned long)base,
                        ndisks == HOSTDEV_MAX_DISKS ? "too many disks" : "no memory");
         goto fail;
     }
-    if (hvblk_init(b, base, ring, timeout, err, sizeof(err)) < 0) {
+    if (hvblk_init(b, base, ring, tables, timeout, err, sizeof(err)) < 0) {
         console_printf("vireo: host disk at %#lx not used: %s\n", (unsigned long)base, err);
         goto fail;
     }
     console_printf("vireo: host disk %u: virtio-blk at %#lx, %lu MiB%s%s\n", ndisks,
                    (unsigned long)base, (unsigned long)(b->sectors >> 11),
                    b->read_only ? ", read-only" : "", b->can_flush ? ", flush" : "");
+    disk_irq[ndisks] = irq;
     disks[ndisks++] = b;
     return;
 fail:
     unalloc(b, sizeof(*b));
-    unalloc(ring, hvirtio_ring_bytes(HVBLK_QUEUE));
+    unalloc(ring, hvirtio_ring_bytes(HVBLK_RING));
+    unalloc(tables, HVBLK_TABLES_BYTES);
 }
 
 static void take_rng(uintptr_t base)
@@ -192,7 +197,7 @@ void hostdev_init(const struct platform *p)
             take_net(base, p->virtio[i].irq);
             break;
         case 2:
-            take_blk(base);
+            take_blk(base, p->virtio[i].irq);
             break;
         case 3:
             take_console(base, p->virtio[i].irq);
@@ -216,8 +221,21 @@ static void mgmt_irq_handler(void *ctx)
     hostdev_mgmt_poll();
 }
 
+static void disk_irq_handler(void *ctx)
+{
+    hvblk_poll(ctx);
+}
+
 void hostdev_irq_init(bool have_irqs)
 {
+    for (unsigned i = 0; i < ndisks; i++) {
+        disk_irq_on[i] =
+            have_irqs && disk_irq[i] && irq_register(disk_irq[i], disk_irq_handler, disks[i]);
+        if (!disk_irq_on[i])
+            console_printf("vireo: host disk %u: no host interrupt: requests are polled on the "
+                           "vCPU that makes them\n",
+                           i);
+    }
     if (uplink &&
         (!have_irqs || !uplink_irq || !irq_register(uplink_irq, uplink_irq_handler, uplink)))
         console_printf("vireo: uplink: no host interrupt: frames from the host are not received\n");
@@ -229,6 +247,18 @@ void hostdev_irq_init(bool have_irqs)
 struct hvblk *hostdev_disk(unsigned index)
 {
     return index < ndisks ? disks[index] : NULL;
+}
+
+bool hostdev_disk_irq(unsigned index)
+{
+    return index < ndisks && disk_irq_on[index];
+}
+
+void hostdev_disks_poll(void)
+{
+    for (unsigned i = 0; i < ndisks; i++)
+        if (hvblk_in_flight(disks[i]))
+            hvblk_poll(disks[i]);
 }
 
 bool hostdev_has_entropy(void)

@@ -21,11 +21,18 @@
 
 /* Probes the virtio slots and prints one line per device it takes. */
 void hostdev_init(const struct platform *p);
-/* Registers the uplink's and the management port's interrupts (after
- * irq_init). */
+/* Registers the disks', the uplink's and the management port's
+ * interrupts (after irq_init). */
 void hostdev_irq_init(bool have_irqs);
 
 struct hvblk *hostdev_disk(unsigned index); /* NULL if there is no such disk */
+/* Whether the disk's completions arrive by interrupt (hvblk_poll on the
+ * boot hart); false: whoever submits polls (hvblk_poll) until done. */
+bool hostdev_disk_irq(unsigned index);
+/* Polls every disk with requests in flight: completions whose interrupt
+ * is late, and the timeout of requests the device never answers (the run
+ * loop calls it when a hart goes idle). */
+void hostdev_disks_poll(void);
 
 /* Entropy for guests: Zkr's seed CSR, else the host virtio-rng, else none. */
 bool hostdev_has_entropy(void);

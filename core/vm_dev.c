@@ -40,6 +40,16 @@ static int mem_write(void *ctx, uint64_t gpa, const void *src, size_t n)
     return gpa_write(ctx, gpa, src, n);
 }
 
+static int mem_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    return gpa_map(ctx, gpa, n, segs, max);
+}
+
+static void mem_written(void *ctx, uint64_t gpa, uint64_t n)
+{
+    gpa_written(ctx, gpa, n);
+}
+
 static void vdev_free(struct vm_vdev *d)
 {
     if (d->kind->destroy)
@@ -63,7 +73,7 @@ static int vdev_create(struct vm *vm, const struct dev_config *c, char *err, siz
     d->cfg = c;
     d->vm = vm;
     d->state = (uint8_t *)d + VDEV_HEAD;
-    d->mem = (struct guest_mem){mem_read, mem_write, vm};
+    d->mem = (struct guest_mem){mem_read, mem_write, vm, mem_map, mem_written};
     d->irq = (struct irq_line){vplic_set_level, &vm->plic, VM_VIRTIO_IRQ0 + slot};
     d->mdev.name = kind->model;
     d->mdev.base = VM_VIRTIO_BASE + (uint64_t)slot * VM_VIRTIO_STRIDE;

@@ -43,14 +43,32 @@ static inline void irq_line_set(const struct irq_line *l, bool level)
         l->set_level(l->ctl, l->source, level);
 }
 
+/* A piece of guest memory as the host sees it: a host physical address
+ * (a pointer: Vireo runs with translation off) and a length. */
+struct gm_seg {
+    uint64_t addr;
+    uint32_t len;
+};
+
 /* How a device model reaches guest memory (virtio rings and buffers).
- * Vireo backs it with gpa_read/gpa_write, its single checked accessor:
- * every access is bounds-checked against the VM's RAM and fails
- * (ERR_RANGE) outside it. */
+ * Vireo backs it with gpa_read/gpa_write/gpa_map (core/guest_mem.h), its
+ * single checked accessor: every access is bounds-checked against the
+ * VM's RAM and fails (ERR_RANGE) outside it.
+ *
+ * map is the checked translation for handing guest buffers to a host
+ * device or copying into them directly: [gpa, gpa + n) as host segments
+ * (at most max, host-contiguous pages merged), each page checked to be
+ * this VM's RAM; the count, ERR_RANGE (any byte is not the VM's RAM: the
+ * range wraps, leaves RAM, or is a device) or ERR_NOSPC (more than max
+ * segments).  written tells that the device wrote [gpa, gpa + n) through
+ * such segments (dirty logging), after the write.  Both may be NULL
+ * (devices that only copy). */
 struct guest_mem {
     int (*read)(void *ctx, uint64_t gpa, void *dst, size_t n);
     int (*write)(void *ctx, uint64_t gpa, const void *src, size_t n);
     void *ctx;
+    int (*map)(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max);
+    void (*written)(void *ctx, uint64_t gpa, uint64_t n);
 };
 
 #endif

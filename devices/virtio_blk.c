@@ -61,118 +61,145 @@ static uint64_t le(const uint8_t *b, unsigned n)
     return v;
 }
 
-/* IN: sectors into the writable data.  Returns the status, or ERR_BROKEN
- * (guest memory refused: NEEDS_RESET);
- * *written counts data bytes put into guest memory. */
-static int blk_in(struct virtio_blk *b, struct cursor *w, uint64_t sector, uint64_t len,
-                  uint64_t *written)
-{
-    for (uint64_t done = 0; done < len; done += VIRTIO_BLK_BOUNCE) {
-        size_t k = len - done < VIRTIO_BLK_BOUNCE ? (size_t)(len - done) : VIRTIO_BLK_BOUNCE;
-        if (!b->be.read ||
-            b->be.read(b->be.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce, k) != 0)
-            return VIRTIO_BLK_S_IOERR;
-        if (cur_xfer(&b->t.mem, w, b->bounce, k, true) != 0)
-            return ERR_BROKEN;
-        *written += k;
-    }
-    return VIRTIO_BLK_S_OK;
-}
-
-static int blk_out(struct virtio_blk *b, struct cursor *r, uint64_t sector, uint64_t len)
-{
-    for (uint64_t done = 0; done < len; done += VIRTIO_BLK_BOUNCE) {
-        size_t k = len - done < VIRTIO_BLK_BOUNCE ? (size_t)(len - done) : VIRTIO_BLK_BOUNCE;
-        if (cur_xfer(&b->t.mem, r, b->bounce, k, false) != 0)
-            return ERR_BROKEN;
-        if (!b->be.write ||
-            b->be.write(b->be.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce, k) != 0)
-            return VIRTIO_BLK_S_IOERR;
-    }
-    return VIRTIO_BLK_S_OK;
-}
-
 static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t len)
 {
     return len % VIRTIO_BLK_SECTOR == 0 && sector <= b->be.sectors &&
            len / VIRTIO_BLK_SECTOR <= b->be.sectors - sector;
 }
 
-/* The request the header names, on the data after it: dout readable bytes
- * at rc, din writable bytes (the status byte excluded) at wc.  Returns the
- * status, counted in b->stats, or ERR_BROKEN; *written counts the data
- * bytes put into guest memory. */
-static int blk_execute(struct virtio_blk *b, uint32_t type, uint64_t sector, struct cursor *rc,
-                       uint64_t dout, struct cursor *wc, uint64_t din, uint64_t *written)
+/* The bytes [from, from + len) of the buffers bufs[0..n) (which hold
+ * them) as host segments appended to b->segs[*nseg..): 0, ERR_BROKEN (not
+ * the VM's RAM) or ERR_NOSPC. */
+static int blk_map(struct virtio_blk *b, const struct vq_buf *bufs, unsigned n, uint64_t from,
+                   uint64_t len, unsigned *nseg)
 {
-    int status;
+    const struct guest_mem *m = &b->t.mem;
 
-    switch (type) {
-    case VIRTIO_BLK_T_IN:
-        if (dout != 0 || !blk_range_ok(b, sector, din)) {
-            status = VIRTIO_BLK_S_IOERR;
-            break;
+    for (unsigned i = 0; i < n && len; i++) {
+        if (from >= bufs[i].len) {
+            from -= bufs[i].len;
+            continue;
         }
-        status = blk_in(b, wc, sector, din, written);
-        if (status == VIRTIO_BLK_S_OK) {
-            b->stats.reads++;
-            b->stats.read_bytes += din;
-        }
-        break;
-    case VIRTIO_BLK_T_OUT:
-        if (din != 0 || b->be.read_only || !blk_range_ok(b, sector, dout)) {
-            status = VIRTIO_BLK_S_IOERR;
-            break;
-        }
-        status = blk_out(b, rc, sector, dout);
-        if (status == VIRTIO_BLK_S_OK) {
-            b->stats.writes++;
-            b->stats.write_bytes += dout;
-        }
-        break;
-    case VIRTIO_BLK_T_FLUSH:
-        status = b->be.flush && b->be.flush(b->be.ctx) != 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-        if (status == VIRTIO_BLK_S_OK)
-            b->stats.flushes++;
-        break;
-    case VIRTIO_BLK_T_GET_ID: {
-        size_t k = din < VIRTIO_BLK_ID_BYTES ? (size_t)din : VIRTIO_BLK_ID_BYTES;
-        if (cur_xfer(&b->t.mem, wc, b->serial, k, true) != 0)
+        uint64_t k = bufs[i].len - from;
+        if (k > len)
+            k = len;
+        if (!m->map)
             return ERR_BROKEN;
-        *written = k;
-        status = VIRTIO_BLK_S_OK;
-        b->stats.get_ids++;
-        break;
+        int r = m->map(m->ctx, bufs[i].addr + from, k, b->segs + *nseg, VIRTIO_BLK_SEGS - *nseg);
+        if (r == ERR_NOSPC)
+            return ERR_NOSPC;
+        if (r < 0)
+            return ERR_BROKEN;
+        *nseg += (unsigned)r;
+        from = 0;
+        len -= k;
     }
-    default:
-        b->stats.unsupported++;
-        return VIRTIO_BLK_S_UNSUPP;
-    }
-    if (status == VIRTIO_BLK_S_IOERR)
-        b->stats.errors++;
-    return status;
+    return 0;
 }
 
-/* The status byte: the last of the wlen writable bytes, which are the
- * buffers b->bufs[nr..n).  0, or ERR_RANGE if guest memory refused. */
-static int blk_status_put(struct virtio_blk *b, unsigned nr, unsigned n, uint64_t wlen,
-                          uint8_t status)
+/* Lock held: req is done (pending 0).  Writes its status, notes the
+ * guest pages the backend wrote, returns the chain.  False if the guest's
+ * memory refused (NEEDS_RESET set). */
+static bool blk_finish(struct virtio_blk *b, struct virtio_blk_req *q, bool *pushed)
 {
-    struct cursor wc;
-    uint64_t skip = wlen - 1;
+    bool ok = true;
 
-    cur_init(&wc, b->bufs + nr, n - nr);
-    while (skip >= wc.b[wc.i].len) {
-        skip -= wc.b[wc.i].len;
-        wc.i++;
+    if (q->gen == b->gen && !(b->t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+        uint32_t used = 1;
+        switch (q->status != VIRTIO_BLK_S_OK ? ~0u : q->type) {
+        case VIRTIO_BLK_T_IN:
+            for (unsigned i = 0; i < q->nw; i++)
+                if (b->t.mem.written)
+                    b->t.mem.written(b->t.mem.ctx, q->w[i].addr, q->w[i].len);
+            b->stats.reads++;
+            b->stats.read_bytes += q->len;
+            used += (uint32_t)q->len;
+            break;
+        case VIRTIO_BLK_T_OUT:
+            b->stats.writes++;
+            b->stats.write_bytes += q->len;
+            break;
+        case VIRTIO_BLK_T_FLUSH:
+            b->stats.flushes++;
+            break;
+        default:
+            if (q->status == VIRTIO_BLK_S_IOERR)
+                b->stats.errors++;
+        }
+        if (b->t.mem.write(b->t.mem.ctx, q->status_gpa, &q->status, 1) != 0) {
+            virtio_mmio_needs_reset(&b->t);
+            ok = false;
+        } else if (virtio_mmio_push(&b->t, 0, q->head, used) == 0) {
+            *pushed = true;
+        } else {
+            ok = false;
+        }
     }
-    wc.off = skip;
-    return cur_xfer(&b->t.mem, &wc, &status, 1, true);
+    q->busy = false;
+    b->inflight--;
+    return ok;
 }
 
-/* One popped request in b->bufs[0..n).  Returns the used length, or
- * ERR_BROKEN. */
-static int64_t blk_request(struct virtio_blk *b, unsigned n)
+/* Lock held: submit req's data (b->segs[0..nseg)) in pieces of at most
+ * be.max_segs segments, each a whole number of sectors.  Returns how
+ * many submissions it used (q->pending counts those still pending). */
+static unsigned blk_submit(struct virtio_blk *b, struct virtio_blk_req *q, unsigned nseg,
+                           unsigned allowed)
+{
+    unsigned max = b->be.max_segs ? b->be.max_segs : VIRTIO_BLK_SEGS;
+    unsigned first = 0, used = 0;
+    uint64_t sector = q->sector;
+    struct gm_seg carry = {0, 0}; /* the cut-off rest of a segment */
+
+    do {
+        unsigned n = nseg - first < max ? nseg - first : max;
+        uint64_t bytes = 0;
+        for (unsigned i = 0; i < n; i++)
+            bytes += b->segs[first + i].len;
+        uint64_t keep = bytes - bytes % VIRTIO_BLK_SECTOR;
+        if (n && keep == 0) {
+            q->status = VIRTIO_BLK_S_IOERR; /* segments too small to cut into sectors */
+            break;
+        }
+        if (used == allowed) {
+            q->status = VIRTIO_BLK_S_IOERR; /* more pieces than reserved */
+            break;
+        }
+        /* Cut the piece at a sector boundary: trailing segments that lie
+         * wholly past it stay for the next piece, the one it falls in is
+         * split and its rest (carry) starts the next piece. */
+        carry.len = 0;
+        for (uint64_t drop = bytes - keep; drop;) {
+            struct gm_seg *last = &b->segs[first + n - 1];
+            if (last->len <= drop) {
+                drop -= last->len;
+                n--;
+                continue;
+            }
+            carry = (struct gm_seg){last->addr + last->len - drop, (uint32_t)drop};
+            last->len -= (uint32_t)drop;
+            drop = 0;
+        }
+        struct blk_io io = {q->type, sector, b->segs + first, n, keep, q};
+        int r = b->be.submit(b->be.ctx, &io);
+        used++;
+        b->submitted = true;
+        if (r == BLK_PENDING)
+            q->pending++;
+        else if (r < 0)
+            q->status = VIRTIO_BLK_S_IOERR;
+        sector += keep / VIRTIO_BLK_SECTOR;
+        first += n;
+        if (carry.len)
+            b->segs[--first] = carry; /* the split segment, submitted: its rest */
+    } while (first < nseg);
+    return used;
+}
+
+/* One popped request in b->bufs[0..n) with head; allowed submissions.
+ * Returns the submissions used, or ERR_BROKEN (NEEDS_RESET). */
+static int blk_start(struct virtio_blk *b, uint16_t head, unsigned n, unsigned allowed,
+                     bool *pushed)
 {
     unsigned nr = 0; /* readable buffers come first */
     uint64_t rlen = 0, wlen = 0;
@@ -184,53 +211,288 @@ static int64_t blk_request(struct virtio_blk *b, unsigned n)
     if (wlen == 0)
         return ERR_BROKEN; /* no status byte: nothing to report an error in */
 
-    struct cursor rc, wc;
+    struct virtio_blk_req *q = NULL;
+    for (unsigned i = 0; i < VIRTIO_BLK_INFLIGHT && !q; i++)
+        if (!b->reqs[i].busy)
+            q = &b->reqs[i];
+    if (!q)
+        return ERR_BROKEN; /* cannot happen: checked before popping */
+    *q = (struct virtio_blk_req){.dev = b,
+                                 .busy = true,
+                                 .head = head,
+                                 .gen = b->gen,
+                                 .status = VIRTIO_BLK_S_OK,
+                                 .pending = 1};
+    b->inflight++;
+
+    /* The status byte: the last writable byte. */
+    uint64_t skip = wlen - 1;
+    unsigned si = nr;
+    while (skip >= b->bufs[si].len)
+        skip -= b->bufs[si++].len;
+    q->status_gpa = b->bufs[si].addr + skip;
+
+    struct cursor rc;
     cur_init(&rc, b->bufs, nr);
-    cur_init(&wc, b->bufs + nr, n - nr);
-    uint64_t written = 0;
-    int status;
     uint8_t hdr[VIRTIO_BLK_HDR_LEN];
+    uint64_t dout = rlen >= VIRTIO_BLK_HDR_LEN ? rlen - VIRTIO_BLK_HDR_LEN : 0, din = wlen - 1;
+    unsigned nseg = 0, used = 0;
+    int r = 0;
 
     if (rlen < VIRTIO_BLK_HDR_LEN) {
-        status = VIRTIO_BLK_S_IOERR;
-        b->stats.errors++;
+        q->status = VIRTIO_BLK_S_IOERR;
+        q->type = ~0u;
+    } else if (cur_xfer(&b->t.mem, &rc, hdr, sizeof(hdr), false) != 0) {
+        r = ERR_BROKEN;
     } else {
-        if (cur_xfer(&b->t.mem, &rc, hdr, sizeof(hdr), false) != 0)
-            return ERR_BROKEN;
-        status = blk_execute(b, (uint32_t)le(hdr, 4), le(hdr + 8, 8), &rc,
-                             rlen - VIRTIO_BLK_HDR_LEN, &wc, wlen - 1, &written);
-        if (status == ERR_BROKEN)
-            return ERR_BROKEN;
+        q->type = (uint32_t)le(hdr, 4);
+        q->sector = le(hdr + 8, 8);
     }
-    if (blk_status_put(b, nr, n, wlen, (uint8_t)status) != 0)
+    switch (r < 0 ? ~0u : q->type) {
+    case VIRTIO_BLK_T_IN:
+        q->len = din;
+        if (dout != 0 || !blk_range_ok(b, q->sector, din)) {
+            q->status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        r = blk_map(b, b->bufs + nr, n - nr, 0, din, &nseg);
+        for (unsigned i = nr; i < n && r == 0; i++) {
+            uint64_t end = i == si ? skip : b->bufs[i].len;
+            if (i <= si && end)
+                q->w[q->nw++] = (struct vq_buf){b->bufs[i].addr, (uint32_t)end, true};
+        }
+        break;
+    case VIRTIO_BLK_T_OUT:
+        q->len = dout;
+        if (din != 0 || b->be.read_only || !blk_range_ok(b, q->sector, dout)) {
+            q->status = VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        r = blk_map(b, b->bufs, nr, VIRTIO_BLK_HDR_LEN, dout, &nseg);
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        if (b->inflight > 1) {
+            /* After everything taken before it. */
+            q->waiting = true;
+            b->flush_wait = true;
+            q->pending = 0;
+            return 0;
+        }
+        break;
+    case VIRTIO_BLK_T_GET_ID: {
+        struct cursor wc;
+        cur_init(&wc, b->bufs + nr, n - nr);
+        size_t k = din < VIRTIO_BLK_ID_BYTES ? (size_t)din : VIRTIO_BLK_ID_BYTES;
+        if (cur_xfer(&b->t.mem, &wc, b->serial, k, true) != 0)
+            r = ERR_BROKEN;
+        b->stats.get_ids++;
+        q->type = ~0u; /* nothing more to count */
+        q->len = k;
+        break;
+    }
+    case ~0u:
+        break;
+    default:
+        b->stats.unsupported++;
+        q->status = VIRTIO_BLK_S_UNSUPP;
+        q->type = ~0u;
+    }
+    if (r == ERR_NOSPC) {
+        q->status = VIRTIO_BLK_S_IOERR; /* cannot happen: VIRTIO_BLK_SEGS covers a chain */
+        r = 0;
+    }
+    if (r < 0) {
+        q->busy = false;
+        b->inflight--;
         return ERR_BROKEN;
-    return (int64_t)(written + 1);
+    }
+    /* IN and OUT of no data are done: nothing to move. */
+    if (q->status == VIRTIO_BLK_S_OK && q->type != ~0u && (q->type == VIRTIO_BLK_T_FLUSH || nseg))
+        used = blk_submit(b, q, nseg, allowed);
+    if (--q->pending == 0) {
+        if (q->type == ~0u && q->status == VIRTIO_BLK_S_OK) {
+            /* GET_ID: its used length counts the serial. */
+            if (b->t.mem.write(b->t.mem.ctx, q->status_gpa, &q->status, 1) != 0 ||
+                virtio_mmio_push(&b->t, 0, q->head, (uint32_t)q->len + 1) != 0) {
+                q->busy = false;
+                b->inflight--;
+                return ERR_BROKEN;
+            }
+            *pushed = true;
+            q->busy = false;
+            b->inflight--;
+        } else if (!blk_finish(b, q, pushed)) {
+            return ERR_BROKEN;
+        }
+    }
+    return (int)used;
+}
+
+/* Lock held: a FLUSH that waited goes out once it is the only request in
+ * flight. */
+static void blk_flush_go(struct virtio_blk *b, bool *pushed)
+{
+    if (!b->flush_wait || b->inflight != 1)
+        return;
+    for (unsigned i = 0; i < VIRTIO_BLK_INFLIGHT; i++) {
+        struct virtio_blk_req *q = &b->reqs[i];
+        if (!q->busy || !q->waiting)
+            continue;
+        if (b->be.reserve && b->be.reserve(b->be.ctx, 1) == ERR_AGAIN) {
+            b->stalled = true; /* virtio_blk_resume comes back here */
+            return;
+        }
+        q->waiting = false;
+        b->flush_wait = false;
+        q->pending = 1;
+        blk_submit(b, q, 0, 1);
+        if (--q->pending == 0)
+            blk_finish(b, q, pushed);
+        return;
+    }
+    b->flush_wait = false;
+}
+
+/* Lock held: take requests until the ring is empty (bounded), the device
+ * is held, or there is no room. */
+static void blk_process(struct virtio_blk *b, bool *pushed)
+{
+    struct virtio_mmio *t = &b->t;
+
+    b->stalled = false;
+    if (!t->queues[0].ready || !(t->status & VIRTIO_STATUS_DRIVER_OK))
+        return;
+    for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[0].num; i++) {
+        if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+            break;
+        if (b->held || b->flush_wait || b->inflight == VIRTIO_BLK_INFLIGHT) {
+            b->stalled = !b->held;
+            break;
+        }
+        unsigned allowed = VIRTIO_BLK_PIECES;
+        if (b->be.reserve) {
+            int r = b->be.reserve(b->be.ctx, VIRTIO_BLK_PIECES);
+            if (r == ERR_AGAIN) {
+                b->stalled = true;
+                break;
+            }
+            if (r < 0)
+                allowed = VIRTIO_BLK_PIECES; /* failed backend: submits fail at once */
+        }
+        unsigned n;
+        int head = virtio_mmio_pop(t, 0, b->bufs, VIRTIO_BLK_QUEUE_MAX, &n);
+        int used = head < 0 ? 0 : blk_start(b, (uint16_t)head, n, allowed, pushed);
+        if (b->be.unreserve && (unsigned)(used < 0 ? 0 : used) < VIRTIO_BLK_PIECES)
+            b->be.unreserve(b->be.ctx, VIRTIO_BLK_PIECES - (unsigned)(used < 0 ? 0 : used));
+        if (head < 0)
+            break;
+        if (used < 0) {
+            virtio_mmio_needs_reset(t);
+            break;
+        }
+    }
+}
+
+/* Lock held: after a pass, the interrupt and the backend's kick. */
+static void blk_pass_end(struct virtio_blk *b, bool pushed)
+{
+    if (pushed)
+        virtio_mmio_used(&b->t, 0);
+    if (b->submitted && b->be.kick)
+        b->be.kick(b->be.ctx);
+    b->submitted = false;
 }
 
 static void blk_notify(void *dev, unsigned queue)
 {
     struct virtio_blk *b = dev;
-    struct virtio_mmio *t = &b->t;
     bool pushed = false;
 
-    /* Until empty, bounded (VIRTIO_WORK_ROUNDS). */
-    for (unsigned i = 0; i < VIRTIO_WORK_ROUNDS * t->queues[queue].num; i++) {
-        unsigned n;
-        int head = virtio_mmio_pop(t, queue, b->bufs, VIRTIO_BLK_QUEUE_MAX, &n);
+    (void)queue;
+    blk_process(b, &pushed);
+    blk_pass_end(b, pushed);
+}
 
-        if (head < 0)
-            break;
-        int64_t used = blk_request(b, n);
-        if (used < 0) {
-            virtio_mmio_needs_reset(t);
-            break;
+static void blk_kick(void *dev, unsigned queue)
+{
+    struct virtio_blk *b = dev;
+
+    (void)queue;
+    if (b->be.poll)
+        b->be.poll(b->be.ctx);
+}
+
+void virtio_blk_complete(struct virtio_blk_req *q, int result)
+{
+    struct virtio_blk *b = q->dev;
+    bool pushed = false;
+
+    spin_lock(&b->t.lock);
+    if (result < 0)
+        q->status = VIRTIO_BLK_S_IOERR;
+    if (q->busy && q->pending && --q->pending == 0) {
+        blk_finish(b, q, &pushed);
+        if (b->stalled || b->flush_wait) {
+            b->stalled = false;
+            blk_flush_go(b, &pushed);
+            if (!b->stalled)
+                blk_process(b, &pushed);
         }
-        if (virtio_mmio_push(t, queue, (uint16_t)head, (uint32_t)used) != 0)
-            break;
-        pushed = true;
     }
-    if (pushed)
-        virtio_mmio_used(t, queue);
+    blk_pass_end(b, pushed);
+    spin_unlock(&b->t.lock);
+}
+
+void virtio_blk_resume(struct virtio_blk *b)
+{
+    bool pushed = false;
+
+    spin_lock(&b->t.lock);
+    if (b->stalled) {
+        b->stalled = false;
+        blk_flush_go(b, &pushed);
+        if (!b->stalled)
+            blk_process(b, &pushed);
+    }
+    blk_pass_end(b, pushed);
+    spin_unlock(&b->t.lock);
+}
+
+void virtio_blk_hold(struct virtio_blk *b, bool on)
+{
+    bool pushed = false;
+
+    spin_lock(&b->t.lock);
+    b->held = on;
+    if (!on)
+        blk_process(b, &pushed);
+    blk_pass_end(b, pushed);
+    spin_unlock(&b->t.lock);
+}
+
+unsigned virtio_blk_in_flight(struct virtio_blk *b)
+{
+    spin_lock(&b->t.lock);
+    unsigned n = b->inflight;
+    spin_unlock(&b->t.lock);
+    return n;
+}
+
+/* The driver reset the device: requests still with the backend complete
+ * to no one (their buffers are the VM's own RAM either way); a FLUSH that
+ * never went out is dropped. */
+static void blk_reset(void *dev)
+{
+    struct virtio_blk *b = dev;
+
+    b->gen++;
+    for (unsigned i = 0; i < VIRTIO_BLK_INFLIGHT; i++)
+        if (b->reqs[i].busy && b->reqs[i].waiting) {
+            b->reqs[i].busy = false;
+            b->inflight--;
+        }
+    b->flush_wait = false;
+    b->stalled = false;
 }
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -270,6 +532,8 @@ void virtio_blk_init(struct virtio_blk *b, const struct guest_mem *mem, const st
         .max_chain_bytes = VIRTIO_BLK_MAX_CHAIN,
         .config_read = blk_config_read,
         .notify = blk_notify,
+        .kick = be->poll ? blk_kick : NULL,
+        .reset = blk_reset,
     };
     virtio_mmio_init(&b->t, &b->ops, b, mem, irq);
 }
@@ -296,10 +560,14 @@ static int blk_state_get(void *dev, struct wire_in *r, bool apply)
 
 long virtio_blk_save(const struct virtio_blk *b, void *buf, size_t size)
 {
+    if (__atomic_load_n(&b->inflight, __ATOMIC_RELAXED))
+        return ERR_STATE;
     return virtio_mmio_save(&b->t, VIRTIO_BLK_STATE_VERSION, blk_state_put, buf, size);
 }
 
 int virtio_blk_load(struct virtio_blk *b, const void *buf, size_t size)
 {
+    if (__atomic_load_n(&b->inflight, __ATOMIC_RELAXED))
+        return ERR_STATE;
     return virtio_mmio_load(&b->t, VIRTIO_BLK_STATE_VERSION, blk_state_get, buf, size);
 }

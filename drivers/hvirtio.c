@@ -166,7 +166,8 @@ void hvirtio_start(struct hvirtio *h)
            VIRTIO_STATUS_DRIVER_OK);
 }
 
-int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsigned n)
+/* indirect: bufs is one buffer, the table, and its descriptor says so. */
+static int post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsigned n, bool indirect)
 {
     struct hvq *vq = &h->q[q];
 
@@ -178,7 +179,7 @@ int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsig
     for (unsigned i = 0; i < n; i++) {
         volatile uint8_t *e = vq->desc + DESC_SIZE * d;
         uint16_t next = get16(e + 14);
-        uint16_t flags = (bufs[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0); /* WRITE, NEXT */
+        uint16_t flags = indirect ? 4 : (bufs[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0);
 
         put_le(e, (uintptr_t)bufs[i].addr, 8);
         put_le(e + 8, bufs[i].len, 4);
@@ -194,6 +195,29 @@ int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsig
     vq->avail_idx++;
     put16(vq->avail + 2, vq->avail_idx);
     return head;
+}
+
+int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsigned n)
+{
+    return post(h, q, bufs, n, false);
+}
+
+void hvirtio_desc_put(void *table, unsigned i, const struct hv_buf *buf, bool more)
+{
+    volatile uint8_t *e = (volatile uint8_t *)table + DESC_SIZE * i;
+
+    put_le(e, (uintptr_t)buf->addr, 8);
+    put_le(e + 8, buf->len, 4);
+    put16(e + 12, (uint16_t)((buf->write ? 2 : 0) | (more ? 1 : 0))); /* WRITE, NEXT */
+    put16(e + 14, (uint16_t)(more ? i + 1 : 0));
+}
+
+int hvirtio_post_indirect(struct hvirtio *h, unsigned q, void *table, unsigned n)
+{
+    if (n == 0 || n > 32768)
+        return ERR_INVAL;
+    struct hv_buf one = {table, (uint32_t)(DESC_SIZE * n), false};
+    return post(h, q, &one, 1, true); /* INDIRECT, neither WRITE nor NEXT */
 }
 
 void hvirtio_kick(struct hvirtio *h, unsigned q)

@@ -69,6 +69,15 @@ void hvirtio_start(struct hvirtio *h);
 int hvirtio_post(struct hvirtio *h, unsigned q, const struct hv_buf *bufs, unsigned n);
 void hvirtio_kick(struct hvirtio *h, unsigned q);
 
+/* The same through an indirect table (VIRTIO_RING_F_INDIRECT_DESC
+ * negotiated): the caller writes the chain's n descriptors into table
+ * (16 bytes each, 16-byte aligned, the caller's until the chain comes
+ * back) with hvirtio_desc_put, and the ring gets one descriptor pointing
+ * at it.  Returns the head, ERR_INVAL (n is 0 or above 32768), or
+ * ERR_NOSPC (no free ring descriptor). */
+void hvirtio_desc_put(void *table, unsigned i, const struct hv_buf *buf, bool more);
+int hvirtio_post_indirect(struct hvirtio *h, unsigned q, void *table, unsigned n);
+
 /* Takes the next used chain of queue q: its head (and the length the
  * device wrote), ERR_AGAIN if none, ERR_BROKEN if the device returned
  * garbage. */

@@ -68,6 +68,18 @@
  *                       hdr_len past the frame (hdrlen), csum_start or
  *                       csum_offset past it (csum, csumoff), undefined flags
  *                       (flags): the chain completed, the device goes on.
+ *   attack=blk case=C   the VM's virtio-blk (slot 0, on a host-disk region:
+ *                       Vireo hands guest buffers to the host disk's DMA):
+ *                       after a good read, a request whose data buffer is
+ *                       not the VM's RAM: outside (at 0), plic (the PLIC),
+ *                       past (just past its RAM), straddle (8 KiB starting
+ *                       4 KiB before its end: nothing of it may be written),
+ *                       writeplic (a write to the disk from the PLIC: the
+ *                       disk must keep its data).  The device must show
+ *                       DEVICE_NEEDS_RESET, ignore requests, and work after
+ *                       a reset.  case=reset: 1000 resets with reads in
+ *                       flight (the host disk completes them later, to no
+ *                       one); then it works and reads what was written.
  *
  * The device addresses are Vireo's VM layout (core/vm.h): PLIC 0x0c000000,
  * UART 0x10000000 with irq 10, S-mode context k for vCPU k. */
@@ -1305,6 +1317,124 @@ static void net_attack(void)
         guest_fail("net %.*s: no frame goes out after a reset", (int)clen, c);
     guest_pass("net %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
                "after a reset",
+/* ---- blk: guest buffers that are not the VM's on the virtio-blk ---- */
+
+static uint8_t bhdr[2][16] __attribute__((aligned(16)));
+static uint8_t bdata[2][4096] __attribute__((aligned(4096)));
+static volatile uint8_t bstatus[2];
+
+/* A request in descriptors 3k..3k+2: header, data (len bytes at addr,
+ * device-writable for IN), status.  Posted and notified. */
+static void blk_post(int k, uint32_t type, uint64_t sector, uint64_t addr, uint32_t len)
+{
+    for (int i = 0; i < 16; i++)
+        bhdr[k][i] = (uint8_t)(i < 4 ? type >> (8 * i) : i >= 8 ? sector >> (8 * (i - 8)) : 0);
+    bstatus[k] = 0xee;
+    uint16_t h = (uint16_t)(3 * k);
+    vdesc[h] = (struct vdesc){(uint64_t)bhdr[k], 16, VD_NEXT, (uint16_t)(h + 1)};
+    vdesc[h + 1] = (struct vdesc){addr, len, (uint16_t)(VD_NEXT | (type == 0 ? VD_WRITE : 0)),
+                                  (uint16_t)(h + 2)};
+    vdesc[h + 2] = (struct vdesc){(uint64_t)&bstatus[k], 1, VD_WRITE, 0};
+    vio_post(h);
+}
+
+/* Posts and waits (2 s): the status byte, or -1 if nothing came back. */
+static int blk_do(int k, uint32_t type, uint64_t sector, uint64_t addr, uint32_t len)
+{
+    uint32_t before = vused[0] >> 16;
+    blk_post(k, type, sector, addr, len);
+    uint64_t end = guest_time() + guest_ms_to_ticks(2000);
+    while ((vused[0] >> 16) == before)
+        if (guest_time() > end)
+            return -1;
+    __asm__ volatile("fence r, r" ::: "memory");
+    return bstatus[k];
+}
+
+/* A good read of sector 0 into bdata[k]: its first byte is sector 0's. */
+static bool blk_good(int k, uint8_t expect)
+{
+    memset(bdata[k], 0xcc, 512);
+    return blk_do(k, 0, 0, (uint64_t)bdata[k], 512) == 0 && bdata[k][0] == expect &&
+           bdata[k][511] == expect;
+}
+
+static void blk_attack(void)
+{
+    size_t clen = 0;
+    const char *arg = guest_bootarg("case", &clen);
+    struct mem_range m = ram();
+    char c[16]; /* a copy: the device tree may lie in the page straddle fills */
+
+    if (!arg)
+        guest_fail("attack=blk needs case=");
+    if (clen >= sizeof(c))
+        clen = sizeof(c) - 1;
+    memcpy(c, arg, clen);
+    if (vio_r(VIO_MAGIC) != 0x74726976 || vio_r(VIO_VERSION) != 2 || vio_r(VIO_DEVICE_ID) != 2)
+        guest_fail("expected a version 2 virtio-blk at 0x%lx (magic 0x%x version %u device %u)",
+                   VIO_BASE, vio_r(VIO_MAGIC), vio_r(VIO_VERSION), vio_r(VIO_DEVICE_ID));
+    vio_init_ok();
+    /* Sector 0 gets a pattern of this run, written and read back. */
+    uint8_t pat = (uint8_t)(0x40 + (guest_time() & 0x3f));
+    memset(bdata[1], pat, 512);
+    if (blk_do(1, 1, 0, (uint64_t)bdata[1], 512) != 0)
+        guest_fail("virtio-blk: a good write failed");
+    if (!blk_good(0, pat))
+        guest_fail("virtio-blk: a good read did not return what was written");
+    glog("blk %.*s: a good write and read work; now the attack", (int)clen, c);
+
+    uint8_t *last = (uint8_t *)(m.end - 4096);
+    if (word_is(c, clen, "outside")) {
+        blk_post(0, 0, 0, 0x0, 512);
+    } else if (word_is(c, clen, "plic")) {
+        blk_post(0, 0, 0, PLIC_BASE, 512);
+    } else if (word_is(c, clen, "past")) {
+        blk_post(0, 0, 0, m.end, 512);
+    } else if (word_is(c, clen, "straddle")) {
+        memset(last, 0x5a, 4096);
+        blk_post(0, 0, 0, m.end - 4096, 8192);
+    } else if (word_is(c, clen, "writeplic")) {
+        blk_post(0, 1, 0, PLIC_BASE, 512);
+    } else if (word_is(c, clen, "reset")) {
+        for (int i = 0; i < 1000; i++) {
+            blk_post(0, 0, (uint64_t)(i % 64), (uint64_t)bdata[0], 4096);
+            blk_post(1, 0, 8, (uint64_t)bdata[1], 512);
+            vio_w(VIO_STATUS, 0);
+            vio_w(VIO_QNOTIFY, 0); /* to a device in reset */
+            if (i % 2)
+                vio_init_ok();
+        }
+        vio_init_ok();
+        if (!blk_good(0, pat))
+            guest_fail("virtio-blk: no good read after 1000 resets in flight");
+        guest_pass("blk reset: 1000 resets with reads in flight, then the device works");
+    } else {
+        guest_fail("case=%.*s: expected outside, plic, past, straddle, writeplic or reset",
+                   (int)clen, c);
+    }
+    uint64_t end = guest_time() + guest_ms_to_ticks(2000);
+    while (!(vio_r(VIO_STATUS) & VS_NEEDS_RESET) && guest_time() < end)
+        ;
+    uint32_t st = vio_r(VIO_STATUS), is = vio_r(VIO_INT_STATUS);
+    if (!(st & VS_NEEDS_RESET))
+        guest_fail("blk %.*s: status 0x%x, expected DEVICE_NEEDS_RESET (0x40)", (int)clen, c, st);
+    if (!(is & 2))
+        guest_fail("blk %.*s: InterruptStatus 0x%x, expected the configuration-change bit (2)",
+                   (int)clen, c, is);
+    if (bstatus[0] != 0xee)
+        guest_fail("blk %.*s: the refused request got a status (0x%x)", (int)clen, c, bstatus[0]);
+    for (int i = 0; word_is(c, clen, "straddle") && i < 4096; i++)
+        if (last[i] != 0x5a)
+            guest_fail("blk straddle: byte %d of the last page changed to 0x%x", i, last[i]);
+    vio_w(VIO_INT_ACK, is);
+    if (blk_do(1, 0, 0, (uint64_t)bdata[1], 512) != -1)
+        guest_fail("blk %.*s: a device needing reset still served a request", (int)clen, c);
+    vio_init_ok();
+    if (!blk_good(0, pat))
+        guest_fail("blk %.*s: no good read after a reset (the disk lost sector 0?)", (int)clen, c);
+    guest_pass("blk %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
+               "after a reset, the disk intact",
                (int)clen, c, st, is);
 }
 
@@ -1372,9 +1502,11 @@ void guest_main(uint64_t hartid)
         virtio_attack();
     else if (word_is(a, len, "net"))
         net_attack();
+    else if (word_is(a, len, "blk"))
+        blk_attack();
     else if (word_is(a, len, "dbtr"))
         dbtr_attack();
     guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, dbtr, ipi, wfi, irq, "
-               "stopall, virtio or net",
+               "stopall, virtio, net or blk",
                (int)len, a ? a : "");
 }

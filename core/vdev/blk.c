@@ -7,11 +7,13 @@
  */
 #include "core/vdev/blk.h"
 
+#include "arch/arch.h"
 #include "core/config_int.h"
 #include "core/hostdev.h"
 #include "core/vdev/vdev.h"
 #include "devices/virtio_blk.h"
 #include "lib/err.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 
 #define SECTOR 512u
@@ -169,54 +171,118 @@ struct blk_vdev {
     struct hvblk *host; /* host disk, or NULL */
     uint64_t first_sector;
     struct blk_backend be;
+    struct blk_vdev *next; /* the host disk's users (disk_users) */
     struct virtio_blk blk;
 };
 
-/* Disk backends.  The model has checked the range against be.sectors. */
-static int image_read(void *ctx, uint64_t sector, void *buf, size_t n)
+/* The devices on each host disk, so that a completion that frees room on
+ * it can resume those that waited for room.  Lock order: disk_lock, then
+ * a transport lock, then the host disk's. */
+static struct blk_vdev *disk_users[HOSTDEV_MAX_DISKS];
+static struct spinlock disk_lock;
+
+/* A bundle image: the data moves between the image and the guest's pages
+ * (the checked translation's segments) in one memcpy each, at once. */
+static int image_submit(void *ctx, const struct blk_io *io)
 {
     struct blk_vdev *b = ctx;
-    memcpy(buf, b->image + sector * 512, n);
+    uint8_t *p = b->image + io->sector * SECTOR;
+
+    for (unsigned i = 0; i < io->nsegs; i++) {
+        void *seg = (void *)(uintptr_t)io->segs[i].addr;
+        if (io->type == VIRTIO_BLK_T_IN)
+            memcpy(seg, p, io->segs[i].len);
+        else if (io->type == VIRTIO_BLK_T_OUT)
+            memcpy(p, seg, io->segs[i].len);
+        p += io->segs[i].len;
+    }
     return 0;
 }
 
-static int image_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+/* A host disk: the guest's pages go into the host device's descriptors;
+ * the request completes from its interrupt (blk_host_done). */
+static int host_reserve(void *ctx, unsigned n)
 {
     struct blk_vdev *b = ctx;
-    memcpy(b->image + sector * 512, buf, n);
-    return 0;
+    return hvblk_reserve(b->host, n);
 }
 
-static int host_read(void *ctx, uint64_t sector, void *buf, size_t n)
+static void host_unreserve(void *ctx, unsigned n)
 {
     struct blk_vdev *b = ctx;
-    return hvblk_read(b->host, b->first_sector + sector, buf, n);
+    hvblk_unreserve(b->host, n);
 }
 
-static int host_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+static int host_submit(void *ctx, const struct blk_io *io)
 {
     struct blk_vdev *b = ctx;
-    return hvblk_write(b->host, b->first_sector + sector, buf, n);
+    uint32_t type = io->type == VIRTIO_BLK_T_IN    ? HVBLK_T_IN
+                    : io->type == VIRTIO_BLK_T_OUT ? HVBLK_T_OUT
+                                                   : HVBLK_T_FLUSH;
+    int r = hvblk_submit(b->host, type, b->first_sector + io->sector, io->segs, io->nsegs, io->req);
+    return r == 0 ? BLK_PENDING : r == HVBLK_DONE ? 0 : r;
 }
 
-static int host_flush(void *ctx)
+static void host_kick(void *ctx)
 {
     struct blk_vdev *b = ctx;
-    return hvblk_flush(b->host);
+    hvblk_kick(b->host);
+}
+
+/* Until nothing of this device is with the host disk: bounded, as a
+ * request the disk does not answer in time fails it (hvblk_poll). */
+static void host_drain(struct blk_vdev *b)
+{
+    while (virtio_blk_in_flight(&b->blk)) {
+        if (b->host)
+            hvblk_poll(b->host);
+        arch_cpu_relax();
+    }
+}
+
+/* A host disk without an interrupt: the notifying vCPU waits. */
+static void host_poll(void *ctx)
+{
+    host_drain(ctx);
+}
+
+static void blk_host_done(void *tag, int result)
+{
+    struct virtio_blk_req *q = tag;
+    struct blk_vdev *b =
+        (struct blk_vdev *)(void *)((uint8_t *)q->dev - offsetof(struct blk_vdev, blk));
+    unsigned disk = (unsigned)b->s.host_disk;
+
+    virtio_blk_complete(q, result);
+    /* Room on the disk: devices that waited for it take their requests. */
+    spin_lock(&disk_lock);
+    for (struct blk_vdev *u = disk_users[disk]; u; u = u->next)
+        if (__atomic_load_n(&u->blk.stalled, __ATOMIC_RELAXED))
+            virtio_blk_resume(&u->blk);
+    spin_unlock(&disk_lock);
 }
 
 /* A snapshot carries a writable disk's data (its guest's page cache in the
- * snapshot's RAM describes that data, not what the disk holds later). */
+ * snapshot's RAM describes that data, not what the disk holds later).
+ * The VM is held: nothing of the guest's is in flight. */
 static int bulk_read(void *ctx, uint64_t off, void *buf, size_t n)
 {
     struct blk_vdev *b = ctx;
-    return b->be.read(b, off / 512, buf, n);
+
+    if (b->host)
+        return hvblk_read(b->host, b->first_sector + off / SECTOR, buf, n);
+    memcpy(buf, b->image + off, n);
+    return 0;
 }
 
 static int bulk_write(void *ctx, uint64_t off, const void *buf, size_t n)
 {
     struct blk_vdev *b = ctx;
-    return b->be.write(b, off / 512, buf, n);
+
+    if (b->host)
+        return hvblk_write(b->host, b->first_sector + off / SECTOR, buf, n);
+    memcpy(b->image + off, buf, n);
+    return 0;
 }
 
 static bool blk_bulk(const struct vm_vdev *d, struct vdev_bulk *out)
@@ -240,8 +306,7 @@ static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t e
          * they outlive a VM reset (not a Vireo restart). */
         b->image = (uint8_t *)(uintptr_t)c->image;
         b->be.sectors = c->image_size / 512;
-        b->be.read = image_read;
-        b->be.write = image_write;
+        b->be.submit = image_submit;
         return 0;
     }
     b->host = hostdev_disk((unsigned)c->host_disk);
@@ -266,9 +331,13 @@ static int blk_backend(struct blk_vdev *b, const char *name, char *err, size_t e
     b->first_sector = first;
     b->be.sectors = count;
     b->be.read_only = c->read_only || b->host->read_only;
-    b->be.read = host_read;
-    b->be.write = host_write;
-    b->be.flush = host_flush;
+    b->be.max_segs = b->host->max_segs;
+    b->be.reserve = host_reserve;
+    b->be.unreserve = host_unreserve;
+    b->be.submit = host_submit;
+    b->be.kick = host_kick;
+    if (!hostdev_disk_irq((unsigned)c->host_disk))
+        b->be.poll = host_poll;
     return 0;
 }
 
@@ -282,7 +351,44 @@ static int blk_create(struct vm_vdev *d, char *err, size_t errlen)
         return r;
     virtio_blk_init(&b->blk, &d->mem, &d->irq, &b->be, d->label);
     vdev_virtio_mmio(d, &b->blk.t);
+    if (b->host) {
+        hvblk_set_done(b->host, blk_host_done);
+        spin_lock(&disk_lock);
+        b->next = disk_users[b->s.host_disk];
+        disk_users[b->s.host_disk] = b;
+        spin_unlock(&disk_lock);
+    }
     return 0;
+}
+
+/* Nothing the host disk was given may outlive the VM's RAM: take no more
+ * requests and wait for those in flight (bounded by the disk's timeout). */
+static void blk_destroy(struct vm_vdev *d)
+{
+    struct blk_vdev *b = d->state;
+
+    virtio_blk_hold(&b->blk, true);
+    host_drain(b);
+    if (!b->host)
+        return;
+    spin_lock(&disk_lock);
+    for (struct blk_vdev **p = &disk_users[b->s.host_disk]; *p; p = &(*p)->next)
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
+    spin_unlock(&disk_lock);
+}
+
+/* Snapshots and migration: the VM's memory and this device stay still
+ * while held, so the requests in flight finish first. */
+static void blk_hold(struct vm_vdev *d, bool on)
+{
+    struct blk_vdev *b = d->state;
+
+    virtio_blk_hold(&b->blk, on);
+    if (on)
+        host_drain(b);
 }
 
 /* The backend comes from the configuration; only the model is saved. */
@@ -310,6 +416,8 @@ const struct vdev_kind vdev_kind_blk = {
     .parse = blk_parse,
     .conflict = blk_conflict,
     .create = blk_create,
+    .destroy = blk_destroy,
+    .hold = blk_hold,
     .save = blk_save,
     .load = blk_load,
     .bulk = blk_bulk,

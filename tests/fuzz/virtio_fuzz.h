@@ -18,6 +18,7 @@
 #include "devices/mmio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 
 /* Guest RAM: 64 KiB at 0x80000000, tiled with the input. */
 #define FZ_BASE 0x80000000ull
@@ -44,7 +45,36 @@ static int fz_write(void *ctx, uint64_t gpa, const void *src, size_t n)
     return 0;
 }
 
-static const struct guest_mem fz_mem = {fz_read, fz_write, ram};
+/* The checked translation over the fuzzer's RAM: a segment per 4 KiB
+ * page (never merged), refused outside it. */
+static int fz_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    unsigned count = 0;
+
+    if (ctx != ram)
+        abort();
+    if (gpa < FZ_BASE || n > FZ_SIZE || gpa - FZ_BASE > FZ_SIZE - n)
+        return ERR_RANGE;
+    while (n) {
+        uint64_t k = 4096 - (gpa & 4095);
+        if (k > n)
+            k = n;
+        if (count == max)
+            return ERR_NOSPC;
+        segs[count++] = (struct gm_seg){(uintptr_t)(ram + (gpa - FZ_BASE)), (uint32_t)k};
+        gpa += k;
+        n -= k;
+    }
+    return (int)count;
+}
+
+static void fz_written(void *ctx, uint64_t gpa, uint64_t n)
+{
+    if (ctx != ram || gpa < FZ_BASE || n > FZ_SIZE || gpa - FZ_BASE > FZ_SIZE - n)
+        abort();
+}
+
+static const struct guest_mem fz_mem = {fz_read, fz_write, ram, fz_map, fz_written};
 static bool fz_level;
 
 static void fz_set_level(void *ctl, unsigned source, bool level)

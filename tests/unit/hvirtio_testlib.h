@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices/mmio.h"
+#include "lib/err.h"
 
 static int id_read(void *ctx, uint64_t gpa, void *dst, size_t n)
 {
@@ -25,7 +26,25 @@ static int id_write(void *ctx, uint64_t gpa, const void *src, size_t n)
     return 0;
 }
 
-static const struct guest_mem idmem = {id_read, id_write, NULL};
+static int id_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    (void)ctx;
+    if (n == 0)
+        return 0;
+    if (max == 0)
+        return ERR_NOSPC;
+    segs[0] = (struct gm_seg){gpa, (uint32_t)n};
+    return 1;
+}
+
+static void id_written(void *ctx, uint64_t gpa, uint64_t n)
+{
+    (void)ctx;
+    (void)gpa;
+    (void)n;
+}
+
+static const struct guest_mem idmem = {id_read, id_write, NULL, id_map, id_written};
 static const struct irq_line noirq = {NULL, NULL, 0};
 
 #endif

@@ -258,15 +258,19 @@ static void test_console_hostile(void **state)
 #define SECTORS 16
 static uint8_t disk_a[SECTORS * 512], disk_b[SECTORS * 512];
 
-static int dread(void *ctx, uint64_t sector, void *buf, size_t n)
+/* The RAM disk at once: the data between it and the guest's pages. */
+static int dsubmit(void *ctx, const struct blk_io *io)
 {
-    memcpy(buf, (uint8_t *)ctx + sector * 512, n);
-    return 0;
-}
+    uint8_t *p = (uint8_t *)ctx + io->sector * 512;
 
-static int dwrite(void *ctx, uint64_t sector, const void *buf, size_t n)
-{
-    memcpy((uint8_t *)ctx + sector * 512, buf, n);
+    for (unsigned i = 0; i < io->nsegs; i++) {
+        void *seg = (void *)(uintptr_t)io->segs[i].addr;
+        if (io->type == VIRTIO_BLK_T_IN)
+            memcpy(seg, p, io->segs[i].len);
+        else if (io->type == VIRTIO_BLK_T_OUT)
+            memcpy(p, seg, io->segs[i].len);
+        p += io->segs[i].len;
+    }
     return 0;
 }
 
@@ -302,8 +306,8 @@ static void blk_post(struct vt_dev *d, unsigned k, uint32_t type, uint64_t secto
 
 static void blk_busy(uint64_t sectors_b)
 {
-    struct blk_backend be_a = {SECTORS, false, dread, dwrite, NULL, disk_a};
-    struct blk_backend be_b = {sectors_b, false, dread, dwrite, NULL, disk_b};
+    struct blk_backend be_a = {.sectors = SECTORS, .submit = dsubmit, .ctx = disk_a};
+    struct blk_backend be_b = {.sectors = sectors_b, .submit = dsubmit, .ctx = disk_b};
 
     for (unsigned i = 0; i < sizeof(disk_a); i++)
         disk_a[i] = disk_b[i] = (uint8_t)(i * 13);

@@ -43,7 +43,7 @@ static int fake_write(void *ctx, uint64_t gpa, const void *src, size_t n)
     return 0;
 }
 
-static const struct guest_mem mem = {fake_read, fake_write, ram};
+static const struct guest_mem mem = {.read = fake_read, .write = fake_write, .ctx = ram};
 
 /* The interrupt line. */
 static bool irq_level;

@@ -20,61 +20,150 @@
 #define SECTORS 64
 static uint8_t disk[SECTORS * 512];
 static struct {
-    unsigned reads, writes, flushes;
-    int fail_read, fail_write, fail_flush; /* make the next call fail */
+    unsigned reads, writes, flushes;       /* submissions */
+    int fail_read, fail_write, fail_flush; /* make the next one fail */
+    bool with_flush;                       /* else a FLUSH is not counted */
+    bool deferred;                         /* complete later (complete_one) */
+    unsigned room;                         /* reserve: free slots (reserved or not) */
+    bool reserving;                        /* reserve/unreserve offered */
+    unsigned reserved;
+    unsigned npending;
+    struct {
+        struct virtio_blk_req *req;
+        int result;
+    } pending[64];
 } be_log;
-
-static int disk_read(void *ctx, uint64_t sector, void *buf, size_t n)
-{
-    assert_ptr_equal(ctx, disk);
-    assert_true(n > 0 && n % 512 == 0 && n <= VIRTIO_BLK_BOUNCE);
-    assert_true(sector < SECTORS && n / 512 <= SECTORS - sector);
-    be_log.reads++;
-    if (be_log.fail_read) {
-        be_log.fail_read = 0;
-        return -1;
-    }
-    memcpy(buf, disk + sector * 512, n);
-    return 0;
-}
-
-static int disk_write(void *ctx, uint64_t sector, const void *buf, size_t n)
-{
-    assert_ptr_equal(ctx, disk);
-    assert_true(n > 0 && n % 512 == 0 && n <= VIRTIO_BLK_BOUNCE);
-    assert_true(sector < SECTORS && n / 512 <= SECTORS - sector);
-    be_log.writes++;
-    if (be_log.fail_write) {
-        be_log.fail_write = 0;
-        return -1;
-    }
-    memcpy(disk + sector * 512, buf, n);
-    return 0;
-}
-
-static int disk_flush(void *ctx)
-{
-    assert_ptr_equal(ctx, disk);
-    be_log.flushes++;
-    if (be_log.fail_flush) {
-        be_log.fail_flush = 0;
-        return -1;
-    }
-    return 0;
-}
 
 static struct vt_dev d;
 static struct virtio_blk blk;
 
+/* Every segment inside the fake RAM; the whole a multiple of 512 inside
+ * the disk. */
+static void check_io(const struct blk_io *io)
+{
+    uint64_t total = 0;
+
+    for (unsigned i = 0; i < io->nsegs; i++) {
+        uintptr_t a = (uintptr_t)io->segs[i].addr;
+        assert_true(io->segs[i].len > 0);
+        assert_true(a >= (uintptr_t)d.ram && a + io->segs[i].len <= (uintptr_t)d.ram + VT_RAM_SIZE);
+        total += io->segs[i].len;
+    }
+    assert_int_equal(total, io->len);
+    assert_true(io->type == VIRTIO_BLK_T_FLUSH ? io->nsegs == 0 : io->nsegs > 0);
+    assert_true(total % 512 == 0);
+    assert_true(io->sector <= SECTORS && total / 512 <= SECTORS - io->sector);
+    if (blk.be.max_segs)
+        assert_true(io->nsegs <= blk.be.max_segs);
+}
+
+static int disk_submit(void *ctx, const struct blk_io *io)
+{
+    int fail = 0;
+
+    assert_ptr_equal(ctx, disk);
+    check_io(io);
+    if (be_log.reserving) {
+        assert_true(be_log.reserved > 0); /* within a reservation */
+        be_log.reserved--;
+        be_log.room--; /* a slot busy until complete_one */
+    }
+    uint8_t *p = disk + io->sector * 512;
+    switch (io->type) {
+    case VIRTIO_BLK_T_IN:
+        be_log.reads++;
+        fail = be_log.fail_read;
+        be_log.fail_read = 0;
+        for (unsigned i = 0; i < io->nsegs && !fail; i++) {
+            memcpy((void *)(uintptr_t)io->segs[i].addr, p, io->segs[i].len);
+            p += io->segs[i].len;
+        }
+        break;
+    case VIRTIO_BLK_T_OUT:
+        be_log.writes++;
+        fail = be_log.fail_write;
+        be_log.fail_write = 0;
+        for (unsigned i = 0; i < io->nsegs && !fail; i++) {
+            memcpy(p, (void *)(uintptr_t)io->segs[i].addr, io->segs[i].len);
+            p += io->segs[i].len;
+        }
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        if (!be_log.with_flush)
+            return 0;
+        be_log.flushes++;
+        fail = be_log.fail_flush;
+        be_log.fail_flush = 0;
+        break;
+    default:
+        fail_msg("backend got request type %u, expected IN, OUT or FLUSH", io->type);
+    }
+    if (!be_log.deferred)
+        return fail ? ERR_IO : 0;
+    assert_true(be_log.npending < 64);
+    be_log.pending[be_log.npending].req = io->req;
+    be_log.pending[be_log.npending++].result = fail ? ERR_IO : 0;
+    return BLK_PENDING;
+}
+
+static int disk_reserve(void *ctx, unsigned n)
+{
+    assert_ptr_equal(ctx, disk);
+    if (n > be_log.room - be_log.reserved)
+        return ERR_AGAIN;
+    be_log.reserved += n;
+    return 0;
+}
+
+static void disk_unreserve(void *ctx, unsigned n)
+{
+    assert_ptr_equal(ctx, disk);
+    assert_true(n <= be_log.reserved);
+    be_log.reserved -= n;
+}
+
+/* Completes the i-th pending submission (in submission order). */
+static void complete_one(unsigned i)
+{
+    assert_true(i < be_log.npending);
+    struct virtio_blk_req *q = be_log.pending[i].req;
+    int r = be_log.pending[i].result;
+    memmove(&be_log.pending[i], &be_log.pending[i + 1],
+            (be_log.npending - i - 1) * sizeof(be_log.pending[0]));
+    be_log.npending--;
+    if (be_log.reserving)
+        be_log.room++; /* the slot is free again */
+    virtio_blk_complete(q, r);
+}
+
+static void complete_all(void)
+{
+    while (be_log.npending)
+        complete_one(0);
+}
+
+static struct blk_backend be_make(bool ro, unsigned max_segs)
+{
+    struct blk_backend be = {.sectors = SECTORS,
+                             .read_only = ro,
+                             .max_segs = max_segs,
+                             .submit = disk_submit,
+                             .ctx = disk};
+    if (be_log.reserving) {
+        be.reserve = disk_reserve;
+        be.unreserve = disk_unreserve;
+    }
+    return be;
+}
+
 static void blk_setup(bool ro, bool with_flush)
 {
-    struct blk_backend be = {SECTORS, ro, disk_read, disk_write, with_flush ? disk_flush : NULL,
-                             disk};
-
     vt_init(&d);
     for (unsigned i = 0; i < sizeof(disk); i++)
         disk[i] = (uint8_t)(i * 7 + i / 512);
     memset(&be_log, 0, sizeof(be_log));
+    be_log.with_flush = with_flush;
+    struct blk_backend be = be_make(ro, 0);
     virtio_blk_init(&blk, &d.mem, &d.irq, &be, "vireo-disk-0");
     vt_attach(&d, &blk.t, "virtio-blk");
 }
@@ -230,7 +319,7 @@ static void test_read_write(void **s)
     assert_used(1, h, 1537);
     assert_int_equal(status_of(1), VIRTIO_BLK_S_OK);
     assert_memory_equal(vt_at(&d, VT_BUF(1)), expect, 1536);
-    /* Large: the whole disk (8 bounce buffers), last sector exactly. */
+    /* Large: the whole disk (8 pages, 8 host segments), last sector exactly. */
     h = req3(2, VIRTIO_BLK_T_IN, 0, VT_BUF(2), SECTORS * 512, true);
     uint16_t h2 = req3(3, VIRTIO_BLK_T_IN, SECTORS - 1, VT_BUF(12), 512, true);
     vt_kick(&d, 0);
@@ -322,7 +411,7 @@ static void test_flush_get_id(void **s)
     assert_memory_equal(vt_at(&d, VT_BUF(0)), "vireo-disk-0\0\0\0\0\0\0\0\0", 20);
     assert_int_equal(*vt_at(&d, VT_BUF(0) + 20), 0xff);
     /* A 20-byte serial is not terminated; a longer one is cut. */
-    struct blk_backend be = {SECTORS, false, disk_read, disk_write, NULL, disk};
+    struct blk_backend be = be_make(false, 0);
     virtio_blk_init(&blk, &d.mem, &d.irq, &be, "0123456789abcdefghijKLMN");
     vt_start(&d, 0, 1, 16);
     h = req3(0, VIRTIO_BLK_T_GET_ID, 0, VT_BUF(1), 20, true);
@@ -654,6 +743,263 @@ static void test_mutation(void **s)
     assert_true(served > 500);
 }
 
+/* ---- asynchronous completion ---- */
+
+static void async_setup(unsigned max_segs)
+{
+    blk_setup(false, true);
+    be_log.deferred = true;
+    struct blk_backend be = be_make(false, max_segs);
+    virtio_blk_init(&blk, &d.mem, &d.irq, &be, "vireo-disk-0");
+}
+
+/* Requests go to the backend and the vCPU returns; the chains come back
+ * in completion order, each with its status, its data in place (written
+ * straight into the guest's pages) and the pages noted as written, and
+ * the interrupt rises only then. */
+static void test_async(void **s)
+{
+    (void)s;
+    async_setup(0);
+    vt_start(&d, VT_F_INDIRECT, 1, 16);
+    uint16_t h0 = req3(0, VIRTIO_BLK_T_IN, 0, VT_BUF(0), 512, true);
+    uint16_t h1 = req3(1, VIRTIO_BLK_T_IN, 8, VT_BUF(1), 4096, true);
+    memset(vt_at(&d, VT_BUF(2)), 0x3c, 1024);
+    uint16_t h2 = req3(2, VIRTIO_BLK_T_OUT, 40, VT_BUF(2), 1024, false);
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.npending, 3);
+    assert_int_equal(virtio_blk_in_flight(&blk), 3);
+    assert_int_equal(vt_used_idx(&d, 0), 0);
+    assert_false(d.level);
+    assert_int_equal(status_of(0), 0xee);
+    /* Last first. */
+    complete_one(2);
+    assert_int_equal(vt_used_idx(&d, 0), 1);
+    assert_used(0, h2, 1);
+    assert_int_equal(status_of(2), VIRTIO_BLK_S_OK);
+    assert_int_equal(disk[40 * 512], 0x3c);
+    assert_true(d.level);
+    vt_ack(&d);
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 3);
+    assert_used(1, h0, 513);
+    assert_used(2, h1, 4097);
+    assert_memory_equal(vt_at(&d, VT_BUF(1)), disk + 8 * 512, 4096);
+    assert_int_equal(d.written_bytes, 512 + 4096); /* dirty logging saw the reads */
+    assert_int_equal(virtio_blk_in_flight(&blk), 0);
+    assert_int_equal(blk.stats.reads, 2);
+    assert_int_equal(blk.stats.writes, 1);
+    /* A backend that fails later: IOERR, used length 1. */
+    be_log.fail_read = 1;
+    uint16_t h3 = req3(3, VIRTIO_BLK_T_IN, 1, VT_BUF(3), 512, true);
+    vt_kick(&d, 0);
+    complete_all();
+    assert_int_equal(status_of(3), VIRTIO_BLK_S_IOERR);
+    assert_used(3, h3, 1);
+    assert_int_equal(blk.stats.errors, 1);
+    vt_assert_healthy(&d);
+}
+
+/* A FLUSH goes to the backend only after every request taken before it
+ * completed, and nothing after it is taken until it is sent. */
+static void test_flush_order(void **s)
+{
+    (void)s;
+    async_setup(0);
+    vt_start(&d, 0, 1, 16);
+    req3(0, VIRTIO_BLK_T_OUT, 0, VT_BUF(0), 512, false);
+    req3(1, VIRTIO_BLK_T_OUT, 1, VT_BUF(1), 512, false);
+    req2(2, VIRTIO_BLK_T_FLUSH, 0);
+    req3(3, VIRTIO_BLK_T_IN, 2, VT_BUF(3), 512, true);
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.writes, 2);
+    assert_int_equal(be_log.flushes, 0);
+    assert_int_equal(be_log.reads, 0);
+    vt_kick(&d, 0); /* another notification changes nothing */
+    assert_int_equal(be_log.flushes + be_log.reads, 0);
+    complete_one(0);
+    assert_int_equal(be_log.flushes, 0);
+    complete_one(0);
+    assert_int_equal(be_log.flushes, 1);
+    assert_int_equal(be_log.reads, 1); /* the flush is out: the read behind it goes too */
+    assert_int_equal(vt_used_idx(&d, 0), 2);
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 4);
+    assert_int_equal(status_of(2), VIRTIO_BLK_S_OK);
+    assert_int_equal(status_of(3), VIRTIO_BLK_S_OK);
+    assert_int_equal(blk.stats.flushes, 1);
+    vt_assert_healthy(&d);
+}
+
+/* A driver reset with requests in flight: they complete to no one (no
+ * status, no used entry), and the device works again after. */
+static void test_reset_in_flight(void **s)
+{
+    (void)s;
+    async_setup(0);
+    vt_start(&d, 0, 1, 16);
+    req3(0, VIRTIO_BLK_T_IN, 0, VT_BUF(0), 512, true);
+    req3(1, VIRTIO_BLK_T_OUT, 0, VT_BUF(1), 512, false);
+    req2(2, VIRTIO_BLK_T_FLUSH, 0); /* waits for the two */
+    vt_kick(&d, 0);
+    assert_int_equal(virtio_blk_in_flight(&blk), 3);
+    vt_wr(&d, VIRTIO_MMIO_STATUS, 0);
+    assert_int_equal(virtio_blk_in_flight(&blk), 2); /* the flush never went out */
+    vt_start(&d, 0, 1, 16);
+    req3(4, VIRTIO_BLK_T_IN, 3, VT_BUF(4), 512, true);
+    vt_kick(&d, 0);
+    assert_int_equal(virtio_blk_in_flight(&blk), 3);
+    complete_one(0);
+    complete_one(0);
+    assert_int_equal(vt_used_idx(&d, 0), 0);
+    assert_int_equal(status_of(0), 0xee);
+    assert_int_equal(status_of(1), 0xee);
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 1);
+    assert_int_equal(status_of(4), VIRTIO_BLK_S_OK);
+    assert_int_equal(be_log.flushes, 0);
+    assert_int_equal(virtio_blk_in_flight(&blk), 0);
+    vt_assert_healthy(&d);
+}
+
+/* Held (snapshots, migration): nothing new is taken, what is in flight
+ * drains, and a snapshot is refused until it has; released, the device
+ * takes what was posted meanwhile. */
+static void test_hold(void **s)
+{
+    (void)s;
+    uint8_t buf[2048];
+
+    async_setup(0);
+    vt_start(&d, 0, 1, 16);
+    req3(0, VIRTIO_BLK_T_IN, 0, VT_BUF(0), 512, true);
+    vt_kick(&d, 0);
+    virtio_blk_hold(&blk, true);
+    req3(1, VIRTIO_BLK_T_IN, 1, VT_BUF(1), 512, true);
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.reads, 1);
+    assert_int_equal(virtio_blk_save(&blk, buf, sizeof(buf)), ERR_STATE);
+    assert_int_equal(virtio_blk_load(&blk, buf, sizeof(buf)), ERR_STATE);
+    complete_all();
+    assert_int_equal(virtio_blk_in_flight(&blk), 0);
+    long n = virtio_blk_save(&blk, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(virtio_blk_load(&blk, buf, (size_t)n), 0);
+    assert_int_equal(vt_used_idx(&d, 0), 1);
+    virtio_blk_hold(&blk, false);
+    assert_int_equal(be_log.reads, 2);
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 2);
+    assert_int_equal(status_of(1), VIRTIO_BLK_S_OK);
+    vt_assert_healthy(&d);
+}
+
+/* No room in the backend: nothing is taken from the ring until it says
+ * so; no more than VIRTIO_BLK_INFLIGHT requests at a time either. */
+static void test_room(void **s)
+{
+    (void)s;
+    blk_setup(false, true);
+    be_log.deferred = true;
+    be_log.reserving = true;
+    be_log.room = VIRTIO_BLK_PIECES + 1; /* two requests' worth of reservation, not three */
+    struct blk_backend be = be_make(false, 0);
+    virtio_blk_init(&blk, &d.mem, &d.irq, &be, "x");
+    vt_start(&d, 0, 1, 128);
+    for (unsigned i = 0; i < 3; i++)
+        req3(i, VIRTIO_BLK_T_IN, i, VT_BUF(i), 512, true);
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.reads, 2); /* reserved, took one each, gave back the rest */
+    assert_int_equal(be_log.reserved, 0);
+    assert_true(blk.stalled);
+    complete_one(0);                   /* the backend's room comes back... */
+    assert_int_equal(be_log.reads, 3); /* ...and the device took the third */
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 3);
+    /* Room without end, VIRTIO_BLK_INFLIGHT at most. */
+    be_log.room = 1000;
+    for (unsigned i = 0; i < 40; i++)
+        req3(i, VIRTIO_BLK_T_IN, i % SECTORS, VT_BUF(i % 16), 512, true);
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.npending, VIRTIO_BLK_INFLIGHT);
+    complete_one(0);
+    assert_int_equal(be_log.npending, VIRTIO_BLK_INFLIGHT);
+    complete_all();
+    assert_int_equal(vt_used_idx(&d, 0), 43);
+    assert_int_equal(virtio_blk_in_flight(&blk), 0);
+    vt_assert_healthy(&d);
+}
+
+/* A backend that takes few segments a submission: the data is cut into
+ * pieces of whole sectors (a segment cut in two where needed), all of
+ * them complete before the chain does; odd buffer sizes across pages. */
+static void test_pieces(void **s)
+{
+    (void)s;
+    async_setup(3);
+    vt_start(&d, VT_F_INDIRECT, 1, 16);
+    /* IN of 8 sectors into buffers of 1000, 3000 and 96 bytes: the test
+     * translation gives a segment per page, five in all. */
+    put_hdr(0, VIRTIO_BLK_T_IN, 4);
+    *vt_at(&d, STATUS) = 0xee;
+    vt_desc(&d, VT_INDIR, 0, hdr_at(0), 16, VRING_DESC_F_NEXT, 1);
+    vt_desc(&d, VT_INDIR, 1, VT_BUF(0) + 3500, 1000, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
+    vt_desc(&d, VT_INDIR, 2, VT_BUF(2) + 2000, 3000, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+    vt_desc(&d, VT_INDIR, 3, VT_BUF(5), 96, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
+    vt_desc(&d, VT_INDIR, 4, STATUS, 1, VRING_DESC_F_WRITE, 0);
+    vt_qdesc(&d, 0, 0, VT_INDIR, 5 * 16, VRING_DESC_F_INDIRECT, 0);
+    vt_avail_add(&d, 0, 0);
+    vt_kick(&d, 0);
+    assert_true(be_log.reads >= 2);
+    assert_int_equal(be_log.npending, be_log.reads);
+    complete_one(0);
+    assert_int_equal(vt_used_idx(&d, 0), 0); /* not before every piece */
+    complete_all();
+    assert_used(0, 0, 4097);
+    assert_int_equal(status_of(0), VIRTIO_BLK_S_OK);
+    assert_memory_equal(vt_at(&d, VT_BUF(0) + 3500), disk + 4 * 512, 1000);
+    assert_memory_equal(vt_at(&d, VT_BUF(2) + 2000), disk + 4 * 512 + 1000, 3000);
+    assert_memory_equal(vt_at(&d, VT_BUF(5)), disk + 4 * 512 + 4000, 96);
+    /* The cut falls before the piece's last segment: 1000, 100, 20 and
+     * 928 bytes, 3 a piece: 1000 + 24 of the 100, then 76 + 20 + 928. */
+    put_hdr(2, VIRTIO_BLK_T_IN, 10);
+    *vt_at(&d, STATUS + 2) = 0xee;
+    uint64_t it = VT_INDIR + 0x400;
+    uint64_t at[4] = {VT_BUF(8) + 10, VT_BUF(9) + 3000, VT_BUF(10) + 7, VT_BUF(11)};
+    uint32_t len[4] = {1000, 100, 20, 928};
+    vt_desc(&d, it, 0, hdr_at(2), 16, VRING_DESC_F_NEXT, 1);
+    for (unsigned i = 0; i < 4; i++)
+        vt_desc(&d, it, i + 1, at[i], len[i], VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+                (uint16_t)(i + 2));
+    vt_desc(&d, it, 5, STATUS + 2, 1, VRING_DESC_F_WRITE, 0);
+    vt_qdesc(&d, 0, 2, it, 6 * 16, VRING_DESC_F_INDIRECT, 0);
+    vt_avail_add(&d, 0, 2);
+    unsigned before = be_log.reads;
+    vt_kick(&d, 0);
+    assert_int_equal(be_log.reads - before, 2);
+    complete_all();
+    assert_int_equal(status_of(2), VIRTIO_BLK_S_OK);
+    uint64_t off = 10 * 512;
+    for (unsigned i = 0; i < 4; i++) {
+        assert_memory_equal(vt_at(&d, at[i]), disk + off, len[i]);
+        off += len[i];
+    }
+    /* Segments too small to make a sector within the limit: IOERR. */
+    put_hdr(1, VIRTIO_BLK_T_IN, 0);
+    *vt_at(&d, STATUS + 1) = 0xee;
+    vt_desc(&d, VT_INDIR + 0x200, 0, hdr_at(1), 16, VRING_DESC_F_NEXT, 1);
+    for (unsigned i = 1; i <= 4; i++)
+        vt_desc(&d, VT_INDIR + 0x200, i, VT_BUF(6) + 200 * i, 128,
+                VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, (uint16_t)(i + 1));
+    vt_desc(&d, VT_INDIR + 0x200, 5, STATUS + 1, 1, VRING_DESC_F_WRITE, 0);
+    vt_qdesc(&d, 0, 1, VT_INDIR + 0x200, 6 * 16, VRING_DESC_F_INDIRECT, 0);
+    vt_avail_add(&d, 0, 1);
+    vt_kick(&d, 0);
+    complete_all();
+    assert_int_equal(status_of(1), VIRTIO_BLK_S_IOERR);
+    vt_assert_healthy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +1014,12 @@ int main(void)
         cmocka_unit_test_setup(test_reset_midway, setup),
         cmocka_unit_test_setup(test_batch, setup),
         cmocka_unit_test_setup(test_mutation, setup),
+        cmocka_unit_test(test_async),
+        cmocka_unit_test(test_flush_order),
+        cmocka_unit_test(test_reset_in_flight),
+        cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_room),
+        cmocka_unit_test(test_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "devices/mmio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
+#include "lib/err.h"
 
 #define VT_RAM_BASE 0x80000000ull
 #define VT_RAM_SIZE 0x40000ull /* 256 KiB */
@@ -40,6 +41,7 @@ struct vt_queue {
 struct vt_dev {
     uint8_t ram[VT_RAM_SIZE];
     unsigned long accesses; /* guest memory accesses by the device */
+    uint64_t written_bytes; /* reported written through mapped segments */
     struct guest_mem mem;
     struct irq_line irq;
     bool level;
@@ -79,11 +81,43 @@ static inline void vt_set_level(void *ctl, unsigned source, bool level)
     d->irq_calls++;
 }
 
+/* The checked translation over the fake RAM: one host segment per 4 KiB
+ * page touched (never merged, so models see many), ERR_RANGE outside RAM,
+ * ERR_NOSPC past max. */
+static inline int vt_mem_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    struct vt_dev *d = ctx;
+    unsigned count = 0;
+
+    d->accesses++;
+    if (gpa < VT_RAM_BASE || n > VT_RAM_SIZE || gpa - VT_RAM_BASE > VT_RAM_SIZE - n)
+        return ERR_RANGE;
+    while (n) {
+        uint64_t k = 4096 - (gpa & 4095);
+        if (k > n)
+            k = n;
+        if (count == max)
+            return ERR_NOSPC;
+        segs[count++] = (struct gm_seg){(uintptr_t)(d->ram + (gpa - VT_RAM_BASE)), (uint32_t)k};
+        gpa += k;
+        n -= k;
+    }
+    return (int)count;
+}
+
+static inline void vt_mem_written(void *ctx, uint64_t gpa, uint64_t n)
+{
+    struct vt_dev *d = ctx;
+
+    assert_true(gpa >= VT_RAM_BASE && n <= VT_RAM_SIZE && gpa - VT_RAM_BASE <= VT_RAM_SIZE - n);
+    d->written_bytes += n;
+}
+
 /* Before the model's init: d->mem and d->irq are what it takes. */
 static inline void vt_init(struct vt_dev *d)
 {
     memset(d, 0, sizeof(*d));
-    d->mem = (struct guest_mem){vt_mem_read, vt_mem_write, d};
+    d->mem = (struct guest_mem){vt_mem_read, vt_mem_write, d, vt_mem_map, vt_mem_written};
     d->irq = (struct irq_line){vt_set_level, d, 5};
 }
 
