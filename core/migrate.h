@@ -89,6 +89,7 @@ struct migrate_src {
     struct mig_reader rd;
     const uint8_t *bundle;
     size_t bundle_size, bundle_pos;
+    void *packed; /* a boot-bundle VM's bundle, ours to free (vm_pack) */
     uint32_t piece;
     uint64_t *todo; /* pages to send this round (a dirty bitmap) */
     size_t words;
@@ -105,7 +106,8 @@ struct migrate_src {
     uint64_t clock_at_pause; /* the guest's clock when its vCPUs had stopped */
 };
 
-/* Starts migrating vm (running, added at run time) to p->to: 0, or a
+/* Starts migrating vm (running; from a run-time bundle, or a boot-bundle
+ * VM packed into one: vm_pack) to p->to: 0, or a
  * negative ERR_* with err saying why (nothing changed then). */
 int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate_params *p,
                       char *err, size_t errlen);

@@ -16,6 +16,7 @@
 #include "core/vm_admin.h"
 #include "core/vm_dev.h"
 #include "core/vm_life.h"
+#include "core/vm_pack.h"
 #include "core/vmm.h"
 #include "lib/crc32c.h"
 #include "lib/err.h"
@@ -657,6 +658,9 @@ void migrate_src_free(struct migrate_src *m)
         pmem_free(m->todo, m->words * 8);
     if (m->state)
         pmem_free(m->state, m->state_cap);
+    if (m->packed)
+        pmem_free(m->packed, m->bundle_size);
+    m->packed = NULL;
     m->out = m->in = m->pages = m->state = NULL;
     m->entries = m->todo = NULL;
 }
@@ -683,12 +687,20 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
                      vm->name);
         return ERR_STATE;
     }
+    void *packed = NULL;
+    size_t packed_size = 0;
     if (vm_admin_bundle(vm, &bundle, &size) < 0) {
-        fmt_snprintf(err, errlen,
-                     "vm %s came with the boot bundle: only a VM added at run time "
-                     "(vireoctl create) can migrate so far",
-                     vm->name);
-        return ERR_NOTSUP;
+        /* A boot-bundle VM: its node and images packed into a bundle of
+         * its own, which the destination takes as any run-time bundle. */
+        char why[160];
+        rc = vm_pack(vm, &packed, &packed_size, why, sizeof(why));
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "vm %s came with the boot bundle and cannot be packed: %s",
+                         vm->name, why);
+            return rc;
+        }
+        bundle = packed;
+        size = packed_size;
     }
     m->p = *p;
     if (!m->p.downtime_ms)
@@ -706,6 +718,7 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
     memcpy(m->name, vm->name, sizeof(m->name));
     m->bundle = bundle;
     m->bundle_size = size;
+    m->packed = packed;
     m->words = vm_dirty_words(vm);
     m->out = pmem_alloc(OUT_SIZE, 4096);
     m->in = pmem_alloc(IN_SIZE, 4096);

@@ -183,8 +183,8 @@ void guest_main(uint64_t hartid)
                    (unsigned long)base, (unsigned long)end, (unsigned long)mem[0].start,
                    (unsigned long)mem[0].end, (unsigned long)gfdt_blob_addr());
     glog("%lu harts dirty %lu pages each at 0x%lx-0x%lx, a check every %lu ms, for %lu ms",
-         (unsigned long)nharts, (unsigned long)npages, (unsigned long)base,
-         (unsigned long)end - 1, (unsigned long)arg_u64("gen", 1000), (unsigned long)ms);
+         (unsigned long)nharts, (unsigned long)npages, (unsigned long)base, (unsigned long)end - 1,
+         (unsigned long)arg_u64("gen", 1000), (unsigned long)ms);
     __asm__ volatile("fence rw, rw" ::: "memory");
     for (int i = 0; i < n; i++) {
         if (ids[i] == hartid)

@@ -15,7 +15,9 @@
  * lacks an ISA extension, memory or the name refuses before any RAM moves;
  * versions are negotiated; a destination that goes silent times out; a VM
  * with fewer extensions than the destination arrives with exactly its ISA;
- * a VM with a NIC migrates to its own host under another name. */
+ * a VM with a NIC migrates to its own host under another name; a VM that
+ * came with the boot bundle is packed into a bundle of its own (its node
+ * copied, its kernel, initrd and disk image along) and migrates too. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +33,7 @@
 #include "core/vconsole.h"
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
+#include "core/vm_pack.h"
 #include "core/vmm.h"
 #include "lib/cpio.h"
 #include "lib/crc32c.h"
@@ -594,6 +597,175 @@ static void test_migrate_timeout(void **state)
     vm->cfg = vm->cfg; /* (alpha was added at run time: it can) */
 }
 
+/* ---- a boot-bundle VM ---------------------------------------------------------- */
+
+static uint8_t boot_ar[3 * 32768];
+static uint8_t boot_kernel[8192], boot_initrd[3000], boot_disk[4096];
+
+/* A boot bundle of two VMs, "other" (off) and "alpha" (initrd, bootargs,
+ * a disk on a bundle image), in malloc'ed memory as QEMU's initrd is
+ * nobody's to free; *size its length. */
+static uint8_t *boot_bundle(size_t *size)
+{
+    static uint8_t dtb[4096];
+    struct fdt_writer w;
+
+    memset(boot_kernel, 0x13, sizeof(boot_kernel));
+    for (size_t i = 0; i < sizeof(boot_initrd); i++)
+        boot_initrd[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof(boot_disk); i++)
+        boot_disk[i] = (uint8_t)(i * 13 + 5);
+    fdtw_init(&w, dtb, sizeof(dtb));
+    fdtw_begin_node(&w, "");
+    fdtw_prop_str(&w, "compatible", CONFIG_COMPATIBLE);
+    fdtw_begin_node(&w, "vms");
+    fdtw_begin_node(&w, "other");
+    fdtw_prop_u64(&w, "memory", 2 * MiB);
+    fdtw_prop_u32(&w, "vcpus", 1);
+    fdtw_prop_str(&w, "kernel", "k/other");
+    fdtw_end_node(&w);
+    fdtw_begin_node(&w, "alpha");
+    fdtw_prop_u64(&w, "memory", GUEST_MEM);
+    fdtw_prop_u32(&w, "vcpus", 2);
+    fdtw_prop_str(&w, "kernel", "alpha/kernel");
+    fdtw_prop_str(&w, "initrd", "alpha/initrd");
+    fdtw_prop_str(&w, "bootargs", "console=ttyS0 x=1");
+    fdtw_begin_node(&w, "disk0");
+    fdtw_prop_str(&w, "image", "alpha/disk0.img");
+    fdtw_end_node(&w);
+    fdtw_end_node(&w);
+    fdtw_end_node(&w);
+    fdtw_end_node(&w);
+    int len = fdtw_finish(&w);
+    assert_true(len > 0);
+    size_t off =
+        bundle_testlib_cpio(boot_ar, sizeof(boot_ar), 0, CONFIG_DTB_NAME, dtb, (size_t)len);
+    off = bundle_testlib_cpio(boot_ar, sizeof(boot_ar), off, "k/other", boot_kernel, 4096);
+    off = bundle_testlib_cpio(boot_ar, sizeof(boot_ar), off, "alpha/kernel", boot_kernel,
+                              sizeof(boot_kernel));
+    off = bundle_testlib_cpio(boot_ar, sizeof(boot_ar), off, "alpha/initrd", boot_initrd,
+                              sizeof(boot_initrd));
+    off = bundle_testlib_cpio(boot_ar, sizeof(boot_ar), off, "alpha/disk0.img", boot_disk,
+                              sizeof(boot_disk));
+    off = bundle_testlib_cpio(boot_ar, sizeof(boot_ar), off, CPIO_TRAILER, NULL, 0);
+    assert_true(off > 0);
+    uint8_t *b = malloc(off);
+    memcpy(b, boot_ar, off);
+    *size = off;
+    return b;
+}
+
+static struct config boot_cfg;
+
+/* The boot VMs started as main.c starts them: alpha runs. */
+static struct vm *boot_alpha(uint8_t *bundle, size_t size)
+{
+    char err[256] = "";
+
+    if (config_load(bundle, size, NHARTS, &boot_cfg, err, sizeof(err)) < 0)
+        fail_msg("config_load of the boot bundle: %s", err);
+    boot_cfg.vms[0].autostart = false;
+    boot_cfg.vms[1].autostart = true;
+    vm_pack_set_boot_bundle(bundle, size);
+    assert_int_equal(vm_start_all(&boot_cfg), 2);
+    struct vm *vm = vm_find("alpha");
+    assert_non_null(vm);
+    assert_int_equal(vm->state, VM_RUNNING);
+    return vm;
+}
+
+/* vm_pack alone: one VM, the same configuration, the same images. */
+static void test_migrate_pack(void **state)
+{
+    (void)state;
+    size_t size, psize;
+    uint8_t *bundle = boot_bundle(&size);
+    struct vm *vm = boot_alpha(bundle, size);
+    void *packed;
+    char err[256] = "";
+    static struct config got;
+
+    if (vm_pack(vm, &packed, &psize, err, sizeof(err)) < 0)
+        fail_msg("vm_pack alpha: %s", err);
+    if (config_load(packed, psize, NHARTS, &got, err, sizeof(err)) < 0)
+        fail_msg("expected the packed bundle to load: %s", err);
+    assert_int_equal(got.nvms, 1);
+    const struct vm_config *c = &got.vms[0];
+    assert_string_equal(c->name, "alpha");
+    assert_int_equal(c->mem_size, GUEST_MEM);
+    assert_int_equal(c->vcpus, 2);
+    assert_string_equal(c->bootargs, "console=ttyS0 x=1");
+    assert_int_equal(c->kernel_size, sizeof(boot_kernel));
+    assert_memory_equal(c->kernel, boot_kernel, sizeof(boot_kernel));
+    assert_int_equal(c->initrd_size, sizeof(boot_initrd));
+    assert_memory_equal(c->initrd, boot_initrd, sizeof(boot_initrd));
+    assert_int_equal(c->ndevs, 1);
+    assert_string_equal(c->devs[0].name, "disk0");
+    /* The other VM's kernel stays behind. */
+    assert_int_equal(cpio_find(packed, psize, "k/other", NULL, NULL), ERR_NOENT);
+    const void *d;
+    size_t dn;
+    assert_int_equal(cpio_find(packed, psize, "alpha/disk0.img", &d, &dn), 0);
+    assert_int_equal(dn, sizeof(boot_disk));
+    pmem_free(packed, psize);
+    /* No boot bundle known: refused, saying so. */
+    vm_pack_set_boot_bundle(NULL, 0);
+    assert_int_equal(vm_pack(vm, &packed, &psize, err, sizeof(err)), ERR_NOENT);
+    assert_non_null(strstr(err, "no boot bundle"));
+    vm_end(vm, VM_END_STOPPED, "by the test");
+    assert_int_equal(vm_delete(vm, err, sizeof(err)), 0);
+    free(bundle);
+}
+
+/* A boot-bundle VM migrates: the destination builds it from the packed
+ * bundle; RAM and registers as at the pause; free memory on the source
+ * as before once the engines are freed (the packed bundle with them). */
+static void test_migrate_boot_vm(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *bundle = boot_bundle(&size);
+    uint64_t free_before = pmem_free_bytes();
+    struct vm *vm = boot_alpha(bundle, size);
+    static struct run r;
+
+    for (unsigned p = 0; p < 200; p += 7)
+        guest_write(vm, p, 9);
+    vm->vcpus[1].arch.ctx.gpr[11] = 0xfeed;
+    run_start(&r, vm, "beta", NULL);
+    r.writes = 3;
+    pump(&r, vm);
+    if (r.src.phase != MIGRATE_DONE || r.dst.phase != MIGRATE_DONE)
+        fail_msg("expected the boot-bundle VM to migrate: source %s (%s), destination %s (%s)",
+                 migrate_phase_name(r.src.phase), r.src.reason, migrate_phase_name(r.dst.phase),
+                 r.dst.reason);
+    struct vm *beta = vm_find("beta");
+    assert_non_null(beta);
+    assert_int_equal(beta->state, VM_RUNNING);
+    struct image got = image_of(beta);
+    if (got.ram != r.at_pause.ram)
+        fail_msg("expected beta's RAM (crc %08x) as alpha's at the pause (%08x)", got.ram,
+                 r.at_pause.ram);
+    assert_memory_equal(got.gpr, r.at_pause.gpr, sizeof(got.gpr));
+    assert_int_equal(beta->vcpus[1].arch.ctx.gpr[11], 0xfeed);
+    assert_int_equal(beta->cfg->initrd_size, sizeof(boot_initrd));
+    assert_memory_equal(beta->cfg->initrd, boot_initrd, sizeof(boot_initrd));
+    assert_string_equal(beta->cfg->bootargs, "console=ttyS0 x=1");
+    run_free(&r);
+    char err[160];
+    assert_int_equal(vm->state, VM_DONE);
+    vm_end(beta, VM_END_STOPPED, "by the test");
+    assert_int_equal(vm_delete(beta, err, sizeof(err)), 0);
+    /* Both VMs gone, the engines freed (the packed bundle with them):
+     * free memory as before alpha started. */
+    assert_int_equal(vm_delete(vm, err, sizeof(err)), 0);
+    if (pmem_free_bytes() != free_before)
+        fail_msg("expected free memory back to %llu, it is %llu", (unsigned long long)free_before,
+                 (unsigned long long)pmem_free_bytes());
+    vm_pack_set_boot_bundle(NULL, 0);
+    free(bundle);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +777,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_isa_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_same_host_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_pack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_boot_vm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
