@@ -34,6 +34,10 @@
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
 #include "core/vm_pack.h"
+#include "core/sched.h"
+#include "core/vcpu_state.h"
+#include "core/vdev/vdev.h"
+#include "lib/wire.h"
 #include "core/vmm.h"
 #include "lib/cpio.h"
 #include "lib/crc32c.h"
@@ -335,8 +339,15 @@ static void test_migrate_roundtrip(void **state)
     /* Pre-copy that cannot converge: the first pass, then rounds until
      * the dirty set failed to shrink more than stall_rounds (2) times,
      * then the final pass; well before the cap of 30. */
-    if (r.src.st.rounds < 4 || r.src.st.rounds > 8)
-        fail_msg("expected 4..8 rounds (stall rule), got %u", r.src.st.rounds);
+    /* Auto-converge first: each round that did not shrink the dirty set
+     * throttled the vCPUs 25 points more, up to 75 (3 rounds); only then
+     * did such rounds count as stalls.  The throttle ends with the VM. */
+    if (r.src.st.rounds < 7 || r.src.st.rounds > 11)
+        fail_msg("expected 7..11 rounds (3 throttle steps, then the stall rule), got %u",
+                 r.src.st.rounds);
+    if (r.src.st.throttle_pct != 75)
+        fail_msg("expected the throttle at its cap (75%%), got %u%%", r.src.st.throttle_pct);
+    assert_int_equal(vm->throttle_pct, 0);
     assert_true(r.src.st.final_pages > 0);
     /* Zero pages were entries, not data: 1024 pages of RAM, about 100
      * written + the kernel's 2 pages + what the rounds resent. */
@@ -766,6 +777,285 @@ static void test_migrate_boot_vm(void **state)
     free(bundle);
 }
 
+/* The same guest with auto-converge off: never throttled, the stall rule
+ * alone ends pre-copy. */
+static void test_migrate_no_converge(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot(GUEST_MEM);
+    static struct run r;
+    struct migrate_params p = {
+        .to = "hostB", .downtime_ms = 1, .stall_rounds = 2, .no_converge = true};
+
+    run_start(&r, vm, "beta", &p);
+    r.writes = 40;
+    r.slow = 1000;
+    pump(&r, vm);
+    if (r.src.phase != MIGRATE_DONE)
+        fail_msg("expected the migration done: %s", r.src.reason);
+    if (r.src.st.rounds < 4 || r.src.st.rounds > 8 || r.src.st.throttle_pct != 0)
+        fail_msg("expected 4..8 rounds and no throttle, got %u rounds, %u%%", r.src.st.rounds,
+                 r.src.st.throttle_pct);
+    run_free(&r);
+}
+
+/* The scheduler's throttle: a vCPU that ran gives up its hart and sits
+ * out as long again at 50% (an interrupt does not cut that short); it is
+ * runnable, not waiting, to a snapshot meanwhile; with the throttle off it
+ * goes back to the queue at once. */
+static void test_sched_throttle(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot(GUEST_MEM);
+    struct hart *h = &harts[0];
+    uint64_t next;
+
+    struct vcpu *v = sched_pick(h, &next);
+    assert_non_null(v);
+    assert_ptr_equal(v->vm, vm);
+    for (int i = 0; i < 100; i++)
+        arch_time(); /* it runs: 100 ticks of 1000 on the fake clock */
+    sched_throttle_vm(vm, 50);
+    sched_put(h, v, EXIT_YIELD);
+    if (v->state != VCPU_BLOCKED || !v->throttled)
+        fail_msg("expected the vCPU sitting out its throttle, state %d throttled %d", v->state,
+                 v->throttled);
+    uint64_t ran = v->throttle_until - v->picked_at;
+    uint64_t until = v->throttle_until;
+    assert_true(ran >= 2 * 100000 && ran <= 2 * 110000); /* ran ~100000, then as long again */
+    sched_notify(v);
+    assert_int_equal(v->state, VCPU_BLOCKED);
+    uint8_t buf[4096];
+    long n = vcpu_state_save(v, buf, sizeof(buf));
+    assert_true(n > 8);
+    struct wire_in rd = wire_in(buf, (size_t)n);
+    wire_get_u32(&rd);
+    assert_int_equal(wire_get_u32(&rd), VCPU_RUNNABLE);
+    assert_int_equal(sched_blocked_deadline(arch_time()), until);
+    assert_int_equal(v->state, VCPU_BLOCKED);
+    while (arch_time() < until)
+        ;
+    sched_blocked_deadline(arch_time());
+    assert_int_equal(v->state, VCPU_RUNNABLE);
+    assert_false(v->throttled);
+    /* Off: straight back to the queue. */
+    v = sched_pick(h, &next);
+    assert_non_null(v);
+    sched_throttle_vm(vm, 0);
+    sched_put(h, v, EXIT_YIELD);
+    assert_int_equal(v->state, VCPU_RUNNABLE);
+    /* At most SCHED_THROTTLE_MAX. */
+    sched_throttle_vm(vm, 100);
+    assert_int_equal(vm->throttle_pct, SCHED_THROTTLE_MAX);
+    sched_throttle_vm(vm, 0);
+}
+
+/* ---- cancel, an unknown outcome, shared disks ------------------------------------ */
+
+/* One exchange: up to 4096 stream bytes to the destination (not if
+ * hold_back and the source has sent its END: they are lost), its replies
+ * back (unless lose_replies). */
+static bool stop_at_confirm; /* step returns as soon as the source sent END */
+
+static void step(struct run *r, bool hold_back, bool lose_replies)
+{
+    static uint8_t buf[70000];
+    size_t n = migrate_src_pull(&r->src, buf, 4096);
+    if (n && !(hold_back && r->src.phase == MIGRATE_CONFIRM)) {
+        r->stream += n;
+        migrate_dst_push(&r->dst, buf, n);
+    }
+    if (stop_at_confirm && r->src.phase == MIGRATE_CONFIRM)
+        return;
+    size_t k = migrate_dst_pull(&r->dst, buf, sizeof(buf));
+    if (k && !lose_replies)
+        migrate_src_push(&r->src, buf, k);
+}
+
+static void step_until_phase(struct run *r, enum migrate_phase p, bool hold_back)
+{
+    stop_at_confirm = p == MIGRATE_CONFIRM;
+    for (int i = 0; i < 100000 && r->src.phase != p; i++) {
+        if (migrate_src_over(&r->src))
+            break;
+        step(r, hold_back, false);
+    }
+    stop_at_confirm = false;
+    if (r->src.phase != p)
+        fail_msg("expected the source to reach %s, it is %s (%s)", migrate_phase_name(p),
+                 migrate_phase_name(r->src.phase), r->src.reason);
+}
+
+/* Cancelled at the source during pre-copy: the VM runs on unpaused, the
+ * CANCEL reaches the destination, which destroys what it built and says
+ * why; no memory kept.  Not once the final state is sent. */
+static void test_migrate_cancel(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot(GUEST_MEM);
+    static struct run r;
+    char err[192];
+
+    for (unsigned p = 0; p < 300; p++)
+        guest_write(vm, p, 4);
+    warm_up(vm);
+    uint64_t free_running = pmem_free_bytes();
+    run_start(&r, vm, "beta", NULL);
+    step_until_phase(&r, MIGRATE_PRECOPY, false);
+    for (int i = 0; i < 20; i++)
+        step(&r, false, false); /* RAM on its way, a section half sent */
+    assert_int_equal(migrate_src_cancel(&r.src, "by the test", err, sizeof(err)), 0);
+    assert_int_equal(r.src.phase, MIGRATE_FAILED);
+    if (vm->state != VM_RUNNING || vm->paused || vm->dirty.on || vm->migrating)
+        fail_msg("expected alpha running at once after the cancel: state %d paused %d logging %d",
+                 vm->state, vm->paused, vm->dirty.on);
+    assert_non_null(strstr(r.src.reason, "cancelled by the test"));
+    for (int i = 0; i < 100 && migrate_src_sending(&r.src); i++)
+        step(&r, false, false);
+    assert_false(migrate_src_sending(&r.src));
+    assert_runs_on(vm, &r, "cancelled");
+    if (r.dst.phase != MIGRATE_FAILED || !strstr(r.dst.reason, "the source cancelled the migration "
+                                                               "(by the test)"))
+        fail_msg("expected the destination to say the source cancelled, it is %s: %s",
+                 migrate_phase_name(r.dst.phase), r.dst.reason);
+    assert_null(vm_find("beta"));
+    assert_int_equal(migrate_src_cancel(&r.src, "again", err, sizeof(err)), ERR_STATE);
+    run_free(&r);
+    if (pmem_free_bytes() != free_running)
+        fail_msg("free memory %llu, expected %llu", (unsigned long long)pmem_free_bytes(),
+                 (unsigned long long)free_running);
+
+    /* Cancelled at the destination: refused there, the source runs on. */
+    run_start(&r, vm, "beta", NULL);
+    step_until_phase(&r, MIGRATE_PRECOPY, false);
+    step(&r, false, false);
+    assert_int_equal(migrate_dst_cancel(&r.dst, "by the test", err, sizeof(err)), 0);
+    assert_null(vm_find("beta"));
+    for (int i = 0; i < 100 && !migrate_src_over(&r.src); i++)
+        step(&r, false, false);
+    assert_runs_on(vm, &r, "cancelled at the destination");
+    assert_non_null(strstr(r.src.reason, "cancelled here by the test"));
+    run_free(&r);
+
+    /* The final state sent: too late to cancel; the migration completes. */
+    run_start(&r, vm, "beta", NULL);
+    step_until_phase(&r, MIGRATE_CONFIRM, false);
+    assert_int_equal(migrate_src_cancel(&r.src, "late", err, sizeof(err)), ERR_STATE);
+    assert_non_null(strstr(err, "final state is sent"));
+    step_until_phase(&r, MIGRATE_DONE, false);
+    run_free(&r);
+}
+
+/* The two generals: once END went, a broken link leaves the VM paused
+ * here (outcome unknown), never resumed on its own.  Resolved by the
+ * operator: drop when it runs there, resume when it does not. */
+static void test_migrate_unknown(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot(GUEST_MEM);
+    static struct run r;
+    char err[192];
+
+    /* RUNNING lost: the destination runs it; the source must not. */
+    run_start(&r, vm, "beta", NULL);
+    step_until_phase(&r, MIGRATE_CONFIRM, false);
+    for (int i = 0; i < 100; i++)
+        step(&r, false, true);
+    assert_int_equal(r.dst.phase, MIGRATE_DONE);
+    migrate_src_closed(&r.src, "connection closed");
+    assert_int_equal(r.src.phase, MIGRATE_UNKNOWN);
+    if (vm->state != VM_RUNNING || !vm->paused || !vm->migrating)
+        fail_msg("expected alpha paused, still migrating: state %d paused %d migrating %d",
+                 vm->state, vm->paused, vm->migrating);
+    assert_non_null(strstr(r.src.reason, "connection closed after the VM's final state"));
+    assert_int_equal(migrate_src_cancel(&r.src, "x", err, sizeof(err)), ERR_STATE);
+    run_free(&r); /* the buffers go; the outcome waits */
+    assert_int_equal(r.src.phase, MIGRATE_UNKNOWN);
+    assert_true(vm->paused);
+    assert_int_equal(migrate_src_resolve(&r.src, false, err, sizeof(err)), 0);
+    assert_int_equal(r.src.phase, MIGRATE_DONE);
+    assert_int_equal(vm->state, VM_DONE);
+    assert_string_equal(vm->reason, "migrated to hostB");
+    assert_int_equal(migrate_src_resolve(&r.src, true, err, sizeof(err)), ERR_STATE);
+    struct vm *beta = vm_find("beta");
+    assert_non_null(beta);
+    assert_int_equal(beta->state, VM_RUNNING);
+    assert_false(beta->paused);
+
+    /* END lost on the way: the destination destroys what it built; the
+     * source cannot know that: paused until resumed by the operator. */
+    assert_int_equal(vm_delete(vm, err, sizeof(err)), 0);
+    run_start(&r, beta, "alpha", NULL);
+    step_until_phase(&r, MIGRATE_CONFIRM, true);
+    for (int i = 0; i < 10; i++)
+        step(&r, true, false);
+    migrate_src_closed(&r.src, "connection closed");
+    migrate_dst_closed(&r.dst, "connection closed");
+    assert_int_equal(r.dst.phase, MIGRATE_FAILED);
+    assert_null(vm_find("alpha"));
+    assert_int_equal(r.src.phase, MIGRATE_UNKNOWN);
+    assert_true(beta->paused);
+    assert_int_equal(migrate_src_resolve(&r.src, true, err, sizeof(err)), 0);
+    assert_int_equal(r.src.phase, MIGRATE_FAILED);
+    if (beta->state != VM_RUNNING || beta->paused || beta->migrating || beta->dirty.on)
+        fail_msg("expected beta running again: state %d paused %d migrating %d", beta->state,
+                 beta->paused, beta->migrating);
+    run_free(&r);
+
+    /* Silence after END: the timeout leaves the outcome unknown too. */
+    struct migrate_params p = {.to = "hostC", .timeout_ms = 1};
+    run_start(&r, beta, "alpha", &p);
+    step_until_phase(&r, MIGRATE_CONFIRM, true);
+    for (int i = 0; i < 100 && !migrate_src_over(&r.src); i++)
+        migrate_src_poll(&r.src);
+    assert_int_equal(r.src.phase, MIGRATE_UNKNOWN);
+    assert_non_null(strstr(r.src.reason, "no reply from the destination"));
+    migrate_dst_closed(&r.dst, "connection closed");
+    assert_int_equal(migrate_src_resolve(&r.src, true, err, sizeof(err)), 0);
+    assert_false(beta->paused);
+    run_free(&r);
+}
+
+/* --shared-disks: CONFIG's version 2; a disk on a bundle image is not on a
+ * shared host disk and travels in the final state all the same: a write
+ * made to it after the migration began arrives. */
+static void test_migrate_shared_image_disk_travels(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *bundle = boot_bundle(&size);
+    struct vm *vm = boot_alpha(bundle, size);
+    static struct run r;
+    struct migrate_params p = {.to = "hostB", .shared_disks = true};
+    const void *img;
+
+    assert_int_equal(cpio_find(bundle, size, "alpha/disk0.img", &img, NULL), 0);
+    run_start(&r, vm, "beta", &p);
+    step_until_phase(&r, MIGRATE_PRECOPY, false);
+    memset((uint8_t *)(uintptr_t)img + 512, 0xab, 512); /* the guest writes its disk */
+    step_until_phase(&r, MIGRATE_DONE, false);
+    struct vm *beta = vm_find("beta");
+    assert_non_null(beta);
+    struct vm_vdev *d = beta->vdevs[0];
+    struct vdev_bulk b;
+    uint8_t got[1024];
+    assert_true(d->kind->bulk(d, &b));
+    assert_int_equal(b.read(b.ctx, 0, got, sizeof(got)), 0);
+    assert_memory_equal(got, boot_disk, 512);
+    for (int i = 512; i < 1024; i++)
+        if (got[i] != 0xab)
+            fail_msg("expected the disk's write (0xab) at byte %d on the destination, saw 0x%02x",
+                     i, got[i]);
+    assert_true(r.src.st.state_bytes > 4096);
+    run_free(&r);
+    char err[160];
+    vm_end(beta, VM_END_STOPPED, "by the test");
+    assert_int_equal(vm_delete(beta, err, sizeof(err)), 0);
+    assert_int_equal(vm_delete(vm, err, sizeof(err)), 0);
+    vm_pack_set_boot_bundle(NULL, 0);
+    free(bundle);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +1067,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_isa_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_same_host_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_no_converge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sched_throttle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_shared_image_disk_travels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_pack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_boot_vm, setup, teardown),
     };
