@@ -147,7 +147,8 @@ static void lost(struct migrate_src *m, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (m->step != S_WAIT_RUN || migrate_src_over(m)) {
+    /* END not yet wholly handed to the transport: it cannot have arrived. */
+    if (m->step != S_WAIT_RUN || m->out_pos < m->out_len || migrate_src_over(m)) {
         fail_v(m, false, fmt, ap);
         va_end(ap);
         return;
