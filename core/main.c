@@ -20,6 +20,7 @@
 #include "core/vconsole.h"
 #include "core/vm_admin.h"
 #include "core/vm_life.h"
+#include "core/vm_pack.h"
 #include "core/vmm.h"
 #include "core/version.h"
 #include "drivers/ns16550.h"
@@ -316,6 +317,9 @@ static _Noreturn void start_vms(void)
     arch_hart_irq_init(sstc, vector, hcaps.hstateen);
     hostdev_init(&plat);
     trace_at_boot(plat.bootargs);
+    /* A boot-bundle VM that migrates is packed from it (core/vm_pack.h). */
+    vm_pack_set_boot_bundle((const void *)(uintptr_t)plat.initrd_start,
+                            (size_t)(plat.initrd_end - plat.initrd_start));
     vm_start_all(&config);
     dirty_log_at_boot(plat.bootargs);
     bool irqs = irq_init(&plat);

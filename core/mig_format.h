@@ -25,6 +25,9 @@
 #define MIG_VERSION_MIN 1
 #define MIG_VERSION_MAX 1
 
+/* CONFIG's flags (its version 2; docs/migration.md). */
+#define MIG_CONFIG_KEEP_SHARED 1u /* disks on host-disk regions stay in place */
+
 /* A RAM section holds at most this many entries and data pages. */
 #define MIG_BATCH_ENTRIES 512
 #define MIG_BATCH_PAGES   64
@@ -50,6 +53,7 @@ enum mig_type {
     MIG_ROUND = 0x23,  /* a round ended (id = round): u64 pages, u64 zero pages sent in it */
     MIG_STATE = 0x24,  /* a piece of the final state (id = piece index), a snapshot without RAM */
     MIG_PAUSED = 0x25, /* u64 ns the VM has been paused so far (after the state) */
+    MIG_CANCEL = 0x26, /* the source gives up (any time before END): u16 length, the reason */
     /* then SNAP_END */
     /* destination -> source */
     MIG_R_ACCEPT = 0x30,  /* id = MIG_STAGE_*: that step is done, go on */

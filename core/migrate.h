@@ -46,6 +46,11 @@ enum migrate_phase {
     MIGRATE_CONFIRM, /* all sent: waiting for "running" */
     MIGRATE_DONE,    /* the VM runs on the destination */
     MIGRATE_FAILED,  /* reason says why; the source VM runs on */
+    /* The source only: all was sent, then the connection broke (or went
+     * silent) before the destination said whether the VM runs there.
+     * The VM stays paused here until the operator says (migrate_src_resolve):
+     * two copies must never run. */
+    MIGRATE_UNKNOWN,
 };
 
 const char *migrate_phase_name(enum migrate_phase p);
@@ -53,9 +58,15 @@ const char *migrate_phase_name(enum migrate_phase p);
 struct migrate_params {
     uint32_t downtime_ms;  /* target for the final step; 0: 300 */
     uint32_t max_rounds;   /* rounds after the first pass at most; 0: 30 */
-    uint32_t stall_rounds; /* rounds that do not shrink the dirty set allowed; 0: 3 */
+    uint32_t stall_rounds; /* rounds that do not shrink the dirty set allowed (once the
+                            * throttle is at its cap, docs/migration.md); 0: 3 */
     uint32_t timeout_ms;   /* silence from the destination tolerated while waiting; 0: 30 s */
     const char *to;        /* where to, for the VM's end reason ("hostB:7001") */
+    /* Disks on host-disk regions stay where they are (both hosts share
+     * the disk; flushed at the pause) rather than travel in the final
+     * state.  Image-backed disks travel either way. */
+    bool shared_disks;
+    bool no_converge; /* no auto-converge: the guest is never throttled */
 };
 
 struct migrate_stats {
@@ -68,6 +79,7 @@ struct migrate_stats {
     uint64_t state_bytes;            /* the final state's size */
     uint64_t started, paused, ended; /* host time */
     uint64_t bytes_per_sec;          /* the link, measured over the last round */
+    uint32_t throttle_pct;           /* auto-converge: hart time withheld from its vCPUs */
 };
 
 struct migrate_src {
@@ -89,6 +101,7 @@ struct migrate_src {
     struct mig_reader rd;
     const uint8_t *bundle;
     size_t bundle_size, bundle_pos;
+    void *packed; /* a boot-bundle VM's bundle, ours to free (vm_pack) */
     uint32_t piece;
     uint64_t *todo; /* pages to send this round (a dirty bitmap) */
     size_t words;
@@ -99,13 +112,16 @@ struct migrate_src {
     uint64_t acked, round_acked; /* stream bytes the destination took: now, at the round's start */
     uint32_t stalled;
     bool paused_by_us, held, logging;
+    uint8_t tail[256]; /* a CANCEL section, sent after what out holds */
+    size_t tail_len, tail_pos;
     uint8_t *state; /* the final state, then sent in pieces */
     size_t state_len, state_cap, state_pos;
     uint64_t waited_since;
     uint64_t clock_at_pause; /* the guest's clock when its vCPUs had stopped */
 };
 
-/* Starts migrating vm (running, added at run time) to p->to: 0, or a
+/* Starts migrating vm (running; from a run-time bundle, or a boot-bundle
+ * VM packed into one: vm_pack) to p->to: 0, or a
  * negative ERR_* with err saying why (nothing changed then). */
 int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate_params *p,
                       char *err, size_t errlen);
@@ -122,11 +138,28 @@ void migrate_src_closed(struct migrate_src *m, const char *why);
 /* Checks the timeout while waiting for the destination; call now and
  * then. */
 void migrate_src_poll(struct migrate_src *m);
-/* Buffers back to Vireo's memory (after DONE or FAILED). */
+/* The operator gives up on it (why: "by the operator"): the VM resumes
+ * here, and a CANCEL section tells the destination, which destroys what
+ * it built.  0; ERR_STATE with err saying why when it is over, or when
+ * its final state is sent (the destination may run the VM: only its
+ * answer, or migrate_src_resolve, ends it then). */
+int migrate_src_cancel(struct migrate_src *m, const char *why, char *err, size_t errlen);
+/* An UNKNOWN outcome settled by the operator, who looked at the
+ * destination: resume (the VM does not run there: it runs on here) or
+ * not (it does: this one ends, as after RUNNING).  0, or ERR_STATE with
+ * err saying why (the outcome is known). */
+int migrate_src_resolve(struct migrate_src *m, bool resume, char *err, size_t errlen);
+/* Buffers back to Vireo's memory (once over; an UNKNOWN one keeps its
+ * VM paused and can still be resolved). */
 void migrate_src_free(struct migrate_src *m);
 static inline bool migrate_src_over(const struct migrate_src *m)
 {
-    return m->phase == MIGRATE_DONE || m->phase == MIGRATE_FAILED;
+    return m->phase == MIGRATE_DONE || m->phase == MIGRATE_FAILED || m->phase == MIGRATE_UNKNOWN;
+}
+/* Bytes still to go to the destination (a CANCEL after the engine is over). */
+static inline bool migrate_src_sending(const struct migrate_src *m)
+{
+    return !migrate_src_over(m) || m->out_pos < m->out_len || m->tail_pos < m->tail_len;
 }
 
 struct migrate_dst_stats {
@@ -164,6 +197,7 @@ struct migrate_dst {
     size_t state_len, state_cap;
     uint64_t paused_ns, paused_seen; /* MIG_PAUSED's figure, and when it came (here) */
     bool paused_known;
+    bool keep_shared; /* CONFIG said: host-disk disks stay in place */
 };
 
 /* Waits for a stream; as: the name the VM gets here (NULL or "": its own). */
@@ -176,6 +210,10 @@ void migrate_dst_push(struct migrate_dst *d, const void *p, size_t n);
 size_t migrate_dst_pull(struct migrate_dst *d, void *buf, size_t n);
 /* The connection is gone: a VM not yet running is destroyed. */
 void migrate_dst_closed(struct migrate_dst *d, const char *why);
+/* The operator gives up on the VM coming in (why: "by the operator"): it
+ * is destroyed and the source told (REFUSE; the VM resumes there).  0, or
+ * ERR_STATE with err saying why (it runs here already, or was refused). */
+int migrate_dst_cancel(struct migrate_dst *d, const char *why, char *err, size_t errlen);
 void migrate_dst_free(struct migrate_dst *d);
 static inline bool migrate_dst_over(const struct migrate_dst *d)
 {

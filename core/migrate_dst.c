@@ -25,8 +25,9 @@
 #include "lib/string.h"
 #include "lib/wire.h"
 
-#define IN_SIZE    MIG_SECTION_MAX
-#define CONFIG_VER 1
+#define IN_SIZE     MIG_SECTION_MAX
+#define CONFIG_VER  1
+#define CONFIG_VER2 2 /* + u32 flags */
 
 enum dst_step {
     D_PREAMBLE, /* theirs */
@@ -170,7 +171,8 @@ static void on_config(struct migrate_dst *d, const uint8_t *p, size_t len)
     struct wire_in r = wire_in(p, len);
     char missing[160];
 
-    if (wire_get_u32(&r) != CONFIG_VER) {
+    uint32_t ver = wire_get_u32(&r);
+    if (ver != CONFIG_VER && ver != CONFIG_VER2) {
         refuse(d, ERR_VERSION, "a CONFIG section of a version this Vireo does not read");
         return;
     }
@@ -180,7 +182,13 @@ static void on_config(struct migrate_dst *d, const uint8_t *p, size_t len)
     uint64_t bundle = wire_get_u64(&r);
     if (rc >= 0)
         rc = get_str(&r, isa, sizeof(isa));
+    uint32_t flags = ver == CONFIG_VER2 ? wire_get_u32(&r) : 0;
     uint32_t hl = wire_get_u32(&r);
+    if (flags & ~MIG_CONFIG_KEEP_SHARED) {
+        refuse(d, ERR_VERSION, "CONFIG flags 0x%x this Vireo does not know", flags);
+        return;
+    }
+    d->keep_shared = flags & MIG_CONFIG_KEEP_SHARED;
     if (rc < 0 || r.bad || hl != r.len - r.pos || hl > sizeof(d->header) || !d->name[0]) {
         d->name[0] = '\0';
         refuse(d, ERR_STRUCTURE, "a malformed CONFIG section");
@@ -280,7 +288,7 @@ static void build(struct migrate_dst *d)
         refuse(d, rc, "%s", why);
         return;
     }
-    d->state_cap = (size_t)snapshot_state_bound(vm);
+    d->state_cap = (size_t)snapshot_state_bound(vm, d->keep_shared);
     d->state = pmem_alloc(d->state_cap, 4096);
     if (!d->state) {
         refuse(d, ERR_NOMEM, "no memory here for the VM's state (%llu KiB)",
@@ -412,7 +420,7 @@ static void on_end(struct migrate_dst *d)
     }
     struct snap_buf b = {d->state, d->state_len, 0};
     struct snap_input in = {{snap_buf_read, &b, 0, 0, 0}, buf_rewind};
-    int rc = snapshot_restore_state(d->vm, &in, why, sizeof(why));
+    int rc = snapshot_restore_state(d->vm, &in, d->keep_shared, why, sizeof(why));
     if (rc < 0) {
         refuse(d, rc, "the VM's state: %s", why);
         return;
@@ -436,6 +444,22 @@ static void on_end(struct migrate_dst *d)
 
 static void on_section(struct migrate_dst *d, const struct snap_section *h, const uint8_t *p)
 {
+    if (h->type == MIG_CANCEL) {
+        /* The source gave up (its VM resumed there): what was built goes. */
+        struct wire_in r = wire_in(p, (size_t)h->len);
+        uint16_t n = wire_get_u16(&r);
+        char why[161];
+        if (r.bad || n > r.len - r.pos || n >= sizeof(why))
+            n = 0;
+        memcpy(why, r.buf + r.pos, n);
+        why[n] = '\0';
+        for (uint16_t i = 0; i < n; i++) /* shown on a console: printable only */
+            if (why[i] < 0x20 || why[i] > 0x7e)
+                why[i] = '?';
+        refuse(d, ERR_STATE, "the source cancelled the migration (%s)",
+               n ? why : "no reason given");
+        return;
+    }
     switch (d->step) {
     case D_CONFIG:
         if (h->type == MIG_CONFIG && h->id == 0 && h->len <= MIG_PIECE_MAX)
@@ -544,6 +568,17 @@ void migrate_dst_closed(struct migrate_dst *d, const char *why)
     if (migrate_dst_over(d))
         return;
     refuse(d, ERR_TRUNCATED, "%s before the VM's state came", why);
+}
+
+int migrate_dst_cancel(struct migrate_dst *d, const char *why, char *err, size_t errlen)
+{
+    if (migrate_dst_over(d) || d->phase == MIGRATE_IDLE) {
+        fmt_snprintf(err, errlen, "the migration in%s%s is over (%s)", d->name[0] ? " of vm " : "",
+                     d->name, migrate_phase_name(d->phase));
+        return ERR_STATE;
+    }
+    refuse(d, ERR_STATE, "cancelled here %s", why);
+    return 0;
 }
 
 void migrate_dst_free(struct migrate_dst *d)

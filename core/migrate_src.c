@@ -16,6 +16,7 @@
 #include "core/vm_admin.h"
 #include "core/vm_dev.h"
 #include "core/vm_life.h"
+#include "core/vm_pack.h"
 #include "core/vmm.h"
 #include "lib/crc32c.h"
 #include "lib/err.h"
@@ -26,11 +27,17 @@
 #define OUT_SIZE    (SNAP_SECTION_HEAD + MIG_SECTION_MAX)
 #define IN_SIZE     MIG_SECTION_MAX
 #define CONFIG_VER  1
+#define CONFIG_VER2 2 /* + u32 flags (MIG_CONFIG_*): only when a flag is set */
 #define QUIESCE_MS  1000
 #define DEF_DOWN_MS 300
 #define DEF_ROUNDS  30
 #define DEF_STALLS  3
 #define DEF_TIMEOUT 30000
+/* Auto-converge (docs/migration.md): each round that does not shrink the
+ * dirty set withholds this much more of the harts' time from the VM's
+ * vCPUs, up to THROTTLE_CAP; only then do such rounds count as stalls. */
+#define THROTTLE_STEP 25
+#define THROTTLE_CAP  75
 
 enum src_step {
     S_PREAMBLE,  /* send ours */
@@ -49,7 +56,7 @@ enum src_step {
 const char *migrate_phase_name(enum migrate_phase p)
 {
     static const char *const names[] = {"idle",    "setup", "precopy", "final",
-                                        "confirm", "done",  "failed"};
+                                        "confirm", "done",  "failed",  "unknown"};
     return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
 
@@ -77,6 +84,8 @@ static void let_go(struct migrate_src *m)
     if (m->logging && same)
         vm_dirty_stop(vm);
     m->logging = false;
+    if (same)
+        sched_throttle_vm(vm, 0);
     if (m->held && same)
         vm_devices_hold(vm, false);
     m->held = false;
@@ -89,24 +98,71 @@ static void let_go(struct migrate_src *m)
         __atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
 }
 
+/* keep_out: what out holds still goes (a section half sent, before a
+ * CANCEL); else it is dropped (the connection is of no more use). */
+static void fail_v(struct migrate_src *m, bool keep_out, const char *fmt, va_list ap)
+{
+    if (migrate_src_over(m))
+        return;
+    fmt_vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+    let_go(m);
+    m->phase = MIGRATE_FAILED;
+    m->step = S_OVER;
+    if (!keep_out)
+        m->out_len = m->out_pos = 0;
+    m->st.ended = arch_time();
+    console_printf("vireo: migrate %s to %s: failed: %s; it runs on here\n", m->name, m->to,
+                   m->reason);
+}
+
+static void fail_keep(struct migrate_src *m, const char *fmt, ...) FMT_PRINTF(2, 3);
+
+static void fail_keep(struct migrate_src *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(m, true, fmt, ap);
+    va_end(ap);
+}
+
 static void fail(struct migrate_src *m, const char *fmt, ...) FMT_PRINTF(2, 3);
 
 static void fail(struct migrate_src *m, const char *fmt, ...)
 {
     va_list ap;
-
-    if (migrate_src_over(m))
-        return;
     va_start(ap, fmt);
+    fail_v(m, false, fmt, ap);
+    va_end(ap);
+}
+
+/* The link broke, or went silent, or spoke nonsense.  Before END went
+ * out the destination cannot run the VM (it destroys what it built when
+ * the stream breaks): the VM runs on here.  After, it may run there
+ * already: this one stays paused, its devices held, until the operator
+ * says which (migrate_src_resolve), so that two never run. */
+static void lost(struct migrate_src *m, const char *fmt, ...) FMT_PRINTF(2, 3);
+
+static void lost(struct migrate_src *m, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    /* END not yet wholly handed to the transport: it cannot have arrived. */
+    if (m->step != S_WAIT_RUN || m->out_pos < m->out_len || migrate_src_over(m)) {
+        fail_v(m, false, fmt, ap);
+        va_end(ap);
+        return;
+    }
     fmt_vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
     va_end(ap);
-    let_go(m);
-    m->phase = MIGRATE_FAILED;
+    m->phase = MIGRATE_UNKNOWN;
     m->step = S_OVER;
     m->out_len = m->out_pos = 0;
     m->st.ended = arch_time();
-    console_printf("vireo: migrate %s to %s: failed: %s; it runs on here\n", m->name, m->to,
-                   m->reason);
+    console_printf("vireo: migrate %s to %s: outcome unknown: %s; it stays paused here: check "
+                   "the destination, then migrate-resolve %s resume (it does not run there) or "
+                   "drop (it does)\n",
+                   m->name, m->to, m->reason, m->name);
 }
 
 /* The VM may end (its guest shut down) under the migration. */
@@ -131,12 +187,18 @@ static int send_config(struct migrate_src *m)
     uint8_t *buf = m->pages; /* free until the first RAM batch */
     struct wire w = wire_out(buf, MIG_PIECE_MAX);
 
-    wire_put_u32(&w, CONFIG_VER);
+    uint32_t flags = m->p.shared_disks ? MIG_CONFIG_KEEP_SHARED : 0;
+
+    /* Version 1 when no flag is set: a destination that predates flags
+     * takes it as before. */
+    wire_put_u32(&w, flags ? CONFIG_VER2 : CONFIG_VER);
     put_str(&w, vm->name);
     wire_put_u64(&w, vm->ram_size);
     wire_put_u32(&w, vm->nvcpus);
     wire_put_u64(&w, m->bundle_size);
     put_str(&w, vm->isa_str);
+    if (flags)
+        wire_put_u32(&w, flags);
     long hl = snapshot_header(vm, buf + w.pos + 4, MIG_PIECE_MAX - w.pos - 4);
     if (hl < 0 || w.bad)
         return ERR_NOSPC;
@@ -308,8 +370,21 @@ static int round_done(struct migrate_src *m)
     if (dirty < 0)
         return (int)dirty;
     m->st.last_dirty = (uint64_t)dirty;
-    if ((uint64_t)dirty >= m->prev_dirty && m->st.rounds > 1)
-        m->stalled++;
+    if ((uint64_t)dirty >= m->prev_dirty && m->st.rounds > 1) {
+        if (!m->p.no_converge && m->st.throttle_pct < THROTTLE_CAP) {
+            /* The guest dirties memory faster than the link moves it:
+             * slow it down rather than give up on the downtime. */
+            m->st.throttle_pct += THROTTLE_STEP;
+            if (m->st.throttle_pct > THROTTLE_CAP)
+                m->st.throttle_pct = THROTTLE_CAP;
+            sched_throttle_vm(vm, m->st.throttle_pct);
+            console_printf("vireo: migrate %s: round %u did not shrink its dirty set (%ld pages): "
+                           "its vCPUs now get %u%% of their hart time\n",
+                           m->name, m->st.rounds, dirty, 100 - m->st.throttle_pct);
+        } else {
+            m->stalled++;
+        }
+    }
     m->prev_dirty = (uint64_t)dirty;
     uint64_t need_ms = m->st.bytes_per_sec ? (uint64_t)dirty * MIG_PAGE * 1000 / m->st.bytes_per_sec
                                            : (dirty ? ~0ull : 0);
@@ -330,6 +405,15 @@ static int round_done(struct migrate_src *m)
     int rc = quiesce(m);
     if (rc < 0) {
         fail(m, "its vCPUs did not leave their harts within %u ms", QUIESCE_MS);
+        return 0;
+    }
+    /* Requests its devices took are done and host disks flushed before
+     * the last fetch: what a request still writes into RAM comes with
+     * it, and no write the guest was told is done is lost (nor, being
+     * done here, done again there). */
+    char why[160];
+    if (vm_devices_quiesce(vm, why, sizeof(why)) < 0) {
+        fail(m, "its devices: %s", why);
         return 0;
     }
     uint64_t *more = (uint64_t *)m->pages; /* free between batches */
@@ -367,7 +451,7 @@ static int state_capture(struct migrate_src *m)
     struct snapshot_stats st;
     char why[160];
 
-    m->state_cap = (size_t)snapshot_state_bound(vm);
+    m->state_cap = (size_t)snapshot_state_bound(vm, m->p.shared_disks);
     m->state = pmem_alloc(m->state_cap, 4096);
     if (!m->state) {
         fail(m, "no memory for its state (%llu KiB)", (unsigned long long)(m->state_cap >> 10));
@@ -376,7 +460,8 @@ static int state_capture(struct migrate_src *m)
     }
     struct snap_buf b = {m->state, m->state_cap, 0};
     struct snap_sink s = {snap_buf_write, &b, 0, 0, 0};
-    int rc = snapshot_save_state(vm, &s, m->clock_at_pause, &st, why, sizeof(why));
+    int rc =
+        snapshot_save_state(vm, &s, m->clock_at_pause, m->p.shared_disks, &st, why, sizeof(why));
     /* snapshot_save released the devices: hold them again until the end. */
     vm_devices_hold(vm, true);
     if (rc < 0) {
@@ -488,6 +573,18 @@ size_t migrate_src_pull(struct migrate_src *m, void *buf, size_t n)
     size_t done = 0;
 
     while (done < n) {
+        if (m->out_pos == m->out_len && migrate_src_over(m)) {
+            /* Over: only a CANCEL is left to go. */
+            size_t k = m->tail_len - m->tail_pos;
+            if (!k)
+                break;
+            if (k > n - done)
+                k = n - done;
+            memcpy(d + done, m->tail + m->tail_pos, k);
+            m->tail_pos += k;
+            done += k;
+            continue;
+        }
         if (m->out_pos == m->out_len && !produce(m))
             break;
         size_t k = m->out_len - m->out_pos;
@@ -513,6 +610,7 @@ static void finish(struct migrate_src *m)
         vm_devices_hold(vm, false);
     m->held = false;
     m->paused_by_us = false;
+    sched_throttle_vm(vm, 0);
     __atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
     vm_end(vm, VM_END_STOPPED, "migrated to %s", m->to);
 }
@@ -580,7 +678,7 @@ static void on_reply(struct migrate_src *m, const struct snap_section *h, const 
         finish(m);
         return;
     }
-    fail(m, "the destination sent a reply out of turn (type 0x%x, id %u)", h->type, h->id);
+    lost(m, "the destination sent a reply out of turn (type 0x%x, id %u)", h->type, h->id);
 }
 
 void migrate_src_push(struct migrate_src *m, const void *p, size_t n)
@@ -591,7 +689,7 @@ void migrate_src_push(struct migrate_src *m, const void *p, size_t n)
         enum mig_event ev;
         long used = mig_reader_feed(&m->rd, in, n, &ev);
         if (used < 0) {
-            fail(m, "the destination's reply is broken (%s)", err_str((int)used));
+            lost(m, "the destination's reply is broken (%s)", err_str((int)used));
             return;
         }
         in += used;
@@ -617,7 +715,7 @@ void migrate_src_push(struct migrate_src *m, const void *p, size_t n)
         } else if (ev == MIG_EV_SECTION) {
             on_reply(m, &m->rd.h, m->rd.payload);
         } else if (ev == MIG_EV_END) {
-            fail(m, "the destination ended the conversation");
+            lost(m, "the destination ended the conversation");
         }
     }
 }
@@ -627,7 +725,10 @@ void migrate_src_closed(struct migrate_src *m, const char *why)
     if (migrate_src_over(m))
         return;
     if (m->step == S_WAIT_RUN)
-        fail(m, "%s before the destination said the VM runs there", why);
+        lost(m,
+             "%s after the VM's final state was sent, before the destination said whether "
+             "it runs there",
+             why);
     else
         fail(m, "%s", why);
 }
@@ -638,7 +739,85 @@ void migrate_src_poll(struct migrate_src *m)
                    m->step == S_WAIT_RUN;
     if (!migrate_src_over(m) && waiting &&
         arch_time() - m->waited_since > ms_ticks(m->p.timeout_ms))
-        fail(m, "no reply from the destination for %u ms", m->p.timeout_ms);
+        lost(m, "no reply from the destination for %u ms", m->p.timeout_ms);
+}
+
+static int tail_write(void *ctx, const void *p, size_t n)
+{
+    struct migrate_src *m = ctx;
+    if (n > sizeof(m->tail) - m->tail_len)
+        return ERR_NOSPC;
+    memcpy(m->tail + m->tail_len, p, n);
+    m->tail_len += n;
+    return 0;
+}
+
+int migrate_src_cancel(struct migrate_src *m, const char *why, char *err, size_t errlen)
+{
+    if (migrate_src_over(m)) {
+        fmt_snprintf(err, errlen, "the migration of vm %s is over (%s)", m->name,
+                     migrate_phase_name(m->phase));
+        return ERR_STATE;
+    }
+    if (m->step == S_WAIT_RUN) {
+        fmt_snprintf(err, errlen,
+                     "vm %s's final state is sent: the destination may run it already; its "
+                     "answer ends the migration (or, if the link is gone, migrate-resolve)",
+                     m->name);
+        return ERR_STATE;
+    }
+    /* After what out holds (a section may be half sent), a CANCEL with
+     * the reason: the destination says why it destroys what it built.
+     * Before the destination chose a version, nothing more is sent. */
+    if (m->step != S_VERSION && m->step != S_PREAMBLE) {
+        uint8_t b[2 + 160];
+        size_t n = strlen(why) < 160 ? strlen(why) : 160;
+        struct wire w = wire_out(b, sizeof(b));
+        wire_put_u16(&w, (uint16_t)n);
+        wire_put_bytes(&w, why, n);
+        struct snap_sink t = m->sink;
+        t.write = tail_write;
+        t.ctx = m;
+        m->tail_len = m->tail_pos = 0;
+        snap_write_section(&t, MIG_CANCEL, 0, b, w.pos);
+    }
+    fail_keep(m, "cancelled %s", why);
+    return 0;
+}
+
+int migrate_src_resolve(struct migrate_src *m, bool resume, char *err, size_t errlen)
+{
+    struct vm *vm = m->vm;
+
+    if (m->phase != MIGRATE_UNKNOWN) {
+        fmt_snprintf(err, errlen, "the outcome of vm %s's migration is known (%s)", m->name,
+                     migrate_phase_name(m->phase));
+        return ERR_STATE;
+    }
+    if (vm->uid != m->vm_uid || __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING) {
+        /* Stopped meanwhile: nothing is left to resume or to end. */
+        m->phase = MIGRATE_FAILED;
+        fmt_snprintf(m->reason, sizeof(m->reason), "outcome unknown; vm %s ended here meanwhile",
+                     m->name);
+        if (vm->uid == m->vm_uid)
+            __atomic_store_n(&vm->migrating, false, __ATOMIC_RELEASE);
+        return 0;
+    }
+    if (resume) {
+        let_go(m);
+        m->phase = MIGRATE_FAILED;
+        fmt_snprintf(m->reason, sizeof(m->reason),
+                     "outcome unknown; resumed here by the operator (it does not run at %s)",
+                     m->to);
+        console_printf("vireo: migrate %s to %s: resumed here by the operator\n", m->name, m->to);
+    } else {
+        finish(m);
+        fmt_snprintf(m->reason, sizeof(m->reason),
+                     "outcome unknown; the operator says it runs at %s", m->to);
+        console_printf("vireo: migrate %s to %s: ended here: the operator says it runs there\n",
+                       m->name, m->to);
+    }
+    return 0;
 }
 
 void migrate_src_free(struct migrate_src *m)
@@ -657,6 +836,9 @@ void migrate_src_free(struct migrate_src *m)
         pmem_free(m->todo, m->words * 8);
     if (m->state)
         pmem_free(m->state, m->state_cap);
+    if (m->packed)
+        pmem_free(m->packed, m->bundle_size);
+    m->packed = NULL;
     m->out = m->in = m->pages = m->state = NULL;
     m->entries = m->todo = NULL;
 }
@@ -683,12 +865,20 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
                      vm->name);
         return ERR_STATE;
     }
+    void *packed = NULL;
+    size_t packed_size = 0;
     if (vm_admin_bundle(vm, &bundle, &size) < 0) {
-        fmt_snprintf(err, errlen,
-                     "vm %s came with the boot bundle: only a VM added at run time "
-                     "(vireoctl create) can migrate so far",
-                     vm->name);
-        return ERR_NOTSUP;
+        /* A boot-bundle VM: its node and images packed into a bundle of
+         * its own, which the destination takes as any run-time bundle. */
+        char why[160];
+        rc = vm_pack(vm, &packed, &packed_size, why, sizeof(why));
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "vm %s came with the boot bundle and cannot be packed: %s",
+                         vm->name, why);
+            return rc;
+        }
+        bundle = packed;
+        size = packed_size;
     }
     m->p = *p;
     if (!m->p.downtime_ms)
@@ -706,6 +896,7 @@ int migrate_src_start(struct migrate_src *m, struct vm *vm, const struct migrate
     memcpy(m->name, vm->name, sizeof(m->name));
     m->bundle = bundle;
     m->bundle_size = size;
+    m->packed = packed;
     m->words = vm_dirty_words(vm);
     m->out = pmem_alloc(OUT_SIZE, 4096);
     m->in = pmem_alloc(IN_SIZE, 4096);

@@ -29,6 +29,7 @@ static bool eligible(const struct vcpu *v, unsigned hart)
 /* Lock held. */
 static void rq_push(struct vcpu *v)
 {
+    v->throttled = false;
     v->runnable_since = arch_time();
     v->state = VCPU_RUNNABLE;
     v->next = NULL;
@@ -181,7 +182,9 @@ bool sched_hsm_start(struct vcpu *v, uint64_t pc, uint64_t opaque)
 void sched_notify(struct vcpu *v)
 {
     spin_lock(&sched_lock);
-    if (v->state == VCPU_BLOCKED) {
+    if (v->state == VCPU_BLOCKED && v->throttled) {
+        /* Sitting out a throttle: it takes the interrupt when that ends. */
+    } else if (v->state == VCPU_BLOCKED) {
         rq_push(v);
         kick_idle_harts(v);
     } else if (v->state == VCPU_RUNNING && v->hart >= 0 && (unsigned)v->hart != this_hart_index()) {
@@ -308,6 +311,15 @@ static uint64_t wake_blocked(uint64_t now)
             struct vcpu *v = &vm->vcpus[j];
             if (v->state != VCPU_BLOCKED)
                 continue;
+            if (v->throttled) {
+                if (now >= v->throttle_until) {
+                    rq_push(v);
+                    kick_idle_harts(v);
+                } else if (v->throttle_until < next) {
+                    next = v->throttle_until;
+                }
+                continue;
+            }
             if (vcpu_has_wakeup(v, now)) {
                 rq_push(v);
                 kick_idle_harts(v);
@@ -326,6 +338,27 @@ static uint64_t wake_blocked(uint64_t now)
  * hart's timer may know of must reach one: idle harts recompute theirs
  * when kicked, busy ones read blocked_next at their next exit (at the
  * latest when their slice ends). */
+/* Lock held: v ran from picked_at to now and sits out its VM's throttle
+ * (a blocked vCPU that only its time wakes). */
+static void throttle_vcpu(struct vcpu *v, unsigned pct, uint64_t now)
+{
+    uint64_t ran = now - v->picked_at;
+    v->state = VCPU_BLOCKED;
+    v->throttled = true;
+    v->throttle_until = now + ran * pct / (100 - pct);
+    if (v->throttle_until < blocked_next) {
+        __atomic_store_n(&blocked_next, v->throttle_until, __ATOMIC_RELAXED);
+        kick_idle_harts(v);
+    }
+}
+
+void sched_throttle_vm(struct vm *vm, unsigned pct)
+{
+    __atomic_store_n(&vm->throttle_pct,
+                     (uint8_t)(pct > SCHED_THROTTLE_MAX ? SCHED_THROTTLE_MAX : pct),
+                     __ATOMIC_RELAXED);
+}
+
 static void block_vcpu(struct vcpu *v)
 {
     v->state = VCPU_BLOCKED;
@@ -347,6 +380,7 @@ bool sched_vm_off_harts(struct vm *vm)
 void sched_set_vcpu_state(struct vcpu *v, enum vcpu_state s)
 {
     spin_lock(&sched_lock);
+    v->throttled = false;
     if (v->state == VCPU_RUNNABLE)
         rq_remove(v);
     if (s == VCPU_RUNNABLE)
@@ -408,6 +442,7 @@ struct vcpu *sched_pick(struct hart *h, uint64_t *next)
         return NULL;
     }
     v->state = VCPU_RUNNING;
+    v->picked_at = arch_time();
     v->hart = (int)h->index;
     v->vm->running++;
     h->current = v;
@@ -447,6 +482,9 @@ enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
             r = SCHED_PUT_ALL_STOPPED;
     } else if (act == EXIT_BLOCK && !vcpu_has_wakeup(v, arch_time())) {
         block_vcpu(v);
+    } else if (act != EXIT_BLOCK && __atomic_load_n(&vm->throttle_pct, __ATOMIC_RELAXED) &&
+               !v->hold) {
+        throttle_vcpu(v, __atomic_load_n(&vm->throttle_pct, __ATOMIC_RELAXED), arch_time());
     } else {
         rq_push(v);
     }

@@ -48,6 +48,15 @@ bool sched_end_vm(struct vm *vm, enum vm_end how, const char *reason);
  * is busy elsewhere. */
 void sched_pause_vm(struct vm *vm, bool pause);
 
+/* Throttles vm's vCPUs: each time one gives up its hart after running
+ * (its slice ended, it yielded), it sits out long enough that it ran at
+ * most (100 - pct)% of the time; interrupts for it wait until then.  pct
+ * 0 ends it (a vCPU sitting out still sits its time out: a slice's worth
+ * at most), at most SCHED_THROTTLE_MAX.  Live migration's auto-converge
+ * (docs/migration.md). */
+#define SCHED_THROTTLE_MAX 90u
+void sched_throttle_vm(struct vm *vm, unsigned pct);
+
 /* Holds v off the harts for a debugger (VCPU_HOLD_DEBUG: it leaves its
  * hart at its next exit, which an IPI makes come at once), or lets it run
  * again (unless something else holds it). */

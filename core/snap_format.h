@@ -64,6 +64,9 @@ int snap_write_preamble(struct snap_sink *s);
  * (RAM went ahead in the stream, docs/migration.md); a reader asks for the
  * flags it takes, so one kind is never restored as the other. */
 #define SNAP_FLAG_NO_RAM 1u
+/* With NO_RAM only: the contents of disks on a host-disk region are not in
+ * it either (both hosts share the region; it was flushed at the pause). */
+#define SNAP_FLAG_KEEP_SHARED 2u
 int snap_write_preamble_flags(struct snap_sink *s, uint32_t flags);
 /* A section whose payload is in memory. */
 int snap_write_section(struct snap_sink *s, uint32_t type, uint32_t id, const void *p,

@@ -163,8 +163,10 @@ static int ram_write(void *ctx, uint64_t off, const void *buf, size_t n)
 }
 
 /* The regions of vm in snapshot order: RAM, then each device's bulk
- * contents (id: the device's index in bits 20 and up, the chunk below). */
-static unsigned regions_of(struct vm *vm, struct snap_region *r, unsigned max)
+ * contents (id: the device's index in bits 20 and up, the chunk below);
+ * keep_shared: not the contents of devices on a host-disk region (a
+ * migration between hosts that share it, SNAP_FLAG_KEEP_SHARED). */
+static unsigned regions_of(struct vm *vm, struct snap_region *r, unsigned max, bool keep_shared)
 {
     unsigned n = 0;
 
@@ -172,6 +174,8 @@ static unsigned regions_of(struct vm *vm, struct snap_region *r, unsigned max)
     for (unsigned i = 0; i < vm->nvdevs && n < max; i++) {
         struct vm_vdev *d = vm->vdevs[i];
         struct vdev_bulk b;
+        if (keep_shared && vm_device_on_host_disk(vm, i))
+            continue;
         if (d->kind->bulk && d->kind->bulk(d, &b))
             r[n++] = (struct snap_region){0, b.size, b.read, b.write, b.ctx, SNAP_DISK, i << 20};
     }
@@ -360,7 +364,7 @@ static const char *state_name(const struct vm *vm, uint32_t type, uint32_t id, c
 
 /* ---- save ---- */
 
-static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+static int save_held(struct vm *vm, struct snap_sink *s, uint32_t flags, uint64_t clock,
                      struct snapshot_stats *st, snapshot_progress_fn progress, char *err,
                      size_t errlen)
 {
@@ -373,7 +377,8 @@ static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t c
         return rc;
     }
     s->bytes = 0;
-    rc = snap_write_preamble_flags(s, no_ram ? SNAP_FLAG_NO_RAM : 0);
+    bool no_ram = flags & SNAP_FLAG_NO_RAM;
+    rc = snap_write_preamble_flags(s, flags);
     long len = rc < 0 ? rc : header_build(vm, sc.buf, sc.size);
     if (len >= 0)
         rc = snap_write_section(s, SNAP_HEADER, 0, sc.buf, (uint64_t)len);
@@ -412,7 +417,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t c
     scratch_put(&sc);
     if (rc >= 0) {
         struct snap_region r[MAX_REGIONS];
-        unsigned n = regions_of(vm, r, MAX_REGIONS);
+        unsigned n = regions_of(vm, r, MAX_REGIONS, flags & SNAP_FLAG_KEEP_SHARED);
         uint8_t *chunk = pmem_alloc_block();
         if (!chunk)
             rc = ERR_NOMEM;
@@ -431,7 +436,7 @@ static int save_held(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t c
     return 0;
 }
 
-static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
+static int save(struct vm *vm, struct snap_sink *s, uint32_t flags, uint64_t clock,
                 struct snapshot_stats *st, snapshot_progress_fn progress, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
@@ -445,7 +450,7 @@ static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
     /* Nothing else may change the VM while it is read: RAM, then device
      * state, must be of one instant. */
     vm_devices_hold(vm, true);
-    rc = save_held(vm, s, no_ram, clock, st, progress, err, errlen);
+    rc = save_held(vm, s, flags, clock, st, progress, err, errlen);
     vm_devices_hold(vm, false);
     return rc;
 }
@@ -453,13 +458,14 @@ static int save(struct vm *vm, struct snap_sink *s, bool no_ram, uint64_t clock,
 int snapshot_save(struct vm *vm, struct snap_sink *s, struct snapshot_stats *st,
                   snapshot_progress_fn progress, char *err, size_t errlen)
 {
-    return save(vm, s, false, 0, st, progress, err, errlen);
+    return save(vm, s, 0, 0, st, progress, err, errlen);
 }
 
-int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock, bool keep_shared,
                         struct snapshot_stats *st, char *err, size_t errlen)
 {
-    return save(vm, s, true, clock, st, NULL, err, errlen);
+    return save(vm, s, SNAP_FLAG_NO_RAM | (keep_shared ? SNAP_FLAG_KEEP_SHARED : 0), clock, st,
+                NULL, err, errlen);
 }
 
 /* ---- restore ---- */
@@ -505,13 +511,14 @@ static void state_undo(struct vm *vm, const uint8_t *undo, const size_t *len)
 }
 
 /* One pass over the snapshot: check (apply false) or apply. */
-static int restore_pass(struct vm *vm, struct snap_source *src, bool no_ram,
+static int restore_pass(struct vm *vm, struct snap_source *src, uint32_t flags,
                         struct snap_scratch *sc, struct snap_scratch *undo, bool apply,
                         snapshot_progress_fn progress, char *err, size_t errlen)
 {
     struct snap_section h;
     char name[48];
-    int rc = snap_read_preamble_flags(src, no_ram ? SNAP_FLAG_NO_RAM : 0);
+    bool no_ram = flags & SNAP_FLAG_NO_RAM;
+    int rc = snap_read_preamble_flags(src, flags);
     uint8_t *buf = sc->buf, *mine = sc->buf + SNAP_SECTION_MAX;
 
     if (rc < 0) {
@@ -625,7 +632,7 @@ static int restore_pass(struct vm *vm, struct snap_source *src, bool no_ram,
         goto undo;
     }
     struct snap_region rg[MAX_REGIONS];
-    unsigned nr = regions_of(vm, rg, MAX_REGIONS);
+    unsigned nr = regions_of(vm, rg, MAX_REGIONS, flags & SNAP_FLAG_KEEP_SHARED);
     for (unsigned i = no_ram ? 1 : 0; i < nr; i++) { /* RAM is rg[0] */
         uint64_t next_report = PROGRESS_STEP;
         for (uint32_t k = 0; (uint64_t)k * CHUNK < rg[i].size; k++) {
@@ -665,8 +672,8 @@ undo:
     return rc;
 }
 
-static int restore(struct vm *vm, struct snap_input *in, bool no_ram, snapshot_progress_fn progress,
-                   char *err, size_t errlen)
+static int restore(struct vm *vm, struct snap_input *in, uint32_t flags,
+                   snapshot_progress_fn progress, char *err, size_t errlen)
 {
     struct snap_scratch sc = {0}, undo = {0};
     uint64_t offset = vm->time_offset;
@@ -684,11 +691,11 @@ static int restore(struct vm *vm, struct snap_input *in, bool no_ram, snapshot_p
         return ERR_NOMEM;
     }
     vm_devices_hold(vm, true);
-    rc = restore_pass(vm, &in->src, no_ram, &sc, &undo, false, NULL, err, errlen);
+    rc = restore_pass(vm, &in->src, flags, &sc, &undo, false, NULL, err, errlen);
     if (rc >= 0 && (rc = in->rewind(in->src.ctx)) < 0)
         fmt_snprintf(err, errlen, "cannot read the snapshot again: %s", err_str(rc));
     if (rc >= 0)
-        rc = restore_pass(vm, &in->src, no_ram, &sc, &undo, true, progress, err, errlen);
+        rc = restore_pass(vm, &in->src, flags, &sc, &undo, true, progress, err, errlen);
     if (rc < 0 && vm->time_offset != offset) {
         vm->time_offset = offset;
         for (unsigned i = 0; i < vm->nvcpus; i++)
@@ -703,12 +710,14 @@ static int restore(struct vm *vm, struct snap_input *in, bool no_ram, snapshot_p
 int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn progress, char *err,
                      size_t errlen)
 {
-    return restore(vm, in, false, progress, err, errlen);
+    return restore(vm, in, 0, progress, err, errlen);
 }
 
-int snapshot_restore_state(struct vm *vm, struct snap_input *in, char *err, size_t errlen)
+int snapshot_restore_state(struct vm *vm, struct snap_input *in, bool keep_shared, char *err,
+                           size_t errlen)
 {
-    return restore(vm, in, true, NULL, err, errlen);
+    return restore(vm, in, SNAP_FLAG_NO_RAM | (keep_shared ? SNAP_FLAG_KEEP_SHARED : 0), NULL, err,
+                   errlen);
 }
 
 long snapshot_header(const struct vm *vm, void *buf, size_t size)
@@ -729,13 +738,15 @@ int snapshot_header_check(const struct vm *vm, const void *p, size_t n, char *er
     return rc;
 }
 
-uint64_t snapshot_state_bound(const struct vm *vm)
+uint64_t snapshot_state_bound(const struct vm *vm, bool keep_shared)
 {
     uint64_t n = SNAP_PREAMBLE_SIZE +
                  (uint64_t)(state_count(vm) + 4) * (SNAP_SECTION_HEAD + SNAP_SECTION_MAX);
     for (unsigned i = 0; i < vm->nvdevs; i++) {
         const struct vm_vdev *d = vm->vdevs[i];
         struct vdev_bulk b;
+        if (keep_shared && vm_device_on_host_disk(vm, i))
+            continue;
         if (d->kind->bulk && d->kind->bulk(d, &b))
             n += b.size + (b.size / CHUNK + 1) * (SNAP_SECTION_HEAD + CHUNK_HEAD);
     }

@@ -47,13 +47,17 @@ int snapshot_restore(struct vm *vm, struct snap_input *in, snapshot_progress_fn 
  * saved and restored as snapshot_save and snapshot_restore do, with the
  * same checks; neither kind is taken for the other.  clock: the guest's
  * clock to record (what it read when it was paused, so that the time it
- * spent paused does not show as a jump), 0: now. */
-int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock,
+ * spent paused does not show as a jump), 0: now.  keep_shared: the
+ * contents of disks on a host-disk region are left out (both hosts share
+ * the region; SNAP_FLAG_KEEP_SHARED tells the restore, which then leaves
+ * them as they are); the restore takes exactly the kind it is told to. */
+int snapshot_save_state(struct vm *vm, struct snap_sink *s, uint64_t clock, bool keep_shared,
                         struct snapshot_stats *st, char *err, size_t errlen);
-int snapshot_restore_state(struct vm *vm, struct snap_input *in, char *err, size_t errlen);
+int snapshot_restore_state(struct vm *vm, struct snap_input *in, bool keep_shared, char *err,
+                           size_t errlen);
 /* The largest state snapshot_save_state can write for vm (what a
  * destination accepts at most). */
-uint64_t snapshot_state_bound(const struct vm *vm);
+uint64_t snapshot_state_bound(const struct vm *vm, bool keep_shared);
 
 /* The HEADER section vm would write (bytes into buf, or ERR_NOSPC), and
  * the check a restore makes of one against vm: 0, or ERR_MISMATCH,

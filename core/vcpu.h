@@ -95,10 +95,14 @@ struct vcpu {
     uint64_t sta_gpa;
     uint64_t steal_ns;
     uint64_t runnable_since; /* host time it last became runnable */
-    uint32_t eip;            /* external interrupt line from the virtual PLIC (VSEIP) */
-    uint32_t fwft_locked;    /* SBI FWFT: features locked by the guest (bit = feature) */
-    struct vcpu_dbtr dbtr;   /* SBI DBTR */
-    struct vcpu *next;       /* run queue */
+    /* Throttling (sched_throttle_vm): when it last took a hart, and, while
+     * throttled (blocked for it, not for an interrupt), until when. */
+    uint64_t picked_at, throttle_until;
+    bool throttled;
+    uint32_t eip;          /* external interrupt line from the virtual PLIC (VSEIP) */
+    uint32_t fwft_locked;  /* SBI FWFT: features locked by the guest (bit = feature) */
+    struct vcpu_dbtr dbtr; /* SBI DBTR */
+    struct vcpu *next;     /* run queue */
     uint64_t exits[EXIT_KINDS];
     uint64_t run_ticks;       /* time on a hart since its VM booted */
     struct mmio_hit mmio_hit; /* its last MMIO access (core/mmio.c) */

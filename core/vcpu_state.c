@@ -33,7 +33,11 @@ long vcpu_state_save(const struct vcpu *v, void *buf, size_t size)
 {
     const struct vcpu_arch *a = &v->arch;
     struct wire w = wire_out(buf, size);
-    enum vcpu_state run = v->state == VCPU_RUNNING ? VCPU_RUNNABLE : v->state;
+    /* A vCPU sitting out a throttle (sched_throttle_vm) wants to run: it
+     * is not waiting for an interrupt. */
+    enum vcpu_state run = v->state == VCPU_RUNNING || (v->state == VCPU_BLOCKED && v->throttled)
+                              ? VCPU_RUNNABLE
+                              : v->state;
 
     wire_put_u32(&w, VCPU_STATE_VERSION);
     wire_put_u32(&w, (uint32_t)run);

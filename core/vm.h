@@ -76,11 +76,12 @@ struct vm {
     uint64_t fdt_gpa;
     unsigned pieces[3]; /* guest RAM in 4 KiB, 2 MiB and 1 GiB pieces (and G-stage leaves) */
     unsigned nvcpus;
-    unsigned running; /* vCPUs on a hart right now */
-    unsigned boots;   /* 1 + reboots so far */
-    bool paused;      /* by the shell: vCPUs are not run */
-    bool migrating;   /* a migration out of this host runs (core/migrate_src.c) */
-    uint64_t started; /* host time of the last (re)boot */
+    unsigned running;     /* vCPUs on a hart right now */
+    unsigned boots;       /* 1 + reboots so far */
+    bool paused;          /* by the shell: vCPUs are not run */
+    bool migrating;       /* a migration out of this host runs (core/migrate_src.c) */
+    uint8_t throttle_pct; /* share of hart time withheld from its vCPUs (sched_throttle_vm) */
+    uint64_t started;     /* host time of the last (re)boot */
     /* Guest time minus host time (mod 2^64): 0, unless restored from a
      * snapshot; every vCPU's hctl.htimedelta. */
     uint64_t time_offset;

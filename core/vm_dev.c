@@ -6,11 +6,15 @@
  * gpa_read/gpa_write. */
 #include "core/vm_dev.h"
 
+#include "core/hostdev.h"
 #include "core/pmem.h"
+#include "core/vdev/blk.h"
 #include "core/vdev/vdev.h"
 #include "core/vm.h"
 #include "devices/virtio_mmio.h"
+#include "drivers/hvirtio_blk.h"
 #include "lib/err.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 /* The kind's state follows struct vm_vdev, aligned for any model. */
@@ -159,6 +163,41 @@ void vm_devices_announce(struct vm *vm)
         if (d->kind->announce)
             d->kind->announce(d);
     }
+}
+
+bool vm_device_on_host_disk(const struct vm *vm, unsigned i)
+{
+    struct host_region r;
+    return i < vm->nvdevs && vdev_blk_host_region(vm->vdevs[i]->cfg, &r);
+}
+
+int vm_devices_quiesce(struct vm *vm, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        struct vm_vdev *d = vm->vdevs[i];
+        if (d->kind->quiesce) {
+            int rc = d->kind->quiesce(d, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    /* Each host disk once, however many of the VM's disks are on it. */
+    uint32_t flushed = 0;
+    for (unsigned i = 0; i < vm->nvdevs; i++) {
+        struct host_region r;
+        if (!vdev_blk_host_region(vm->vdevs[i]->cfg, &r) || r.disk < 0 || r.disk >= 32 ||
+            (flushed >> r.disk) & 1)
+            continue;
+        flushed |= 1u << r.disk;
+        struct hvblk *b = hostdev_disk((unsigned)r.disk);
+        int rc = b ? hvblk_flush(b) : ERR_NOENT;
+        if (rc < 0) {
+            fmt_snprintf(err, errlen, "%s: flushing host disk %d: %s", vm->vdevs[i]->label, r.disk,
+                         err_str(rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 void vm_devices_hold(struct vm *vm, bool on)

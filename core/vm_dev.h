@@ -3,6 +3,7 @@
 #ifndef VIREO_CORE_VM_DEV_H
 #define VIREO_CORE_VM_DEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,16 @@ void vm_devices_destroy(struct vm *vm);
  * without its vCPUs: frames from the switch, console input.  For
  * snapshots, with the VM paused. */
 void vm_devices_hold(struct vm *vm, bool on);
+/* Before a migration's final state (the VM paused, its vCPUs off the
+ * harts, its devices held): each device's quiesce (in-flight requests
+ * done), then every host disk a device of the VM writes is flushed, so
+ * that every write the guest was told is done is on the host disk.  0, or
+ * a negative ERR_* with err naming the device. */
+int vm_devices_quiesce(struct vm *vm, char *err, size_t errlen);
+/* Whether device i's contents live on a region of a host disk (and so
+ * may stay where they are when the VM migrates to a host that shares
+ * it), rather than in a bundle image or nowhere. */
+bool vm_device_on_host_disk(const struct vm *vm, unsigned i);
 /* Each device's announce (a VM that migrated in, running): its NICs tell
  * the network where it is now. */
 void vm_devices_announce(struct vm *vm);

@@ -10,7 +10,7 @@
 # uses.  See guests/README.md.
 
 GUEST_NAMES := hello fail smp spin fpu memtest isolation ticks reboot plic ipi echo bench hostile sbitest \
-               counter dirty debugee mmioregs
+               counter dirty debugee mmioregs smpdirty
 
 # Target and prerequisite names are expanded when this file is read, so these
 # two need values even if it is included before the top Makefile sets them

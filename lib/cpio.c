@@ -180,3 +180,38 @@ int cpio_find(const void *archive, size_t len, const char *name, const void **da
     }
     return r < 0 ? r : ERR_NOENT;
 }
+
+size_t cpio_entry_size(const char *name, size_t size)
+{
+    size_t head = CPIO_HEADER_SIZE + strlen(name) + 1;
+    return (head + 3) / 4 * 4 + (size + 3) / 4 * 4;
+}
+
+size_t cpio_write_entry(uint8_t *ar, size_t cap, size_t off, const char *name, const void *data,
+                        size_t size)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t namesize = strlen(name) + 1;
+    /* ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor,
+     * rdevmajor, rdevminor, namesize, check */
+    uint32_t fields[13] = {0, CPIO_MODE_REG | 0644u, 0, 0, 1, 0, (uint32_t)size, 0, 0, 0,
+                           0, (uint32_t)namesize,    0};
+
+    if (size > 0xffffffffu || off > cap || cap - off < cpio_entry_size(name, size))
+        return 0;
+    memcpy(ar + off, "070701", 6);
+    for (unsigned f = 0; f < 13; f++)
+        for (unsigned d = 0; d < 8; d++)
+            ar[off + 6 + f * 8 + d] = (uint8_t)digits[(fields[f] >> (28 - 4 * d)) & 0xf];
+    off += CPIO_HEADER_SIZE;
+    memcpy(ar + off, name, namesize);
+    off += namesize;
+    while (off % 4)
+        ar[off++] = 0;
+    if (size)
+        memcpy(ar + off, data, size);
+    off += size;
+    while (off % 4)
+        ar[off++] = 0;
+    return off;
+}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reader for cpio "newc" archives (the format of Linux initramfs and of Vireo's
- * boot bundle).
+/* Reader (and a small writer) for cpio "newc" archives (the format of Linux
+ * initramfs and of Vireo's boot bundle).
  *
  * Each entry is a 110-byte ASCII header: the magic "070701" (or "070702", the same
  * layout with a checksum field, which is not verified) and 13 fields of exactly 8
@@ -64,5 +64,14 @@ bool cpio_name_matches(const char *stored, size_t storedlen, const char *name);
  * set (either may be NULL), ERR_NOENT if the walk reaches the trailer without
  * a match, ERR_STRUCTURE if it meets a malformed entry first. */
 int cpio_find(const void *archive, size_t len, const char *name, const void **data, size_t *size);
+
+/* Writing (a VM's own bundle, core/vm_pack.c): the bytes one regular-file
+ * entry takes, header, name and data padded; and the entry (mode 0644,
+ * everything else 0) written at off of ar (cap bytes): the offset after
+ * it, or 0 if it does not fit or size needs more than 32 bits.  The
+ * archive ends with an entry named CPIO_TRAILER and no data. */
+size_t cpio_entry_size(const char *name, size_t size);
+size_t cpio_write_entry(uint8_t *ar, size_t cap, size_t off, const char *name, const void *data,
+                        size_t size);
 
 #endif

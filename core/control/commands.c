@@ -529,6 +529,16 @@ const struct control_cmd control_cmds[] = {
      .help = "the migration out of this host and the one into it (running or the last): phase, "
              "rounds, pages, bytes, times (docs/migration.md)",
      .run = control_cmd_query_migration},
+    {.name = "migrate-cancel",
+     .help = "give up a migration out of (the VM resumes here) or into this host (what was "
+             "built goes); not once the final state is sent",
+     .args = {{"name", ARG_STR, true}},
+     .run = control_cmd_migrate_cancel},
+    {.name = "migrate-resolve",
+     .help = "settle a migration out whose outcome is unknown: action resume (it does not run "
+             "at the destination) or drop (it does)",
+     .args = {{"name", ARG_STR, true}, {"action", ARG_STR, true}},
+     .run = control_cmd_migrate_resolve},
     {.name = "vm-delete",
      .help = "remove a VM that is off or stopped; its memory returns",
      .args = {{"name", ARG_STR, true}},

@@ -125,6 +125,8 @@ int control_cmd_gdb_detach(struct control_req *r);
 void control_gdb_pump(struct control_session *s);
 void control_gdb_gone(struct control_session *s);
 int control_cmd_query_migration(struct control_req *r);
+int control_cmd_migrate_cancel(struct control_req *r);
+int control_cmd_migrate_resolve(struct control_req *r);
 
 /* session.c, for the files above it. */
 /* Work of a port above the sessions (the migration port) that runs in the

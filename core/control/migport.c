@@ -6,8 +6,11 @@
  * TCP connection to the other host; the stream itself is made and checked
  * here by the engines (core/migrate.h).
  *
- *   "out NAME TO [DOWNTIME_MS]\n"  this host's VM NAME goes to TO (a label
- *                                  for messages: the other host)
+ *   "out NAME TO [DOWNTIME_MS] [OPTION...]\n"
+ *                                  this host's VM NAME goes to TO (a label
+ *                                  for messages: the other host); options:
+ *                                  shared-disks (host-disk disks stay in
+ *                                  place), no-converge (no throttling)
  *   "in [AS]\n"                    a VM comes in (named AS here)
  *
  * Vireo answers "ok\n" and then the stream flows (out: Vireo sends the
@@ -146,23 +149,40 @@ static uint32_t parse_ms(const char *s, bool *ok)
 
 static void request(struct mig_client *cl, unsigned idx)
 {
-    char *w[4], err[192];
-    unsigned n = words(cl->line, w, 4);
+    char *w[7], err[192];
+    unsigned n = words(cl->line, w, 7);
 
     cl->role = ROLE_CLOSING;
-    if (n >= 3 && n <= 4 && strcmp(w[0], "out") == 0) {
+    if (n >= 3 && n <= 7 && strcmp(w[0], "out") == 0) {
         struct migrate_params p = {.to = w[2]};
         bool ok = true;
-        if (n == 4)
-            p.downtime_ms = parse_ms(w[3], &ok);
+        const char *bad = NULL;
+        unsigned k = 3;
+        if (n > 3 && w[3][0] >= '0' && w[3][0] <= '9')
+            p.downtime_ms = parse_ms(w[k++], &ok);
+        for (; k < n && !bad; k++) {
+            if (strcmp(w[k], "shared-disks") == 0)
+                p.shared_disks = true;
+            else if (strcmp(w[k], "no-converge") == 0)
+                p.no_converge = true;
+            else
+                bad = w[k];
+        }
         struct vm *vm = vm_find(w[1]);
         if (!ok) {
             answer(cl, "error: downtime %s: a number of milliseconds\n", w[3]);
+        } else if (bad) {
+            answer(cl, "error: option %s: expected shared-disks or no-converge\n", bad);
         } else if (!vm) {
             answer(cl, "error: no VM named %s\n", w[1]);
         } else if (out_busy) {
             answer(cl, "error: a migration out of this host runs already (vm %s)\n",
                    out_engine.name);
+        } else if (out_engine.phase == MIGRATE_UNKNOWN) {
+            answer(cl,
+                   "error: the last migration out of this host (vm %s to %s) has an unknown "
+                   "outcome: migrate-resolve it first\n",
+                   out_engine.name, out_engine.to);
         } else if (migrate_src_start(&out_engine, vm, &p, err, sizeof(err)) < 0) {
             answer(cl, "error: %s\n", err);
         } else {
@@ -187,7 +207,7 @@ static void request(struct mig_client *cl, unsigned idx)
         }
         return;
     }
-    answer(cl, "error: expected 'out NAME TO [DOWNTIME_MS]' or 'in [AS]'\n");
+    answer(cl, "error: expected 'out NAME TO [DOWNTIME_MS] [OPTION...]' or 'in [AS]'\n");
 }
 
 static void read_line(struct mig_client *cl, unsigned idx)
@@ -264,7 +284,7 @@ static bool pump(struct mig_client *cl, unsigned idx)
             migrate_src_push(m, scratch, k);
             vm_ops_release();
         }
-        while (!migrate_src_over(m) && flush_pend(cl) && moved < WORK_BUDGET) {
+        while (migrate_src_sending(m) && flush_pend(cl) && moved < WORK_BUDGET) {
             vm_ops_hold();
             cl->pend_len = migrate_src_pull(m, cl->pend, CHUNK);
             vm_ops_release();
@@ -277,7 +297,7 @@ static bool pump(struct mig_client *cl, unsigned idx)
             migrate_src_closed(m, "the control VM's connection closed");
         migrate_src_poll(m);
         vm_ops_release();
-        if (migrate_src_over(m) && flush_pend(cl)) {
+        if (!migrate_src_sending(m) && flush_pend(cl)) {
             migrate_src_free(m);
             out_busy = false;
             cl->role = ROLE_CLOSING;
@@ -347,10 +367,12 @@ static void put_out(struct jw *w, const struct migrate_src *m)
     jw_ku64(w, "final-pages", m->st.final_pages);
     jw_ku64(w, "state-bytes", m->st.state_bytes);
     jw_ku64(w, "bytes-per-sec", m->st.bytes_per_sec);
+    jw_ku64(w, "throttle-pct", m->st.throttle_pct);
     jw_ku64(w, "total-ms", control_ms(end - m->st.started));
     if (m->st.paused)
         jw_ku64(w, "downtime-ms", control_ms(end - m->st.paused));
-    if (m->phase == MIGRATE_FAILED)
+    if (m->phase == MIGRATE_FAILED || m->phase == MIGRATE_UNKNOWN ||
+        (m->phase == MIGRATE_DONE && m->reason[0]))
         jw_kstr(w, "reason", m->reason);
     jw_end(w);
 }
@@ -387,6 +409,48 @@ int control_cmd_query_migration(struct control_req *r)
     }
     jw_end(r->w);
     return 0;
+}
+
+/* ---- cancel and resolve ---- */
+
+int control_cmd_migrate_cancel(struct control_req *r)
+{
+    char name[CONFIG_NAME_MAX + 2], why[96];
+
+    if (control_arg_str(r, "name", name, sizeof(name)) < 0)
+        return control_fail(r, ERR_NOENT, "no VM has a name that long");
+    fmt_snprintf(why, sizeof(why), "by the operator (%s)",
+                 r->s->peer ? "a control VM" : "the management port");
+    int rc;
+    if (out_busy && strcmp(out_engine.name, name) == 0)
+        rc = migrate_src_cancel(&out_engine, why, r->err, sizeof(r->err));
+    else if (in_busy && strcmp(in_engine.vm ? in_engine.vm->name
+                                            : (in_engine.as[0] ? in_engine.as : in_engine.name),
+                               name) == 0)
+        rc = migrate_dst_cancel(&in_engine, why, r->err, sizeof(r->err));
+    else
+        return control_fail(r, ERR_NOENT, "no migration of a VM named %s runs here", name);
+    if (rc < 0)
+        return rc;
+    control_poke(); /* the port's work sends what is left and closes */
+    return 0;
+}
+
+int control_cmd_migrate_resolve(struct control_req *r)
+{
+    char name[CONFIG_NAME_MAX + 2], action[8];
+
+    if (control_arg_str(r, "name", name, sizeof(name)) < 0)
+        return control_fail(r, ERR_NOENT, "no VM has a name that long");
+    if (control_arg_str(r, "action", action, sizeof(action)) < 0 ||
+        (strcmp(action, "resume") != 0 && strcmp(action, "drop") != 0))
+        return control_fail(r, ERR_INVAL,
+                            "action: resume (it does not run at the destination) "
+                            "or drop (it does)");
+    if (!out_engine.vm || strcmp(out_engine.name, name) != 0 || out_engine.phase != MIGRATE_UNKNOWN)
+        return control_fail(r, ERR_STATE,
+                            "no migration of a VM named %s has an unknown outcome here", name);
+    return migrate_src_resolve(&out_engine, strcmp(action, "resume") == 0, r->err, sizeof(r->err));
 }
 
 /* ---- the vsock service ---- */

@@ -87,6 +87,18 @@ struct vdev_kind {
      * must carry (a writable disk's data); NULL or false: none. */
     bool (*bulk)(const struct vm_vdev *d, struct vdev_bulk *out);
     int (*load)(struct vm_vdev *d, const void *buf, size_t size);
+    /* Completes every request the device has taken from the guest and
+     * makes what it wrote stable (a disk's in-flight requests drained,
+     * their completions in the guest's rings, its backend flushed), so
+     * that a migration's final state, taken next, holds no request half
+     * done: none is lost, none done twice (docs/migration.md).  Called
+     * with the VM paused, its vCPUs off the harts and its devices held;
+     * may wait.  0, or a negative ERR_* with err saying why (the
+     * migration then fails and the VM runs on).  NULL: every request
+     * completes within the guest's notify (every kind today; the disk's
+     * host-disk flush is done by vm_devices_quiesce until the disk kind
+     * has requests in flight and a quiesce of its own). */
+    int (*quiesce)(struct vm_vdev *d, char *err, size_t errlen);
     /* The VM now runs somewhere else than before (it migrated in): tell
      * the network, so switches learn where it is (a NIC's announcement).
      * NULL: nothing to tell. */

@@ -1221,7 +1221,7 @@ static int mig_open_port(const char *request)
     return v;
 }
 
-static int do_migrate(const char *name, const char *to, unsigned downtime_ms)
+static int do_migrate(const char *name, const char *to, unsigned downtime_ms, const char *opts)
 {
     char host[256], err[256], req[512];
     unsigned port;
@@ -1230,7 +1230,7 @@ static int do_migrate(const char *name, const char *to, unsigned downtime_ms)
     split_hostport(to, host, sizeof(host), &port);
     /* Vireo first: a VM it will not migrate is refused before the other
      * host hears of it.  Its engine waits for the destination's answer. */
-    snprintf(req, sizeof(req), "out %s %s:%u %u\n", name, host, port, downtime_ms);
+    snprintf(req, sizeof(req), "out %s %s:%u %u%s\n", name, host, port, downtime_ms, opts);
     int v = mig_open_port(req);
     int t = pump_tcp_connect(host, port, err, sizeof(err));
     if (t < 0) {
@@ -1251,14 +1251,25 @@ static int do_migrate(const char *name, const char *to, unsigned downtime_ms)
         print_return(r);
     } else if (o >= 0 && !strcmp(get_str(o, "phase"), "done")) {
         printf("migrated %s to %s: %lu rounds, %lu pages + %lu zero pages, %.1f MiB sent "
-               "(%lu KiB of state), total %lu ms, downtime %lu ms\n",
+               "(%lu KiB of state), total %lu ms, downtime %lu ms",
                name, to, (unsigned long)get_u64(o, "rounds"), (unsigned long)get_u64(o, "pages"),
                (unsigned long)get_u64(o, "zero-pages"), (double)get_u64(o, "bytes") / (1 << 20),
                (unsigned long)get_u64(o, "state-bytes") >> 10,
                (unsigned long)get_u64(o, "total-ms"), (unsigned long)get_u64(o, "downtime-ms"));
+        if (get_u64(o, "throttle-pct"))
+            printf(", vCPUs throttled to %lu%%", 100 - (unsigned long)get_u64(o, "throttle-pct"));
+        printf("\n");
     }
     if (o >= 0 && !strcmp(get_str(o, "phase"), "done"))
         return EXIT_OK;
+    if (o >= 0 && !strcmp(get_str(o, "phase"), "unknown")) {
+        fprintf(stderr,
+                "vireoctl: migration of %s to %s: outcome unknown: %s; it stays paused here: "
+                "check the destination, then `vireoctl migrate-resolve %s resume` (it does not "
+                "run there) or `drop` (it does)\n",
+                name, to, get_str(o, "reason"), name);
+        return EXIT_STATE;
+    }
     fprintf(stderr, "vireoctl: migration of %s to %s failed: %s; it runs on here\n", name, to,
             o >= 0 ? get_str(o, "reason") : (rc < 0 ? err : "?"));
     return EXIT_REFUSED;
@@ -1349,9 +1360,18 @@ static void usage(FILE *o)
           "  trace dump --out FILE.json [--summary] [--summary-out FILE] [--follow]\n"
           "                             the records as Chrome Trace Event JSON (Perfetto);\n"
           "                             --summary: exits by reason; --follow: until Vireo ends\n"
-          "  migrate NAME --to HOST[:PORT] [--downtime MS]\n"
+          "  migrate NAME --to HOST[:PORT] [--downtime MS] [--shared-disks] [--no-converge]\n"
           "                             live-migrate NAME to the host whose control VM runs\n"
-          "                             migrate-listen (port 7001; downtime target 300 ms)\n"
+          "                             migrate-listen (port 7001; downtime target 300 ms);\n"
+          "                             --shared-disks: its host-disk disks stay in place\n"
+          "                             (both hosts share them); --no-converge: never\n"
+          "                             throttle its vCPUs\n"
+          "  migrate-cancel NAME        give up NAME's migration out of (it resumes here) or\n"
+          "                             into this host (what was built goes)\n"
+          "  migrate-resolve NAME resume|drop\n"
+          "                             a migration out whose outcome is unknown (the link\n"
+          "                             broke after the final state went): resume it here if\n"
+          "                             it does not run at the destination, drop it if it does\n"
           "  migrate-listen [--port PORT] [--as NAME] [--once]\n"
           "                             take VMs migrated to this host (as NAME here)\n"
           "  raw JSON                   send one request, print the reply\n"
@@ -1498,11 +1518,16 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "migrate")) {
         const char *to = NULL;
         unsigned downtime = 0;
+        char opts[64] = "";
         for (int k = 1; k < nargs; k++) {
             if (!strcmp(a[k], "--to") && k + 1 < nargs)
                 to = a[++k];
             else if (!strcmp(a[k], "--downtime") && k + 1 < nargs)
                 downtime = (unsigned)atoi(a[++k]);
+            else if (!strcmp(a[k], "--shared-disks") && !strstr(opts, "shared"))
+                strcat(opts, " shared-disks");
+            else if (!strcmp(a[k], "--no-converge") && !strstr(opts, "converge"))
+                strcat(opts, " no-converge");
             else if (!strcmp(a[k], "--flip-byte") && k + 1 < nargs) /* tests: a damaged link */
                 pump_flip_byte(strtoull(a[++k], NULL, 0));
             else
@@ -1512,7 +1537,30 @@ int main(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-        return do_migrate(a[0], to, downtime);
+        return do_migrate(a[0], to, downtime, opts);
+    }
+    if (!strcmp(cmd, "migrate-cancel")) {
+        if (WANT(1))
+            return EXIT_USAGE;
+        return do_simple("migrate-cancel", a[0], "migration cancelled");
+    }
+    if (!strcmp(cmd, "migrate-resolve")) {
+        if (WANT(2))
+            return EXIT_USAGE;
+        if (strcmp(a[1], "resume") && strcmp(a[1], "drop")) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        char args[600];
+        snprintf(args, sizeof(args), "{\"name\":%s,\"action\":\"%s\"}", jstr(a[0]), a[1]);
+        int r = call("migrate-resolve", args);
+        if (json_out)
+            print_return(r);
+        else
+            printf("vm %s %s\n", a[0],
+                   !strcmp(a[1], "resume") ? "resumed here"
+                                           : "ended here (it runs at the destination)");
+        return EXIT_OK;
     }
     if (!strcmp(cmd, "migrate-listen")) {
         const char *as = NULL;
