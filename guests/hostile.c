@@ -1317,6 +1317,9 @@ static void net_attack(void)
         guest_fail("net %.*s: no frame goes out after a reset", (int)clen, c);
     guest_pass("net %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
                "after a reset",
+               (int)clen, c, st, is);
+}
+
 /* ---- blk: guest buffers that are not the VM's on the virtio-blk ---- */
 
 static uint8_t bhdr[2][16] __attribute__((aligned(16)));
