@@ -1244,6 +1244,8 @@ static int do_migrate(const char *name, const char *to, unsigned downtime_ms, co
     close(v);
     if (mig_tty)
         fputc('\n', stderr);
+    if (rc < 0) /* why the link ended (Vireo's reason follows) */
+        fprintf(stderr, "vireoctl: the link: %s\n", err);
     /* The engine is over once Vireo closed the port; the last word is its. */
     int r = call("query-migration", NULL);
     int o = json_get(&doc, r, "out");
@@ -1297,6 +1299,8 @@ static int do_migrate_listen(unsigned port, const char *as, bool once)
         close(v);
         if (mig_tty)
             fputc('\n', stderr);
+        if (rc < 0)
+            fprintf(stderr, "vireoctl: the link: %s\n", err);
         int r = call("query-migration", NULL);
         int o = json_get(&doc, r, "in");
         if (json_out) {
