@@ -50,25 +50,6 @@ static volatile uint32_t *plic_reg(uint64_t off)
     return (volatile uint32_t *)((uintptr_t)plic + off);
 }
 
-/* The PLIC context of this hart's S-mode external interrupt. */
-static unsigned plic_context(int plic_node, uint64_t hartid)
-{
-    const struct fdt *f = gfdt();
-    int len;
-    const uint8_t *ie = fdt_prop(f, plic_node, "interrupts-extended", &len);
-    int cpu = gfdt_cpu_node(hartid);
-
-    if (!ie || cpu < 0)
-        guest_fail("expected interrupts-extended on the PLIC and a cpu node for hart %lu",
-                   (unsigned long)hartid);
-    for (int i = 0; (i + 1) * 8 <= len; i++) {
-        int intc = fdt_node_by_phandle(f, fdt_be32(ie + 8 * i));
-        if (intc >= 0 && fdt_parent(f, intc) == cpu && fdt_be32(ie + 8 * i + 4) == 9)
-            return (unsigned)i;
-    }
-    guest_fail("no S-mode PLIC context for hart %lu", (unsigned long)hartid);
-}
-
 /* The UART's transmitter-empty interrupt, enabled through the PLIC (but
  * not in sie: never taken): pending whenever it is not claimed. */
 static void plic_setup(volatile uint8_t *uart, uint64_t hartid)
@@ -84,7 +65,10 @@ static void plic_setup(volatile uint8_t *uart, uint64_t hartid)
         guest_fail("expected a UART with interrupts and a PLIC with reg in the FDT");
     plic = (volatile uint32_t *)(uintptr_t)base;
     uart_src = irq;
-    plic_ctx = plic_context(pn, hartid);
+    int c = gfdt_plic_s_context(pn, hartid);
+    if (c < 0)
+        guest_fail("no S-mode PLIC context for hart %lu", (unsigned long)hartid);
+    plic_ctx = (unsigned)c;
     *plic_reg(4 * uart_src) = 1;
     *plic_reg(0x2000 + 0x80ul * plic_ctx + 4 * (uart_src / 32)) |= 1u << (uart_src % 32);
     *plic_reg(0x200000 + 0x1000ul * plic_ctx) = 0;

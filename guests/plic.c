@@ -61,20 +61,12 @@ static void wait_ms(uint64_t ms)
  * interrupt 9. */
 static unsigned find_context(int plic_node, uint64_t hartid)
 {
-    const struct fdt *f = gfdt();
-    int len;
-    const uint8_t *ie = fdt_prop(f, plic_node, "interrupts-extended", &len);
-    int cpu = gfdt_cpu_node(hartid);
+    int c = gfdt_plic_s_context(plic_node, hartid);
 
-    if (!ie || cpu < 0)
-        guest_fail("expected interrupts-extended on the PLIC and a cpu node for hart %lu",
+    if (c < 0)
+        guest_fail("no S-mode PLIC context for hart %lu (interrupts-extended, cpu node)",
                    (unsigned long)hartid);
-    for (int i = 0; (i + 1) * 8 <= len; i++) {
-        int intc = fdt_node_by_phandle(f, fdt_be32(ie + 8 * i));
-        if (intc >= 0 && fdt_parent(f, intc) == cpu && fdt_be32(ie + 8 * i + 4) == 9)
-            return (unsigned)i;
-    }
-    guest_fail("no S-mode PLIC context for hart %lu", (unsigned long)hartid);
+    return (unsigned)c;
 }
 
 void guest_main(uint64_t hartid)

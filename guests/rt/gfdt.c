@@ -144,6 +144,22 @@ int gfdt_cpu_node(uint64_t hartid)
     return ERR_NOENT;
 }
 
+int gfdt_plic_s_context(int plic_node, uint64_t hartid)
+{
+    int len;
+    const uint8_t *ie = fdt_prop(&tree, plic_node, "interrupts-extended", &len);
+    int cpu = gfdt_cpu_node(hartid);
+
+    if (!ie || cpu < 0)
+        return ERR_NOENT;
+    for (int i = 0; (i + 1) * 8 <= len; i++) {
+        int intc = fdt_node_by_phandle(&tree, fdt_be32(ie + 8 * i));
+        if (intc >= 0 && fdt_parent(&tree, intc) == cpu && fdt_be32(ie + 8 * i + 4) == 9)
+            return i; /* 9: the S-mode external interrupt */
+    }
+    return ERR_NOENT;
+}
+
 /* riscv,isa: "rv64" then single-letter extensions up to the first '_', then
  * multi-letter ones separated by '_'.  Case-insensitive, as the ISA manual's
  * naming rules are. */

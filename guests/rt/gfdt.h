@@ -39,6 +39,10 @@ const char *gfdt_bootargs(void);
 int gfdt_harts(uint64_t *out, int max);
 /* The cpu node of hartid, or a negative fdt_err. */
 int gfdt_cpu_node(uint64_t hartid);
+/* The context of the PLIC at plic_node that takes hartid's S-mode external
+ * interrupt (the index of its pair in interrupts-extended), or a negative
+ * fdt_err. */
+int gfdt_plic_s_context(int plic_node, uint64_t hartid);
 /* Does hartid's cpu node list extension ext ("v", "h", "zicsr", ...)?  Reads
  * riscv,isa-extensions when present, else parses riscv,isa
  * ("rv64imafdcv_zicsr_..."). */
