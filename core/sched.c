@@ -97,12 +97,11 @@ static void rq_remove(struct vcpu *target)
     rq_unlink(match_target, 0, target);
 }
 
-/* Harts to send an IPI before the lock is dropped (lock held to write).
- * Sending them after the unlock instead (so that a woken hart does not
- * spin on the lock while the sender's firmware call runs, which is what
- * moves the IPI benchmark's figure) made gdb's continue hang in
- * tests/system/gdb, for a reason not found yet: kept under the lock until
- * it is. */
+/* Harts to send an IPI once the lock is dropped (lock held to write).
+ * Sent after the unlock: an IPI is a firmware call of ~3,000
+ * instructions, and a woken hart that needs the lock would spin on it for
+ * all that time (under QEMU's round-robin, for its whole turn: what made
+ * the IPI benchmark's figure move from run to run). */
 static uint64_t kicks;
 _Static_assert(HART_MAX <= 64, "kicks holds a bit per hart");
 
@@ -117,14 +116,14 @@ static __attribute__((noinline)) void sched_unlock_kick(void)
     uint64_t k = kicks;
 
     kicks = 0;
+    spin_unlock(&sched_lock);
     for (unsigned i = 0; k; i++, k >>= 1) {
         if (k & 1)
             arch_ipi_send(harts[i].hartid);
     }
-    spin_unlock(&sched_lock);
 }
 
-/* Sends the IPIs asked for while the lock was held, then drops it. */
+/* Drops the lock, then sends the IPIs asked for while it was held. */
 static inline void sched_unlock(void)
 {
     if (kicks)
@@ -140,8 +139,8 @@ static void kick_idle_harts(const struct vcpu *v)
     unsigned me = this_hart_index();
 
     for (unsigned i = 0; i < hart_count; i++) {
-        if (i != me && harts[i].idle && eligible(v, i)) {
-            harts[i].idle = false;
+        if (i != me && __atomic_load_n(&harts[i].idle, __ATOMIC_RELAXED) && eligible(v, i)) {
+            __atomic_store_n(&harts[i].idle, false, __ATOMIC_RELAXED);
             kick_hart(i);
         }
     }
@@ -336,10 +335,6 @@ static uint64_t wake_blocked(uint64_t now)
     return next;
 }
 
-/* Lock held: v goes to sleep in WFI.  A wake-up deadline earlier than any
- * hart's timer may know of must reach one: idle harts recompute theirs
- * when kicked, busy ones read blocked_next at their next exit (at the
- * latest when their slice ends). */
 /* Lock held: v ran from picked_at to now and sits out its VM's throttle
  * (a blocked vCPU that only its time wakes). */
 static void throttle_vcpu(struct vcpu *v, unsigned pct, uint64_t now)
@@ -361,6 +356,10 @@ void sched_throttle_vm(struct vm *vm, unsigned pct)
                      __ATOMIC_RELAXED);
 }
 
+/* Lock held: v goes to sleep in WFI.  A wake-up deadline earlier than any
+ * hart's timer may know of must reach one: idle harts recompute theirs
+ * when kicked, busy ones read blocked_next at their next exit (at the
+ * latest when their slice ends). */
 static void block_vcpu(struct vcpu *v)
 {
     v->state = VCPU_BLOCKED;
@@ -439,7 +438,7 @@ struct vcpu *sched_pick(struct hart *h, uint64_t *next)
     *next = blocked_next <= now ? wake_blocked(now) : blocked_next;
     struct vcpu *v = rq_take(h->index);
     if (!v) {
-        h->idle = true;
+        __atomic_store_n(&h->idle, true, __ATOMIC_RELAXED);
         sched_unlock();
         return NULL;
     }
@@ -454,9 +453,11 @@ struct vcpu *sched_pick(struct hart *h, uint64_t *next)
 
 void sched_idle_end(struct hart *h)
 {
-    spin_lock(&sched_lock);
-    h->idle = false;
-    sched_unlock();
+    /* Without the lock, which the hart that woke this one may still hold:
+     * a kicker that reads the old true sends one IPI too many, one that
+     * reads false leaves its work to this hart's sched_pick, which comes
+     * next. */
+    __atomic_store_n(&h->idle, false, __ATOMIC_RELAXED);
 }
 
 enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)

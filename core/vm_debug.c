@@ -454,14 +454,19 @@ int vm_debug_resume(struct vm *vm, int only, bool step)
     icache_flush(vm);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpus[i].arch.hedeleg &= ~HEDELEG_BP;
+    /* Let go under the lock: a vCPU let go first can reach a breakpoint
+     * at once and record a stop that holds every vCPU; letting the others
+     * go after that would leave them running with the stop pending
+     * forever (no stop reply; seen once the scheduler's IPIs left after
+     * its unlock, which lets the first vCPU run that much sooner). */
     spin_lock(&d->lock);
     d->stopped = false;
     d->only = only;
-    spin_unlock(&d->lock);
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         if (only < 0 || (unsigned)only == i)
             sched_debug_hold(&vm->vcpus[i], false);
     }
+    spin_unlock(&d->lock);
     return 0;
 }
 

@@ -182,9 +182,16 @@ bench_ipi_receiver:
  * the next timer deadline, millions of instructions).  Arming a timer
  * that is due sooner makes QEMU end the turn soon and recompute budgets,
  * so right after the call (and before spinning) this writes stimecmp with
- * a deadline 50 ticks ahead (kick = 1; the timer is not enabled in sie,
+ * a deadline 1000 ticks ahead (kick = 1; the timer is not enabled in sie,
  * so it never interrupts; a deadline only a few ticks ahead can pass
- * before QEMU looks and does not work).  Needs Sstc.
+ * before QEMU looks and does not work).  Needs Sstc.  The deadline also
+ * bounds the receiver's turn that follows: at 50 ticks (~5,000
+ * instructions) QEMU could stop the receiving hart in the middle of its
+ * wake-up, holding Vireo's scheduler lock, and the next hart to want the
+ * lock spun for its whole turn (millions of instructions, a few times in
+ * 10,000 rounds: a mean 4x too high on some builds).  A hart in Vireo
+ * holds its locks for tens of instructions on real hardware, where harts
+ * are not stopped by an emulator's round-robin.
  *
  * Where the turn ends depends on timer deadlines, so the spin's length
  * does: counting it would make the figure move with anything that shifts
@@ -212,7 +219,7 @@ bench_ipi_once:
     ecall
     beqz    t6, 1f
     rdtime  t0
-    addi    t0, t0, 50
+    addi    t0, t0, 1000
     csrw    stimecmp, t0
 1:  ld      t0, 0(t3)
     addi    a2, a2, 1
