@@ -73,19 +73,6 @@ static bool want(const char *list, size_t len, const char *name)
     return false;
 }
 
-static uint64_t bootarg_u64(const char *key, uint64_t dflt)
-{
-    size_t len;
-    const char *s = guest_bootarg(key, &len);
-    uint64_t v;
-
-    if (!s)
-        return dflt;
-    if (!guest_parse_u64(s, len, &v))
-        guest_fail("bad %s=%.*s", key, (int)len, s);
-    return v;
-}
-
 static void bench_sbi(void)
 {
     int64_t full = (int64_t)bench_ecall_loop(iters, SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 1);
@@ -192,7 +179,7 @@ static void bench_ipi(uint64_t hartid)
 
 static void bench_switch(void)
 {
-    uint64_t extra = bootarg_u64("extra", 0);
+    uint64_t extra = guest_bootarg_u64("extra", 0);
     uint64_t warm = 1000;
 
     /* A timer interrupt pending and enabled in sie but masked by
@@ -229,7 +216,7 @@ static uint64_t pt_l0[CPU_BUF_BYTES / 4096] __attribute__((aligned(4096)));
 
 static void bench_cpu(void)
 {
-    uint64_t steps = bootarg_u64("cpu", 4000000);
+    uint64_t steps = guest_bootarg_u64("cpu", 4000000);
     uintptr_t image = (uintptr_t)__image_start & ~((1ul << 30) - 1);
 
     if (iters < 100000)
@@ -278,7 +265,7 @@ void guest_main(uint64_t hartid)
         list = "sbi,mmio,timer,cpu";
         len = strlen(list);
     }
-    iters = bootarg_u64("iters", iters);
+    iters = guest_bootarg_u64("iters", iters);
     if (!iters)
         guest_fail("iters must be at least 1");
     if (want(list, len, "sbi"))

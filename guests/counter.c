@@ -25,19 +25,12 @@ static uint64_t pattern(uint64_t i, uint64_t round)
     return (i * 0x9e3779b97f4a7c15ull) ^ (round * 0xd1b54a32d192ed03ull);
 }
 
-static uint64_t arg(const char *key, uint64_t def)
-{
-    size_t len;
-    const char *s = guest_bootarg(key, &len);
-    uint64_t v;
-    return s && guest_parse_u64(s, len, &v) ? v : def;
-}
-
 /* Out of line: its FP registers are touched only once sstatus.FS is on. */
 static __attribute__((noinline)) void count_run(void)
 {
-    uint64_t ms = arg("ms", 20000), period = guest_ms_to_ticks(50);
-    uint64_t gap = guest_ms_to_ticks(arg("gap", 2000)); /* longest pause allowed, ms */
+    uint64_t ms = guest_bootarg_u64("ms", 20000), period = guest_ms_to_ticks(50);
+    /* gap: the longest pause allowed, ms */
+    uint64_t gap = guest_ms_to_ticks(guest_bootarg_u64("gap", 2000));
     uint64_t start = guest_time(), last = start;
     register uint64_t count __asm__("s2") = 0;
     double fcount = 0;

@@ -38,17 +38,9 @@ __attribute__((noinline)) static void debugee_spin(uint64_t hartid, void *arg)
         debugee_spins[hartid % MAX_HARTS]++;
 }
 
-static uint64_t arg(const char *key, uint64_t def)
-{
-    size_t len;
-    const char *s = guest_bootarg(key, &len);
-    uint64_t v;
-    return s && guest_parse_u64(s, len, &v) ? v : def;
-}
-
 void guest_main(uint64_t boot)
 {
-    uint64_t ids[MAX_HARTS], limit = guest_ms_to_ticks(arg("ms", 120000));
+    uint64_t ids[MAX_HARTS], limit = guest_ms_to_ticks(guest_bootarg_u64("ms", 120000));
     int n = gfdt_harts(ids, MAX_HARTS);
 
     for (int i = 0; i < n; i++) {
@@ -65,7 +57,7 @@ void guest_main(uint64_t boot)
             __asm__ volatile("nop");
         if (guest_time() - start > limit)
             guest_fail("not released by a debugger within %lu ms",
-                       (unsigned long)arg("ms", 120000));
+                       (unsigned long)guest_bootarg_u64("ms", 120000));
     }
     /* sum over 1..round of 3r + 1 */
     uint64_t want = 3 * round * (round + 1) / 2 + round;

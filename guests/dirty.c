@@ -53,28 +53,15 @@ static void secondary(uint64_t hartid, void *arg)
     guest_park();
 }
 
-static uint64_t arg_u64(const char *key, uint64_t dflt)
-{
-    size_t len;
-    const char *v = guest_bootarg(key, &len);
-    uint64_t out;
-
-    if (!v)
-        return dflt;
-    if (!guest_parse_u64(v, len, &out))
-        guest_fail("bootarg %s: expected a number", key);
-    return out;
-}
-
 void guest_main(uint64_t hartid)
 {
     uint64_t ids[MAX_HARTS];
     struct mem_range mem[4];
     int n = gfdt_harts(ids, MAX_HARTS);
     int nmem = gfdt_memory(mem, 4);
-    uint64_t ms = arg_u64("ms", 6000), slot = 0, total = 0, bad = 0;
+    uint64_t ms = guest_bootarg_u64("ms", 6000), slot = 0, total = 0, bad = 0;
 
-    npages = arg_u64("pages", 2048);
+    npages = guest_bootarg_u64("pages", 2048);
     if (npages == 0 || npages > MAX_PAGES)
         guest_fail("pages=%lu: expected 1 to %d", (unsigned long)npages, MAX_PAGES);
     if (n < 1 || n > MAX_HARTS || nmem < 1)

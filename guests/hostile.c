@@ -120,19 +120,6 @@ static bool word_is(const char *s, size_t len, const char *word)
     return s && len == strlen(word) && strncmp(s, word, len) == 0;
 }
 
-static uint64_t arg_u64(const char *key, uint64_t def)
-{
-    size_t len;
-    const char *v = guest_bootarg(key, &len);
-    uint64_t out;
-
-    if (!v)
-        return def;
-    if (!guest_parse_u64(v, len, &out))
-        guest_fail("bootargs %s=%.*s: expected a number", key, (int)len, v);
-    return out;
-}
-
 static struct mem_range ram(void)
 {
     struct mem_range mem[MAX_RANGES];
@@ -184,7 +171,7 @@ static void guard(void)
 {
     struct mem_range r[MAX_RANGES], initrd;
     int n = gfdt_memory(r, MAX_RANGES);
-    uint64_t ms = arg_u64("ms", 3000), bytes = 0, rounds = 0;
+    uint64_t ms = guest_bootarg_u64("ms", 3000), bytes = 0, rounds = 0;
 
     if (n < 1 || n > MAX_RANGES)
         guest_fail("expected 1..%d /memory ranges, found %d", MAX_RANGES, n);
@@ -227,7 +214,7 @@ static void mem_attack(void)
 {
     size_t olen = 0;
     const char *op = guest_bootarg("op", &olen);
-    uint64_t addr = arg_u64("addr", UINT64_MAX), width = arg_u64("width", 4);
+    uint64_t addr = guest_bootarg_u64("addr", UINT64_MAX), width = guest_bootarg_u64("width", 4);
     uint64_t v = 0;
 
     if (addr == UINT64_MAX || !op)
@@ -718,7 +705,7 @@ static void dbtr_attack(void)
     const unsigned long outside[] = {end,       end + 0x1000,    0x0,
                                      0x1000,    UART_BASE,       PLIC_BASE,
                                      0x2000000, 0x80000000000ul, 0xffffffffffff0000ul};
-    uint64_t ms = arg_u64("ms", 2000);
+    uint64_t ms = guest_bootarg_u64("ms", 2000);
     char what[96];
 
     struct sbiret r = call(SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DBTR, 0, 0);
@@ -898,7 +885,7 @@ static void storm_run(uint64_t hartid, void *arg)
 
 static void storm(const char *name)
 {
-    uint64_t ms = arg_u64("ms", 3000);
+    uint64_t ms = guest_bootarg_u64("ms", 3000);
     uint64_t me = guest_hartid();
 
     storm_n = harts(storm_ids);

@@ -119,19 +119,6 @@ static void secondary(uint64_t hartid, void *arg)
     }
 }
 
-static uint64_t arg_u64(const char *key, uint64_t dflt)
-{
-    size_t len;
-    const char *v = guest_bootarg(key, &len);
-    uint64_t out;
-
-    if (!v)
-        return dflt;
-    if (!guest_parse_u64(v, len, &out))
-        guest_fail("bootarg %s: expected a number", key);
-    return out;
-}
-
 static void generation(uint64_t gen)
 {
     uint64_t total = 0;
@@ -163,12 +150,13 @@ void guest_main(uint64_t hartid)
     struct mem_range mem[4];
     int n = gfdt_harts(ids, MAX_HARTS);
     int nmem = gfdt_memory(mem, 4);
-    uint64_t ms = arg_u64("ms", 600000), period = guest_ms_to_ticks(arg_u64("gen", 1000));
+    uint64_t ms = guest_bootarg_u64("ms", 600000),
+             period = guest_ms_to_ticks(guest_bootarg_u64("gen", 1000));
     uint64_t x = 0x2545f4914f6cdd1dull, slot = 0, gen = 0;
 
-    npages = arg_u64("pages", 64);
-    corrupt_gen = arg_u64("corrupt", 0);
-    delay_ticks = guest_ms_to_ticks(arg_u64("delay", 500)) / 1000;
+    npages = guest_bootarg_u64("pages", 64);
+    corrupt_gen = guest_bootarg_u64("corrupt", 0);
+    delay_ticks = guest_ms_to_ticks(guest_bootarg_u64("delay", 500)) / 1000;
     if (npages == 0 || npages > MAX_PAGES)
         guest_fail("pages=%lu: expected 1 to %d", (unsigned long)npages, MAX_PAGES);
     if (n < 1 || n > MAX_HARTS || nmem < 1)
@@ -184,7 +172,7 @@ void guest_main(uint64_t hartid)
                    (unsigned long)mem[0].end, (unsigned long)gfdt_blob_addr());
     glog("%lu harts dirty %lu pages each at 0x%lx-0x%lx, a check every %lu ms, for %lu ms",
          (unsigned long)nharts, (unsigned long)npages, (unsigned long)base, (unsigned long)end - 1,
-         (unsigned long)arg_u64("gen", 1000), (unsigned long)ms);
+         (unsigned long)guest_bootarg_u64("gen", 1000), (unsigned long)ms);
     __asm__ volatile("fence rw, rw" ::: "memory");
     for (int i = 0; i < n; i++) {
         if (ids[i] == hartid)

@@ -308,6 +308,19 @@ bool guest_parse_u64(const char *s, size_t len, uint64_t *out)
     return true;
 }
 
+uint64_t guest_bootarg_u64(const char *key, uint64_t dflt)
+{
+    size_t len;
+    const char *s = guest_bootarg(key, &len);
+    uint64_t v;
+
+    if (!s)
+        return dflt;
+    if (!guest_parse_u64(s, len, &v))
+        guest_fail("bootarg %s=%.*s: expected a number", key, (int)len, s);
+    return v;
+}
+
 /* ---- boot ---- */
 
 void guest_boot(uint64_t hartid, const void *fdt)

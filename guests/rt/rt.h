@@ -107,6 +107,9 @@ void guest_skip_insn(uint64_t epc);
 const char *guest_bootarg(const char *key, size_t *len);
 /* Parse an unsigned number ("0x" hex or decimal) of exactly len bytes. */
 bool guest_parse_u64(const char *s, size_t len, uint64_t *out);
+/* The number of bootarg key=N, or dflt without one; a value that is not a
+ * number fails the guest (a test's bad configuration, said at once). */
+uint64_t guest_bootarg_u64(const char *key, uint64_t dflt);
 
 /* The image as linked, BSS and hart stacks included. */
 extern char __image_start[], __image_end[];

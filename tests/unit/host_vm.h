@@ -105,6 +105,19 @@ static inline void *host_vm_setup(size_t arena_size, struct vm_config *cfg, cons
     return arena;
 }
 
+/* The usual teardown: the VM destroyed if it still runs, the allocator
+ * reset and the arena freed.  Returns the allocator's count of bad frees
+ * (a page freed twice or never allocated), which a test wants at 0. */
+static inline uint64_t host_vm_teardown(struct vm *vm, void *arena)
+{
+    if (vm && vm->state == VM_RUNNING)
+        vm_destroy(vm);
+    uint64_t bad = pmem_bad_frees();
+    pmem_reset();
+    free(arena);
+    return bad;
+}
+
 /* The VM table as at boot with every VM off (autostart = <0>): slots
  * 0..n-1 hold cfg[0..n-1], each with its console port. */
 static inline void host_vm_table_off(const struct vm_config *cfg, unsigned n)

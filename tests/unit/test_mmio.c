@@ -66,11 +66,7 @@ static int setup_vm(void **state)
 static int teardown_vm(void **state)
 {
     (void)state;
-    if (vm->state == VM_RUNNING)
-        vm_destroy(vm);
-    assert_int_equal(pmem_bad_frees(), 0);
-    pmem_reset();
-    free(arena);
+    assert_int_equal(host_vm_teardown(vm, arena), 0);
     return 0;
 }
 

@@ -61,10 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (vm->state == VM_RUNNING)
-        vm_destroy(vm);
-    pmem_reset();
-    free(ram);
+    assert_int_equal(host_vm_teardown(vm, ram), 0);
     return 0;
 }
 
