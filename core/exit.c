@@ -89,6 +89,15 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool
     return EXIT_LEAVE;
 }
 
+/* WFI from VS-mode: the vCPU waits (the scheduler decides whether it
+ * blocks: it does not with an interrupt pending). */
+static INLINE_ALWAYS enum exit_action exit_wfi(struct vcpu *v)
+{
+    v->exits[EXIT_WFI]++;
+    v->arch.ctx.sepc += 4;
+    return EXIT_BLOCK;
+}
+
 static enum exit_action exit_virtual_insn(struct vcpu *v)
 {
     struct vcpu_ctx *c = &v->arch.ctx;
@@ -100,11 +109,8 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
     /* WFI waits only from VS-mode: in U-mode, with S-mode present, it is an
      * illegal instruction (privileged spec, WFI), as a guest kernel expects
      * of its user programs. */
-    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP)) {
-        v->exits[EXIT_WFI]++;
-        c->sepc += 4;
-        return EXIT_BLOCK;
-    }
+    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP))
+        return exit_wfi(v);
     /* Zawrs: with hstatus.VTW set (Vireo's WFI exits) and mstatus.TW clear,
      * a WRS.NTO that does not complete at once traps as a virtual
      * instruction, from VS- and VU-mode alike (Zawrs specification).  It
@@ -120,6 +126,20 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
      * for the guest, an instruction that does not exist. */
     vcpu_arch_inject_exception(&v->arch, CAUSE_ILLEGAL_INSN, insn);
     return EXIT_RESUME;
+}
+
+/* A guest's idle loop exits with WFI each time it has nothing to do, and a
+ * vCPU that gives its hart away does too: the WFI the trap reported
+ * (stval) is taken here, inline, everything else out of line. */
+static INLINE_ALWAYS enum exit_action exit_virtual_insn_fast(struct vcpu *v)
+{
+    const struct vcpu_ctx *c = &v->arch.ctx;
+
+    if ((uint32_t)c->stval == INSN_WFI && (c->sstatus & SSTATUS_SPP)) {
+        v->exits[EXIT_VIRTUAL_INSN]++;
+        return exit_wfi(v);
+    }
+    return exit_virtual_insn(v);
 }
 
 static enum exit_action exit_timer(struct vcpu *v)
@@ -170,8 +190,9 @@ static enum exit_action exit_breakpoint(struct vcpu *v)
     return vm_debug_breakpoint(v);
 }
 
-/* The fetch guest-page fault (never MMIO: it ends the VM); ecalls and
- * load/store faults are taken before the table. */
+/* The fetch guest-page fault (never MMIO: it ends the VM); ecalls,
+ * load/store faults and virtual instructions are taken before the
+ * table. */
 static enum exit_action exit_fetch_fault(struct vcpu *v)
 {
     return exit_guest_page_fault(v, false, false);
@@ -183,7 +204,6 @@ static const exit_handler exception_table[CAUSE_STORE_GUEST_PAGE_FAULT + 1] = {
     [CAUSE_MISALIGNED_LOAD] = exit_misaligned,
     [CAUSE_MISALIGNED_STORE] = exit_misaligned,
     [CAUSE_FETCH_GUEST_PAGE_FAULT] = exit_fetch_fault,
-    [CAUSE_VIRTUAL_INSN] = exit_virtual_insn,
 };
 
 static const exit_handler interrupt_table[IRQ_S_EXT + 1] = {
@@ -198,8 +218,8 @@ static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced,
     uint64_t code = cause & ~CAUSE_INTERRUPT;
     exit_handler fn = NULL;
 
-    /* The commonest exits (SBI calls, MMIO loads and stores) are taken
-     * before the table, as calls the compiler can inline. */
+    /* The commonest exits (SBI calls, MMIO loads and stores, WFI) are
+     * taken before the table, as calls the compiler can inline. */
     if (cause == CAUSE_VS_ECALL)
         return exit_ecall(v, traced);
     if (cause == CAUSE_LOAD_GUEST_PAGE_FAULT || cause == CAUSE_STORE_GUEST_PAGE_FAULT)
@@ -207,6 +227,8 @@ static INLINE_ALWAYS enum exit_action exit_dispatch(struct vcpu *v, bool traced,
     if (cause & CAUSE_INTERRUPT) {
         if (code < sizeof(interrupt_table) / sizeof(interrupt_table[0]))
             fn = interrupt_table[code];
+    } else if (cause == CAUSE_VIRTUAL_INSN) {
+        return exit_virtual_insn_fast(v);
     } else if (code < sizeof(exception_table) / sizeof(exception_table[0])) {
         fn = exception_table[code];
     }
