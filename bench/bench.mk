@@ -3,5 +3,6 @@
 # (bench/run, bench/README.md); writes $(BUILD)/bench.json and
 # docs/benchmarks.md.  Not part of make check (it runs bench/run --smoke).
 .PHONY: bench
-bench: deps all $(BUILD)/guests/bench.elf
+# bench/run uses the bench guest and the dirty guest (bench/dirty).
+bench: deps all $(BUILD)/guests/bench.elf $(BUILD)/guests/dirty.bin
 	@bench/run $(BUILD)
