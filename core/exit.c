@@ -89,6 +89,14 @@ static INLINE_ALWAYS enum exit_action exit_guest_page_fault(struct vcpu *v, bool
     return EXIT_LEAVE;
 }
 
+/* WFI waits only from VS-mode: in U-mode, with S-mode present, it is an
+ * illegal instruction (privileged spec, WFI), as a guest kernel expects
+ * of its user programs. */
+static INLINE_ALWAYS bool insn_waits(uint32_t insn, uint64_t sstatus)
+{
+    return insn == INSN_WFI && (sstatus & SSTATUS_SPP);
+}
+
 /* WFI from VS-mode: the vCPU waits (the scheduler decides whether it
  * blocks: it does not with an interrupt pending). */
 static INLINE_ALWAYS enum exit_action exit_wfi(struct vcpu *v)
@@ -106,10 +114,7 @@ static enum exit_action exit_virtual_insn(struct vcpu *v)
     v->exits[EXIT_VIRTUAL_INSN]++;
     if (!insn && !vcpu_arch_read_insn(&v->arch, c->sepc, &insn))
         insn = 0;
-    /* WFI waits only from VS-mode: in U-mode, with S-mode present, it is an
-     * illegal instruction (privileged spec, WFI), as a guest kernel expects
-     * of its user programs. */
-    if (insn == INSN_WFI && (c->sstatus & SSTATUS_SPP))
+    if (insn_waits(insn, c->sstatus))
         return exit_wfi(v);
     /* Zawrs: with hstatus.VTW set (Vireo's WFI exits) and mstatus.TW clear,
      * a WRS.NTO that does not complete at once traps as a virtual
@@ -135,7 +140,7 @@ static INLINE_ALWAYS enum exit_action exit_virtual_insn_fast(struct vcpu *v)
 {
     const struct vcpu_ctx *c = &v->arch.ctx;
 
-    if ((uint32_t)c->stval == INSN_WFI && (c->sstatus & SSTATUS_SPP)) {
+    if (insn_waits((uint32_t)c->stval, c->sstatus)) {
         v->exits[EXIT_VIRTUAL_INSN]++;
         return exit_wfi(v);
     }

@@ -25,8 +25,9 @@ struct hart {
     unsigned index;
     unsigned long hartid;
     bool online;
-    bool idle; /* waiting for work in wfi (set under the scheduler lock; cleared by the hart itself
-                  without it) */
+    /* Waiting for work in wfi: set under the scheduler lock, cleared by
+     * the hart itself without it (core/sched.c). */
+    bool idle;
     struct vcpu *current; /* vCPU on this hart, if any */
     /* The enabled trace classes (core/trace.h), copied here so that the
      * exit path tests them with one load from tp; core/trace_ctl.c keeps
