@@ -3,7 +3,9 @@
  * byte stream, with two host-built VMs to act on.  Invariants: every
  * message Vireo writes is one line of valid JSON; every request line gets
  * exactly one reply (return or error) and nothing else gets one; and no
- * memory leaks (uploads are dropped with the session). */
+ * memory leaks (uploads are dropped with the session).  The trace rings
+ * are the one allocation meant to stay (docs/tracing.md): they are made
+ * before the first input, and tracing is switched off after each. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "core/console.h"
 #include "core/control/control.h"
 #include "core/pmem.h"
+#include "core/trace_ctl.h"
 #include "core/vconsole.h"
 #include "lib/json.h"
 #include "../unit/host_vm.h"
@@ -68,6 +71,10 @@ static void setup_once(void)
     done = true;
     console_set_output(sink);
     if (!host_vm_init(64u << 20, err, sizeof(err)))
+        abort();
+    /* The rings, allocated the first time tracing is on and kept: before
+     * any input measures the free memory. */
+    if (trace_ctl_set(TRACE_EXIT, err, sizeof(err)) != 0 || trace_ctl_set(0, err, sizeof(err)) != 0)
         abort();
     host_vm_config(&cfgs[0], "alpha", 4u << 20, 1, kernel, sizeof(kernel));
     host_vm_config(&cfgs[1], "ctl", 4u << 20, 1, kernel, sizeof(kernel));
@@ -136,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             vm_destroy(&vms[i]);
         }
     }
+    trace_ctl_set(0, NULL, 0); /* an input's trace-start ends with it */
     if (pmem_free_bytes() != free0)
         abort(); /* an upload or a VM kept memory after its session and VM ended */
     return 0;
