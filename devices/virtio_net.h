@@ -93,12 +93,19 @@
 #define VIRTIO_NET_MAX_GSO    VNET_GSO_MAX_FRAME /* a TCP segmentation offload */
 #define VIRTIO_NET_MAX_CHAIN  (1u << 17)         /* cap on one chain's total length */
 #define VIRTIO_NET_CONFIG_LEN 10                 /* mac, status, max_virtqueue_pairs */
+/* Pieces of one transmit chain (host segments of its buffers): each of
+ * at most VIRTIO_NET_QUEUE_MAX buffers, of VIRTIO_NET_HDR_LEN +
+ * VIRTIO_NET_MAX_GSO bytes in all, spans at most its length / 4096 + 2
+ * pages. */
+#define VIRTIO_NET_TX_SEGS                                                                         \
+    (2 * VIRTIO_NET_QUEUE_MAX + (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO) / 4096 + 1)
 
 /* Counters, from the guest's side: rx = frames the guest received. */
 struct virtio_net_stats {
     uint64_t rx_frames, rx_bytes, rx_drops; /* under the transport lock */
     uint64_t tx_frames, tx_bytes, tx_drops; /* under tx_lock */
     uint64_t rx_offload_refused;            /* frames the switch had to cut or checksum */
+    uint64_t tx_staged; /* chains copied into tx_frame (no map, or too many pieces); tx_lock */
 };
 
 struct virtio_net {
@@ -120,8 +127,12 @@ struct virtio_net {
         uint64_t off;               /* into the current buffer */
         uint32_t written[VIRTIO_NET_QUEUE_MAX];
     } rx_cursor;
-    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX];               /* under tx_lock + transport lock */
-    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO]; /* under tx_lock */
+    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under tx_lock + transport lock */
+    struct gm_seg tx_segs[VIRTIO_NET_TX_SEGS];   /* the chain's pieces; tx_lock */
+    /* Under tx_lock: where the switch stages a frame that a port wants
+     * contiguous (the uplink, a fallback), or the chain itself when it
+     * cannot be mapped. */
+    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO];
 };
 
 /* Attaches n's port to sw (if sw is not NULL and has room; otherwise the
@@ -158,6 +169,9 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
                            size_t len);
 /* The same for a plain frame. */
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
+/* The same for a frame as pieces (the port's deliver_frame): the bytes
+ * are copied once, from the pieces into the guest's receive buffers. */
+int virtio_net_receive_frame(struct virtio_net *n, const struct vswitch_frame *f);
 
 /* Snapshots (docs/snapshot-devices.md): the transport, then the MAC, which
  * load only compares with this device's (ERR_MISMATCH).  Nothing is
