@@ -156,8 +156,9 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
                       const void *frame, size_t len);
 
 /* The same for a frame as pieces (the sender's buffers): stage, room
- * bytes, is where the switch gathers it if a port needs it contiguous
- * (NULL or too small: such a port does not get it, counted as its
+ * bytes, is where the switch gathers it if a port needs it contiguous,
+ * at an offset of up to 7 bytes that keeps the bulk's alignment (NULL,
+ * or room < f->len + 7: such a port may not get it, counted as its
  * tx_drops).  The pieces must add up to f->len. */
 void vswitch_send_frame(struct vswitch *sw, struct vswitch_port *from,
                         const struct vswitch_frame *f, uint8_t *stage, size_t room);

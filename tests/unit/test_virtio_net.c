@@ -4,6 +4,7 @@
  * transmit as Linux's driver does them, drops, NEEDS_RESET on broken
  * chains, two virtio-nets talking through a switch, detach, and mutation
  * loops over both rings. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
@@ -920,6 +922,79 @@ static void test_net_copy_hostile(void **s)
     }
 }
 
+/* While B copies out of A's transmit buffers, A's device is detached
+ * (its VM being destroyed) and B is held (paused for a snapshot), each
+ * from another thread: neither returns before the copy is over, so A's
+ * pages are not given back and B's memory is not written under them. */
+static volatile int inflight_stage; /* 0 idle, 1 copying, 2 copy over */
+static volatile int inflight_detached, inflight_held;
+
+static void *inflight_detach(void *arg)
+{
+    (void)arg;
+    virtio_net_detach(&na);
+    inflight_detached = inflight_stage;
+    return NULL;
+}
+
+static void *inflight_hold(void *arg)
+{
+    (void)arg;
+    virtio_net_hold(&nb, true);
+    inflight_held = inflight_stage;
+    return NULL;
+}
+
+static pthread_t inflight_t1, inflight_t2;
+
+static int inflight_write(void *ctx, uint64_t gpa, const void *src, size_t n)
+{
+    if (inflight_stage == 0 && gpa >= VT_BUF(0) && gpa < VT_BUF(8)) {
+        inflight_stage = 1;
+        assert_int_equal(pthread_create(&inflight_t1, NULL, inflight_detach, NULL), 0);
+        assert_int_equal(pthread_create(&inflight_t2, NULL, inflight_hold, NULL), 0);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* time for them to get as far as they can */
+        if (inflight_detached || inflight_held)
+            fail_msg("expected detach and hold to wait for the copy in flight; detach returned: "
+                     "%d, hold returned: %d",
+                     inflight_detached != 0, inflight_held != 0);
+    }
+    return vt_mem_write(ctx, gpa, src, n);
+}
+
+static void test_net_copy_inflight(void **s)
+{
+    (void)s;
+    static uint8_t f[12000];
+    size_t len = mk_tso(f, 10000);
+    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
+
+    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    virtio_net_announce(&nb);
+    inflight_stage = 0;
+    inflight_detached = inflight_held = 0;
+    nb.t.mem.write = inflight_write;
+    post_tso(&da, 0, &h, f, len);
+    vt_kick(&da, TXQ);
+    inflight_stage = 2;
+    pthread_join(inflight_t1, NULL);
+    pthread_join(inflight_t2, NULL);
+    nb.t.mem.write = vt_mem_write;
+    if (inflight_detached != 2 || inflight_held != 2)
+        fail_msg("expected detach and hold to return after the copy (stage 2), got %d and %d",
+                 inflight_detached, inflight_held);
+    assert_int_equal(vt_used_idx(&db, RXQ), 3); /* the frame arrived whole */
+    assert_tso_rx(&db, f, len, 3);
+    assert_int_equal(vt_used_idx(&da, TXQ), 1);
+    /* Held: B takes nothing more; detached: A sends nowhere. */
+    assert_int_equal(virtio_net_receive(&nb, mkframe(MAC_B, MAC_A, 60, 1), 60), ERR_AGAIN);
+    assert_null(na.port.sw);
+}
+
 static void test_net_announce(void **s)
 {
     (void)s;
@@ -1188,6 +1263,7 @@ int main(void)
         cmocka_unit_test_setup(test_net_receive_unlocked, net_setup),
         cmocka_unit_test_setup(test_net_copy_once, net_setup),
         cmocka_unit_test_setup(test_net_copy_hostile, net_setup),
+        cmocka_unit_test_setup(test_net_copy_inflight, net_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
