@@ -132,10 +132,11 @@ too_few:
     return ERR_AGAIN;
 }
 
-int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const void *frame,
-                           size_t len)
+int virtio_net_receive_frame(struct virtio_net *n, const struct vswitch_frame *f)
 {
     struct virtio_mmio *t = &n->t;
+    const struct vnet_hdr *h = f->h;
+    size_t len = f->len;
     struct vnet_hdr out = {0};
     int r = ERR_INVAL;
 
@@ -180,8 +181,15 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
     c->off = 0;
     for (int i = 0; i < chains; i++)
         c->written[i] = 0;
+    /* The one copy of the frame's bytes: from where they are (the
+     * sender's buffers, through its checked translation) into this
+     * guest's, through its checked accessor. */
+    size_t head = len < VSWITCH_MIN_FRAME ? len : VSWITCH_MIN_FRAME;
     bool copied = rx_fill(n, (unsigned)chains, c, hdr, sizeof(hdr)) == 0 &&
-                  rx_fill(n, (unsigned)chains, c, frame, len) == 0;
+                  rx_fill(n, (unsigned)chains, c, f->head, head) == 0;
+    for (unsigned i = 0; i < f->nseg && copied; i++)
+        copied = rx_fill(n, (unsigned)chains, c, (const uint8_t *)(uintptr_t)f->segs[i].addr,
+                         f->segs[i].len) == 0;
     spin_lock(&t->lock);
     r = ERR_AGAIN;
     if (n->epoch != epoch)
@@ -208,6 +216,16 @@ out:
     return r;
 }
 
+int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const void *frame,
+                           size_t len)
+{
+    struct vswitch_frame f;
+    struct gm_seg seg;
+
+    vswitch_frame_flat(&f, h, frame, len, &seg);
+    return virtio_net_receive_frame(n, &f);
+}
+
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len)
 {
     return virtio_net_receive_hdr(n, NULL, frame, len);
@@ -224,60 +242,133 @@ void virtio_net_hold(struct virtio_net *n, bool on)
     spin_unlock(&n->rx_lock);
 }
 
-static int net_deliver(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len)
+static int net_deliver(void *ctx, const struct vswitch_frame *f)
 {
-    return virtio_net_receive_hdr(ctx, h, frame, len);
+    return virtio_net_receive_frame(ctx, f);
 }
 
-/* tx_lock held, transport lock held on entry and on return (released
- * for the copy): takes one transmit chain into n->tx_frame.  Returns the
- * frame length (header included), 0 for a chain dropped, or, when there
- * is nothing more to do, ERR_AGAIN (the queue is empty, or the device was
- * reset during the copy) or ERR_BROKEN (a broken ring or chain: now
- * NEEDS_RESET). */
-static int64_t net_tx_one(struct virtio_net *n)
+/* Copies n bytes at offset off of the pieces segs[0..nseg) into dst.
+ * false if they hold fewer. */
+static bool segs_read(const struct gm_seg *segs, unsigned nseg, uint64_t off, uint8_t *dst,
+                      size_t n)
 {
-    struct virtio_mmio *t = &n->t;
-    unsigned count;
-    int head = virtio_mmio_pop(t, VIRTIO_NET_TXQ, n->tx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
+    for (unsigned i = 0; i < nseg && n; i++) {
+        if (off >= segs[i].len) {
+            off -= segs[i].len;
+            continue;
+        }
+        size_t k = segs[i].len - off;
+        if (k > n)
+            k = n;
+        memcpy(dst, (const uint8_t *)(uintptr_t)segs[i].addr + off, k);
+        dst += k;
+        n -= k;
+        off = 0;
+    }
+    return n == 0;
+}
 
-    if (head < 0)
-        return head;
-    uint64_t total = 0;
+/* Drops the first off bytes of the pieces *segs[0..*nseg) (in place). */
+static void segs_skip(struct gm_seg **segs, unsigned *nseg, uint64_t off)
+{
+    while (*nseg && off >= (*segs)->len) {
+        off -= (*segs)->len;
+        (*segs)++;
+        (*nseg)--;
+    }
+    if (*nseg && off) {
+        (*segs)->addr += off;
+        (*segs)->len -= (uint32_t)off;
+    }
+}
+
+/* tx_lock held, transport lock not held: the chain tx_bufs[0..count)
+ * (total bytes, header included, device-readable, popped) as pieces in
+ * n->tx_segs: each buffer through the checked translation (guest_mem's
+ * map: every page this VM's RAM), so the switch can copy the frame
+ * straight from it into a receiver.  Where map is not offered or the
+ * chain takes more pieces than tx_segs holds, the chain is copied into
+ * n->tx_frame instead (the checked read) and is one piece (counted in
+ * tx_staged, *staged set).  Returns the piece count, or ERR_RANGE (a
+ * buffer is not the VM's RAM: nothing was handed on). */
+static int net_tx_pieces(struct virtio_net *n, unsigned count, uint64_t total, bool *staged)
+{
+    const struct guest_mem *m = &n->t.mem;
+    unsigned nseg = 0;
+
+    for (unsigned i = 0; m->map && i < count; i++) {
+        if (!n->tx_bufs[i].len)
+            continue;
+        int k = m->map(m->ctx, n->tx_bufs[i].addr, n->tx_bufs[i].len, n->tx_segs + nseg,
+                       VIRTIO_NET_TX_SEGS - nseg);
+        if (k == ERR_NOSPC)
+            goto copy;
+        if (k < 0)
+            return ERR_RANGE;
+        nseg += (unsigned)k;
+    }
+    if (m->map)
+        return (int)nseg;
+copy:;
+    uint64_t pos = 0;
     for (unsigned i = 0; i < count; i++) {
-        if (n->tx_bufs[i].write) {
-            virtio_mmio_needs_reset(t); /* transmit buffers are device-readable */
-            return ERR_BROKEN;
-        }
-        total += n->tx_bufs[i].len;
+        if (n->tx_bufs[i].len &&
+            m->read(m->ctx, n->tx_bufs[i].addr, n->tx_frame + pos, n->tx_bufs[i].len) != 0)
+            return ERR_RANGE;
+        pos += n->tx_bufs[i].len;
     }
-    int64_t r = 0;
-    if (total >= VIRTIO_NET_HDR_LEN + VSWITCH_MIN_FRAME && total <= sizeof(n->tx_frame)) {
-        /* Unlocked, as for receive: a frame delivered to this device
-         * meanwhile does not wait behind the copy. */
-        uint32_t epoch = n->epoch;
-        uint64_t pos = 0;
-        bool copied = true;
-        spin_unlock(&t->lock);
-        for (unsigned i = 0; i < count && copied; i++) {
-            if (n->tx_bufs[i].len && t->mem.read(t->mem.ctx, n->tx_bufs[i].addr, n->tx_frame + pos,
-                                                 n->tx_bufs[i].len) != 0)
-                copied = false;
-            pos += n->tx_bufs[i].len;
-        }
-        spin_lock(&t->lock);
-        if (n->epoch != epoch)
-            return ERR_AGAIN; /* reset meanwhile: the chain is gone with its ring */
-        if (!copied) {
-            virtio_mmio_needs_reset(t); /* buffer outside RAM */
-            return ERR_BROKEN;
-        }
-        r = (int64_t)total;
+    n->tx_segs[0] = (struct gm_seg){(uintptr_t)n->tx_frame, (uint32_t)total};
+    n->stats.tx_staged++;
+    *staged = true;
+    return 1;
+}
+
+/* tx_lock held, transport lock not held: one popped chain (total bytes)
+ * checked and handed to the switch as pieces of the guest's buffers,
+ * which the switch copies once into each receiver (devices/vswitch.h).
+ * Returns 0 (sent, or dropped and counted) or ERR_RANGE (a buffer outside
+ * the VM's RAM: nothing sent). */
+static int net_tx_chain(struct virtio_net *n, unsigned count, uint64_t total, unsigned allowed)
+{
+    if (total < VIRTIO_NET_HDR_LEN + VSWITCH_MIN_FRAME || total > sizeof(n->tx_frame)) {
+        n->stats.tx_drops++; /* too short, or longer than any frame: not read */
+        return 0;
     }
-    /* The interrupt, if the driver wants one, after the whole batch. */
-    if (virtio_mmio_push(t, VIRTIO_NET_TXQ, (uint16_t)head, 0) != 0)
-        return ERR_BROKEN;
-    return r;
+    bool staged = false;
+    int k = net_tx_pieces(n, count, total, &staged);
+    if (k < 0)
+        return k;
+    struct gm_seg *segs = n->tx_segs;
+    unsigned nseg = (unsigned)k;
+    uint8_t first[VIRTIO_NET_HDR_LEN + VSWITCH_MIN_FRAME];
+    struct vswitch_frame f;
+    struct vnet_hdr h;
+    size_t flen = (size_t)total - VIRTIO_NET_HDR_LEN;
+
+    /* The header and the Ethernet header are read once, here: the
+     * switch decides on these copies and receivers get them. */
+    if (!segs_read(segs, nseg, 0, first, sizeof(first)))
+        return ERR_RANGE; /* cannot happen: the pieces hold total bytes */
+    vnet_hdr_parse(first, &h);
+    /* Without CSUM negotiated the header's content means nothing
+     * (5.1.6.2: the driver may not ask), and is ignored. */
+    unsigned need = allowed ? vnet_hdr_needs(&h) : 0;
+    if ((need & ~allowed) || (need && !vnet_hdr_valid(&h, flen, VIRTIO_NET_MAX_FRAME)) ||
+        (!need && flen > VIRTIO_NET_MAX_FRAME)) {
+        n->stats.tx_drops++; /* an offload not negotiated, or nonsense */
+        return 0;
+    }
+    n->stats.tx_frames++;
+    n->stats.tx_bytes += flen;
+    if (!n->sw)
+        return 0;
+    segs_skip(&segs, &nseg, sizeof(first));
+    f = (struct vswitch_frame){need ? &h : NULL, flen, {0}, segs, nseg, NULL};
+    memcpy(f.head, first + VIRTIO_NET_HDR_LEN, VSWITCH_MIN_FRAME);
+    if (staged) /* copied already: the switch need not gather it again */
+        f.flat = n->tx_frame + VIRTIO_NET_HDR_LEN;
+    vswitch_send_frame(n->sw, &n->port, &f, n->tx_frame, sizeof(n->tx_frame));
+    return 0;
 }
 
 static void net_kick(void *dev, unsigned queue)
@@ -290,40 +381,48 @@ static void net_kick(void *dev, unsigned queue)
     spin_lock(&n->tx_lock);
     /* Until the ring is empty, bounded (VIRTIO_WORK_ROUNDS; the size read
      * each time: the driver may reset the device meanwhile). */
+    spin_lock(&t->lock);
     for (unsigned i = 0;; i++) {
-        struct vnet_hdr h;
-        spin_lock(&t->lock);
-        bool bound = i >= VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num;
-        int64_t len = bound ? ERR_AGAIN : net_tx_one(n);
-        unsigned allowed = net_tx_offloads(n);
-        if (len < 0) {
-            if (bound) /* chains left: the driver must notify again */
-                virtio_mmio_want_kick(t, VIRTIO_NET_TXQ);
-            virtio_mmio_used(t, VIRTIO_NET_TXQ);
-        }
-        spin_unlock(&t->lock);
-        if (len < 0)
+        unsigned count;
+        if (i >= VIRTIO_WORK_ROUNDS * t->queues[VIRTIO_NET_TXQ].num) {
+            /* Chains left: the driver must notify again. */
+            virtio_mmio_want_kick(t, VIRTIO_NET_TXQ);
             break;
-        if (len == 0) {
-            n->stats.tx_drops++;
-            continue;
         }
-        size_t flen = (size_t)len - VIRTIO_NET_HDR_LEN;
-        vnet_hdr_parse(n->tx_frame, &h);
-        /* Without CSUM negotiated the header's content means nothing
-         * (5.1.6.2: the driver may not ask), and is ignored. */
-        unsigned need = allowed ? vnet_hdr_needs(&h) : 0;
-        if ((need & ~allowed) || (need && !vnet_hdr_valid(&h, flen, VIRTIO_NET_MAX_FRAME)) ||
-            (!need && flen > VIRTIO_NET_MAX_FRAME)) {
-            n->stats.tx_drops++; /* an offload not negotiated, or nonsense */
-            continue;
+        int head = virtio_mmio_pop(t, VIRTIO_NET_TXQ, n->tx_bufs, VIRTIO_NET_QUEUE_MAX, &count);
+        if (head < 0)
+            break; /* empty, or a broken ring (now NEEDS_RESET) */
+        uint64_t total = 0;
+        bool writable = false;
+        for (unsigned j = 0; j < count; j++) {
+            writable |= n->tx_bufs[j].write;
+            total += n->tx_bufs[j].len;
         }
-        n->stats.tx_frames++;
-        n->stats.tx_bytes += flen;
-        if (n->sw)
-            vswitch_send_hdr(n->sw, &n->port, need ? &h : NULL, n->tx_frame + VIRTIO_NET_HDR_LEN,
-                             flen);
+        if (writable) {
+            virtio_mmio_needs_reset(t); /* transmit buffers are device-readable */
+            break;
+        }
+        unsigned allowed = net_tx_offloads(n);
+        uint32_t epoch = n->epoch;
+        /* The chain is read (mapped, and copied into the receivers) with
+         * the transport lock released: a frame delivered to this device
+         * meanwhile does not wait behind it.  It stays popped, not
+         * completed, until the switch is done with its buffers. */
+        spin_unlock(&t->lock);
+        int r = net_tx_chain(n, count, total, allowed);
+        spin_lock(&t->lock);
+        if (n->epoch != epoch)
+            break; /* reset meanwhile: the chain is gone with its ring */
+        if (r < 0) {
+            virtio_mmio_needs_reset(t); /* a buffer outside RAM */
+            break;
+        }
+        /* The interrupt, if the driver wants one, after the whole batch. */
+        if (virtio_mmio_push(t, VIRTIO_NET_TXQ, (uint16_t)head, 0) != 0)
+            break;
     }
+    virtio_mmio_used(t, VIRTIO_NET_TXQ);
+    spin_unlock(&t->lock);
     spin_unlock(&n->tx_lock);
 }
 
@@ -386,7 +485,7 @@ void virtio_net_init(struct virtio_net *n, const struct guest_mem *mem, const st
     spin_init(&n->tx_lock);
     spin_init(&n->rx_lock);
     n->port.name = "virtio-net";
-    n->port.deliver = net_deliver;
+    n->port.deliver_frame = net_deliver;
     n->port.ctx = n;
     virtio_mmio_init(&n->t, &net_ops, n, mem, irq);
     /* Receive buffers are taken when frames come: never wait for them. */

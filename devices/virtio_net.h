@@ -34,29 +34,46 @@
  * asked to notify new receive buffers (no_kicks).
  *
  * Transmit: the kick callback takes every available transmit chain, one
- * at a time: pops it under the transport lock, copies header and frame
- * into the device's frame buffer (lock released), completes the chain
- * (used length 0) under the lock and hands the frame to the switch; the used-buffer interrupt
- * (if the driver wants one) comes once, after the batch.  While it works
- * the driver is not asked to notify (EVENT_IDX).  Chains shorter than
- * the header or longer than header + VNET_GSO_MAX_FRAME are dropped
- * (counted) but completed; a device-writable buffer in a transmit chain,
- * or a buffer outside guest RAM, sets DEVICE_NEEDS_RESET.  At most
- * VIRTIO_WORK_ROUNDS queues' worth of chains per kick.  tx_lock
- * serialises transmitters (two vCPUs kicking at once).
+ * at a time: pops it under the transport lock, then with the lock
+ * released translates its buffers with the checked translation
+ * (guest_mem's map: every page the VM's RAM, else nothing is sent and
+ * the device needs a reset), reads the virtio-net header and the
+ * Ethernet header out of them, checks the header and hands the frame to
+ * the switch as pieces of the guest's own buffers
+ * (vswitch_send_frame): a receiving guest's device copies the bytes
+ * from there into its receive buffers, the one copy of the frame
+ * between two guests.  Then, under the lock again, the chain is
+ * completed (used length 0): the guest gets its buffers back only once
+ * nobody reads them.  The device's 64 KiB frame buffer is the switch's
+ * staging buffer for ports that want the frame contiguous (the uplink,
+ * the offload fallbacks), and holds the chain itself where map is not
+ * offered (counted in tx_staged).  The used-buffer interrupt (if the
+ * driver wants one) comes once, after the batch.  While it works the
+ * driver is not asked to notify (EVENT_IDX).  Chains shorter than the
+ * header or longer than header + VNET_GSO_MAX_FRAME are dropped
+ * (counted, never read) but completed; a device-writable buffer in a
+ * transmit chain, or a buffer outside guest RAM, sets
+ * DEVICE_NEEDS_RESET.  At most VIRTIO_WORK_ROUNDS queues' worth of
+ * chains per kick.  tx_lock serialises transmitters (two vCPUs kicking
+ * at once).
  *
  * Copies run without the transport lock (the guest's register accesses
  * and frames for it do not wait behind a 64 KiB copy): receive takes its
  * chains under it, copies into them holding only rx_lock, and completes
- * them under it again; transmit the same with tx_lock.  A reset meanwhile
- * (epoch) drops the frame instead of completing chains of the old rings,
- * and the driver's reset write returns once no such copy is in flight
- * (reset_done); virtio_net_hold likewise waits for a receive in flight.
+ * them under it again; transmit reads its chain holding only tx_lock.  A
+ * reset meanwhile (epoch) drops the frame instead of completing chains
+ * of the old rings, and the driver's reset write returns once no such
+ * copy is in flight (reset_done); virtio_net_hold likewise waits for a
+ * receive in flight.  The sender's pages stay its own while a receiver
+ * copies from them: its tx_lock is held throughout, and
+ * virtio_net_detach (before the VM's memory goes) takes it.
  *
  * Lock order: tx_lock, then the switch's lock, then rx_lock, then a
  * transport lock.  virtio_net_receive is called by the switch (without
  * its lock, or with it for a fallback's plain frames) and takes this
- * device's rx_lock, then its transport lock. */
+ * device's rx_lock, then its transport lock.  Two guests sending to each
+ * other at once hold their own tx_lock and take the other's rx_lock: no
+ * cycle, as tx_lock is never taken under an rx_lock. */
 #ifndef VIREO_DEVICES_VIRTIO_NET_H
 #define VIREO_DEVICES_VIRTIO_NET_H
 
@@ -93,12 +110,19 @@
 #define VIRTIO_NET_MAX_GSO    VNET_GSO_MAX_FRAME /* a TCP segmentation offload */
 #define VIRTIO_NET_MAX_CHAIN  (1u << 17)         /* cap on one chain's total length */
 #define VIRTIO_NET_CONFIG_LEN 10                 /* mac, status, max_virtqueue_pairs */
+/* Pieces of one transmit chain (host segments of its buffers): each of
+ * at most VIRTIO_NET_QUEUE_MAX buffers, of VIRTIO_NET_HDR_LEN +
+ * VIRTIO_NET_MAX_GSO bytes in all, spans at most its length / 4096 + 2
+ * pages. */
+#define VIRTIO_NET_TX_SEGS                                                                         \
+    (2 * VIRTIO_NET_QUEUE_MAX + (VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO) / 4096 + 1)
 
 /* Counters, from the guest's side: rx = frames the guest received. */
 struct virtio_net_stats {
     uint64_t rx_frames, rx_bytes, rx_drops; /* under the transport lock */
     uint64_t tx_frames, tx_bytes, tx_drops; /* under tx_lock */
     uint64_t rx_offload_refused;            /* frames the switch had to cut or checksum */
+    uint64_t tx_staged; /* chains copied into tx_frame (no map, or too many pieces); tx_lock */
 };
 
 struct virtio_net {
@@ -120,8 +144,12 @@ struct virtio_net {
         uint64_t off;               /* into the current buffer */
         uint32_t written[VIRTIO_NET_QUEUE_MAX];
     } rx_cursor;
-    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX];               /* under tx_lock + transport lock */
-    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO]; /* under tx_lock */
+    struct vq_buf tx_bufs[VIRTIO_NET_QUEUE_MAX]; /* under tx_lock + transport lock */
+    struct gm_seg tx_segs[VIRTIO_NET_TX_SEGS];   /* the chain's pieces; tx_lock */
+    /* Under tx_lock: where the switch stages a frame that a port wants
+     * contiguous (the uplink, a fallback), or the chain itself when it
+     * cannot be mapped. */
+    uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_GSO];
 };
 
 /* Attaches n's port to sw (if sw is not NULL and has room; otherwise the
@@ -158,6 +186,9 @@ int virtio_net_receive_hdr(struct virtio_net *n, const struct vnet_hdr *h, const
                            size_t len);
 /* The same for a plain frame. */
 int virtio_net_receive(struct virtio_net *n, const void *frame, size_t len);
+/* The same for a frame as pieces (the port's deliver_frame): the bytes
+ * are copied once, from the pieces into the guest's receive buffers. */
+int virtio_net_receive_frame(struct virtio_net *n, const struct vswitch_frame *f);
 
 /* Snapshots (docs/snapshot-devices.md): the transport, then the MAC, which
  * load only compares with this device's (ERR_MISMATCH).  Nothing is

@@ -100,6 +100,69 @@ static void stat_add(uint64_t *c, uint64_t n)
     __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
+void vswitch_frame_flat(struct vswitch_frame *f, const struct vnet_hdr *h, const void *frame,
+                        size_t len, struct gm_seg *seg)
+{
+    size_t k = len < VSWITCH_MIN_FRAME ? len : VSWITCH_MIN_FRAME;
+
+    f->h = h;
+    f->len = len;
+    memcpy(f->head, frame, k);
+    *seg = (struct gm_seg){(uintptr_t)frame + k, (uint32_t)(len - k)};
+    f->segs = seg;
+    f->nseg = len > k ? 1 : 0;
+    f->flat = frame;
+}
+
+/* Where a frame can be gathered when a port wants it contiguous: the
+ * sender's buffer, filled at most once per frame. */
+struct sw_stage {
+    uint8_t *buf;
+    size_t room;
+    bool done;
+    const uint8_t *flat; /* the frame in buf, once done */
+};
+
+/* The frame contiguous: as it came, or gathered into the staging buffer
+ * (the one staging copy).  NULL if it does not fit there. */
+static const uint8_t *sw_flat(struct vswitch *sw, const struct vswitch_frame *f,
+                              struct sw_stage *st)
+{
+    if (f->flat)
+        return f->flat;
+    if (st->done)
+        return st->flat;
+    size_t pos = f->len < VSWITCH_MIN_FRAME ? f->len : VSWITCH_MIN_FRAME;
+    /* Placed so that the bulk lands as aligned as it lies: memcpy moves
+     * words where source and destination agree modulo 8, and shifts
+     * each word where they do not (several times the instructions). */
+    size_t at = f->nseg ? (size_t)((f->segs[0].addr - pos - (uintptr_t)st->buf) & 7) : 0;
+    if (!st->buf || st->room < at || st->room - at < f->len)
+        return NULL;
+    uint8_t *flat = st->buf + at;
+    memcpy(flat, f->head, pos);
+    for (unsigned i = 0; i < f->nseg; i++) {
+        memcpy(flat + pos, (const void *)(uintptr_t)f->segs[i].addr, f->segs[i].len);
+        pos += f->segs[i].len;
+    }
+    st->flat = flat;
+    st->done = true;
+    __atomic_fetch_add(&sw->staged, 1, __ATOMIC_RELAXED);
+    return flat;
+}
+
+/* A contiguous frame to a port, as it takes frames. */
+static int sw_offer_flat(struct vswitch_port *to, const struct vnet_hdr *h, const uint8_t *frame,
+                         size_t len)
+{
+    if (to->deliver)
+        return to->deliver(to->ctx, h, frame, len);
+    struct vswitch_frame f;
+    struct gm_seg seg;
+    vswitch_frame_flat(&f, h, frame, len, &seg);
+    return to->deliver_frame(to->ctx, &f);
+}
+
 /* A fallback's delivery of one plain frame (a segment, or the frame with
  * its checksum done): lock held. */
 struct sw_plain {
@@ -111,7 +174,7 @@ static int sw_plain_emit(void *ctx, const uint8_t *frame, size_t len)
 {
     struct sw_plain *p = ctx;
 
-    if (p->to->deliver(p->to->ctx, NULL, frame, len) == 0)
+    if (sw_offer_flat(p->to, NULL, frame, len) == 0)
         p->taken++;
     else
         p->dropped++;
@@ -119,39 +182,55 @@ static int sw_plain_emit(void *ctx, const uint8_t *frame, size_t len)
 }
 
 /* Lock not held; the port is pinned (busy).  The port is offered the
- * frame with its header; if it does not take the offload, the frame's
- * plain equivalent, built in the switch's buffer under the lock. */
-static void sw_deliver(struct vswitch *sw, struct vswitch_port *to, const struct vnet_hdr *h,
-                       const uint8_t *frame, size_t len)
+ * frame with its header (as pieces if it takes them: the one copy; else
+ * contiguous, staged if need be); if it does not take the offload, the
+ * frame's plain equivalent, built in the switch's buffer under the lock
+ * from the contiguous frame. */
+static void sw_deliver(struct vswitch *sw, struct vswitch_port *to, const struct vswitch_frame *f,
+                       struct sw_stage *st)
 {
-    if (!to->deliver)
+    const uint8_t *flat = NULL;
+    int r;
+
+    if (to->deliver_frame) {
+        r = to->deliver_frame(to->ctx, f);
+    } else if (to->deliver) {
+        flat = sw_flat(sw, f, st);
+        if (!flat)
+            goto drop;
+        r = to->deliver(to->ctx, f->h, flat, f->len);
+    } else {
         goto drop;
-    int r = to->deliver(to->ctx, h, frame, len);
+    }
     if (r == 0) {
         stat_add(&to->stats.tx_frames, 1);
-        stat_add(&to->stats.tx_bytes, len);
+        stat_add(&to->stats.tx_bytes, f->len);
         return;
     }
-    if (r != ERR_NOTSUP || !h)
+    if (r != ERR_NOTSUP || !f->h)
         goto drop;
+    flat = sw_flat(sw, f, st);
+    if (!flat)
+        goto drop;
+    const struct vnet_hdr *h = f->h;
     struct sw_plain p = {.to = to};
     bool bad = false;
     spin_lock(&sw->lock);
     sw->segmented++;
     if (h->gso_type != VNET_GSO_NONE) {
-        bad = net_gso_segment(h, frame, len, sw->seg, sizeof(sw->seg), sw_plain_emit, &p) < 0;
+        bad = net_gso_segment(h, flat, f->len, sw->seg, sizeof(sw->seg), sw_plain_emit, &p) < 0;
     } else {
         /* vnet_hdr_valid: a plain frame fits the buffer. */
-        memcpy(sw->seg, frame, len);
-        bad = net_csum_complete(sw->seg, len, h->csum_start, h->csum_offset) != 0;
+        memcpy(sw->seg, flat, f->len);
+        bad = net_csum_complete(sw->seg, f->len, h->csum_start, h->csum_offset) != 0;
         if (!bad)
-            sw_plain_emit(&p, sw->seg, len);
+            sw_plain_emit(&p, sw->seg, f->len);
     }
     spin_unlock(&sw->lock);
     if (bad)
         goto drop;
     stat_add(&to->stats.tx_frames, p.taken);
-    stat_add(&to->stats.tx_bytes, len);
+    stat_add(&to->stats.tx_bytes, f->len);
     stat_add(&to->stats.tx_drops, p.dropped);
     return;
 drop:
@@ -166,12 +245,38 @@ void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *fra
 void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struct vnet_hdr *h,
                       const void *frame, size_t len)
 {
-    const uint8_t *f = frame;
+    struct vswitch_frame f;
+    struct gm_seg seg;
+
+    vswitch_frame_flat(&f, h, frame, len, &seg);
+    vswitch_send_frame(sw, from, &f, NULL, 0);
+}
+
+/* The pieces add up to the frame's length. */
+static bool sw_frame_whole(const struct vswitch_frame *f)
+{
+    size_t sum = f->len < VSWITCH_MIN_FRAME ? f->len : VSWITCH_MIN_FRAME;
+
+    for (unsigned i = 0; i < f->nseg && sum <= f->len; i++)
+        sum += f->segs[i].len;
+    return sum == f->len;
+}
+
+void vswitch_send_frame(struct vswitch *sw, struct vswitch_port *from,
+                        const struct vswitch_frame *fr, uint8_t *stage, size_t room)
+{
+    const uint8_t *f = fr->head;
+    size_t len = fr->len;
+    struct vswitch_frame plain;
     struct vswitch_port *to[VSWITCH_MAX_PORTS];
     unsigned n = 0;
 
-    if (h && !vnet_hdr_needs(h))
-        h = NULL; /* nothing asked: a plain frame */
+    if (fr->h && !vnet_hdr_needs(fr->h)) {
+        plain = *fr; /* nothing asked: a plain frame */
+        plain.h = NULL;
+        fr = &plain;
+    }
+    const struct vnet_hdr *h = fr->h;
     spin_lock(&sw->lock);
     if (!sw_attached(sw, from)) {
         sw->orphans++;
@@ -179,7 +284,8 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
     }
     /* Source MAC: bytes 6..11; the I/G bit is bit 0 of the first byte. */
     if (len < VSWITCH_MIN_FRAME ||
-        (h ? !vnet_hdr_valid(h, len, VSWITCH_MAX_FRAME) : len > VSWITCH_MAX_FRAME) || (f[6] & 1)) {
+        (h ? !vnet_hdr_valid(h, len, VSWITCH_MAX_FRAME) : len > VSWITCH_MAX_FRAME) || (f[6] & 1) ||
+        !sw_frame_whole(fr)) {
         from->stats.rx_drops++;
         goto out;
     }
@@ -206,8 +312,9 @@ void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struc
         __atomic_fetch_add(&to[i]->busy, 1, __ATOMIC_ACQUIRE);
 out:
     spin_unlock(&sw->lock);
+    struct sw_stage st = {stage, room, false, NULL};
     for (unsigned i = 0; i < n; i++) {
-        sw_deliver(sw, to[i], h, f, len);
+        sw_deliver(sw, to[i], fr, &st);
         __atomic_fetch_sub(&to[i]->busy, 1, __ATOMIC_RELEASE);
     }
 }

@@ -23,6 +23,19 @@
  * 64 KiB segment crosses between two guests that both negotiated the
  * offloads as one frame, and is cut only for a port that needs it.
  *
+ * Copies (vswitch_send_frame): a frame comes as pieces in host memory
+ * (struct vswitch_frame): its first 14 bytes, a copy the switch decides
+ * on, then the rest as host segments, e.g. a sender's transmit buffers
+ * through the checked translation (guest_mem.map).  A port with
+ * deliver_frame copies the pieces once, straight into its owner's
+ * buffers: between two guests a frame's bytes are copied once.  A port
+ * with only deliver (the uplink) wants the frame contiguous, and so does
+ * a fallback: the switch then gathers it first into the sender's staging
+ * buffer, once per frame however many ports need it (counted in
+ * `staged`), and delivers or cuts from there.  A frame that comes
+ * contiguous (vswitch_send_hdr: the uplink's received frames, a RARP
+ * announce) is never staged.
+ *
  * Locking: one spinlock around the ports, the learning table and the
  * fallbacks' buffer.  A frame's destinations are chosen under it and
  * pinned (each port's busy count), and delivered after it is released:
@@ -34,7 +47,9 @@
  * must not call back into the switch; it is called without the switch
  * lock, except for the plain frames of a fallback (ERR_NOTSUP), which
  * are built and delivered under it (lock order: switch, then device).
- * Two senders may call one port's deliver at once. */
+ * Two senders may call one port's deliver at once.  The sender keeps
+ * the memory its pieces point at (and the staging buffer) to itself
+ * until vswitch_send_frame returns. */
 #ifndef VIREO_DEVICES_VSWITCH_H
 #define VIREO_DEVICES_VSWITCH_H
 
@@ -42,6 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/mmio.h"
 #include "devices/net_offload.h"
 #include "lib/spinlock.h"
 
@@ -60,6 +76,27 @@ struct vswitch_port_stats {
     uint64_t tx_drops; /* deliver returned an ERR_* code */
 };
 
+/* One frame as pieces in host memory: head holds its first
+ * min(len, VSWITCH_MIN_FRAME) bytes (the Ethernet header: the switch
+ * routes on this copy, and receivers get these bytes, so what the guest
+ * does to its buffer meanwhile cannot change where the frame goes or its
+ * source address), segs the remaining bytes in order.  flat, if not
+ * NULL, is the whole frame contiguous in memory no guest can write (then
+ * the switch never stages it). */
+struct vswitch_frame {
+    const struct vnet_hdr *h; /* its offload header; NULL: a plain frame */
+    size_t len;
+    uint8_t head[VSWITCH_MIN_FRAME];
+    const struct gm_seg *segs; /* bytes [VSWITCH_MIN_FRAME, len) */
+    unsigned nseg;
+    const uint8_t *flat;
+};
+
+/* A plain-memory frame as a struct vswitch_frame: f describes frame[0, len)
+ * with seg (one segment) for its tail. */
+void vswitch_frame_flat(struct vswitch_frame *f, const struct vnet_hdr *h, const void *frame,
+                        size_t len, struct gm_seg *seg);
+
 struct vswitch_port {
     const char *name; /* for stats, e.g. "vm0.net0" or "uplink" */
     /* Deliver one Ethernet frame to the port's owner, with its offload
@@ -69,6 +106,9 @@ struct vswitch_port {
      * ERR_* code if dropped.  Must not call back into the switch; may run
      * on several harts at once (see Locking). */
     int (*deliver)(void *ctx, const struct vnet_hdr *h, const void *frame, size_t len);
+    /* Or, instead: the frame as pieces, copied once into the owner's
+     * buffers (the same returns).  A port has one of the two. */
+    int (*deliver_frame)(void *ctx, const struct vswitch_frame *f);
     void *ctx;
     struct vswitch_port_stats stats; /* rx under the switch lock, tx atomic */
     /* The switch's own: */
@@ -92,6 +132,7 @@ struct vswitch {
     uint64_t orphans;   /* frames sent from a port not attached here */
     uint64_t filtered;  /* unicast to a MAC learned on the sender's port */
     uint64_t segmented; /* offload frames cut or checksummed for a port without offloads */
+    uint64_t staged;    /* frames gathered into a staging buffer (atomic) */
     uint8_t seg[VSWITCH_MAX_FRAME]; /* the fallbacks' buffer, under the lock */
 };
 
@@ -113,6 +154,14 @@ void vswitch_detach(struct vswitch *sw, struct vswitch_port *p);
 void vswitch_send(struct vswitch *sw, struct vswitch_port *from, const void *frame, size_t len);
 void vswitch_send_hdr(struct vswitch *sw, struct vswitch_port *from, const struct vnet_hdr *h,
                       const void *frame, size_t len);
+
+/* The same for a frame as pieces (the sender's buffers): stage, room
+ * bytes, is where the switch gathers it if a port needs it contiguous,
+ * at an offset of up to 7 bytes that keeps the bulk's alignment (NULL,
+ * or room < f->len + 7: such a port may not get it, counted as its
+ * tx_drops).  The pieces must add up to f->len. */
+void vswitch_send_frame(struct vswitch *sw, struct vswitch_port *from,
+                        const struct vswitch_frame *f, uint8_t *stage, size_t room);
 
 /* A consistent copy of p's counters (taken under the lock). */
 void vswitch_stats_read(struct vswitch *sw, const struct vswitch_port *p,

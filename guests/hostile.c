@@ -68,6 +68,15 @@
  *                       hdr_len past the frame (hdrlen), csum_start or
  *                       csum_offset past it (csum, csumoff), undefined flags
  *                       (flags): the chain completed, the device goes on.
+ *                       Also straddle (a buffer across the end of RAM)
+ *                       and split (a good frame's buffer, then one across
+ *                       the end of RAM): NEEDS_RESET, nothing of it sent.
+ *   attack=netrx ms=N   the VM's virtio-net (slot 0, GUEST_CSUM, GUEST_TSO4
+ *                       and MRG_RXBUF) receives for N ms: every frame must
+ *                       be an attacker's good frame, whole (plain, or with
+ *                       the hdrlen case's header, which passes the
+ *                       switch), and nothing written past it in its
+ *                       buffer; at least one.
  *   attack=blk case=C   the VM's virtio-blk (slot 0, on a host-disk region:
  *                       Vireo hands guest buffers to the host disk's DMA):
  *                       after a good read, a request whose data buffer is
@@ -1249,6 +1258,15 @@ static void net_attack(void)
         ndesc[1] = (struct vdesc){0xfffffffffffff000ull, 0x2000, 0, 0};
     } else if (word_is(c, clen, "huge")) {
         ndesc[1] = (struct vdesc){m.end - 8, 0xffffffffu, 0, 0};
+    } else if (word_is(c, clen, "straddle")) {
+        ndesc[1] = (struct vdesc){m.end - 64, VN_HDR + VN_FRAME, 0, 0};
+    } else if (word_is(c, clen, "split")) {
+        /* A whole good frame, then a buffer straddling the end of RAM:
+         * not a byte of it may reach anyone. */
+        net_frame(1, 0, 0, 0, 0, 0, 0);
+        ndesc[1].flags = VD_NEXT;
+        ndesc[1].next = 2;
+        ndesc[2] = (struct vdesc){m.end - 64, 128, 0, 0};
     } else if (word_is(c, clen, "loop")) {
         ndesc[1] = (struct vdesc){(uint64_t)nframe[1], 64, VD_NEXT, 2};
         ndesc[2] = (struct vdesc){(uint64_t)nframe[2], 64, VD_NEXT, 1};
@@ -1268,8 +1286,8 @@ static void net_attack(void)
         } else if (word_is(c, clen, "flags")) {
             net_frame(1, 0xfc, 1, 54, 100, 34, 16); /* undefined flags */
         } else {
-            guest_fail("case=%.*s: expected outside, plic, wrap, huge, loop, long, gso0, hdrlen, "
-                       "csum, csumoff or flags",
+            guest_fail("case=%.*s: expected outside, plic, wrap, huge, straddle, split, loop, "
+                       "long, gso0, hdrlen, csum, csumoff or flags",
                        (int)clen, c);
         }
     }
@@ -1305,6 +1323,121 @@ static void net_attack(void)
     guest_pass("net %.*s: DEVICE_NEEDS_RESET (status 0x%x, interrupt status 0x%x); works again "
                "after a reset",
                (int)clen, c, st, is);
+}
+
+/* ---- netrx: the VM the attackers' frames reach, copied straight from
+ * their transmit buffers into its receive buffers ---- */
+
+#define NR_F_GCSUM (1u << 1)
+#define NR_F_GTSO4 (1u << 7)
+#define NR_F_MRG   (1u << 15)
+#define NR_BUF     2048
+#define NR_OFFER   (VN_HDR + 1518) /* what each descriptor offers; the rest a canary */
+#define NR_CANARY  0xa5
+
+static uint8_t nrbuf[VQ_NUM][NR_BUF] __attribute__((aligned(4096)));
+
+static void netrx_post(uint16_t id)
+{
+    memset(nrbuf[id], NR_CANARY, NR_BUF);
+    ndesc[id] = (struct vdesc){(uint64_t)nrbuf[id], NR_OFFER, VD_WRITE, 0};
+    uint16_t idx = navail[1];
+    navail[2 + idx % VQ_NUM] = id;
+    __asm__ volatile("fence w, w" ::: "memory");
+    navail[1] = (uint16_t)(idx + 1);
+}
+
+/* Receives for ms: every frame must be an attacker's good one, whole
+ * (header, length, bytes), and nothing written past what each buffer
+ * offered. */
+static void netrx(void)
+{
+    uint64_t ms = arg_u64("ms", 5000), good = 0, offload = 0, host = 0;
+    uint16_t last = 0;
+
+    if (vio_r(VIO_MAGIC) != 0x74726976 || vio_r(VIO_VERSION) != 2 || vio_r(VIO_DEVICE_ID) != 1)
+        guest_fail("expected a version 2 virtio-net at 0x%lx", VIO_BASE);
+    net_frame(0, 0, 0, 0, 0, 0, 0); /* what the attackers' good frames hold */
+    vio_w(VIO_STATUS, 0);
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER);
+    vio_w(VIO_DRV_FSEL, 0);
+    vio_w(VIO_DRV_FEAT, NR_F_GCSUM | NR_F_GTSO4 | NR_F_MRG);
+    vio_w(VIO_DRV_FSEL, 1);
+    vio_w(VIO_DRV_FEAT, 1); /* VERSION_1 */
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK);
+    if (!(vio_r(VIO_STATUS) & VS_FEATURES_OK))
+        guest_fail("virtio-net: FEATURES_OK refused for GUEST_CSUM + GUEST_TSO4 + MRG_RXBUF");
+    vio_w(VIO_QSEL, 0);
+    vio_w(VIO_QNUM, VQ_NUM);
+    memset((void *)navail, 0, sizeof(navail));
+    memset((void *)nused, 0, sizeof(nused));
+    vio_w64(VIO_QDESC, (uint64_t)ndesc);
+    vio_w64(VIO_QDRIVER, (uint64_t)navail);
+    vio_w64(VIO_QDEVICE, (uint64_t)nused);
+    for (uint16_t i = 0; i < VQ_NUM; i++)
+        netrx_post(i);
+    vio_w(VIO_QREADY, 1);
+    vio_w(VIO_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    glog("netrx: %u receive buffers posted; receiving for %lu ms", VQ_NUM, (unsigned long)ms);
+    uint64_t end = guest_time() + guest_ms_to_ticks(ms);
+    while (guest_time() < end) {
+        if (vio_r(VIO_STATUS) & VS_NEEDS_RESET)
+            guest_fail("netrx: the device needs a reset (status 0x%x)", vio_r(VIO_STATUS));
+        while ((uint16_t)(nused[0] >> 16) != last) {
+            __asm__ volatile("fence r, r" ::: "memory");
+            uint32_t id = nused[1 + 2 * (last % VQ_NUM)], len = nused[2 + 2 * (last % VQ_NUM)];
+            if (id >= VQ_NUM)
+                guest_fail("netrx: used id %u, expected < %u", id, VQ_NUM);
+            const uint8_t *b = nrbuf[id];
+            /* From the host (QEMU's user networking answers the
+             * attackers' frames with ARP requests; its MACs are
+             * 52:55:...): not the attackers', not checked. */
+            if (len >= VN_HDR + 14 && b[VN_HDR + 6] == 0x52 && b[VN_HDR + 7] == 0x55) {
+                host++;
+                last++;
+                netrx_post((uint16_t)id);
+                continue;
+            }
+            if (len != VN_HDR + VN_FRAME)
+                guest_fail("netrx: frame %lu: %u bytes used, expected %u (an attacker's good "
+                           "frame)",
+                           (unsigned long)good, len, VN_HDR + VN_FRAME);
+            /* A plain frame (num_buffers 1, nothing else), or the
+             * hdrlen case's: its header is sane but for hdr_len, a hint
+             * the switch does not check, so a receiver that took the
+             * offloads gets it as sent (the uplink's segmentation drops
+             * it). */
+            static const uint8_t plain[VN_HDR] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+            static const uint8_t hdrlen[VN_HDR] = {1, 1, 0x60, 0xea, 100, 0, 34, 0, 16, 0, 1, 0};
+            bool off = memcmp(b, hdrlen, VN_HDR) == 0;
+            if (!off && memcmp(b, plain, VN_HDR) != 0)
+                guest_fail("netrx: frame %lu: header %02x %02x %02x %02x %02x %02x %02x %02x "
+                           "%02x %02x %02x %02x, expected a plain one or the hdrlen case's",
+                           (unsigned long)good, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                           b[8], b[9], b[10], b[11]);
+            offload += off;
+            for (unsigned k = 0; k < VN_FRAME; k++) {
+                if (b[VN_HDR + k] != nframe[0][VN_HDR + k])
+                    guest_fail("netrx: frame %lu: byte %u is 0x%x, expected 0x%x",
+                               (unsigned long)good, k, b[VN_HDR + k], nframe[0][VN_HDR + k]);
+            }
+            for (unsigned k = len; k < NR_BUF; k++) {
+                if (b[k] != NR_CANARY)
+                    guest_fail("netrx: frame %lu: byte %u of its buffer written (0x%x), past "
+                               "the %u used",
+                               (unsigned long)good, k, b[k], len);
+            }
+            good++;
+            last++;
+            netrx_post((uint16_t)id);
+        }
+    }
+    if (good == 0)
+        guest_fail("netrx: no frame received in %lu ms, expected the attackers' good ones",
+                   (unsigned long)ms);
+    guest_pass("netrx: %lu good frames, whole (%lu with the hdrlen header), nothing past "
+               "them; %lu from the host",
+               (unsigned long)good, (unsigned long)offload, (unsigned long)host);
 }
 
 /* ---- blk: guest buffers that are not the VM's on the virtio-blk ---- */
@@ -1492,11 +1625,13 @@ void guest_main(uint64_t hartid)
         virtio_attack();
     else if (word_is(a, len, "net"))
         net_attack();
+    else if (word_is(a, len, "netrx"))
+        netrx();
     else if (word_is(a, len, "blk"))
         blk_attack();
     else if (word_is(a, len, "dbtr"))
         dbtr_attack();
     guest_fail("bootargs attack=%.*s: expected guard, mem, peek, csr, sbi, dbtr, ipi, wfi, irq, "
-               "stopall, virtio, net or blk",
+               "stopall, virtio, net, netrx or blk",
                (int)len, a ? a : "");
 }

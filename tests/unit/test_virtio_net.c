@@ -4,6 +4,7 @@
  * transmit as Linux's driver does them, drops, NEEDS_RESET on broken
  * chains, two virtio-nets talking through a switch, detach, and mutation
  * loops over both rings. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
@@ -721,6 +723,278 @@ static void test_net_offloads(void **s)
     assert_int_equal(na.stats.tx_drops, tx_drops + 2);
 }
 
+/* ---- one copy between two guests (the direct path) ---- */
+
+static void assert_tso_rx(struct vt_dev *d, const uint8_t *f, size_t len, unsigned chains)
+{
+    size_t pos = 0;
+    for (unsigned i = 0; i < chains; i++) {
+        uint32_t id, ulen;
+        vt_used_elem(d, RXQ, (uint16_t)i, &id, &ulen);
+        size_t skip = i == 0 ? VIRTIO_NET_HDR_LEN : 0;
+        if (ulen < skip || pos + ulen - skip > len)
+            fail_msg("receive chain %u: used length %u, expected at most %zu", i, ulen,
+                     len - pos + skip);
+        assert_memory_equal(vt_at(d, VT_BUF(id) + skip), f + pos, ulen - skip);
+        pos += ulen - skip;
+    }
+    if (pos != len)
+        fail_msg("expected %zu frame bytes in %u receive chains, found %zu", len, chains, pos);
+}
+
+/* Copy counts of one frame from A to B: read/written bytes of the data
+ * buffers through the accessors, bytes translated, frames staged. */
+static void assert_copies(uint64_t a_read, uint64_t a_mapped, uint64_t b_write, uint64_t staged)
+{
+    if (da.buf_read != a_read || da.mapped != a_mapped || db.buf_write != b_write ||
+        nsw.staged != staged)
+        fail_msg("expected A's buffers read %llu, mapped %llu, B's written %llu, %llu frames "
+                 "staged; got %llu, %llu, %llu, %llu",
+                 (unsigned long long)a_read, (unsigned long long)a_mapped,
+                 (unsigned long long)b_write, (unsigned long long)staged,
+                 (unsigned long long)da.buf_read, (unsigned long long)da.mapped,
+                 (unsigned long long)db.buf_write, (unsigned long long)nsw.staged);
+}
+
+static void copies_zero(void)
+{
+    da.buf_read = da.mapped = da.buf_write = 0;
+    db.buf_read = db.mapped = db.buf_write = 0;
+}
+
+static int nospc_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg *segs, unsigned max)
+{
+    (void)ctx, (void)gpa, (void)n, (void)segs, (void)max;
+    return ERR_NOSPC;
+}
+
+/* The sender's guest rewrites its frame's Ethernet header while the
+ * switch copies it into B (from inside B's first buffer write). */
+static bool toctou_armed;
+
+static int toctou_write(void *ctx, uint64_t gpa, const void *src, size_t n)
+{
+    if (toctou_armed && gpa >= VT_BUF(0) && gpa < VT_BUF(8)) {
+        toctou_armed = false;
+        uint8_t *e = vt_at(&da, VT_BUF(16) + VIRTIO_NET_HDR_LEN);
+        memset(e, 0xff, 6); /* now broadcast */
+        e[6] = 0x01;        /* from a multicast source */
+    }
+    return vt_mem_write(ctx, gpa, src, n);
+}
+
+/* A 10,000-byte TCP segment from A to B, both with offloads: the bytes
+ * are translated in A once (map), written into B once, never read out of
+ * A's buffers nor staged; with the uplink and a second port without
+ * offloads in the flood, the frame is staged once for both; without map
+ * (or too many pieces) the device copies the chain itself and the switch
+ * does not stage it again; and the Ethernet header B gets is the one the
+ * switch routed on, whatever the sender does meanwhile. */
+static void test_net_copy_once(void **s)
+{
+    (void)s;
+    static uint8_t f[12000];
+    size_t len = mk_tso(f, 10000);
+    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
+    const uint64_t all = VIRTIO_NET_HDR_LEN + len;
+
+    vt_start(&da, VT_F_EVENT | F_CSUM | F_GCSUM, 2, 16);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    virtio_net_announce(&nb); /* the switch learns B */
+    unsigned up = c1.frames;
+    uint64_t staged = nsw.staged;
+    copies_zero();
+    post_tso(&da, 0, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_int_equal(vt_used_idx(&da, TXQ), 1);
+    assert_int_equal(vt_used_idx(&db, RXQ), 3);
+    assert_tso_rx(&db, f, len, 3);
+    assert_copies(0, all, all, staged);
+    assert_int_equal(na.stats.tx_staged, 0);
+    assert_int_equal(c1.frames, up); /* unicast: the uplink saw nothing */
+
+    /* Flooded (to MAC_C, unknown) to B and two ports without offloads:
+     * staged once, cut for each of the two. */
+    cap_init(&c2, "uplink2");
+    assert_int_equal(vswitch_attach(&nsw, &c2.port), 0);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    memcpy(f, MAC_C, 6);
+    uint64_t segmented = nsw.segmented;
+    copies_zero();
+    post_tso(&da, 1, &h, f, len);
+    vt_kick(&da, TXQ);
+    assert_tso_rx(&db, f, len, 3);
+    assert_copies(0, all, all, staged + 1);
+    assert_int_equal(nsw.segmented, segmented + 2);
+    assert_int_equal(c1.frames, up + 7);
+    assert_int_equal(c2.frames, 7);
+    vswitch_detach(&nsw, &c2.port);
+    memcpy(f, MAC_B, 6);
+
+    /* No map, then a map that runs out of pieces: the device copies the
+     * chain (checked read) and the switch takes that copy as is. */
+    for (unsigned k = 0; k < 2; k++) {
+        na.t.mem.map = k == 0 ? NULL : nospc_map;
+        vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+        for (unsigned i = 0; i < 8; i++)
+            post_rx(&db, i, 4096);
+        copies_zero();
+        uint64_t tx_staged = na.stats.tx_staged;
+        post_tso(&da, 2 + k, &h, f, len);
+        vt_kick(&da, TXQ);
+        assert_tso_rx(&db, f, len, 3);
+        assert_copies(all, 0, all, staged + 1);
+        assert_int_equal(na.stats.tx_staged, tx_staged + 1);
+    }
+    na.t.mem.map = vt_mem_map;
+
+    /* The sender rewrites the Ethernet header during the copy: B gets
+     * the one the switch decided on, nobody else gets the frame. */
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    nb.t.mem.write = toctou_write;
+    toctou_armed = true;
+    up = c1.frames;
+    post_tso(&da, 4, &h, f, len);
+    vt_kick(&da, TXQ);
+    nb.t.mem.write = vt_mem_write;
+    assert_false(toctou_armed);
+    assert_memory_equal(vt_at(&db, VT_BUF(0) + VIRTIO_NET_HDR_LEN), f, 14);
+    assert_int_equal(c1.frames, up);
+    vt_assert_healthy(&da);
+    vt_assert_healthy(&db);
+}
+
+/* Transmit chains whose later buffer is not A's RAM, on the direct path:
+ * A needs a reset, and nothing of the frame reaches B (not a byte of its
+ * buffers written, no chain used), which goes on working. */
+static void test_net_copy_hostile(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *what;
+        uint64_t addr;
+        uint32_t len;
+    } cases[] = {
+        {"outside RAM", 0x1000, 100},
+        {"in device space (a PLIC)", 0x0c000000, 100},
+        {"straddling the end of RAM", VT_RAM_BASE + VT_RAM_SIZE - 50, 100},
+        {"wrapping the address space", 0xffffffffffffffc0ull, 0x80},
+        {"huge, off the end of RAM", VT_BUF(20), 0xfffff000u},
+    };
+
+    for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        net_setup(NULL);
+        vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+        vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+        for (unsigned i = 0; i < 8; i++)
+            post_rx(&db, i, 4096);
+        virtio_net_announce(&nb);
+        uint64_t b = VT_BUF(16);
+        memset(vt_at(&da, b), 0, VIRTIO_NET_HDR_LEN);
+        mkframe(MAC_B, MAC_A, 200, 5);
+        memcpy(vt_at(&da, b + VIRTIO_NET_HDR_LEN), frame, 100);
+        vt_qdesc(&da, TXQ, 0, b, VIRTIO_NET_HDR_LEN + 100, VRING_DESC_F_NEXT, 1);
+        vt_qdesc(&da, TXQ, 1, cases[c].addr, cases[c].len, 0, 0);
+        vt_avail_add(&da, TXQ, 0);
+        copies_zero();
+        unsigned up = c1.frames;
+        vt_kick(&da, TXQ);
+        if (!vt_needs_reset(&da) || db.buf_write != 0 || vt_used_idx(&db, RXQ) != 0 ||
+            c1.frames != up)
+            fail_msg("a transmit buffer %s: expected A to need a reset and nothing sent; A's "
+                     "status 0x%x, %llu bytes written into B, %u chains used, %u frames to the "
+                     "uplink",
+                     cases[c].what, vt_rd(&da, VIRTIO_MMIO_STATUS),
+                     (unsigned long long)db.buf_write, vt_used_idx(&db, RXQ), c1.frames - up);
+        vt_assert_healthy(&db);
+        /* After a reset A's frames reach B again. */
+        vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+        post_tx(&da, 0, mkframe(MAC_B, MAC_A, 200, 6), 200);
+        vt_kick(&da, TXQ);
+        assert_int_equal(vt_used_idx(&db, RXQ), 1);
+        assert_memory_equal(vt_at(&db, VT_BUF(0) + VIRTIO_NET_HDR_LEN), frame, 200);
+    }
+}
+
+/* While B copies out of A's transmit buffers, A's device is detached
+ * (its VM being destroyed) and B is held (paused for a snapshot), each
+ * from another thread: neither returns before the copy is over, so A's
+ * pages are not given back and B's memory is not written under them. */
+static volatile int inflight_stage; /* 0 idle, 1 copying, 2 copy over */
+static volatile int inflight_detached, inflight_held;
+
+static void *inflight_detach(void *arg)
+{
+    (void)arg;
+    virtio_net_detach(&na);
+    inflight_detached = inflight_stage;
+    return NULL;
+}
+
+static void *inflight_hold(void *arg)
+{
+    (void)arg;
+    virtio_net_hold(&nb, true);
+    inflight_held = inflight_stage;
+    return NULL;
+}
+
+static pthread_t inflight_t1, inflight_t2;
+
+static int inflight_write(void *ctx, uint64_t gpa, const void *src, size_t n)
+{
+    if (inflight_stage == 0 && gpa >= VT_BUF(0) && gpa < VT_BUF(8)) {
+        inflight_stage = 1;
+        assert_int_equal(pthread_create(&inflight_t1, NULL, inflight_detach, NULL), 0);
+        assert_int_equal(pthread_create(&inflight_t2, NULL, inflight_hold, NULL), 0);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* time for them to get as far as they can */
+        if (inflight_detached || inflight_held)
+            fail_msg("expected detach and hold to wait for the copy in flight; detach returned: "
+                     "%d, hold returned: %d",
+                     inflight_detached != 0, inflight_held != 0);
+    }
+    return vt_mem_write(ctx, gpa, src, n);
+}
+
+static void test_net_copy_inflight(void **s)
+{
+    (void)s;
+    static uint8_t f[12000];
+    size_t len = mk_tso(f, 10000);
+    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
+
+    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    virtio_net_announce(&nb);
+    inflight_stage = 0;
+    inflight_detached = inflight_held = 0;
+    nb.t.mem.write = inflight_write;
+    post_tso(&da, 0, &h, f, len);
+    vt_kick(&da, TXQ);
+    inflight_stage = 2;
+    pthread_join(inflight_t1, NULL);
+    pthread_join(inflight_t2, NULL);
+    nb.t.mem.write = vt_mem_write;
+    if (inflight_detached != 2 || inflight_held != 2)
+        fail_msg("expected detach and hold to return after the copy (stage 2), got %d and %d",
+                 inflight_detached, inflight_held);
+    assert_int_equal(vt_used_idx(&db, RXQ), 3); /* the frame arrived whole */
+    assert_tso_rx(&db, f, len, 3);
+    assert_int_equal(vt_used_idx(&da, TXQ), 1);
+    /* Held: B takes nothing more; detached: A sends nowhere. */
+    assert_int_equal(virtio_net_receive(&nb, mkframe(MAC_B, MAC_A, 60, 1), 60), ERR_AGAIN);
+    assert_null(na.port.sw);
+}
+
 static void test_net_announce(void **s)
 {
     (void)s;
@@ -987,6 +1261,9 @@ int main(void)
         cmocka_unit_test_setup(test_net_concurrent, net_setup),
         cmocka_unit_test_setup(test_net_mutation, net_setup),
         cmocka_unit_test_setup(test_net_receive_unlocked, net_setup),
+        cmocka_unit_test_setup(test_net_copy_once, net_setup),
+        cmocka_unit_test_setup(test_net_copy_hostile, net_setup),
+        cmocka_unit_test_setup(test_net_copy_inflight, net_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

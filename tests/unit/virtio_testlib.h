@@ -42,6 +42,10 @@ struct vt_dev {
     uint8_t ram[VT_RAM_SIZE];
     unsigned long accesses; /* guest memory accesses by the device */
     uint64_t written_bytes; /* reported written through mapped segments */
+    /* Bytes the device copied out of or into the data buffers (VT_BUF(0)
+     * and above, not the rings) through read and write, and bytes it
+     * translated with map: how many times a buffer's bytes were copied. */
+    uint64_t buf_read, buf_write, mapped;
     struct guest_mem mem;
     struct irq_line irq;
     bool level;
@@ -58,6 +62,8 @@ static inline int vt_mem_read(void *ctx, uint64_t gpa, void *dst, size_t n)
     if (gpa < VT_RAM_BASE || n > VT_RAM_SIZE || gpa - VT_RAM_BASE > VT_RAM_SIZE - n)
         return -1;
     memcpy(dst, d->ram + (gpa - VT_RAM_BASE), n);
+    if (gpa >= VT_BUF(0))
+        d->buf_read += n;
     return 0;
 }
 
@@ -69,6 +75,8 @@ static inline int vt_mem_write(void *ctx, uint64_t gpa, const void *src, size_t 
     if (gpa < VT_RAM_BASE || n > VT_RAM_SIZE || gpa - VT_RAM_BASE > VT_RAM_SIZE - n)
         return -1;
     memcpy(d->ram + (gpa - VT_RAM_BASE), src, n);
+    if (gpa >= VT_BUF(0))
+        d->buf_write += n;
     return 0;
 }
 
@@ -99,6 +107,7 @@ static inline int vt_mem_map(void *ctx, uint64_t gpa, uint64_t n, struct gm_seg 
         if (count == max)
             return ERR_NOSPC;
         segs[count++] = (struct gm_seg){(uintptr_t)(d->ram + (gpa - VT_RAM_BASE)), (uint32_t)k};
+        d->mapped += k;
         gpa += k;
         n -= k;
     }
