@@ -1352,7 +1352,7 @@ static void netrx_post(uint16_t id)
  * offered. */
 static void netrx(void)
 {
-    uint64_t ms = arg_u64("ms", 5000), good = 0, offload = 0, host = 0;
+    uint64_t ms = guest_bootarg_u64("ms", 5000), good = 0, offload = 0, host = 0;
     uint16_t last = 0;
 
     if (vio_r(VIO_MAGIC) != 0x74726976 || vio_r(VIO_VERSION) != 2 || vio_r(VIO_DEVICE_ID) != 1)
