@@ -925,15 +925,23 @@ static void test_net_copy_hostile(void **s)
 /* While B copies out of A's transmit buffers, A's device is detached
  * (its VM being destroyed) and B is held (paused for a snapshot), each
  * from another thread: neither returns before the copy is over, so A's
- * pages are not given back and B's memory is not written under them. */
-static volatile int inflight_stage; /* 0 idle, 1 copying, 2 copy over */
-static volatile int inflight_detached, inflight_held;
+ * pages are not given back and B's memory is not written under them.
+ * Checked by counting B's memory writes: detach must come back after
+ * every write of the frame's bytes (the last read of A's buffers goes
+ * with it), hold after every write at all (the used ring's too).  (Not by
+ * when the kick returns: A's device finishes its own ring after the
+ * switch, so a thread may rightly return before the kick does.) */
+static volatile int inflight_stage; /* 0 idle, 1 copying */
+static volatile unsigned inflight_data_writes, inflight_writes;
+static volatile int inflight_detached, inflight_held; /* returned */
+static unsigned inflight_data_at_detach, inflight_writes_at_hold;
 
 static void *inflight_detach(void *arg)
 {
     (void)arg;
     virtio_net_detach(&na);
-    inflight_detached = inflight_stage;
+    inflight_data_at_detach = inflight_data_writes;
+    inflight_detached = 1;
     return NULL;
 }
 
@@ -941,7 +949,8 @@ static void *inflight_hold(void *arg)
 {
     (void)arg;
     virtio_net_hold(&nb, true);
-    inflight_held = inflight_stage;
+    inflight_writes_at_hold = inflight_writes;
+    inflight_held = 1;
     return NULL;
 }
 
@@ -949,7 +958,9 @@ static pthread_t inflight_t1, inflight_t2;
 
 static int inflight_write(void *ctx, uint64_t gpa, const void *src, size_t n)
 {
-    if (inflight_stage == 0 && gpa >= VT_BUF(0) && gpa < VT_BUF(8)) {
+    bool data = gpa >= VT_BUF(0) && gpa < VT_BUF(8);
+
+    if (inflight_stage == 0 && data) {
         inflight_stage = 1;
         assert_int_equal(pthread_create(&inflight_t1, NULL, inflight_detach, NULL), 0);
         assert_int_equal(pthread_create(&inflight_t2, NULL, inflight_hold, NULL), 0);
@@ -958,9 +969,13 @@ static int inflight_write(void *ctx, uint64_t gpa, const void *src, size_t n)
         if (inflight_detached || inflight_held)
             fail_msg("expected detach and hold to wait for the copy in flight; detach returned: "
                      "%d, hold returned: %d",
-                     inflight_detached != 0, inflight_held != 0);
+                     inflight_detached, inflight_held);
     }
-    return vt_mem_write(ctx, gpa, src, n);
+    int r = vt_mem_write(ctx, gpa, src, n);
+    if (data)
+        inflight_data_writes++;
+    inflight_writes++;
+    return r;
 }
 
 static void test_net_copy_inflight(void **s)
@@ -977,16 +992,19 @@ static void test_net_copy_inflight(void **s)
     virtio_net_announce(&nb);
     inflight_stage = 0;
     inflight_detached = inflight_held = 0;
+    inflight_data_writes = inflight_writes = 0;
     nb.t.mem.write = inflight_write;
     post_tso(&da, 0, &h, f, len);
     vt_kick(&da, TXQ);
-    inflight_stage = 2;
     pthread_join(inflight_t1, NULL);
     pthread_join(inflight_t2, NULL);
     nb.t.mem.write = vt_mem_write;
-    if (inflight_detached != 2 || inflight_held != 2)
-        fail_msg("expected detach and hold to return after the copy (stage 2), got %d and %d",
-                 inflight_detached, inflight_held);
+    if (inflight_data_at_detach != inflight_data_writes ||
+        inflight_writes_at_hold != inflight_writes)
+        fail_msg("expected detach to return after all %u writes of the frame into B (it saw %u) "
+                 "and hold after all %u writes into B (it saw %u)",
+                 inflight_data_writes, inflight_data_at_detach, inflight_writes,
+                 inflight_writes_at_hold);
     assert_int_equal(vt_used_idx(&db, RXQ), 3); /* the frame arrived whole */
     assert_tso_rx(&db, f, len, 3);
     assert_int_equal(vt_used_idx(&da, TXQ), 1);
