@@ -633,6 +633,19 @@ static void post_tso(struct vt_dev *d, unsigned i, const struct vnet_hdr *h, con
     vt_avail_add(d, TXQ, (uint16_t)i);
 }
 
+/* The TSO case of the tests below: f gets a 10,000-byte TCP segment
+ * (returns its length) and *h its header; A offers checksum offload, B
+ * takes TSO and mergeable buffers and has eight 4 KiB buffers posted. */
+static size_t tso_pair_start(uint8_t *f, struct vnet_hdr *h)
+{
+    *h = (struct vnet_hdr){VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
+    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
+    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
+    for (unsigned i = 0; i < 8; i++)
+        post_rx(&db, i, 4096);
+    return mk_tso(f, 10000);
+}
+
 /* Offloads across the switch: a 10,000-byte TCP segment from A crosses
  * whole to B (GUEST_TSO4, MRG_RXBUF: three 4 KiB chains, the header says
  * what is left to do) and as seven checksummed segments to the capture
@@ -643,13 +656,8 @@ static void test_net_offloads(void **s)
 {
     (void)s;
     static uint8_t f[12000];
-    size_t len = mk_tso(f, 10000);
-    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
-
-    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
-    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
-    for (unsigned i = 0; i < 8; i++)
-        post_rx(&db, i, 4096);
+    struct vnet_hdr h;
+    size_t len = tso_pair_start(f, &h);
     post_tso(&da, 0, &h, f, len);
     vt_kick(&da, TXQ);
     assert_int_equal(na.stats.tx_frames, 1);
@@ -982,13 +990,8 @@ static void test_net_copy_inflight(void **s)
 {
     (void)s;
     static uint8_t f[12000];
-    size_t len = mk_tso(f, 10000);
-    struct vnet_hdr h = {VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4, 54, 1448, 34, 16, 0};
-
-    vt_start(&da, VT_F_EVENT | F_CSUM, 2, 16);
-    vt_start(&db, VT_F_EVENT | F_GCSUM | F_MRG, 2, 16);
-    for (unsigned i = 0; i < 8; i++)
-        post_rx(&db, i, 4096);
+    struct vnet_hdr h;
+    size_t len = tso_pair_start(f, &h);
     virtio_net_announce(&nb);
     inflight_stage = 0;
     inflight_detached = inflight_held = 0;
