@@ -85,8 +85,12 @@ struct migrate_stats {
     uint64_t unacked_at_pause;       /* stream bytes still on their way at the pause */
     uint64_t state_bytes;            /* the final state's size */
     uint64_t started, paused, ended; /* host time */
-    uint64_t bytes_per_sec;          /* the link, measured over the last round */
-    uint32_t throttle_pct;           /* auto-converge: hart time withheld from its vCPUs */
+    /* Host time in the final step, for where its downtime goes: the vCPUs
+     * off their harts, the devices quiesced and the last fetch done, the
+     * state taken, END handed to the transport. */
+    uint64_t off_harts, fetched, state_taken, end_out;
+    uint64_t bytes_per_sec; /* the link, measured over the last round */
+    uint32_t throttle_pct;  /* auto-converge: hart time withheld from its vCPUs */
 };
 
 struct migrate_src {

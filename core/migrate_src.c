@@ -373,7 +373,8 @@ static int quiesce(struct migrate_src *m)
     }
     /* The guest saw its clock last about now: it goes on from here on the
      * destination, however long the final step takes. */
-    m->clock_at_pause = arch_time() + vm->time_offset;
+    m->st.off_harts = arch_time();
+    m->clock_at_pause = m->st.off_harts + vm->time_offset;
     return 0;
 }
 
@@ -473,6 +474,7 @@ static int round_done(struct migrate_src *m)
         return (int)dirty;
     vm_dirty_stop(vm);
     m->logging = false;
+    m->st.fetched = arch_time();
     uint64_t n = 0;
     for (size_t i = 0; i < m->words; i++)
         n += (uint64_t)__builtin_popcountll(m->todo[i]);
@@ -506,6 +508,7 @@ static int state_capture(struct migrate_src *m)
     }
     m->state_len = b.pos;
     m->st.state_bytes = b.pos;
+    m->st.state_taken = arch_time();
     m->state_pos = 0;
     m->piece = 0;
     return 0;
@@ -613,7 +616,7 @@ static bool produce(struct migrate_src *m)
                 rc = snap_write_end(&m->sink);
             m->phase = MIGRATE_CONFIRM;
             m->step = S_WAIT_RUN;
-            m->waited_since = arch_time();
+            m->waited_since = m->st.end_out = arch_time();
             made = true;
             break;
         }
@@ -659,6 +662,11 @@ size_t migrate_src_pull(struct migrate_src *m, void *buf, size_t n)
     return done;
 }
 
+static uint64_t ms_since_pause(const struct migrate_src *m, uint64_t t)
+{
+    return t > m->st.paused ? (t - m->st.paused) * 1000 / vmm_timebase_hz() : 0;
+}
+
 /* The VM runs on the destination: this one ends. */
 static void finish(struct migrate_src *m)
 {
@@ -667,6 +675,16 @@ static void finish(struct migrate_src *m)
     m->phase = MIGRATE_DONE;
     m->step = S_OVER;
     m->st.ended = arch_time();
+    /* Where the downtime went, in ms from the pause. */
+    console_printf("vireo: migrate %s to %s: done; paused %llu ms: vCPUs off their harts at %llu, "
+                   "devices quiesced and dirty pages fetched at %llu, state taken at %llu, END "
+                   "handed over at %llu, running at %llu\n",
+                   m->name, m->to, (unsigned long long)ms_since_pause(m, m->st.ended),
+                   (unsigned long long)ms_since_pause(m, m->st.off_harts),
+                   (unsigned long long)ms_since_pause(m, m->st.fetched),
+                   (unsigned long long)ms_since_pause(m, m->st.state_taken),
+                   (unsigned long long)ms_since_pause(m, m->st.end_out),
+                   (unsigned long long)ms_since_pause(m, m->st.ended));
     if (m->held)
         vm_devices_hold(vm, false);
     m->held = false;
@@ -711,6 +729,9 @@ static void on_reply(struct migrate_src *m, const struct snap_section *h, const 
             return;
         }
         m->logging = true;
+        /* The destination built the VM from all of the bundle: what was
+         * sent so far arrived (it acknowledges RAM only). */
+        m->acked = m->sink.bytes;
         memset(m->todo, 0, m->words * 8);
         uint64_t total = ram_pages(m->vm);
         for (uint64_t i = 0; i < total; i++)

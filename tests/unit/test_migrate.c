@@ -685,8 +685,12 @@ static void test_migrate_timeout(void **state)
 
 /* ---- a boot-bundle VM ---------------------------------------------------------- */
 
-static uint8_t boot_ar[3 * 32768];
-static uint8_t boot_kernel[8192], boot_initrd[3000], boot_disk[4096];
+/* The disk image is larger than the source's flow-control window: the
+ * bundle alone fills it, and RAM must still flow once the VM is built.
+ * Zero after its first page (the final state leaves zero pages out). */
+#define BOOT_DISK (MIGRATE_WINDOW_MIN + 512 * 1024)
+static uint8_t boot_ar[3 * 32768 + BOOT_DISK];
+static uint8_t boot_kernel[8192], boot_initrd[3000], boot_disk[BOOT_DISK];
 
 /* A boot bundle of two VMs, "other" (off) and "alpha" (initrd, bootargs,
  * a disk on a bundle image), in malloc'ed memory as QEMU's initrd is
@@ -699,7 +703,7 @@ static uint8_t *boot_bundle(size_t *size)
     memset(boot_kernel, 0x13, sizeof(boot_kernel));
     for (size_t i = 0; i < sizeof(boot_initrd); i++)
         boot_initrd[i] = (uint8_t)(i * 7 + 1);
-    for (size_t i = 0; i < sizeof(boot_disk); i++)
+    for (size_t i = 0; i < 4096; i++)
         boot_disk[i] = (uint8_t)(i * 13 + 5);
     fdtw_init(&w, dtb, sizeof(dtb));
     fdtw_begin_node(&w, "");
