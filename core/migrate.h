@@ -121,6 +121,7 @@ struct migrate_src {
     uint8_t *pages;
     uint64_t round_pages, round_zero, round_start, round_bytes, prev_dirty;
     uint64_t acked, round_acked; /* stream bytes the destination took: now, at the round's start */
+    uint64_t best_bps;           /* the fastest round's rate: the link's bandwidth */
     uint32_t stalled;
     bool paused_by_us, held, logging;
     bool window_wait;  /* RAM waits for acknowledgements (flow control) */

@@ -394,6 +394,8 @@ static int round_done(struct migrate_src *m)
     uint64_t taken = m->acked - m->round_acked;
     if (ticks)
         m->st.bytes_per_sec = (taken ? taken : sent) * vmm_timebase_hz() / ticks;
+    if (m->st.bytes_per_sec > m->best_bps)
+        m->best_bps = m->st.bytes_per_sec;
     m->st.rounds++;
     if (m->phase == MIGRATE_FINAL) {
         m->step = S_STATE;
@@ -420,10 +422,14 @@ static int round_done(struct migrate_src *m)
     }
     m->prev_dirty = (uint64_t)dirty;
     /* What the final step sends behind what is still on its way (none
-     * after a drain, unless an acknowledgement is late). */
+     * after a drain, unless an acknowledgement is late), at the link's
+     * bandwidth: the fastest round's rate.  A small round's rate is
+     * mostly the path's round trip (the drain waits for it), which the
+     * final step pays once whatever it sends: judged by it, an idle VM
+     * whose few dirty pages take one round trip never looked final and
+     * went on to the throttle and the stall rule (13 rounds measured). */
     uint64_t final_bytes = (uint64_t)dirty * MIG_PAGE + in_flight(m);
-    uint64_t need_ms =
-        m->st.bytes_per_sec ? final_bytes * 1000 / m->st.bytes_per_sec : (dirty ? ~0ull : 0);
+    uint64_t need_ms = m->best_bps ? final_bytes * 1000 / m->best_bps : (dirty ? ~0ull : 0);
     bool final = need_ms <= m->p.downtime_ms || m->st.rounds > m->p.max_rounds ||
                  m->stalled > m->p.stall_rounds;
     m->cursor = 0;
