@@ -69,6 +69,12 @@ struct migrate_params {
     bool no_converge; /* no auto-converge: the guest is never throttled */
 };
 
+/* Flow control: pre-copy RAM goes at most this far ahead of what the
+ * destination acknowledged (more when the acknowledgements show a faster
+ * link: a second's worth, up to MIGRATE_WINDOW_MAX). */
+#define MIGRATE_WINDOW_MIN (2ull << 20)
+#define MIGRATE_WINDOW_MAX (64ull << 20)
+
 struct migrate_stats {
     uint32_t rounds;                 /* RAM passes, the first full one included */
     uint64_t pages;                  /* pages sent with their data */
@@ -76,10 +82,15 @@ struct migrate_stats {
     uint64_t bytes;                  /* stream bytes sent */
     uint64_t last_dirty;             /* pages dirty at the last look */
     uint64_t final_pages;            /* pages sent while paused */
+    uint64_t unacked_at_pause;       /* stream bytes still on their way at the pause */
     uint64_t state_bytes;            /* the final state's size */
     uint64_t started, paused, ended; /* host time */
-    uint64_t bytes_per_sec;          /* the link, measured over the last round */
-    uint32_t throttle_pct;           /* auto-converge: hart time withheld from its vCPUs */
+    /* Host time in the final step, for where its downtime goes: the vCPUs
+     * off their harts, the devices quiesced and the last fetch done, the
+     * state taken, END handed to the transport. */
+    uint64_t off_harts, fetched, state_taken, end_out;
+    uint64_t bytes_per_sec; /* the link, measured over the last round */
+    uint32_t throttle_pct;  /* auto-converge: hart time withheld from its vCPUs */
 };
 
 struct migrate_src {
@@ -110,8 +121,10 @@ struct migrate_src {
     uint8_t *pages;
     uint64_t round_pages, round_zero, round_start, round_bytes, prev_dirty;
     uint64_t acked, round_acked; /* stream bytes the destination took: now, at the round's start */
+    uint64_t best_bps;           /* the fastest round's rate: the link's bandwidth */
     uint32_t stalled;
     bool paused_by_us, held, logging;
+    bool window_wait;  /* RAM waits for acknowledgements (flow control) */
     uint8_t tail[256]; /* a CANCEL section, sent after what out holds */
     size_t tail_len, tail_pos;
     uint8_t *state; /* the final state, then sent in pieces */

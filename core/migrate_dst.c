@@ -106,9 +106,11 @@ static void reply(struct migrate_dst *d, uint32_t type, uint32_t id)
     snap_write_section(&d->sink, type, id, NULL, 0);
 }
 
-/* Tells the source how much of the stream arrived, every 256 KiB and at
- * each round's end, when there is room (a later one says more). */
-#define ACK_STEP (256u << 10)
+/* Tells the source how much of the stream arrived, every 128 KiB and at
+ * each round's end, when there is room (a later one says more).  The
+ * source sends RAM only so far ahead of these (its flow control), and
+ * waits for the one at a round's end before it looks at the dirty set. */
+#define ACK_STEP (128u << 10)
 static void ack(struct migrate_dst *d, bool now)
 {
     uint64_t at = d->rd.bytes;

@@ -38,6 +38,16 @@
  * vCPUs, up to THROTTLE_CAP; only then do such rounds count as stalls. */
 #define THROTTLE_STEP 25
 #define THROTTLE_CAP  75
+/* Flow control (docs/migration.md): RAM is sent at most a window ahead
+ * of what the destination acknowledged.  Every buffer on the way (vsock,
+ * the control VMs' sockets, TCP) would otherwise fill with pre-copy
+ * pages, and the final step's pages would wait behind them: seconds of
+ * downtime on a slow link.  A second's worth at the rate the
+ * acknowledgements show, within bounds (the lower one above the
+ * destination's ACK step plus a section, so that an ACK always comes). */
+#define WINDOW_MIN MIGRATE_WINDOW_MIN
+#define WINDOW_MAX MIGRATE_WINDOW_MAX
+_Static_assert(MIGRATE_WINDOW_MIN > (256u << 10) + OUT_SIZE, "window below an ACK step");
 
 enum src_step {
     S_PREAMBLE,  /* send ours */
@@ -47,6 +57,7 @@ enum src_step {
     S_BUNDLE,    /* send the bundle */
     S_BUILT,     /* wait for ACCEPT(built) */
     S_RAM,       /* send the round's pages */
+    S_DRAIN,     /* a pre-copy round sent: wait until the destination took all of it */
     S_STATE,     /* send the final state */
     S_END,       /* send END */
     S_WAIT_RUN,  /* wait for RUNNING */
@@ -231,6 +242,27 @@ static uint64_t ram_pages(const struct vm *vm)
     return (vm->ram_size + MIG_PAGE - 1) / MIG_PAGE;
 }
 
+/* Stream bytes sent that the destination has not acknowledged yet. */
+static uint64_t in_flight(const struct migrate_src *m)
+{
+    return m->sink.bytes - m->acked;
+}
+
+/* How far ahead of the acknowledgements RAM may go now: a second's worth
+ * at the rate they show this round (the last round's before any came). */
+static uint64_t window(const struct migrate_src *m)
+{
+    uint64_t ticks = arch_time() - m->round_start, taken = m->acked - m->round_acked;
+    uint64_t rate = m->st.bytes_per_sec;
+
+    if (ticks && taken) {
+        uint64_t now_rate = taken * vmm_timebase_hz() / ticks;
+        if (now_rate > rate)
+            rate = now_rate;
+    }
+    return rate < WINDOW_MIN ? WINDOW_MIN : rate > WINDOW_MAX ? WINDOW_MAX : rate;
+}
+
 /* The next batch of the round's pages (todo from cursor) as a RAM
  * section: true if one was made, false at the round's end. */
 static int send_batch(struct migrate_src *m, bool *made)
@@ -341,7 +373,8 @@ static int quiesce(struct migrate_src *m)
     }
     /* The guest saw its clock last about now: it goes on from here on the
      * destination, however long the final step takes. */
-    m->clock_at_pause = arch_time() + vm->time_offset;
+    m->st.off_harts = arch_time();
+    m->clock_at_pause = m->st.off_harts + vm->time_offset;
     return 0;
 }
 
@@ -361,6 +394,8 @@ static int round_done(struct migrate_src *m)
     uint64_t taken = m->acked - m->round_acked;
     if (ticks)
         m->st.bytes_per_sec = (taken ? taken : sent) * vmm_timebase_hz() / ticks;
+    if (m->st.bytes_per_sec > m->best_bps)
+        m->best_bps = m->st.bytes_per_sec;
     m->st.rounds++;
     if (m->phase == MIGRATE_FINAL) {
         m->step = S_STATE;
@@ -386,8 +421,15 @@ static int round_done(struct migrate_src *m)
         }
     }
     m->prev_dirty = (uint64_t)dirty;
-    uint64_t need_ms = m->st.bytes_per_sec ? (uint64_t)dirty * MIG_PAGE * 1000 / m->st.bytes_per_sec
-                                           : (dirty ? ~0ull : 0);
+    /* What the final step sends behind what is still on its way (none
+     * after a drain, unless an acknowledgement is late), at the link's
+     * bandwidth: the fastest round's rate.  A small round's rate is
+     * mostly the path's round trip (the drain waits for it), which the
+     * final step pays once whatever it sends: judged by it, an idle VM
+     * whose few dirty pages take one round trip never looked final and
+     * went on to the throttle and the stall rule (13 rounds measured). */
+    uint64_t final_bytes = (uint64_t)dirty * MIG_PAGE + in_flight(m);
+    uint64_t need_ms = m->best_bps ? final_bytes * 1000 / m->best_bps : (dirty ? ~0ull : 0);
     bool final = need_ms <= m->p.downtime_ms || m->st.rounds > m->p.max_rounds ||
                  m->stalled > m->p.stall_rounds;
     m->cursor = 0;
@@ -402,6 +444,7 @@ static int round_done(struct migrate_src *m)
      * held: nothing writes its RAM after it). */
     m->phase = MIGRATE_FINAL;
     m->st.paused = now;
+    m->st.unacked_at_pause = in_flight(m);
     int rc = quiesce(m);
     if (rc < 0) {
         fail(m, "its vCPUs did not leave their harts within %u ms", QUIESCE_MS);
@@ -437,6 +480,7 @@ static int round_done(struct migrate_src *m)
         return (int)dirty;
     vm_dirty_stop(vm);
     m->logging = false;
+    m->st.fetched = arch_time();
     uint64_t n = 0;
     for (size_t i = 0; i < m->words; i++)
         n += (uint64_t)__builtin_popcountll(m->todo[i]);
@@ -470,6 +514,7 @@ static int state_capture(struct migrate_src *m)
     }
     m->state_len = b.pos;
     m->st.state_bytes = b.pos;
+    m->st.state_taken = arch_time();
     m->state_pos = 0;
     m->piece = 0;
     return 0;
@@ -511,13 +556,38 @@ static bool produce(struct migrate_src *m)
             made = true;
             break;
         case S_RAM:
+            if (m->phase == MIGRATE_PRECOPY && in_flight(m) > window(m)) {
+                /* The link is behind: wait for its acknowledgements. */
+                if (!m->window_wait)
+                    m->waited_since = arch_time();
+                m->window_wait = true;
+                return false;
+            }
+            m->window_wait = false;
             rc = send_batch(m, &made);
             if (rc >= 0 && !made) {
                 rc = send_round_end(m);
                 made = true;
-                if (rc >= 0)
+                /* A pre-copy round waits until all of it arrived before
+                 * the dirty set is looked at: the pause then starts with
+                 * nothing of the earlier rounds on the way, and the rate
+                 * the round measured is the link's.  The paused round
+                 * goes straight on to the state. */
+                if (rc >= 0 && m->phase == MIGRATE_FINAL) {
                     rc = round_done(m);
+                } else if (rc >= 0) {
+                    m->step = S_DRAIN;
+                    m->waited_since = arch_time();
+                }
             }
+            break;
+        case S_DRAIN:
+            /* The destination acknowledges a round's end at once. */
+            if (in_flight(m))
+                return false;
+            rc = round_done(m);
+            if (rc >= 0 && m->step == S_DRAIN)
+                m->step = S_RAM;
             break;
         case S_STATE:
             if (!m->state) {
@@ -552,7 +622,7 @@ static bool produce(struct migrate_src *m)
                 rc = snap_write_end(&m->sink);
             m->phase = MIGRATE_CONFIRM;
             m->step = S_WAIT_RUN;
-            m->waited_since = arch_time();
+            m->waited_since = m->st.end_out = arch_time();
             made = true;
             break;
         }
@@ -598,6 +668,11 @@ size_t migrate_src_pull(struct migrate_src *m, void *buf, size_t n)
     return done;
 }
 
+static uint64_t ms_since_pause(const struct migrate_src *m, uint64_t t)
+{
+    return t > m->st.paused ? (t - m->st.paused) * 1000 / vmm_timebase_hz() : 0;
+}
+
 /* The VM runs on the destination: this one ends. */
 static void finish(struct migrate_src *m)
 {
@@ -606,6 +681,16 @@ static void finish(struct migrate_src *m)
     m->phase = MIGRATE_DONE;
     m->step = S_OVER;
     m->st.ended = arch_time();
+    /* Where the downtime went, in ms from the pause. */
+    console_printf("vireo: migrate %s to %s: done; paused %llu ms: vCPUs off their harts at %llu, "
+                   "devices quiesced and dirty pages fetched at %llu, state taken at %llu, END "
+                   "handed over at %llu, running at %llu\n",
+                   m->name, m->to, (unsigned long long)ms_since_pause(m, m->st.ended),
+                   (unsigned long long)ms_since_pause(m, m->st.off_harts),
+                   (unsigned long long)ms_since_pause(m, m->st.fetched),
+                   (unsigned long long)ms_since_pause(m, m->st.state_taken),
+                   (unsigned long long)ms_since_pause(m, m->st.end_out),
+                   (unsigned long long)ms_since_pause(m, m->st.ended));
     if (m->held)
         vm_devices_hold(vm, false);
     m->held = false;
@@ -650,6 +735,9 @@ static void on_reply(struct migrate_src *m, const struct snap_section *h, const 
             return;
         }
         m->logging = true;
+        /* The destination built the VM from all of the bundle: what was
+         * sent so far arrived (it acknowledges RAM only). */
+        m->acked = m->sink.bytes;
         memset(m->todo, 0, m->words * 8);
         uint64_t total = ram_pages(m->vm);
         for (uint64_t i = 0; i < total; i++)
@@ -736,7 +824,8 @@ void migrate_src_closed(struct migrate_src *m, const char *why)
 void migrate_src_poll(struct migrate_src *m)
 {
     bool waiting = m->step == S_VERSION || m->step == S_CONFIG_OK || m->step == S_BUILT ||
-                   m->step == S_WAIT_RUN;
+                   m->step == S_WAIT_RUN || m->step == S_DRAIN ||
+                   (m->step == S_RAM && m->window_wait);
     if (!migrate_src_over(m) && waiting &&
         arch_time() - m->waited_since > ms_ticks(m->p.timeout_ms))
         lost(m, "no reply from the destination for %u ms", m->p.timeout_ms);

@@ -80,7 +80,7 @@ int vsock_unlisten(const struct vsock_service *s);
 
 /* Bytes copied out (0: none buffered); frees the guest's credit. */
 size_t vsock_conn_recv(struct vsock_conn *c, void *buf, size_t n);
-/* Bytes queued (at most VIRTIO_VSOCK_BUF wait per connection); 0 when no
+/* Bytes queued (at most VIRTIO_VSOCK_TX_BUF wait per connection); 0 when no
  * room now (writable comes later), or when the connection is closing or
  * over.  Queued bytes reach the guest as its credit and receive buffers
  * allow. */

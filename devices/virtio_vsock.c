@@ -232,7 +232,7 @@ static int rx_send(struct virtio_vsock *v, struct virtio_vsock_hdr *h, struct vs
     int r = chain_copy(v, v->rx_bufs, count, 0, b, sizeof(b), true);
     if (r == 0 && len) {
         /* The tx ring in at most two pieces. */
-        uint32_t first = VIRTIO_VSOCK_BUF - c->tx_head;
+        uint32_t first = VIRTIO_VSOCK_TX_BUF - c->tx_head;
         if (first > len)
             first = len;
         r = chain_copy(v, v->rx_bufs, count, VIRTIO_VSOCK_HDR_LEN, c->tx + c->tx_head, first, true);
@@ -267,7 +267,7 @@ static int conn_flush(struct virtio_vsock *v, struct vsock_conn *c, bool *pushed
             .src_port = c->local_port,
             .dst_port = c->peer_port,
             .type = VIRTIO_VSOCK_TYPE_STREAM,
-            .buf_alloc = VIRTIO_VSOCK_BUF,
+            .buf_alloc = VIRTIO_VSOCK_RX_BUF,
             .fwd_cnt = c->fwd_cnt,
         };
         uint32_t want = 0;
@@ -297,7 +297,7 @@ static int conn_flush(struct virtio_vsock *v, struct vsock_conn *c, bool *pushed
         if (h.op == VIRTIO_VSOCK_OP_RESPONSE) {
             c->ctl &= (uint8_t)~CTL_RESPONSE;
         } else if (h.op == VIRTIO_VSOCK_OP_RW) {
-            c->tx_head = (c->tx_head + (uint32_t)r) % VIRTIO_VSOCK_BUF;
+            c->tx_head = (c->tx_head + (uint32_t)r) % VIRTIO_VSOCK_TX_BUF;
             c->tx_len -= (uint32_t)r;
             c->tx_cnt += (uint32_t)r;
             if (r && c->want_writable) {
@@ -398,14 +398,15 @@ static int tx_data(struct virtio_vsock *v, struct vsock_conn *c, const struct vi
 {
     if (c->close_wanted)
         return 0; /* the host reads no more: dropped */
-    if ((c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) || h->len > VIRTIO_VSOCK_BUF - c->rx_len) {
+    if ((c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND) ||
+        h->len > VIRTIO_VSOCK_RX_BUF - c->rx_len) {
         /* Data after its own SHUTDOWN, or beyond the credit it was given
          * (which never exceeds the free room: fwd_cnt only grows). */
         conn_reset(v, c);
         return 0;
     }
-    uint32_t tail = (c->rx_head + c->rx_len) % VIRTIO_VSOCK_BUF;
-    uint32_t first = VIRTIO_VSOCK_BUF - tail;
+    uint32_t tail = (c->rx_head + c->rx_len) % VIRTIO_VSOCK_RX_BUF;
+    uint32_t first = VIRTIO_VSOCK_RX_BUF - tail;
     if (first > h->len)
         first = h->len;
     if (chain_copy(v, v->tx_bufs, count, VIRTIO_VSOCK_HDR_LEN, c->rx + tail, first, false) != 0 ||
@@ -726,12 +727,12 @@ size_t virtio_vsock_conn_recv(struct vsock_conn *c, void *buf, size_t n)
 
     spin_lock(&v->t.lock);
     size_t k = n < c->rx_len ? n : c->rx_len;
-    size_t first = VIRTIO_VSOCK_BUF - c->rx_head;
+    size_t first = VIRTIO_VSOCK_RX_BUF - c->rx_head;
     if (first > k)
         first = k;
     memcpy(p, c->rx + c->rx_head, first);
     memcpy(p + first, c->rx, k - first);
-    c->rx_head = (uint32_t)((c->rx_head + k) % VIRTIO_VSOCK_BUF);
+    c->rx_head = (uint32_t)((c->rx_head + k) % VIRTIO_VSOCK_RX_BUF);
     c->rx_len -= (uint32_t)k;
     c->fwd_cnt += (uint32_t)k;
     /* Tell the guest once a quarter of the buffer is free again: enough
@@ -739,7 +740,7 @@ size_t virtio_vsock_conn_recv(struct vsock_conn *c, void *buf, size_t n)
      * with rx_len + unadvertised = the whole buffer), few enough that a
      * chatty stream does not double its packets. */
     if (c->state == VV_ESTABLISHED && !c->close_wanted &&
-        c->fwd_cnt - c->fwd_cnt_sent >= VIRTIO_VSOCK_BUF / 4) {
+        c->fwd_cnt - c->fwd_cnt_sent >= VIRTIO_VSOCK_RX_BUF / 4) {
         c->ctl |= CTL_CREDIT;
         vv_flush(v);
     }
@@ -755,10 +756,10 @@ size_t virtio_vsock_conn_send(struct vsock_conn *c, const void *buf, size_t n)
 
     spin_lock(&v->t.lock);
     if ((c->state == VV_CONNECTING || c->state == VV_ESTABLISHED) && !c->close_wanted) {
-        size_t room = VIRTIO_VSOCK_BUF - c->tx_len;
+        size_t room = VIRTIO_VSOCK_TX_BUF - c->tx_len;
         k = n < room ? n : room;
-        uint32_t tail = (c->tx_head + c->tx_len) % VIRTIO_VSOCK_BUF;
-        size_t first = VIRTIO_VSOCK_BUF - tail;
+        uint32_t tail = (c->tx_head + c->tx_len) % VIRTIO_VSOCK_TX_BUF;
+        size_t first = VIRTIO_VSOCK_TX_BUF - tail;
         if (first > k)
             first = k;
         memcpy(c->tx + tail, p, first);

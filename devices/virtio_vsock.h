@@ -22,7 +22,7 @@
  *     (VIRTIO_VSOCK_CONNS; a slot whose host side already closed and
  *     waits for the guest's RST is reclaimed first);
  *   - RW: the payload goes into the connection's receive buffer
- *     (VIRTIO_VSOCK_BUF bytes, advertised as buf_alloc); a guest sending
+ *     (VIRTIO_VSOCK_RX_BUF bytes, advertised as buf_alloc); a guest sending
  *     beyond the credit it was given has its connection reset;
  *   - CREDIT_UPDATE: the guest's buf_alloc/fwd_cnt (every packet's header
  *     updates them); CREDIT_REQUEST: answered with CREDIT_UPDATE;
@@ -103,9 +103,17 @@
 
 #define VIRTIO_VSOCK_EVENT_TRANSPORT_RESET 0
 
-#define VIRTIO_VSOCK_CONNS     8     /* connections per device */
-#define VIRTIO_VSOCK_BUF       32768 /* bytes each way per connection (a power of 2) */
-#define VIRTIO_VSOCK_RST_QUEUE 16    /* RSTs waiting for receive buffers */
+#define VIRTIO_VSOCK_CONNS 8 /* connections per device */
+/* A connection's buffers.  What a guest may send before Vireo reads it is
+ * the receive buffer (buf_alloc): one credit update per window, each a
+ * round trip through the guest's exit, the control plane's work and an
+ * interrupt, which on a loaded host takes tens of ms; a bulk stream (live
+ * migration into this host) moved 32 KiB per round trip.  The transmit
+ * buffer only stages what goes out as the guest's credit allows (the
+ * guest's window is its own buf_alloc). */
+#define VIRTIO_VSOCK_RX_BUF    (256u << 10) /* guest to host, a power of 2 */
+#define VIRTIO_VSOCK_TX_BUF    32768        /* host to guest, a power of 2 */
+#define VIRTIO_VSOCK_RST_QUEUE 16           /* RSTs waiting for receive buffers */
 
 /* One header, in host order. */
 struct virtio_vsock_hdr {
@@ -148,8 +156,8 @@ struct vsock_conn {
     uint32_t rx_head, rx_len, tx_head, tx_len;     /* ring buffers */
     void *svc;                                     /* the host's: its service (set in accept) */
     void *priv;                                    /* the host's service's */
-    uint8_t rx[VIRTIO_VSOCK_BUF];                  /* guest to host */
-    uint8_t tx[VIRTIO_VSOCK_BUF];                  /* host to guest */
+    uint8_t rx[VIRTIO_VSOCK_RX_BUF];               /* guest to host */
+    uint8_t tx[VIRTIO_VSOCK_TX_BUF];               /* host to guest */
 };
 
 struct virtio_vsock_stats {

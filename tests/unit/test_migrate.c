@@ -378,6 +378,81 @@ static void test_migrate_roundtrip(void **state)
     run_free(&r);
 }
 
+/* Flow control: a link slower than the source's pulls (bytes wait on the
+ * wire) holds at most a window of pre-copy RAM; each round is taken
+ * whole before the dirty set is looked at, so the pause starts with
+ * nothing of the earlier rounds on the way; the VM arrives as it was. */
+static void test_migrate_flow(void **state)
+{
+    (void)state;
+    struct vm *vm = alpha_boot(GUEST_MEM);
+    static struct run r;
+    static uint8_t wire[8 * MiB], buf[70000];
+    size_t head = 0, tail = 0, most = 0;
+    uint64_t seed = 5;
+
+    for (unsigned p = 0; p < GUEST_MEM / 4096; p++)
+        guest_write(vm, p, 3); /* no zero page: the first round is all of RAM */
+    struct migrate_params p = {.to = "hostB", .downtime_ms = 50};
+    run_start(&r, vm, "beta", &p);
+    for (unsigned turn = 0; !migrate_src_over(&r.src) || !migrate_dst_over(&r.dst); turn++) {
+        if (turn > 200000)
+            fail_msg("the engines stalled: source %s (%s), destination %s (%s)",
+                     migrate_phase_name(r.src.phase), r.src.reason, migrate_phase_name(r.dst.phase),
+                     r.dst.reason);
+        /* The source may pull 64 KiB a turn; the wire delivers 16 KiB. */
+        size_t n = migrate_src_over(&r.src) ? 0 : migrate_src_pull(&r.src, buf, 65536);
+        assert_true(tail + n <= sizeof(wire));
+        memcpy(wire + tail, buf, n);
+        tail += n;
+        if (r.src.phase == MIGRATE_PRECOPY && tail - head > most)
+            most = tail - head;
+        if (!r.saw_pause && r.src.phase >= MIGRATE_CONFIRM && r.src.phase != MIGRATE_FAILED) {
+            r.at_pause = image_of(vm);
+            r.saw_pause = true;
+        }
+        size_t k = tail - head < 16384 ? tail - head : 16384;
+        if (k)
+            migrate_dst_push(&r.dst, wire + head, k);
+        head += k;
+        if (head == tail)
+            head = tail = 0;
+        k = migrate_dst_pull(&r.dst, buf, sizeof(buf));
+        if (k)
+            migrate_src_push(&r.src, buf, k);
+        if (r.src.phase == MIGRATE_PRECOPY && turn % 4 == 0)
+            guest_write(vm, (unsigned)(seed % 64), seed), seed++;
+        for (unsigned i = 0; i < 200; i++)
+            arch_time();
+        migrate_src_poll(&r.src);
+    }
+    if (r.src.phase != MIGRATE_DONE || r.dst.phase != MIGRATE_DONE)
+        fail_msg("expected both done: source %s (%s), destination %s (%s)",
+                 migrate_phase_name(r.src.phase), r.src.reason, migrate_phase_name(r.dst.phase),
+                 r.dst.reason);
+    /* A window, the section being made and one pull. */
+    if (most > MIGRATE_WINDOW_MIN + 2 * 65536 + MIG_SECTION_MAX)
+        fail_msg("expected at most a window (%llu bytes) and a section on the wire during "
+                 "pre-copy, %zu were",
+                 (unsigned long long)MIGRATE_WINDOW_MIN, most);
+    if (most < MIGRATE_WINDOW_MIN / 2)
+        fail_msg("expected the wire to fill towards the window (%llu), it held %zu at most",
+                 (unsigned long long)MIGRATE_WINDOW_MIN, most);
+    if (r.src.st.unacked_at_pause != 0)
+        fail_msg("expected nothing on the way at the pause, %llu bytes were",
+                 (unsigned long long)r.src.st.unacked_at_pause);
+    if (r.src.st.rounds < 2)
+        fail_msg("expected a round after the first (the guest wrote meanwhile): %u",
+                 r.src.st.rounds);
+    struct vm *beta = vm_find("beta");
+    assert_non_null(beta);
+    struct image got = image_of(beta);
+    if (got.ram != r.at_pause.ram)
+        fail_msg("expected beta's RAM (crc %08x) to be alpha's at the pause (crc %08x)", got.ram,
+                 r.at_pause.ram);
+    run_free(&r);
+}
+
 /* One byte flipped anywhere: refused, the source runs on, nothing kept. */
 static void test_migrate_flip(void **state)
 {
@@ -610,8 +685,12 @@ static void test_migrate_timeout(void **state)
 
 /* ---- a boot-bundle VM ---------------------------------------------------------- */
 
-static uint8_t boot_ar[3 * 32768];
-static uint8_t boot_kernel[8192], boot_initrd[3000], boot_disk[4096];
+/* The disk image is larger than the source's flow-control window: the
+ * bundle alone fills it, and RAM must still flow once the VM is built.
+ * Zero after its first page (the final state leaves zero pages out). */
+#define BOOT_DISK (MIGRATE_WINDOW_MIN + 512 * 1024)
+static uint8_t boot_ar[3 * 32768 + BOOT_DISK];
+static uint8_t boot_kernel[8192], boot_initrd[3000], boot_disk[BOOT_DISK];
 
 /* A boot bundle of two VMs, "other" (off) and "alpha" (initrd, bootargs,
  * a disk on a bundle image), in malloc'ed memory as QEMU's initrd is
@@ -624,7 +703,7 @@ static uint8_t *boot_bundle(size_t *size)
     memset(boot_kernel, 0x13, sizeof(boot_kernel));
     for (size_t i = 0; i < sizeof(boot_initrd); i++)
         boot_initrd[i] = (uint8_t)(i * 7 + 1);
-    for (size_t i = 0; i < sizeof(boot_disk); i++)
+    for (size_t i = 0; i < 4096; i++)
         boot_disk[i] = (uint8_t)(i * 13 + 5);
     fdtw_init(&w, dtb, sizeof(dtb));
     fdtw_begin_node(&w, "");
@@ -1060,6 +1139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrate_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_flip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_refused_early, setup, teardown),

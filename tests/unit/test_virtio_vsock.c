@@ -46,14 +46,14 @@ static struct {
     bool close_read; /* closed() checks that readable came first */
     uint8_t got[1 << 17];
     size_t got_len;
-    unsigned order[64]; /* 1 accept, 2 readable, 3 writable, 4 closed */
+    unsigned order[256]; /* 1 accept, 2 readable, 3 writable, 4 closed */
     unsigned norder;
 } svc;
 
 static void note(unsigned what)
 {
     assert_false(spin_is_locked(&vs.t.lock)); /* never under the device's lock */
-    if (svc.norder < 64)
+    if (svc.norder < 256)
         svc.order[svc.norder++] = what;
 }
 
@@ -292,7 +292,7 @@ static struct vsock_conn *connect_echo(uint32_t gport)
     assert_int_equal(h.op, VIRTIO_VSOCK_OP_RESPONSE);
     assert_int_equal(h.type, VIRTIO_VSOCK_TYPE_STREAM);
     assert_int_equal(h.dst_port, gport);
-    assert_int_equal(h.buf_alloc, VIRTIO_VSOCK_BUF);
+    assert_int_equal(h.buf_alloc, VIRTIO_VSOCK_RX_BUF);
     assert_int_equal(vsock_conn_peer_port(svc.last), gport);
     return svc.last;
 }
@@ -423,7 +423,7 @@ static void test_host_credit(void **s)
     expect_none();
     /* The tx buffer fills: send takes what fits; writable() once it drains. */
     size_t k = vsock_conn_send(c, bytes, sizeof(bytes));
-    assert_int_equal(k, VIRTIO_VSOCK_BUF - 10);
+    assert_int_equal(k, VIRTIO_VSOCK_TX_BUF - 10);
     assert_int_equal(vsock_conn_send(c, bytes, 1), 0);
     assert_int_equal(svc.writables, 0);
     g_buf_alloc = 1 << 20;
@@ -433,7 +433,7 @@ static void test_host_credit(void **s)
     size_t got = 0;
     while (rx_take(&h, NULL))
         got += h.len;
-    assert_int_equal(got, VIRTIO_VSOCK_BUF);
+    assert_int_equal(got, VIRTIO_VSOCK_TX_BUF);
     assert_int_equal(svc.closeds, 0);
 }
 
@@ -445,7 +445,7 @@ static void test_guest_overrun(void **s)
     connect_echo(5000);
     static uint8_t chunk[4096];
     memset(chunk, 'g', sizeof(chunk));
-    for (unsigned i = 0; i < VIRTIO_VSOCK_BUF / sizeof(chunk); i++)
+    for (unsigned i = 0; i < VIRTIO_VSOCK_RX_BUF / sizeof(chunk); i++)
         tx_pkt(VIRTIO_VSOCK_OP_RW, 5000, PORT_ECHO, chunk, sizeof(chunk), 0);
     expect_none(); /* exactly the credit: fine */
     assert_int_equal(svc.closeds, 0);
@@ -464,23 +464,25 @@ static void test_credit_request_and_update(void **s)
     svc.auto_read = false;
     struct vsock_conn *c = connect_echo(5000);
     static uint8_t chunk[4000];
+    /* Just over a quarter of the receive buffer. */
+    const unsigned n = VIRTIO_VSOCK_RX_BUF / 4 / sizeof(chunk) + 1;
     memset(chunk, 'c', sizeof(chunk));
-    for (unsigned i = 0; i < 3; i++)
+    for (unsigned i = 0; i < n; i++)
         tx_pkt(VIRTIO_VSOCK_OP_RW, 5000, PORT_ECHO, chunk, sizeof(chunk), 0);
     tx_pkt(VIRTIO_VSOCK_OP_CREDIT_REQUEST, 5000, PORT_ECHO, NULL, 0, 0);
     struct virtio_vsock_hdr h;
     assert_true(rx_take(&h, NULL));
     assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
-    assert_int_equal(h.buf_alloc, VIRTIO_VSOCK_BUF);
+    assert_int_equal(h.buf_alloc, VIRTIO_VSOCK_RX_BUF);
     assert_int_equal(h.fwd_cnt, 0);
     /* Reading a little says nothing; a quarter of the buffer does. */
-    uint8_t buf[12000];
+    static uint8_t buf[VIRTIO_VSOCK_RX_BUF];
     assert_int_equal(vsock_conn_recv(c, buf, 1000), 1000);
     expect_none();
-    assert_int_equal(vsock_conn_recv(c, buf, sizeof(buf)), 11000);
+    assert_int_equal(vsock_conn_recv(c, buf, sizeof(buf)), n * sizeof(chunk) - 1000);
     assert_true(rx_take(&h, NULL));
     assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
-    assert_int_equal(h.fwd_cnt, 12000);
+    assert_int_equal(h.fwd_cnt, n * sizeof(chunk));
     assert_int_equal(vsock_conn_recv(c, buf, sizeof(buf)), 0);
 }
 

@@ -19,6 +19,12 @@
 #include <linux/vm_sockets.h>
 
 #define BUF (256u << 10)
+/* Vireo's end may send this much before this control VM reads it (the
+ * guest's vsock receive buffer, advertised to Vireo as its credit): the
+ * stream out of Vireo waits for a credit update per buffer, a round trip
+ * through Vireo on a loaded host.  Linux caps it at
+ * SO_VM_SOCKETS_BUFFER_MAX_SIZE (256 KiB by default) unless raised first. */
+#define VSOCK_BUF (1u << 20)
 
 static double now_s(void)
 {
@@ -28,11 +34,13 @@ static double now_s(void)
 }
 
 /* A peer that vanishes (its host killed) sends no FIN: unacknowledged
- * data fails the connection after 10 s, and an idle one is probed. */
+ * data fails the connection after 30 s (the engines' own silence limit:
+ * on a loaded host 10 s without an acknowledgement happened on live
+ * links), and an idle one is probed. */
 static void tcp_tune(int fd)
 {
     int one = 1, idle = 5, intvl = 2, cnt = 3;
-    unsigned timeout_ms = 10000;
+    unsigned timeout_ms = 30000;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
@@ -112,10 +120,26 @@ int pump_vsock_connect(unsigned cid, unsigned port, char *err, size_t errlen)
             close(fd);
         return -1;
     }
-    /* Bigger socket buffers: the stream is bulk data. */
-    unsigned long long size = BUF;
+    /* Bigger socket buffers: the stream is bulk data (the maximum first,
+     * or the size is refused above it). */
+    unsigned long long size = VSOCK_BUF;
+    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, &size, sizeof(size));
     setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &size, sizeof(size));
     return fd;
+}
+
+int pump_tcp_info(int fd, struct pump_tcp_info *ti)
+{
+    struct tcp_info i;
+    socklen_t n = sizeof(i);
+
+    memset(&i, 0, sizeof(i));
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &i, &n) < 0)
+        return -1;
+    ti->rtt_us = i.tcpi_rtt;
+    ti->cwnd = i.tcpi_snd_cwnd;
+    ti->retrans = i.tcpi_total_retrans;
+    return 0;
 }
 
 int pump_read_line(int fd, char *buf, size_t size, int timeout_s)
@@ -147,10 +171,10 @@ struct dir {
     int from, to;
     const char *from_name, *to_name;
     char buf[BUF];
-    size_t len, pos;
-    bool eof;     /* from ended; to's sending side shut once buf is empty */
-    bool done;    /* and shut */
-    bool discard; /* to is gone: what from still sends is read and dropped */
+    size_t len, pos; /* bytes waiting: buf[pos..len) */
+    bool eof;        /* from ended; to's sending side shut once buf is empty */
+    bool done;       /* and shut */
+    bool discard;    /* to is gone: what from still sends is read and dropped */
     uint64_t moved;
 };
 
@@ -178,7 +202,7 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
                 continue;
             if (d->len > d->pos)
                 p[i == 0 ? 1 : 0].events |= POLLOUT;
-            else if (!d->eof)
+            if (!d->eof && (d->len < BUF || d->pos > BUF / 2))
                 p[i].events |= POLLIN;
         }
         int ms = (int)((next - now_s()) * 1000);
@@ -196,22 +220,30 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
             struct dir *d = &dirs[i];
             if (d->done)
                 continue;
-            if (d->pos == d->len && !d->eof) {
-                ssize_t k = recv(d->from, d->buf, sizeof(d->buf), MSG_DONTWAIT);
-                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-                    continue;
-                if (k < 0) {
+            if (d->pos && d->pos == d->len)
+                d->pos = d->len = 0;
+            if (d->pos > BUF / 2) { /* room at the end again */
+                memmove(d->buf, d->buf + d->pos, d->len - d->pos);
+                d->len -= d->pos;
+                d->pos = 0;
+            }
+            /* Reads while there is room, not only once the buffer has
+             * drained: the sender is not held up while this side writes. */
+            if (d->len < BUF && !d->eof) {
+                ssize_t k = recv(d->from, d->buf + d->len, BUF - d->len, MSG_DONTWAIT);
+                if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                     snprintf(err, errlen, "%s: the connection broke: %s", d->from_name,
                              strerror(errno));
                     return -1;
                 }
                 if (k == 0) {
                     d->eof = true;
-                } else {
-                    d->len = (size_t)k;
-                    d->pos = 0;
-                    if (d == d0 && flip_at >= d->moved && flip_at < d->moved + (uint64_t)k)
-                        d->buf[flip_at - d->moved] ^= 0x40;
+                } else if (k > 0) {
+                    /* moved counts what left; what waits is len - pos. */
+                    uint64_t at = d->moved + (d->len - d->pos);
+                    if (d == d0 && flip_at >= at && flip_at < at + (uint64_t)k)
+                        d->buf[d->len + (flip_at - at)] ^= 0x40;
+                    d->len += (size_t)k;
                 }
             }
             if (d->pos < d->len && d->discard)
@@ -219,7 +251,7 @@ int pump_run(int a, const char *a_name, int b, const char *b_name, double interv
             if (d->pos < d->len) {
                 ssize_t k =
                     send(d->to, d->buf + d->pos, d->len - d->pos, MSG_DONTWAIT | MSG_NOSIGNAL);
-                if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                     continue;
                 if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
                     /* The receiver closed (Vireo ended its engine: the

@@ -16,6 +16,12 @@ int pump_tcp_listen(unsigned port, char *err, size_t errlen);
 int pump_tcp_accept(int lfd, char *who, size_t wholen, char *err, size_t errlen);
 int pump_vsock_connect(unsigned cid, unsigned port, char *err, size_t errlen);
 
+/* The TCP connection's state, for progress lines: 0 or -1. */
+struct pump_tcp_info {
+    unsigned rtt_us, cwnd, retrans; /* smoothed round trip, segments, retransmitted */
+};
+int pump_tcp_info(int fd, struct pump_tcp_info *ti);
+
 /* Reads one line (up to and without its '\n') byte by byte, so nothing
  * after it is consumed: 0, or -1 (closed, too long, timeout_s passed). */
 int pump_read_line(int fd, char *buf, size_t size, int timeout_s);

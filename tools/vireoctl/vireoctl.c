@@ -1156,26 +1156,34 @@ static int do_events(void)
  * query-migration on the control connection. */
 
 static bool mig_tty;
+static int mig_tcp = -1; /* the link to the other host, for its TCP state */
 
 static void mig_progress_line(int o, bool out)
 {
-    char line[256];
+    char line[320], tcp[96] = "";
+    struct pump_tcp_info ti;
+    /* The link's round trip and congestion window: what a slow stream
+     * between two hosts is bound by shows here. */
+    if (mig_tcp >= 0 && pump_tcp_info(mig_tcp, &ti) == 0)
+        snprintf(tcp, sizeof(tcp), ", tcp rtt %.0f ms cwnd %u retrans %u", ti.rtt_us / 1000.0,
+                 ti.cwnd, ti.retrans);
     const char *phase = get_str(o, "phase");
     double mib = (double)get_u64(o, "bytes") / (1 << 20);
     if (out)
         snprintf(line, sizeof(line),
                  "migrate %s: %s, round %lu, %lu pages + %lu zero sent, %.1f MiB, %.1f MiB/s, "
-                 "%lu dirty",
+                 "%lu dirty%s",
                  get_str(o, "vm"), phase, (unsigned long)get_u64(o, "rounds") + 1,
                  (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"), mib,
                  (double)get_u64(o, "bytes-per-sec") / (1 << 20),
-                 (unsigned long)get_u64(o, "dirty-pages"));
+                 (unsigned long)get_u64(o, "dirty-pages"), tcp);
     else
-        snprintf(line, sizeof(line), "incoming %s: %s, round %lu, %lu pages + %lu zero, %.1f MiB",
+        snprintf(line, sizeof(line), "incoming %s: %s, round %lu, %lu pages + %lu zero, %.1f MiB%s",
                  get_str(o, "vm"), phase, (unsigned long)get_u64(o, "rounds") + 1,
-                 (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"), mib);
+                 (unsigned long)get_u64(o, "pages"), (unsigned long)get_u64(o, "zero-pages"), mib,
+                 tcp);
     if (mig_tty)
-        fprintf(stderr, "\r%-100.100s", line);
+        fprintf(stderr, "\r%-150.150s", line);
     else
         fprintf(stderr, "%s\n", line);
 }
@@ -1238,8 +1246,10 @@ static int do_migrate(const char *name, const char *to, unsigned downtime_ms, co
         die(EXIT_CONNECT, "%s (is `vireoctl migrate-listen` running there?)", err);
     }
     mig_tty = isatty(2);
+    mig_tcp = t;
     int rc =
         pump_run(v, "Vireo's migration port", t, to, 0.5, mig_tick, "out", &st, err, sizeof(err));
+    mig_tcp = -1;
     close(t);
     close(v);
     if (mig_tty)
@@ -1293,8 +1303,10 @@ static int do_migrate_listen(unsigned port, const char *as, bool once)
         snprintf(req, sizeof(req), "in%s%s\n", as ? " " : "", as ? as : "");
         int v = mig_open_port(req);
         mig_tty = isatty(2);
+        mig_tcp = t;
         int rc = pump_run(t, who, v, "Vireo's migration port", 0.5, mig_tick, "in", &st, err,
                           sizeof(err));
+        mig_tcp = -1;
         close(t);
         close(v);
         if (mig_tty)
