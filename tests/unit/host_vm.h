@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/config.h"
+#include "core/console.h"
 #include "core/gstage.h"
 #include "core/hart_loop.h"
 #include "core/platform.h"
@@ -102,6 +103,27 @@ static inline void *host_vm_setup(size_t arena_size, struct vm_config *cfg, cons
         free(arena);
         return NULL;
     }
+    return arena;
+}
+
+static inline void host_vm_no_output(const char *s, size_t n)
+{
+    (void)s;
+    (void)n;
+}
+
+/* host_vm_setup with Vireo's console output dropped (tests that drive
+ * exits which print, and do not look at what). */
+static inline void *host_vm_setup_quiet(size_t arena_size, struct vm_config *cfg, const char *name,
+                                        uint64_t mem, unsigned vcpus, uint8_t *kernel,
+                                        size_t kernel_size, struct vm **vm, char *err,
+                                        size_t errlen)
+{
+    void *arena =
+        host_vm_setup(arena_size, cfg, name, mem, vcpus, kernel, kernel_size, vm, err, errlen);
+
+    if (arena)
+        console_set_output(host_vm_no_output);
     return arena;
 }
 

@@ -194,22 +194,15 @@ static uint8_t kernel[8192];
 static struct vm_config cfg;
 static struct vm *vm;
 
-static void no_output(const char *s, size_t n)
-{
-    (void)s;
-    (void)n;
-}
-
 static int setup_vm(void **state)
 {
     char err[160] = "";
 
     (void)state;
-    arena = host_vm_setup(ARENA, &cfg, "d", GUEST_MEM, 2, kernel, sizeof(kernel), &vm, err,
-                          sizeof(err));
+    arena = host_vm_setup_quiet(ARENA, &cfg, "d", GUEST_MEM, 2, kernel, sizeof(kernel), &vm, err,
+                                sizeof(err));
     if (!arena)
         fail_msg("building the VM: %s", err);
-    console_set_output(no_output);
     memset(&fake_arch, 0, sizeof(fake_arch));
     return 0;
 }

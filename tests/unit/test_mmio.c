@@ -43,22 +43,15 @@ static struct vm *vm;
 static struct vm_config cfg;
 static uint8_t kernel[4096];
 
-static void no_output(const char *s, size_t n)
-{
-    (void)s;
-    (void)n;
-}
-
 static int setup_vm(void **state)
 {
     char err[160] = "";
 
     (void)state;
-    arena = host_vm_setup(ARENA, &cfg, "m", GUEST_MEM, 1, kernel, sizeof(kernel), &vm, err,
-                          sizeof(err));
+    arena = host_vm_setup_quiet(ARENA, &cfg, "m", GUEST_MEM, 1, kernel, sizeof(kernel), &vm, err,
+                                sizeof(err));
     if (!arena)
         fail_msg("building the VM: %s", err);
-    console_set_output(no_output);
     memset(&fake_arch, 0, sizeof(fake_arch));
     return 0;
 }
