@@ -9,7 +9,9 @@
  * these disagree, or if its clock ever goes backwards or jumps forward by
  * more than 2 s (gap=N ms in the bootargs) between two counts (a restored
  * guest continues from the snapshot's instant, and a paused one only
- * loses the pause). */
+ * loses the pause).  fill=N (MiB, at most 16) writes N MiB of ballast once
+ * at the start: pages a migration's first round must send, which makes
+ * that round last (the cancel test's window). */
 #include "guests/rt/rt.h"
 #include "guests/rt/sbi.h"
 
@@ -18,6 +20,9 @@ const char guest_name[] = "counter";
 #define BUF_WORDS (1u << 17) /* 1 MiB */
 
 static uint64_t buf[BUF_WORDS];
+
+#define BALLAST_MIB 16
+static uint64_t ballast[BALLAST_MIB << 17];
 static volatile uint64_t count_ram;
 
 static uint64_t pattern(uint64_t i, uint64_t round)
@@ -35,6 +40,11 @@ static __attribute__((noinline)) void count_run(void)
     register uint64_t count __asm__("s2") = 0;
     double fcount = 0;
 
+    uint64_t fill = guest_bootarg_u64("fill", 0);
+    if (fill > BALLAST_MIB)
+        fill = BALLAST_MIB;
+    for (uint64_t i = 0; i < (fill << 17); i += 512) /* one word per page */
+        ballast[i] = pattern(i, 1);
     glog("counting every 50 ms for %lu ms", (unsigned long)ms);
     while (guest_time() - start < guest_ms_to_ticks(ms)) {
         uint64_t now = guest_time();
