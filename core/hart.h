@@ -22,6 +22,9 @@ struct vcpu;
 struct hart {
     uintptr_t stack_top; /* must stay first: entry.S loads it */
     uintptr_t stack_base;
+    /* The world switch's (arch/riscv/switch.S): Vireo's callee-saved
+     * registers while a guest runs here, whichever vCPU it is. */
+    uint64_t world_save[13];
     unsigned index;
     unsigned long hartid;
     bool online;
@@ -39,6 +42,7 @@ struct hart {
     /* End of the running vCPU's slice (core/hart_loop.c), for the exit
      * fast path's timer interrupt (vcpu_arch_exit_fast). */
     uint64_t slice_end;
+    uint64_t visit_start; /* when the running vCPU came onto this hart */
     /* Which VM (by uid) and vCPU last used each VMID here: decides when this
      * hart's TLB must be flushed for a VMID (see vcpu_arch_load). */
     uint64_t vmid_uid[HART_VMID_SLOTS];

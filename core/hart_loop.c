@@ -93,44 +93,126 @@ static void timer_program(struct hart *h, uint64_t deadline)
     }
 }
 
-/* Runs v on this hart until it blocks, stops, or its slice ends with
- * someone else waiting. */
-static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
+/* A vCPU comes onto this hart: its slice starts (its state goes into the
+ * hart after this: vcpu_arch_load). */
+static inline __attribute__((always_inline)) void visit_begin(struct hart *h, struct vcpu *v,
+                                                              uint64_t now)
 {
-    enum exit_action act;
+    h->slice_end = now + slice_ticks;
+    h->visit_start = now;
+    if (v->suspend != VCPU_AWAKE) {
+        if (v->suspend == VCPU_SUSPENDED_NONRET)
+            vcpu_arch_resume(&v->arch, v->resume_pc, v->id, v->resume_opaque);
+        v->suspend = VCPU_AWAKE;
+    }
+    if (v->sta_gpa != UINT64_MAX) /* a guest that asked for steal time (SBI STA) */
+        sbi_sta_update(v, now, timebase);
+}
+
+/* Before each entry from the loop: the vCPU's SBI deadline, if due, is
+ * its timer interrupt; the hart's timer fires at the next of that
+ * deadline, the slice's end and a blocked vCPU's wake-up. */
+static inline __attribute__((always_inline)) void entry_timer(struct hart *h, struct vcpu *v,
+                                                              uint64_t now)
+{
+    if (v->timer_deadline <= now) {
+        v->arch.hvip |= HVIP_VSTIP;
+        v->timer_deadline = UINT64_MAX;
+        if (__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_IRQ)
+            trace_emit(TRACE_EV_IRQ, (uint16_t)v->vm->index, (uint16_t)v->id, TRACE_IRQ_TIMER,
+                       h->index, 0);
+    }
+    uint64_t deadline = v->timer_deadline < h->slice_end ? v->timer_deadline : h->slice_end;
+    uint64_t woken = sched_blocked_deadline(now);
+    if (woken < deadline)
+        deadline = woken;
+    timer_program(h, deadline);
+}
+
+/* The vCPU left this hart having decided act (its state is out of the
+ * hart: vcpu_arch_put): its time counted, and the visit's two records
+ * written now with their own times (one test of the classes per visit;
+ * the reader sorts by time). */
+static inline __attribute__((always_inline)) void
+visit_end(struct hart *h, struct vcpu *v, enum exit_action act, bool forced, uint64_t now)
+{
+    uint64_t loaded = h->visit_start;
+    uint64_t ran = now - loaded;
+    v->run_ticks += ran;
+    if (__builtin_expect(__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_SCHED, 0)) {
+        enum trace_out why = act == EXIT_BLOCK   ? TRACE_OUT_BLOCKED
+                             : act == EXIT_LEAVE ? TRACE_OUT_LEAVE
+                             : forced            ? TRACE_OUT_PREEMPT
+                                                 : TRACE_OUT_YIELD;
+        trace_emit_at(loaded, TRACE_EV_VCPU_IN, (uint16_t)v->vm->index, (uint16_t)v->id, 0, 0, 0);
+        trace_emit_at(loaded + ran, TRACE_EV_VCPU_OUT, (uint16_t)v->vm->index, (uint16_t)v->id,
+                      (uint16_t)why, ran, 0);
+    }
+}
+
+/* The vCPU the exit fast path's switch took off each hart when it found
+ * nothing to run next, with what sched_switch left to do about its VM:
+ * for the loop, which sees vcpu_arch_run return NULL. */
+static struct {
+    struct vcpu *v;
+    enum sched_put put;
+} left[HART_MAX];
+
+bool hart_loop_switch_ok(const struct vcpu *v)
+{
+    /* Only the plain case: no management work for the loop, v not held
+     * (the loop's own tests, vcpu_run).  With nothing queued the switch
+     * comes back to the loop, which idles (the same scheduler calls as
+     * the loop's own way there). */
+    return !hart_loop_has_work() && !__atomic_load_n(&v->hold, __ATOMIC_RELAXED);
+}
+
+struct vcpu *hart_loop_switch(struct hart *h, struct vcpu *v, enum exit_action act, bool woken)
+{
+    /* One instant for all of it: the visit that ends, the queue, the next
+     * visit. */
     uint64_t now = arch_time();
-    uint64_t slice_end = h->slice_end = now + slice_ticks;
-    uint64_t loaded = now;
+    visit_end(h, v, act, false, now);
+    struct vcpu *n;
+    enum sched_put r = sched_switch(h, v, act, woken, now, &n);
+    if (!n) {
+        left[h->index].v = v;
+        left[h->index].put = r;
+        return NULL;
+    }
+    visit_begin(h, n, now);
+    entry_timer(h, n, now);
+    return n;
+}
+
+/* Runs v on this hart until it blocks, stops, or its slice ends with
+ * someone else waiting, and hands it back to the scheduler.  The exit fast
+ * path may switch the hart to other vCPUs meanwhile (hart_loop_switch):
+ * *pv is the one that left last.  Returns what the scheduler left to do
+ * about its VM. */
+static enum sched_put vcpu_run(struct hart *h, struct vcpu **pv)
+{
+    struct vcpu *v = *pv;
+    enum exit_action act;
     bool forced = false; /* Vireo made it yield (for the trace: preempted) */
 
-    if (v->suspend == VCPU_SUSPENDED_NONRET)
-        vcpu_arch_resume(&v->arch, v->resume_pc, v->id, v->resume_opaque);
-    v->suspend = VCPU_AWAKE;
-    sbi_sta_update(v, now, timebase);
+    visit_begin(h, v, arch_time());
     vcpu_arch_load(v);
     for (;;) {
-        now = arch_time();
-        if (v->timer_deadline <= now) {
-            v->arch.hvip |= HVIP_VSTIP;
-            v->timer_deadline = UINT64_MAX;
-            if (__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_IRQ)
-                trace_emit(TRACE_EV_IRQ, (uint16_t)v->vm->index, (uint16_t)v->id, TRACE_IRQ_TIMER,
-                           h->index, 0);
+        entry_timer(h, v, arch_time());
+        struct vcpu *back = vcpu_arch_run(v);
+        if (!back) {
+            *pv = left[h->index].v;
+            return left[h->index].put;
         }
-        uint64_t deadline = v->timer_deadline < slice_end ? v->timer_deadline : slice_end;
-        uint64_t woken = sched_blocked_deadline(now);
-        if (woken < deadline)
-            deadline = woken;
-        timer_program(h, deadline);
-        vcpu_arch_run(v);
+        v = back;
         int done;
         /* The exit fast path may have handled it already; if not, the
          * exit goes through the table here, traced when this hart's copy
          * of the trace classes says so. */
         if (vcpu_arch_exit_handled(&v->arch, &done))
             act = (enum exit_action)done;
-        else if (__builtin_expect(__atomic_load_n(&arch_this_hart()->trace_on, __ATOMIC_RELAXED),
-                                  0))
+        else if (__builtin_expect(__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED), 0))
             act = vcpu_exit_traced(v);
         else
             act = vcpu_exit(v);
@@ -145,31 +227,20 @@ static enum exit_action vcpu_run(struct hart *h, struct vcpu *v)
         }
         if (act != EXIT_RESUME)
             break;
-        now = arch_time();
-        if (now >= slice_end) {
+        uint64_t now = arch_time();
+        if (now >= h->slice_end) {
             if (sched_has_work(h)) {
                 act = EXIT_YIELD;
                 forced = true;
                 break;
             }
-            slice_end = h->slice_end = now + slice_ticks;
+            h->slice_end = now + slice_ticks;
         }
     }
     vcpu_arch_put(v);
-    uint64_t ran = arch_time() - loaded;
-    v->run_ticks += ran;
-    /* The visit's two records, written now with their own times: one
-     * test of the classes per visit (the reader sorts by time). */
-    if (__builtin_expect(__atomic_load_n(&h->trace_on, __ATOMIC_RELAXED) & TRACE_SCHED, 0)) {
-        enum trace_out why = act == EXIT_BLOCK   ? TRACE_OUT_BLOCKED
-                             : act == EXIT_LEAVE ? TRACE_OUT_LEAVE
-                             : forced            ? TRACE_OUT_PREEMPT
-                                                 : TRACE_OUT_YIELD;
-        trace_emit_at(loaded, TRACE_EV_VCPU_IN, (uint16_t)v->vm->index, (uint16_t)v->id, 0, 0, 0);
-        trace_emit_at(loaded + ran, TRACE_EV_VCPU_OUT, (uint16_t)v->vm->index, (uint16_t)v->id,
-                      (uint16_t)why, ran, 0);
-    }
-    return act;
+    visit_end(h, v, act, forced, arch_time());
+    *pv = v;
+    return sched_put(h, v, act);
 }
 
 void hart_loop(void)
@@ -206,9 +277,7 @@ void hart_loop(void)
             continue;
         }
 
-        enum exit_action act = vcpu_run(h, v);
-
-        switch (sched_put(h, v, act)) {
+        switch (vcpu_run(h, &v)) {
         case SCHED_PUT_FINISH_VM:
             vm_finish(v->vm);
             break;

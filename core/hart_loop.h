@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/vcpu.h"
+
 /* The time slice in timebase ticks.  Boot, before any hart runs the loop. */
 void hart_loop_init(uint32_t timebase_hz);
 
@@ -24,6 +26,19 @@ void hart_loop_set_service(void (*fn)(void));
 /* Any hart, any context: the service has work.  Cheap: a flag, which a
  * hart running a vCPU sees at the vCPU's next exit. */
 void hart_loop_poke(void);
+
+/* The exit fast path's switch from one vCPU straight to the next, without
+ * the loop (arch/riscv/vcpu_switch.c).  hart_loop_switch_ok: whether v,
+ * whose exit decided EXIT_BLOCK or EXIT_YIELD, may go that way (no work
+ * for the loop, v not held); if not the loop decides.
+ * hart_loop_switch: v left hart h (every register in its context, its
+ * state out of the hart: vcpu_arch_put; woken: an interrupt is pending
+ * for it, so EXIT_BLOCK does not block); returns the vCPU to enter next,
+ * its timer set, to be loaded (vcpu_arch_load), or NULL: nothing to run,
+ * and the loop takes over (vcpu_arch_run returns NULL). */
+struct hart;
+bool hart_loop_switch_ok(const struct vcpu *v);
+struct vcpu *hart_loop_switch(struct hart *h, struct vcpu *v, enum exit_action act, bool woken);
 
 /* Each hart's life once boot is over, interrupts off. */
 _Noreturn void hart_loop(void);

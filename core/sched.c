@@ -21,16 +21,16 @@ static unsigned this_hart_index(void)
 
 /* A held vCPU (its VM paused, or stopped by a debugger) stays queued but
  * no hart takes it. */
-static bool eligible(const struct vcpu *v, unsigned hart)
+static inline bool eligible(const struct vcpu *v, unsigned hart)
 {
     return (v->pin < 0 || (unsigned)v->pin == hart) && !__atomic_load_n(&v->hold, __ATOMIC_RELAXED);
 }
 
-/* Lock held. */
-static void rq_push(struct vcpu *v)
+/* Lock held: v at the queue's tail, runnable since now. */
+static inline void rq_push_at(struct vcpu *v, uint64_t now)
 {
     v->throttled = false;
-    v->runnable_since = arch_time();
+    v->runnable_since = now;
     v->state = VCPU_RUNNABLE;
     v->next = NULL;
     if (rq_tail)
@@ -40,45 +40,36 @@ static void rq_push(struct vcpu *v)
     rq_tail = v;
 }
 
-/* Lock held.  Unlinks and returns the first queued vCPU that match()
- * accepts (hart: the hart asking; target: a specific vCPU), or NULL. */
-static struct vcpu *rq_unlink(bool (*match)(const struct vcpu *v, unsigned hart,
-                                            const struct vcpu *target),
-                              unsigned hart, const struct vcpu *target)
+/* Lock held. */
+static void rq_push(struct vcpu *v)
+{
+    rq_push_at(v, arch_time());
+}
+
+/* Lock held: takes v, which follows prev (NULL: v is the head), out of
+ * the queue. */
+static inline struct vcpu *rq_cut(struct vcpu *prev, struct vcpu *v)
+{
+    if (prev)
+        prev->next = v->next;
+    else
+        __atomic_store_n(&rq_head, v->next, __ATOMIC_RELAXED);
+    if (rq_tail == v)
+        rq_tail = prev;
+    v->next = NULL;
+    return v;
+}
+
+/* Lock held.  Takes the first vCPU this hart may run. */
+static inline struct vcpu *rq_take(unsigned hart)
 {
     struct vcpu *prev = NULL;
 
     for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
-        if (!match(v, hart, target))
-            continue;
-        if (prev)
-            prev->next = v->next;
-        else
-            __atomic_store_n(&rq_head, v->next, __ATOMIC_RELAXED);
-        if (rq_tail == v)
-            rq_tail = prev;
-        v->next = NULL;
-        return v;
+        if (eligible(v, hart))
+            return rq_cut(prev, v);
     }
     return NULL;
-}
-
-static bool match_eligible(const struct vcpu *v, unsigned hart, const struct vcpu *target)
-{
-    (void)target;
-    return eligible(v, hart);
-}
-
-static bool match_target(const struct vcpu *v, unsigned hart, const struct vcpu *target)
-{
-    (void)hart;
-    return v == target;
-}
-
-/* Lock held.  Takes the first vCPU this hart may run. */
-static struct vcpu *rq_take(unsigned hart)
-{
-    return rq_unlink(match_eligible, hart, NULL);
 }
 
 /* Lock held. */
@@ -94,7 +85,14 @@ static bool rq_has_work_for(unsigned hart)
 /* Lock held. */
 static void rq_remove(struct vcpu *target)
 {
-    rq_unlink(match_target, 0, target);
+    struct vcpu *prev = NULL;
+
+    for (struct vcpu *v = rq_head; v; prev = v, v = v->next) {
+        if (v == target) {
+            rq_cut(prev, v);
+            return;
+        }
+    }
 }
 
 /* Harts to send an IPI once the lock is dropped (lock held to write).
@@ -426,6 +424,16 @@ bool sched_has_work(const struct hart *h)
     return others;
 }
 
+/* Lock held: v goes onto hart h (sched_pick) at now. */
+static void pick_locked(struct hart *h, struct vcpu *v, uint64_t now)
+{
+    v->state = VCPU_RUNNING;
+    v->picked_at = now;
+    v->hart = (int)h->index;
+    v->vm->running++;
+    h->current = v;
+}
+
 struct vcpu *sched_pick(struct hart *h, uint64_t *next)
 {
     uint64_t now = arch_time();
@@ -442,11 +450,7 @@ struct vcpu *sched_pick(struct hart *h, uint64_t *next)
         sched_unlock();
         return NULL;
     }
-    v->state = VCPU_RUNNING;
-    v->picked_at = arch_time();
-    v->hart = (int)h->index;
-    v->vm->running++;
-    h->current = v;
+    pick_locked(h, v, now);
     sched_unlock();
     return v;
 }
@@ -460,11 +464,13 @@ void sched_idle_end(struct hart *h)
     __atomic_store_n(&h->idle, false, __ATOMIC_RELAXED);
 }
 
-enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
+/* Lock held: v leaves this hart (sched_put).  Inlined: the exit fast
+ * path's switch (sched_switch) has no call to save registers around. */
+static inline __attribute__((always_inline)) enum sched_put
+put_locked(struct hart *h, struct vcpu *v, enum exit_action act, bool woken, uint64_t now)
 {
     enum sched_put r = SCHED_PUT_DONE;
 
-    spin_lock(&sched_lock);
     h->current = NULL;
     struct vm *vm = v->vm;
     vm->running--;
@@ -483,16 +489,42 @@ enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
             all_stopped &= vm->vcpus[i].state == VCPU_OFFLINE;
         if (all_stopped)
             r = SCHED_PUT_ALL_STOPPED;
-    } else if (act == EXIT_BLOCK && !vcpu_has_wakeup(v, arch_time())) {
+    } else if (act == EXIT_BLOCK && !woken && !vcpu_has_wakeup(v, now)) {
         block_vcpu(v);
     } else if (act != EXIT_BLOCK && __atomic_load_n(&vm->throttle_pct, __ATOMIC_RELAXED) &&
                !v->hold) {
-        throttle_vcpu(v, __atomic_load_n(&vm->throttle_pct, __ATOMIC_RELAXED), arch_time());
+        throttle_vcpu(v, __atomic_load_n(&vm->throttle_pct, __ATOMIC_RELAXED), now);
     } else {
-        rq_push(v);
+        rq_push_at(v, now);
     }
     if (r == SCHED_PUT_DONE && (v->hold & VCPU_HOLD_DEBUG) && vm->running == 0)
         r = SCHED_PUT_DEBUG_STOPPED;
+    return r;
+}
+
+enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act)
+{
+    spin_lock(&sched_lock);
+    enum sched_put r = put_locked(h, v, act, false, arch_time());
     sched_unlock();
+    return r;
+}
+
+enum sched_put sched_switch(struct hart *h, struct vcpu *v, enum exit_action act, bool woken,
+                            uint64_t now, struct vcpu **next)
+{
+    struct vcpu *n = NULL;
+
+    spin_lock(&sched_lock);
+    enum sched_put r = put_locked(h, v, act, woken, now);
+    if (r == SCHED_PUT_DONE) {
+        if (blocked_next <= now)
+            wake_blocked(now);
+        n = rq_take(h->index);
+        if (n)
+            pick_locked(h, n, now);
+    }
+    sched_unlock();
+    *next = n;
     return r;
 }

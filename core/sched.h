@@ -83,11 +83,11 @@ void sched_set_vcpu_state(struct vcpu *v, enum vcpu_state s);
 struct vcpu *sched_pick(struct hart *h, uint64_t *next);
 /* h woke up after sched_pick found nothing. */
 void sched_idle_end(struct hart *h);
-/* The earliest wake-up deadline of a blocked vCPU, after queueing those
- * due at now: every hart's timer fires no later than this. */
 /* The earliest wake-up deadline of a blocked vCPU, as last computed (no
  * lock, no wake-ups: the exit fast path's look; UINT64_MAX: none). */
 uint64_t sched_blocked_next(void);
+/* The earliest wake-up deadline of a blocked vCPU, after queueing those
+ * due at now: every hart's timer fires no later than this. */
 uint64_t sched_blocked_deadline(uint64_t now);
 /* True when a vCPU h may run waits in the queue. */
 bool sched_has_work(const struct hart *h);
@@ -101,5 +101,14 @@ enum sched_put {
 };
 /* v left h after deciding act: back to the queue, blocked (WFI) or offline. */
 enum sched_put sched_put(struct hart *h, struct vcpu *v, enum exit_action act);
+/* sched_put at now (woken: the caller saw an interrupt pending for v, so
+ * an EXIT_BLOCK does not block), then, when that leaves nothing to do about the VM
+ * (SCHED_PUT_DONE), the next vCPU for h as sched_pick would choose it, under
+ * the same lock: the exit fast path's switch from one vCPU straight to
+ * the next (core/hart_loop.c).  *next is NULL when the hart has nothing
+ * to run (h is then idle, as after sched_pick) or r is not
+ * SCHED_PUT_DONE. */
+enum sched_put sched_switch(struct hart *h, struct vcpu *v, enum exit_action act, bool woken,
+                            uint64_t now, struct vcpu **next);
 
 #endif

@@ -5,7 +5,7 @@
 
 /* vsie holds the guest's S-level enables (SSIE bit 1, STIE 5, SEIE 9);
  * hvip holds the matching VS-level lines one bit higher (2, 6, 10). */
-static uint64_t pending_vs(const struct vcpu *v, uint64_t now)
+static inline __attribute__((always_inline)) uint64_t pending_vs(const struct vcpu *v, uint64_t now)
 {
     uint64_t p = v->arch.hvip | __atomic_load_n(&v->arch.hvip_pending, __ATOMIC_ACQUIRE);
 

@@ -25,7 +25,7 @@ static inline void spin_init(struct spinlock *l)
     __atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
 }
 
-static inline void spin_lock(struct spinlock *l)
+static inline __attribute__((always_inline)) void spin_lock(struct spinlock *l)
 {
     uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 

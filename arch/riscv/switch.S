@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The world switch.  vcpu_ctx_enter() saves Vireo's callee-saved registers
- * in the context, loads the guest's and srets into it.  While the guest
- * runs, sscratch holds the context; the trap vector (trap.S) sees that and
- * comes back through vcpu_ctx_exit, which stores the guest's registers and
- * the exit CSRs and returns from vcpu_ctx_enter as from a call. */
+ * (sp and tp in the context, the others in the hart's struct hart), loads
+ * the guest's and srets into it.  While the guest runs, sscratch holds the
+ * context; the trap vector (trap.S) sees that and comes back through
+ * vcpu_ctx_exit, which stores the guest's registers and the exit CSRs and
+ * returns from vcpu_ctx_enter as from a call, with the context of the
+ * vCPU whose exit it is: the exit fast path may have switched the hart
+ * to other vCPUs meanwhile (vcpu_switch.c), or NULL when the last one
+ * left the hart that way with nothing to follow. */
 #include "arch/riscv/vcpu_ctx.h"
 
 /* Guest registers stored or loaded at their slots in the context that t6
@@ -28,26 +32,28 @@
     .globl vcpu_ctx_enter
     .align 2
 vcpu_ctx_enter:
-    sd      ra, CTX_HOST(0)*8(a0)
-    sd      sp, CTX_HOST(1)*8(a0)
-    sd      tp, CTX_HOST(3)*8(a0)
-    sd      s0, CTX_HOST(4)*8(a0)
-    sd      s1, CTX_HOST(5)*8(a0)
-    sd      s2, CTX_HOST(6)*8(a0)
-    sd      s3, CTX_HOST(7)*8(a0)
-    sd      s4, CTX_HOST(8)*8(a0)
-    sd      s5, CTX_HOST(9)*8(a0)
-    sd      s6, CTX_HOST(10)*8(a0)
-    sd      s7, CTX_HOST(11)*8(a0)
-    sd      s8, CTX_HOST(12)*8(a0)
-    sd      s9, CTX_HOST(13)*8(a0)
-    sd      s10, CTX_HOST(14)*8(a0)
-    sd      s11, CTX_HOST(15)*8(a0)
+    sd      sp, CTX_HOST_SP*8(a0)
+    sd      tp, CTX_HOST_TP*8(a0)
+    sd      ra, HART_WORLD_SAVE+0*8(tp)
+    sd      s0, HART_WORLD_SAVE+1*8(tp)
+    sd      s1, HART_WORLD_SAVE+2*8(tp)
+    sd      s2, HART_WORLD_SAVE+3*8(tp)
+    sd      s3, HART_WORLD_SAVE+4*8(tp)
+    sd      s4, HART_WORLD_SAVE+5*8(tp)
+    sd      s5, HART_WORLD_SAVE+6*8(tp)
+    sd      s6, HART_WORLD_SAVE+7*8(tp)
+    sd      s7, HART_WORLD_SAVE+8*8(tp)
+    sd      s8, HART_WORLD_SAVE+9*8(tp)
+    sd      s9, HART_WORLD_SAVE+10*8(tp)
+    sd      s10, HART_WORLD_SAVE+11*8(tp)
+    sd      s11, HART_WORLD_SAVE+12*8(tp)
     /* fall through */
 
-/* a0 = the context: its CSRs and every GPR in, sret.  The host registers
+/* vcpu_ctx_resume(ctx): a0 = the context: its CSRs and every GPR in, sret.  The host registers
  * saved above stay valid for as long as the guest keeps coming back
- * through the fast path. */
+ * through the fast path, or the fast path switches the hart to another
+ * vCPU (which takes sp and tp over in its context). */
+    .globl vcpu_ctx_resume
 vcpu_ctx_resume:
     ld      t0, CTX_SEPC*8(a0)
     csrw    sepc, t0
@@ -90,12 +96,24 @@ vcpu_ctx_resume:
     ld      x10, 10*8(a0)
     sret
 
+/* The trap vector (stvec): sscratch holds the running guest's context, or
+ * 0 while Vireo runs, whose own traps go to trap_host (trap.S).  A guest's
+ * runs on into vcpu_ctx_exit. */
+    .globl trap_vector
+    .align 2
+trap_vector:
+    csrrw   t6, sscratch, t6
+    beqz    t6, trap_host
+
 /* Entered from trap_vector with t6 = the context and the guest's t6 in
  * sscratch.  Stores every guest GPR and the exit CSRs, then calls
  * vcpu_arch_exit_fast() (vcpu_switch.c) on Vireo's stack, below the frames
  * of vcpu_ctx_enter's caller, with Vireo's sp and tp:
  *   0: go back to the scheduler: Vireo's registers back, and return from
- *      vcpu_ctx_enter as from a call;
+ *      vcpu_ctx_enter as from a call (a virtual-instruction exit, with
+ *      every register stored, may instead leave through the fast path's
+ *      switch, which never returns here: vcpu_ctx_resume of the next
+ *      vCPU, or vcpu_ctx_return);
  *   1: resume the guest; only registers a C call may clobber (and s0,
  *      used here) need reloading: the C code kept s1-s11, which still
  *      hold the guest's values, and never touches gp;
@@ -106,7 +124,6 @@ vcpu_ctx_resume:
  *   3: store GUEST_SREGS and hstatus, then vcpu_arch_exit_full() (the
  *      same with every register stored; never returns 3) and as above. */
     .globl vcpu_ctx_exit
-    .align 2
 vcpu_ctx_exit:
     GUEST_CREGS sd
     csrrw   t5, sscratch, zero
@@ -139,6 +156,8 @@ vcpu_ctx_exit:
     GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
+    addi    t5, t0, -22
+    beqz    t5, 13f
 6:  csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
     csrr    t5, htval
@@ -146,8 +165,8 @@ vcpu_ctx_exit:
     csrr    t5, htinst
     sd      t5, CTX_HTINST*8(t6)
 1:
-    ld      sp, CTX_HOST(1)*8(t6)
-    ld      tp, CTX_HOST(3)*8(t6)
+    ld      sp, CTX_HOST_SP*8(t6)
+    ld      tp, CTX_HOST_TP*8(t6)
     mv      s0, t6
     mv      a0, t6
     call    vcpu_arch_exit_fast
@@ -186,11 +205,25 @@ vcpu_ctx_exit:
     sd      t5, CTX_HSTATUS*8(t6)
     mv      a0, t6
     call    vcpu_arch_exit_full
-    mv      t6, s0
+15: mv      t6, s0
     beqz    a0, 4f
     addi    a0, a0, -1
     bnez    a0, 9b
     j       10b
+
+    /* A virtual-instruction exit (cause 22: a WFI, mostly, which may
+     * switch the hart to the next vCPU), every register stored: its trap
+     * value is the instruction (no htval, no htinst), and it is handled
+     * by vcpu_arch_exit_virtual(), which answers as vcpu_arch_exit_full
+     * does. */
+13: csrr    t5, stval
+    sd      t5, CTX_STVAL*8(t6)
+    ld      sp, CTX_HOST_SP*8(t6)
+    ld      tp, CTX_HOST_TP*8(t6)
+    mv      s0, t6
+    mv      a0, t6
+    call    vcpu_arch_exit_virtual
+    j       15b
 
     /* Back to the scheduler; after an ecall, an interrupt or a load or
      * store guest-page fault handled without them, GUEST_SREGS and
@@ -207,17 +240,29 @@ vcpu_ctx_exit:
 5:  GUEST_SREGS sd
     csrr    t5, hstatus
     sd      t5, CTX_HSTATUS*8(t6)
-4:  ld      ra, CTX_HOST(0)*8(t6)
-    ld      s0, CTX_HOST(4)*8(t6)
-    ld      s1, CTX_HOST(5)*8(t6)
-    ld      s2, CTX_HOST(6)*8(t6)
-    ld      s3, CTX_HOST(7)*8(t6)
-    ld      s4, CTX_HOST(8)*8(t6)
-    ld      s5, CTX_HOST(9)*8(t6)
-    ld      s6, CTX_HOST(10)*8(t6)
-    ld      s7, CTX_HOST(11)*8(t6)
-    ld      s8, CTX_HOST(12)*8(t6)
-    ld      s9, CTX_HOST(13)*8(t6)
-    ld      s10, CTX_HOST(14)*8(t6)
-    ld      s11, CTX_HOST(15)*8(t6)
+4:  mv      a0, t6
+11: ld      ra, HART_WORLD_SAVE+0*8(tp)
+    ld      s0, HART_WORLD_SAVE+1*8(tp)
+    ld      s1, HART_WORLD_SAVE+2*8(tp)
+    ld      s2, HART_WORLD_SAVE+3*8(tp)
+    ld      s3, HART_WORLD_SAVE+4*8(tp)
+    ld      s4, HART_WORLD_SAVE+5*8(tp)
+    ld      s5, HART_WORLD_SAVE+6*8(tp)
+    ld      s6, HART_WORLD_SAVE+7*8(tp)
+    ld      s7, HART_WORLD_SAVE+8*8(tp)
+    ld      s8, HART_WORLD_SAVE+9*8(tp)
+    ld      s9, HART_WORLD_SAVE+10*8(tp)
+    ld      s10, HART_WORLD_SAVE+11*8(tp)
+    ld      s11, HART_WORLD_SAVE+12*8(tp)
     ret
+
+
+/* vcpu_ctx_return(ctx, sp): from the exit fast path's switch (vcpu_switch.c),
+ * on Vireo's stack with Vireo's tp: back to the loop as from
+ * vcpu_ctx_enter, returning ctx (every register of its vCPU stored) or
+ * NULL; sp is the stack pointer vcpu_ctx_enter was called with. */
+    .globl vcpu_ctx_return
+    .align 2
+vcpu_ctx_return:
+    mv      sp, a1
+    j       11b

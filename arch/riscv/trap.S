@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The one trap vector.  sscratch tells where the trap came from: a guest
- * (sscratch = its vcpu_ctx, see switch.S) or Vireo itself (sscratch = 0).
- * Vireo's own traps save every GPR and the trap CSRs into a struct
- * trap_frame on the current stack, call trap_handle(frame) and sret. */
+/* The one trap vector, trap_vector, is at the head of switch.S, where a
+ * guest's trap runs on into the world switch's exit without a jump.
+ * sscratch tells where the trap came from: a guest (sscratch = its
+ * vcpu_ctx) or Vireo itself (sscratch = 0), which comes here: Vireo's own
+ * traps save every GPR and the trap CSRs into a struct trap_frame on the
+ * current stack, call trap_handle(frame) and sret. */
 #include "arch/riscv/trap.h"
 
     .text
-    .globl trap_vector
+    .globl trap_host
     .align 2
-trap_vector:
-    csrrw   t6, sscratch, t6
-    bnez    t6, vcpu_ctx_exit
+trap_host:
     csrrw   t6, sscratch, t6        /* Vireo's own trap: t6 back, sscratch 0 */
     addi    sp, sp, -(TRAP_FRAME_WORDS * 8)
     sd      x1, 1*8(sp)

@@ -174,9 +174,12 @@ void vcpu_arch_resume(struct vcpu_arch *a, uint64_t pc, uint64_t a0, uint64_t a1
  * different vCPU, or none, ran here); vcpu_arch_run runs it until its next
  * exit that needs the loop (others are handled on the fast path through
  * vcpu_exit()) and keeps its CSRs loaded; vcpu_arch_put takes the state
- * out of the CSRs when it is about to leave the hart. */
+ * out of the CSRs when it is about to leave the hart.  The fast path may
+ * switch the hart from one vCPU to the next by itself (hart_loop_switch):
+ * vcpu_arch_run returns the vCPU whose exit needs the loop, loaded, or
+ * NULL when the last one left through the switch with nothing to follow. */
 void vcpu_arch_load(struct vcpu *v);
-void vcpu_arch_run(struct vcpu *v);
+struct vcpu *vcpu_arch_run(struct vcpu *v);
 void vcpu_arch_put(struct vcpu *v);
 
 /* Makes the guest take an exception (cause, tval) at its current pc, as the

@@ -5,16 +5,21 @@
 #ifndef VIREO_ARCH_RISCV_VCPU_CTX_H
 #define VIREO_ARCH_RISCV_VCPU_CTX_H
 
-#define CTX_GPR(n)  (n)        /* guest x1..x31; slot 0 unused */
-#define CTX_SEPC    32         /* guest pc */
-#define CTX_SSTATUS 33         /* HS sstatus for sret into the guest; the exit's afterwards */
-#define CTX_HSTATUS 34         /* hstatus for sret; the exit's afterwards */
-#define CTX_HOST(n) (35 + (n)) /* Vireo's ra sp (gp: unused) tp s0..s11 while the guest runs */
-#define CTX_SCAUSE  51
-#define CTX_STVAL   52
-#define CTX_HTVAL   53
-#define CTX_HTINST  54
-#define CTX_WORDS   55
+#define CTX_GPR(n)  (n) /* guest x1..x31; slot 0 unused */
+#define CTX_SEPC    32  /* guest pc */
+#define CTX_SSTATUS 33  /* HS sstatus for sret into the guest; the exit's afterwards */
+#define CTX_HSTATUS 34  /* hstatus for sret; the exit's afterwards */
+#define CTX_HOST_SP 35  /* Vireo's sp and tp while the guest runs (the rest: */
+#define CTX_HOST_TP 36  /* HART_WORLD_SAVE, in struct hart, which tp points to) */
+#define CTX_SCAUSE  37
+#define CTX_STVAL   38
+#define CTX_HTVAL   39
+#define CTX_HTINST  40
+#define CTX_WORDS   41
+
+/* Byte offset in struct hart (core/hart.h), checked in vcpu_switch.c:
+ * Vireo's ra and s0..s11 while a guest runs. */
+#define HART_WORLD_SAVE 16
 
 #define FP_STATE_FCSR 32 /* struct fp_state: word index of fcsr (f0..f31 before it) */
 #define VEC_HEADER    32 /* vector save area: bytes of vl, vtype, vstart, vcsr */
@@ -27,7 +32,7 @@ struct vcpu_ctx {
     uint64_t sepc;
     uint64_t sstatus;
     uint64_t hstatus;
-    uint64_t host[16];
+    uint64_t host_sp, host_tp;
     uint64_t scause, stval, htval, htinst;
 };
 
@@ -37,7 +42,8 @@ _Static_assert(offsetof(struct vcpu_ctx, gpr) == CTX_GPR(0) * 8, "CTX_GPR");
 _Static_assert(offsetof(struct vcpu_ctx, sepc) == CTX_SEPC * 8, "CTX_SEPC");
 _Static_assert(offsetof(struct vcpu_ctx, sstatus) == CTX_SSTATUS * 8, "CTX_SSTATUS");
 _Static_assert(offsetof(struct vcpu_ctx, hstatus) == CTX_HSTATUS * 8, "CTX_HSTATUS");
-_Static_assert(offsetof(struct vcpu_ctx, host) == CTX_HOST(0) * 8, "CTX_HOST");
+_Static_assert(offsetof(struct vcpu_ctx, host_sp) == CTX_HOST_SP * 8, "CTX_HOST_SP");
+_Static_assert(offsetof(struct vcpu_ctx, host_tp) == CTX_HOST_TP * 8, "CTX_HOST_TP");
 _Static_assert(offsetof(struct vcpu_ctx, scause) == CTX_SCAUSE * 8, "CTX_SCAUSE");
 _Static_assert(offsetof(struct vcpu_ctx, stval) == CTX_STVAL * 8, "CTX_STVAL");
 _Static_assert(offsetof(struct vcpu_ctx, htval) == CTX_HTVAL * 8, "CTX_HTVAL");

@@ -20,13 +20,14 @@
 #include "arch/riscv/switch.h"
 #include "arch/riscv/vcpu_arch.h"
 #include "core/hart.h"
+#include "core/hart_loop.h"
 #include "core/panic.h"
 #include "core/sched.h"
 #include "core/vm.h"
 
-void vcpu_arch_load(struct vcpu *v)
+/* vcpu_arch_load on hart h, inlined into the fast path's switch. */
+static inline __attribute__((always_inline)) void arch_load(struct hart *h, struct vcpu *v)
 {
-    struct hart *h = arch_this_hart();
     struct vcpu_arch *a = &v->arch;
     struct vm *vm = v->vm;
     unsigned slot = vm->vmid % HART_VMID_SLOTS;
@@ -87,20 +88,29 @@ void vcpu_arch_load(struct vcpu *v)
         }
         h->fp_token = a->fp_token;
     }
-    a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
-    if (a->vec)
-        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+    /* The context's FS (and VS) say Clean here, as they do whenever the
+     * vCPU is off a hart: its reset and a restore set them, the hardware
+     * only ever makes them Dirty, and arch_put cleans that. */
 }
 
-void vcpu_arch_run(struct vcpu *v)
+void vcpu_arch_load(struct vcpu *v)
+{
+    arch_load(arch_this_hart(), v);
+}
+
+/* Before each entry, from the loop or the fast path's switch. */
+static inline __attribute__((always_inline)) void vcpu_arch_enter(struct vcpu *v)
 {
     struct vcpu_arch *a = &v->arch;
-    /* in_guest goes up before the fence check: a requester that sees it
-     * down knows its fence will be checked before the next entry. */
-    __atomic_store_n(&a->in_guest, 1, __ATOMIC_SEQ_CST);
-    uint64_t pending = __atomic_exchange_n(&a->hvip_pending, 0, __ATOMIC_ACQUIRE);
+    /* in_guest goes up before the looks below: a requester that sets a
+     * fence or an interrupt bit and then sees in_guest down knows they
+     * come before the next entry; one that sees it up sends an IPI.  The
+     * fence orders the store before the loads, as for the fast path's
+     * re-entry (vcpu_arch_reenter). */
+    __atomic_store_n(&a->in_guest, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-    if (__atomic_load_n(&a->fences, __ATOMIC_SEQ_CST)) {
+    if (__atomic_load_n(&a->fences, __ATOMIC_RELAXED)) {
         uint32_t f = __atomic_exchange_n(&a->fences, 0, __ATOMIC_ACQUIRE);
         if (f & VCPU_FENCE_GVMA)
             arch_hfence_gvma_vmid(v->vm->vmid);
@@ -110,23 +120,45 @@ void vcpu_arch_run(struct vcpu *v)
             arch_fence_i();
     }
 
-    a->hvip |= pending;
+    uint64_t hvip = a->hvip;
+    if (__atomic_load_n(&a->hvip_pending, __ATOMIC_RELAXED)) /* seldom anything there */
+        hvip |= __atomic_exchange_n(&a->hvip_pending, 0, __ATOMIC_ACQUIRE);
     /* VSEIP follows the virtual PLIC's output for this vCPU: a level. */
-    a->eip_in = __atomic_load_n(&v->eip, __ATOMIC_ACQUIRE);
-    if (a->eip_in)
-        a->hvip |= HVIP_VSEIP;
-    else
-        a->hvip &= ~HVIP_VSEIP;
-    csr_write(hvip, a->hvip);
+    uint32_t eip = __atomic_load_n(&v->eip, __ATOMIC_RELAXED);
+    a->eip_in = eip;
+    hvip = eip ? hvip | HVIP_VSEIP : hvip & ~HVIP_VSEIP;
+    a->hvip = hvip;
+    csr_write(hvip, hvip);
     __atomic_store_n(&a->entries, a->entries + 1, __ATOMIC_RELAXED);
     /* Entry loads every register from the context (a debugger's write
      * included): nothing left for the fast path to reload. */
     a->reload_all = 0;
-    vcpu_ctx_enter(&a->ctx);
+}
+
+/* After an exit that leaves the fast path (to the loop or to the next
+ * vCPU). */
+static inline __attribute__((always_inline)) void vcpu_arch_left(struct vcpu_arch *a)
+{
     __atomic_store_n(&a->in_guest, 0, __ATOMIC_RELEASE);
     /* The guest clears its own VSSIP through sip, which is hvip's bit. */
     a->hvip = csr_read(hvip);
 }
+
+struct vcpu *vcpu_arch_run(struct vcpu *v)
+{
+    vcpu_arch_enter(v);
+    struct vcpu_ctx *back = vcpu_ctx_enter(&v->arch.ctx);
+    if (!back)
+        return NULL;
+    /* ctx is first in vcpu_arch, arch first in vcpu */
+    struct vcpu *w = (struct vcpu *)back;
+    vcpu_arch_left(&w->arch);
+    return w;
+}
+
+_Static_assert(offsetof(struct vcpu_arch, ctx) == 0 && offsetof(struct vcpu, arch) == 0,
+               "a context is its vCPU");
+_Static_assert(offsetof(struct hart, world_save) == HART_WORLD_SAVE, "HART_WORLD_SAVE");
 
 /* The exit was handled but the scheduler's loop has more to do: it
  * takes act from here (vcpu_arch_exit_handled) and reloads every
@@ -137,6 +169,107 @@ static long vcpu_arch_exit_slow(struct vcpu *v, enum exit_action act)
     v->arch.exit_act = act;
     v->arch.exit_done = 1;
     return 0;
+}
+
+/* vcpu_arch_put on hart h; next: another vCPU is loaded at once (the fast
+ * path's switch), which overwrites what an idle hart must clear. */
+static inline __attribute__((always_inline)) void arch_put(struct hart *h, struct vcpu *v,
+                                                           bool next)
+{
+    struct vcpu_arch *a = &v->arch;
+
+    a->vsstatus = csr_read(vsstatus);
+    a->vsie = csr_read(vsie);
+    a->vstvec = csr_read(vstvec);
+    a->vsscratch = csr_read(vsscratch);
+    a->vsepc = csr_read(vsepc);
+    a->vscause = csr_read(vscause);
+    a->vstval = csr_read(vstval);
+    a->vsatp = csr_read(vsatp);
+    a->senvcfg = csr_read(senvcfg);
+    a->scounteren = csr_read(scounteren);
+    if (riscv_cpu.sstc) {
+        a->vstimecmp = csr_read(vstimecmp);
+        if (!next)
+            csr_write(vstimecmp, UINT64_MAX);
+    }
+    /* A VS-level interrupt left pending in the CSRs (a stale vstimecmp, an
+     * hvip bit) would keep waking this hart's wfi once it idles. */
+    if (!next)
+        csr_write(hvip, 0);
+    /* Its debug triggers leave with it: one left armed would fire in
+     * whatever runs here next. */
+    if (a->trig_fw) {
+        long err = dbtr_disarm(a);
+        if (err)
+            panic("firmware refused to uninstall debug triggers (SBI error %ld)", err);
+    }
+    bool saved = false;
+    if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
+        csr_set(sstatus, SSTATUS_FS_INITIAL);
+        fp_save(&a->fp);
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+        saved = true;
+    }
+    if (a->vec && (a->ctx.sstatus & SSTATUS_VS) == SSTATUS_VS_DIRTY) {
+        csr_set(sstatus, SSTATUS_VS_INITIAL);
+        vec_save(a->vec);
+        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
+        saved = true;
+    }
+    /* Another hart this vCPU ran on before may still hold its older
+     * registers under the old token: a new token makes that hart reload
+     * them; this hart holds exactly what was saved. */
+    if (saved)
+        h->fp_token = a->fp_token = vcpu_arch_fp_token_new();
+    /* The next entry's sret sets them from its context anyway. */
+    if (!next)
+        csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
+    a->last_hart = (int)h->index;
+}
+
+void vcpu_arch_put(struct vcpu *v)
+{
+    arch_put(arch_this_hart(), v, false);
+}
+
+/* The exit fast path's switch: v (every register in its context: a
+ * virtual-instruction exit) blocks or yields, and the hart goes straight
+ * to the next vCPU the scheduler gives it (hart_loop_switch), without
+ * returning through the loop; when the loop must decide, or nothing
+ * follows, back to it (vcpu_ctx_return).  It never returns: nothing of the
+ * guest's lives in the registers any more, and no epilogue runs. */
+static inline __attribute__((always_inline, noreturn)) void vcpu_arch_switch(struct vcpu *v,
+                                                                             enum exit_action act)
+{
+    struct hart *h;
+    uint64_t sp = v->arch.ctx.host_sp;
+
+    __asm__("mv %0, tp" : "=r"(h)); /* arch_this_hart(), without the call */
+    vcpu_arch_left(&v->arch);
+    if (!hart_loop_switch_ok(v)) {
+        vcpu_arch_exit_slow(v, act); /* vcpu_arch_run repeats vcpu_arch_left */
+        vcpu_ctx_return(&v->arch.ctx, sp);
+    }
+    /* A WFI with an interrupt the hart already shows the guest (hip, as
+     * enabled in vsie) does not wait: the vCPU stays runnable without the
+     * scheduler's fuller look under its lock (vcpu_has_wakeup). */
+    bool woken = act == EXIT_BLOCK && ((csr_read(hip) >> 1) & csr_read(vsie));
+    arch_put(h, v, true);
+    struct vcpu *n = hart_loop_switch(h, v, act, woken);
+    if (!n) {
+        /* Nothing follows: what an idle hart must not keep (arch_put). */
+        if (riscv_cpu.sstc)
+            csr_write(vstimecmp, UINT64_MAX);
+        csr_write(hvip, 0);
+        csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
+        vcpu_ctx_return(NULL, sp);
+    }
+    arch_load(h, n);
+    n->arch.ctx.host_sp = sp;
+    n->arch.ctx.host_tp = (uintptr_t)h;
+    vcpu_arch_enter(n);
+    vcpu_ctx_resume(&n->arch.ctx);
 }
 
 /* The host timer interrupt, when it is this vCPU's own SBI deadline: what
@@ -227,8 +360,11 @@ static __attribute__((noinline)) long vcpu_arch_exit_irq(struct vcpu *v)
 
 /* full: every register is in ctx (vcpu_arch_exit_full); otherwise a load
  * or store guest-page fault lacks GUEST_SREGS (switch.S), and an exit
- * that needs them returns 3 having done nothing. */
-static inline __attribute__((always_inline)) long vcpu_arch_exit(struct vcpu_ctx *ctx, bool full)
+ * that needs them returns 3 having done nothing.  virt: a
+ * virtual-instruction exit (vcpu_arch_exit_virtual), the one that may
+ * switch the hart to the next vCPU. */
+static inline __attribute__((always_inline)) long vcpu_arch_exit(struct vcpu_ctx *ctx, bool full,
+                                                                 bool virt)
 {
     struct vcpu *v = (struct vcpu *)ctx; /* ctx is first in vcpu_arch, arch first in vcpu */
 
@@ -241,18 +377,25 @@ static inline __attribute__((always_inline)) long vcpu_arch_exit(struct vcpu_ctx
     /* hvip stays in the CSR (handlers change it with vcpu_arch_lower). */
     enum exit_action act;
     if (__builtin_expect(traced != 0, 0)) {
-        /* The traced path is written for a whole context. */
+        /* The traced path is written for a whole context, and never takes
+         * the switch (the loop writes the visits' records). */
         if (!full && (ctx->scause == CAUSE_LOAD_GUEST_PAGE_FAULT ||
                       ctx->scause == CAUSE_STORE_GUEST_PAGE_FAULT))
             return 3;
         act = vcpu_exit_traced(v);
-    } else {
-        act = full ? vcpu_exit(v) : vcpu_exit_partial(v);
+        if (act != EXIT_RESUME || v->stop_requested ||
+            __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING)
+            return vcpu_arch_exit_slow(v, act);
+        return vcpu_arch_reenter(v, act);
     }
+    act = full ? vcpu_exit(v) : vcpu_exit_partial(v);
     if (act != EXIT_RESUME || v->stop_requested ||
         __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) != VM_RUNNING) {
         if (!full && act == EXIT_NEED_REGS)
             return 3;
+        if (virt && (act == EXIT_BLOCK || act == EXIT_YIELD) && !v->stop_requested &&
+            __atomic_load_n(&v->vm->state, __ATOMIC_RELAXED) == VM_RUNNING)
+            vcpu_arch_switch(v, act);
         return vcpu_arch_exit_slow(v, act);
     }
     /* A new SBI deadline was given to the hart's timer by the call itself
@@ -262,61 +405,19 @@ static inline __attribute__((always_inline)) long vcpu_arch_exit(struct vcpu_ctx
 
 long vcpu_arch_exit_fast(struct vcpu_ctx *ctx)
 {
-    return vcpu_arch_exit(ctx, false);
+    return vcpu_arch_exit(ctx, false, false);
 }
 
 long vcpu_arch_exit_full(struct vcpu_ctx *ctx)
 {
-    return vcpu_arch_exit(ctx, true);
+    return vcpu_arch_exit(ctx, true, false);
 }
 
-void vcpu_arch_put(struct vcpu *v)
+long vcpu_arch_exit_virtual(struct vcpu_ctx *ctx)
 {
-    struct hart *h = arch_this_hart();
-    struct vcpu_arch *a = &v->arch;
-
-    a->vsstatus = csr_read(vsstatus);
-    a->vsie = csr_read(vsie);
-    a->vstvec = csr_read(vstvec);
-    a->vsscratch = csr_read(vsscratch);
-    a->vsepc = csr_read(vsepc);
-    a->vscause = csr_read(vscause);
-    a->vstval = csr_read(vstval);
-    a->vsatp = csr_read(vsatp);
-    a->senvcfg = csr_read(senvcfg);
-    a->scounteren = csr_read(scounteren);
-    if (riscv_cpu.sstc) {
-        a->vstimecmp = csr_read(vstimecmp);
-        csr_write(vstimecmp, UINT64_MAX);
-    }
-    /* A VS-level interrupt left pending in the CSRs (a stale vstimecmp, an
-     * hvip bit) would keep waking this hart's wfi once it idles. */
-    csr_write(hvip, 0);
-    /* Its debug triggers leave with it: one left armed would fire in
-     * whatever runs here next. */
-    if (a->trig_fw) {
-        long err = dbtr_disarm(a);
-        if (err)
-            panic("firmware refused to uninstall debug triggers (SBI error %ld)", err);
-    }
-    bool saved = false;
-    if ((a->ctx.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
-        csr_set(sstatus, SSTATUS_FS_INITIAL);
-        fp_save(&a->fp);
-        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
-        saved = true;
-    }
-    if (a->vec && (a->ctx.sstatus & SSTATUS_VS) == SSTATUS_VS_DIRTY) {
-        csr_set(sstatus, SSTATUS_VS_INITIAL);
-        vec_save(a->vec);
-        a->ctx.sstatus = (a->ctx.sstatus & ~SSTATUS_VS) | SSTATUS_VS_CLEAN;
-        saved = true;
-    }
-    /* Another hart this vCPU ran on before may still hold its older
-     * registers under the old token: a new token makes that hart reload
-     * them; this hart holds exactly what was saved. */
-    if (saved)
-        h->fp_token = a->fp_token = vcpu_arch_fp_token_new();
-    csr_clear(sstatus, SSTATUS_FS | SSTATUS_VS);
-    a->last_hart = (int)h->index;
+    /* switch.S calls it for this cause alone: the exit table's other
+     * tests fold away. */
+    if (ctx->scause != CAUSE_VIRTUAL_INSN)
+        __builtin_unreachable();
+    return vcpu_arch_exit(ctx, true, true);
 }

@@ -280,7 +280,7 @@ void vcpu_arch_load(struct vcpu *v)
     (void)v;
 }
 
-void vcpu_arch_run(struct vcpu *v)
+struct vcpu *vcpu_arch_run(struct vcpu *v)
 {
     (void)v;
     fprintf(stderr, "fake_arch: vcpu_arch_run called\n");
