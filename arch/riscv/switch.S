@@ -22,6 +22,15 @@
     .endr
     .endm
 
+    /* Back on Vireo's stack with its tp for a C call: s0 and a0 = the
+     * context (t6). */
+    .macro HOST_BACK
+    ld      sp, CTX_HOST_SP*8(t6)
+    ld      tp, CTX_HOST_TP*8(t6)
+    mv      s0, t6
+    mv      a0, t6
+    .endm
+
     .macro GUEST_SREGS op
     .irp r, 3, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
     \op    x\r, \r*8(t6)
@@ -164,11 +173,7 @@ vcpu_ctx_exit:
     sd      t5, CTX_HTVAL*8(t6)
     csrr    t5, htinst
     sd      t5, CTX_HTINST*8(t6)
-1:
-    ld      sp, CTX_HOST_SP*8(t6)
-    ld      tp, CTX_HOST_TP*8(t6)
-    mv      s0, t6
-    mv      a0, t6
+1:  HOST_BACK
     call    vcpu_arch_exit_fast
     mv      t6, s0
     beqz    a0, 2f
@@ -218,10 +223,7 @@ vcpu_ctx_exit:
      * does. */
 13: csrr    t5, stval
     sd      t5, CTX_STVAL*8(t6)
-    ld      sp, CTX_HOST_SP*8(t6)
-    ld      tp, CTX_HOST_TP*8(t6)
-    mv      s0, t6
-    mv      a0, t6
+    HOST_BACK
     call    vcpu_arch_exit_virtual
     j       15b
 
