@@ -22,7 +22,7 @@ const char guest_name[] = "counter";
 static uint64_t buf[BUF_WORDS];
 
 #define BALLAST_MIB 16
-static uint64_t ballast[BALLAST_MIB << 17];
+static volatile uint64_t ballast[BALLAST_MIB << 17]; /* written, never read: volatile */
 static volatile uint64_t count_ram;
 
 static uint64_t pattern(uint64_t i, uint64_t round)
