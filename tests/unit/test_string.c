@@ -105,13 +105,46 @@ static void test_compare_and_search(void **state)
     assert_ptr_equal(vireo_memchr(s, 'r', 10), s + 4);
 }
 
+/* memchr reads whole words once aligned: every offset, length, position
+ * of the byte (or none), and bytes that trip a careless zero-byte test
+ * (0x80, 0xff, 0x01 next to the one looked for). */
+static void test_memchr_words(void **state)
+{
+    (void)state;
+    static const int wanted[] = {0, 0x80, 0xff, 'x'};
+    unsigned char buf[64];
+
+    for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++) {
+        int c = wanted[w];
+        for (int off = 0; off < 8; off++) {
+            for (int n = 0; n <= 40; n++) {
+                for (int at = -1; at < n; at++) {
+                    for (int i = 0; i < 64; i++)
+                        buf[i] = (unsigned char)(c == 0x80 ? 0x7f + 2 * (i % 3 == 0)
+                                                           : 0x80 + (i % 3 == 0));
+                    if (c == 0)
+                        for (int i = 0; i < 64; i++)
+                            buf[i] = (unsigned char)(i % 2 ? 0x80 : 0x01);
+                    if (at >= 0)
+                        buf[off + at] = (unsigned char)c;
+                    buf[off + n] = (unsigned char)c; /* just past the end: never found */
+                    void *want = at >= 0 ? buf + off + at : NULL;
+                    void *got = vireo_memchr(buf + off, c, (size_t)n);
+                    if (got != want)
+                        fail_msg("memchr(0x%x) in %d bytes at offset %d, placed at %d: got %td", c,
+                                 n, off, at, got ? (unsigned char *)got - (buf + off) : -1);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memcpy_alignments),
-        cmocka_unit_test(test_memset_alignments),
-        cmocka_unit_test(test_memmove_overlap),
-        cmocka_unit_test(test_compare_and_search),
+        cmocka_unit_test(test_memcpy_alignments), cmocka_unit_test(test_memset_alignments),
+        cmocka_unit_test(test_memmove_overlap),   cmocka_unit_test(test_compare_and_search),
+        cmocka_unit_test(test_memchr_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
