@@ -134,11 +134,24 @@ int memcmp(const void *a, const void *b, size_t n)
 
 void *memchr(const void *s, int c, size_t n)
 {
-    const unsigned char *p = s;
+    const unsigned char *p = s, *end = p + n;
+    unsigned char ch = (unsigned char)c;
 
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == (unsigned char)c)
-            return (void *)(p + i);
+    /* Device-tree names are looked at on every walk, and are short: four
+     * bytes a round (a word at a time lost to the alignment and the tail). */
+    for (; end - p >= 4; p += 4) {
+        if (p[0] == ch)
+            return (void *)p;
+        if (p[1] == ch)
+            return (void *)(p + 1);
+        if (p[2] == ch)
+            return (void *)(p + 2);
+        if (p[3] == ch)
+            return (void *)(p + 3);
+    }
+    for (; p < end; p++) {
+        if (*p == ch)
+            return (void *)p;
     }
     return NULL;
 }
