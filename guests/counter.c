@@ -9,9 +9,11 @@
  * these disagree, or if its clock ever goes backwards or jumps forward by
  * more than 2 s (gap=N ms in the bootargs) between two counts (a restored
  * guest continues from the snapshot's instant, and a paused one only
- * loses the pause).  fill=N (MiB, at most 16) writes N MiB of ballast once
- * at the start: pages a migration's first round must send, which makes
+ * loses the pause).  fill=N (MiB) writes N MiB of ballast once at the
+ * start, in the RAM above the image (as much of it as lies below the
+ * device tree): pages a migration's first round must send, which makes
  * that round last (the cancel test's window). */
+#include "guests/rt/gfdt.h"
 #include "guests/rt/rt.h"
 #include "guests/rt/sbi.h"
 
@@ -21,13 +23,27 @@ const char guest_name[] = "counter";
 
 static uint64_t buf[BUF_WORDS];
 
-#define BALLAST_MIB 16
-static volatile uint64_t ballast[BALLAST_MIB << 17]; /* written, never read: volatile */
 static volatile uint64_t count_ram;
 
 static uint64_t pattern(uint64_t i, uint64_t round)
 {
     return (i * 0x9e3779b97f4a7c15ull) ^ (round * 0xd1b54a32d192ed03ull);
+}
+
+/* fill=N: one word a page of N MiB above the image, below the FDT. */
+static void ballast_fill(uint64_t mib)
+{
+    uint64_t start = ((uint64_t)(uintptr_t)__image_end + 4095) & ~4095ull;
+    uint64_t limit = gfdt_blob_addr() & ~4095ull;
+    struct mem_range ram;
+
+    if (gfdt_memory(&ram, 1) >= 1 && ram.end < limit)
+        limit = ram.end;
+    uint64_t end = start + (mib << 20);
+    if (end > limit)
+        end = limit;
+    for (uint64_t p = start; p < end; p += 4096)
+        *(volatile uint64_t *)(uintptr_t)p = pattern(p, 1);
 }
 
 /* Out of line: its FP registers are touched only once sstatus.FS is on. */
@@ -40,11 +56,7 @@ static __attribute__((noinline)) void count_run(void)
     register uint64_t count __asm__("s2") = 0;
     double fcount = 0;
 
-    uint64_t fill = guest_bootarg_u64("fill", 0);
-    if (fill > BALLAST_MIB)
-        fill = BALLAST_MIB;
-    for (uint64_t i = 0; i < (fill << 17); i += 512) /* one word per page */
-        ballast[i] = pattern(i, 1);
+    ballast_fill(guest_bootarg_u64("fill", 0));
     glog("counting every 50 ms for %lu ms", (unsigned long)ms);
     while (guest_time() - start < guest_ms_to_ticks(ms)) {
         uint64_t now = guest_time();
