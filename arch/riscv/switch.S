@@ -2,7 +2,7 @@
 /* The world switch.  vcpu_ctx_enter() saves Vireo's callee-saved registers
  * (sp and tp in the context, the others in the hart's struct hart), loads
  * the guest's and srets into it.  While the guest runs, sscratch holds the
- * context; the trap vector (trap.S) sees that and comes back through
+ * context; the trap vector (below) sees that and runs on into
  * vcpu_ctx_exit, which stores the guest's registers and the exit CSRs and
  * returns from vcpu_ctx_enter as from a call, with the context of the
  * vCPU whose exit it is: the exit fast path may have switched the hart
@@ -58,8 +58,8 @@ vcpu_ctx_enter:
     sd      s11, HART_WORLD_SAVE+12*8(tp)
     /* fall through */
 
-/* vcpu_ctx_resume(ctx): a0 = the context: its CSRs and every GPR in, sret.  The host registers
- * saved above stay valid for as long as the guest keeps coming back
+/* vcpu_ctx_resume(ctx): a0 = the context: its CSRs and every GPR in,
+ * sret.  The host registers saved above stay valid for as long as the guest keeps coming back
  * through the fast path, or the fast path switches the hart to another
  * vCPU (which takes sp and tp over in its context). */
     .globl vcpu_ctx_resume
